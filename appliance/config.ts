@@ -1,0 +1,223 @@
+/**
+ * Boot configuration: embedded defaults, then `config.json` in the data dir, then environment
+ * variables, then command-line flags (later wins). Names of the environment variables are fixed:
+ * operators and tests depend on them.
+ */
+
+/** The resolved boot configuration. */
+export interface BootConfig {
+  /** Where the database, keys and recordings live. */
+  dataDir: string;
+  /** Listen address for every socket. */
+  bind: string;
+  /** Address written into SDP, Contact and provisioning files; derived from `bind` when unset. */
+  publicAddress: string;
+  sipPort: number;
+  httpPort: number;
+  tftpPort: number;
+  rtpPortMin: number;
+  rtpPortMax: number;
+  /** Digest realm for SIP authentication. */
+  realm: string;
+  /** Sets the admin password on first start when none is set. Never stored in config.json. */
+  adminPassword?: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** Seconds a call rings before the box gives up (no answer). */
+  noAnswerSeconds: number;
+}
+
+/** One row of the table that documents and parses every setting. */
+interface Setting {
+  key: keyof BootConfig;
+  env: string;
+  flag: string;
+  help: string;
+}
+
+/** Every setting, its environment variable and its flag; README documents this table. */
+export const SETTINGS: readonly Setting[] = [
+  { key: "dataDir", env: "PBX_DATA_DIR", flag: "--data-dir", help: "data directory (database, keys)" },
+  { key: "bind", env: "PBX_BIND", flag: "--bind", help: "listen address" },
+  { key: "publicAddress", env: "PBX_PUBLIC_ADDRESS", flag: "--public-address", help: "address phones reach" },
+  { key: "sipPort", env: "PBX_SIP_PORT", flag: "--sip-port", help: "SIP port, UDP and TCP" },
+  { key: "httpPort", env: "PBX_HTTP_PORT", flag: "--http-port", help: "web UI, API and HTTP provisioning" },
+  { key: "tftpPort", env: "PBX_TFTP_PORT", flag: "--tftp-port", help: "TFTP provisioning port" },
+  { key: "rtpPortMin", env: "PBX_RTP_PORTS", flag: "--rtp-ports", help: "RTP port range, e.g. 20000-20999" },
+  { key: "realm", env: "PBX_REALM", flag: "--realm", help: "SIP digest realm" },
+  { key: "adminPassword", env: "PBX_ADMIN_PASSWORD", flag: "--admin-password", help: "first admin password" },
+  { key: "logLevel", env: "PBX_LOG_LEVEL", flag: "--log-level", help: "debug, info, warn or error" },
+  { key: "noAnswerSeconds", env: "PBX_NO_ANSWER_SECONDS", flag: "--no-answer-seconds", help: "ring timeout" },
+];
+
+/** Defaults: unprivileged ports so a developer can run the box without root. */
+export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: string } = {
+  dataDir: "./data",
+  bind: "0.0.0.0",
+  publicAddress: "",
+  sipPort: 5060,
+  httpPort: 8080,
+  tftpPort: 6969,
+  rtpPortMin: 20000,
+  rtpPortMax: 20999,
+  realm: "pbx",
+  logLevel: "info",
+  noAnswerSeconds: 30,
+};
+
+function parsePort(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new RangeError(`${name} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Parse `20000-20999` into an even-aligned range with room for at least one RTP/RTCP pair. */
+export function parsePortRange(name: string, value: string): [number, number] {
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(value);
+  if (!m) throw new RangeError(`${name} must look like 20000-20999, got ${JSON.stringify(value)}`);
+  const min = parsePort(name, m[1]!);
+  const max = parsePort(name, m[2]!);
+  if (min < 1024 || max <= min + 1) {
+    throw new RangeError(`${name} must be a range above 1023 with at least two ports, got ${value}`);
+  }
+  return [min, max];
+}
+
+function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: unknown): void {
+  const value = typeof raw === "number" ? String(raw) : raw;
+  if (typeof value !== "string") throw new TypeError(`${source}: ${key} must be a string or number`);
+  switch (key) {
+    case "sipPort":
+    case "httpPort":
+    case "tftpPort":
+      config[key] = parsePort(source, value);
+      break;
+    case "rtpPortMin":
+    case "rtpPortMax": {
+      const [min, max] = parsePortRange(source, value);
+      config.rtpPortMin = min;
+      config.rtpPortMax = max;
+      break;
+    }
+    case "noAnswerSeconds": {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < 1 || n > 600) {
+        throw new RangeError(`${source} must be 1-600 seconds, got ${JSON.stringify(value)}`);
+      }
+      config.noAnswerSeconds = n;
+      break;
+    }
+    case "logLevel":
+      if (!["debug", "info", "warn", "error"].includes(value)) {
+        throw new RangeError(`${source} must be debug, info, warn or error, got ${JSON.stringify(value)}`);
+      }
+      config.logLevel = value as BootConfig["logLevel"];
+      break;
+    case "adminPassword":
+      config.adminPassword = value;
+      break;
+    default:
+      if (value.trim() === "") throw new RangeError(`${source} must not be empty`);
+      config[key] = value.trim();
+  }
+}
+
+/** Inputs for `loadConfig`; all optional so tests can pass just what they need. */
+export interface LoadOptions {
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  /** Reads `config.json`; defaults to the file system. */
+  readFile?: (path: string) => string | undefined;
+}
+
+function defaultReadFile(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/** Pick the address phones should use when listening on every interface. */
+export function detectPublicAddress(bind: string): string {
+  if (bind !== "0.0.0.0" && bind !== "::") return bind;
+  try {
+    for (const ni of Deno.networkInterfaces()) {
+      if (ni.family === "IPv4" && !ni.address.startsWith("127.")) return ni.address;
+    }
+  } catch {
+    // no permission to list interfaces: loopback is the only honest answer
+  }
+  return "127.0.0.1";
+}
+
+/**
+ * Resolve the boot configuration. Throws RangeError/TypeError/SyntaxError naming the setting and
+ * value that was wrong.
+ */
+export function loadConfig(options: LoadOptions = {}): BootConfig {
+  const args = options.args ?? [];
+  const env = options.env ?? {};
+  const readFile = options.readFile ?? defaultReadFile;
+  const config: BootConfig = { ...DEFAULTS };
+
+  // The data dir decides where config.json is, so resolve it first from env/flags.
+  const flagValues = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const setting = SETTINGS.find((s) => s.flag === name);
+    if (!setting) throw new RangeError(`unknown flag ${JSON.stringify(name)}; see --help`);
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new RangeError(`flag ${name} needs a value`);
+    flagValues.set(setting.flag, value);
+  }
+  const dataDirSetting = SETTINGS[0]!;
+  const dataDir = flagValues.get(dataDirSetting.flag) ?? env[dataDirSetting.env] ?? DEFAULTS.dataDir;
+  apply(config, "dataDir", "data dir", dataDir);
+
+  const path = `${config.dataDir}/config.json`;
+  const text = readFile(path);
+  if (text !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new SyntaxError(`${path} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      throw new TypeError(`${path} must hold a JSON object`);
+    }
+    for (const [k, v] of Object.entries(json)) {
+      if (k === "adminPassword" || k === "dataDir") continue; // never from the file
+      if (k === "rtpPorts") {
+        apply(config, "rtpPortMin", `${path}: rtpPorts`, v);
+        continue;
+      }
+      if (!SETTINGS.some((s) => s.key === k)) throw new RangeError(`${path}: unknown setting ${JSON.stringify(k)}`);
+      apply(config, k as keyof BootConfig, `${path}: ${k}`, v);
+    }
+  }
+  for (const s of SETTINGS) {
+    if (s.key === "dataDir") continue;
+    const v = env[s.env];
+    if (v !== undefined && v !== "") apply(config, s.key, s.env, v);
+  }
+  for (const s of SETTINGS) {
+    if (s.key === "dataDir") continue;
+    const v = flagValues.get(s.flag);
+    if (v !== undefined) apply(config, s.key, s.flag, v);
+  }
+  if (config.publicAddress === "") config.publicAddress = detectPublicAddress(config.bind);
+  return config;
+}
+
+/** Text for `--help`. */
+export function usage(): string {
+  const lines = ["Usage: deno task start [flags]", "", "Every flag can also be set by its environment variable:"];
+  for (const s of SETTINGS) lines.push(`  ${s.flag.padEnd(20)} ${s.env.padEnd(22)} ${s.help}`);
+  return lines.join("\n");
+}

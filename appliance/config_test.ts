@@ -1,0 +1,40 @@
+import { deepStrictEqual as assertEquals, throws } from "node:assert";
+import { loadConfig } from "./config.ts";
+
+const noFile = () => undefined;
+
+Deno.test("config uses embedded defaults with no file, env or flags", () => {
+  const c = loadConfig({ readFile: noFile, env: {}, args: [] });
+  assertEquals(c.sipPort, 5060);
+  assertEquals(c.httpPort, 8080);
+  assertEquals([c.rtpPortMin, c.rtpPortMax], [20000, 20999]);
+  assertEquals(c.dataDir, "./data");
+});
+
+Deno.test("config file values are overridden by environment, and environment by flags", () => {
+  const files: Record<string, string> = {
+    "/d/config.json": JSON.stringify({ sipPort: 5070, httpPort: 8081, rtpPorts: "30000-30099" }),
+  };
+  const c = loadConfig({
+    readFile: (p) => files[p],
+    env: { PBX_DATA_DIR: "/d", PBX_HTTP_PORT: "9000", PBX_BIND: "127.0.0.1" },
+    args: ["--http-port", "9100"],
+  });
+  assertEquals(c.sipPort, 5070);
+  assertEquals(c.httpPort, 9100);
+  assertEquals([c.rtpPortMin, c.rtpPortMax], [30000, 30099]);
+  assertEquals(c.bind, "127.0.0.1");
+  assertEquals(c.publicAddress, "127.0.0.1");
+});
+
+Deno.test("config rejects a bad port, a bad range, an unknown flag and broken JSON with clear errors", () => {
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_SIP_PORT: "70000" } }), (e: Error) => e instanceof RangeError && e.message.includes("PBX_SIP_PORT"));
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_RTP_PORTS: "5-4" } }), (e: Error) => e instanceof RangeError && e.message.includes("PBX_RTP_PORTS"));
+  throws(() => loadConfig({ readFile: noFile, args: ["--nope", "1"] }), (e: Error) => e instanceof RangeError && e.message.includes("--nope"));
+  throws(() => loadConfig({ readFile: () => "{oops", env: {} }), (e: Error) => e instanceof SyntaxError && e.message.includes("config.json"));
+});
+
+Deno.test("config never takes the admin password from config.json", () => {
+  const c = loadConfig({ readFile: () => JSON.stringify({ adminPassword: "x" }), env: {} });
+  assertEquals(c.adminPassword, undefined);
+});

@@ -1,0 +1,217 @@
+/**
+ * The composition root: reads the boot configuration, opens storage, starts SIP, the media plane,
+ * the web server and TFTP, wires them together and handles signals. Only this folder knows the
+ * concrete implementations.
+ */
+import { type BootConfig, loadConfig, usage } from "./config.ts";
+import { createLogger, type Logger } from "../runtime/log/mod.ts";
+import { type Clock, realClock } from "../runtime/clock/mod.ts";
+import { openStorage, type Storage } from "../runtime/storage/mod.ts";
+import { createResponse } from "../runtime/sip/message/mod.ts";
+import { startTransports, type TransportLayer, TransactionLayer } from "../runtime/sip/mod.ts";
+import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
+import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
+import { B2bua, createDispatcher } from "../runtime/call/mod.ts";
+import { MediaPlane } from "../runtime/media/relay/mod.ts";
+import { createApp } from "../web/mod.ts";
+
+/** A running appliance. */
+export interface Appliance {
+  config: BootConfig;
+  storage: Storage;
+  sipPort: number;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Start every service. Resolves once all listeners are up. */
+export async function startAppliance(
+  options: { args?: string[]; env?: Record<string, string | undefined>; clock?: Clock; log?: Logger } = {},
+): Promise<Appliance> {
+  const config = loadConfig({ args: options.args ?? [], env: options.env ?? Deno.env.toObject() });
+  const log = options.log ?? createLogger("pbx", { level: config.logLevel });
+  const clock = options.clock ?? realClock;
+  const listeners: Record<string, boolean> = { sip: false, rtp: false, http: false };
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.error("shutdown step failed", { error: e as Error });
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const storage = openStorage({ dataDir: config.dataDir, clock });
+    cleanups.push(() => storage.close());
+    await ensureAdmin(storage, config, log);
+
+    const media = await MediaPlane.start({
+      bind: config.bind,
+      portMin: config.rtpPortMin,
+      portMax: config.rtpPortMax,
+      publicAddress: config.publicAddress,
+    });
+    cleanups.push(() => media.close());
+    listeners.rtp = true;
+
+    const authenticator = new DigestAuthenticator({ realm: config.realm, clock });
+    const limiter = new FailureLimiter({ clock });
+    const authorizer = createAuthorizer({
+      authenticator,
+      limiter,
+      log: log.child("auth"),
+      directory: {
+        ha1: (user, realm, alg) => realm === config.realm ? storage.extensions.ha1(user, alg) : undefined,
+      },
+    });
+
+    // The transaction layer and the transports refer to each other; the holder breaks the cycle.
+    let transports: TransportLayer | undefined;
+    let b2bua: B2bua | undefined;
+    const sipLog = log.child("sip");
+    const transactions: TransactionLayer = new TransactionLayer({
+      transport: {
+        sendResponse: (res) => transports!.sendResponse(res),
+        sendRequest: (req, target) => transports!.sendRequest(req, target),
+      },
+      clock,
+      onRequest: (req, tx, source) => dispatch(req, tx, source),
+      onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
+    });
+    b2bua = new B2bua({
+      transactions,
+      sendRaw: (req, target) => void transports!.sendRequest(req, target),
+      media,
+      cdr: { insert: (r) => void storage.cdr.insert(r) },
+      clock,
+      log: log.child("call"),
+      publicAddress: config.publicAddress,
+      sipPort: config.sipPort,
+      bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
+      displayName: (ext) => storage.extensions.get(ext)?.name,
+      noAnswerMs: config.noAnswerSeconds * 1000,
+    });
+    cleanups.push(() => b2bua!.close());
+    const registrar: RegistrarOptions = {
+      locations: {
+        getBindings: (ext, now) => storage.locations.getBindings(ext, now),
+        // The 200 OK waits for a group commit, so many REGISTERs share one fsync.
+        upsert: (b) => storage.locations.upsertDurable(b),
+        remove: async (ext, uri) => void await storage.locations.removeDurable(ext, uri),
+        removeAll: (ext) => void storage.locations.removeAll(ext),
+        purgeExpired: (now) => storage.locations.purgeExpired(now),
+        listAll: (now) => storage.locations.listAll(now),
+      },
+      extensionExists: (n) => storage.extensions.get(n) !== undefined,
+      clock,
+      log: log.child("registrar"),
+    };
+    const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
+    cleanups.push(stopExpiry);
+    const dispatch = createDispatcher({
+      authorizer,
+      registrar,
+      b2bua,
+      route: (n) => storage.extensions.get(n) ? { kind: "extension", number: n } : { kind: "none" },
+      hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
+      findInviteForCancel: (c) => transactions.findInviteForCancel(c),
+      clock,
+      log: sipLog,
+    });
+    transports = await startTransports({
+      bind: config.bind,
+      port: config.sipPort,
+      onMessage: (msg, source) => transactions.receive(msg, source),
+      onError: ({ source, error, partial }) => {
+        sipLog.warn("unparsable SIP message", { source: `${source.transport}:${source.address}:${source.port}`, error });
+        if (partial && partial.type === "request" && partial.method !== "ACK") {
+          try {
+            const res = createResponse(partial, 400, { reason: `Bad Request (${error.message})`.slice(0, 120) });
+            void transports!.sendResponse(res);
+          } catch {
+            // not enough of the message to answer: dropping it is all RFC 3261 allows
+          }
+        }
+      },
+    });
+    cleanups.push(() => transports!.close());
+    cleanups.push(() => transactions.close());
+    listeners.sip = true;
+
+    const app = createApp({
+      storage,
+      live: { calls: () => b2bua!.calls() },
+      health: () => ({ ok: Object.values(listeners).every(Boolean), listeners: { ...listeners } }),
+      logger: log.child("web"),
+      clock,
+    });
+    const ac = new AbortController();
+    const server = Deno.serve({
+      hostname: config.bind,
+      port: config.httpPort,
+      signal: ac.signal,
+      onListen: () => {},
+      onError: (e) => {
+        log.error("web request failed", { error: e as Error });
+        return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
+      },
+    }, app.fetch);
+    cleanups.push(async () => {
+      ac.abort();
+      await server.finished;
+    });
+    listeners.http = true;
+    const httpPort = server.addr.port;
+    log.info("appliance started", {
+      sip: `${config.bind}:${transports.port}`,
+      http: `http://${config.publicAddress}:${httpPort}/`,
+      rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,
+      data: config.dataDir,
+    });
+    return { config, storage, sipPort: transports.port, httpPort, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function ensureAdmin(storage: Storage, config: BootConfig, log: Logger): Promise<void> {
+  if (storage.users.hasAdmin()) return;
+  if (config.adminPassword !== undefined && config.adminPassword !== "") {
+    await storage.users.create({ username: "admin", role: "admin", password: config.adminPassword });
+    log.info("admin password set from PBX_ADMIN_PASSWORD");
+    return;
+  }
+  log.warn(
+    "no admin password is set: open the web page to set one, or restart with PBX_ADMIN_PASSWORD=... " +
+      "(there is no default password)",
+  );
+}
+
+/** Entry point for `mod.ts`: start, then stop cleanly on SIGINT/SIGTERM. */
+export async function main(args: string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage());
+    return;
+  }
+  let appliance: Appliance;
+  try {
+    appliance = await startAppliance({ args });
+  } catch (e) {
+    console.error(`pbx: cannot start: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await appliance.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", shutdown);
+  Deno.addSignalListener("SIGTERM", shutdown);
+}

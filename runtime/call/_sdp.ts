@@ -1,0 +1,146 @@
+/**
+ * SDP handling for the B2BUA's anchored media: each side only ever sees the box's address and
+ * the port of its own media leg, in SDP with the box's own origin line whose version goes up
+ * whenever the content changes (RFC 3264 section 8). Direction attributes pass through, so hold
+ * and resume work end to end; the legacy c=0.0.0.0 hold becomes an explicit a=sendonly.
+ */
+import {
+  directionOf,
+  type MediaDescription,
+  parseSdp,
+  type SessionDescription,
+  serializeSdp,
+} from "../sdp/mod.ts";
+
+/** What the B2BUA needs to know of one side's SDP. */
+export interface SdpInfo {
+  sd: SessionDescription;
+  /** Index of the first usable audio stream, -1 when none. */
+  audioIndex: number;
+  /** Where that side wants its RTP; undefined when on hold the legacy way (0.0.0.0). */
+  remote?: { address: string; port: number; rtcpPort?: number };
+}
+
+/** Parse an SDP body; throws SyntaxError on bad SDP. */
+export function describeSdp(text: string): SdpInfo {
+  const sd = parseSdp(text);
+  const audioIndex = sd.media.findIndex((m) => m.type === "audio" && m.port !== 0);
+  const info: SdpInfo = { sd, audioIndex };
+  const m = sd.media[audioIndex];
+  if (m) {
+    const address = (m.connection ?? sd.connection)?.address;
+    if (address === undefined) throw new SyntaxError("SDP has no connection address for its audio stream");
+    if (address !== "0.0.0.0" && address !== "::") {
+      const rtcp = m.attributes.find((a) => a.name === "rtcp")?.value;
+      const rtcpPort = rtcp !== undefined ? Number.parseInt(rtcp, 10) : undefined;
+      info.remote = { address, port: m.port };
+      if (rtcpPort !== undefined && Number.isInteger(rtcpPort)) info.remote.rtcpPort = rtcpPort;
+    }
+  }
+  return info;
+}
+
+/** Attributes that describe the far phone's transport and must not leak to the other side. */
+const DROPPED = new Set(["rtcp", "candidate", "ice-ufrag", "ice-pwd", "ice-options", "end-of-candidates", "rtcp-mux"]);
+
+/** One side's SDP identity: a stable session id and a version that goes up with every change. */
+export class SdpSession {
+  #address: string;
+  #sessionId = String(Math.floor(Math.random() * 1e9) + 1);
+  #version = 0;
+  #last: string | undefined;
+
+  constructor(address: string) {
+    this.#address = address;
+  }
+
+  /** Build the SDP this side gets, from the other side's SDP, anchored at the box on `port`. */
+  offerFrom(other: SdpInfo, port: number): string {
+    return this.#build(other, port);
+  }
+
+  /** Same transformation for an answer (the m-line layout follows the other side's SDP). */
+  answerFrom(other: SdpInfo, port: number): string {
+    return this.#build(other, port);
+  }
+
+  /** The SDP this side got last (for a re-INVITE without an offer). */
+  repeatLast(port: number): string {
+    if (this.#last !== undefined) return this.#last;
+    const sd: SessionDescription = {
+      version: 0,
+      origin: this.#origin(),
+      sessionName: "pbx",
+      connection: { netType: "IN", addrType: "IP4", address: this.#address },
+      bandwidths: [],
+      timing: [{ start: 0, stop: 0 }],
+      attributes: [],
+      media: [{
+        type: "audio",
+        port,
+        protocol: "RTP/AVP",
+        formats: ["0", "8"],
+        bandwidths: [],
+        attributes: [{ name: "sendrecv" }],
+      }],
+    } as unknown as SessionDescription;
+    return this.#remember(serializeSdp(sd));
+  }
+
+  #origin(): SessionDescription["origin"] {
+    return {
+      username: "pbx",
+      sessionId: this.#sessionId,
+      sessionVersion: String(this.#version),
+      netType: "IN",
+      addrType: this.#address.includes(":") ? "IP6" : "IP4",
+      address: this.#address,
+    } as SessionDescription["origin"];
+  }
+
+  #remember(text: string): string {
+    this.#last = text;
+    return text;
+  }
+
+  #build(other: SdpInfo, port: number): string {
+    const addrType = this.#address.includes(":") ? "IP6" : "IP4";
+    const connection = { netType: "IN", addrType, address: this.#address } as NonNullable<
+      SessionDescription["connection"]
+    >;
+    const sessionDirection = directionOf(other.sd);
+    const media: MediaDescription[] = other.sd.media.map((m, i) => {
+      if (i !== other.audioIndex) {
+        // Only one audio stream is anchored; others are declined in place so m-lines stay aligned.
+        return { ...m, port: 0, connection: undefined, attributes: [] } as unknown as MediaDescription;
+      }
+      let direction = directionOf(m, other.sd);
+      if (other.remote === undefined && direction === "sendrecv") direction = "sendonly";
+      const attributes = m.attributes.filter((a) =>
+        !DROPPED.has(a.name) && !["sendrecv", "sendonly", "recvonly", "inactive"].includes(a.name)
+      );
+      attributes.push({ name: direction } as (typeof attributes)[number]);
+      const out = { ...m, port, attributes } as MediaDescription;
+      delete (out as { connection?: unknown }).connection;
+      return out;
+    });
+    void sessionDirection;
+    const sd = {
+      ...other.sd,
+      origin: this.#origin(),
+      sessionName: "pbx",
+      connection,
+      attributes: other.sd.attributes.filter((a) =>
+        !DROPPED.has(a.name) && !["sendrecv", "sendonly", "recvonly", "inactive"].includes(a.name)
+      ),
+      media,
+    } as SessionDescription;
+    let text = serializeSdp(sd);
+    if (text !== this.#last) {
+      this.#version++;
+      sd.origin = this.#origin();
+      text = serializeSdp(sd);
+    }
+    return this.#remember(text);
+  }
+}

@@ -1,0 +1,839 @@
+/**
+ * The B2BUA for extension-to-extension calls. Each call has an A leg (the caller's INVITE, where
+ * the box is the UAS) and one or more B forks (one INVITE per registered contact of the callee,
+ * where the box is the UAC). Media is anchored at the box: every leg gets its own port pair and
+ * the SDP each side sees names the box, never the other phone (RFC 3264 offer/answer per leg).
+ *
+ * Handled here: 100/180/183/200/ACK, BYE from either side, CANCEL before answer, busy and other
+ * failures mapped back to the caller, a no-answer timeout, re-INVITE passed through (hold/resume),
+ * INFO passed through, 2xx retransmission until ACK (RFC 3261 13.3.1.4) and re-ACK of retransmitted
+ * 2xx from the callee (13.2.2.4).
+ */
+import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
+import {
+  addHeader,
+  createResponse,
+  getHeader,
+  parseCSeq,
+  parseNameAddr,
+  parseUri,
+  setHeader,
+} from "../sip/message/mod.ts";
+import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
+import type { ClientTransaction, ServerTransaction, TransactionLayer } from "../sip/mod.ts";
+import type { Clock, TimerId } from "../clock/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Binding } from "../registrar/mod.ts";
+import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
+import { describeSdp, type SdpInfo, SdpSession } from "./_sdp.ts";
+
+const TEXT = new TextEncoder();
+const DECODE = new TextDecoder();
+
+/** Methods the box accepts, for Allow headers. */
+export const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE";
+
+/** What the B2BUA needs from the rest of the box. */
+export interface B2buaOptions {
+  transactions: TransactionLayer;
+  /** Sends a request outside any transaction (ACK for 2xx). */
+  sendRaw(req: SipRequest, target: Peer): void;
+  media: MediaPort;
+  cdr: CallRecordSink;
+  clock: Clock;
+  log: Logger;
+  /** The box's address and SIP port as phones reach it. */
+  publicAddress: string;
+  sipPort: number;
+  /** Current bindings of an extension. */
+  bindings(extension: string): Binding[];
+  /** Display name of an extension, for From headers toward the callee. */
+  displayName(extension: string): string | undefined;
+  noAnswerMs?: number;
+  /** RFC 3261 T1 and T2 for 2xx retransmission. */
+  t1Ms?: number;
+  t2Ms?: number;
+  /** Told whenever a call starts, changes state or ends. */
+  onChange?(call: LiveCall, ended: boolean): void;
+}
+
+type Side = "a" | "b";
+
+/** One INVITE toward one contact of the callee. */
+interface Fork {
+  branchTx: ClientTransaction;
+  request: SipRequest;
+  peer: Peer;
+  binding: Binding;
+  state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
+  finalStatus?: number;
+}
+
+/** The state of one in-dialog re-INVITE being passed across. */
+interface PendingReinvite {
+  from: Side;
+  tx: ServerTransaction;
+}
+
+interface Call {
+  id: string;
+  caller: string;
+  callee: string;
+  callerName?: string;
+  state: "trying" | "ringing" | "answered" | "ended";
+  startedAt: number;
+  answeredAt?: number;
+  /** A side: the caller's INVITE transaction, our To tag and, once answered, the dialog. */
+  aTx: ServerTransaction;
+  aInvite: SipRequest;
+  aPeer: Peer;
+  aTag: string;
+  aDialog?: Dialog;
+  aSdp: SdpSession;
+  aLeg: MediaLeg;
+  /** B side: the forks while ringing, then the dialog of the one that answered. */
+  bCallId: string;
+  bFromTag: string;
+  forks: Fork[];
+  bDialog?: Dialog;
+  bPeer?: Peer;
+  bSdp: SdpSession;
+  bLeg: MediaLeg;
+  earlyMedia: boolean;
+  noAnswerTimer?: TimerId;
+  /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
+  okRetransmit?: { response: SipResponse; interval: number; started: number; timer: TimerId };
+  pending?: PendingReinvite;
+  disposition?: Disposition;
+  hangupBy?: CallRecord["hangupBy"];
+  finalCode?: number;
+}
+
+function userOf(headerValue: string | undefined): string | undefined {
+  if (headerValue === undefined) return undefined;
+  try {
+    return parseUri(parseNameAddr(headerValue).uri).user;
+  } catch {
+    return undefined;
+  }
+}
+
+function tagOf(headerValue: string | undefined): string | undefined {
+  if (headerValue === undefined) return undefined;
+  try {
+    const v = parseNameAddr(headerValue).params.get("tag");
+    return v ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peer to send requests to for a registered contact: where its REGISTER came from (NAT-safe). */
+export function peerOfBinding(b: Binding): Peer {
+  const transport = b.sourceTransport === "tcp" ? "tcp" : "udp";
+  return { transport, address: b.sourceAddress, port: b.sourcePort };
+}
+
+function dispositionFor(status: number): Disposition {
+  if (status === 486 || status === 600) return "busy";
+  if (status === 603) return "rejected";
+  if (status === 487) return "cancelled";
+  if (status === 404 || status === 604) return "not-found";
+  if (status === 408 || status === 480) return "no-answer";
+  return "failed";
+}
+
+/** The B2BUA. One instance per box. */
+export class B2bua {
+  #o: B2buaOptions;
+  #calls = new Map<string, Call>();
+  /** Dialog lookup: `${callId}|${ourTag}` -> call and side. */
+  #dialogs = new Map<string, { call: Call; side: Side }>();
+  /** Calls by the A side's INVITE server transaction, for CANCEL. */
+  #byInviteTx = new Map<ServerTransaction, Call>();
+  #noAnswerMs: number;
+  #t1: number;
+  #t2: number;
+
+  constructor(options: B2buaOptions) {
+    this.#o = options;
+    this.#noAnswerMs = options.noAnswerMs ?? 30_000;
+    this.#t1 = options.t1Ms ?? 500;
+    this.#t2 = options.t2Ms ?? 4000;
+  }
+
+  /** Calls in progress, for the API. */
+  calls(): LiveCall[] {
+    return [...this.#calls.values()].filter((c) => c.state !== "ended").map((c) => this.#live(c));
+  }
+
+  /** Extensions currently in a call (ringing or answered), for busy checks. */
+  busyExtensions(): Set<string> {
+    const s = new Set<string>();
+    for (const c of this.#calls.values()) {
+      if (c.state === "ended") continue;
+      s.add(c.caller);
+      s.add(c.callee);
+    }
+    return s;
+  }
+
+  #live(c: Call): LiveCall {
+    const l: LiveCall = {
+      id: c.id,
+      caller: c.caller,
+      callee: c.callee,
+      state: c.state === "ended" ? "answered" : c.state,
+      startedAt: c.startedAt,
+    };
+    if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;
+    return l;
+  }
+
+  #changed(c: Call): void {
+    this.#o.onChange?.(this.#live(c), c.state === "ended");
+  }
+
+  #contact(transport: Peer["transport"]): string {
+    const t = transport === "tcp" ? ";transport=tcp" : "";
+    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${t}>`;
+  }
+
+  #via(transport: Peer["transport"]): { transport: string; host: string; port: number } {
+    return { transport: transport.toUpperCase(), host: this.#o.publicAddress, port: this.#o.sipPort };
+  }
+
+  #respondA(call: Call, status: number, options: { body?: string; reason?: string } = {}): SipResponse {
+    const opts: Parameters<typeof createResponse>[2] = { toTag: call.aTag };
+    if (options.reason !== undefined) opts.reason = options.reason;
+    const res = createResponse(call.aInvite, status, opts);
+    if (status > 100 && status < 300) addHeader(res, "Contact", this.#contact(call.aPeer.transport));
+    if (status >= 200 && status < 300) addHeader(res, "Allow", ALLOW);
+    if (options.body !== undefined) {
+      res.body = TEXT.encode(options.body);
+      setHeader(res, "Content-Type", "application/sdp");
+    }
+    call.aTx.respond(res);
+    return res;
+  }
+
+  /**
+   * Start a call from an authenticated caller to an extension that has at least one binding.
+   * `bindings` are the callee's contacts; the caller's INVITE carries the SDP offer.
+   */
+  async startCall(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: { caller: string; callee: string; source: Peer },
+  ): Promise<void> {
+    const { caller, callee, source } = options;
+    const o = this.#o;
+    const bindings = o.bindings(callee);
+    const now = o.clock.wallNow();
+    let offer: SdpInfo | undefined;
+    if (invite.body.length > 0) {
+      try {
+        offer = describeSdp(DECODE.decode(invite.body));
+      } catch (e) {
+        tx.respond(createResponse(invite, 400, { reason: `Bad SDP: ${(e as Error).message}`.slice(0, 120) }));
+        return;
+      }
+    }
+    if (offer === undefined) {
+      // Delayed offer (INVITE without SDP) is not supported yet: say so rather than guess.
+      tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (INVITE without SDP offer)" }));
+      this.#record({
+        callId: getHeader(invite, "Call-ID") ?? "",
+        caller,
+        callee,
+        startedAt: now,
+        endedAt: now,
+        durationMs: 0,
+        billsecMs: 0,
+        disposition: "failed",
+        hangupBy: "system",
+        sipCode: 488,
+        reason: "no SDP offer",
+      });
+      return;
+    }
+    if (offer.audioIndex < 0) {
+      tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (no audio stream)" }));
+      return;
+    }
+    let aLeg: MediaLeg, bLeg: MediaLeg;
+    try {
+      aLeg = await o.media.allocateLeg();
+    } catch (e) {
+      o.log.error("no media port for call", { error: e as Error });
+      tx.respond(createResponse(invite, 503, { reason: "Service Unavailable (no media ports)" }));
+      return;
+    }
+    try {
+      bLeg = await o.media.allocateLeg();
+    } catch (e) {
+      await o.media.releaseLeg(aLeg.legId);
+      o.log.error("no media port for call", { error: e as Error });
+      tx.respond(createResponse(invite, 503, { reason: "Service Unavailable (no media ports)" }));
+      return;
+    }
+    const fromHeader = getHeader(invite, "From") ?? "";
+    let callerName: string | undefined;
+    try {
+      callerName = parseNameAddr(fromHeader).displayName ?? o.displayName(caller);
+    } catch {
+      callerName = o.displayName(caller);
+    }
+    const call: Call = {
+      id: getHeader(invite, "Call-ID") ?? newCallId(),
+      caller,
+      callee,
+      state: "trying",
+      startedAt: now,
+      aTx: tx,
+      aInvite: invite,
+      aPeer: source,
+      aTag: newTag(),
+      aSdp: new SdpSession(o.publicAddress),
+      aLeg,
+      bCallId: newCallId(o.publicAddress),
+      bFromTag: newTag(),
+      forks: [],
+      bSdp: new SdpSession(o.publicAddress),
+      bLeg,
+      earlyMedia: false,
+    };
+    if (callerName !== undefined) call.callerName = callerName;
+    this.#calls.set(call.id + "|" + call.aTag, call);
+    this.#byInviteTx.set(tx, call);
+    this.#dialogs.set(`${call.id}|${call.aTag}`, { call, side: "a" });
+    this.#dialogs.set(`${call.bCallId}|${call.bFromTag}`, { call, side: "b" });
+    this.#respondA(call, 100);
+    this.#changed(call);
+
+    await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
+    const bOffer = call.bSdp.offerFrom(offer, bLeg.rtpPort);
+    const from = `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
+      `;tag=${call.bFromTag}`;
+    for (const b of bindings) {
+      const peer = peerOfBinding(b);
+      const req: SipRequest = {
+        type: "request",
+        method: "INVITE",
+        uri: b.contactUri,
+        headers: [
+          { name: "Via", value: `SIP/2.0/${peer.transport.toUpperCase()} ${o.publicAddress}:${o.sipPort};branch=${newBranch()};rport` },
+          { name: "Max-Forwards", value: "70" },
+          { name: "From", value: from },
+          { name: "To", value: `<sip:${callee}@${o.publicAddress}>` },
+          { name: "Call-ID", value: call.bCallId },
+          { name: "CSeq", value: "1 INVITE" },
+          { name: "Contact", value: this.#contact(peer.transport) },
+          { name: "Allow", value: ALLOW },
+          { name: "User-Agent", value: "pbx-appliance" },
+          { name: "Content-Type", value: "application/sdp" },
+        ],
+        body: TEXT.encode(bOffer),
+      };
+      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
+      for (const r of [...(b.path ?? [])].reverse()) req.headers.splice(1, 0, { name: "Route", value: r });
+      const fork: Fork = {
+        request: req,
+        peer,
+        binding: b,
+        state: "calling",
+        branchTx: undefined as unknown as ClientTransaction,
+      };
+      fork.branchTx = o.transactions.sendRequest(req, peer, {
+        onResponse: (res) => this.#onForkResponse(call, fork, res),
+        onTimeout: () => this.#onForkFailed(call, fork, 408),
+        onTransportError: () => this.#onForkFailed(call, fork, 503),
+      });
+      call.forks.push(fork);
+    }
+    call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), this.#noAnswerMs);
+    o.log.info("call started", { call: call.id, caller, callee, forks: bindings.length });
+  }
+
+  #onForkResponse(call: Call, fork: Fork, res: SipResponse): void {
+    if (res.status < 200) {
+      if (res.status === 100 || call.state === "ended") return;
+      fork.state = "proceeding";
+      if (call.state === "answered") return;
+      let body: string | undefined;
+      if (res.body.length > 0 && !call.earlyMedia) {
+        try {
+          const answer = describeSdp(DECODE.decode(res.body));
+          call.earlyMedia = true;
+          body = call.aSdp.answerFrom(answer, call.aLeg.rtpPort);
+          void this.#connectMedia(call, answer);
+        } catch (e) {
+          this.#o.log.warn("ignoring bad early-media SDP", { call: call.id, error: e as Error });
+        }
+      }
+      call.state = "ringing";
+      const status = body !== undefined ? 183 : (res.status === 183 ? 180 : res.status);
+      this.#respondA(call, status, body !== undefined ? { body } : {});
+      this.#changed(call);
+      return;
+    }
+    if (res.status < 300) {
+      this.#onForkAnswered(call, fork, res);
+      return;
+    }
+    this.#onForkFailed(call, fork, res.status, res.reason);
+  }
+
+  async #connectMedia(call: Call, answer: SdpInfo): Promise<void> {
+    try {
+      await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote });
+      await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId);
+    } catch (e) {
+      this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
+    }
+  }
+
+  #onForkAnswered(call: Call, fork: Fork, res: SipResponse): void {
+    const o = this.#o;
+    const dialog = Dialog.fromUacResponse(fork.request, res);
+    const ack = dialog.createAck(1, { via: this.#via(fork.peer.transport) });
+    o.sendRaw(ack, fork.peer);
+    if (call.state === "answered" || call.state === "ended") {
+      // Another contact answered first (or the caller gave up): this one gets ACK then BYE.
+      const bye = dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) });
+      o.transactions.sendRequest(bye, fork.peer, { onResponse: () => {} });
+      return;
+    }
+    fork.state = "answered";
+    let answer: SdpInfo | undefined;
+    try {
+      answer = describeSdp(DECODE.decode(res.body));
+    } catch (e) {
+      o.log.warn("callee answered with unusable SDP; ending the call", { call: call.id, error: e as Error });
+    }
+    call.bDialog = dialog;
+    call.bPeer = fork.peer;
+    this.#clearNoAnswer(call);
+    for (const f of call.forks) {
+      if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
+        f.state = "cancelled";
+        f.branchTx.cancel();
+      }
+    }
+    if (answer === undefined || answer.audioIndex < 0) {
+      const bye = dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) });
+      o.transactions.sendRequest(bye, fork.peer, { onResponse: () => {} });
+      call.disposition = "failed";
+      call.hangupBy = "system";
+      call.finalCode = 488;
+      this.#respondA(call, 488, { reason: "Not Acceptable Here (callee SDP unusable)" });
+      void this.#end(call);
+      return;
+    }
+    call.state = "answered";
+    call.answeredAt = o.clock.wallNow();
+    call.disposition = "answered";
+    call.finalCode = 200;
+    void this.#connectMedia(call, answer);
+    const body = call.aSdp.answerFrom(answer, call.aLeg.rtpPort);
+    const ok = this.#respondA(call, 200, { body });
+    call.aDialog = Dialog.fromUasRequest(call.aInvite, call.aTag, this.#contact(call.aPeer.transport));
+    this.#startOkRetransmit(call, ok);
+    this.#changed(call);
+    o.log.info("call answered", { call: call.id, contact: fork.binding.contactUri });
+  }
+
+  #onForkFailed(call: Call, fork: Fork, status: number, reason?: string): void {
+    if (fork.state === "answered" || fork.state === "failed") return;
+    fork.state = fork.state === "cancelled" ? "cancelled" : "failed";
+    fork.finalStatus = status;
+    if (call.state === "answered" || call.state === "ended") return;
+    if (call.forks.some((f) => f.state === "calling" || f.state === "proceeding")) return;
+    if (call.disposition === "cancelled" || call.disposition === "no-answer") return;
+    // RFC 3261 16.7: prefer a 6xx, then busy, then the lowest class seen.
+    const codes = call.forks.map((f) => f.finalStatus ?? 500);
+    const best = codes.find((c) => c >= 600) ?? codes.find((c) => c === 486) ??
+      [...codes].sort((x, y) => x - y)[0] ?? 500;
+    const toCaller = best === 503 || best === 408 ? 480 : best;
+    call.disposition = dispositionFor(best === 503 ? 480 : best);
+    call.hangupBy = "callee";
+    call.finalCode = toCaller;
+    this.#respondA(call, toCaller, reason !== undefined && toCaller === status ? { reason } : {});
+    void this.#end(call);
+  }
+
+  #onNoAnswer(call: Call): void {
+    call.noAnswerTimer = undefined;
+    if (call.state === "answered" || call.state === "ended") return;
+    call.disposition = "no-answer";
+    call.hangupBy = "system";
+    call.finalCode = 480;
+    for (const f of call.forks) {
+      if (f.state === "calling" || f.state === "proceeding") {
+        f.state = "cancelled";
+        f.branchTx.cancel();
+      }
+    }
+    this.#respondA(call, 480, { reason: "No Answer" });
+    void this.#end(call);
+  }
+
+  #clearNoAnswer(call: Call): void {
+    if (call.noAnswerTimer !== undefined) {
+      this.#o.clock.clearTimeout(call.noAnswerTimer);
+      call.noAnswerTimer = undefined;
+    }
+  }
+
+  #startOkRetransmit(call: Call, response: SipResponse): void {
+    const tick = () => {
+      const r = call.okRetransmit;
+      if (!r || call.state === "ended") return;
+      if (this.#o.clock.now() - r.started >= 64 * this.#t1) {
+        // RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is confirmed then torn down.
+        this.#o.log.warn("no ACK for 200 OK; ending call", { call: call.id });
+        call.okRetransmit = undefined;
+        void this.#hangup(call, "system");
+        return;
+      }
+      call.aTx.respond(r.response);
+      r.interval = Math.min(r.interval * 2, this.#t2);
+      r.timer = this.#o.clock.setTimeout(tick, r.interval);
+    };
+    call.okRetransmit = {
+      response,
+      interval: this.#t1,
+      started: this.#o.clock.now(),
+      timer: this.#o.clock.setTimeout(tick, this.#t1),
+    };
+  }
+
+  #stopOkRetransmit(call: Call): void {
+    if (call.okRetransmit) {
+      this.#o.clock.clearTimeout(call.okRetransmit.timer);
+      call.okRetransmit = undefined;
+    }
+  }
+
+  /** CANCEL for a pending INVITE (RFC 3261 9.2). Returns false when no call matches. */
+  cancel(inviteTx: ServerTransaction): boolean {
+    const call = this.#byInviteTx.get(inviteTx);
+    if (!call || call.state === "answered" || call.state === "ended") return false;
+    call.disposition = "cancelled";
+    call.hangupBy = "caller";
+    call.finalCode = 487;
+    for (const f of call.forks) {
+      if (f.state === "calling" || f.state === "proceeding") {
+        f.state = "cancelled";
+        f.branchTx.cancel();
+      }
+    }
+    this.#respondA(call, 487);
+    void this.#end(call);
+    return true;
+  }
+
+  /**
+   * Route an in-dialog request (To tag present). Returns false when no dialog matches, so the
+   * caller can answer 481.
+   */
+  handleInDialog(req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
+    const callId = getHeader(req, "Call-ID") ?? "";
+    const toTag = tagOf(getHeader(req, "To"));
+    const entry = toTag !== undefined ? this.#dialogs.get(`${callId}|${toTag}`) : undefined;
+    if (!entry) return false;
+    const { call, side } = entry;
+    const dialog = side === "a" ? call.aDialog : call.bDialog;
+    if (req.method === "ACK") {
+      if (side === "a") {
+        this.#stopOkRetransmit(call);
+        if (call.pending === undefined && req.body.length > 0 && call.aDialog) {
+          // ACK carrying the answer to an offer we made in a 200 (re-INVITE without SDP).
+          this.#applyRemoteSdp(call, "a", req.body);
+        }
+      }
+      return true;
+    }
+    if (!tx) return true;
+    if (!dialog) {
+      // Early dialog: only BYE/CANCEL make sense; a BYE before answer ends the call.
+      if (req.method === "BYE" && side === "a") {
+        tx.respond(createResponse(req, 200));
+        this.cancel(call.aTx);
+        return true;
+      }
+      tx.respond(createResponse(req, 481));
+      return true;
+    }
+    if (!dialog.acceptsRequest(req)) {
+      tx.respond(createResponse(req, 500, { reason: "Server Internal Error (CSeq out of order)" }));
+      return true;
+    }
+    if (side === "a") call.aPeer = source;
+    switch (req.method) {
+      case "BYE":
+        tx.respond(createResponse(req, 200));
+        void this.#hangup(call, side === "a" ? "caller" : "callee", side);
+        return true;
+      case "INVITE":
+        this.#reinvite(call, side, req, tx);
+        return true;
+      case "INFO":
+      case "UPDATE":
+        this.#forward(call, side, req, tx);
+        return true;
+      case "OPTIONS":
+        tx.respond(this.#optionsResponse(req));
+        return true;
+      default:
+        tx.respond(this.#notAllowed(req));
+        return true;
+    }
+  }
+
+  #optionsResponse(req: SipRequest): SipResponse {
+    const res = createResponse(req, 200);
+    addHeader(res, "Allow", ALLOW);
+    addHeader(res, "Accept", "application/sdp");
+    return res;
+  }
+
+  #notAllowed(req: SipRequest): SipResponse {
+    const res = createResponse(req, 405);
+    addHeader(res, "Allow", ALLOW);
+    return res;
+  }
+
+  #otherSide(call: Call, side: Side): { dialog: Dialog | undefined; peer: Peer | undefined } {
+    return side === "a"
+      ? { dialog: call.bDialog, peer: call.bPeer }
+      : { dialog: call.aDialog, peer: call.aPeer };
+  }
+
+  #applyRemoteSdp(call: Call, side: Side, body: Uint8Array): SdpInfo | undefined {
+    try {
+      const info = describeSdp(DECODE.decode(body));
+      const leg = side === "a" ? call.aLeg : call.bLeg;
+      void this.#o.media.configureLeg(leg.legId, { remote: info.remote });
+      return info;
+    } catch (e) {
+      this.#o.log.warn("ignoring bad SDP", { call: call.id, side, error: e as Error });
+      return undefined;
+    }
+  }
+
+  /** re-INVITE from one side (hold/resume, codec change), passed across to the other. */
+  #reinvite(call: Call, side: Side, req: SipRequest, tx: ServerTransaction): void {
+    if (call.pending) {
+      tx.respond(createResponse(req, 491));
+      return;
+    }
+    const mine = side === "a" ? call.aSdp : call.bSdp;
+    const myLeg = side === "a" ? call.aLeg : call.bLeg;
+    if (req.body.length === 0) {
+      // No offer: we make one locally from what this side last heard from us (RFC 3261 14.2).
+      const res = createResponse(req, 200, { toTag: tagOf(getHeader(req, "To")) ?? "" });
+      addHeader(res, "Contact", this.#contact(side === "a" ? call.aPeer.transport : call.bPeer!.transport));
+      res.body = TEXT.encode(mine.repeatLast(myLeg.rtpPort));
+      setHeader(res, "Content-Type", "application/sdp");
+      tx.respond(res);
+      return;
+    }
+    let offer: SdpInfo;
+    try {
+      offer = describeSdp(DECODE.decode(req.body));
+    } catch (e) {
+      tx.respond(createResponse(req, 488, { reason: `Not Acceptable Here (${(e as Error).message})`.slice(0, 100) }));
+      return;
+    }
+    void this.#o.media.configureLeg(myLeg.legId, { remote: offer.remote });
+    const other = this.#otherSide(call, side);
+    if (!other.dialog || !other.peer) {
+      tx.respond(createResponse(req, 500));
+      return;
+    }
+    const theirs = side === "a" ? call.bSdp : call.aSdp;
+    const theirLeg = side === "a" ? call.bLeg : call.aLeg;
+    const out = other.dialog.createRequest("INVITE", {
+      via: this.#via(other.peer.transport),
+      body: TEXT.encode(theirs.offerFrom(offer, theirLeg.rtpPort)),
+      contentType: "application/sdp",
+      headers: [{ name: "Contact", value: this.#contact(other.peer.transport) }],
+    });
+    call.pending = { from: side, tx };
+    const otherDialog = other.dialog;
+    const otherPeer = other.peer;
+    this.#o.transactions.sendRequest(out, otherPeer, {
+      onResponse: (res) => {
+        if (res.status < 200) return;
+        call.pending = undefined;
+        const to = tagOf(getHeader(req, "To")) ?? "";
+        if (res.status >= 300) {
+          tx.respond(createResponse(req, res.status, { reason: res.reason, toTag: to }));
+          return;
+        }
+        const cseq = parseCSeq(getHeader(out, "CSeq") ?? "1 INVITE").seq;
+        this.#o.sendRaw(otherDialog.createAck(cseq, { via: this.#via(otherPeer.transport) }), otherPeer);
+        const answer = this.#applyRemoteSdp(call, side === "a" ? "b" : "a", res.body);
+        const ok = createResponse(req, 200, { toTag: to });
+        addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : otherPeer.transport));
+        if (answer) {
+          ok.body = TEXT.encode(mine.answerFrom(answer, myLeg.rtpPort));
+          setHeader(ok, "Content-Type", "application/sdp");
+        }
+        tx.respond(ok);
+        if (side === "a") this.#startOkRetransmit(call, ok);
+      },
+      onTimeout: () => {
+        call.pending = undefined;
+        tx.respond(createResponse(req, 408));
+      },
+      onTransportError: () => {
+        call.pending = undefined;
+        tx.respond(createResponse(req, 503));
+      },
+    });
+  }
+
+  /** Pass an in-dialog request (INFO, UPDATE) to the other side and its final answer back. */
+  #forward(call: Call, side: Side, req: SipRequest, tx: ServerTransaction): void {
+    const other = this.#otherSide(call, side);
+    if (!other.dialog || !other.peer) {
+      tx.respond(createResponse(req, 481));
+      return;
+    }
+    const headers = [];
+    const ct = getHeader(req, "Content-Type");
+    if (ct !== undefined) headers.push({ name: "Content-Type", value: ct });
+    const out = other.dialog.createRequest(req.method, {
+      via: this.#via(other.peer.transport),
+      body: req.body,
+      headers,
+    });
+    const to = tagOf(getHeader(req, "To")) ?? "";
+    this.#o.transactions.sendRequest(out, other.peer, {
+      onResponse: (res) => {
+        if (res.status >= 200) tx.respond(createResponse(req, res.status, { reason: res.reason, toTag: to }));
+      },
+      onTimeout: () => tx.respond(createResponse(req, 408)),
+      onTransportError: () => tx.respond(createResponse(req, 503)),
+    });
+  }
+
+  /** A stray 2xx (our ACK was lost): ACK it again (RFC 3261 13.2.2.4). */
+  handleStrayResponse(res: SipResponse): void {
+    if (res.status < 200 || res.status >= 300) return;
+    const cseq = getHeader(res, "CSeq");
+    if (cseq === undefined || parseCSeq(cseq).method !== "INVITE") return;
+    const callId = getHeader(res, "Call-ID") ?? "";
+    const fromTag = tagOf(getHeader(res, "From"));
+    const entry = fromTag !== undefined ? this.#dialogs.get(`${callId}|${fromTag}`) : undefined;
+    if (!entry || entry.side !== "b") return;
+    const { call } = entry;
+    const toTag = tagOf(getHeader(res, "To"));
+    const fork = call.forks.find((f) => f.state === "answered");
+    if (call.bDialog && call.bPeer && call.bDialog.remoteTag === toTag) {
+      this.#o.sendRaw(call.bDialog.createAck(parseCSeq(cseq).seq, { via: this.#via(call.bPeer.transport) }), call.bPeer);
+    } else if (fork === undefined || call.bDialog?.remoteTag !== toTag) {
+      // A second contact answered after the first: ACK and BYE that one too.
+      const f = call.forks[0];
+      if (!f) return;
+      const d = Dialog.fromUacResponse(f.request, res);
+      this.#o.sendRaw(d.createAck(parseCSeq(cseq).seq, { via: this.#via(f.peer.transport) }), f.peer);
+      this.#o.transactions.sendRequest(d.createRequest("BYE", { via: this.#via(f.peer.transport) }), f.peer, {
+        onResponse: () => {},
+      });
+    }
+  }
+
+  /** Hang up an answered call: BYE the side(s) that did not hang up, then end. */
+  async #hangup(call: Call, by: CallRecord["hangupBy"], fromSide?: Side): Promise<void> {
+    if (call.state === "ended") return;
+    call.hangupBy = by;
+    this.#stopOkRetransmit(call);
+    const sides: Side[] = fromSide === "a" ? ["b"] : fromSide === "b" ? ["a"] : ["a", "b"];
+    for (const s of sides) {
+      const dialog = s === "a" ? call.aDialog : call.bDialog;
+      const peer = s === "a" ? call.aPeer : call.bPeer;
+      if (!dialog || !peer) continue;
+      const bye = dialog.createRequest("BYE", { via: this.#via(peer.transport) });
+      this.#o.transactions.sendRequest(bye, peer, { onResponse: () => {} });
+    }
+    await this.#end(call);
+  }
+
+  async #end(call: Call): Promise<void> {
+    if (call.state === "ended") return;
+    const wasState = call.state;
+    call.state = "ended";
+    this.#clearNoAnswer(call);
+    this.#stopOkRetransmit(call);
+    this.#byInviteTx.delete(call.aTx);
+    const o = this.#o;
+    const endedAt = o.clock.wallNow();
+    const record: CallRecord = {
+      callId: call.id,
+      caller: call.caller,
+      callee: call.callee,
+      startedAt: call.startedAt,
+      endedAt,
+      durationMs: endedAt - call.startedAt,
+      billsecMs: call.answeredAt !== undefined ? endedAt - call.answeredAt : 0,
+      disposition: call.disposition ?? (wasState === "answered" ? "answered" : "failed"),
+      hangupBy: call.hangupBy ?? "system",
+      sipCode: call.finalCode ?? 500,
+    };
+    if (call.callerName !== undefined) record.callerName = call.callerName;
+    if (call.answeredAt !== undefined) record.answeredAt = call.answeredAt;
+    this.#record(record);
+    this.#changed(call);
+    o.log.info("call ended", {
+      call: call.id,
+      disposition: record.disposition,
+      by: record.hangupBy,
+      billsec: Math.round(record.billsecMs / 1000),
+    });
+    try {
+      await o.media.releaseLeg(call.aLeg.legId);
+      await o.media.releaseLeg(call.bLeg.legId);
+    } catch (e) {
+      o.log.error("releasing media legs failed", { call: call.id, error: e as Error });
+    }
+    // Keep dialogs a little longer so late retransmissions (BYE, ACK) still match (RFC 3261 Timer J).
+    o.clock.setTimeout(() => {
+      this.#calls.delete(call.id + "|" + call.aTag);
+      this.#dialogs.delete(`${call.id}|${call.aTag}`);
+      this.#dialogs.delete(`${call.bCallId}|${call.bFromTag}`);
+    }, 32_000);
+  }
+
+  #record(record: CallRecord): void {
+    try {
+      this.#o.cdr.insert(record);
+    } catch (e) {
+      this.#o.log.error("writing call record failed", { call: record.callId, error: e as Error });
+    }
+  }
+
+  /** End every call (service shutdown). */
+  async close(): Promise<void> {
+    for (const call of [...this.#calls.values()]) {
+      if (call.state === "answered") await this.#hangup(call, "system");
+      else if (call.state !== "ended") {
+        call.disposition = "failed";
+        call.hangupBy = "system";
+        call.finalCode = 503;
+        for (const f of call.forks) if (f.state === "calling" || f.state === "proceeding") f.branchTx.cancel();
+        this.#respondA(call, 503);
+        await this.#end(call);
+      }
+    }
+  }
+
+  /** Number of calls not yet forgotten (for leak tests). */
+  get size(): number {
+    return this.#calls.size;
+  }
+}
+
+export { tagOf, userOf };

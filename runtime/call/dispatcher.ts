@@ -1,0 +1,168 @@
+/**
+ * The request router above the transaction layer: every request that is not a retransmission
+ * lands here. REGISTER goes to the registrar, a new INVITE to the B2BUA after authentication,
+ * in-dialog requests to their call, and everything else gets the answer RFC 3261 asks for.
+ */
+import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
+import { addHeader, createResponse, getHeader, parseNameAddr, parseUri } from "../sip/message/mod.ts";
+import type { ServerTransaction } from "../sip/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Clock } from "../clock/mod.ts";
+import { type Authorizer, handleRegister, type RegistrarOptions } from "../registrar/mod.ts";
+import { ALLOW, type B2bua, tagOf } from "./b2bua.ts";
+
+/** Methods we know (405 with Allow) as opposed to unknown ones (501). */
+const KNOWN_METHODS = new Set([
+  "INVITE",
+  "ACK",
+  "CANCEL",
+  "BYE",
+  "OPTIONS",
+  "REGISTER",
+  "INFO",
+  "UPDATE",
+  "PRACK",
+  "SUBSCRIBE",
+  "NOTIFY",
+  "PUBLISH",
+  "MESSAGE",
+  "REFER",
+]);
+
+/** What a dialled number resolves to. Features (voicemail, paging) will add kinds here. */
+export type RouteTarget = { kind: "extension"; number: string } | { kind: "none" };
+
+/** Hook for requests a feature wants before the generic handling (e.g. SIP plug-and-play SUBSCRIBE). */
+export type RequestHook = (req: SipRequest, tx: ServerTransaction, source: Peer) => boolean;
+
+/** Options for the dispatcher. */
+export interface DispatcherOptions {
+  authorizer: Authorizer;
+  registrar: RegistrarOptions;
+  b2bua: B2bua;
+  /** Resolve a dialled number. */
+  route(number: string): RouteTarget;
+  /** Whether an extension has a live binding. */
+  hasBindings(number: string): boolean;
+  /** Find the INVITE transaction a CANCEL refers to (RFC 3261 9.2). */
+  findInviteForCancel(cancel: SipRequest): ServerTransaction | undefined;
+  clock: Clock;
+  log: Logger;
+  hooks?: RequestHook[];
+}
+
+/** Build the function the transaction layer calls for each new request. */
+export function createDispatcher(
+  options: DispatcherOptions,
+): (req: SipRequest, tx: ServerTransaction | undefined, source: Peer) => void {
+  const { authorizer, b2bua, log, clock } = options;
+
+  const respondLater = (tx: ServerTransaction, res: SipResponse, delayMs: number) => {
+    if (delayMs <= 0) tx.respond(res);
+    else clock.setTimeout(() => tx.respond(res), delayMs);
+  };
+
+  const handle = async (req: SipRequest, tx: ServerTransaction | undefined, source: Peer): Promise<void> => {
+    const toTag = tagOf(getHeader(req, "To"));
+    if (req.method === "ACK") {
+      if (toTag !== undefined) b2bua.handleInDialog(req, undefined, source);
+      return; // ACK never gets a response
+    }
+    if (!tx) return;
+    for (const hook of options.hooks ?? []) if (hook(req, tx, source)) return;
+
+    if (req.method === "CANCEL") {
+      const invite = options.findInviteForCancel(req);
+      if (invite && b2bua.cancel(invite)) {
+        tx.respond(createResponse(req, 200));
+      } else if (invite) {
+        tx.respond(createResponse(req, 200)); // matched but already final: 200 per 9.2
+      } else {
+        tx.respond(createResponse(req, 481));
+      }
+      return;
+    }
+    if (toTag !== undefined) {
+      if (!b2bua.handleInDialog(req, tx, source)) {
+        tx.respond(createResponse(req, 481));
+      }
+      return;
+    }
+    switch (req.method) {
+      case "OPTIONS": {
+        const res = createResponse(req, 200);
+        addHeader(res, "Allow", ALLOW);
+        addHeader(res, "Accept", "application/sdp");
+        tx.respond(res);
+        return;
+      }
+      case "REGISTER": {
+        const auth = await authorizer.authorize(req, source);
+        if (!auth.ok) return respondLater(tx, auth.response, auth.delayMs);
+        tx.respond(await handleRegister(req, { username: auth.username, source }, options.registrar));
+        return;
+      }
+      case "INVITE":
+        return await handleInvite(req, tx, source);
+      case "BYE":
+        tx.respond(createResponse(req, 481));
+        return;
+      default: {
+        if (!KNOWN_METHODS.has(req.method)) {
+          tx.respond(createResponse(req, 501));
+          return;
+        }
+        const res = createResponse(req, 405);
+        addHeader(res, "Allow", ALLOW);
+        tx.respond(res);
+      }
+    }
+  };
+
+  const handleInvite = async (req: SipRequest, tx: ServerTransaction, source: Peer) => {
+    const auth = await authorizer.authorize(req, source);
+    if (!auth.ok) return respondLater(tx, auth.response, auth.delayMs);
+    let fromUser: string | undefined;
+    let dialled: string | undefined;
+    try {
+      fromUser = parseUri(parseNameAddr(getHeader(req, "From") ?? "").uri).user;
+      dialled = parseUri(req.uri).user;
+    } catch {
+      tx.respond(createResponse(req, 400, { reason: "Bad Request (unparsable From or Request-URI)" }));
+      return;
+    }
+    if (fromUser !== auth.username) {
+      tx.respond(createResponse(req, 403, { reason: "Forbidden (From user does not match credentials)" }));
+      return;
+    }
+    if (dialled === undefined) {
+      tx.respond(createResponse(req, 404, { reason: "Not Found (no number dialled)" }));
+      return;
+    }
+    const target = options.route(dialled);
+    if (target.kind === "none") {
+      log.info("call to unknown number", { caller: auth.username, dialled });
+      tx.respond(createResponse(req, 404, { reason: "Not Found" }));
+      return;
+    }
+    if (!options.hasBindings(target.number)) {
+      log.info("callee not registered", { caller: auth.username, callee: target.number });
+      tx.respond(createResponse(req, 480, { reason: "Temporarily Unavailable (not registered)" }));
+      return;
+    }
+    await b2bua.startCall(req, tx, { caller: auth.username, callee: target.number, source });
+  };
+
+  return (req, tx, source) => {
+    handle(req, tx, source).catch((e) => {
+      log.error("request handling failed", { method: req.method, error: e as Error, stack: (e as Error).stack });
+      if (tx && req.method !== "ACK") {
+        try {
+          tx.respond(createResponse(req, 500));
+        } catch {
+          // the transaction may already be final
+        }
+      }
+    });
+  };
+}

@@ -1,0 +1,7 @@
+/**
+ * Calls: the B2BUA for extension-to-extension calls and the request dispatcher above the SIP stack.
+ * @module
+ */
+export * from "./types.ts";
+export * from "./b2bua.ts";
+export * from "./dispatcher.ts";

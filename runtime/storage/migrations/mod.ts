@@ -1,0 +1,17 @@
+/**
+ * The ordered list of schema migrations. Add a file `NNN_name.ts` exporting `version`, `name` and
+ * `sql` (or `up(db)`), then append it here. Never edit a migration that has shipped.
+ */
+import type { DatabaseSync } from "node:sqlite";
+import * as m001 from "./001_initial.ts";
+
+/** One schema step: either plain SQL or a function run inside the migration's transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql?: string;
+  up?: (db: DatabaseSync) => void;
+}
+
+/** Every migration the code knows, ascending by version. */
+export const MIGRATIONS: readonly Migration[] = [m001];

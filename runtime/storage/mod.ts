@@ -1,0 +1,49 @@
+/**
+ * Persistent state of the appliance in one SQLite file (node:sqlite, WAL, synchronous=FULL).
+ * Open it once with `openStorage({dataDir})` and use the typed stores it carries.
+ *
+ * @example
+ * ```ts
+ * const storage = openStorage({ dataDir: "/var/lib/pbx" });
+ * storage.extensions.create({ number: "201", name: "Reception", password: "s3cret-pass" }, "pbx.local");
+ * storage.close();
+ * ```
+ */
+export { openStorage, type Storage, type StorageOptions } from "./storage.ts";
+export { ConflictError, NotFoundError } from "./errors.ts";
+export {
+  type DigestAlgorithm,
+  type Extension,
+  type ExtensionPatch,
+  type ExtensionQuery,
+  type ExtensionStore,
+  type NewExtension,
+  validateExtensionNumber,
+} from "./extensions.ts";
+export { type Binding, type BindingTransport, type LocationStore } from "./location.ts";
+export {
+  type CdrQuery,
+  type CdrRecord,
+  type CdrRow,
+  type CdrStore,
+  cdrToCsv,
+  type Disposition,
+  DISPOSITIONS,
+  type HangupBy,
+} from "./cdr.ts";
+export {
+  hashPassword,
+  MIN_WEB_PASSWORD,
+  type NewUser,
+  normalizeUsername,
+  PBKDF2_MIN_ITERATIONS,
+  type Role,
+  type User,
+  type UserStore,
+  validateWebPassword,
+  verifyPassword,
+} from "./users.ts";
+export { type Session, type SessionKind, type SessionStore } from "./sessions.ts";
+export { type SettingsStore } from "./settings.ts";
+export { type AuditEntry, type AuditInput, type AuditStore } from "./audit.ts";
+export { type Migration, MIGRATIONS } from "./migrations/mod.ts";

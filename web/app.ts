@@ -1,0 +1,64 @@
+/** `createApp`: the Hono app with the REST API, security headers and JSON errors. */
+import { Hono } from "hono";
+import { realClock } from "../runtime/clock/mod.ts";
+import { authRoutes, requireAdmin, requireAuth } from "./api_auth.ts";
+import { extensionRoutes } from "./api_extensions.ts";
+import { statusRoutes } from "./api_status.ts";
+import { securityHeaders } from "./_security_headers.ts";
+import { bodyLimit, HttpError } from "./_http.ts";
+import type { AppEnv } from "./_env.ts";
+import type { AppDeps, Logger } from "./types.ts";
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/** Build the web application. Serve it with `Deno.serve(app.fetch)` so client IPs reach it. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const clock = deps.clock ?? realClock;
+  const logger = deps.logger ?? silentLogger;
+  const { storage } = deps;
+  const realm = deps.sipRealm ?? (() => {
+    const r = storage.settings.get("sip.realm");
+    return typeof r === "string" && r !== "" ? r : "pbx";
+  });
+  const maxBody = deps.maxBodyBytes ?? 64 * 1024;
+
+  const app = new Hono<AppEnv>();
+  app.use("*", securityHeaders());
+  app.use(
+    "/api/*",
+    bodyLimit(maxBody),
+  );
+
+  app.get("/api/health", (c) => {
+    const h = deps.health();
+    const ok = h.ok && Object.values(h.listeners).every(Boolean);
+    return c.json({ ok, listeners: h.listeners }, ok ? 200 : 503);
+  });
+
+  const auth = authRoutes({
+    storage,
+    clock,
+    logger,
+    sessionTtlMs: deps.sessionTtlMs ?? 12 * 3600_000,
+    loginLimit: deps.loginLimit ?? {},
+  });
+  app.route("/api", auth.publicRoutes);
+
+  // Everything under /api registered below needs a token.
+  const api = new Hono<AppEnv>();
+  api.use("*", requireAuth(storage));
+  api.route("/", auth.privateRoutes);
+  api.use("/extensions/*", requireAdmin());
+  api.use("/extensions", requireAdmin());
+  api.route("/extensions", extensionRoutes({ storage, realm }));
+  api.route("/", statusRoutes({ storage, live: deps.live, clock }));
+  app.route("/api", api);
+
+  app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path.slice(0, 200)}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return c.json({ error: err.message }, err.status, err.headers);
+    logger.error("unhandled error in web request", { path: c.req.path, error: String(err) });
+    return c.json({ error: "internal error" }, 500);
+  });
+  return app;
+}

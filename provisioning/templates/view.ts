@@ -1,0 +1,162 @@
+/**
+ * Builds the values templates see, from ProvisioningData. Vendor-specific formats (time zone
+ * notations, Cisco paging scripts, Grandstream key numbers) are computed here so templates stay
+ * declarative.
+ */
+import type { Schema, TemplateValue } from "./engine.ts";
+import type { Device, ExtensionAccount, ServerSettings } from "../types.ts";
+
+/** The names every vendor template may use. */
+export const VIEW_SCHEMA: Schema = {
+  mac: "scalar",
+  macUpper: "scalar",
+  model: "scalar",
+  hasAccount: "scalar",
+  account: { number: "scalar", name: "scalar", authName: "scalar", password: "scalar" },
+  server: {
+    host: "scalar",
+    sipPort: "scalar",
+    httpBase: "scalar",
+    provUrl: "scalar",
+    ntpServer: "scalar",
+    timeZone: "scalar",
+    utcOffsetHours: "scalar",
+    utcOffsetSeconds: "scalar",
+    ciscoTimeZone: "scalar",
+    posixTimeZone: "scalar",
+  },
+  phonebookUrl: "scalar",
+  phonebookPath: "scalar",
+  blfKeys: {
+    list: {
+      value: "scalar",
+      label: "scalar",
+      key: "scalar",
+      ciscoKey: "scalar",
+      gsType: "scalar",
+      gsLine: "scalar",
+      gsLabel: "scalar",
+      gsValue: "scalar",
+    },
+  },
+  speedKeys: { list: { value: "scalar", label: "scalar", key: "scalar" } },
+  paging: { list: { address: "scalar", port: "scalar", channel: "scalar", label: "scalar", slot: "scalar" } },
+  hasPaging: "scalar",
+  pagingAddress: "scalar",
+  pagingPort: "scalar",
+  ciscoPagingScript: "scalar",
+  deviceFiles: "scalar",
+};
+
+/** UTC offset in minutes of `timeZone` at `at` (positive east of Greenwich). */
+export function utcOffsetMinutes(timeZone: string, at = Date.now()): number {
+  let fmt: Intl.DateTimeFormat;
+  try {
+    fmt = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
+  } catch {
+    throw new RangeError(`unknown time zone "${timeZone}"`);
+  }
+  const part = fmt.formatToParts(at).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(part);
+  if (!m) return 0;
+  const v = Number(m[2]) * 60 + Number(m[3]);
+  return m[1] === "-" ? -v : v;
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** Offsets in the notations the vendors use. DST is not modelled: phones get the current offset. */
+export function timeZoneFormats(timeZone: string, at = Date.now()) {
+  const min = utcOffsetMinutes(timeZone, at);
+  const sign = min < 0 ? "-" : "+";
+  const abs = Math.abs(min);
+  const h = Math.floor(abs / 60);
+  const m = abs % 60;
+  return {
+    // Yealink local_time.time_zone: "+1", "-5", "+5:30"
+    utcOffsetHours: `${sign}${h}${m ? `:${pad2(m)}` : ""}`,
+    // Polycom tcpIpApp.sntp.gmtOffset: seconds
+    utcOffsetSeconds: String(min * 60),
+    // Cisco Time_Zone: "GMT+01:00"
+    ciscoTimeZone: `GMT${sign}${pad2(h)}:${pad2(m)}`,
+    // Grandstream P64 takes a POSIX TZ string; POSIX offsets are west-positive.
+    posixTimeZone: `<${sign}${pad2(h)}${pad2(m)}>${min <= 0 ? "" : "-"}${h}${m ? `:${pad2(m)}` : ""}`,
+  };
+}
+
+/** Build the render data for one device (or the common file when `device` is undefined). */
+export function buildView(args: {
+  server: ServerSettings;
+  device?: Device | undefined;
+  account?: ExtensionAccount | undefined;
+  vendor: string;
+  now?: number;
+}): Record<string, TemplateValue> {
+  const { server, device, account } = args;
+  const mac = device?.mac ?? "";
+  const tz = timeZoneFormats(server.timeZone, args.now);
+  const provUrl = `${server.httpBase}/prov/`;
+  const phonebookUrl = `${server.httpBase}/prov/phonebook/${args.vendor}`;
+  // Labels end up inside Cisco's "fnc=...;nme=..." mini-syntax too: keep ; and = out of them.
+  const keys = (device?.lineKeys ?? []).map((k) => ({ ...k, label: k.label.replace(/[;=]/g, " ") }));
+  const blf = keys.filter((k) => k.type === "blf");
+  const speed = keys.filter((k) => k.type === "speeddial");
+  return {
+    mac,
+    macUpper: mac.toUpperCase(),
+    model: device?.model ?? "",
+    hasAccount: account !== undefined,
+    account: account
+      ? {
+        number: account.number,
+        name: account.name,
+        authName: account.number,
+        password: account.sipPassword,
+      }
+      : {},
+    server: {
+      host: server.sipHost,
+      sipPort: server.sipPort,
+      httpBase: server.httpBase,
+      provUrl,
+      ntpServer: server.ntpServer,
+      timeZone: server.timeZone,
+      ...tz,
+    },
+    phonebookUrl,
+    phonebookPath: phonebookUrl.replace(/^https?:\/\//, ""),
+    blfKeys: blf.map((k, i) => ({
+      value: k.value,
+      label: k.label,
+      // Yealink/Polycom key index: key 1 stays the line key.
+      key: i + 2,
+      // Cisco: Extended_Function_N_ on line buttons after the account's own line.
+      ciscoKey: i + 2,
+      // Grandstream MPK block: P23000 + (n-1)*5 => type, line, label, value (wazo-provd).
+      gsType: `P${23000 + i * 5}`,
+      gsLine: `P${23000 + i * 5 + 1}`,
+      gsLabel: `P${23000 + i * 5 + 2}`,
+      gsValue: `P${23000 + i * 5 + 3}`,
+    })),
+    speedKeys: speed.map((k, i) => ({ value: k.value, label: k.label, key: blf.length + i + 2 })),
+    paging: server.pagingGroups.map((g, i) => ({
+      address: g.address,
+      port: g.port,
+      channel: g.channel,
+      label: g.label,
+      slot: i + 1,
+    })),
+    hasPaging: server.pagingGroups.length > 0,
+    pagingAddress: server.pagingGroups[0]?.address ?? "",
+    pagingPort: server.pagingGroups[0]?.port ?? "",
+    // Cisco SPA/MPP Group_Paging_Script: "pggrp=ADDR:PORT;name=LABEL;num=N;listen=yes;" per group.
+    ciscoPagingScript: server.pagingGroups
+      .map((g, i) =>
+        `pggrp=${g.address}:${g.port};name=${g.label.replace(/[;=]/g, " ")};num=${i + 1};listen=yes;`
+      )
+      .join(""),
+    deviceFiles: mac ? `${mac}-pbx.cfg, polycom-common.cfg` : "polycom-common.cfg",
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * The data provisioning needs, as small interfaces. Storage implements them; the lead wires
+ * them in appliance/. Nothing here imports storage, SIP or media.
+ */
+
+/** Phone vendors we generate files for. */
+export type Vendor = "yealink" | "polycom" | "cisco" | "grandstream" | "zultys";
+
+/** Every supported vendor, in routing preference order for ambiguous names. */
+export const VENDORS: readonly Vendor[] = ["yealink", "polycom", "cisco", "grandstream", "zultys"];
+
+/** A programmable key on a phone. */
+export interface LineKey {
+  /** "blf": busy lamp + speed dial to an extension; "speeddial": plain speed dial. */
+  type: "blf" | "speeddial";
+  /** Extension or number the key watches / dials. */
+  value: string;
+  label: string;
+}
+
+/** A phone the box knows, assigned or merely discovered. MAC is 12 lower-case hex digits. */
+export interface Device {
+  mac: string;
+  vendor?: Vendor | undefined;
+  model?: string | undefined;
+  /** Number of the extension assigned to this phone; absent/null while unassigned. */
+  extension?: string | null | undefined;
+  lineKeys?: LineKey[] | undefined;
+  /** Epoch ms until which credentials may be handed out (optional provisioning window). */
+  provisioningOpenUntil?: number | null | undefined;
+  /** Optional per-device HTTP credentials for /prov/ (Basic or Digest). */
+  httpUser?: string | null | undefined;
+  httpPassword?: string | null | undefined;
+}
+
+/** The SIP account of an extension. */
+export interface ExtensionAccount {
+  number: string;
+  name: string;
+  sipPassword: string;
+}
+
+/** A multicast paging group the phones should listen to. */
+export interface PagingGroup {
+  address: string;
+  port: number;
+  /** Vendor channel/priority slot (Polycom 1-25, Yealink 0-30). */
+  channel: number;
+  label: string;
+}
+
+/** Box-wide settings carried into every file. */
+export interface ServerSettings {
+  /** Address phones use for SIP (the box). */
+  sipHost: string;
+  sipPort: number;
+  /** Base URL of the HTTP server, e.g. "http://192.168.1.2:8080" (no trailing slash). */
+  httpBase: string;
+  ntpServer: string;
+  /** IANA zone, e.g. "Europe/Berlin". */
+  timeZone: string;
+  pagingGroups: PagingGroup[];
+}
+
+/** A phone book entry. */
+export interface Contact {
+  name: string;
+  number: string;
+  /** "extension" for local users, "external" for entries typed in by the admin. */
+  kind?: "extension" | "external";
+  /** Optional group/department. */
+  group?: string;
+}
+
+/** What was fetched, by whom: kept so the admin UI can show "last seen". */
+export interface FetchRecord {
+  mac: string | null;
+  file: string;
+  vendor: Vendor | null;
+  protocol: "tftp" | "http";
+  address: string;
+  userAgent: string | null;
+  at: number;
+  status: number;
+  secrets: boolean;
+}
+
+/** A phone we saw for the first time (not in the device table). */
+export interface DiscoveredDevice {
+  mac: string;
+  vendor: Vendor;
+  model: string | null;
+  address: string | null;
+  userAgent: string | null;
+  at: number;
+}
+
+/** Everything provisioning reads and records. Implemented over storage by the lead. */
+export interface ProvisioningData {
+  device(mac: string): Device | undefined;
+  extension(number: string): ExtensionAccount | undefined;
+  server(): ServerSettings;
+  phonebook(): Contact[];
+  recordFetch(record: FetchRecord): void;
+  recordDiscovered(device: DiscoveredDevice): void;
+}

@@ -1,0 +1,207 @@
+/**
+ * Brute-force protection for authentication: failures per source address slow responses down
+ * and then block the address for a while.
+ */
+
+import type { Clock } from "../../clock/mod.ts";
+import type { AuthResult } from "./authenticator.ts";
+
+/** Options of {@link FailureLimiter}. */
+export interface FailureLimiterOptions {
+  clock: Clock;
+  /** Failures are counted in windows of this length, default 60 000 ms. */
+  windowMs?: number;
+  /** From this many failures in a window, responses are delayed; default 5. */
+  delayAfter?: number;
+  /** At this many failures in a window, the address is blocked; default 20. */
+  blockAfter?: number;
+  /** How long a block lasts, default 600 000 ms. */
+  blockMs?: number;
+  /** Delay added per failure past `delayAfter`, default 1000 ms. */
+  delayStepMs?: number;
+  /** Cap on the delay, default 5000 ms. */
+  maxDelayMs?: number;
+  /** Bound on tracked addresses, default 10 000. */
+  maxEntries?: number;
+}
+
+/** What to do with the next request from an address. */
+export interface LimiterVerdict {
+  /** Drop or reject (403) without checking credentials. */
+  blocked: boolean;
+  /** Delay the response by this much (0: none). */
+  delayMs: number;
+}
+
+/** One tracked address, for the admin API. */
+export interface LimiterEntry {
+  ip: string;
+  /** Failures in the current window. */
+  failures: number;
+  blocked: boolean;
+  /** Unix epoch ms when the block ends (only when blocked). */
+  blockedUntil?: number;
+  /** Unix epoch ms of the last failure. */
+  lastFailureAt: number;
+  /** Delay currently applied to this address. */
+  delayMs: number;
+}
+
+interface Entry {
+  failures: number;
+  windowStart: number;
+  blockedUntil: number;
+  lastFailure: number;
+  lastFailureWall: number;
+}
+
+/**
+ * Whether an authentication result should count against the source: `missing` (the normal first
+ * request) and `stale` (an honest client with an old nonce) do not.
+ */
+export function countsAsFailure(result: AuthResult): boolean {
+  return !result.ok && result.reason !== "missing" && result.reason !== "stale";
+}
+
+/**
+ * Counts authentication failures per source IP. A success clears the count (not an active block),
+ * so one misconfigured phone behind an office NAT does not lock out its neighbours.
+ */
+export class FailureLimiter {
+  readonly #clock: Clock;
+  readonly #windowMs: number;
+  readonly #delayAfter: number;
+  readonly #blockAfter: number;
+  readonly #blockMs: number;
+  readonly #delayStepMs: number;
+  readonly #maxDelayMs: number;
+  readonly #maxEntries: number;
+  // Insertion order is kept as least-recently-failed first, for eviction.
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(options: FailureLimiterOptions) {
+    this.#clock = options.clock;
+    this.#windowMs = options.windowMs ?? 60_000;
+    this.#delayAfter = options.delayAfter ?? 5;
+    this.#blockAfter = options.blockAfter ?? 20;
+    this.#blockMs = options.blockMs ?? 600_000;
+    this.#delayStepMs = options.delayStepMs ?? 1000;
+    this.#maxDelayMs = options.maxDelayMs ?? 5000;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    if (this.#maxEntries < 1) throw new RangeError(`maxEntries must be at least 1, got ${this.#maxEntries}`);
+  }
+
+  /** Record the outcome of an authentication attempt from `ip`. */
+  record(ip: string, ok: boolean): void {
+    const now = this.#clock.now();
+    const entry = this.#entries.get(ip);
+    if (ok) {
+      if (entry !== undefined && entry.blockedUntil <= now) this.#entries.delete(ip);
+      return;
+    }
+    if (entry === undefined) {
+      this.#makeRoom(now);
+      this.#entries.set(ip, {
+        failures: 1,
+        windowStart: now,
+        blockedUntil: 0,
+        lastFailure: now,
+        lastFailureWall: this.#clock.wallNow(),
+      });
+      this.#maybeBlock(this.#entries.get(ip)!, now);
+      return;
+    }
+    if (entry.blockedUntil > now) {
+      // Failures while blocked do not extend the block: spoofed UDP could otherwise keep a
+      // victim's address blocked forever.
+      return;
+    }
+    if (now - entry.windowStart >= this.#windowMs) {
+      entry.failures = 0;
+      entry.windowStart = now;
+    }
+    entry.failures++;
+    entry.lastFailure = now;
+    entry.lastFailureWall = this.#clock.wallNow();
+    this.#entries.delete(ip);
+    this.#entries.set(ip, entry);
+    this.#maybeBlock(entry, now);
+  }
+
+  /** Should the next request from `ip` be refused or slowed down? */
+  check(ip: string): LimiterVerdict {
+    const entry = this.#entries.get(ip);
+    if (entry === undefined) return { blocked: false, delayMs: 0 };
+    const now = this.#clock.now();
+    if (this.#expired(entry, now)) {
+      this.#entries.delete(ip);
+      return { blocked: false, delayMs: 0 };
+    }
+    if (entry.blockedUntil > now) return { blocked: true, delayMs: 0 };
+    return { blocked: false, delayMs: this.#delayFor(entry, now) };
+  }
+
+  /** Lift a block and forget the failures of `ip` (admin action). Returns whether it was tracked. */
+  unblock(ip: string): boolean {
+    return this.#entries.delete(ip);
+  }
+
+  /** Every tracked address that still matters, most recent failure last. */
+  list(): LimiterEntry[] {
+    const now = this.#clock.now();
+    const wall = this.#clock.wallNow();
+    const out: LimiterEntry[] = [];
+    for (const [ip, entry] of this.#entries) {
+      if (this.#expired(entry, now)) {
+        this.#entries.delete(ip);
+        continue;
+      }
+      const blocked = entry.blockedUntil > now;
+      const item: LimiterEntry = {
+        ip,
+        failures: entry.failures,
+        blocked,
+        lastFailureAt: entry.lastFailureWall,
+        delayMs: blocked ? 0 : this.#delayFor(entry, now),
+      };
+      if (blocked) item.blockedUntil = wall + (entry.blockedUntil - now);
+      out.push(item);
+    }
+    return out;
+  }
+
+  /** Number of tracked addresses. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #maybeBlock(entry: Entry, now: number): void {
+    if (entry.failures >= this.#blockAfter) entry.blockedUntil = now + this.#blockMs;
+  }
+
+  #delayFor(entry: Entry, now: number): number {
+    if (now - entry.windowStart >= this.#windowMs) return 0;
+    if (entry.failures < this.#delayAfter) return 0;
+    return Math.min(this.#maxDelayMs, (entry.failures - this.#delayAfter + 1) * this.#delayStepMs);
+  }
+
+  #expired(entry: Entry, now: number): boolean {
+    return entry.blockedUntil <= now && now - entry.windowStart >= this.#windowMs;
+  }
+
+  #makeRoom(now: number): void {
+    if (this.#entries.size < this.#maxEntries) return;
+    for (const [ip, entry] of this.#entries) {
+      if (this.#expired(entry, now)) this.#entries.delete(ip);
+    }
+    // Still full: forget the addresses that failed longest ago, unblocked ones first.
+    for (const [ip, entry] of this.#entries) {
+      if (this.#entries.size < this.#maxEntries) return;
+      if (entry.blockedUntil <= now) this.#entries.delete(ip);
+    }
+    for (const ip of this.#entries.keys()) {
+      if (this.#entries.size < this.#maxEntries) return;
+      this.#entries.delete(ip);
+    }
+  }
+}

@@ -4,7 +4,7 @@
  * every block is logged. RFC 3261 section 22; the digest math lives in runtime/sip/auth.
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
-import { addHeader, createResponse, getHeader } from "../sip/message/mod.ts";
+import { addHeader, createResponse, getHeaderValues } from "../sip/message/mod.ts";
 import type { DigestAuthenticator, FailureLimiter } from "../sip/auth/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
@@ -29,7 +29,7 @@ export interface AuthorizerOptions {
 
 /** Checks digest credentials on a request and answers challenges. */
 export interface Authorizer {
-  authorize(req: SipRequest, source: Peer): Promise<AuthorizeResult>;
+  authorize(req: SipRequest, source: Peer): AuthorizeResult;
 }
 
 /** Build the authorizer shared by the registrar and the B2BUA. */
@@ -44,7 +44,7 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   };
 
   return {
-    async authorize(req, source) {
+    authorize(req, source) {
       const gate = limiter.check(source.address);
       if (gate.blocked) {
         return {
@@ -53,18 +53,19 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
           delayMs: 0,
         };
       }
-      const header = getHeader(req, "Authorization");
-      if (header === undefined) return challenge(req, false, 0);
-      const result = await authenticator.verify({
+      const headers = getHeaderValues(req, "Authorization");
+      if (headers.length === 0) return challenge(req, false, 0);
+      const result = authenticator.verify({
         method: req.method,
-        authorization: header,
+        authorization: headers,
         lookupHa1: (user, realm, alg) => directory.ha1(user, realm, alg),
       });
       if (result.ok) {
         limiter.record(source.address, true);
         return { ok: true, username: result.username };
       }
-      if (result.reason === "stale") return challenge(req, true, 0);
+      // A stale nonce or a replayed nonce-count: an honest phone just retries with a fresh nonce.
+      if (result.stale) return challenge(req, true, 0);
       if (result.reason === "missing") return challenge(req, false, 0);
       limiter.record(source.address, false);
       const after = limiter.check(source.address);

@@ -20,7 +20,7 @@ import {
   setHeader,
 } from "../sip/message/mod.ts";
 import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
-import type { ClientTransaction, ServerTransaction, TransactionLayer } from "../sip/mod.ts";
+import type { ClientTransaction, ServerTransaction, TransactionLayer, ViaAddress } from "../sip/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
@@ -100,10 +100,10 @@ interface Call {
   bSdp: SdpSession;
   bLeg: MediaLeg;
   earlyMedia: boolean;
-  noAnswerTimer?: TimerId;
+  noAnswerTimer?: TimerId | undefined;
   /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
-  okRetransmit?: { response: SipResponse; interval: number; started: number; timer: TimerId };
-  pending?: PendingReinvite;
+  okRetransmit?: { response: SipResponse; interval: number; started: number; timer: TimerId } | undefined;
+  pending?: PendingReinvite | undefined;
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
@@ -199,8 +199,8 @@ export class B2bua {
     return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${t}>`;
   }
 
-  #via(transport: Peer["transport"]): { transport: string; host: string; port: number } {
-    return { transport: transport.toUpperCase(), host: this.#o.publicAddress, port: this.#o.sipPort };
+  #via(transport: Peer["transport"]): ViaAddress {
+    return { transport, host: this.#o.publicAddress, port: this.#o.sipPort };
   }
 
   #respondA(call: Call, status: number, options: { body?: string; reason?: string } = {}): SipResponse {

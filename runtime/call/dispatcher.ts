@@ -97,7 +97,7 @@ export function createDispatcher(
         return;
       }
       case "REGISTER": {
-        const auth = await authorizer.authorize(req, source);
+        const auth = authorizer.authorize(req, source);
         if (!auth.ok) return respondLater(tx, auth.response, auth.delayMs);
         tx.respond(await handleRegister(req, { username: auth.username, source }, options.registrar));
         return;
@@ -120,7 +120,7 @@ export function createDispatcher(
   };
 
   const handleInvite = async (req: SipRequest, tx: ServerTransaction, source: Peer) => {
-    const auth = await authorizer.authorize(req, source);
+    const auth = authorizer.authorize(req, source);
     if (!auth.ok) return respondLater(tx, auth.response, auth.delayMs);
     let fromUser: string | undefined;
     let dialled: string | undefined;

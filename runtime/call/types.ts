@@ -16,7 +16,7 @@ export interface MediaPort {
   allocateLeg(): Promise<MediaLeg>;
   configureLeg(
     legId: string,
-    config: { remote?: { address: string; port: number; rtcpPort?: number } },
+    config: { remote?: { address: string; port: number; rtcpPort?: number } | undefined },
   ): Promise<void>;
   bridge(legA: string, legB: string): Promise<void>;
   releaseLeg(legId: string): Promise<void>;

@@ -1,0 +1,8 @@
+/** Adaptive jitter buffer. @module */
+export {
+  JitterBuffer,
+  type JitterOptions,
+  type JitterPacket,
+  type JitterStats,
+  type PushResult,
+} from "./jitter.ts";

@@ -1,0 +1,2 @@
+/** N-party mixer. @module */
+export { Mixer, type MixerOptions } from "./mixer.ts";

@@ -1,0 +1,138 @@
+/**
+ * Messages between MediaPlane (main thread) and the media worker. Every command gets exactly one
+ * reply carrying the same id; events flow from the worker unprompted.
+ */
+import type { LatchOptions } from "./_latch.ts";
+
+/** Options for MediaPlane.start. */
+export interface MediaPlaneOptions {
+  /** Local address to bind RTP/RTCP sockets to, e.g. "0.0.0.0" or "127.0.0.1". */
+  bind: string;
+  /** Lowest RTP port (rounded up to even). */
+  portMin: number;
+  /** Highest port usable (RTCP of the last pair must not exceed it). */
+  portMax: number;
+  /** Address to advertise in SDP; defaults to `bind`. */
+  publicAddress?: string;
+  /** Symmetric RTP latching tunables. */
+  latch?: LatchOptions;
+}
+
+/** Where a leg's peer said (in SDP) it receives media. */
+export interface RemoteEndpoint {
+  address: string;
+  port: number;
+  /** Defaults to port + 1 (RFC 3550); set it for a=rtcp, or equal to port for rtcp-mux. */
+  rtcpPort?: number;
+}
+
+/**
+ * Payload types negotiated on a leg: PT -> "encoding/clockrate" as in a=rtpmap, e.g.
+ * `{0: "PCMU/8000", 8: "PCMA/8000", 101: "telephone-event/8000"}`. Names compare case-insensitively.
+ */
+export type PayloadMap = Record<number, string>;
+
+/** Leg configuration (all fields optional; omitted fields keep their value). */
+export interface LegConfig {
+  remote?: RemoteEndpoint;
+  payloadMap?: PayloadMap;
+  /** Send to the source of received packets (default true). */
+  latching?: boolean;
+}
+
+/** One side of a transcoding step: codec name (as in PayloadMap) and its payload type. */
+export interface CodecRef {
+  codec: string;
+  pt: number;
+}
+
+/** Transcode packets of `from` arriving on one leg to `to` on the other. */
+export interface TranscodeSpec {
+  from: CodecRef;
+  to: CodecRef;
+}
+
+/**
+ * Bridge options. Packets whose encoding the other leg also negotiated are forwarded untouched
+ * (payload type rewritten if the numbers differ). `transcode` routes one payload type through a
+ * decoder/encoder pair instead; today PCMU<->PCMA run in the worker, other codecs wait for the
+ * codec registry to be wired in (bridge rejects them with a TypeError).
+ */
+export interface BridgeOptions {
+  transcode?: { aToB?: TranscodeSpec; bToA?: TranscodeSpec };
+}
+
+/** Per-leg counters and state. */
+export interface LegStats {
+  legId: string;
+  rtpPort: number;
+  rtcpPort: number;
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  rtcpIn: number;
+  rtcpOut: number;
+  /** Packets dropped: malformed, from a non-latched source, with no route or no destination. */
+  dropped: { invalid: number; rejectedSource: number; noRoute: number; noDestination: number };
+  /** Where this leg currently sends RTP (latched source), null before the first packet. */
+  latched: { address: string; port: number } | null;
+  latchedSsrc: number | null;
+  /** Unix epoch ms of the last RTP packet received, null if none. */
+  lastPacketAt: number | null;
+  remote: RemoteEndpoint | null;
+  bridgedTo: string | null;
+}
+
+/** A leg just allocated. */
+export interface AllocatedLeg {
+  legId: string;
+  address: string;
+  rtpPort: number;
+  rtcpPort: number;
+}
+
+/** Audio to play into a leg. */
+export type PlaySource =
+  | { kind: "tone"; spec: string; durationMs?: number; levelDbm0?: number }
+  | { kind: "pcm"; samples: Int16Array; sampleRate?: 8000 };
+
+/** Options for playing into a leg. */
+export interface PlayOptions {
+  /** Payload type to send; defaults to the leg's first G.711 PT, else 0 (PCMU). */
+  payloadType?: number;
+}
+
+/** Commands sent to the worker. */
+export type Command =
+  | { op: "init"; options: MediaPlaneOptions }
+  | { op: "allocate" }
+  | { op: "configure"; legId: string; config: LegConfig }
+  | { op: "bridge"; a: string; b: string; options: BridgeOptions }
+  | { op: "unbridge"; legId: string }
+  | { op: "release"; legId: string }
+  | { op: "stats"; legId: string }
+  | { op: "play"; legId: string; source: PlaySource; options: PlayOptions }
+  | { op: "stopPlay"; legId: string }
+  | { op: "tap"; legId: string; on: boolean }
+  | { op: "close" };
+
+/** A command with its correlation id. */
+export type Request = Command & { id: number };
+
+/** The worker's reply to one request. */
+export type Reply =
+  & { id: number; activeLegs: number; freePorts: number }
+  & ({ ok: true; result: unknown } | { ok: false; error: { name: string; message: string } });
+
+/**
+ * Unprompted worker events: a DTMF digit received as RFC 4733 (on its end packet), decoded audio
+ * from a tapped leg (20 ms of 8 kHz PCM per RTP packet), and latching changes.
+ */
+export type MediaEvent =
+  | { event: "dtmf"; legId: string; digit: string; durationMs: number }
+  | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number; timestamp: number }
+  | { event: "latched"; legId: string; address: string; port: number };
+
+/** Any message from the worker. */
+export type WorkerMessage = Reply | MediaEvent;

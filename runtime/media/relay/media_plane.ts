@@ -1,0 +1,209 @@
+/**
+ * MediaPlane: the main-thread handle on the media worker, which owns all RTP/RTCP sockets. Each
+ * method is one postMessage round trip.
+ */
+import type {
+  AllocatedLeg,
+  BridgeOptions,
+  Command,
+  LegConfig,
+  LegStats,
+  MediaEvent,
+  MediaPlaneOptions,
+  PlayOptions,
+  Reply,
+  WorkerMessage,
+} from "./_protocol.ts";
+
+/** How a playback ended. */
+export interface PlayResult {
+  reason: "done" | "stopped" | "replaced" | "released";
+  /** 20 ms frames sent. */
+  frames: number;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+/** The media plane: allocate legs, point them at peers, bridge them, play into them. */
+export class MediaPlane {
+  #worker: Worker;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #listeners = new Set<(ev: MediaEvent) => void>();
+  #activeLegs = 0;
+  #freePorts = 0;
+  #closed = false;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => this.#onMessage(e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#failAll(new Error(`media worker failed: ${e.message}`));
+    };
+  }
+
+  /** Start the worker and reserve the port range (nothing is bound until allocateLeg). */
+  static async start(options: MediaPlaneOptions): Promise<MediaPlane> {
+    const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
+    const plane = new MediaPlane(worker);
+    try {
+      await plane.#call({ op: "init", options });
+    } catch (err) {
+      worker.terminate();
+      plane.#closed = true;
+      throw err;
+    }
+    return plane;
+  }
+
+  /** Bind a fresh RTP/RTCP port pair (even/odd). Rejects with RangeError when the pool is exhausted. */
+  allocateLeg(): Promise<AllocatedLeg> {
+    return this.#call({ op: "allocate" }) as Promise<AllocatedLeg>;
+  }
+
+  /** Set a leg's SDP remote endpoint, payload map or latching. A new remote address resets latching. */
+  async configureLeg(legId: string, config: LegConfig): Promise<void> {
+    await this.#call({ op: "configure", legId, config });
+  }
+
+  /** Relay media between two legs (replacing any earlier bridge either was in). */
+  async bridge(legA: string, legB: string, options: BridgeOptions = {}): Promise<void> {
+    await this.#call({ op: "bridge", a: legA, b: legB, options });
+  }
+
+  /** Stop relaying between a leg and its bridge partner. */
+  async unbridge(legId: string): Promise<void> {
+    await this.#call({ op: "unbridge", legId });
+  }
+
+  /** Close a leg's sockets and return its ports to the pool. */
+  async releaseLeg(legId: string): Promise<void> {
+    await this.#call({ op: "release", legId });
+  }
+
+  /** Counters and latching state of a leg. */
+  stats(legId: string): Promise<LegStats> {
+    return this.#call({ op: "stats", legId }) as Promise<LegStats>;
+  }
+
+  /**
+   * Play a tone spec (see media/tone) into a leg, as G.711 RTP from the leg's own SSRC; while it
+   * plays, media bridged towards that leg is held back. Resolves when the tone ends, is stopped,
+   * replaced by another play, or the leg is released. A repeating tone without `durationMs` plays
+   * until stopPlay.
+   */
+  playTone(
+    legId: string,
+    spec: string,
+    options: PlayOptions & { durationMs?: number; levelDbm0?: number } = {},
+  ): Promise<PlayResult> {
+    const { durationMs, levelDbm0, ...rest } = options;
+    return this.#call({
+      op: "play",
+      legId,
+      source: {
+        kind: "tone",
+        spec,
+        ...(durationMs !== undefined ? { durationMs } : {}),
+        ...(levelDbm0 !== undefined ? { levelDbm0 } : {}),
+      },
+      options: rest,
+    }) as Promise<PlayResult>;
+  }
+
+  /** Play 8 kHz mono PCM into a leg (see playTone). The samples are copied. */
+  playPcm(legId: string, samples: Int16Array, options: PlayOptions = {}): Promise<PlayResult> {
+    return this.#call({ op: "play", legId, source: { kind: "pcm", samples }, options }) as Promise<
+      PlayResult
+    >;
+  }
+
+  /** Stop what is playing into a leg; resolves true if something was playing. */
+  stopPlay(legId: string): Promise<boolean> {
+    return this.#call({ op: "stopPlay", legId }) as Promise<boolean>;
+  }
+
+  /** Start or stop "audio" events carrying decoded 8 kHz PCM of what the leg receives (G.711 only for now). */
+  async tap(legId: string, on: boolean): Promise<void> {
+    await this.#call({ op: "tap", legId, on });
+  }
+
+  /** Subscribe to worker events (RFC 4733 digits, tapped audio, latching); returns an unsubscribe function. */
+  on(listener: (ev: MediaEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Legs currently allocated (as of the last reply from the worker). */
+  activeLegs(): number {
+    return this.#activeLegs;
+  }
+
+  /** Port pairs currently free (as of the last reply from the worker). */
+  freePorts(): number {
+    return this.#freePorts;
+  }
+
+  /** Release every leg, close every socket and terminate the worker. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#call({ op: "close" });
+    } finally {
+      this.#closed = true;
+      this.#worker.terminate();
+      this.#failAll(new Error("media plane closed"));
+    }
+  }
+
+  #call(cmd: Command): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new Error("media plane closed"));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...cmd, id });
+    });
+  }
+
+  #onMessage(m: WorkerMessage): void {
+    if ("event" in m) {
+      for (const l of this.#listeners) {
+        try {
+          l(m);
+        } catch (err) {
+          // A faulty listener must not stop the others or the plane.
+          console.error("media event listener threw:", err);
+        }
+      }
+      return;
+    }
+    const r: Reply = m;
+    this.#activeLegs = r.activeLegs;
+    this.#freePorts = r.freePorts;
+    const p = this.#pending.get(r.id);
+    if (p === undefined) return;
+    this.#pending.delete(r.id);
+    if (r.ok) p.resolve(r.result);
+    else p.reject(rebuildError(r.error));
+  }
+
+  #failAll(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
+
+function rebuildError(e: { name: string; message: string }): Error {
+  const Ctor = e.name === "RangeError"
+    ? RangeError
+    : e.name === "TypeError"
+    ? TypeError
+    : e.name === "SyntaxError"
+    ? SyntaxError
+    : Error;
+  return new Ctor(e.message);
+}

@@ -1,0 +1,17 @@
+/** The media plane: RTP/RTCP relay running in a worker, with latching, PT rewriting and prompts. @module */
+export { MediaPlane, type PlayResult } from "./media_plane.ts";
+export { Latch, type LatchDecision, type LatchOptions } from "./_latch.ts";
+export type {
+  AllocatedLeg,
+  BridgeOptions,
+  CodecRef,
+  LegConfig,
+  LegStats,
+  MediaEvent,
+  MediaPlaneOptions,
+  PayloadMap,
+  PlayOptions,
+  PlaySource,
+  RemoteEndpoint,
+  TranscodeSpec,
+} from "./_protocol.ts";

@@ -1,0 +1,457 @@
+import dgram from "node:dgram";
+import {
+  createResponse,
+  getHeaderValues,
+  MessageTooLargeError,
+  parseMessage,
+  parseVia,
+  serializeMessage,
+  SipParseError,
+  type StreamFrame,
+  StreamFramer,
+} from "../message/mod.ts";
+import type { Peer, SipMessage, SipRequest, SipResponse } from "../message/types.ts";
+import { normalizeAddress, stampVia } from "./_via.ts";
+
+/** Minimal logger the transport reports oddities to. */
+export interface TransportLogger {
+  debug?(message: string, fields?: Record<string, unknown>): void;
+  warn?(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What `onError` hears about: a message that could not be parsed or was refused. */
+export interface TransportErrorInfo {
+  source: Peer;
+  error: Error;
+  /**
+   * Set when the message was a readable-enough request that the caller should answer (400, or the
+   * error's `status`) with `createResponse(partial, ...)`. Absent when the transport already
+   * answered (513) or nothing can be answered.
+   */
+  partial?: SipMessage;
+}
+
+/** Options for `startTransports()`. */
+export interface TransportOptions {
+  /** Address to bind, e.g. "0.0.0.0" or "127.0.0.1". */
+  bind: string;
+  /** Port for both UDP and TCP; 0 picks a free one shared by both. */
+  port: number;
+  /** Largest message accepted, in bytes (default 65535). Bigger requests get 513 (section 21.5.14). */
+  maxMessageSize?: number;
+  /** Every parsed message. Requests already carry `received`/`rport` in their top Via. */
+  onMessage(msg: SipMessage, source: Peer, raw: Uint8Array): void;
+  /** Unparsable or refused input. */
+  onError?(info: TransportErrorInfo): void;
+  logger?: TransportLogger;
+  /** Close TCP connections without traffic for this long (default 5 minutes). */
+  idleTimeoutMs?: number;
+  /** Most TCP connections at once, inbound and outbound (default 4096). */
+  maxConnections?: number;
+}
+
+/** The running UDP+TCP transport (RFC 3261 section 18). */
+export interface TransportLayer {
+  /** The bound address. */
+  readonly address: string;
+  /** The port both UDP and TCP listen on. */
+  readonly port: number;
+  /** Open TCP connections. */
+  readonly connectionCount: number;
+  /** Send raw bytes to a peer (UDP datagram, or over a reused/new TCP connection). */
+  send(data: Uint8Array, peer: Peer): Promise<void>;
+  /** Send a request (section 18.1.1); over TCP an open connection to the peer is reused, inbound ones too. */
+  sendRequest(req: SipRequest, target: Peer): Promise<void>;
+  /** Send a response where its top Via says (section 18.2.2, RFC 3581 section 4). */
+  sendResponse(res: SipResponse): Promise<void>;
+  /** Close every socket and connection. */
+  close(): Promise<void>;
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const DEFAULT_PORT = 5060;
+
+interface Connection {
+  conn: Deno.TcpConn;
+  peer: Peer;
+  keys: string[];
+  framer: StreamFramer;
+  lastActivity: number;
+  closed: boolean;
+  writing: Promise<void>;
+}
+
+function peerKey(address: string, port: number): string {
+  return `${normalizeAddress(address)}:${port}`;
+}
+
+/** Whether a datagram is only CR/LF/space: the keepalive many phones send over UDP. */
+function isBlank(data: Uint8Array): boolean {
+  for (const b of data) if (b !== 13 && b !== 10 && b !== 32 && b !== 9 && b !== 0) return false;
+  return true;
+}
+
+/** A STUN message (RFC 5389 section 6: first two bits zero, magic cookie at offset 4), used as keepalive. */
+function isStun(data: Uint8Array): boolean {
+  return data.length >= 20 && (data[0]! & 0xc0) === 0 && data[4] === 0x21 && data[5] === 0x12 &&
+    data[6] === 0xa4 && data[7] === 0x42;
+}
+
+function bindUdp(bind: string, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: bind.includes(":") ? "udp6" : "udp4" });
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => {
+      socket.close();
+      reject(e);
+    };
+    socket.once("error", onError);
+    socket.bind(port, bind, () => {
+      socket.off("error", onError);
+      resolve(socket);
+    });
+  });
+}
+
+function closeUdp(socket: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/**
+ * Start listening for SIP on UDP and TCP on the same port (RFC 3261 section 18: a server MUST listen
+ * on both). With port 0, UDP picks a free port first and TCP takes the same number, retrying with a
+ * new port when TCP finds it taken.
+ */
+export async function startTransports(options: TransportOptions): Promise<TransportLayer> {
+  for (let attempt = 0;; attempt++) {
+    const udp = await bindUdp(options.bind, options.port);
+    const port = udp.address().port;
+    try {
+      const tcp = Deno.listen({ hostname: options.bind, port, transport: "tcp" });
+      return new Transports(options, udp, tcp);
+    } catch (e) {
+      await closeUdp(udp);
+      if (options.port !== 0 || !(e instanceof Deno.errors.AddrInUse) || attempt >= 20) throw e;
+    }
+  }
+}
+
+class Transports implements TransportLayer {
+  readonly address: string;
+  readonly port: number;
+  #options: TransportOptions;
+  #max: number;
+  #idle: number;
+  #maxConnections: number;
+  #udp: dgram.Socket;
+  #tcp: Deno.TcpListener;
+  #conns = new Map<string, Connection>();
+  #all = new Set<Connection>();
+  #connecting = new Map<string, Promise<Connection>>();
+  #loops = new Set<Promise<void>>();
+  #sweeper: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  constructor(options: TransportOptions, udp: dgram.Socket, tcp: Deno.TcpListener) {
+    this.#options = options;
+    this.#max = options.maxMessageSize ?? 65535;
+    this.#idle = options.idleTimeoutMs ?? 300_000;
+    this.#maxConnections = options.maxConnections ?? 4096;
+    this.#udp = udp;
+    this.#tcp = tcp;
+    this.address = udp.address().address;
+    this.port = udp.address().port;
+    udp.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
+      const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#onDatagram(data, {
+        transport: "udp",
+        address: normalizeAddress(rinfo.address),
+        port: rinfo.port,
+      });
+    });
+    udp.on("error", (e: Error) => this.#options.logger?.warn?.("UDP socket error", { error: e.message }));
+    this.#track(this.#acceptLoop());
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(this.#idle / 4, 30_000)));
+  }
+
+  get connectionCount(): number {
+    return this.#all.size;
+  }
+
+  async send(data: Uint8Array, peer: Peer): Promise<void> {
+    if (this.#closed) throw new Deno.errors.BadResource("transport is closed");
+    if (peer.transport === "udp") {
+      await new Promise<void>((resolve, reject) => {
+        this.#udp.send(data, peer.port, peer.address, (e) => e ? reject(e) : resolve());
+      });
+      return;
+    }
+    const c = await this.#connection(peer);
+    await this.#write(c, data);
+  }
+
+  sendRequest(req: SipRequest, target: Peer): Promise<void> {
+    return this.send(serializeMessage(req), target);
+  }
+
+  sendResponse(res: SipResponse): Promise<void> {
+    // Throws become rejections, but the routing itself runs synchronously so a write is queued at once.
+    try {
+      return this.#routeResponse(res);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #routeResponse(res: SipResponse): Promise<void> {
+    const top = getHeaderValues(res, "Via")[0];
+    if (top === undefined) throw new TypeError(`${res.status} response has no Via to route it by`);
+    const via = parseVia(top);
+    const data = serializeMessage(res);
+    const received = via.params.get("received") || undefined;
+    const rportText = via.params.get("rport");
+    const rport = rportText ? Number(rportText) : undefined;
+    const port = via.port ?? DEFAULT_PORT;
+    if (via.transport !== "UDP") {
+      // 18.2.2: reliable transport -> the connection the request came on, if still open.
+      const existing = this.#conns.get(peerKey(received ?? via.host, rport ?? port));
+      if (existing !== undefined && !existing.closed) return this.#write(existing, data);
+      // Else open one to the source address ("received") at the sent-by port.
+      return this.send(data, { transport: "tcp", address: received ?? via.host, port });
+    }
+    const maddr = via.params.get("maddr") || undefined;
+    if (maddr !== undefined) return this.send(data, { transport: "udp", address: maddr, port });
+    if (rport !== undefined && Number.isInteger(rport)) {
+      // RFC 3581 section 4: back to the source address and port of the request.
+      return this.send(data, { transport: "udp", address: received ?? via.host, port: rport });
+    }
+    return this.send(data, { transport: "udp", address: received ?? via.host, port });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    try {
+      this.#tcp.close();
+    } catch {
+      // already closed
+    }
+    for (const c of this.#all) this.#closeConnection(c);
+    await closeUdp(this.#udp);
+    await Promise.allSettled([...this.#connecting.values()]);
+    while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
+  }
+
+  // --- UDP ----------------------------------------------------------------------------------------
+
+  #onDatagram(data: Uint8Array, source: Peer): void {
+    try {
+      if (isBlank(data) || isStun(data)) return;
+      if (data.length > this.#max) return this.#tooLargeDatagram(data, source);
+      let msg: SipMessage;
+      try {
+        msg = parseMessage(data);
+      } catch (e) {
+        return this.#parseError(e, source);
+      }
+      this.#deliver(msg, source, data);
+    } catch (e) {
+      this.#options.logger?.warn?.("dropping UDP datagram", { error: String(e), source });
+    }
+  }
+
+  /** 18.1.1 / 21.5.14: an oversized request gets 513; an oversized response is dropped. */
+  #tooLargeDatagram(data: Uint8Array, source: Peer): void {
+    let msg: SipMessage | undefined;
+    try {
+      msg = parseMessage(data);
+    } catch (e) {
+      msg = e instanceof SipParseError ? e.partial : undefined;
+    }
+    if (msg?.type === "request" && msg.method !== "ACK" && stampVia(msg, source)) {
+      this.#respondTooLarge(msg);
+    }
+    this.#options.onError?.({ source, error: new MessageTooLargeError(data.length, this.#max) });
+  }
+
+  // --- TCP ----------------------------------------------------------------------------------------
+
+  async #acceptLoop(): Promise<void> {
+    try {
+      for await (const conn of this.#tcp) {
+        if (this.#all.size >= this.#maxConnections) {
+          this.#options.logger?.warn?.("TCP connection limit reached; refusing", { remote: conn.remoteAddr });
+          conn.close();
+          continue;
+        }
+        this.#adopt(conn);
+      }
+    } catch (e) {
+      if (!this.#closed) this.#options.logger?.warn?.("TCP accept failed", { error: String(e) });
+    }
+  }
+
+  #adopt(conn: Deno.TcpConn, alias?: string): Connection {
+    const remote = conn.remoteAddr;
+    const peer: Peer = { transport: "tcp", address: normalizeAddress(remote.hostname), port: remote.port };
+    const key = peerKey(peer.address, peer.port);
+    const c: Connection = {
+      conn,
+      peer,
+      keys: alias !== undefined && alias !== key ? [key, alias] : [key],
+      framer: new StreamFramer({ maxMessageSize: this.#max }),
+      lastActivity: performance.now(),
+      closed: false,
+      writing: Promise.resolve(),
+    };
+    for (const k of c.keys) this.#conns.set(k, c);
+    this.#all.add(c);
+    this.#track(this.#readLoop(c));
+    return c;
+  }
+
+  async #readLoop(c: Connection): Promise<void> {
+    const buf = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await c.conn.read(buf);
+        if (n === null) break;
+        c.lastActivity = performance.now();
+        c.framer.push(buf.subarray(0, n)); // the framer copies into its own buffer
+        for (;;) {
+          const item = c.framer.next();
+          if (item === undefined) break;
+          if (!this.#onFrame(c, item)) {
+            // Let a queued 513 leave before the connection closes.
+            await c.writing.catch(() => {});
+            return;
+          }
+        }
+      }
+    } catch (e) {
+      if (!c.closed && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)) {
+        this.#options.logger?.debug?.("TCP read failed", { error: String(e), peer: c.peer });
+      }
+    } finally {
+      this.#closeConnection(c);
+    }
+  }
+
+  /** One framed item. Returns false when the connection must close. */
+  #onFrame(c: Connection, item: StreamFrame): boolean {
+    if (item.ping) {
+      // RFC 5626 section 4.4.1: a CRLFCRLF ping is answered with a CRLF pong.
+      this.#write(c, CRLF).catch(() => {});
+      return true;
+    }
+    if (item.error !== undefined) {
+      const err = item.error;
+      if (err instanceof MessageTooLargeError) {
+        const partial = err.partial;
+        if (partial?.type === "request" && partial.method !== "ACK" && stampVia(partial, c.peer)) {
+          this.#respondTooLarge(partial);
+        }
+        this.#options.onError?.({ source: c.peer, error: err });
+      } else {
+        this.#parseError(err, c.peer);
+      }
+      // After a fatal framing error the rest of the stream cannot be cut into messages.
+      return !(item.fatal || err instanceof MessageTooLargeError);
+    }
+    if (item.message !== undefined) this.#deliver(item.message, c.peer, item.raw);
+    return true;
+  }
+
+  #connection(peer: Peer): Promise<Connection> {
+    const key = peerKey(peer.address, peer.port);
+    const existing = this.#conns.get(key);
+    if (existing !== undefined && !existing.closed) return Promise.resolve(existing);
+    const pending = this.#connecting.get(key);
+    if (pending !== undefined) return pending;
+    if (this.#all.size >= this.#maxConnections) {
+      return Promise.reject(new RangeError(`TCP connection limit of ${this.#maxConnections} reached`));
+    }
+    const p = Deno.connect({ hostname: peer.address, port: peer.port, transport: "tcp" }).then((conn) => {
+      if (this.#closed) {
+        conn.close();
+        throw new Deno.errors.BadResource("transport is closed");
+      }
+      return this.#adopt(conn, key);
+    }).finally(() => this.#connecting.delete(key));
+    this.#connecting.set(key, p);
+    return p;
+  }
+
+  #write(c: Connection, data: Uint8Array): Promise<void> {
+    const p = c.writing.catch(() => {}).then(async () => {
+      if (c.closed) {
+        throw new Deno.errors.BadResource(`connection to ${c.peer.address}:${c.peer.port} is closed`);
+      }
+      let off = 0;
+      while (off < data.length) off += await c.conn.write(data.subarray(off));
+      c.lastActivity = performance.now();
+    });
+    c.writing = p;
+    return p;
+  }
+
+  #closeConnection(c: Connection): void {
+    if (c.closed) return;
+    c.closed = true;
+    for (const k of c.keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
+    this.#all.delete(c);
+    try {
+      c.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Close connections idle for longer than the idle timeout. */
+  #sweep(): void {
+    const limit = performance.now() - this.#idle;
+    for (const c of this.#all) if (c.lastActivity < limit) this.#closeConnection(c);
+  }
+
+  // --- shared -------------------------------------------------------------------------------------
+
+  #deliver(msg: SipMessage, source: Peer, raw: Uint8Array): void {
+    if (msg.type === "request" && !stampVia(msg, source)) {
+      this.#options.onError?.({ source, error: new SyntaxError(`${msg.method} request has no valid Via`) });
+      return;
+    }
+    try {
+      this.#options.onMessage(msg, source, raw);
+    } catch (e) {
+      this.#options.logger?.warn?.("onMessage threw", { error: String(e), source });
+    }
+  }
+
+  #parseError(e: unknown, source: Peer): void {
+    const error = e instanceof Error ? e : new SyntaxError(String(e));
+    const partial = e instanceof SipParseError ? e.partial : undefined;
+    const info: TransportErrorInfo = { source, error };
+    // Only requests with a routable Via can be answered; ACK never is (section 17).
+    if (partial?.type === "request" && partial.method !== "ACK" && stampVia(partial, source)) {
+      info.partial = partial;
+    }
+    this.#options.onError?.(info);
+  }
+
+  #respondTooLarge(req: SipRequest): void {
+    this.sendResponse(createResponse(req, 513, { reason: "Message Too Large" })).catch((e) =>
+      this.#options.logger?.debug?.("could not send 513", { error: String(e) })
+    );
+  }
+
+  #track(p: Promise<void>): void {
+    this.#loops.add(p);
+    p.finally(() => this.#loops.delete(p));
+  }
+}

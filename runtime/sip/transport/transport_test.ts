@@ -1,0 +1,402 @@
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  strictEqual as assertStrictEquals,
+} from "node:assert";
+import dgram from "node:dgram";
+import { createResponse, getHeaderValues, parseMessage, parseVia, StreamFramer } from "../message/mod.ts";
+import type { Peer, SipMessage, SipRequest } from "../message/types.ts";
+import {
+  startTransports,
+  type TransportErrorInfo,
+  type TransportLayer,
+  type TransportOptions,
+} from "./transport.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Wait until `fn` is true (polling); fails after 5 s so a broken test cannot hang. */
+async function eventually(fn: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!fn()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function options(
+  msg = "OPTIONS",
+  opts: { branch?: string; transport?: string; body?: string; cseq?: string } = {},
+): string {
+  const body = opts.body ?? "";
+  return `${msg} sip:pbx@127.0.0.1 SIP/2.0\r\n` +
+    `Via: SIP/2.0/${opts.transport ?? "UDP"} 10.0.0.1:5060;rport;branch=${opts.branch ?? "z9hG4bKt1"}\r\n` +
+    "Max-Forwards: 70\r\n" +
+    "From: <sip:alice@example.com>;tag=a1\r\n" +
+    "To: <sip:pbx@example.com>\r\n" +
+    "Call-ID: c1@example.com\r\n" +
+    `CSeq: ${opts.cseq ?? "1"} ${msg}\r\n` +
+    `Content-Length: ${enc.encode(body).length}\r\n\r\n${body}`;
+}
+
+/** A phone on the other side of a transport. */
+interface TestClient {
+  readonly peer: Peer;
+  readonly messages: SipMessage[];
+  readonly raw: { text: string };
+  readonly closed: { value: boolean };
+  send(text: string | Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function udpClient(server: TransportLayer): Promise<TestClient> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+  const messages: SipMessage[] = [];
+  const raw = { text: "" };
+  socket.on("message", (buf: Uint8Array) => {
+    raw.text += dec.decode(buf);
+    try {
+      messages.push(parseMessage(new Uint8Array(buf)));
+    } catch {
+      // not a message
+    }
+  });
+  return {
+    peer: { transport: "udp", address: "127.0.0.1", port: socket.address().port },
+    messages,
+    raw,
+    closed: { value: false },
+    send: (text) =>
+      new Promise((resolve, reject) =>
+        socket.send(
+          typeof text === "string" ? enc.encode(text) : text,
+          server.port,
+          "127.0.0.1",
+          (e) => e ? reject(e) : resolve(),
+        )
+      ),
+    close: () => new Promise((r) => socket.close(() => r())),
+  };
+}
+
+async function tcpClient(server: TransportLayer): Promise<TestClient> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const messages: SipMessage[] = [];
+  const raw = { text: "" };
+  const closed = { value: false };
+  const framer = new StreamFramer();
+  const loop = (async () => {
+    const buf = new Uint8Array(65536);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        raw.text += dec.decode(buf.subarray(0, n));
+        framer.push(buf.subarray(0, n));
+        for (let f = framer.next(); f !== undefined; f = framer.next()) {
+          if (f.message) messages.push(f.message);
+        }
+      }
+    } catch {
+      // closed under us
+    }
+    closed.value = true;
+  })();
+  return {
+    peer: { transport: "tcp", address: "127.0.0.1", port: (conn.localAddr as Deno.NetAddr).port },
+    messages,
+    raw,
+    closed,
+    send: async (text) => {
+      const data = typeof text === "string" ? enc.encode(text) : text;
+      let off = 0;
+      while (off < data.length) off += await conn.write(data.subarray(off));
+    },
+    close: async () => {
+      try {
+        conn.close();
+      } catch {
+        // already closed by the server
+      }
+      await loop;
+    },
+  };
+}
+
+interface Harness {
+  server: TransportLayer;
+  received: { msg: SipMessage; source: Peer }[];
+  errors: TransportErrorInfo[];
+}
+
+async function withServer(
+  extra: Partial<TransportOptions>,
+  fn: (h: Harness) => Promise<void>,
+): Promise<void> {
+  const received: Harness["received"] = [];
+  const errors: TransportErrorInfo[] = [];
+  const server = await startTransports({
+    bind: "127.0.0.1",
+    port: 0,
+    onMessage: (msg, source) => received.push({ msg, source }),
+    onError: (info) => errors.push(info),
+    ...extra,
+  });
+  try {
+    await fn({ server, received, errors });
+  } finally {
+    await server.close();
+  }
+}
+
+function topVia(msg: SipMessage) {
+  return parseVia(getHeaderValues(msg, "Via")[0]!);
+}
+
+/** The cases every transport must pass (one shared suite, run per transport). */
+function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Promise<TestClient>): void {
+  const T = name.toUpperCase();
+
+  Deno.test(`${name}: an inbound request gets received and rport stamped on its top Via`, async () => {
+    await withServer({}, async ({ server, received }) => {
+      const client = await connect(server);
+      await client.send(options("OPTIONS", { transport: T }));
+      await eventually(() => received.length === 1, "the request");
+      const { msg, source } = received[0]!;
+      assertEquals(source, client.peer);
+      const via = topVia(msg);
+      assertEquals(via.params.get("received"), "127.0.0.1");
+      assertEquals(via.params.get("rport"), String(client.peer.port));
+      await client.close();
+    });
+  });
+
+  Deno.test(`${name}: a response is routed back to the request's source port, not the sent-by port`, async () => {
+    await withServer({}, async ({ server, received }) => {
+      const client = await connect(server);
+      await client.send(options("OPTIONS", { transport: T }));
+      await eventually(() => received.length === 1, "the request");
+      await server.sendResponse(createResponse(received[0]!.msg as SipRequest, 200, { toTag: "x" }));
+      await eventually(() => client.messages.length === 1, "the response");
+      const res = client.messages[0]!;
+      assert(res.type === "response" && res.status === 200);
+      await client.close();
+    });
+  });
+
+  Deno.test(`${name}: garbage does not crash the transport and yields onError`, async () => {
+    await withServer({}, async ({ server, received, errors }) => {
+      const client = await connect(server);
+      await client.send("this is not SIP at all\r\n\r\n");
+      await eventually(() => errors.length >= 1, "onError");
+      assertStrictEquals(received.length, 0);
+      assert(errors[0]!.error instanceof Error);
+      assertEquals(errors[0]!.source.port, client.peer.port);
+      if (name === "tcp") {
+        // A stream that cannot be framed is closed; a fresh connection works.
+        await eventually(() => client.closed.value, "the connection to close");
+        await client.close();
+        const again = await connect(server);
+        await again.send(options("OPTIONS", { transport: T }));
+        await eventually(() => received.length === 1, "a request after garbage");
+        await again.close();
+      } else {
+        await client.send(options("OPTIONS", { transport: T }));
+        await eventually(() => received.length === 1, "a request after garbage");
+        await client.close();
+      }
+    });
+  });
+
+  Deno.test(`${name}: an unparsable request comes with a partial message the caller can answer 400 with`, async () => {
+    await withServer({}, async ({ server, errors }) => {
+      const client = await connect(server);
+      await client.send(options("OPTIONS", { transport: T, cseq: "notanumber" }));
+      await eventually(() => errors.length === 1, "onError");
+      const partial = errors[0]!.partial;
+      assert(partial !== undefined && partial.type === "request");
+      await server.sendResponse(createResponse(partial, 400));
+      // The 400 echoes the bad CSeq, so the client's parser would refuse it: check the raw text.
+      await eventually(() => client.raw.text.startsWith("SIP/2.0 400 "), "the 400");
+      await client.close();
+    });
+  });
+
+  Deno.test(`${name}: an oversized request is answered 513 Message Too Large`, async () => {
+    await withServer({ maxMessageSize: 1024 }, async ({ server, received, errors }) => {
+      const client = await connect(server);
+      await client.send(options("MESSAGE", { transport: T, body: "x".repeat(2000) }));
+      await eventually(() => client.messages.length === 1, "the 513");
+      const res = client.messages[0]!;
+      assert(res.type === "response" && res.status === 513, JSON.stringify(res));
+      assertStrictEquals(received.length, 0);
+      await eventually(() => errors.length === 1, "onError");
+      assertStrictEquals(errors[0]!.partial, undefined, "already answered");
+      await client.close();
+    });
+  });
+
+  Deno.test(`${name}: sendRequest reaches a peer that contacted us`, async () => {
+    await withServer({}, async ({ server, received }) => {
+      const client = await connect(server);
+      await client.send(options("REGISTER", { transport: T }));
+      await eventually(() => received.length === 1, "the REGISTER");
+      const req = parseMessage(enc.encode(options("OPTIONS", { transport: T, branch: "z9hG4bKout" })));
+      await server.sendRequest(req as SipRequest, received[0]!.source);
+      await eventually(() => client.messages.length === 1, "our request");
+      assert(client.messages[0]!.type === "request");
+      if (name === "tcp") assertStrictEquals(server.connectionCount, 1, "the inbound connection was reused");
+      await client.close();
+    });
+  });
+}
+
+transportCases("udp", udpClient);
+transportCases("tcp", tcpClient);
+
+// --- transport-specific cases -----------------------------------------------------------------------
+
+Deno.test("UDP and TCP listen on the same picked port", async () => {
+  await withServer({}, async ({ server, received }) => {
+    assert(server.port > 0);
+    assertEquals(server.address, "127.0.0.1");
+    const u = await udpClient(server);
+    const t = await tcpClient(server);
+    await u.send(options("OPTIONS", { branch: "z9hG4bKu" }));
+    await t.send(options("OPTIONS", { transport: "TCP", branch: "z9hG4bKt" }));
+    await eventually(() => received.length === 2, "both requests");
+    assertEquals(new Set(received.map((r) => r.source.transport)), new Set(["udp", "tcp"]));
+    await u.close();
+    await t.close();
+  });
+});
+
+Deno.test("tcp: a message split across chunks is framed once it is complete", async () => {
+  await withServer({}, async ({ server, received }) => {
+    const client = await tcpClient(server);
+    const text = options("MESSAGE", { transport: "TCP", body: "hello world" });
+    const cut1 = 20;
+    const cut2 = text.length - 5;
+    await client.send(text.slice(0, cut1));
+    await new Promise((r) => setTimeout(r, 20));
+    await client.send(text.slice(cut1, cut2));
+    await new Promise((r) => setTimeout(r, 20));
+    assertStrictEquals(received.length, 0);
+    await client.send(text.slice(cut2));
+    await eventually(() => received.length === 1, "the message");
+    assertEquals(dec.decode(received[0]!.msg.body), "hello world");
+    await client.close();
+  });
+});
+
+Deno.test("tcp: two messages in one chunk are both delivered", async () => {
+  await withServer({}, async ({ server, received }) => {
+    const client = await tcpClient(server);
+    await client.send(
+      options("OPTIONS", { transport: "TCP", branch: "z9hG4bK1" }) +
+        options("OPTIONS", { transport: "TCP", branch: "z9hG4bK2" }),
+    );
+    await eventually(() => received.length === 2, "both messages");
+    assertEquals(received.map((r) => topVia(r.msg).params.get("branch")), ["z9hG4bK1", "z9hG4bK2"]);
+    await client.close();
+  });
+});
+
+Deno.test("tcp: a CRLFCRLF keepalive ping is answered with a CRLF pong", async () => {
+  await withServer({}, async ({ server, errors }) => {
+    const client = await tcpClient(server);
+    await client.send("\r\n\r\n");
+    await eventually(() => client.raw.text === "\r\n", "the pong");
+    assertStrictEquals(errors.length, 0);
+    await client.close();
+  });
+});
+
+Deno.test("udp: blank keepalive datagrams are ignored silently", async () => {
+  await withServer({}, async ({ server, received, errors }) => {
+    const client = await udpClient(server);
+    await client.send("\r\n\r\n");
+    await client.send(options("OPTIONS"));
+    await eventually(() => received.length === 1, "the request");
+    assertStrictEquals(errors.length, 0);
+    await client.close();
+  });
+});
+
+Deno.test("tcp: a request to a peer without a connection opens one", async () => {
+  await withServer({}, async ({ server }) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const accepted = listener.accept();
+    const req = parseMessage(enc.encode(options("OPTIONS", { transport: "TCP" }))) as SipRequest;
+    await server.sendRequest(req, { transport: "tcp", address: "127.0.0.1", port });
+    const conn = await accepted;
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    assert(n !== null && dec.decode(buf.subarray(0, n)).startsWith("OPTIONS sip:"));
+    assertStrictEquals(server.connectionCount, 1);
+    // A second request reuses it.
+    await server.sendRequest(req, { transport: "tcp", address: "127.0.0.1", port });
+    assertStrictEquals(server.connectionCount, 1);
+    conn.close();
+    listener.close();
+  });
+});
+
+Deno.test("tcp: idle connections are closed after the idle timeout", async () => {
+  await withServer({ idleTimeoutMs: 100 }, async ({ server }) => {
+    const client = await tcpClient(server);
+    await eventually(() => server.connectionCount === 1, "the connection");
+    await eventually(() => client.closed.value, "the idle close");
+    assertStrictEquals(server.connectionCount, 0);
+    await client.close();
+  });
+});
+
+Deno.test("tcp: connections beyond maxConnections are refused", async () => {
+  await withServer({ maxConnections: 1 }, async ({ server }) => {
+    const a = await tcpClient(server);
+    await eventually(() => server.connectionCount === 1, "the first connection");
+    const b = await tcpClient(server);
+    await eventually(() => b.closed.value, "the second to be closed");
+    assertStrictEquals(a.closed.value, false);
+    await a.close();
+    await b.close();
+  });
+});
+
+Deno.test("tcp: a response whose connection is gone is sent on a new connection to received:sent-by port", async () => {
+  await withServer({}, async ({ server }) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const accepted = listener.accept();
+    const req = parseMessage(enc.encode(options("OPTIONS", { transport: "TCP" }))) as SipRequest;
+    req.headers[0]!.value = `SIP/2.0/TCP 127.0.0.1:${port};branch=z9hG4bKgone;received=127.0.0.1;rport=1`;
+    await server.sendResponse(createResponse(req, 200));
+    const conn = await accepted;
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    assert(n !== null && dec.decode(buf.subarray(0, n)).startsWith("SIP/2.0 200"));
+    conn.close();
+    listener.close();
+  });
+});
+
+Deno.test("close() closes the sockets and every connection", async () => {
+  const server = await startTransports({ bind: "127.0.0.1", port: 0, onMessage: () => {} });
+  const client = await tcpClient(server);
+  await eventually(() => server.connectionCount === 1, "the connection");
+  await server.close();
+  await eventually(() => client.closed.value, "the client to see the close");
+  await client.close();
+  let refused = false;
+  try {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    c.close();
+  } catch {
+    refused = true;
+  }
+  assert(refused);
+});

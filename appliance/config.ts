@@ -24,6 +24,11 @@ export interface BootConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Seconds a call rings before the box gives up (no answer). */
   noAnswerSeconds: number;
+  /**
+   * Digest algorithms offered, most preferred first (RFC 8760). MD5 leads by default because many
+   * deployed phones (and sipp) answer only the first challenge and know only MD5.
+   */
+  digestAlgorithms: ("MD5" | "SHA-256")[];
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -47,6 +52,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: "adminPassword", env: "PBX_ADMIN_PASSWORD", flag: "--admin-password", help: "first admin password" },
   { key: "logLevel", env: "PBX_LOG_LEVEL", flag: "--log-level", help: "debug, info, warn or error" },
   { key: "noAnswerSeconds", env: "PBX_NO_ANSWER_SECONDS", flag: "--no-answer-seconds", help: "ring timeout" },
+  {
+    key: "digestAlgorithms",
+    env: "PBX_DIGEST_ALGORITHMS",
+    flag: "--digest-algorithms",
+    help: "offered digest algorithms in order, e.g. SHA-256,MD5",
+  },
 ];
 
 /** Defaults: unprivileged ports so a developer can run the box without root. */
@@ -62,6 +73,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   realm: "pbx",
   logLevel: "info",
   noAnswerSeconds: 30,
+  digestAlgorithms: ["MD5", "SHA-256"],
 };
 
 function parsePort(name: string, value: string): number {
@@ -117,6 +129,14 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
     case "adminPassword":
       config.adminPassword = value;
       break;
+    case "digestAlgorithms": {
+      const list = value.split(",").map((v) => v.trim().toUpperCase());
+      if (list.length === 0 || list.some((a) => a !== "MD5" && a !== "SHA-256") || new Set(list).size !== list.length) {
+        throw new RangeError(`${source} must list MD5 and/or SHA-256, comma-separated, got ${JSON.stringify(value)}`);
+      }
+      config.digestAlgorithms = list as BootConfig["digestAlgorithms"];
+      break;
+    }
     default:
       if (value.trim() === "") throw new RangeError(`${source} must not be empty`);
       config[key] = value.trim();

@@ -32,7 +32,7 @@ ensure_deno() {
   fi
   say "installing deno $DENO_VERSION from the npm registry into .deno/"
   mkdir -p "$REPO_ROOT/.deno"
-  npm install --prefix "$REPO_ROOT/.deno" --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION" >&2
+  npm install --prefix "$REPO_ROOT/.deno" --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION" >/dev/null
   if ! "$DENO" --version 2>/dev/null | head -n 1 | grep -q "^deno $DENO_VERSION "; then
     say "deno $DENO_VERSION did not install correctly at $DENO"
     exit 1

@@ -58,7 +58,7 @@ export async function startAppliance(
     cleanups.push(() => media.close());
     listeners.rtp = true;
 
-    const authenticator = new DigestAuthenticator({ realm: config.realm, clock });
+    const authenticator = new DigestAuthenticator({ realm: config.realm, clock, algorithms: config.digestAlgorithms });
     const limiter = new FailureLimiter({ clock });
     const authorizer = createAuthorizer({
       authenticator,

@@ -128,10 +128,26 @@ function tagOf(headerValue: string | undefined): string | undefined {
   }
 }
 
-/** Peer to send requests to for a registered contact: where its REGISTER came from (NAT-safe). */
+/**
+ * Where to send requests for a registered contact. Behind NAT the Contact names an address the box
+ * cannot reach, so requests go back along the flow the REGISTER came in on (the source address and
+ * port; over TCP the same connection). When the Contact's host is the source address, no NAT sits in
+ * between and the Contact's own port is used (a phone may send from one port and listen on another).
+ */
 export function peerOfBinding(b: Binding): Peer {
   const transport = b.sourceTransport === "tcp" ? "tcp" : "udp";
-  return { transport, address: b.sourceAddress, port: b.sourcePort };
+  const flow: Peer = { transport, address: b.sourceAddress, port: b.sourcePort };
+  if (transport === "tcp") return flow;
+  let uri;
+  try {
+    uri = parseUri(b.contactUri);
+  } catch {
+    return flow;
+  }
+  if (uri.params.has("ob") || uri.host !== b.sourceAddress) return flow;
+  const uriTransport = uri.params.get("transport")?.toLowerCase();
+  if (uriTransport !== undefined && uriTransport !== "udp") return flow;
+  return { transport, address: uri.host, port: uri.port ?? 5060 };
 }
 
 function dispositionFor(status: number): Disposition {
@@ -183,7 +199,7 @@ export class B2bua {
       id: c.id,
       caller: c.caller,
       callee: c.callee,
-      state: c.state === "ended" ? "answered" : c.state,
+      state: c.state === "trying" ? "dialing" : c.state === "ended" ? "answered" : c.state,
       startedAt: c.startedAt,
     };
     if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;

@@ -60,7 +60,7 @@ export interface LiveCall {
   id: string;
   caller: string;
   callee: string;
-  state: "trying" | "ringing" | "answered";
+  state: "dialing" | "ringing" | "answered";
   startedAt: number;
   answeredAt?: number;
 }

@@ -145,7 +145,16 @@ export async function startAppliance(
     const app = createApp({
       storage,
       live: { calls: () => b2bua!.calls() },
-      health: () => ({ ok: Object.values(listeners).every(Boolean), listeners: { ...listeners } }),
+      health: () => {
+        // Media counters ride along so operators (and the port-leak test) can see the pool.
+        const h = {
+          ok: Object.values(listeners).every(Boolean),
+          listeners: { ...listeners },
+          media: { activeLegs: media.activeLegs(), freePorts: media.freePorts() },
+          calls: b2bua!.calls().length,
+        };
+        return h;
+      },
       logger: log.child("web"),
       clock,
     });

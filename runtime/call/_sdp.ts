@@ -5,6 +5,7 @@
  * and resume work end to end; the legacy c=0.0.0.0 hold becomes an explicit a=sendonly.
  */
 import {
+  type Codec,
   directionOf,
   type MediaDescription,
   parseSdp,
@@ -43,6 +44,25 @@ export function describeSdp(text: string): SdpInfo {
 /** Attributes that describe the far phone's transport and must not leak to the other side. */
 const DROPPED = new Set(["rtcp", "candidate", "ice-ufrag", "ice-pwd", "ice-options", "end-of-candidates", "rtcp-mux"]);
 
+/** How to rewrite the audio stream's payload formats when building one side's SDP. */
+export interface CodecRewrite {
+  /** The formats this side gets (m= list, a=rtpmap, a=fmtp), replacing the other side's. */
+  codecs?: readonly Codec[];
+  /** Drop a=ptime/a=maxptime (transcoding: the other side's packetization means nothing here). */
+  dropPtime?: boolean;
+}
+
+/** a=rtpmap and a=fmtp attributes describing `codecs`. */
+export function codecAttributes(codecs: readonly Codec[]): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  for (const c of codecs) {
+    const ch = c.channels > 1 ? `/${c.channels}` : "";
+    out.push({ name: "rtpmap", value: `${c.payloadType} ${c.name}/${c.clockRate}${ch}` });
+    if (c.fmtp !== undefined) out.push({ name: "fmtp", value: `${c.payloadType} ${c.fmtp}` });
+  }
+  return out;
+}
+
 /** One side's SDP identity: a stable session id and a version that goes up with every change. */
 export class SdpSession {
   #address: string;
@@ -55,13 +75,13 @@ export class SdpSession {
   }
 
   /** Build the SDP this side gets, from the other side's SDP, anchored at the box on `port`. */
-  offerFrom(other: SdpInfo, port: number): string {
-    return this.#build(other, port);
+  offerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
+    return this.#build(other, port, rewrite);
   }
 
   /** Same transformation for an answer (the m-line layout follows the other side's SDP). */
-  answerFrom(other: SdpInfo, port: number): string {
-    return this.#build(other, port);
+  answerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
+    return this.#build(other, port, rewrite);
   }
 
   /** The SDP this side got last (for a re-INVITE without an offer). */
@@ -103,7 +123,7 @@ export class SdpSession {
     return text;
   }
 
-  #build(other: SdpInfo, port: number): string {
+  #build(other: SdpInfo, port: number, rewrite: CodecRewrite): string {
     const addrType = this.#address.includes(":") ? "IP6" : "IP4";
     const connection = { netType: "IN", addrType, address: this.#address } as NonNullable<
       SessionDescription["connection"]
@@ -116,11 +136,19 @@ export class SdpSession {
       }
       let direction = directionOf(m, other.sd);
       if (other.remote === undefined && direction === "sendrecv") direction = "sendonly";
-      const attributes = m.attributes.filter((a) =>
+      let attributes = m.attributes.filter((a) =>
         !DROPPED.has(a.name) && !["sendrecv", "sendonly", "recvonly", "inactive"].includes(a.name)
       );
+      let formats = m.formats;
+      if (rewrite.codecs !== undefined) {
+        // Our own format list: the other side's rtpmap/fmtp lines describe payload types we replace.
+        attributes = attributes.filter((a) => a.name !== "rtpmap" && a.name !== "fmtp");
+        if (rewrite.dropPtime) attributes = attributes.filter((a) => a.name !== "ptime" && a.name !== "maxptime");
+        attributes.unshift(...codecAttributes(rewrite.codecs) as typeof attributes);
+        formats = rewrite.codecs.map((c) => String(c.payloadType));
+      }
       attributes.push({ name: direction } as (typeof attributes)[number]);
-      const out = { ...m, port, attributes } as MediaDescription;
+      const out = { ...m, port, formats, attributes } as MediaDescription;
       delete (out as { connection?: unknown }).connection;
       return out;
     });

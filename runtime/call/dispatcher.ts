@@ -72,14 +72,14 @@ export function createDispatcher(
     for (const hook of options.hooks ?? []) if (hook(req, tx, source)) return;
 
     if (req.method === "CANCEL") {
+      // RFC 3261 9.2: answer the CANCEL itself first, then the INVITE gets its 487.
       const invite = options.findInviteForCancel(req);
-      if (invite && b2bua.cancel(invite)) {
-        tx.respond(createResponse(req, 200));
-      } else if (invite) {
-        tx.respond(createResponse(req, 200)); // matched but already final: 200 per 9.2
-      } else {
+      if (!invite) {
         tx.respond(createResponse(req, 481));
+        return;
       }
+      tx.respond(createResponse(req, 200));
+      b2bua.cancel(invite); // false when already answered: the 200 above still stands per 9.2
       return;
     }
     if (toTag !== undefined) {

@@ -1,0 +1,431 @@
+/**
+ * Wires phone provisioning into the appliance: a ProvisioningData over storage, the TFTP server,
+ * the /prov HTTP routes, the SIP plug-and-play responder (ua-profile SUBSCRIBE -> 200 + NOTIFY
+ * with the provisioning URL, optionally also on the 224.0.1.75 multicast group), the template
+ * service the web API uses, and recording of SIP registrations per device.
+ */
+import dgram from "node:dgram";
+import type { Buffer } from "node:buffer";
+import type { Hono } from "hono";
+import type { BootConfig } from "./config.ts";
+import type { Logger } from "../runtime/log/mod.ts";
+import { type Clock, realClock } from "../runtime/clock/mod.ts";
+import type { Storage } from "../runtime/storage/mod.ts";
+import {
+  type ClientTransactionHandlers,
+  createResponse,
+  getHeader,
+  newBranch,
+  newTag,
+  parseMessage,
+  parseNameAddr,
+  type Peer,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from "../runtime/sip/mod.ts";
+import {
+  answerPnpSubscribe,
+  type Contact,
+  type PagingGroup,
+  previewTemplate,
+  type ProvisioningData,
+  provisioningRoutes,
+  shippedTemplateInfo,
+  startTftpServer,
+  TEMPLATE_KEYS,
+  tftpResolver,
+  validateTemplateSource,
+} from "../provisioning/mod.ts";
+import type { PhoneProvisioning } from "../web/api_phones.ts";
+
+/** The well-known SIP PnP multicast group (RFC 3261 "sip.mcast.net"). */
+export const PNP_MULTICAST_GROUP = "224.0.1.75";
+
+/** Server-transaction view the hook needs (structurally the transaction layer's ServerTransaction). */
+export interface HookTransaction {
+  respond(res: SipResponse): void;
+}
+
+/** Options of {@linkcode startProvisioning}. */
+export interface StartProvisioningOptions {
+  config: BootConfig;
+  storage: Storage;
+  log: Logger;
+  clock?: Clock | undefined;
+  /** Starts a client transaction (pass `transactions.sendRequest`); without it no NOTIFY is sent. */
+  sendRequest?: ((req: SipRequest, target: Peer, handlers: ClientTransactionHandlers) => unknown) | undefined;
+  /**
+   * Feeds a SIP message that arrived on the multicast socket into the stack (pass
+   * `(msg, source) => transactions.receive(msg, source)`); required for `pnpMulticast`.
+   */
+  receiveSip?: ((msg: SipMessage, source: Peer) => void) | undefined;
+  /**
+   * Listen on 224.0.1.75 for PnP SUBSCRIBEs. Default: env PBX_PNP === "1". `port` defaults to
+   * config.sipPort; the main SIP socket must then also be bound with reuseAddr.
+   */
+  pnpMulticast?: boolean | { port?: number; group?: string; interfaceAddress?: string } | undefined;
+  /** Environment (for PBX_PNP); default Deno.env. */
+  env?: Record<string, string | undefined> | undefined;
+  /** Actual ports when config asked for 0 (tests); read lazily. */
+  sipPort?: number | (() => number) | undefined;
+  httpPort?: number | (() => number) | undefined;
+  /** Hand out SIP credentials only while a device's provisioning window is open. Default false. */
+  requireOpenWindow?: boolean | undefined;
+  /** Paging groups to put into phone files (the paging feature provides them). Default none. */
+  pagingGroups?: (() => PagingGroup[]) | undefined;
+}
+
+/** A running provisioning service. */
+export interface ProvisioningService {
+  /** Routes for /prov/* (paths already carry the /prov prefix: mount with `app.route("/", ...)`). */
+  honoRoutes: Hono;
+  /** Answers ua-profile SUBSCRIBEs; returns false for anything else (the dispatcher's turn). */
+  sipHook: (req: SipRequest, tx: HookTransaction | undefined, source: Peer) => boolean;
+  /** The bound TFTP port. */
+  tftpPort: number;
+  /** The multicast PnP port, or null when not listening. */
+  pnpPort: number | null;
+  /** The data provisioning reads; exposed for tests and the web preview. */
+  data: ProvisioningData;
+  /** Template services for the web API (`createApp({..., phones: service.phones})`). */
+  phones: PhoneProvisioning;
+  stop(): Promise<void>;
+}
+
+const value = (v: number | (() => number) | undefined, fallback: number) =>
+  typeof v === "function" ? v() : v ?? fallback;
+
+/** Options of {@linkcode createProvisioningData}. */
+export interface ProvisioningDataOptions {
+  config: BootConfig;
+  clock?: Clock | undefined;
+  sipPort?: number | (() => number) | undefined;
+  httpPort?: number | (() => number) | undefined;
+  pagingGroups?: (() => PagingGroup[]) | undefined;
+  log?: Logger | undefined;
+}
+
+/**
+ * ProvisioningData over storage. Server settings: SIP host = config.publicAddress, HTTP base
+ * `http://publicAddress:httpPort`, time zone and NTP from the `system.time` setting
+ * ({timezone, ntpServers}) with defaults "UTC" and the box itself (sites often have no internet).
+ */
+export function createProvisioningData(storage: Storage, options: ProvisioningDataOptions): ProvisioningData {
+  const { config } = options;
+  const clock = options.clock ?? realClock;
+  const host = config.publicAddress;
+  return {
+    device(mac) {
+      const d = storage.devices.get(mac);
+      if (d === undefined) return undefined;
+      return {
+        mac: d.mac,
+        vendor: d.vendor ?? undefined,
+        model: d.model ?? undefined,
+        extension: d.extension,
+        lineKeys: d.lineKeys,
+        provisioningOpenUntil: d.provisioningOpenUntil,
+        httpUser: d.httpUser,
+        httpPassword: d.hasHttpPassword ? storage.devices.httpPassword(d.mac) ?? null : null,
+      };
+    },
+    extension(number) {
+      const e = storage.extensions.get(number);
+      const pw = e === undefined ? undefined : storage.extensions.getSipPassword(number);
+      return e === undefined || pw === undefined ? undefined : { number: e.number, name: e.name, sipPassword: pw };
+    },
+    server() {
+      const time = storage.settings.get<{ timezone?: unknown; ntpServers?: unknown }>("system.time");
+      const tz = typeof time?.timezone === "string" && time.timezone !== "" ? time.timezone : "UTC";
+      const ntp = Array.isArray(time?.ntpServers) && typeof time.ntpServers[0] === "string"
+        ? time.ntpServers[0]
+        : host;
+      return {
+        sipHost: host,
+        sipPort: value(options.sipPort, config.sipPort),
+        httpBase: `http://${host.includes(":") ? `[${host}]` : host}:${value(options.httpPort, config.httpPort)}`,
+        ntpServer: ntp,
+        timeZone: tz,
+        pagingGroups: options.pagingGroups?.() ?? [],
+      };
+    },
+    phonebook() {
+      const local: Contact[] = storage.extensions.list({ limit: 1000 }).map((e) => ({
+        name: e.name,
+        number: e.number,
+        kind: "extension",
+      }));
+      const external: Contact[] = storage.contacts.list().map((c) => ({
+        name: c.name,
+        number: c.number,
+        kind: "external",
+        ...(c.group !== null ? { group: c.group } : {}),
+      }));
+      return [...local, ...external];
+    },
+    recordFetch(r) {
+      if (r.mac === null || storage.devices.get(r.mac) === undefined) return;
+      try {
+        storage.devices.recordFetch({ mac: r.mac, at: r.at, ip: r.address, userAgent: r.userAgent, file: r.file });
+      } catch (e) {
+        options.log?.warn("recording a provisioning fetch failed", { mac: r.mac, error: e as Error });
+      }
+    },
+    recordDiscovered(d) {
+      try {
+        storage.devices.recordFetch({
+          mac: d.mac,
+          at: d.at || clock.wallNow(),
+          ip: d.address,
+          userAgent: d.userAgent,
+          vendor: d.vendor,
+          model: d.model,
+        });
+        options.log?.info("new phone discovered", { mac: d.mac, vendor: d.vendor, address: d.address });
+      } catch (e) {
+        options.log?.warn("recording a discovered phone failed", { mac: d.mac, error: e as Error });
+      }
+    },
+    templateSource(key) {
+      return storage.templates.get(key)?.body;
+    },
+  };
+}
+
+/** The template and preview services the web API needs (web/ cannot import provisioning/). */
+export function createPhoneProvisioning(storage: Storage, data: ProvisioningData): PhoneProvisioning {
+  return {
+    templateKeys: () => [...TEMPLATE_KEYS],
+    shipped(key) {
+      try {
+        const info = shippedTemplateInfo(key);
+        return { body: info.source, hash: info.hash, contentType: info.contentType, vendor: info.vendor, kind: info.kind };
+      } catch {
+        return undefined;
+      }
+    },
+    validate(key, body) {
+      validateTemplateSource(key, body);
+    },
+    preview(key, options) {
+      const p = previewTemplate(key, data, {
+        mac: options.mac,
+        source: options.body,
+        maskSecrets: !options.showSecrets,
+      });
+      return { body: p.body, contentType: p.contentType, secrets: p.secrets, hasAccount: p.hasAccount };
+    },
+  };
+}
+
+const MAC_IN_TEXT = /(?<![0-9a-f])([0-9a-f]{2}([:-]?)[0-9a-f]{2}(?:\2[0-9a-f]{2}){4})(?![0-9a-f])/i;
+
+/**
+ * Note a SIP registration on the device that sent it. The device is found by a MAC in the
+ * User-Agent (Yealink appends it: "Yealink SIP-T28P 2.72.14.2 00:15:65:18:72:eb"), in the
+ * Contact (+sip.instance "urn:uuid:...-001565aabbcc" ends with it on Yealink and Polycom), or,
+ * failing that, as the only device assigned to the extension. Returns the MAC recorded, or null.
+ */
+export function recordRegistration(
+  storage: Storage,
+  reg: { userAgent?: string | null; contact?: string | null; extension?: string | null; at: number },
+): string | null {
+  const candidates: string[] = [];
+  for (const text of [reg.userAgent, reg.contact]) {
+    if (!text) continue;
+    const m = MAC_IN_TEXT.exec(text) ?? /urn:uuid:[0-9a-f-]*-([0-9a-f]{12})/i.exec(text);
+    if (m) candidates.push(m[1]!.replace(/[:-]/g, "").toLowerCase());
+  }
+  if (reg.extension) {
+    const assigned = storage.devices.byExtension(reg.extension);
+    if (assigned.length === 1) candidates.push(assigned[0]!.mac);
+  }
+  for (const mac of candidates) {
+    if (storage.devices.recordRegistration(mac, { at: reg.at, contact: reg.contact ?? null, userAgent: reg.userAgent ?? null })) {
+      return mac;
+    }
+  }
+  return null;
+}
+
+function sipUriOf(nameAddr: string | undefined): string | undefined {
+  if (!nameAddr) return undefined;
+  try {
+    return parseNameAddr(nameAddr).uri;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Start TFTP (config.bind:config.tftpPort), build the /prov routes and the PnP hook, and join the
+ * PnP multicast group when asked. Resolves once the sockets are bound.
+ */
+export async function startProvisioning(options: StartProvisioningOptions): Promise<ProvisioningService> {
+  const { config, storage } = options;
+  const log = options.log;
+  const clock = options.clock ?? realClock;
+  const data = createProvisioningData(storage, {
+    config,
+    clock,
+    sipPort: options.sipPort,
+    httpPort: options.httpPort,
+    pagingGroups: options.pagingGroups,
+    log,
+  });
+  const requireOpenWindow = options.requireOpenWindow ?? false;
+  const tftpLog = log.child("tftp");
+  const tftp = await startTftpServer({
+    bind: config.bind,
+    port: config.tftpPort,
+    resolve: tftpResolver(data, { requireOpenWindow }),
+    clock,
+    logger: {
+      info: (m, f) => tftpLog.info(m, f),
+      warn: (m, f) => tftpLog.warn(m, f),
+      debug: (m, f) => tftpLog.debug(m, f),
+    },
+  });
+  const honoRoutes = provisioningRoutes(data, { requireOpenWindow, now: () => clock.wallNow() });
+  const pnpLog = log.child("pnp");
+
+  const sipHook = (req: SipRequest, tx: HookTransaction | undefined, source: Peer): boolean => {
+    if (req.method !== "SUBSCRIBE") return false;
+    const event = getHeader(req, "Event");
+    if (!event || !/^\s*ua-profile\s*(;|$)/i.test(event)) return false;
+    if (!tx) return true; // a retransmission the transaction layer already absorbed
+    const answer = answerPnpSubscribe({ uri: req.uri, headers: req.headers }, { httpBase: data.server().httpBase });
+    if (answer === null) {
+      // A ua-profile subscription for another profile type (user, local-network): not offered.
+      tx.respond(createResponse(req, 489, { reason: "Bad Event", headers: [{ name: "Allow-Events", value: "ua-profile" }] }));
+      return true;
+    }
+    const toTag = newTag();
+    const server = data.server();
+    const ourUri = `sip:${server.sipHost}:${server.sipPort}`;
+    // Expires: 0 -- we answer once with the URL and end the subscription (Subscription-State terminated).
+    tx.respond(createResponse(req, 200, {
+      toTag,
+      headers: [{ name: "Expires", value: "0" }, { name: "Contact", value: `<${ourUri}>` }],
+    }));
+    if (answer.mac) {
+      try {
+        storage.devices.recordFetch({
+          mac: answer.mac,
+          at: clock.wallNow(),
+          ip: source.address,
+          userAgent: getHeader(req, "User-Agent") ?? null,
+          file: "(pnp subscribe)",
+          vendor: answer.vendor,
+          model: answer.event.model,
+        });
+      } catch (e) {
+        pnpLog.warn("recording a PnP phone failed", { mac: answer.mac, error: e as Error });
+      }
+    }
+    pnpLog.info("PnP SUBSCRIBE answered", { mac: answer.mac, vendor: answer.vendor, url: answer.url, source: source.address });
+    if (!options.sendRequest) return true;
+    const from = getHeader(req, "From") ?? "";
+    const to = getHeader(req, "To") ?? "";
+    const target = sipUriOf(getHeader(req, "Contact")) ?? sipUriOf(from) ?? `sip:${source.address}:${source.port}`;
+    const notify: SipRequest = {
+      type: "request",
+      method: "NOTIFY",
+      uri: target,
+      headers: [
+        {
+          name: "Via",
+          value: `SIP/2.0/${source.transport.toUpperCase()} ${server.sipHost}:${server.sipPort};branch=${newBranch()};rport`,
+        },
+        { name: "Max-Forwards", value: "70" },
+        // The NOTIFY travels in the subscription's dialog: our From is their To (with our tag).
+        { name: "From", value: /;\s*tag=/i.test(to) ? to : `${to};tag=${toTag}` },
+        { name: "To", value: from },
+        { name: "Call-ID", value: getHeader(req, "Call-ID") ?? newTag() },
+        { name: "CSeq", value: "1 NOTIFY" },
+        { name: "Contact", value: `<${ourUri}>` },
+        { name: "Event", value: event.trim() },
+        { name: "Subscription-State", value: "terminated;reason=timeout" },
+        { name: "Content-Type", value: answer.contentType },
+      ],
+      body: answer.body,
+    };
+    // Sent to where the SUBSCRIBE came from: the Contact may name an address we cannot reach (NAT).
+    try {
+      options.sendRequest(notify, source, {
+        onResponse: (res) => {
+          if (res.status >= 200) pnpLog.debug("PnP NOTIFY answered", { status: res.status, mac: answer.mac });
+        },
+        onTimeout: () => pnpLog.info("PnP NOTIFY got no answer", { mac: answer.mac }),
+        onTransportError: () => pnpLog.warn("PnP NOTIFY could not be sent", { mac: answer.mac }),
+      });
+    } catch (e) {
+      pnpLog.warn("PnP NOTIFY failed", { error: e as Error });
+    }
+    return true;
+  };
+
+  const env = options.env ?? (() => {
+    try {
+      return Deno.env.toObject();
+    } catch {
+      return {};
+    }
+  })();
+  const mc = options.pnpMulticast ?? env.PBX_PNP === "1";
+  let multicast: dgram.Socket | null = null;
+  let pnpPort: number | null = null;
+  if (mc !== false) {
+    if (!options.receiveSip) throw new TypeError("pnpMulticast needs options.receiveSip to hand SUBSCRIBEs to the stack");
+    const receive = options.receiveSip;
+    const cfg = typeof mc === "object" ? mc : {};
+    const group = cfg.group ?? PNP_MULTICAST_GROUP;
+    const sock = dgram.createSocket({ type: "udp4", reuseAddr: true });
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(cfg.port ?? config.sipPort, () => {
+        sock.off("error", reject);
+        resolve();
+      });
+    });
+    try {
+      sock.addMembership(group, cfg.interfaceAddress);
+    } catch (e) {
+      sock.close();
+      throw new RangeError(`cannot join PnP multicast group ${group}: ${(e as Error).message}`);
+    }
+    sock.on("error", (e) => pnpLog.warn("PnP multicast socket error", { error: e }));
+    sock.on("message", (buf: Buffer, rinfo: dgram.RemoteInfo) => {
+      let msg: SipMessage;
+      try {
+        msg = parseMessage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+      } catch {
+        return; // not SIP: nothing on a multicast group deserves an answer
+      }
+      // Only PnP subscriptions are taken from the group; calls and registrations use the unicast socket.
+      if (msg.type !== "request" || msg.method !== "SUBSCRIBE") return;
+      receive(msg, { transport: "udp", address: rinfo.address, port: rinfo.port });
+    });
+    multicast = sock;
+    pnpPort = sock.address().port;
+    pnpLog.info("listening for PnP on multicast", { group, port: pnpPort });
+  }
+
+  return {
+    honoRoutes,
+    sipHook,
+    tftpPort: tftp.port,
+    pnpPort,
+    data,
+    phones: createPhoneProvisioning(storage, data),
+    async stop() {
+      if (multicast) {
+        const s = multicast;
+        multicast = null;
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      await tftp.close();
+    },
+  };
+}

@@ -29,6 +29,11 @@ export interface BootConfig {
    * deployed phones (and sipp) answer only the first challenge and know only MD5.
    */
   digestAlgorithms: ("MD5" | "SHA-256")[];
+  /** Failed authentications from one address before its answers are slowed down. */
+  authDelayAfter: number;
+  /** Failed authentications from one address before it is blocked for `authBlockMinutes`. */
+  authBlockAfter: number;
+  authBlockMinutes: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -58,6 +63,14 @@ export const SETTINGS: readonly Setting[] = [
     flag: "--digest-algorithms",
     help: "offered digest algorithms in order, e.g. SHA-256,MD5",
   },
+  { key: "authDelayAfter", env: "PBX_AUTH_DELAY_AFTER", flag: "--auth-delay-after", help: "failures before slowing" },
+  { key: "authBlockAfter", env: "PBX_AUTH_BLOCK_AFTER", flag: "--auth-block-after", help: "failures before blocking" },
+  {
+    key: "authBlockMinutes",
+    env: "PBX_AUTH_BLOCK_MINUTES",
+    flag: "--auth-block-minutes",
+    help: "how long a source stays blocked",
+  },
 ];
 
 /** Defaults: unprivileged ports so a developer can run the box without root. */
@@ -74,6 +87,9 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   logLevel: "info",
   noAnswerSeconds: 30,
   digestAlgorithms: ["MD5", "SHA-256"],
+  authDelayAfter: 5,
+  authBlockAfter: 20,
+  authBlockMinutes: 10,
 };
 
 function parsePort(name: string, value: string): number {
@@ -112,12 +128,15 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config.rtpPortMax = max;
       break;
     }
-    case "noAnswerSeconds": {
+    case "noAnswerSeconds":
+    case "authDelayAfter":
+    case "authBlockAfter":
+    case "authBlockMinutes": {
       const n = Number(value);
-      if (!Number.isFinite(n) || n < 1 || n > 600) {
-        throw new RangeError(`${source} must be 1-600 seconds, got ${JSON.stringify(value)}`);
+      if (!/^\d+$/.test(value.trim()) || n < 1 || n > 10_000) {
+        throw new RangeError(`${source} must be a whole number 1-10000, got ${JSON.stringify(value)}`);
       }
-      config.noAnswerSeconds = n;
+      config[key] = n;
       break;
     }
     case "logLevel":

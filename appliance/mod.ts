@@ -59,7 +59,12 @@ export async function startAppliance(
     listeners.rtp = true;
 
     const authenticator = new DigestAuthenticator({ realm: config.realm, clock, algorithms: config.digestAlgorithms });
-    const limiter = new FailureLimiter({ clock });
+    const limiter = new FailureLimiter({
+      clock,
+      delayAfter: config.authDelayAfter,
+      blockAfter: config.authBlockAfter,
+      blockMs: config.authBlockMinutes * 60_000,
+    });
     const authorizer = createAuthorizer({
       authenticator,
       limiter,

@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import dgram from "node:dgram";
+import { createLogger } from "../runtime/log/mod.ts";
+import { openStorage, type Storage } from "../runtime/storage/mod.ts";
+import type { Peer, SipMessage, SipRequest, SipResponse } from "../runtime/sip/mod.ts";
+import { DEFAULTS } from "./config.ts";
+import { createProvisioningData, recordRegistration, startProvisioning } from "./_provisioning.ts";
+
+const log = createLogger("test", { sink: () => {} });
+
+function withStorage(fn: (s: Storage, dataDir: string) => Promise<void> | void) {
+  return async () => {
+    const dataDir = Deno.makeTempDirSync({ prefix: "pbx-prov-unit-" });
+    const s = openStorage({ dataDir, pbkdf2Iterations: 1000 });
+    try {
+      s.extensions.create({ number: "201", name: "Alice", password: "alice-pass-xyz" }, "pbx");
+      await fn(s, dataDir);
+    } finally {
+      s.close();
+      Deno.removeSync(dataDir, { recursive: true });
+    }
+  };
+}
+
+const config = (dataDir: string) => ({ ...DEFAULTS, dataDir, bind: "127.0.0.1", publicAddress: "192.0.2.10", tftpPort: 0 });
+
+function subscribe(event: string, mac = "805ec0123456"): SipRequest {
+  const enc = new TextEncoder();
+  return {
+    type: "request",
+    method: "SUBSCRIBE",
+    uri: `sip:MAC%3A${mac}@224.0.1.75`,
+    headers: [
+      { name: "Via", value: "SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-1" },
+      { name: "From", value: `<sip:MAC%3A${mac}@224.0.1.75>;tag=abc` },
+      { name: "To", value: `<sip:MAC%3A${mac}@224.0.1.75>` },
+      { name: "Call-ID", value: "pnp-1" },
+      { name: "CSeq", value: "1 SUBSCRIBE" },
+      { name: "Contact", value: "<sip:192.0.2.50:5060>" },
+      { name: "Event", value: event },
+    ],
+    body: enc.encode(""),
+  };
+}
+
+Deno.test(
+  "server settings default to the box as NTP server and UTC, and follow the system.time setting",
+  withStorage((s, dir) => {
+    const data = createProvisioningData(s, { config: config(dir), httpPort: () => 8081, sipPort: 5070 });
+    assert.deepEqual(data.server(), {
+      sipHost: "192.0.2.10",
+      sipPort: 5070,
+      httpBase: "http://192.0.2.10:8081",
+      ntpServer: "192.0.2.10",
+      timeZone: "UTC",
+      pagingGroups: [],
+    });
+    s.settings.set("system.time", { timezone: "Europe/Berlin", ntpServers: ["10.0.0.1"] });
+    assert.equal(data.server().timeZone, "Europe/Berlin");
+    assert.equal(data.server().ntpServer, "10.0.0.1");
+    s.contacts.create({ name: "Pizza", number: "0301234", group: "Food" });
+    assert.deepEqual(data.phonebook(), [
+      { name: "Alice", number: "201", kind: "extension" },
+      { name: "Pizza", number: "0301234", kind: "external", group: "Food" },
+    ]);
+    assert.equal(data.extension("201")?.sipPassword, "alice-pass-xyz");
+    assert.equal(data.extension("299"), undefined);
+  }),
+);
+
+Deno.test(
+  "registrations are recorded on the device found by MAC in the User-Agent, +sip.instance or the only assigned phone",
+  withStorage((s) => {
+    s.devices.assign("805ec0123456", "201");
+    s.devices.create({ mac: "0004f2aabbcc" });
+    assert.equal(
+      recordRegistration(s, { userAgent: "Yealink SIP-T28P 2.72.14.2 80:5e:c0:12:34:56", contact: "<sip:201@10.0.0.5>", at: 1 }),
+      "805ec0123456",
+    );
+    assert.equal(s.devices.get("805ec0123456")?.lastRegister?.userAgent, "Yealink SIP-T28P 2.72.14.2 80:5e:c0:12:34:56");
+    assert.equal(
+      recordRegistration(s, {
+        userAgent: "PolycomVVX-VVX_400-UA/5.9",
+        contact: '<sip:201@10.0.0.6>;+sip.instance="<urn:uuid:00000000-0000-1000-8000-0004f2aabbcc>"',
+        at: 2,
+      }),
+      "0004f2aabbcc",
+    );
+    assert.equal(recordRegistration(s, { userAgent: "baresip", contact: "<sip:201@10.0.0.7>", extension: "201", at: 3 }), "805ec0123456");
+    assert.equal(s.devices.get("805ec0123456")?.lastRegister?.at, 3);
+    assert.equal(recordRegistration(s, { userAgent: "x", extension: "202", at: 4 }), null);
+  }),
+);
+
+Deno.test(
+  "the PnP hook answers ua-profile SUBSCRIBEs (200 + NOTIFY to the source), 489 for other profile types, and ignores the rest",
+  withStorage(async (s, dir) => {
+    const sent: { req: SipRequest; target: Peer }[] = [];
+    const prov = await startProvisioning({
+      config: config(dir),
+      storage: s,
+      log,
+      env: {},
+      sendRequest: (req, target) => void sent.push({ req, target }),
+    });
+    try {
+      const source: Peer = { transport: "udp", address: "192.0.2.50", port: 5062 };
+      const responses: SipResponse[] = [];
+      const tx = { respond: (r: SipResponse) => void responses.push(r) };
+      assert.equal(prov.sipHook({ ...subscribe("presence"), method: "SUBSCRIBE" }, tx, source), false);
+      assert.equal(prov.sipHook({ ...subscribe("ua-profile"), method: "REGISTER" }, tx, source), false);
+      assert.equal(prov.sipHook(subscribe('ua-profile;profile-type="user"'), tx, source), true);
+      assert.equal(responses.pop()?.status, 489);
+      assert.equal(prov.sipHook(subscribe('ua-profile;profile-type="device";vendor="Yealink";model="T46S"'), tx, source), true);
+      const ok = responses.pop()!;
+      assert.equal(ok.status, 200);
+      assert.ok(ok.headers.some((h) => h.name === "Expires" && h.value === "0"));
+      const toTag = /tag=([^;]+)/.exec(ok.headers.find((h) => h.name === "To")!.value)![1];
+      assert.equal(sent.length, 1);
+      const { req, target } = sent[0]!;
+      assert.deepEqual(target, source);
+      assert.equal(req.method, "NOTIFY");
+      assert.equal(req.uri, "sip:192.0.2.50:5060");
+      assert.equal(new TextDecoder().decode(req.body), "http://192.0.2.10:8080/prov/");
+      const h = (n: string) => req.headers.find((x) => x.name === n)?.value;
+      assert.equal(h("Content-Type"), "application/url");
+      assert.equal(h("Subscription-State"), "terminated;reason=timeout");
+      assert.equal(h("Call-ID"), "pnp-1");
+      assert.ok(h("From")!.includes(`tag=${toTag}`), "NOTIFY is in the dialog the 200 created");
+      assert.equal(h("To"), "<sip:MAC%3A805ec0123456@224.0.1.75>;tag=abc");
+      assert.equal(s.devices.get("805ec0123456")?.status, "discovered");
+    } finally {
+      await prov.stop();
+    }
+  }),
+);
+
+Deno.test(
+  "the optional PnP multicast listener hands SUBSCRIBEs to the stack and drops everything else",
+  withStorage(async (s, dir) => {
+    const got: { msg: SipMessage; source: Peer }[] = [];
+    let prov;
+    try {
+      prov = await startProvisioning({
+        config: config(dir),
+        storage: s,
+        log,
+        env: {},
+        pnpMulticast: { port: 0, interfaceAddress: "127.0.0.1" },
+        receiveSip: (msg, source) => void got.push({ msg, source }),
+      });
+    } catch (e) {
+      // No multicast-capable interface in this sandbox: nothing more to check here.
+      if (e instanceof RangeError && /multicast/.test(e.message)) return;
+      throw e;
+    }
+    try {
+      assert.ok(prov.pnpPort !== null && prov.pnpPort > 0);
+      const client = dgram.createSocket("udp4");
+      const sendText = (t: string) =>
+        new Promise<void>((r) => client.send(t.replaceAll("\n", "\r\n"), prov.pnpPort!, "127.0.0.1", () => r()));
+      await sendText("garbage\n\n");
+      await sendText(
+        "REGISTER sip:x SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-2\nFrom: <sip:a@x>;tag=1\nTo: <sip:a@x>\n" +
+          "Call-ID: r\nCSeq: 1 REGISTER\nContent-Length: 0\n\n",
+      );
+      await sendText(
+        "SUBSCRIBE sip:MAC%3A805ec0123456@224.0.1.75 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-3\n" +
+          "From: <sip:MAC%3A805ec0123456@224.0.1.75>;tag=1\nTo: <sip:MAC%3A805ec0123456@224.0.1.75>\nCall-ID: s\n" +
+          "CSeq: 1 SUBSCRIBE\nEvent: ua-profile\nContent-Length: 0\n\n",
+      );
+      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      client.close();
+      assert.equal(got.length, 1);
+      assert.equal(got[0]!.msg.type === "request" && got[0]!.msg.method, "SUBSCRIBE");
+      assert.equal(got[0]!.source.address, "127.0.0.1");
+    } finally {
+      await prov.stop();
+    }
+  }),
+);

@@ -42,10 +42,15 @@ export function register(pbx: Pbx, ext: keyof typeof EXT, contactPort?: number):
 }
 
 /** Start a sipp UAS with `scenario` and register its port as `ext`'s contact. */
-export async function phone(pbx: Pbx, ext: keyof typeof EXT, scenario: string, timeoutSec = 40): Promise<SippRun> {
+export async function phone(
+  pbx: Pbx,
+  ext: keyof typeof EXT,
+  scenario: string,
+  options: { timeoutSec?: number; calls?: number } = {},
+): Promise<SippRun> {
   // Forget contacts of earlier steps, or calls would fork to sipp processes that are gone.
   assertOk(await runSipp({ scenario: "unregister.xml", target: pbx.target, user: ext, password: EXT[ext] }), "unregister");
-  const uas = await startSipp({ scenario, timeoutSec });
+  const uas = await startSipp({ scenario, timeoutSec: options.timeoutSec ?? 40, calls: options.calls ?? 1 });
   const reg = await register(pbx, ext, uas.localPort);
   if (!reg.ok) {
     await uas.stop();

@@ -133,7 +133,9 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
     extension(number) {
       const e = storage.extensions.get(number);
       const pw = e === undefined ? undefined : storage.extensions.getSipPassword(number);
-      return e === undefined || pw === undefined ? undefined : { number: e.number, name: e.name, sipPassword: pw };
+      return e === undefined || pw === undefined
+        ? undefined
+        : { number: e.number, name: e.name, sipPassword: pw };
     },
     server() {
       const time = storage.settings.get<{ timezone?: unknown; ntpServers?: unknown }>("system.time");
@@ -144,7 +146,9 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
       return {
         sipHost: host,
         sipPort: value(options.sipPort, config.sipPort),
-        httpBase: `http://${host.includes(":") ? `[${host}]` : host}:${value(options.httpPort, config.httpPort)}`,
+        httpBase: `http://${host.includes(":") ? `[${host}]` : host}:${
+          value(options.httpPort, config.httpPort)
+        }`,
         ntpServer: ntp,
         timeZone: tz,
         pagingGroups: options.pagingGroups?.() ?? [],
@@ -167,7 +171,13 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
     recordFetch(r) {
       if (r.mac === null || storage.devices.get(r.mac) === undefined) return;
       try {
-        storage.devices.recordFetch({ mac: r.mac, at: r.at, ip: r.address, userAgent: r.userAgent, file: r.file });
+        storage.devices.recordFetch({
+          mac: r.mac,
+          at: r.at,
+          ip: r.address,
+          userAgent: r.userAgent,
+          file: r.file,
+        });
       } catch (e) {
         options.log?.warn("recording a provisioning fetch failed", { mac: r.mac, error: e as Error });
       }
@@ -194,13 +204,19 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
 }
 
 /** The template and preview services the web API needs (web/ cannot import provisioning/). */
-export function createPhoneProvisioning(storage: Storage, data: ProvisioningData): PhoneProvisioning {
+export function createPhoneProvisioning(data: ProvisioningData): PhoneProvisioning {
   return {
     templateKeys: () => [...TEMPLATE_KEYS],
     shipped(key) {
       try {
         const info = shippedTemplateInfo(key);
-        return { body: info.source, hash: info.hash, contentType: info.contentType, vendor: info.vendor, kind: info.kind };
+        return {
+          body: info.source,
+          hash: info.hash,
+          contentType: info.contentType,
+          vendor: info.vendor,
+          kind: info.kind,
+        };
       } catch {
         return undefined;
       }
@@ -242,7 +258,13 @@ export function recordRegistration(
     if (assigned.length === 1) candidates.push(assigned[0]!.mac);
   }
   for (const mac of candidates) {
-    if (storage.devices.recordRegistration(mac, { at: reg.at, contact: reg.contact ?? null, userAgent: reg.userAgent ?? null })) {
+    if (
+      storage.devices.recordRegistration(mac, {
+        at: reg.at,
+        contact: reg.contact ?? null,
+        userAgent: reg.userAgent ?? null,
+      })
+    ) {
       return mac;
     }
   }
@@ -295,10 +317,17 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     const event = getHeader(req, "Event");
     if (!event || !/^\s*ua-profile\s*(;|$)/i.test(event)) return false;
     if (!tx) return true; // a retransmission the transaction layer already absorbed
-    const answer = answerPnpSubscribe({ uri: req.uri, headers: req.headers }, { httpBase: data.server().httpBase });
+    const answer = answerPnpSubscribe({ uri: req.uri, headers: req.headers }, {
+      httpBase: data.server().httpBase,
+    });
     if (answer === null) {
       // A ua-profile subscription for another profile type (user, local-network): not offered.
-      tx.respond(createResponse(req, 489, { reason: "Bad Event", headers: [{ name: "Allow-Events", value: "ua-profile" }] }));
+      tx.respond(
+        createResponse(req, 489, {
+          reason: "Bad Event",
+          headers: [{ name: "Allow-Events", value: "ua-profile" }],
+        }),
+      );
       return true;
     }
     const toTag = newTag();
@@ -324,11 +353,17 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
         pnpLog.warn("recording a PnP phone failed", { mac: answer.mac, error: e as Error });
       }
     }
-    pnpLog.info("PnP SUBSCRIBE answered", { mac: answer.mac, vendor: answer.vendor, url: answer.url, source: source.address });
+    pnpLog.info("PnP SUBSCRIBE answered", {
+      mac: answer.mac,
+      vendor: answer.vendor,
+      url: answer.url,
+      source: source.address,
+    });
     if (!options.sendRequest) return true;
     const from = getHeader(req, "From") ?? "";
     const to = getHeader(req, "To") ?? "";
-    const target = sipUriOf(getHeader(req, "Contact")) ?? sipUriOf(from) ?? `sip:${source.address}:${source.port}`;
+    const target = sipUriOf(getHeader(req, "Contact")) ?? sipUriOf(from) ??
+      `sip:${source.address}:${source.port}`;
     const notify: SipRequest = {
       type: "request",
       method: "NOTIFY",
@@ -336,7 +371,8 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
       headers: [
         {
           name: "Via",
-          value: `SIP/2.0/${source.transport.toUpperCase()} ${server.sipHost}:${server.sipPort};branch=${newBranch()};rport`,
+          value:
+            `SIP/2.0/${source.transport.toUpperCase()} ${server.sipHost}:${server.sipPort};branch=${newBranch()};rport`,
         },
         { name: "Max-Forwards", value: "70" },
         // The NOTIFY travels in the subscription's dialog: our From is their To (with our tag).
@@ -377,7 +413,9 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
   let multicast: dgram.Socket | null = null;
   let pnpPort: number | null = null;
   if (mc !== false) {
-    if (!options.receiveSip) throw new TypeError("pnpMulticast needs options.receiveSip to hand SUBSCRIBEs to the stack");
+    if (!options.receiveSip) {
+      throw new TypeError("pnpMulticast needs options.receiveSip to hand SUBSCRIBEs to the stack");
+    }
     const receive = options.receiveSip;
     const cfg = typeof mc === "object" ? mc : {};
     const group = cfg.group ?? PNP_MULTICAST_GROUP;
@@ -418,7 +456,7 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     tftpPort: tftp.port,
     pnpPort,
     data,
-    phones: createPhoneProvisioning(storage, data),
+    phones: createPhoneProvisioning(data),
     async stop() {
       if (multicast) {
         const s = multicast;

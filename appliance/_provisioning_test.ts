@@ -22,7 +22,13 @@ function withStorage(fn: (s: Storage, dataDir: string) => Promise<void> | void) 
   };
 }
 
-const config = (dataDir: string) => ({ ...DEFAULTS, dataDir, bind: "127.0.0.1", publicAddress: "192.0.2.10", tftpPort: 0 });
+const config = (dataDir: string) => ({
+  ...DEFAULTS,
+  dataDir,
+  bind: "127.0.0.1",
+  publicAddress: "192.0.2.10",
+  tftpPort: 0,
+});
 
 function subscribe(event: string, mac = "805ec0123456"): SipRequest {
   const enc = new TextEncoder();
@@ -74,10 +80,17 @@ Deno.test(
     s.devices.assign("805ec0123456", "201");
     s.devices.create({ mac: "0004f2aabbcc" });
     assert.equal(
-      recordRegistration(s, { userAgent: "Yealink SIP-T28P 2.72.14.2 80:5e:c0:12:34:56", contact: "<sip:201@10.0.0.5>", at: 1 }),
+      recordRegistration(s, {
+        userAgent: "Yealink SIP-T28P 2.72.14.2 80:5e:c0:12:34:56",
+        contact: "<sip:201@10.0.0.5>",
+        at: 1,
+      }),
       "805ec0123456",
     );
-    assert.equal(s.devices.get("805ec0123456")?.lastRegister?.userAgent, "Yealink SIP-T28P 2.72.14.2 80:5e:c0:12:34:56");
+    assert.equal(
+      s.devices.get("805ec0123456")?.lastRegister?.userAgent,
+      "Yealink SIP-T28P 2.72.14.2 80:5e:c0:12:34:56",
+    );
     assert.equal(
       recordRegistration(s, {
         userAgent: "PolycomVVX-VVX_400-UA/5.9",
@@ -86,7 +99,10 @@ Deno.test(
       }),
       "0004f2aabbcc",
     );
-    assert.equal(recordRegistration(s, { userAgent: "baresip", contact: "<sip:201@10.0.0.7>", extension: "201", at: 3 }), "805ec0123456");
+    assert.equal(
+      recordRegistration(s, { userAgent: "baresip", contact: "<sip:201@10.0.0.7>", extension: "201", at: 3 }),
+      "805ec0123456",
+    );
     assert.equal(s.devices.get("805ec0123456")?.lastRegister?.at, 3);
     assert.equal(recordRegistration(s, { userAgent: "x", extension: "202", at: 4 }), null);
   }),
@@ -111,7 +127,10 @@ Deno.test(
       assert.equal(prov.sipHook({ ...subscribe("ua-profile"), method: "REGISTER" }, tx, source), false);
       assert.equal(prov.sipHook(subscribe('ua-profile;profile-type="user"'), tx, source), true);
       assert.equal(responses.pop()?.status, 489);
-      assert.equal(prov.sipHook(subscribe('ua-profile;profile-type="device";vendor="Yealink";model="T46S"'), tx, source), true);
+      assert.equal(
+        prov.sipHook(subscribe('ua-profile;profile-type="device";vendor="Yealink";model="T46S"'), tx, source),
+        true,
+      );
       const ok = responses.pop()!;
       assert.equal(ok.status, 200);
       assert.ok(ok.headers.some((h) => h.name === "Expires" && h.value === "0"));
@@ -158,7 +177,9 @@ Deno.test(
       assert.ok(prov.pnpPort !== null && prov.pnpPort > 0);
       const client = dgram.createSocket("udp4");
       const sendText = (t: string) =>
-        new Promise<void>((r) => client.send(t.replaceAll("\n", "\r\n"), prov.pnpPort!, "127.0.0.1", () => r()));
+        new Promise<void>((r) =>
+          client.send(t.replaceAll("\n", "\r\n"), prov.pnpPort!, "127.0.0.1", () => r())
+        );
       await sendText("garbage\n\n");
       await sendText(
         "REGISTER sip:x SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-2\nFrom: <sip:a@x>;tag=1\nTo: <sip:a@x>\n" +

@@ -103,4 +103,9 @@ export interface ProvisioningData {
   phonebook(): Contact[];
   recordFetch(record: FetchRecord): void;
   recordDiscovered(device: DiscoveredDevice): void;
+  /**
+   * The admin's override of a shipped template, by key "vendor.kind" (e.g. "yealink.device"),
+   * or undefined to use the shipped one. Optional: without it only shipped templates are used.
+   */
+  templateSource?(key: string): string | undefined;
 }

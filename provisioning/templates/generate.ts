@@ -150,6 +150,34 @@ export function shippedTemplate(key: string): Template {
   return t;
 }
 
+const overrides = new Map<string, { source: string; template: Template }>();
+
+/**
+ * The template to render for shipped key "vendor/kind": the admin's stored override when
+ * `data.templateSource` has one for "vendor.kind", else the shipped template. An override that no
+ * longer compiles (the schema changed in an update) falls back to the shipped one rather than
+ * breaking every phone.
+ */
+export function activeTemplate(key: string, data: Pick<ProvisioningData, "templateSource">): Template {
+  const source = data.templateSource?.(key.replace("/", "."));
+  if (source === undefined) return shippedTemplate(key);
+  const cached = overrides.get(key);
+  if (cached && cached.source === source) return cached.template;
+  const spec = SHIPPED_TEMPLATES[key];
+  if (!spec) throw new RangeError(`no shipped template "${key}"`);
+  try {
+    const template = compileTemplate(source, {
+      name: key.replace("/", "."),
+      escape: spec.escape,
+      schema: VIEW_SCHEMA,
+    });
+    overrides.set(key, { source, template });
+    return template;
+  } catch {
+    return shippedTemplate(key);
+  }
+}
+
 const encoder = new TextEncoder();
 
 /**
@@ -205,7 +233,7 @@ export function generateFile(
     vendor: route.vendor,
     now,
   });
-  const body = shippedTemplate(key).render(view);
+  const body = activeTemplate(key, data).render(view);
   return {
     body: encoder.encode(body),
     contentType: SHIPPED_TEMPLATES[key]!.contentType,

@@ -9,6 +9,7 @@ export {
   type TemplateValue,
 } from "./engine.ts";
 export {
+  activeTemplate,
   type GeneratedFile,
   generateFile,
   type GenerateOptions,
@@ -22,3 +23,13 @@ export {
 } from "./generate.ts";
 export { SHIPPED_TEMPLATES, type TemplateSpec } from "./vendors.ts";
 export { buildView, timeZoneFormats, utcOffsetMinutes, VIEW_SCHEMA } from "./view.ts";
+export {
+  MASKED_SECRET,
+  type PreviewOptions,
+  previewTemplate,
+  type ShippedTemplateInfo,
+  shippedTemplateInfo,
+  TEMPLATE_KEYS,
+  type TemplatePreview,
+  validateTemplateSource,
+} from "./custom.ts";

@@ -46,4 +46,35 @@ export {
 export { type Session, type SessionKind, type SessionStore } from "./sessions.ts";
 export { type SettingsStore } from "./settings.ts";
 export { type AuditEntry, type AuditInput, type AuditStore } from "./audit.ts";
+export {
+  DEVICE_VENDORS,
+  type DeviceFetch,
+  type DeviceLineKey,
+  type DevicePatch,
+  type DeviceQuery,
+  type DeviceRecord,
+  type DeviceStatus,
+  type DeviceStore,
+  type DeviceVendor,
+  type NewDevice,
+  normalizeMac,
+} from "./devices.ts";
+export {
+  MAX_TEMPLATE_BYTES,
+  TEMPLATE_KEY_RE,
+  type TemplateOverride,
+  type TemplateStore,
+} from "./templates.ts";
+export { type ContactStore, MAX_CONTACTS, type NewContact, type PhonebookContact } from "./contacts.ts";
+export {
+  type NewPagingSchedule,
+  type NewPagingZone,
+  type PagingGroup,
+  type PagingLogEntry,
+  type PagingMulticast,
+  type PagingSchedule,
+  type PagingStore,
+  type PagingZone,
+  validateMulticast,
+} from "./paging.ts";
 export { type Migration, MIGRATIONS } from "./migrations/mod.ts";

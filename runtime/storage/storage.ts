@@ -11,6 +11,10 @@ import { createUserStore, type UserStore } from "./users.ts";
 import { createSessionStore, type SessionStore } from "./sessions.ts";
 import { createSettingsStore, type SettingsStore } from "./settings.ts";
 import { type AuditStore, createAuditStore } from "./audit.ts";
+import { createDeviceStore, type DeviceStore } from "./devices.ts";
+import { createTemplateStore, type TemplateStore } from "./templates.ts";
+import { type ContactStore, createContactStore } from "./contacts.ts";
+import { createPagingStore, type PagingStore } from "./paging.ts";
 
 /** Options for `openStorage`. */
 export interface StorageOptions {
@@ -38,6 +42,14 @@ export interface Storage {
   readonly sessions: SessionStore;
   readonly settings: SettingsStore;
   readonly audit: AuditStore;
+  /** Phones: assigned and discovered (provisioning). */
+  readonly devices: DeviceStore;
+  /** Admin overrides of shipped phone templates. */
+  readonly templates: TemplateStore;
+  /** External phone book entries. */
+  readonly contacts: ContactStore;
+  /** Paging zones, groups, permissions, schedules and the page log. */
+  readonly paging: PagingStore;
   /** Applied schema version. */
   schemaVersion(): number;
   /** Write a consistent copy of the database to `path` (VACUUM INTO); the file must not exist. */
@@ -79,6 +91,10 @@ export function openStorage(options: StorageOptions): Storage {
     sessions: createSessionStore(db, { clock }),
     settings: createSettingsStore(db, { clock }),
     audit: createAuditStore(db, { clock }),
+    devices: createDeviceStore(db, { clock, key }),
+    templates: createTemplateStore(db, { clock }),
+    contacts: createContactStore(db, { clock }),
+    paging: createPagingStore(db, { clock }),
     schemaVersion: () => schemaVersion(db),
     backupTo(target) {
       db.prepare("VACUUM INTO ?").run(target);

@@ -1,0 +1,109 @@
+/**
+ * Output lines that switch amplifiers (or relays) on and off.
+ *
+ * - `file:/path` — a file-backed line for tests and for boxes where a script watches a file: the
+ *   file holds "1" or "0", and every change is appended to `/path.history` as
+ *   `<epoch ms> <0|1>` so a test can read the timeline.
+ * - `gpiochip0:17` — a Linux GPIO character-device line (not implemented yet: opening one throws
+ *   an Error saying so, and the zone is reported faulty).
+ *
+ * @module
+ */
+
+/** One output line. */
+export interface OutputLine {
+  /** The spec it was opened from ("file:/run/amp1"). */
+  readonly spec: string;
+  /** Drive the line: true = asserted (amplifier on). */
+  set(on: boolean): Promise<void>;
+  /** The last value set. */
+  readonly value: boolean;
+  /** Release the line (de-asserting it first). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** One recorded change of a file-backed line. */
+export interface LineChange {
+  /** Epoch ms of the change. */
+  at: number;
+  /** New value. */
+  on: boolean;
+}
+
+/** A line backed by a file holding "1"/"0" plus a `.history` file. */
+export class FileLine implements OutputLine {
+  /** The spec ("file:" + path). */
+  readonly spec: string;
+  /** The file path. */
+  readonly path: string;
+  #value = false;
+  #closed = false;
+  readonly #now: () => number;
+  #chain: Promise<void> = Promise.resolve();
+
+  /** Create (or reset to "0") the file at `path`. `now` stamps the history (default Date.now). */
+  constructor(path: string, options: { now?: () => number } = {}) {
+    if (path === "" || path.includes("\0")) {
+      throw new RangeError(`line file path ${JSON.stringify(path)} invalid`);
+    }
+    this.path = path;
+    this.spec = `file:${path}`;
+    this.#now = options.now ?? Date.now;
+    Deno.writeTextFileSync(path, "0");
+  }
+
+  /** The last value set. */
+  get value(): boolean {
+    return this.#value;
+  }
+
+  /** Write "1"/"0" and append the change to the history (changes are serialised in call order). */
+  set(on: boolean): Promise<void> {
+    if (this.#closed) return Promise.reject(new TypeError(`line ${this.spec} used after close()`));
+    const at = this.#now();
+    this.#value = on;
+    this.#chain = this.#chain.then(async () => {
+      await Deno.writeTextFile(this.path, on ? "1" : "0");
+      await Deno.writeTextFile(`${this.path}.history`, `${at} ${on ? 1 : 0}\n`, { append: true });
+    });
+    return this.#chain;
+  }
+
+  /** De-assert if needed, then close. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#value) await this.set(false);
+    this.#closed = true;
+    await this.#chain;
+  }
+}
+
+/** Read the change history of a file-backed line at `path` (empty when none). */
+export function readLineHistory(path: string): LineChange[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${path}.history`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const out: LineChange[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\d+(?:\.\d+)?) ([01])$/.exec(line.trim());
+    if (m) out.push({ at: Number(m[1]), on: m[2] === "1" });
+  }
+  return out;
+}
+
+/**
+ * Open a line from its spec. Throws RangeError for a malformed spec, Error for a kind that is not
+ * available on this box (GPIO character devices, for now).
+ */
+export function openLine(spec: string, options: { now?: () => number } = {}): OutputLine {
+  if (spec.startsWith("file:")) return new FileLine(spec.slice(5), options);
+  const m = /^(gpiochip\d+):(\d+)$/.exec(spec);
+  if (m) {
+    throw new Error(`GPIO line ${spec}: the GPIO character-device driver is not implemented yet`);
+  }
+  throw new RangeError(`amplifier line ${JSON.stringify(spec)} is neither "file:/path" nor "gpiochipN:LINE"`);
+}

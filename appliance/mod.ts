@@ -14,6 +14,7 @@ import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../ru
 import { B2bua, createDispatcher } from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp } from "../web/mod.ts";
+import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -31,7 +32,7 @@ export async function startAppliance(
   const config = loadConfig({ args: options.args ?? [], env: options.env ?? Deno.env.toObject() });
   const log = options.log ?? createLogger("pbx", { level: config.logLevel });
   const clock = options.clock ?? realClock;
-  const listeners: Record<string, boolean> = { sip: false, rtp: false, http: false };
+  const listeners: Record<string, boolean> = { sip: false, rtp: false, tftp: false, http: false };
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
     for (const c of cleanups.reverse()) {
@@ -76,6 +77,8 @@ export async function startAppliance(
 
     // The transaction layer and the transports refer to each other; the holder breaks the cycle.
     let transports: TransportLayer | undefined;
+    let prov: Awaited<ReturnType<typeof startProvisioning>> | undefined;
+    let httpPort = config.httpPort;
     let b2bua: B2bua | undefined;
     const sipLog = log.child("sip");
     const transactions: TransactionLayer = new TransactionLayer({
@@ -84,7 +87,10 @@ export async function startAppliance(
         sendRequest: (req, target) => transports!.sendRequest(req, target),
       },
       clock,
-      onRequest: (req, tx, source) => dispatch(req, tx, source),
+      onRequest: (req, tx, source) => {
+        if (prov?.sipHook(req, tx, source)) return; // SIP plug-and-play SUBSCRIBE
+        dispatch(req, tx, source);
+      },
       onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
     });
     b2bua = new B2bua({
@@ -114,6 +120,17 @@ export async function startAppliance(
       extensionExists: (n) => storage.extensions.get(n) !== undefined,
       clock,
       log: log.child("registrar"),
+      onChange: (ext) => {
+        // The device registry shows each phone's last registration (User-Agent, contact).
+        for (const b of storage.locations.getBindings(ext, clock.wallNow())) {
+          recordRegistration(storage, {
+            userAgent: b.userAgent ?? null,
+            contact: b.contactUri,
+            extension: ext,
+            at: clock.wallNow(),
+          });
+        }
+      },
     };
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
@@ -147,6 +164,20 @@ export async function startAppliance(
     cleanups.push(() => transactions.close());
     listeners.sip = true;
 
+    prov = await startProvisioning({
+      config,
+      storage,
+      log: log.child("prov"),
+      clock,
+      sendRequest: (r, t, h) => transactions.sendRequest(r, t, h),
+      receiveSip: (m, src) => transactions.receive(m, src),
+      sipPort: () => transports!.port,
+      httpPort: () => httpPort,
+    });
+    const provisioning = prov;
+    cleanups.push(() => provisioning.stop());
+    listeners.tftp = true;
+
     const app = createApp({
       storage,
       live: { calls: () => b2bua!.calls() },
@@ -162,7 +193,9 @@ export async function startAppliance(
       },
       logger: log.child("web"),
       clock,
+      phones: provisioning.phones,
     });
+    app.route("/", provisioning.honoRoutes);
     const ac = new AbortController();
     const server = Deno.serve({
       hostname: config.bind,
@@ -179,11 +212,12 @@ export async function startAppliance(
       await server.finished;
     });
     listeners.http = true;
-    const httpPort = server.addr.port;
+    httpPort = server.addr.port;
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
       http: `http://${config.publicAddress}:${httpPort}/`,
       rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,
+      tftp: provisioning.tftpPort,
       data: config.dataDir,
     });
     return { config, storage, sipPort: transports.port, httpPort, stop };

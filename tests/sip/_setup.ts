@@ -101,3 +101,16 @@ export async function cdrs(pbx: Pbx, count: number, timeoutMs = 10_000): Promise
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Run a test step body; on failure, add the tail of the appliance log to the error. */
+export function withLogs(pbx: Pbx, fn: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await fn();
+    } catch (e) {
+      const tail = pbx.app.logs().split("\n").slice(-60).join("\n");
+      (e as Error).message += `\n--- appliance log (last 60 lines) ---\n${tail}`;
+      throw e;
+    }
+  };
+}

@@ -13,5 +13,7 @@ export interface AppEnv {
   Variables: {
     user: AuthUser;
     token: string;
+    /** How the caller authenticated: bearer header (API) or session cookie (UI). */
+    via: "bearer" | "cookie";
   };
 }

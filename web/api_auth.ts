@@ -1,4 +1,4 @@
-/** Login, logout, first-boot admin setup, and the bearer-token middleware. */
+/** Login, logout, first-boot admin setup, and the auth middleware (bearer token or session cookie). */
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { type Clock } from "../runtime/clock/mod.ts";
@@ -6,7 +6,16 @@ import { MIN_WEB_PASSWORD, type Storage } from "../runtime/storage/mod.ts";
 import { clientIp, fail, jsonBody, storeAsync } from "./_http.ts";
 import { LoginLimiter } from "./_login_limiter.ts";
 import type { AppEnv } from "./_env.ts";
-import type { Logger, LoginLimitOptions } from "./types.ts";
+import type { BoxInfo, Logger, LoginLimitOptions } from "./types.ts";
+import {
+  clearSessionCookie,
+  CSRF_HEADER,
+  csrfMatches,
+  csrfTokenFor,
+  isUnsafeMethod,
+  resolveAuth,
+  setSessionCookie,
+} from "./_session.ts";
 
 const LoginBody = v.object({
   username: v.pipe(
@@ -19,6 +28,8 @@ const LoginBody = v.object({
     v.minLength(1, "must not be empty"),
     v.maxLength(1024, "too long"),
   ),
+  /** true: start a browser session (HttpOnly cookie) instead of returning a bearer token. */
+  cookie: v.optional(v.boolean("must be a boolean")),
 });
 
 const SetupBody = v.object({
@@ -29,27 +40,34 @@ const SetupBody = v.object({
   ),
 });
 
-const BEARER_RE = /^Bearer ([A-Za-z0-9_-]{1,200})$/;
-
-/** Middleware: require a valid bearer token; sets `user` and `token`. */
+/**
+ * Middleware: require a valid bearer token (API) or session cookie (UI); sets `user`, `token` and
+ * `via`. Cookie-authenticated state-changing requests must carry the session's CSRF token in the
+ * X-CSRF-Token header, else 403.
+ */
 export function requireAuth(storage: Storage): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization");
-    if (header === undefined) {
-      fail(401, "missing Authorization: Bearer token", { "WWW-Authenticate": "Bearer" });
-    }
-    const m = BEARER_RE.exec(header);
-    if (m === null) {
-      fail(401, "malformed Authorization header, expected: Bearer <token>", { "WWW-Authenticate": "Bearer" });
-    }
-    const token = m[1]!;
-    const session = storage.sessions.lookup(token);
-    const user = session === undefined ? undefined : storage.users.get(session.username);
-    if (user === undefined) {
+    const r = resolveAuth(c, storage);
+    if (!r.ok) {
+      if (r.reason === "missing") {
+        fail(401, "missing Authorization: Bearer token or session cookie", { "WWW-Authenticate": "Bearer" });
+      }
+      if (r.reason === "malformed") {
+        fail(401, "malformed Authorization header, expected: Bearer <token>", {
+          "WWW-Authenticate": "Bearer",
+        });
+      }
+      if (r.via === "cookie") fail(401, "invalid or expired session; log in again");
       fail(401, "invalid or expired token", { "WWW-Authenticate": 'Bearer error="invalid_token"' });
     }
-    c.set("user", { username: user.username, role: user.role, extension: user.extension });
-    c.set("token", token);
+    if (
+      r.via === "cookie" && isUnsafeMethod(c.req.method) && !csrfMatches(r.token, c.req.header(CSRF_HEADER))
+    ) {
+      fail(403, "missing or wrong CSRF token (send the X-CSRF-Token header from the page)");
+    }
+    c.set("user", r.user);
+    c.set("token", r.token);
+    c.set("via", r.via);
     await next();
   };
 }
@@ -70,6 +88,7 @@ export function authRoutes(
     logger: Logger;
     sessionTtlMs: number;
     loginLimit: LoginLimitOptions;
+    boxInfo: () => BoxInfo;
   },
 ): { publicRoutes: Hono<AppEnv>; privateRoutes: Hono<AppEnv> } {
   const { storage, logger, sessionTtlMs } = options;
@@ -126,17 +145,29 @@ export function authRoutes(
       fail(401, "wrong username or password");
     }
     limiter.succeeded(ip);
-    const { token, expiresAt } = storage.sessions.create(user.username, sessionTtlMs);
-    storage.audit.record({ actor: user.username, action: "login", sourceIp: ip });
+    const kind = body.cookie === true ? "cookie" : "bearer";
+    const { token, expiresAt } = storage.sessions.create(user.username, sessionTtlMs, { kind });
+    storage.audit.record({ actor: user.username, action: "login", detail: { kind }, sourceIp: ip });
+    if (kind === "cookie") {
+      // The token lives only in the HttpOnly cookie; the page gets the CSRF token instead.
+      setSessionCookie(c, token, sessionTtlMs);
+      return c.json({ expiresAt, username: user.username, role: user.role, csrfToken: csrfTokenFor(token) });
+    }
     return c.json({ token, expiresAt, username: user.username, role: user.role });
   });
 
   const privateRoutes = new Hono<AppEnv>();
   privateRoutes.post("/auth/logout", (c) => {
     storage.sessions.revoke(c.get("token"));
+    if (c.get("via") === "cookie") clearSessionCookie(c);
     storage.audit.record({ actor: c.get("user").username, action: "logout", sourceIp: clientIp(c) });
     return c.json({ ok: true });
   });
   privateRoutes.get("/auth/me", (c) => c.json(c.get("user")));
+  publicRoutes.get("/setup", (c) => {
+    // Box addresses only while setup is pending: afterwards they are for logged-in admins.
+    const needed = !storage.users.hasAdmin();
+    return c.json(needed ? { needed, box: options.boxInfo() } : { needed });
+  });
   return { publicRoutes, privateRoutes };
 }

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { Clock } from "../runtime/clock/mod.ts";
-import { type CdrQuery, DISPOSITIONS, type Storage } from "../runtime/storage/mod.ts";
+import { type Binding, type CdrQuery, DISPOSITIONS, type Storage } from "../runtime/storage/mod.ts";
 import { fail, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
 import type { LiveStatus } from "./types.ts";
@@ -34,6 +34,31 @@ const CdrQuerySchema = v.object({
   ),
 });
 
+/** Public shape of a registration binding. */
+export function registrationView(b: Binding, now: number) {
+  return {
+    extension: b.extension,
+    contact: b.contactUri,
+    expiresAt: b.expiresAt,
+    expiresInSec: Math.max(0, Math.round((b.expiresAt - now) / 1000)),
+    source: { transport: b.sourceTransport, address: b.sourceAddress, port: b.sourcePort },
+    userAgent: b.userAgent ?? null,
+    updatedAt: b.updatedAt ?? null,
+  };
+}
+
+/** Current registrations, optionally of one extension. */
+export function listRegistrations(storage: Storage, now: number, extension?: string) {
+  const bindings = extension === undefined
+    ? storage.locations.listAll(now)
+    : storage.locations.getBindings(extension, now);
+  return bindings.map((b) => registrationView(b, now));
+}
+
+const RegistrationQuery = v.object({
+  extension: v.optional(v.pipe(v.string(), v.regex(/^[0-9]{2,8}$/, "must be 2-8 digits"))),
+});
+
 /** Routes /registrations, /calls, /cdr, /cdr.csv. Registrations and calls are admin-only. */
 export function statusRoutes(options: { storage: Storage; live: LiveStatus; clock: Clock }): Hono<AppEnv> {
   const { storage, live, clock } = options;
@@ -44,17 +69,8 @@ export function statusRoutes(options: { storage: Storage; live: LiveStatus; cloc
 
   app.get("/registrations", (c) => {
     adminOnly(c.get("user").role);
-    const now = clock.wallNow();
-    const items = storage.locations.listAll(now).map((b) => ({
-      extension: b.extension,
-      contact: b.contactUri,
-      expiresAt: b.expiresAt,
-      expiresInSec: Math.max(0, Math.round((b.expiresAt - now) / 1000)),
-      source: { transport: b.sourceTransport, address: b.sourceAddress, port: b.sourcePort },
-      userAgent: b.userAgent ?? null,
-      updatedAt: b.updatedAt ?? null,
-    }));
-    return c.json({ items });
+    const q = validate(RegistrationQuery, c.req.query(), "query");
+    return c.json({ items: listRegistrations(storage, clock.wallNow(), q.extension) });
   });
 
   app.get("/calls", (c) => {

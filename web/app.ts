@@ -4,10 +4,18 @@ import { realClock } from "../runtime/clock/mod.ts";
 import { authRoutes, requireAdmin, requireAuth } from "./api_auth.ts";
 import { extensionRoutes } from "./api_extensions.ts";
 import { statusRoutes } from "./api_status.ts";
+import { meRoutes, userRoutes } from "./api_users.ts";
+import { auditRoutes, systemRoutes } from "./api_system.ts";
+import { eventRoutes } from "./api_events.ts";
+import { registerPhoneRoutes } from "./api_phones.ts";
+import { registerPagingRoutes } from "./api_paging.ts";
+import { OPENAPI } from "./openapi.ts";
+import { pageRoutes } from "./pages.ts";
+import { staticRoutes } from "./_static.ts";
 import { securityHeaders } from "./_security_headers.ts";
 import { bodyLimit, HttpError } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
-import type { AppDeps, Logger } from "./types.ts";
+import type { AppDeps, BoxInfo, Logger } from "./types.ts";
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
@@ -21,6 +29,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return typeof r === "string" && r !== "" ? r : "pbx";
   });
   const maxBody = deps.maxBodyBytes ?? 64 * 1024;
+  const boxInfo = deps.boxInfo ??
+    ((): BoxInfo => ({ addresses: [], sipPort: 5060, httpPort: 80, tftpPort: 69 }));
 
   const app = new Hono<AppEnv>();
   app.use("*", securityHeaders());
@@ -41,8 +51,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     logger,
     sessionTtlMs: deps.sessionTtlMs ?? 12 * 3600_000,
     loginLimit: deps.loginLimit ?? {},
+    boxInfo,
   });
   app.route("/api", auth.publicRoutes);
+  app.get("/api/openapi.json", (c) => c.json(OPENAPI));
 
   // Everything under /api registered below needs a token.
   const api = new Hono<AppEnv>();
@@ -52,7 +64,31 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.use("/extensions", requireAdmin());
   api.route("/extensions", extensionRoutes({ storage, realm }));
   api.route("/", statusRoutes({ storage, live: deps.live, clock }));
+  api.route("/me", meRoutes({ storage, clock }));
+  for (const prefix of ["/users", "/system", "/audit", "/events"]) {
+    api.use(prefix, requireAdmin());
+    api.use(`${prefix}/*`, requireAdmin());
+  }
+  api.route("/users", userRoutes({ storage }));
+  api.route("/system", systemRoutes({ storage, clock, health: deps.health, boxInfo, logs: deps.logs }));
+  api.route("/audit", auditRoutes({ storage }));
+  registerPhoneRoutes(api, { storage, clock, phones: deps.phones });
+  registerPagingRoutes(api, { storage }); // live service: pass AppDeps.paging once it exists
+  api.route(
+    "/",
+    eventRoutes({
+      storage,
+      live: deps.live,
+      clock,
+      coalesceMs: deps.eventsCoalesceMs ?? 250,
+      heartbeatMs: deps.eventsHeartbeatMs ?? 20_000,
+    }),
+  );
   app.route("/api", api);
+
+  // The UI: page shells and their static files.
+  app.route("/", staticRoutes());
+  app.route("/", pageRoutes({ storage, boxInfo }));
 
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path.slice(0, 200)}` }, 404));
   app.onError((err, c) => {

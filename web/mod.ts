@@ -12,6 +12,7 @@ export { createApp } from "./app.ts";
 export type { AppEnv, AuthUser } from "./_env.ts";
 export type {
   AppDeps,
+  BoxInfo,
   Health,
   LiveCall,
   LiveCallState,

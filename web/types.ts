@@ -20,8 +20,8 @@ export interface LiveCall {
   answeredAt?: number | undefined;
 }
 
-/** Kinds of live change a UI may want to be told about (SSE later). */
-export type LiveChange = "calls" | "registrations";
+/** Kinds of live change the UI is told about over server-sent events (GET /api/events). */
+export type LiveChange = "calls" | "registrations" | "zones";
 
 /** Read-only view of live state; runtime/call implements it. */
 export interface LiveStatus {
@@ -54,6 +54,15 @@ export interface LoginLimitOptions {
   lockoutMs?: number | undefined;
 }
 
+/** Where to reach the box, shown on the first-boot page and the dashboard. */
+export interface BoxInfo {
+  /** IP addresses (or host names) phones and browsers can use. */
+  addresses: string[];
+  sipPort: number;
+  httpPort: number;
+  tftpPort: number;
+}
+
 /** Dependencies of `createApp`. */
 export interface AppDeps {
   storage: Storage;
@@ -69,4 +78,12 @@ export interface AppDeps {
   loginLimit?: LoginLimitOptions | undefined;
   /** Maximum request body in bytes (default 64 KiB). */
   maxBodyBytes?: number | undefined;
+  /** The box's addresses and ports; default: no addresses, ports 5060/80/69. */
+  boxInfo?: (() => BoxInfo) | undefined;
+  /** Recent log lines, oldest first; without it the System page says logs are not available. */
+  logs?: (() => string[]) | undefined;
+  /** Coalescing delay for server-sent change events in ms (default 250). */
+  eventsCoalesceMs?: number | undefined;
+  /** Interval of SSE keep-alive comments in ms (default 20 s). */
+  eventsHeartbeatMs?: number | undefined;
 }

@@ -1,0 +1,91 @@
+/**
+ * Browser-test helpers: an in-process web UI (createApp on Deno.serve, 127.0.0.1, port 0, temp
+ * storage, fake live status) and Debian's chromium driven by playwright-core.
+ */
+import { type Browser, chromium } from "playwright-core";
+import { openStorage, type Storage } from "../../runtime/storage/mod.ts";
+import { createApp } from "../../web/mod.ts";
+import type { AppDeps, LiveCall, LiveChange } from "../../web/mod.ts";
+
+/** Where Debian installs chromium. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** True when chromium is installed; browser tests skip otherwise. */
+export function hasChromium(): boolean {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Launch headless chromium without sandbox or background network chatter. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A LiveStatus whose changes the test fires. */
+export class FakeLive {
+  calls: LiveCall[] = [];
+  #listeners = new Set<(c: LiveChange) => void>();
+  onChange(listener: (c: LiveChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  emit(change: LiveChange): void {
+    for (const l of this.#listeners) l(change);
+  }
+}
+
+/** A running in-process UI server. */
+export interface UiServer {
+  url: string;
+  storage: Storage;
+  live: FakeLive;
+  close(): Promise<void>;
+}
+
+/** Serve createApp on 127.0.0.1:0 with fresh storage in a temp directory. */
+export function startUiServer(deps: Partial<AppDeps> = {}): UiServer {
+  const dataDir = Deno.makeTempDirSync({ prefix: "pbx-browser-test-" });
+  const storage = openStorage({ dataDir, pbkdf2Iterations: 1000 });
+  const live = new FakeLive();
+  const app = createApp({
+    storage,
+    live: { calls: () => live.calls, onChange: (l) => live.onChange(l) },
+    health: () => ({ ok: true, listeners: { sip: true, http: true, tftp: true } }),
+    boxInfo: () => ({ addresses: ["192.168.1.20"], sipPort: 5060, httpPort: 80, tftpPort: 69 }),
+    logs: () => ["2026-01-01T00:00:00Z INFO pbx started", "2026-01-01T00:00:01Z INFO sip listening on :5060"],
+    eventsCoalesceMs: 50,
+    ...deps,
+  });
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    (req, info) => app.fetch(req, info),
+  );
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    storage,
+    live,
+    async close() {
+      ac.abort();
+      // SSE streams stay open until the browser goes; the caller closes the browser first.
+      await server.finished;
+      storage.close();
+      Deno.removeSync(dataDir, { recursive: true });
+    },
+  };
+}

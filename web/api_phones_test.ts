@@ -1,0 +1,266 @@
+import assert from "node:assert/strict";
+import { VirtualClock } from "../runtime/clock/mod.ts";
+import { openStorage, type Storage } from "../runtime/storage/mod.ts";
+import { DEFAULTS } from "../appliance/config.ts";
+import { createPhoneProvisioning, createProvisioningData } from "../appliance/_provisioning.ts";
+import { createApp } from "./app.ts";
+
+const ADMIN_PW = "admin-password-1";
+const USER_PW = "user-password-1";
+
+async function fixture(options: { withProvisioning?: boolean } = {}) {
+  const dataDir = Deno.makeTempDirSync({ prefix: "pbx-phones-test-" });
+  const clock = new VirtualClock();
+  const storage: Storage = openStorage({ dataDir, clock, pbkdf2Iterations: 1000 });
+  const config = { ...DEFAULTS, dataDir, publicAddress: "192.0.2.10" };
+  const data = createProvisioningData(storage, { config, clock });
+  const app = createApp({
+    storage,
+    clock,
+    live: { calls: () => [] },
+    health: () => ({ ok: true, listeners: {} }),
+    ...(options.withProvisioning === false ? {} : { phones: createPhoneProvisioning(data) }),
+  });
+  await storage.users.create({ username: "admin", role: "admin", password: ADMIN_PW });
+  await storage.users.create({ username: "bob", role: "user", password: USER_PW });
+  storage.extensions.create({ number: "201", name: "Alice", password: "alice-sip-pw1" }, "pbx");
+  const req = (
+    path: string,
+    init: { method?: string; token?: string; json?: unknown; body?: string; type?: string } = {},
+  ) => {
+    const headers = new Headers();
+    if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+    if (init.json !== undefined || init.type) headers.set("content-type", init.type ?? "application/json");
+    const body = init.json !== undefined ? JSON.stringify(init.json) : init.body ?? null;
+    return Promise.resolve(
+      app.request(path, { method: init.method ?? "GET", headers, body }, {
+        remoteAddr: { hostname: "192.0.2.1" },
+      }),
+    );
+  };
+  const login = async (username: string, password: string) => {
+    const res = await req("/api/auth/login", { method: "POST", json: { username, password } });
+    assert.equal(res.status, 200, await res.clone().text());
+    return ((await res.json()) as { token: string }).token;
+  };
+  return {
+    storage,
+    clock,
+    req,
+    token: await login("admin", ADMIN_PW),
+    userToken: await login("bob", USER_PW),
+    [Symbol.dispose]() {
+      storage.close();
+      Deno.removeSync(dataDir, { recursive: true });
+    },
+  };
+}
+
+async function json(res: Response, status: number): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return text === "" ? {} : JSON.parse(text);
+}
+
+Deno.test("POST /api/phones normalizes any MAC spelling and GET lists it as assigned", async () => {
+  using f = await fixture();
+  const created = await json(
+    await f.req("/api/phones", {
+      method: "POST",
+      token: f.token,
+      json: { mac: "80-5E-C0-12-34-56", vendor: "yealink", model: "T46S", extension: "201" },
+    }),
+    201,
+  );
+  assert.equal(created.mac, "805ec0123456");
+  assert.equal(created.status, "assigned");
+  const list = await json(await f.req("/api/phones", { token: f.token }), 200);
+  assert.equal(list.total, 1);
+  const one = await json(await f.req("/api/phones/80:5e:c0:12:34:56", { token: f.token }), 200);
+  assert.equal(one.extension, "201");
+  await json(
+    await f.req("/api/phones", { method: "POST", token: f.token, json: { mac: "805ec0123456" } }),
+    409,
+  );
+});
+
+Deno.test("phone routes refuse bad MACs, unknown extensions, bad vendors, bad JSON and non-admins", async () => {
+  using f = await fixture();
+  const post = (json: unknown) => f.req("/api/phones", { method: "POST", token: f.token, json });
+  assert.match(String((await json(await post({ mac: "80:5e:c0" }), 400)).error), /MAC address/);
+  assert.match(
+    String((await json(await post({ mac: "805ec0123456", extension: "999" }), 400)).error),
+    /extension 999 does not exist/,
+  );
+  assert.match(
+    String((await json(await post({ mac: "805ec0123456", vendor: "nokia" }), 400)).error),
+    /vendor/,
+  );
+  assert.match(String((await json(await post({ mac: 12 }), 400)).error), /mac/);
+  await json(
+    await f.req("/api/phones", { method: "POST", token: f.token, body: "{", type: "application/json" }),
+    400,
+  );
+  await json(
+    await f.req("/api/phones", { method: "POST", token: f.token, body: "x", type: "text/plain" }),
+    415,
+  );
+  await json(await f.req("/api/phones/zzzz", { token: f.token }), 400);
+  await json(await f.req("/api/phones/805ec0123456", { token: f.token }), 404);
+  await json(await f.req("/api/phones", { token: f.userToken }), 403);
+  await json(await f.req("/api/templates", { token: f.userToken }), 403);
+  await json(await f.req("/api/contacts", { token: f.userToken }), 403);
+  await json(await f.req("/api/phones"), 401);
+});
+
+Deno.test("assign, update, open-window and delete a phone", async () => {
+  using f = await fixture();
+  const assigned = await json(
+    await f.req("/api/phones/0004F2AABBCC/assign", {
+      method: "POST",
+      token: f.token,
+      json: { extension: "201" },
+    }),
+    200,
+  );
+  assert.equal(assigned.status, "assigned");
+  const updated = await json(
+    await f.req("/api/phones/0004f2aabbcc", {
+      method: "PUT",
+      token: f.token,
+      json: {
+        vendor: "polycom",
+        lineKeys: [{ type: "blf", value: "202", label: "Bob" }],
+        httpUser: "p",
+        httpPassword: "secret-pw",
+      },
+    }),
+    200,
+  );
+  assert.equal(updated.vendor, "polycom");
+  assert.equal(updated.hasHttpPassword, true);
+  assert.equal(JSON.stringify(updated).includes("secret-pw"), false);
+  await json(
+    await f.req("/api/phones/0004f2aabbcc", { method: "PUT", token: f.token, json: { bogus: 1 } }),
+    400,
+  );
+  const win = await json(
+    await f.req("/api/phones/0004f2aabbcc/open-window", {
+      method: "POST",
+      token: f.token,
+      json: { minutes: 30 },
+    }),
+    200,
+  );
+  assert.equal(win.provisioningOpenUntil, f.clock.wallNow() + 30 * 60_000);
+  await json(
+    await f.req("/api/phones/0004f2aabbcc/open-window", {
+      method: "POST",
+      token: f.token,
+      json: { minutes: 5000 },
+    }),
+    400,
+  );
+  const un = await json(
+    await f.req("/api/phones/0004f2aabbcc/assign", {
+      method: "POST",
+      token: f.token,
+      json: { extension: null },
+    }),
+    200,
+  );
+  assert.equal(un.status, "discovered");
+  await json(await f.req("/api/phones/0004f2aabbcc", { method: "DELETE", token: f.token }), 204);
+  await json(await f.req("/api/phones/0004f2aabbcc", { method: "DELETE", token: f.token }), 404);
+});
+
+Deno.test("templates: list, save a valid edit, refuse an invalid one with line:col, preview and reset", async () => {
+  using f = await fixture();
+  const list = await json(await f.req("/api/templates", { token: f.token }), 200);
+  const keys = (list.items as { key: string }[]).map((i) => i.key);
+  assert.ok(keys.includes("yealink.device") && keys.includes("polycom.common"));
+  const bad = await json(
+    await f.req("/api/templates/yealink.device", {
+      method: "PUT",
+      token: f.token,
+      json: { body: "x\n  {{ acount.number }}" },
+    }),
+    400,
+  );
+  assert.match(String(bad.error), /yealink\.device:2:3: unknown variable "acount\.number"/);
+  const good = await json(
+    await f.req("/api/templates/yealink.device", {
+      method: "PUT",
+      token: f.token,
+      json: { body: "user={{ account.number }} pw={{ account.password }} host={{ server.host }}\n" },
+    }),
+    200,
+  );
+  assert.equal(good.overridden, true);
+  await f.req("/api/phones/001565aabbcc/assign", {
+    method: "POST",
+    token: f.token,
+    json: { extension: "201" },
+  });
+  const masked = await json(
+    await f.req("/api/templates/yealink.device/preview", {
+      method: "POST",
+      token: f.token,
+      json: { mac: "00:15:65:aa:bb:cc" },
+    }),
+    200,
+  );
+  assert.equal(masked.body, "user=201 pw=******** host=192.0.2.10\n");
+  const clear = await json(
+    await f.req("/api/templates/yealink.device/preview", {
+      method: "POST",
+      token: f.token,
+      json: { mac: "001565aabbcc", showSecrets: true },
+    }),
+    200,
+  );
+  assert.equal(clear.body, "user=201 pw=alice-sip-pw1 host=192.0.2.10\n");
+  assert.ok(f.storage.audit.list({}).some((a) => a.action === "template.preview-secrets"));
+  await json(
+    await f.req("/api/templates/yealink.device/preview", { method: "POST", token: f.token, json: {} }),
+    400,
+  );
+  const reset = await json(
+    await f.req("/api/templates/yealink.device/reset", { method: "POST", token: f.token }),
+    200,
+  );
+  assert.equal(reset.overridden, false);
+  assert.match(String(reset.body), /account\.1\.password/);
+  await json(await f.req("/api/templates/nokia.device", { token: f.token }), 404);
+});
+
+Deno.test("without provisioning wired in, template routes answer 503 and phone routes still work", async () => {
+  using f = await fixture({ withProvisioning: false });
+  await json(await f.req("/api/templates", { token: f.token }), 503);
+  await json(await f.req("/api/phones", { token: f.token }), 200);
+});
+
+Deno.test("contacts: create, list, delete; bad numbers and ids are refused", async () => {
+  using f = await fixture();
+  const c = await json(
+    await f.req("/api/contacts", {
+      method: "POST",
+      token: f.token,
+      json: { name: "Pizza", number: "+49301234", group: "Food" },
+    }),
+    201,
+  );
+  await json(
+    await f.req("/api/contacts", { method: "POST", token: f.token, json: { name: "X", number: "12ab" } }),
+    400,
+  );
+  await json(
+    await f.req("/api/contacts", { method: "POST", token: f.token, json: { name: "", number: "1" } }),
+    400,
+  );
+  const list = await json(await f.req("/api/contacts", { token: f.token }), 200);
+  assert.equal((list.items as unknown[]).length, 1);
+  await json(await f.req("/api/contacts/abc", { method: "DELETE", token: f.token }), 400);
+  await json(await f.req(`/api/contacts/${c.id}`, { method: "DELETE", token: f.token }), 204);
+  await json(await f.req(`/api/contacts/${c.id}`, { method: "DELETE", token: f.token }), 404);
+});

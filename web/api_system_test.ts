@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { errorOf, webFixture } from "./_test_fixture.ts";
+
+Deno.test("system status reports uptime, load, memory, data-dir size, health and box addresses", async () => {
+  using f = await webFixture();
+  const token = await f.login();
+  const res = await f.req("/api/system/status", { token });
+  assert.equal(res.status, 200);
+  const s = await res.json() as {
+    uptime: { systemSec: unknown };
+    loadavg: number[];
+    memory: { totalBytes: number };
+    dataDir: { bytes: number };
+    health: unknown;
+    box: { addresses: string[] };
+  };
+  assert.equal(typeof s.uptime.systemSec, "number");
+  assert.equal(s.loadavg.length, 3);
+  assert.ok(s.memory.totalBytes > 0);
+  assert.ok(s.dataDir.bytes > 0, "the database file counts");
+  assert.deepEqual(s.health, { ok: true, listeners: { sip: true, http: true } });
+  assert.deepEqual(s.box.addresses, ["192.0.2.10"]);
+});
+
+Deno.test("network settings: valid ones are stored and audited, invalid ones get 400 naming the field", async () => {
+  using f = await webFixture();
+  const token = await f.login();
+  const put = (json: unknown) => f.req("/api/system/settings/network", { method: "PUT", token, json });
+  const good = {
+    mode: "static",
+    hostname: "pbx-office",
+    address: "192.168.1.10",
+    prefix: 24,
+    gateway: "192.168.1.1",
+    dns: ["192.168.1.1"],
+  };
+  let res = await put(good);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), good);
+  assert.deepEqual(f.storage.settings.get("system.network"), good);
+  assert.equal(f.storage.audit.list({ action: "settings.network" }).length, 1);
+  const bad: [unknown, RegExp][] = [
+    [{ ...good, mode: "ppp" }, /mode: must be dhcp or static/],
+    [{ ...good, address: "192.168.1.256" }, /address: must be an IPv4 address/],
+    [{ ...good, address: "10.0.0.1; rm -rf /" }, /address: must be an IPv4 address/],
+    [{ ...good, prefix: 33 }, /prefix: must be 1-32/],
+    [{ ...good, prefix: "24" }, /prefix: must be a number/],
+    [{ ...good, hostname: "bad_host" }, /hostname: must be a host name label/],
+    [{ ...good, dns: ["1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"] }, /dns: at most 3/],
+    [{ mode: "static", hostname: "pbx" }, /static mode needs address, prefix and gateway/],
+  ];
+  for (const [json, re] of bad) {
+    res = await put(json);
+    assert.equal(res.status, 400, JSON.stringify(json));
+    assert.match(await errorOf(res), re);
+  }
+  res = await put({ mode: "dhcp", hostname: "pbx" });
+  assert.equal(res.status, 200, "dhcp needs no address");
+  await res.body?.cancel();
+});
+
+Deno.test("time settings validate the IANA zone and NTP host names", async () => {
+  using f = await webFixture();
+  const token = await f.login();
+  const put = (json: unknown) => f.req("/api/system/settings/time", { method: "PUT", token, json });
+  let res = await put({ timezone: "Europe/Berlin", ntpServers: ["pool.ntp.org", "192.0.2.5"] });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  res = await put({ timezone: "Mars/Olympus", ntpServers: [] });
+  assert.equal(res.status, 400);
+  assert.match(await errorOf(res), /timezone: must be an IANA time zone/);
+  res = await put({ timezone: "UTC", ntpServers: ["bad host"] });
+  assert.equal(res.status, 400);
+  assert.match(await errorOf(res), /ntpServers\.0: must be a host name/);
+  res = await f.req("/api/system/settings", { token });
+  const all = await res.json() as { time: unknown; network: { mode: string }; smtp: unknown };
+  assert.deepEqual(all.time, { timezone: "Europe/Berlin", ntpServers: ["pool.ntp.org", "192.0.2.5"] });
+  assert.equal(all.network.mode, "dhcp", "defaults before anything is stored");
+  assert.equal(all.smtp, null);
+});
+
+Deno.test("SMTP password is write-only: never returned or audited, kept when omitted", async () => {
+  using f = await webFixture();
+  const token = await f.login();
+  const put = (json: unknown) => f.req("/api/system/settings/smtp", { method: "PUT", token, json });
+  const base = {
+    host: "mail.example.com",
+    port: 587,
+    security: "starttls",
+    username: "pbx",
+    from: "pbx@example.com",
+  };
+  let res = await put({ ...base, password: "smtp-secret-1" });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ...base, hasPassword: true });
+  res = await put({ ...base, port: 465, security: "tls" });
+  await res.body?.cancel();
+  res = await f.req("/api/system/settings", { token });
+  const text = await res.text();
+  assert.ok(!text.includes("smtp-secret-1"));
+  assert.equal((JSON.parse(text) as { smtp: { hasPassword: boolean; port: number } }).smtp.hasPassword, true);
+  assert.equal((JSON.parse(text) as { smtp: { port: number } }).smtp.port, 465);
+  assert.ok(!JSON.stringify(f.storage.audit.list()).includes("smtp-secret-1"));
+  for (
+    const [json, re] of [
+      [{ ...base, port: 0 }, /port: must be 1-65535/],
+      [{ ...base, security: "ssl3" }, /security: must be none, starttls or tls/],
+      [{ ...base, from: "not-an-address" }, /from: must be an e-mail address/],
+      [{ ...base, host: "" }, /host: must be a host name/],
+    ] as [unknown, RegExp][]
+  ) {
+    res = await put(json);
+    assert.equal(res.status, 400, JSON.stringify(json));
+    assert.match(await errorOf(res), re);
+  }
+});
+
+Deno.test("backup downloads a consistent SQLite copy with the extensions in it, and leaves no temp file", async () => {
+  using f = await webFixture();
+  const token = await f.login();
+  f.storage.extensions.create({ number: "201", name: "Backed up", password: "good-pass-1" }, "pbx");
+  const before =
+    [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) => e.name.startsWith("pbx-backup-"))
+      .length;
+  const res = await f.req("/api/system/backup", { token });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "application/vnd.sqlite3");
+  assert.match(
+    res.headers.get("content-disposition") ?? "",
+    /attachment; filename="pbx-backup-\d{8}T\d{6}\.sqlite"/,
+  );
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  assert.equal(new TextDecoder().decode(bytes.slice(0, 15)), "SQLite format 3");
+  const after =
+    [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) => e.name.startsWith("pbx-backup-"))
+      .length;
+  assert.ok(after <= before, "temp directory removed");
+  const copy = Deno.makeTempFileSync({ suffix: ".sqlite" });
+  try {
+    Deno.writeFileSync(copy, bytes);
+    const db = new DatabaseSync(copy);
+    const row = db.prepare("SELECT name FROM extensions WHERE number = '201'").get() as { name: string };
+    db.close();
+    assert.equal(row.name, "Backed up");
+  } finally {
+    Deno.removeSync(copy);
+  }
+  assert.equal(f.storage.audit.list({ action: "system.backup" }).length, 1);
+});
+
+Deno.test("logs: the last N lines from the logs dependency; without it, available=false; bad N is 400", async () => {
+  {
+    using f = await webFixture({ deps: { logs: () => ["one", "two", "three"] } });
+    const token = await f.login();
+    let res = await f.req("/api/system/logs?lines=2", { token });
+    assert.deepEqual(await res.json(), { available: true, lines: ["two", "three"] });
+    res = await f.req("/api/system/logs?lines=0", { token });
+    assert.equal(res.status, 400);
+    assert.match(await errorOf(res), /lines: must be 1-5000/);
+  }
+  using f = await webFixture();
+  const token = await f.login();
+  const res = await f.req("/api/system/logs", { token });
+  const body = await res.json() as { available: boolean; lines: string[] };
+  assert.equal(body.available, false);
+  assert.deepEqual(body.lines, []);
+});
+
+Deno.test("audit log lists logins and admin changes newest first; filters by action; bad query is 400", async () => {
+  using f = await webFixture();
+  const token = await f.login();
+  let res = await f.req("/api/extensions", {
+    method: "POST",
+    token,
+    json: { number: "201", name: "A", password: "secret-pass-1" },
+  });
+  await res.body?.cancel();
+  res = await f.req("/api/audit", { token });
+  const body = await res.json() as { items: { action: string; actor: string; sourceIp: string }[] };
+  assert.deepEqual(body.items.map((e) => e.action), ["extension.create", "login"]);
+  assert.equal(body.items[0]!.sourceIp, "192.0.2.1");
+  res = await f.req("/api/audit?action=login", { token });
+  assert.deepEqual(((await res.json()) as typeof body).items.map((e) => e.action), ["login"]);
+  for (const q of ["limit=0", "action=DROP%20TABLE", "offset=-1"]) {
+    res = await f.req(`/api/audit?${q}`, { token });
+    assert.equal(res.status, 400, q);
+    assert.match(await errorOf(res), /^invalid query: /);
+  }
+});

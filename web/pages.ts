@@ -1,0 +1,650 @@
+/**
+ * The admin UI: server-rendered page shells (layout, navigation, forms, empty tables) that
+ * /static/app.js fills from the REST API. No inline scripts or styles, so the strict CSP holds.
+ * Pages authenticate by session cookie only; without one they redirect to /login (or /setup).
+ */
+import { type Context, Hono } from "hono";
+import type { Storage } from "../runtime/storage/mod.ts";
+import { DISPOSITIONS, MIN_WEB_PASSWORD } from "../runtime/storage/mod.ts";
+import { Html, html } from "./_html.ts";
+import { csrfTokenFor, resolveAuth } from "./_session.ts";
+import type { AuthUser } from "./_env.ts";
+import type { BoxInfo } from "./types.ts";
+
+interface NavItem {
+  href: string;
+  label: string;
+  admin: boolean;
+}
+
+const NAV: NavItem[] = [
+  { href: "/", label: "Dashboard", admin: true },
+  { href: "/me", label: "My extension", admin: false },
+  { href: "/extensions", label: "Extensions", admin: true },
+  { href: "/phones", label: "Phones", admin: true },
+  { href: "/paging", label: "Paging", admin: true },
+  { href: "/cdr", label: "Call records", admin: false },
+  { href: "/voicemail", label: "Voicemail", admin: false },
+  { href: "/users", label: "Users", admin: true },
+  { href: "/system", label: "System", admin: true },
+  { href: "/audit", label: "Audit log", admin: true },
+];
+
+/** Which page the shell is, for app.js (body data-page). */
+type PageId =
+  | "setup"
+  | "login"
+  | "dashboard"
+  | "me"
+  | "extensions"
+  | "phones"
+  | "paging"
+  | "cdr"
+  | "voicemail"
+  | "users"
+  | "system"
+  | "audit"
+  | "denied";
+
+function layout(
+  o: { title: string; page: PageId; path: string; user?: AuthUser | undefined; csrf?: string | undefined },
+  main: Html,
+): Html {
+  const nav = o.user === undefined ? "" : html`
+    <nav class="site-nav" aria-label="Main">
+      <ul>
+        ${NAV.filter((n) =>
+          o.user!.role === "admin" ? n.href !== "/me" || o.user!.extension !== undefined : !n.admin
+        )
+          .map((n) =>
+            html`<li><a href="${n.href}"${new Html(
+              n.href === o.path ? ' aria-current="page"' : "",
+            )}>${n.label}</a></li>`
+          )}
+      </ul>
+      <form class="logout" id="logout-form">
+        <span class="whoami">${o.user.username} (${o.user.role})</span>
+        <button type="submit">Log out</button>
+      </form>
+    </nav>
+  `;
+  return html`
+    <!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="csrf-token" content="${o.csrf ?? ""}">
+        <title>${o.title} · PBX</title>
+        <link rel="stylesheet" href="/static/style.css">
+        <link rel="icon" href="data:,">
+        <script src="/static/app.js" defer></script>
+      </head>
+      <body data-page="${o.page}">
+        <a class="skip-link" href="#main">Skip to main content</a>
+        <header class="site-header">
+      <a class="brand" href="/">PBX</a>
+      ${nav}
+        </header>
+        <main id="main" tabindex="-1">
+    <h1>${o.title}</h1>
+    <p class="message" id="message" role="status" aria-live="polite" hidden></p>
+    ${main}
+        </main>
+      </body>
+    </html>
+  `;
+}
+
+function boxSection(box: BoxInfo): Html {
+  const addrs = box.addresses.length === 0
+    ? html`<li>(no address known yet: check your router's DHCP list)</li>`
+    : box.addresses.map((a) =>
+      html`<li><code>http://${a}${box.httpPort === 80 ? "" : `:${box.httpPort}`}/</code></li>`
+    );
+  return html`
+    <section aria-labelledby="box-h">
+      <h2 id="box-h">This box</h2>
+      <p>Open the web interface at:</p>
+      <ul class="addresses">${addrs}</ul>
+      <dl class="facts">
+        <dt>SIP (phones register here)</dt>
+        <dd>UDP/TCP port ${box.sipPort}${box.addresses[0] === undefined
+          ? ""
+          : html`, server <code>${box.addresses[0]}</code>`}</dd>
+        <dt>Provisioning (TFTP)</dt>
+        <dd>UDP port ${box.tftpPort}</dd>
+        <dt>Web</dt>
+        <dd>TCP port ${box.httpPort}</dd>
+      </dl>
+      <h3>What to plug where</h3>
+      <ul>
+        <li>The box's <strong>network port</strong> goes to your office switch (the same network as the phones).</li>
+        <li><strong>Desk phones</strong> plug into the switch (PoE or their power supply); point their DHCP option 66 or their provisioning URL at this box, or assign them on the Phones page once they appear.</li>
+        <li><strong>Paging amplifiers and speakers</strong> go to the box's audio outputs (USB or line out); map them to zones on the Paging page.</li>
+      </ul>
+    </section>
+  `;
+}
+
+const pwHint = `at least ${MIN_WEB_PASSWORD} characters`;
+
+function dispositionOptions(): Html[] {
+  return DISPOSITIONS.map((d) => html`<option value="${d}">${d}</option>`);
+}
+
+const PAGES: Record<
+  Exclude<PageId, "setup" | "login" | "denied">,
+  { title: string; admin: boolean; body: (c: { box: BoxInfo; user: AuthUser }) => Html }
+> = {
+  dashboard: {
+    title: "Dashboard",
+    admin: true,
+    body: () =>
+      html`
+        <p class="live" id="live-status" role="status" aria-live="polite">Connecting to live updates…</p>
+        <div class="grid">
+          <section aria-labelledby="regs-h" class="card wide">
+            <h2 id="regs-h">Registered phones <span class="count" id="regs-count"></span></h2>
+            <div class="table-wrap">
+              <table id="regs-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Extension</th>
+                    <th scope="col">Address</th>
+                    <th scope="col">Phone</th>
+                    <th scope="col">Expires</th>
+                  </tr>
+                </thead>
+                <tbody></tbody>
+              </table>
+            </div>
+            <p class="empty" id="regs-empty">No phones registered.</p>
+          </section>
+          <section aria-labelledby="calls-h" class="card">
+            <h2 id="calls-h">Calls in progress <span class="count" id="calls-count"></span></h2>
+            <div class="table-wrap">
+              <table id="calls-table">
+                <thead>
+                  <tr>
+                    <th scope="col">From</th>
+                    <th scope="col">To</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Since</th>
+                  </tr>
+                </thead>
+                <tbody></tbody>
+              </table>
+            </div>
+            <p class="empty" id="calls-empty">No calls right now.</p>
+          </section>
+          <section aria-labelledby="zones-h" class="card">
+            <h2 id="zones-h">Paging zones</h2>
+            <ul id="zones-list" class="plain"></ul>
+            <p class="empty" id="zones-empty">No paging zones.</p>
+          </section>
+          <section aria-labelledby="health-h" class="card">
+            <h2 id="health-h">System health</h2>
+            <dl class="facts" id="health"></dl>
+          </section>
+        </div>
+      `,
+  },
+  me: {
+    title: "My extension",
+    admin: false,
+    body: () =>
+      html`
+        <section aria-labelledby="ext-h" class="card">
+          <h2 id="ext-h">Extension</h2>
+          <dl class="facts" id="my-extension"></dl>
+        </section>
+        <section aria-labelledby="myregs-h" class="card">
+          <h2 id="myregs-h">My phones</h2>
+          <div class="table-wrap">
+            <table id="my-regs">
+              <thead>
+                <tr>
+                  <th scope="col">Address</th>
+                  <th scope="col">Phone</th>
+                  <th scope="col">Expires</th>
+                </tr>
+              </thead>
+              <tbody></tbody>
+            </table>
+          </div>
+          <p class="empty" id="my-regs-empty">No phone is registered to your extension.</p>
+        </section>
+        <section aria-labelledby="pw-h" class="card">
+          <h2 id="pw-h">Change my web password</h2>
+          <form id="password-form" class="stack">
+            <label for="pw-current">Current password</label>
+            <input id="pw-current" name="currentPassword" type="password" autocomplete="current-password" required>
+            <label for="pw-new">New password (${pwHint})</label>
+            <input id="pw-new" name="newPassword" type="password" autocomplete="new-password" minlength="${MIN_WEB_PASSWORD}"
+              required>
+            <button type="submit">Change password</button>
+          </form>
+        </section>
+      `,
+  },
+  extensions: {
+    title: "Extensions",
+    admin: true,
+    body: () =>
+      html`
+        <form id="ext-search" class="inline" role="search">
+          <label for="ext-q">Search</label>
+          <input id="ext-q" name="search" type="search" maxlength="64" placeholder="number or name">
+          <button type="submit">Search</button>
+        </form>
+        <div class="table-wrap">
+          <table id="ext-table">
+            <thead>
+              <tr>
+                <th scope="col">Number</th>
+                <th scope="col">Name</th>
+                <th scope="col">Phones</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </div>
+        <p class="empty" id="ext-empty" hidden>No extensions.</p>
+        <div class="grid">
+          <section aria-labelledby="add-h" class="card">
+            <h2 id="add-h">Add an extension</h2>
+            <form id="ext-add" class="stack">
+              <label for="add-number">Number (2-8 digits)</label>
+              <input id="add-number" name="number" inputmode="numeric" pattern="[0-9]{2,8}" required>
+              <label for="add-name">Name</label>
+              <input id="add-name" name="name" maxlength="64" required>
+              <label for="add-password">SIP password (8-64 characters)</label>
+              <input id="add-password" name="password" type="password" autocomplete="new-password" minlength="8"
+                maxlength="64" required>
+              <button type="submit">Add extension</button>
+            </form>
+          </section>
+          <section aria-labelledby="edit-h" class="card" id="ext-edit-card" hidden>
+            <h2 id="edit-h">Edit extension <span id="edit-number"></span></h2>
+            <form id="ext-edit" class="stack">
+              <input type="hidden" name="number" id="edit-number-input">
+              <label for="edit-name">Name</label>
+              <input id="edit-name" name="name" maxlength="64" required>
+              <label for="edit-password">New SIP password (leave empty to keep)</label>
+              <input id="edit-password" name="password" type="password" autocomplete="new-password" minlength="8"
+                maxlength="64">
+              <div
+                class="buttons"><button type="submit">Save</button> <button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
+            </form>
+            <h3>Registrations</h3>
+            <ul id="edit-regs" class="plain"></ul>
+          </section>
+        </div>
+      `,
+  },
+  phones: {
+    title: "Phones",
+    admin: true,
+    body: () =>
+      html`
+        <p>Phones that asked this box for their configuration (TFTP/HTTP provisioning) appear here. Assign one to an extension and it is configured at its next fetch.</p>
+        <p class="notice" id="phones-unavailable" hidden>Phone provisioning is not available in this build.</p>
+        <div class="table-wrap">
+          <table id="phones-table">
+            <thead>
+              <tr>
+                <th scope="col">MAC</th>
+                <th scope="col">Vendor / model</th>
+                <th scope="col">Extension</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last fetch</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </div>
+        <p class="empty" id="phones-empty" hidden>No phones discovered yet.</p>
+        <section aria-labelledby="assign-h" class="card">
+          <h2 id="assign-h">Assign a phone</h2>
+          <form id="phone-assign" class="stack">
+            <label for="assign-mac">MAC address</label>
+            <input id="assign-mac" name="mac" required pattern="([0-9A-Fa-f]{2}[:\\-]?){5}[0-9A-Fa-f]{2}"
+              placeholder="00:15:65:12:34:56">
+            <label for="assign-ext">Extension</label>
+            <input id="assign-ext" name="extension" inputmode="numeric" pattern="[0-9]{2,8}" required>
+            <button type="submit">Assign</button>
+          </form>
+        </section>
+      `,
+  },
+  paging: {
+    title: "Paging",
+    admin: true,
+    body: () =>
+      html`
+        <p class="notice" id="paging-unavailable" hidden>Paging is not available in this build.</p>
+        <section aria-labelledby="pz-h">
+          <h2 id="pz-h">Zones</h2>
+          <p class="note" id="paging-live"></p>
+          <div class="table-wrap">
+            <table id="zones-table">
+              <thead>
+                <tr>
+                  <th scope="col">Number</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Output</th>
+                  <th scope="col">Volume</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody></tbody>
+            </table>
+          </div>
+          <p class="empty" id="zones-empty" hidden>No zones configured.</p>
+        </section>
+        <div class="grid">
+          <section aria-labelledby="zone-form-h" class="card">
+            <h2 id="zone-form-h">Add or change a zone</h2>
+            <form id="zone-form" class="stack">
+              <label for="zone-number">Zone number (dial code)</label>
+              <input id="zone-number" name="number" inputmode="numeric" pattern="[0-9]{1,8}" required>
+              <label for="zone-name">Name</label>
+              <input id="zone-name" name="name" maxlength="64" required>
+              <label for="zone-output">Audio output (ALSA device, e.g. hw:1,0; empty for none)</label>
+              <input id="zone-output" name="alsaDevice" maxlength="128" autocomplete="off">
+              <label for="zone-volume">Volume (0-100)</label>
+              <input id="zone-volume" name="volume" type="number" min="0" max="100" value="80" required>
+              <button type="submit">Save zone</button>
+            </form>
+          </section>
+          <section aria-labelledby="groups-h" class="card">
+            <h2 id="groups-h">Groups</h2>
+            <ul id="groups-list" class="plain"></ul>
+            <h2 id="sched-h">Schedules (bells)</h2>
+            <ul id="schedules-list" class="plain"></ul>
+            <p
+              class="note">Groups, permissions and schedules are edited through the paging API (<code>/api/paging/groups</code>, <code>/api/paging/schedules</code>, <code>/api/paging/permissions</code>; see <a href="/api/openapi.json">the API description</a>).</p>
+          </section>
+        </div>
+      `,
+  },
+  cdr: {
+    title: "Call records",
+    admin: false,
+    body: () =>
+      html`
+        <form id="cdr-filter" class="filters">
+          <div><label for="cdr-from">From date</label><input id="cdr-from" name="from" type="date"></div>
+          <div><label for="cdr-to">To date</label><input id="cdr-to" name="to" type="date"></div>
+          <div><label for="cdr-ext">Extension</label><input id="cdr-ext" name="extension" inputmode="numeric" pattern="[0-9]{2,8}"></div>
+          <div><label for="cdr-disp">Result</label><select id="cdr-disp" name="disposition"><option value="">any</option>${dispositionOptions()}</select></div>
+          <div
+            class="buttons"><button type="submit">Filter</button> <a class="button secondary" id="cdr-csv" href="/api/cdr.csv" download>Download CSV</a></div>
+        </form>
+        <p id="cdr-total"></p>
+        <div class="table-wrap">
+          <table id="cdr-table">
+            <thead>
+              <tr>
+                <th scope="col">Start</th>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">Result</th>
+                <th scope="col">Talk time</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </div>
+        <p class="empty" id="cdr-empty" hidden>No call records match.</p>
+      `,
+  },
+  voicemail: {
+    title: "Voicemail",
+    admin: false,
+    body: () =>
+      html`
+        <p
+          class="notice">Voicemail is not part of this build yet, so there are no messages to show. When it is added, your inbox will appear here.</p>
+      `,
+  },
+  users: {
+    title: "Users",
+    admin: true,
+    body: () =>
+      html`
+        <div class="table-wrap">
+          <table id="users-table">
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Role</th>
+                <th scope="col">Extension</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </div>
+        <div class="grid">
+          <section aria-labelledby="adduser-h" class="card">
+            <h2 id="adduser-h">Add a web user</h2>
+            <form id="user-add" class="stack">
+              <label for="user-name">User name</label>
+              <input id="user-name" name="username" pattern="[a-z0-9][a-z0-9._\\-]{0,31}" required>
+              <label for="user-role">Role</label>
+              <select id="user-role"
+                name="role"><option value="user">user (own extension only)</option><option value="admin">admin</option></select>
+              <label for="user-ext">Extension</label>
+              <input id="user-ext" name="extension" inputmode="numeric" pattern="[0-9]{2,8}">
+              <label for="user-password">Password (${pwHint})</label>
+              <input id="user-password" name="password" type="password" autocomplete="new-password"
+                minlength="${MIN_WEB_PASSWORD}" required>
+              <button type="submit">Add user</button>
+            </form>
+          </section>
+        </div>
+      `,
+  },
+  system: {
+    title: "System",
+    admin: true,
+    body: () =>
+      html`
+        <div class="grid">
+          <section aria-labelledby="sh-h" class="card">
+            <h2 id="sh-h">Health</h2>
+            <dl class="facts" id="health"></dl>
+          </section>
+          <section aria-labelledby="net-h" class="card">
+            <h2 id="net-h">Network</h2>
+            <form id="net-form" class="stack">
+              <label for="net-mode">Address</label>
+              <select id="net-mode"
+                name="mode"><option value="dhcp">automatic (DHCP)</option><option value="static">static</option></select>
+              <label for="net-hostname">Host name</label>
+              <input id="net-hostname" name="hostname" required maxlength="63">
+              <label for="net-address">IPv4 address</label>
+              <input id="net-address" name="address" inputmode="decimal" placeholder="192.168.1.10">
+              <label for="net-prefix">Prefix length</label>
+              <input id="net-prefix" name="prefix" type="number" min="1" max="32" placeholder="24">
+              <label for="net-gateway">Gateway</label>
+              <input id="net-gateway" name="gateway" inputmode="decimal">
+              <label for="net-dns">DNS servers (comma separated)</label>
+              <input id="net-dns" name="dns">
+              <button type="submit">Save network settings</button>
+            </form>
+          </section>
+          <section aria-labelledby="time-h" class="card">
+            <h2 id="time-h">Time</h2>
+            <form id="time-form" class="stack">
+              <label for="time-tz">Time zone</label>
+              <input id="time-tz" name="timezone" required placeholder="Europe/Berlin">
+              <label for="time-ntp">NTP servers (comma separated)</label>
+              <input id="time-ntp" name="ntpServers">
+              <button type="submit">Save time settings</button>
+            </form>
+          </section>
+          <section aria-labelledby="smtp-h" class="card">
+            <h2 id="smtp-h">E-mail (SMTP)</h2>
+            <form id="smtp-form" class="stack">
+              <label for="smtp-host">Server</label>
+              <input id="smtp-host" name="host" required>
+              <label for="smtp-port">Port</label>
+              <input id="smtp-port" name="port" type="number" min="1" max="65535" value="587" required>
+              <label for="smtp-security">Security</label>
+              <select id="smtp-security"
+                name="security"><option value="starttls">STARTTLS</option><option value="tls">TLS</option><option value="none">none</option></select>
+              <label for="smtp-user">User name</label>
+              <input id="smtp-user" name="username" autocomplete="off">
+              <label for="smtp-password">Password (leave empty to keep)</label>
+              <input id="smtp-password" name="password" type="password" autocomplete="new-password">
+              <label for="smtp-from">Sender address</label>
+              <input id="smtp-from" name="from" type="email" required>
+              <button type="submit">Save SMTP settings</button>
+            </form>
+          </section>
+          <section aria-labelledby="backup-h" class="card">
+            <h2 id="backup-h">Backup</h2>
+            <p>A consistent copy of the configuration and call-record database. Keep it safe: it holds password hashes. It does not include <code>secret.key</code>, which encrypts SIP passwords; back that file up separately once.</p>
+            <p><a class="button" href="/api/system/backup" download>Download backup</a></p>
+          </section>
+          <section aria-labelledby="fw-h" class="card">
+            <h2 id="fw-h">Firmware and restart</h2>
+            <p
+              class="notice">Firmware update upload and reboot are not available in this build. Update the appliance image by the documented OS image procedure.</p>
+          </section>
+        </div>
+        <section aria-labelledby="logs-h">
+          <h2 id="logs-h">Recent log</h2>
+          <pre id="logs" class="logs" tabindex="0"></pre>
+        </section>
+      `,
+  },
+  audit: {
+    title: "Audit log",
+    admin: true,
+    body: () =>
+      html`
+        <div class="table-wrap">
+          <table id="audit-table">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Detail</th>
+                <th scope="col">From</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </div>
+      `,
+  },
+};
+
+const PATHS: Record<string, keyof typeof PAGES> = {
+  "/": "dashboard",
+  "/me": "me",
+  "/extensions": "extensions",
+  "/phones": "phones",
+  "/paging": "paging",
+  "/cdr": "cdr",
+  "/voicemail": "voicemail",
+  "/users": "users",
+  "/system": "system",
+  "/audit": "audit",
+};
+
+function page(c: Context, status: 200 | 403, markup: Html): Response {
+  return c.html(markup.value, status, { "Cache-Control": "no-store" });
+}
+
+/** The UI routes: /setup, /login and the pages in PATHS. */
+export function pageRoutes(options: { storage: Storage; boxInfo: () => BoxInfo }): Hono {
+  const { storage } = options;
+  const app = new Hono();
+
+  app.get("/setup", (c) => {
+    if (storage.users.hasAdmin()) return c.redirect("/login", 302);
+    return page(
+      c,
+      200,
+      layout(
+        { title: "Welcome: set the admin password", page: "setup", path: "/setup" },
+        html`
+          <p>This box has no password yet. Choose the password for the <strong>admin</strong> user; there is no default password.</p>
+          <form id="setup-form" class="stack card">
+            <label for="setup-password">Admin password (${pwHint})</label>
+            <input id="setup-password" name="password" type="password" autocomplete="new-password"
+              minlength="${MIN_WEB_PASSWORD}" required>
+            <label for="setup-confirm">Repeat the password</label>
+            <input id="setup-confirm" name="confirm" type="password" autocomplete="new-password" minlength="${MIN_WEB_PASSWORD}"
+              required>
+            <button type="submit">Set password</button>
+          </form>
+          ${boxSection(options.boxInfo())}
+        `,
+      ),
+    );
+  });
+
+  app.get("/login", (c) => {
+    if (!storage.users.hasAdmin()) return c.redirect("/setup", 302);
+    const r = resolveAuth(c, storage, { allowBearer: false });
+    if (r.ok) return c.redirect(r.user.role === "admin" ? "/" : "/me", 302);
+    return page(
+      c,
+      200,
+      layout(
+        { title: "Log in", page: "login", path: "/login" },
+        html`
+          <form id="login-form" class="stack card narrow">
+            <label for="login-username">User name</label>
+            <input id="login-username" name="username" autocomplete="username" autocapitalize="none" required>
+            <label for="login-password">Password</label>
+            <input id="login-password" name="password" type="password" autocomplete="current-password" required>
+            <button type="submit">Log in</button>
+          </form>
+        `,
+      ),
+    );
+  });
+
+  for (const [path, id] of Object.entries(PATHS)) {
+    app.get(path, (c) => {
+      if (!storage.users.hasAdmin()) return c.redirect("/setup", 302);
+      const r = resolveAuth(c, storage, { allowBearer: false });
+      if (!r.ok) return c.redirect("/login", 302);
+      const def = PAGES[id];
+      const user = r.user;
+      if (def.admin && user.role !== "admin") {
+        if (path === "/") return c.redirect("/me", 302);
+        return page(
+          c,
+          403,
+          layout(
+            { title: "Not allowed", page: "denied", path, user, csrf: csrfTokenFor(r.token) },
+            html`<p>This page needs the admin role. <a href="/me">Go to your extension</a>.</p>`,
+          ),
+        );
+      }
+      return page(
+        c,
+        200,
+        layout(
+          { title: def.title, page: id, path, user, csrf: csrfTokenFor(r.token) },
+          def.body({ box: options.boxInfo(), user }),
+        ),
+      );
+    });
+  }
+  return app;
+}
+
+/** Paths of the UI pages (for tests and the docs). */
+export const PAGE_PATHS: readonly string[] = ["/setup", "/login", ...Object.keys(PATHS)];

@@ -1,0 +1,726 @@
+// PBX admin UI. Plain JS, no dependencies, served from the box. Pages are server-rendered shells;
+// this file fills them from the REST API. All text goes in via textContent (never as markup), so
+// names from the database cannot inject markup. State-changing requests carry the CSRF token.
+"use strict";
+
+(() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
+  const $ = (sel, root = document) => root.querySelector(sel);
+
+  /** Create an element: h("td", {class: "x"}, "text", childEl). */
+  function h(tag, attrs = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "class") el.className = v;
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** Call the REST API; throws ApiError with the server's message on a non-2xx answer. */
+  async function api(method, path, body) {
+    const headers = { accept: "application/json" };
+    if (method !== "GET") headers["x-csrf-token"] = csrf;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 401 && !["login", "setup"].includes(document.body.dataset.page)) {
+      location.assign("/login");
+      throw new ApiError(401, "session ended; log in again");
+    }
+    if (res.status === 204) return null;
+    const type = res.headers.get("content-type") ?? "";
+    const data = type.includes("json") ? await res.json() : await res.text();
+    if (!res.ok) {
+      const why = data &&
+        (data.error || (data.outcome && `${data.outcome}${data.detail ? `: ${data.detail}` : ""}`));
+      throw new ApiError(res.status, why || `HTTP ${res.status}`);
+    }
+    return data;
+  }
+
+  /** Show a message in the page's status line; errors also go to role=alert. */
+  function say(text, kind = "ok") {
+    const el = $("#message");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = text === "";
+    el.className = `message ${kind}`;
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+  }
+
+  /** Wire a form: on submit, run fn(values, form); report its result or error. */
+  function onSubmit(form, fn) {
+    if (!form) return;
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const button = form.querySelector('button[type="submit"]');
+      if (button) button.disabled = true;
+      try {
+        const values = Object.fromEntries(new FormData(form).entries());
+        const msg = await fn(values, form);
+        if (typeof msg === "string") say(msg, "ok");
+      } catch (err) {
+        say(err instanceof Error ? err.message : String(err), "error");
+      } finally {
+        if (button) button.disabled = false;
+      }
+    });
+  }
+
+  const time = (ms) => (ms === null || ms === undefined ? "" : new Date(ms).toLocaleString());
+  const duration = (ms) => {
+    const s = Math.max(0, Math.round(ms / 1000));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  };
+  const bytes = (n) => {
+    if (n === null || n === undefined) return "unknown";
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
+    return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  };
+  const list = (s) => String(s ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+
+  /** Replace a table's body rows; toggle its "empty" note. */
+  function fillTable(tableSel, emptySel, rows) {
+    const tbody = $(`${tableSel} tbody`);
+    if (!tbody) return;
+    tbody.replaceChildren(...rows);
+    const empty = emptySel ? $(emptySel) : null;
+    if (empty) empty.hidden = rows.length > 0;
+  }
+
+  function dl(el, pairs) {
+    if (!el) return;
+    el.replaceChildren(...pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  }
+
+  // ---- shared: logout -------------------------------------------------------------------------
+  onSubmit($("#logout-form"), async () => {
+    await api("POST", "/api/auth/logout");
+    location.assign("/login");
+  });
+
+  // ---- pages ----------------------------------------------------------------------------------
+  const pages = {};
+
+  pages.setup = () => {
+    onSubmit($("#setup-form"), async (v) => {
+      if (v.password !== v.confirm) throw new Error("the two passwords differ");
+      await api("POST", "/api/setup", { password: v.password });
+      location.assign("/login");
+    });
+  };
+
+  pages.login = () => {
+    $("#login-username")?.focus();
+    onSubmit($("#login-form"), async (v) => {
+      const r = await api("POST", "/api/auth/login", {
+        username: v.username,
+        password: v.password,
+        cookie: true,
+      });
+      location.assign(r.role === "admin" ? "/" : "/me");
+    });
+  };
+
+  function renderHealth(s) {
+    const pairs = [
+      [
+        "Uptime",
+        s.uptime.systemSec === null
+          ? "unknown"
+          : `${Math.floor(s.uptime.systemSec / 3600)} h ${Math.floor((s.uptime.systemSec % 3600) / 60)} min`,
+      ],
+      ["Load (1/5/15 min)", s.loadavg === null ? "unknown" : s.loadavg.map((x) => x.toFixed(2)).join(" / ")],
+      [
+        "Memory available",
+        s.memory === null ? "unknown" : `${bytes(s.memory.availableBytes)} of ${bytes(s.memory.totalBytes)}`,
+      ],
+      ["Data on disk", `${bytes(s.dataDir.bytes)} (free space is not measured)`],
+      [
+        "Services",
+        Object.entries(s.health.listeners).map(([k, up]) => `${k} ${up ? "up" : "DOWN"}`).join(", "),
+      ],
+      ["Addresses", s.box.addresses.length ? s.box.addresses.join(", ") : "unknown"],
+      ["SIP port", String(s.box.sipPort)],
+    ];
+    dl($("#health"), pairs);
+  }
+
+  function renderCalls(items) {
+    $("#calls-count").textContent = `(${items.length})`;
+    fillTable(
+      "#calls-table",
+      "#calls-empty",
+      items.map((c) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, c.callerName ? `${c.callerName} (${c.caller})` : c.caller),
+          h("td", {}, c.callee),
+          h("td", {}, c.state),
+          h("td", {}, time(c.answeredAt ?? c.startedAt)),
+        )
+      ),
+    );
+  }
+
+  function renderRegistrations(items) {
+    $("#regs-count").textContent = `(${items.length})`;
+    fillTable(
+      "#regs-table",
+      "#regs-empty",
+      items.map((r) =>
+        h(
+          "tr",
+          { "data-extension": r.extension },
+          h("td", {}, r.extension),
+          h("td", {}, `${r.source.address}:${r.source.port} (${r.source.transport})`),
+          h("td", {}, r.userAgent ?? ""),
+          h("td", {}, time(r.expiresAt)),
+        )
+      ),
+    );
+  }
+
+  async function loadZonesSummary() {
+    const empty = $("#zones-empty");
+    try {
+      const z = await api("GET", "/api/paging/zones");
+      const zones = z.zones ?? [];
+      const states = new Map();
+      try {
+        const st = await api("GET", "/api/paging/status");
+        for (const s of st.zones ?? []) states.set(s.number, s.fault ? `${s.state} (${s.fault})` : s.state);
+      } catch {
+        // Paging service not running: show the configuration only.
+      }
+      $("#zones-list").replaceChildren(
+        ...zones.map((zone) =>
+          h(
+            "li",
+            {},
+            `${zone.number} ${zone.name}: ${
+              states.get(zone.number) ?? (zone.enabled ? "configured" : "disabled")
+            }`,
+          )
+        ),
+      );
+      empty.textContent = "No paging zones.";
+      empty.hidden = zones.length > 0;
+    } catch (e) {
+      empty.textContent = e.status === 404 ? "Paging is not available in this build." : e.message;
+      empty.hidden = false;
+    }
+  }
+
+  pages.dashboard = () => {
+    const live = $("#live-status");
+    const refreshHealth = () =>
+      api("GET", "/api/system/status").then(renderHealth).catch((e) => say(e.message, "error"));
+    refreshHealth();
+    setInterval(refreshHealth, 30_000);
+    loadZonesSummary();
+    const es = new EventSource("/api/events");
+    es.addEventListener("open", () => {
+      live.textContent = "Live: updates appear as they happen.";
+      live.className = "live on";
+    });
+    es.addEventListener("error", () => {
+      live.textContent = "Live updates interrupted; reconnecting…";
+      live.className = "live off";
+    });
+    es.addEventListener("registrations", (e) => renderRegistrations(JSON.parse(e.data).items));
+    es.addEventListener("calls", (e) => renderCalls(JSON.parse(e.data).items));
+    es.addEventListener("zones", () => loadZonesSummary());
+    es.addEventListener("expired", () => {
+      es.close();
+      location.assign("/login");
+    });
+  };
+
+  pages.me = async () => {
+    onSubmit($("#password-form"), async (v) => {
+      await api("PUT", "/api/me/password", v);
+      location.assign("/login");
+    });
+    try {
+      const me = await api("GET", "/api/me");
+      dl(
+        $("#my-extension"),
+        me.extension === null ? [["Extension", "none assigned"]] : [
+          ["Number", me.extension.number],
+          ["Name", me.extension.name],
+          ["SIP domain", me.extension.realm],
+          ["Web user", me.username],
+        ],
+      );
+      fillTable(
+        "#my-regs",
+        "#my-regs-empty",
+        me.registrations.map((r) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, `${r.source.address}:${r.source.port}`),
+            h("td", {}, r.userAgent ?? ""),
+            h("td", {}, time(r.expiresAt)),
+          )
+        ),
+      );
+    } catch (e) {
+      say(e.message, "error");
+    }
+  };
+
+  pages.extensions = () => {
+    let search = "";
+    const editCard = $("#ext-edit-card");
+    const edit = async (number) => {
+      const ext = await api("GET", `/api/extensions/${encodeURIComponent(number)}`);
+      $("#edit-number").textContent = ext.number;
+      $("#edit-number-input").value = ext.number;
+      $("#edit-name").value = ext.name;
+      $("#edit-password").value = "";
+      const regs = await api("GET", `/api/registrations?extension=${encodeURIComponent(number)}`);
+      $("#edit-regs").replaceChildren(
+        ...(regs.items.length
+          ? regs.items.map((r) =>
+            h("li", {}, `${r.contact} — ${r.userAgent ?? "unknown phone"}, expires ${time(r.expiresAt)}`)
+          )
+          : [h("li", {}, "No phone registered.")]),
+      );
+      editCard.hidden = false;
+      $("#edit-name").focus();
+    };
+    const load = async () => {
+      const [exts, regs] = await Promise.all([
+        api("GET", `/api/extensions?limit=1000${search ? `&search=${encodeURIComponent(search)}` : ""}`),
+        api("GET", "/api/registrations"),
+      ]);
+      const count = new Map();
+      for (const r of regs.items) count.set(r.extension, (count.get(r.extension) ?? 0) + 1);
+      fillTable(
+        "#ext-table",
+        "#ext-empty",
+        exts.items.map((e) =>
+          h(
+            "tr",
+            { "data-number": e.number },
+            h("td", {}, e.number),
+            h("td", {}, e.name),
+            h("td", {}, String(count.get(e.number) ?? 0)),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Edit extension ${e.number}`,
+                onclick: () => edit(e.number).catch((x) => say(x.message, "error")),
+              }, "Edit"),
+              " ",
+              h("button", {
+                type: "button",
+                class: "danger",
+                "aria-label": `Delete extension ${e.number}`,
+                onclick: async () => {
+                  if (!confirm(`Delete extension ${e.number} (${e.name})?`)) return;
+                  try {
+                    await api("DELETE", `/api/extensions/${encodeURIComponent(e.number)}`);
+                    say(`Extension ${e.number} deleted.`);
+                    await load();
+                  } catch (x) {
+                    say(x.message, "error");
+                  }
+                },
+              }, "Delete"),
+            ),
+          )
+        ),
+      );
+    };
+    onSubmit($("#ext-search"), async (v) => {
+      search = v.search ?? "";
+      await load();
+    });
+    onSubmit($("#ext-add"), async (v, form) => {
+      const ext = await api("POST", "/api/extensions", {
+        number: v.number,
+        name: v.name,
+        password: v.password,
+      });
+      form.reset();
+      await load();
+      return `Extension ${ext.number} (${ext.name}) added.`;
+    });
+    onSubmit($("#ext-edit"), async (v) => {
+      const body = { name: v.name };
+      if (v.password) body.password = v.password;
+      await api("PUT", `/api/extensions/${encodeURIComponent(v.number)}`, body);
+      editCard.hidden = true;
+      await load();
+      return `Extension ${v.number} saved${v.password ? " (new SIP password set)" : ""}.`;
+    });
+    $("#edit-cancel")?.addEventListener("click", () => {
+      editCard.hidden = true;
+    });
+    load().catch((e) => say(e.message, "error"));
+  };
+
+  pages.phones = () => {
+    const load = async () => {
+      let data;
+      try {
+        data = await api("GET", "/api/phones");
+      } catch (e) {
+        if (e.status === 404) {
+          $("#phones-unavailable").hidden = false;
+          return;
+        }
+        throw e;
+      }
+      const items = data.items ?? [];
+      fillTable(
+        "#phones-table",
+        "#phones-empty",
+        items.map((p) =>
+          h(
+            "tr",
+            { "data-mac": p.mac },
+            h("td", {}, h("code", {}, p.mac)),
+            h("td", {}, [p.vendor, p.model].filter(Boolean).join(" ")),
+            h("td", {}, p.extension ?? "—"),
+            h("td", {}, p.status ?? ""),
+            h("td", {}, time(p.lastFetch?.at ?? p.lastFetchAt)),
+          )
+        ),
+      );
+    };
+    onSubmit($("#phone-assign"), async (v, form) => {
+      const mac = v.mac.trim();
+      try {
+        await api("POST", `/api/phones/${encodeURIComponent(mac)}/assign`, { extension: v.extension });
+      } catch (e) {
+        // Not discovered yet: register the MAC with its extension so it is configured on first fetch.
+        if (e.status !== 404 || /extension/.test(e.message)) throw e;
+        await api("POST", "/api/phones", { mac, extension: v.extension });
+      }
+      form.reset();
+      await load();
+      return `Phone ${mac} assigned to extension ${v.extension}.`;
+    });
+    load().catch((e) => say(e.message, "error"));
+  };
+
+  pages.paging = () => {
+    let known = new Set();
+    const load = async () => {
+      let data;
+      try {
+        data = await api("GET", "/api/paging/zones");
+      } catch (e) {
+        if (e.status === 404) {
+          $("#paging-unavailable").hidden = false;
+          return;
+        }
+        throw e;
+      }
+      const zones = data.zones ?? [];
+      known = new Set(zones.map((z) => z.number));
+      const states = new Map();
+      try {
+        const st = await api("GET", "/api/paging/status");
+        for (const z of st.zones ?? []) states.set(z.number, z.fault ? `${z.state}: ${z.fault}` : z.state);
+        $("#paging-live").textContent = "";
+      } catch (e) {
+        $("#paging-live").textContent = e.status === 503
+          ? "The paging service is not running: zones can be configured, live state and test tones are unavailable."
+          : "";
+      }
+      fillTable(
+        "#zones-table",
+        "#zones-empty",
+        zones.map((z) =>
+          h(
+            "tr",
+            { "data-zone": z.number },
+            h("td", {}, z.number),
+            h("td", {}, z.name),
+            h("td", {}, z.alsaDevice ?? "—"),
+            h("td", {}, String(z.volume)),
+            h("td", {}, states.get(z.number) ?? (z.enabled ? "" : "disabled")),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Edit zone ${z.number}`,
+                onclick: () => {
+                  $("#zone-number").value = z.number;
+                  $("#zone-name").value = z.name;
+                  $("#zone-output").value = z.alsaDevice ?? "";
+                  $("#zone-volume").value = String(z.volume);
+                  $("#zone-name").focus();
+                },
+              }, "Edit"),
+              " ",
+              h("button", {
+                type: "button",
+                "aria-label": `Play a test tone in zone ${z.number}`,
+                onclick: async () => {
+                  try {
+                    const r = await api(
+                      "POST",
+                      `/api/paging/zones/${encodeURIComponent(z.number)}/test-tone`,
+                      {},
+                    );
+                    say(`Test tone in zone ${z.number}: ${r.outcome}${r.detail ? ` (${r.detail})` : ""}.`);
+                  } catch (x) {
+                    say(`Test tone in zone ${z.number} failed: ${x.message}`, "error");
+                  }
+                },
+              }, "Test tone"),
+            ),
+          )
+        ),
+      );
+      const groups = await api("GET", "/api/paging/groups").catch(() => ({ groups: [] }));
+      $("#groups-list").replaceChildren(
+        ...(groups.groups.length
+          ? groups.groups.map((g) => h("li", {}, `${g.number} ${g.name}: zones ${g.zones.join(", ")}`))
+          : [h("li", {}, "No groups.")]),
+      );
+      const sched = await api("GET", "/api/paging/schedules").catch(() => ({ schedules: [] }));
+      const days = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+      $("#schedules-list").replaceChildren(
+        ...(sched.schedules.length
+          ? sched.schedules.map((s) =>
+            h(
+              "li",
+              {},
+              `${s.name}: ${s.weekdays.map((d) => days[d]).join(" ")} at ${s.time} to ${s.target}${
+                s.enabled ? "" : " (off)"
+              }`,
+            )
+          )
+          : [h("li", {}, "No schedules.")]),
+      );
+    };
+    onSubmit($("#zone-form"), async (v) => {
+      const body = { name: v.name, alsaDevice: v.alsaDevice ? v.alsaDevice : null, volume: Number(v.volume) };
+      if (known.has(v.number)) await api("PATCH", `/api/paging/zones/${encodeURIComponent(v.number)}`, body);
+      else await api("POST", "/api/paging/zones", { number: v.number, ...body });
+      await load();
+      return `Zone ${v.number} saved.`;
+    });
+    load().catch((e) => say(e.message, "error"));
+  };
+
+  pages.cdr = () => {
+    const form = $("#cdr-filter");
+    const queryOf = () => {
+      const v = Object.fromEntries(new FormData(form).entries());
+      const q = new URLSearchParams();
+      if (v.from) q.set("from", new Date(`${v.from}T00:00:00`).toISOString());
+      if (v.to) q.set("to", new Date(`${v.to}T23:59:59.999`).toISOString());
+      if (v.extension) q.set("extension", v.extension);
+      if (v.disposition) q.set("disposition", v.disposition);
+      return q;
+    };
+    const load = async () => {
+      const q = queryOf();
+      $("#cdr-csv").setAttribute("href", `/api/cdr.csv?${q}`);
+      q.set("limit", "500");
+      const data = await api("GET", `/api/cdr?${q}`);
+      $("#cdr-total").textContent = `${data.total} record${data.total === 1 ? "" : "s"}${
+        data.total > data.items.length ? `, showing the newest ${data.items.length}` : ""
+      }.`;
+      fillTable(
+        "#cdr-table",
+        "#cdr-empty",
+        data.items.map((r) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, time(r.startedAt)),
+            h("td", {}, r.caller),
+            h("td", {}, r.callee),
+            h("td", {}, r.disposition),
+            h("td", {}, r.billsecMs ? duration(r.billsecMs) : ""),
+          )
+        ),
+      );
+    };
+    onSubmit(form, load);
+    load().catch((e) => say(e.message, "error"));
+  };
+
+  pages.users = () => {
+    const load = async () => {
+      const data = await api("GET", "/api/users");
+      fillTable(
+        "#users-table",
+        null,
+        data.items.map((u) =>
+          h(
+            "tr",
+            { "data-user": u.username },
+            h("td", {}, u.username),
+            h("td", {}, u.role),
+            h("td", {}, u.extension ?? "—"),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Reset the password of ${u.username}`,
+                onclick: async () => {
+                  const pw = prompt(`New password for ${u.username} (at least 10 characters):`);
+                  if (!pw) return;
+                  try {
+                    await api("PUT", `/api/users/${encodeURIComponent(u.username)}/password`, {
+                      password: pw,
+                    });
+                    say(`Password of ${u.username} reset.`);
+                  } catch (x) {
+                    say(x.message, "error");
+                  }
+                },
+              }, "Reset password"),
+              " ",
+              h("button", {
+                type: "button",
+                class: "danger",
+                "aria-label": `Delete user ${u.username}`,
+                onclick: async () => {
+                  if (!confirm(`Delete web user ${u.username}?`)) return;
+                  try {
+                    await api("DELETE", `/api/users/${encodeURIComponent(u.username)}`);
+                    await load();
+                    say(`User ${u.username} deleted.`);
+                  } catch (x) {
+                    say(x.message, "error");
+                  }
+                },
+              }, "Delete"),
+            ),
+          )
+        ),
+      );
+    };
+    onSubmit($("#user-add"), async (v, form) => {
+      const body = { username: v.username, role: v.role, password: v.password };
+      if (v.extension) body.extension = v.extension;
+      await api("POST", "/api/users", body);
+      form.reset();
+      await load();
+      return `User ${v.username} added.`;
+    });
+    load().catch((e) => say(e.message, "error"));
+  };
+
+  pages.system = async () => {
+    api("GET", "/api/system/status").then(renderHealth).catch((e) => say(e.message, "error"));
+    api("GET", "/api/system/logs?lines=200").then((l) => {
+      $("#logs").textContent = l.available ? l.lines.join("\n") : l.note;
+    }).catch(() => {});
+    onSubmit($("#net-form"), async (v) => {
+      const body = { mode: v.mode, hostname: v.hostname, dns: list(v.dns) };
+      if (v.address) body.address = v.address;
+      if (v.prefix) body.prefix = Number(v.prefix);
+      if (v.gateway) body.gateway = v.gateway;
+      await api("PUT", "/api/system/settings/network", body);
+      return "Network settings saved; they apply at the next start.";
+    });
+    onSubmit($("#time-form"), async (v) => {
+      await api("PUT", "/api/system/settings/time", { timezone: v.timezone, ntpServers: list(v.ntpServers) });
+      return "Time settings saved.";
+    });
+    onSubmit($("#smtp-form"), async (v) => {
+      const body = { host: v.host, port: Number(v.port), security: v.security, from: v.from };
+      if (v.username) body.username = v.username;
+      if (v.password) body.password = v.password;
+      await api("PUT", "/api/system/settings/smtp", body);
+      $("#smtp-password").value = "";
+      return "SMTP settings saved.";
+    });
+    try {
+      const s = await api("GET", "/api/system/settings");
+      const set = (id, val) => {
+        const el = $(id);
+        if (el && val !== undefined && val !== null) {
+          el.value = Array.isArray(val) ? val.join(", ") : String(val);
+        }
+      };
+      set("#net-mode", s.network.mode);
+      set("#net-hostname", s.network.hostname);
+      set("#net-address", s.network.address);
+      set("#net-prefix", s.network.prefix);
+      set("#net-gateway", s.network.gateway);
+      set("#net-dns", s.network.dns);
+      set("#time-tz", s.time.timezone);
+      set("#time-ntp", s.time.ntpServers);
+      if (s.smtp) {
+        set("#smtp-host", s.smtp.host);
+        set("#smtp-port", s.smtp.port);
+        set("#smtp-security", s.smtp.security);
+        set("#smtp-user", s.smtp.username);
+        set("#smtp-from", s.smtp.from);
+        if (s.smtp.hasPassword) $("#smtp-password").setAttribute("placeholder", "(stored)");
+      }
+    } catch (e) {
+      say(e.message, "error");
+    }
+  };
+
+  pages.audit = async () => {
+    try {
+      const data = await api("GET", "/api/audit?limit=200");
+      fillTable(
+        "#audit-table",
+        null,
+        data.items.map((a) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, time(a.at)),
+            h("td", {}, a.actor),
+            h("td", {}, a.action),
+            h("td", {}, a.detail === null ? "" : h("code", {}, JSON.stringify(a.detail))),
+            h("td", {}, a.sourceIp ?? ""),
+          )
+        ),
+      );
+    } catch (e) {
+      say(e.message, "error");
+    }
+  };
+
+  const page = pages[document.body.dataset.page];
+  if (page) Promise.resolve(page()).catch((e) => say(e.message, "error"));
+})();

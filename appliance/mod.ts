@@ -11,10 +11,11 @@ import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, type TransportLayer, TransactionLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
-import { B2bua, createDispatcher } from "../runtime/call/mod.ts";
+import { B2bua, createDispatcher, LocalCalls, type RouteTarget } from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
+import { startPaging } from "./_paging.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -132,13 +133,32 @@ export async function startAppliance(
         }
       },
     };
+    const local = new LocalCalls({
+      transactions,
+      media,
+      cdr: { insert: (r) => void storage.cdr.insert(r) },
+      clock,
+      log: log.child("feature"),
+      publicAddress: config.publicAddress,
+      sipPort: config.sipPort,
+    });
+    cleanups.push(() => local.close());
+    const paging = startPaging({ storage, clock, log: log.child("paging") });
+    cleanups.push(() => paging.close());
+    const route = (n: string): RouteTarget => {
+      if (storage.extensions.get(n)) return { kind: "extension", number: n };
+      const page = paging.route(n);
+      if (page) return { kind: "local", handler: page };
+      return { kind: "none" };
+    };
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
     const dispatch = createDispatcher({
       authorizer,
       registrar,
       b2bua,
-      route: (n) => storage.extensions.get(n) ? { kind: "extension", number: n } : { kind: "none" },
+      local,
+      route,
       hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
       clock,

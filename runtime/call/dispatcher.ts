@@ -10,6 +10,7 @@ import type { Logger } from "../log/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import { type Authorizer, handleRegister, type RegistrarOptions } from "../registrar/mod.ts";
 import { ALLOW, type B2bua, tagOf } from "./b2bua.ts";
+import type { LocalCallHandler, LocalCalls } from "./local.ts";
 
 /** Methods we know (405 with Allow) as opposed to unknown ones (501). */
 const KNOWN_METHODS = new Set([
@@ -29,8 +30,11 @@ const KNOWN_METHODS = new Set([
   "REFER",
 ]);
 
-/** What a dialled number resolves to. Features (voicemail, paging) will add kinds here. */
-export type RouteTarget = { kind: "extension"; number: string } | { kind: "none" };
+/** What a dialled number resolves to: an extension, a feature the box answers itself, or nothing. */
+export type RouteTarget =
+  | { kind: "extension"; number: string }
+  | { kind: "local"; handler: LocalCallHandler }
+  | { kind: "none" };
 
 /** Hook for requests a feature wants before the generic handling (e.g. SIP plug-and-play SUBSCRIBE). */
 export type RequestHook = (req: SipRequest, tx: ServerTransaction, source: Peer) => boolean;
@@ -40,6 +44,8 @@ export interface DispatcherOptions {
   authorizer: Authorizer;
   registrar: RegistrarOptions;
   b2bua: B2bua;
+  /** Calls the box answers itself (paging, later voicemail/IVR). */
+  local?: LocalCalls;
   /** Resolve a dialled number. */
   route(number: string): RouteTarget;
   /** Whether an extension has a live binding. */
@@ -65,7 +71,9 @@ export function createDispatcher(
   const handle = async (req: SipRequest, tx: ServerTransaction | undefined, source: Peer): Promise<void> => {
     const toTag = tagOf(getHeader(req, "To"));
     if (req.method === "ACK") {
-      if (toTag !== undefined) b2bua.handleInDialog(req, undefined, source);
+      if (toTag !== undefined && !options.local?.handleInDialog(req, undefined, source)) {
+        b2bua.handleInDialog(req, undefined, source);
+      }
       return; // ACK never gets a response
     }
     if (!tx) return;
@@ -83,6 +91,7 @@ export function createDispatcher(
       return;
     }
     if (toTag !== undefined) {
+      if (options.local?.handleInDialog(req, tx, source)) return;
       if (!b2bua.handleInDialog(req, tx, source)) {
         tx.respond(createResponse(req, 481));
       }
@@ -143,6 +152,14 @@ export function createDispatcher(
     if (target.kind === "none") {
       log.info("call to unknown number", { caller: auth.username, dialled });
       tx.respond(createResponse(req, 404, { reason: "Not Found" }));
+      return;
+    }
+    if (target.kind === "local") {
+      if (!options.local) {
+        tx.respond(createResponse(req, 404, { reason: "Not Found" }));
+        return;
+      }
+      await options.local.answer(req, tx, { caller: auth.username, dialled, source, handler: target.handler });
       return;
     }
     if (!options.hasBindings(target.number)) {

@@ -1,0 +1,85 @@
+/**
+ * Wires overhead paging: the paging service over the real ALSA writer and amplifier lines, the
+ * scheduler, and the numbers callers dial. Dialling a zone or group number pages it; the same
+ * number with a leading `*` pages it at emergency priority (pre-empting normal pages and bells).
+ */
+import { PagingService } from "../runtime/features/paging/mod.ts";
+import type { LocalCallHandler, LocalSession } from "../runtime/call/mod.ts";
+import type { Storage } from "../runtime/storage/mod.ts";
+import type { Clock } from "../runtime/clock/mod.ts";
+import type { Logger } from "../runtime/log/mod.ts";
+import { AlsaWriter } from "../drivers/alsa/mod.ts";
+import { openLine } from "../drivers/gpio/mod.ts";
+
+/** Prefix that turns a page into an emergency page. */
+export const EMERGENCY_PREFIX = "*";
+
+/** The running paging wiring. */
+export interface PagingWiring {
+  service: PagingService;
+  /** The handler for a dialled number, or undefined when it is not a paging target. */
+  route(dialled: string): LocalCallHandler | undefined;
+  close(): Promise<void>;
+}
+
+/** Start the paging service and its scheduler. */
+export function startPaging(options: { storage: Storage; clock: Clock; log: Logger }): PagingWiring {
+  const { storage, clock, log } = options;
+  const service = new PagingService({
+    store: storage.paging,
+    clock,
+    logger: log,
+    openSpeaker: (device, hints) =>
+      AlsaWriter.open({ device, rate: 48000, channels: hints.channels, onWritten: hints.onWritten, onError: hints.onError }),
+    openAmpLine: (spec) => openLine(spec),
+    timeZone: () => storage.settings.get<{ timezone?: string }>("system.time")?.timezone ?? "UTC",
+  });
+  service.startScheduler();
+
+  const handlerFor = (target: string, emergency: boolean): LocalCallHandler => ({
+    accept({ caller }) {
+      if (!service.canPage(caller, target)) {
+        log.warn("page refused: extension may not page this target", { caller, target });
+        return { status: 403, reason: "Forbidden (not allowed to page this zone)" };
+      }
+      let hangup: (() => void) | undefined;
+      let preempted = false;
+      const handle = service.startPage({
+        target,
+        priority: emergency ? "emergency" : "page",
+        origin: { extension: caller },
+        onPreempted: () => {
+          // A higher-priority page took the zones: end this caller's page.
+          preempted = true;
+          hangup?.();
+        },
+      });
+      if (handle.state === "rejected") return { status: 486, reason: "Busy Here (zone in use)" };
+      const session: LocalSession = {
+        onStart(control) {
+          hangup = () => control.hangup("pre-empted");
+          if (preempted) hangup();
+        },
+        onAudio(pcm, sampleRate) {
+          handle.push({ samples: pcm, sampleRate });
+        },
+        onEnd() {
+          // The post-tone plays and the amplifier tail runs after the caller is gone.
+          void handle.end();
+        },
+      };
+      return session;
+    },
+  });
+
+  return {
+    service,
+    route(dialled) {
+      const emergency = dialled.startsWith(EMERGENCY_PREFIX);
+      const target = emergency ? dialled.slice(EMERGENCY_PREFIX.length) : dialled;
+      if (target === "" || service.resolveTarget(target) === undefined) return undefined;
+      return handlerFor(target, emergency);
+    },
+    close: () => service.close(),
+  };
+}

@@ -4,7 +4,7 @@
  * concrete implementations.
  */
 import { type BootConfig, loadConfig, usage } from "./config.ts";
-import { createLogger, type Logger } from "../runtime/log/mod.ts";
+import { createLogger, type Logger, stderrSink } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createResponse } from "../runtime/sip/message/mod.ts";
@@ -13,7 +13,7 @@ import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts"
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
 import { B2bua, createDispatcher, LocalCalls, type RouteTarget } from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
-import { createApp } from "../web/mod.ts";
+import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { startPaging } from "./_paging.ts";
 
@@ -31,7 +31,26 @@ export async function startAppliance(
   options: { args?: string[]; env?: Record<string, string | undefined>; clock?: Clock; log?: Logger } = {},
 ): Promise<Appliance> {
   const config = loadConfig({ args: options.args ?? [], env: options.env ?? Deno.env.toObject() });
-  const log = options.log ?? createLogger("pbx", { level: config.logLevel });
+  // The System page shows recent log lines: keep a ring of them besides writing to stderr.
+  const ring: string[] = [];
+  const log = options.log ?? createLogger("pbx", {
+    level: config.logLevel,
+    sink: (line, level) => {
+      stderrSink(line, level);
+      ring.push(line);
+      if (ring.length > 1000) ring.splice(0, ring.length - 1000);
+    },
+  });
+  const liveListeners = new Set<(change: LiveChange) => void>();
+  const emit = (change: LiveChange) => {
+    for (const l of liveListeners) {
+      try {
+        l(change);
+      } catch (e) {
+        log.error("live status listener failed", { error: e as Error });
+      }
+    }
+  };
   const clock = options.clock ?? realClock;
   const listeners: Record<string, boolean> = { sip: false, rtp: false, tftp: false, http: false };
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -106,6 +125,7 @@ export async function startAppliance(
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
+      onChange: () => emit("calls"),
     });
     cleanups.push(() => b2bua!.close());
     const registrar: RegistrarOptions = {
@@ -122,6 +142,7 @@ export async function startAppliance(
       clock,
       log: log.child("registrar"),
       onChange: (ext) => {
+        emit("registrations");
         // The device registry shows each phone's last registration (User-Agent, contact).
         for (const b of storage.locations.getBindings(ext, clock.wallNow())) {
           recordRegistration(storage, {
@@ -200,7 +221,21 @@ export async function startAppliance(
 
     const app = createApp({
       storage,
-      live: { calls: () => b2bua!.calls() },
+      live: {
+        calls: () => b2bua!.calls(),
+        onChange: (listener) => {
+          liveListeners.add(listener);
+          return () => liveListeners.delete(listener);
+        },
+      },
+      paging: paging.service,
+      logs: () => [...ring],
+      boxInfo: () => ({
+        addresses: [config.publicAddress],
+        sipPort: transports!.port,
+        httpPort,
+        tftpPort: provisioning.tftpPort,
+      }),
       health: () => {
         // Media counters ride along so operators (and the port-leak test) can see the pool.
         const h = {
@@ -226,7 +261,7 @@ export async function startAppliance(
         log.error("web request failed", { error: e as Error });
         return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
       },
-    }, app.fetch);
+    }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
     cleanups.push(async () => {
       ac.abort();
       await server.finished;

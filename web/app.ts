@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/system", systemRoutes({ storage, clock, health: deps.health, boxInfo, logs: deps.logs }));
   api.route("/audit", auditRoutes({ storage }));
   registerPhoneRoutes(api, { storage, clock, phones: deps.phones });
-  registerPagingRoutes(api, { storage }); // live service: pass AppDeps.paging once it exists
+  registerPagingRoutes(api, { storage, paging: deps.paging });
   api.route(
     "/",
     eventRoutes({

@@ -3,6 +3,7 @@
  * (implemented by runtime/call), listener health and a logger. The composition root passes the
  * real implementations; tests pass fakes.
  */
+import type { PagingControl } from "./api_paging.ts";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 
@@ -80,6 +81,8 @@ export interface AppDeps {
   maxBodyBytes?: number | undefined;
   /** The box's addresses and ports; default: no addresses, ports 5060/80/69. */
   boxInfo?: (() => BoxInfo) | undefined;
+  /** The live paging service (test tone, zone status); without it those routes answer 503. */
+  paging?: PagingControl | undefined;
   /** Recent log lines, oldest first; without it the System page says logs are not available. */
   logs?: (() => string[]) | undefined;
   /** Coalescing delay for server-sent change events in ms (default 250). */

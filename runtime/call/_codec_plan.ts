@@ -135,7 +135,10 @@ export function planAnswer(
     return { kind: "passthrough", aAnswer: answer, aMap: mapOf(answer), bMap };
   }
   if (!boxSupports(box, chosen)) {
-    return { kind: "reject", reason: `callee chose ${chosen.name}/${chosen.clockRate}, which A did not offer` };
+    return {
+      kind: "reject",
+      reason: `callee chose ${chosen.name}/${chosen.clockRate}, which A did not offer`,
+    };
   }
   const aCodec = aOffer.find((c) => !isTe(c) && !isCn(c) && boxSupports(box, c));
   if (aCodec === undefined) {

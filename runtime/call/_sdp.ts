@@ -9,8 +9,8 @@ import {
   directionOf,
   type MediaDescription,
   parseSdp,
-  type SessionDescription,
   serializeSdp,
+  type SessionDescription,
 } from "../sdp/mod.ts";
 
 /** What the B2BUA needs to know of one side's SDP. */
@@ -42,7 +42,15 @@ export function describeSdp(text: string): SdpInfo {
 }
 
 /** Attributes that describe the far phone's transport and must not leak to the other side. */
-const DROPPED = new Set(["rtcp", "candidate", "ice-ufrag", "ice-pwd", "ice-options", "end-of-candidates", "rtcp-mux"]);
+const DROPPED = new Set([
+  "rtcp",
+  "candidate",
+  "ice-ufrag",
+  "ice-pwd",
+  "ice-options",
+  "end-of-candidates",
+  "rtcp-mux",
+]);
 
 /** How to rewrite the audio stream's payload formats when building one side's SDP. */
 export interface CodecRewrite {
@@ -143,7 +151,9 @@ export class SdpSession {
       if (rewrite.codecs !== undefined) {
         // Our own format list: the other side's rtpmap/fmtp lines describe payload types we replace.
         attributes = attributes.filter((a) => a.name !== "rtpmap" && a.name !== "fmtp");
-        if (rewrite.dropPtime) attributes = attributes.filter((a) => a.name !== "ptime" && a.name !== "maxptime");
+        if (rewrite.dropPtime) {
+          attributes = attributes.filter((a) => a.name !== "ptime" && a.name !== "maxptime");
+        }
         attributes.unshift(...codecAttributes(rewrite.codecs) as typeof attributes);
         formats = rewrite.codecs.map((c) => String(c.payloadType));
       }

@@ -26,6 +26,9 @@ import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { describeSdp, type SdpInfo, SdpSession } from "./_sdp.ts";
+import type { Codec } from "../sdp/mod.ts";
+import { type AnswerPlan, planAnswer, planOffer } from "./_codec_plan.ts";
+import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -100,6 +103,9 @@ interface Call {
   bSdp: SdpSession;
   bLeg: MediaLeg;
   earlyMedia: boolean;
+  /** Codec planning: A's offer, and the plan once B answered (transcoding or pass-through). */
+  aOffer?: SdpInfo;
+  plan?: AnswerPlan | undefined;
   noAnswerTimer?: TimerId | undefined;
   /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
   okRetransmit?: { response: SipResponse; interval: number; started: number; timer: TimerId } | undefined;
@@ -168,11 +174,21 @@ export class B2bua {
   /** Calls by the A side's INVITE server transaction, for CANCEL. */
   #byInviteTx = new Map<ServerTransaction, Call>();
   #noAnswerMs: number;
+  #offMedia: (() => void) | undefined;
   #t1: number;
   #t2: number;
 
   constructor(options: B2buaOptions) {
     this.#o = options;
+    // Digits the media plane heard (RFC 4733 or in-band) are logged per call; features hook in here.
+    this.#offMedia = options.media.on?.((ev) => {
+      if (ev.event !== "dtmf" || !("digit" in ev)) return;
+      for (const c of this.#calls.values()) {
+        const side = c.aLeg.legId === ev.legId ? "a" : c.bLeg.legId === ev.legId ? "b" : undefined;
+        if (side === undefined || c.state === "ended") continue;
+        options.log.info("dtmf", { call: c.id, side, digit: ev.digit, source: ev.source ?? "rfc4733" });
+      }
+    });
     this.#noAnswerMs = options.noAnswerMs ?? 30_000;
     this.#t1 = options.t1Ms ?? 500;
     this.#t2 = options.t2Ms ?? 4000;
@@ -328,7 +344,14 @@ export class B2bua {
     this.#changed(call);
 
     await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
-    const bOffer = call.bSdp.offerFrom(offer, bLeg.rtpPort);
+    call.aOffer = offer;
+    const box = o.media.codecs?.() ?? [];
+    // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
+    const bOffer = call.bSdp.offerFrom(
+      offer,
+      bLeg.rtpPort,
+      box.length > 0 ? { codecs: planOffer(audioCodecs(offer), box) } : {},
+    );
     const from = `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
       `;tag=${call.bFromTag}`;
     for (const b of bindings) {
@@ -380,9 +403,11 @@ export class B2bua {
       if (res.body.length > 0 && !call.earlyMedia) {
         try {
           const answer = describeSdp(DECODE.decode(res.body));
-          call.earlyMedia = true;
-          body = call.aSdp.answerFrom(answer, call.aLeg.rtpPort);
-          void this.#connectMedia(call, answer);
+          body = this.#answerForA(call, answer);
+          if (body !== undefined) {
+            call.earlyMedia = true;
+            void this.#connectMedia(call, answer);
+          }
         } catch (e) {
           this.#o.log.warn("ignoring bad early-media SDP", { call: call.id, error: e as Error });
         }
@@ -400,8 +425,60 @@ export class B2bua {
     this.#onForkFailed(call, fork, res.status, res.reason);
   }
 
+  /**
+   * The SDP answer for A from B's answer, with the codec plan applied (pass-through or transcoding);
+   * undefined when the two sides cannot be connected (488).
+   */
+  #answerForA(call: Call, answer: SdpInfo): string | undefined {
+    const box = this.#o.media.codecs?.() ?? [];
+    if (box.length === 0 || call.aOffer === undefined) {
+      call.plan = undefined;
+      return call.aSdp.answerFrom(answer, call.aLeg.rtpPort);
+    }
+    const plan = planAnswer(audioCodecs(call.aOffer), audioCodecs(answer), box);
+    call.plan = plan;
+    if (plan.kind === "reject") {
+      this.#o.log.warn("no way to connect the codecs", { call: call.id, reason: plan.reason });
+      return undefined;
+    }
+    if (plan.kind === "transcode") {
+      this.#o.log.info("transcoding", {
+        call: call.id,
+        a: `${plan.aCodec.name}/${plan.aCodec.clockRate}`,
+        b: `${plan.bCodec.name}/${plan.bCodec.clockRate}`,
+      });
+    }
+    return call.aSdp.answerFrom(answer, call.aLeg.rtpPort, {
+      codecs: plan.aAnswer,
+      dropPtime: plan.kind === "transcode",
+    });
+  }
+
+  /** The codecs a side's SDP lists under the plan (re-INVITEs keep them), undefined without a plan. */
+  #planCodecs(call: Call, side: Side): Codec[] | undefined {
+    const p = call.plan;
+    if (p === undefined || p.kind !== "transcode") return undefined;
+    if (side === "a") return p.aAnswer;
+    return Object.entries(p.bMap).map(([pt, enc]) => {
+      const [name = "", rate = "8000"] = enc.split("/");
+      const channels = name.toLowerCase() === "opus" ? 2 : 1;
+      const c: Codec = { payloadType: Number(pt), name, clockRate: Number(rate), channels };
+      const fmtp = Number(pt) === p.bCodec.payloadType ? p.bCodec.fmtp : undefined;
+      if (fmtp !== undefined) c.fmtp = fmtp;
+      return c;
+    });
+  }
+
   async #connectMedia(call: Call, answer: SdpInfo): Promise<void> {
     try {
+      const plan = call.plan;
+      if (plan !== undefined && plan.kind !== "reject" && call.aOffer !== undefined) {
+        const setup = mediaSetup(plan, call.aOffer, answer);
+        await this.#o.media.configureLeg(call.aLeg.legId, setup.a);
+        await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote, ...setup.b });
+        await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId, setup.bridge);
+        return;
+      }
       await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote });
       await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId);
     } catch (e) {
@@ -436,7 +513,8 @@ export class B2bua {
         f.branchTx.cancel();
       }
     }
-    if (answer === undefined || answer.audioIndex < 0) {
+    const body = answer !== undefined && answer.audioIndex >= 0 ? this.#answerForA(call, answer) : undefined;
+    if (answer === undefined || answer.audioIndex < 0 || body === undefined) {
       const bye = dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) });
       o.transactions.sendRequest(bye, fork.peer, { onResponse: () => {} });
       call.disposition = "failed";
@@ -451,7 +529,6 @@ export class B2bua {
     call.disposition = "answered";
     call.finalCode = 200;
     void this.#connectMedia(call, answer);
-    const body = call.aSdp.answerFrom(answer, call.aLeg.rtpPort);
     const ok = this.#respondA(call, 200, { body });
     call.aDialog = Dialog.fromUasRequest(call.aInvite, call.aTag, this.#contact(call.aPeer.transport));
     this.#startOkRetransmit(call, ok);
@@ -595,6 +672,9 @@ export class B2bua {
         this.#reinvite(call, side, req, tx);
         return true;
       case "INFO":
+        if (this.#infoDtmf(call, side, req, tx)) return true;
+        this.#forward(call, side, req, tx);
+        return true;
       case "UPDATE":
         this.#forward(call, side, req, tx);
         return true;
@@ -672,7 +752,9 @@ export class B2bua {
     const theirLeg = side === "a" ? call.bLeg : call.aLeg;
     const out = other.dialog.createRequest("INVITE", {
       via: this.#via(other.peer.transport),
-      body: TEXT.encode(theirs.offerFrom(offer, theirLeg.rtpPort)),
+      body: TEXT.encode(
+        theirs.offerFrom(offer, theirLeg.rtpPort, this.#rewriteFor(call, side === "a" ? "b" : "a")),
+      ),
       contentType: "application/sdp",
       headers: [{ name: "Contact", value: this.#contact(other.peer.transport) }],
     });
@@ -694,7 +776,7 @@ export class B2bua {
         const ok = createResponse(req, 200, { toTag: to });
         addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : otherPeer.transport));
         if (answer) {
-          ok.body = TEXT.encode(mine.answerFrom(answer, myLeg.rtpPort));
+          ok.body = TEXT.encode(mine.answerFrom(answer, myLeg.rtpPort, this.#rewriteFor(call, side)));
           setHeader(ok, "Content-Type", "application/sdp");
         }
         tx.respond(ok);
@@ -709,6 +791,34 @@ export class B2bua {
         tx.respond(createResponse(req, 503));
       },
     });
+  }
+
+  /**
+   * SIP INFO DTMF (application/dtmf-relay, application/dtmf): answered here with 200 and sent to
+   * the other side as RFC 4733 events or in-band tones. False when the INFO is not DTMF.
+   */
+  #infoDtmf(call: Call, side: Side, req: SipRequest, tx: ServerTransaction): boolean {
+    let dtmf;
+    try {
+      dtmf = parseInfoDtmf(getHeader(req, "Content-Type"), DECODE.decode(req.body));
+    } catch (e) {
+      tx.respond(createResponse(req, 400, { reason: `Bad Request (${(e as Error).message})`.slice(0, 100) }));
+      return true;
+    }
+    if (dtmf === null || this.#o.media.sendDtmf === undefined) return false;
+    tx.respond(createResponse(req, 200));
+    const toLeg = side === "a" ? call.bLeg : call.aLeg;
+    this.#o.media.sendDtmf(toLeg.legId, dtmf.digit, dtmf.durationMs).then(
+      (how) => this.#o.log.info("dtmf", { call: call.id, side, digit: dtmf.digit, source: "info", sent: how }),
+      (e) => this.#o.log.warn("INFO DTMF not delivered", { call: call.id, error: e as Error }),
+    );
+    return true;
+  }
+
+  /** While transcoding, each side keeps seeing its own negotiated codecs (hold/resume re-INVITEs). */
+  #rewriteFor(call: Call, side: Side): { codecs?: Codec[]; dropPtime?: boolean } {
+    const codecs = this.#planCodecs(call, side);
+    return codecs === undefined ? {} : { codecs, dropPtime: true };
   }
 
   /** Pass an in-dialog request (INFO, UPDATE) to the other side and its final answer back. */
@@ -833,6 +943,7 @@ export class B2bua {
 
   /** End every call (service shutdown). */
   async close(): Promise<void> {
+    this.#offMedia?.();
     for (const call of [...this.#calls.values()]) {
       if (call.state === "answered") await this.#hangup(call, "system");
       else if (call.state !== "ended") {

@@ -11,15 +11,51 @@ export interface MediaLeg {
   rtcpPort: number;
 }
 
+/** A codec the media plane can transcode, as SDP describes it. */
+export interface MediaCodec {
+  name: string;
+  clockRate: number;
+  channels: number;
+  staticPayloadType?: number;
+  fmtp?: string;
+}
+
+/** One direction of a transcoding bridge: codec "name/rate" and payload type on each side. */
+export interface MediaTranscode {
+  from: { codec: string; pt: number; fmtp?: string; ptime?: number };
+  to: { codec: string; pt: number; fmtp?: string; ptime?: number };
+}
+
+/** Events the media plane reports; the call layer uses the DTMF digits. */
+export type MediaPortEvent =
+  | { event: "dtmf"; legId: string; digit: string; durationMs: number; source?: "rfc4733" | "inband" }
+  | { event: string; legId: string };
+
 /** What the call layer asks of the media plane (runtime/media/relay's MediaPlane satisfies it). */
 export interface MediaPort {
   allocateLeg(): Promise<MediaLeg>;
   configureLeg(
     legId: string,
-    config: { remote?: { address: string; port: number; rtcpPort?: number } | undefined },
+    config: {
+      remote?: { address: string; port: number; rtcpPort?: number } | undefined;
+      /** PT -> "name/rate" negotiated on this leg. */
+      payloadMap?: Record<number, string>;
+      /** a=ptime of this leg's peer. */
+      ptime?: number;
+    },
   ): Promise<void>;
-  bridge(legA: string, legB: string): Promise<void>;
+  bridge(
+    legA: string,
+    legB: string,
+    options?: { transcode?: { aToB?: MediaTranscode; bToA?: MediaTranscode } },
+  ): Promise<void>;
   releaseLeg(legId: string): Promise<void>;
+  /** Codecs it can transcode; absent or empty means pass-through only (SDP offers A's codecs as they are). */
+  codecs?(): MediaCodec[];
+  /** Send a DTMF digit toward a leg (RFC 4733 or in-band, whichever the leg takes). */
+  sendDtmf?(legId: string, digit: string, durationMs: number): Promise<"rfc4733" | "inband" | "none">;
+  /** Subscribe to media events; returns an unsubscribe function. */
+  on?(listener: (ev: MediaPortEvent) => void): () => void;
 }
 
 /** How a call ended, as written to the call records. */

@@ -38,12 +38,23 @@ export interface LegConfig {
   payloadMap?: PayloadMap;
   /** Send to the source of received packets (default true). */
   latching?: boolean;
+  /** Packet duration in ms this leg's peer uses (a=ptime); sizes transcoded packets. Default 20. */
+  ptime?: number;
+  /**
+   * Look for in-band DTMF in what this leg receives. Default: on when the leg has a payload map
+   * without telephone-event (the peer can only send tones in the audio).
+   */
+  detectInband?: boolean;
 }
 
 /** One side of a transcoding step: codec name (as in PayloadMap) and its payload type. */
 export interface CodecRef {
   codec: string;
   pt: number;
+  /** The negotiated fmtp (Opus bit rate and FEC, G.729 annexb). */
+  fmtp?: string;
+  /** Packet duration in ms; default the leg's ptime, else 20. */
+  ptime?: number;
 }
 
 /** Transcode packets of `from` arriving on one leg to `to` on the other. */
@@ -54,9 +65,10 @@ export interface TranscodeSpec {
 
 /**
  * Bridge options. Packets whose encoding the other leg also negotiated are forwarded untouched
- * (payload type rewritten if the numbers differ). `transcode` routes one payload type through a
- * decoder/encoder pair instead; today PCMU<->PCMA run in the worker, other codecs wait for the
- * codec registry to be wired in (bridge rejects them with a TypeError).
+ * (payload type rewritten if the numbers differ), packet by packet. `transcode` routes one payload
+ * type through the codec registry instead: jitter buffer with loss concealment, decode, resample,
+ * encode, paced by the worker's monotonic clock (one packet per ptime). PCMU<->PCMA is a table
+ * lookup done per packet. A codec whose library did not load is a TypeError.
  */
 export interface BridgeOptions {
   transcode?: { aToB?: TranscodeSpec; bToA?: TranscodeSpec };
@@ -115,6 +127,8 @@ export type Command =
   | { op: "play"; legId: string; source: PlaySource; options: PlayOptions }
   | { op: "stopPlay"; legId: string }
   | { op: "tap"; legId: string; on: boolean }
+  | { op: "dtmf"; legId: string; digit: string; durationMs: number }
+  | { op: "resources" }
   | { op: "close" };
 
 /** A command with its correlation id. */
@@ -130,9 +144,30 @@ export type Reply =
  * from a tapped leg (20 ms of 8 kHz PCM per RTP packet), and latching changes.
  */
 export type MediaEvent =
-  | { event: "dtmf"; legId: string; digit: string; durationMs: number }
+  | { event: "dtmf"; legId: string; digit: string; durationMs: number; source?: "rfc4733" | "inband" }
   | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number; timestamp: number }
   | { event: "latched"; legId: string; address: string; port: number };
+
+/** A codec the worker can transcode (its library loaded), as SDP describes it. */
+export interface CodecInfo {
+  name: string;
+  clockRate: number;
+  channels: number;
+  staticPayloadType?: number;
+  fmtp?: string;
+}
+
+/** How sendDtmf delivered a digit: RFC 4733 events, tones written into the audio, or not at all. */
+export type DtmfDelivery = "rfc4733" | "inband" | "none";
+
+/** Native and timer resources the worker holds (leak checks). */
+export interface MediaResources {
+  legs: number;
+  codecs: number;
+  resamplers: number;
+  transcodeDirections: number;
+  timer: boolean;
+}
 
 /** Any message from the worker. */
 export type WorkerMessage = Reply | MediaEvent;

@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { parseRtcp } from "../rtp/rtcp.ts";
 import {
   decodeTelephoneEvent,
+  encodeTelephoneEvent,
   parseRtp,
   type RtpHeader,
   setRtpPayloadType,
@@ -14,16 +15,28 @@ import {
 } from "../rtp/rtp.ts";
 import { alawToUlaw, decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ulawToAlaw } from "../g711/g711.ts";
 import { ToneGenerator } from "../tone/tone.ts";
-import { eventToDigit } from "../dtmf/dtmf.ts";
+import { digitToEvent, DtmfDetector, eventToDigit, generateDtmf } from "../dtmf/dtmf.ts";
+import { JitterBuffer } from "../jitter/jitter.ts";
+import {
+  type AudioCodec,
+  type CodecFactory,
+  defaultRegistry,
+  frameSamples,
+  Resampler,
+} from "../codec/mod.ts";
 import { Latch, type LatchOptions } from "./_latch.ts";
 import type {
   AllocatedLeg,
   BridgeOptions,
+  CodecInfo,
+  CodecRef,
   Command,
+  DtmfDelivery,
   LegConfig,
   LegStats,
   MediaEvent,
   MediaPlaneOptions,
+  MediaResources,
   PayloadMap,
   PlayOptions,
   PlaySource,
@@ -41,7 +54,54 @@ const port = self as unknown as {
 /** How one incoming payload type is carried to the other leg. */
 type Route =
   | { kind: "forward"; pt: number }
-  | { kind: "transcode"; pt: number; convert: (src: Uint8Array, dst: Uint8Array) => number };
+  | { kind: "transcode"; pt: number; convert: (src: Uint8Array, dst: Uint8Array) => number }
+  | { kind: "jitter"; dir: Direction };
+
+/**
+ * One transcoded direction: packets from `src` wait in a jitter buffer; every `frameMs` of the
+ * worker's monotonic clock one frame is popped (or concealed), decoded, resampled and encoded
+ * toward `dst`, so network jitter never reaches the far side.
+ */
+interface Direction {
+  src: Leg;
+  dst: Leg;
+  spec: TranscodeSpec;
+  dec: AudioCodec;
+  enc: AudioCodec;
+  jb: JitterBuffer;
+  frameMs: number;
+  lastTs: number | null;
+  lastSeq: number | null;
+  resampler: Resampler;
+  decoded: Int16Array;
+  resampled: Int16Array;
+  fifo: Int16Array;
+  fifoLen: number;
+  outFrame: number;
+  outTicks: number;
+  nextDue: number;
+  detector: DtmfDetector | null;
+}
+
+/** The box's own RTP stream toward a leg (transcoded audio, generated events). */
+interface OutStream {
+  ssrc: number;
+  seq: number;
+  ts: number;
+  marker: boolean;
+}
+
+/** A digit queued for delivery toward a leg. */
+interface DtmfItem {
+  digit: string;
+  durationMs: number;
+  mode: "rfc4733" | "inband";
+  // rfc4733 progress
+  startMs?: number;
+  ts?: number;
+  sentSteps?: number;
+  ends?: number;
+}
 
 interface Player {
   replyId: number;
@@ -77,6 +137,18 @@ interface Leg {
   player: Player | null;
   tap: boolean;
   lastDtmfTs: number | null;
+  ptime: number;
+  detectInband: boolean | undefined;
+  /** In-band detector for G.711 packets passed through (8 kHz). */
+  detector8k: DtmfDetector | null;
+  /** This leg's codec instance while a transcoding bridge uses it (decodes what it receives, encodes what it gets). */
+  codec: AudioCodec | null;
+  /** The transcoded direction whose source is this leg. */
+  dirIn: Direction | null;
+  out: OutStream;
+  dtmfQueue: DtmfItem[];
+  /** Tone being written into the audio sent to this leg, at `rate`. */
+  tone: { pcm: Int16Array; off: number; rate: number } | null;
 }
 
 let options: MediaPlaneOptions | null = null;
@@ -85,6 +157,11 @@ const legs = new Map<string, Leg>();
 const freePorts = new Set<number>(); // insertion order = FIFO: released ports go to the back
 let nextLegNo = 1;
 let playTimer: ReturnType<typeof setInterval> | undefined;
+let mediaTimer: ReturnType<typeof setInterval> | undefined;
+const registry = defaultRegistry();
+const directions = new Set<Direction>();
+let liveCodecs = 0;
+let liveResamplers = 0;
 
 function post(m: Reply | MediaEvent, transfer?: Transferable[]): void {
   port.postMessage(m, transfer);
@@ -132,6 +209,10 @@ function handle(req: Request): Promise<unknown> | unknown {
     case "tap":
       getLeg(cmd.legId).tap = cmd.on;
       return undefined;
+    case "dtmf":
+      return sendDtmf(getLeg(cmd.legId), cmd.digit, cmd.durationMs);
+    case "resources":
+      return resources();
     case "close":
       return closeAll();
   }
@@ -143,7 +224,7 @@ function getLeg(id: string): Leg {
   return leg;
 }
 
-function init(o: MediaPlaneOptions): { freePorts: number } {
+function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[] } {
   if (!Number.isInteger(o.portMin) || !Number.isInteger(o.portMax) || o.portMin < 1 || o.portMax > 65535) {
     throw new RangeError(`bad RTP port range: ${o.portMin}-${o.portMax}`);
   }
@@ -154,7 +235,13 @@ function init(o: MediaPlaneOptions): { freePorts: number } {
   }
   options = o;
   latchOptions = o.latch ?? {};
-  return { freePorts: freePorts.size };
+  const codecs = registry.available().map((f) => {
+    const c: CodecInfo = { name: f.name, clockRate: f.rtpClockRate, channels: f.channels };
+    if (f.staticPayloadType !== undefined) c.staticPayloadType = f.staticPayloadType;
+    if (f.fmtp !== undefined) c.fmtp = f.fmtp;
+    return c;
+  });
+  return { freePorts: freePorts.size, codecs };
 }
 
 function bindSocket(type: "udp4" | "udp6", address: string, p: number): Promise<dgram.Socket | null> {
@@ -224,6 +311,14 @@ async function allocate(): Promise<AllocatedLeg> {
       player: null,
       tap: false,
       lastDtmfTs: null,
+      ptime: 20,
+      detectInband: undefined,
+      detector8k: null,
+      codec: null,
+      dirIn: null,
+      out: { ssrc: randomU32(), seq: randomU32() & 0xffff, ts: randomU32(), marker: true },
+      dtmfQueue: [],
+      tone: null,
     };
     rtp.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => onRtp(leg, msg, rinfo));
     rtcp.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => onRtcp(leg, msg, rinfo));
@@ -268,12 +363,31 @@ function configure(leg: Leg, config: LegConfig): void {
       leg.rtcpLatch.reset();
     }
   }
+  if (config.ptime !== undefined) {
+    if (!Number.isInteger(config.ptime) || config.ptime < 10 || config.ptime > 120) {
+      throw new RangeError(`bad ptime: ${config.ptime}`);
+    }
+    leg.ptime = config.ptime;
+  }
   if (config.payloadMap !== undefined) leg.payloadMap = toPayloadMap(config.payloadMap);
   if (config.latching !== undefined) leg.latching = config.latching;
+  if (config.detectInband !== undefined) leg.detectInband = config.detectInband;
+  leg.detector8k = wantsInband(leg) ? (leg.detector8k ?? new DtmfDetector()) : null;
   if (leg.peer !== null) {
-    leg.routes = buildRoutes(leg, leg.peer, leg.transcode);
-    leg.peer.routes = buildRoutes(leg.peer, leg, leg.peer.transcode);
+    leg.routes = buildRoutes(leg, leg.peer, leg.transcode, leg.dirIn);
+    leg.peer.routes = buildRoutes(leg.peer, leg, leg.peer.transcode, leg.peer.dirIn);
   }
+}
+
+/** The telephone-event/8000 payload type a leg negotiated, null when none. */
+function teOf(leg: Leg): number | null {
+  for (const [pt, enc] of leg.payloadMap ?? []) if (enc === "TELEPHONE-EVENT/8000") return pt;
+  return null;
+}
+
+/** In-band detection: explicit, else when the peer negotiated codecs but no telephone-event. */
+function wantsInband(leg: Leg): boolean {
+  return leg.detectInband ?? (leg.payloadMap !== null && teOf(leg) === null);
 }
 
 const G711: Record<
@@ -298,7 +412,12 @@ function findConverter(from: string, to: string): ((src: Uint8Array, dst: Uint8A
  * Build the PT routes for packets going from `src` to `dst`. Without payload maps on both legs
  * there is nothing to match on, so everything is forwarded untouched (routes = null).
  */
-function buildRoutes(src: Leg, dst: Leg, transcode: TranscodeSpec | undefined): Map<number, Route> | null {
+function buildRoutes(
+  src: Leg,
+  dst: Leg,
+  transcode: TranscodeSpec | undefined,
+  dir: Direction | null = null,
+): Map<number, Route> | null {
   if (src.payloadMap === null || dst.payloadMap === null) {
     if (transcode === undefined) return null;
   }
@@ -311,11 +430,12 @@ function buildRoutes(src: Leg, dst: Leg, transcode: TranscodeSpec | undefined): 
       if (out !== undefined) routes.set(pt, { kind: "forward", pt: out });
     }
   }
-  if (transcode !== undefined) {
+  if (dir !== null) routes.set(dir.spec.from.pt, { kind: "jitter", dir });
+  else if (transcode !== undefined) {
     const convert = findConverter(transcode.from.codec, transcode.to.codec);
     if (convert === null) {
       throw new TypeError(
-        `transcoding ${transcode.from.codec} -> ${transcode.to.codec} is not available in the media worker yet`,
+        `transcoding ${transcode.from.codec} -> ${transcode.to.codec} needs a codec pipeline`,
       );
     }
     routes.set(transcode.from.pt, { kind: "transcode", pt: transcode.to.pt, convert });
@@ -323,19 +443,127 @@ function buildRoutes(src: Leg, dst: Leg, transcode: TranscodeSpec | undefined): 
   return routes;
 }
 
+/** The registry factory for "name/rate" (as in payload maps); TypeError when not available. */
+function factoryOf(codec: string): CodecFactory {
+  const [name = "", rate] = codec.trim().split("/");
+  const f = registry.get(name, Number(rate ?? 8000));
+  if (f === undefined) throw new TypeError(`codec ${codec} is not available for transcoding`);
+  return f;
+}
+
+function openCodec(ref: CodecRef, leg: Leg): AudioCodec {
+  const f = factoryOf(ref.codec);
+  const frameMs = ref.ptime ?? leg.ptime;
+  const codec = f.create({ frameMs, ...(ref.fmtp !== undefined ? { fmtp: ref.fmtp } : {}) });
+  liveCodecs++;
+  return codec;
+}
+
+function closeCodec(c: AudioCodec): void {
+  c.close();
+  liveCodecs--;
+}
+
+/** Longest decoded packet accepted: 120 ms at 48 kHz. */
+const MAX_DECODED = 5760;
+
+function makeDirection(src: Leg, dst: Leg, spec: TranscodeSpec, dec: AudioCodec, enc: AudioCodec): Direction {
+  const resampler = new Resampler(dec.sampleRate, enc.sampleRate);
+  liveResamplers++;
+  const resampled = new Int16Array(resampler.maxOutput(MAX_DECODED));
+  const outFrame = frameSamples(enc);
+  const frameMs = spec.from.ptime ?? src.ptime;
+  return {
+    src,
+    dst,
+    spec,
+    dec,
+    enc,
+    jb: new JitterBuffer({ clockRate: dec.rtpClockRate, frameMs }),
+    frameMs,
+    lastTs: null,
+    lastSeq: null,
+    resampler,
+    decoded: new Int16Array(MAX_DECODED),
+    resampled,
+    fifo: new Int16Array(outFrame + resampled.length),
+    fifoLen: 0,
+    outFrame,
+    outTicks: Math.round(outFrame * enc.rtpClockRate / enc.sampleRate),
+    nextDue: performance.now(),
+    detector: wantsInband(src) ? new DtmfDetector({ sampleRate: dec.sampleRate }) : null,
+  };
+}
+
+function closeDirection(d: Direction): void {
+  if (!directions.delete(d)) return;
+  d.resampler.close();
+  liveResamplers--;
+  if (d.src.dirIn === d) d.src.dirIn = null;
+}
+
+/** Drop a leg's transcoding state (directions through it and its codec instance). */
+function dropTranscoding(leg: Leg): void {
+  if (leg.dirIn !== null) closeDirection(leg.dirIn);
+  for (const d of directions) if (d.dst === leg) closeDirection(d);
+  if (leg.codec !== null) {
+    closeCodec(leg.codec);
+    leg.codec = null;
+  }
+  leg.tone = null;
+  leg.dtmfQueue = leg.dtmfQueue.filter((i) => i.mode === "rfc4733");
+}
+
+/** Whether a spec needs the codec pipeline (anything but the G.711 table conversions). */
+function needsPipeline(spec: TranscodeSpec | undefined): boolean {
+  return spec !== undefined && findConverter(spec.from.codec, spec.to.codec) === null;
+}
+
 function bridge(a: Leg, b: Leg, opts: BridgeOptions): void {
   if (a === b) throw new RangeError(`cannot bridge a leg to itself: "${a.id}"`);
-  // Build both directions first so a rejected transcode leaves the old bridge untouched.
-  const ab = buildRoutes(a, b, opts.transcode?.aToB);
-  const ba = buildRoutes(b, a, opts.transcode?.bToA);
-  if (a.peer !== null && a.peer !== b) unbridge(a);
-  if (b.peer !== null && b.peer !== a) unbridge(b);
+  const aToB = opts.transcode?.aToB;
+  const bToA = opts.transcode?.bToA;
+  // Open codecs first so a missing library leaves the old bridge untouched.
+  const opened: AudioCodec[] = [];
+  let codecA: AudioCodec | null = null;
+  let codecB: AudioCodec | null = null;
+  try {
+    if (needsPipeline(aToB) || needsPipeline(bToA)) {
+      const refA = aToB?.from ?? bToA!.to;
+      const refB = aToB?.to ?? bToA!.from;
+      codecA = openCodec(refA, a);
+      opened.push(codecA);
+      codecB = openCodec(refB, b);
+      opened.push(codecB);
+    }
+    // Validates the G.711 table routes (throws before anything changes).
+    if (!needsPipeline(aToB)) buildRoutes(a, b, aToB);
+    if (!needsPipeline(bToA)) buildRoutes(b, a, bToA);
+  } catch (err) {
+    for (const c of opened) closeCodec(c);
+    throw err;
+  }
+  if (a.peer !== null) unbridge(a);
+  if (b.peer !== null) unbridge(b);
   a.peer = b;
   b.peer = a;
-  a.transcode = opts.transcode?.aToB;
-  b.transcode = opts.transcode?.bToA;
-  a.routes = ab;
-  b.routes = ba;
+  a.transcode = aToB;
+  b.transcode = bToA;
+  a.codec = codecA;
+  b.codec = codecB;
+  if (codecA !== null && codecB !== null) {
+    if (needsPipeline(aToB)) {
+      a.dirIn = makeDirection(a, b, aToB!, codecA, codecB);
+      directions.add(a.dirIn);
+    }
+    if (needsPipeline(bToA)) {
+      b.dirIn = makeDirection(b, a, bToA!, codecB, codecA);
+      directions.add(b.dirIn);
+    }
+    ensureMediaTimer();
+  }
+  a.routes = buildRoutes(a, b, aToB, a.dirIn);
+  b.routes = buildRoutes(b, a, bToA, b.dirIn);
 }
 
 function unbridge(leg: Leg): void {
@@ -344,14 +572,27 @@ function unbridge(leg: Leg): void {
     peer.peer = null;
     peer.routes = null;
     peer.transcode = undefined;
+    dropTranscoding(peer);
   }
   leg.peer = null;
   leg.routes = null;
   leg.transcode = undefined;
+  dropTranscoding(leg);
+}
+
+function resources(): MediaResources {
+  return {
+    legs: legs.size,
+    codecs: liveCodecs,
+    resamplers: liveResamplers,
+    transcodeDirections: directions.size,
+    timer: mediaTimer !== undefined,
+  };
 }
 
 async function release(leg: Leg): Promise<void> {
   unbridge(leg);
+  leg.dtmfQueue = [];
   stopPlay(leg, "released");
   legs.delete(leg.id);
   await Promise.all([closeSocket(leg.rtp), closeSocket(leg.rtcp)]);
@@ -410,6 +651,13 @@ function onRtp(leg: Leg, msg: Buffer, rinfo: dgram.RemoteInfo): void {
   const enc = leg.payloadMap?.get(h.payloadType);
   if (enc !== undefined && enc.startsWith("TELEPHONE-EVENT")) onTelephoneEvent(leg, msg, h, enc);
   if (leg.tap) tapAudio(leg, msg, h, enc);
+  const route = leg.routes?.get(h.payloadType);
+  if (route?.kind === "jitter") {
+    // Transcoded: the packet waits for the direction's clock (see tickMedia).
+    pushJitter(route.dir, msg, h);
+    return;
+  }
+  if (leg.detector8k !== null && enc !== undefined && G711[enc] !== undefined) detectG711(leg, msg, h, enc);
   const peer = leg.peer;
   if (peer === null) return;
   if (peer.player !== null) return; // a prompt is playing to the peer: it owns the peer's stream
@@ -420,15 +668,16 @@ function onRtp(leg: Leg, msg: Buffer, rinfo: dgram.RemoteInfo): void {
   }
   let out: Uint8Array = msg;
   if (leg.routes !== null) {
-    const route = leg.routes.get(h.payloadType);
     if (route === undefined) {
       st.dropped.noRoute++;
       return;
     }
     if (route.kind === "forward") {
       if (route.pt !== h.payloadType) setRtpPayloadType(msg, route.pt);
-    } else {
+      if (peer.tone !== null) injectG711(peer, msg, h, peer.payloadMap?.get(route.pt));
+    } else if (route.kind === "transcode") {
       out = transcodePacket(msg, h, route);
+      if (peer.tone !== null) injectG711(peer, out, parseRtp(out)!, peer.payloadMap?.get(route.pt));
     }
   }
   peer.rtp.send(out, dest.port, dest.address);
@@ -461,7 +710,267 @@ function onTelephoneEvent(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string):
   const digit = eventToDigit(ev.event);
   if (digit === undefined) return;
   const rate = Number(enc.split("/")[1] ?? 8000) || 8000;
-  post({ event: "dtmf", legId: leg.id, digit, durationMs: Math.round(ev.duration * 1000 / rate) });
+  const durationMs = Math.round(ev.duration * 1000 / rate);
+  post({ event: "dtmf", legId: leg.id, digit, durationMs, source: "rfc4733" });
+  // The peer has no telephone-event: the digit becomes tones in its audio.
+  const peer = leg.peer;
+  if (peer !== null && teOf(peer) === null && canInject(peer)) {
+    queueDtmf(peer, { digit, durationMs: Math.max(80, Math.min(durationMs, 1000)), mode: "inband" });
+  }
+}
+
+/** Digits found in the audio a leg sent: report them, and send RFC 4733 to a peer that takes it. */
+function onInbandDigit(leg: Leg, digit: string): void {
+  post({ event: "dtmf", legId: leg.id, digit, durationMs: 100, source: "inband" });
+  const peer = leg.peer;
+  if (peer !== null && teOf(peer) !== null) queueDtmf(peer, { digit, durationMs: 100, mode: "rfc4733" });
+}
+
+const scratch8k = new Int16Array(1500);
+
+function detectG711(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string): void {
+  const n = Math.min(h.payloadLength, scratch8k.length);
+  const pcm = scratch8k.subarray(0, n);
+  G711[enc]!.decode(msg.subarray(h.payloadOffset, h.payloadOffset + n), pcm);
+  for (const d of leg.detector8k!.process(pcm)) onInbandDigit(leg, d);
+}
+
+/** Whether tones can be written into the audio the box sends to `leg`. */
+function canInject(leg: Leg): boolean {
+  if (leg.codec !== null) return true; // transcoded toward it
+  for (const enc of leg.payloadMap?.values() ?? []) if (G711[enc] !== undefined) return true;
+  return leg.payloadMap === null;
+}
+
+/** Overwrite a G.711 packet going to `leg` with the next samples of its pending tone. */
+function injectG711(leg: Leg, pkt: Uint8Array, h: RtpHeader, enc: string | undefined): void {
+  const codec = G711[enc ?? (h.payloadType === 8 ? "PCMA/8000" : "PCMU/8000")];
+  const tone = leg.tone!;
+  if (codec === undefined || tone.rate !== 8000) return;
+  const n = h.payloadLength;
+  const pcm = scratch8k.subarray(0, n);
+  pcm.fill(0);
+  pcm.set(tone.pcm.subarray(tone.off, tone.off + n));
+  codec.encode(pcm, pkt.subarray(h.payloadOffset, h.payloadOffset + n));
+  tone.off += n;
+  if (tone.off >= tone.pcm.length) finishTone(leg);
+}
+
+function finishTone(leg: Leg): void {
+  leg.tone = null;
+  leg.dtmfQueue.shift();
+  startNextDtmf(leg);
+}
+
+function queueDtmf(leg: Leg, item: DtmfItem): void {
+  leg.dtmfQueue.push(item);
+  if (leg.dtmfQueue.length === 1) startNextDtmf(leg);
+}
+
+function startNextDtmf(leg: Leg): void {
+  const item = leg.dtmfQueue[0];
+  if (item === undefined) return;
+  if (item.mode === "inband") {
+    const rate = leg.codec?.sampleRate ?? 8000;
+    leg.tone = {
+      pcm: generateDtmf(item.digit, { sampleRate: rate, toneMs: item.durationMs, gapMs: 60 }),
+      off: 0,
+      rate,
+    };
+  } else {
+    item.startMs = performance.now();
+    item.ts = leg.out.ts;
+    item.sentSteps = 0;
+    item.ends = 0;
+    ensureMediaTimer();
+  }
+}
+
+/** Deliver a digit toward a leg: RFC 4733 when it negotiated telephone-event, else tones. */
+function sendDtmf(leg: Leg, digit: string, durationMs: number): DtmfDelivery {
+  digitToEvent(digit); // RangeError on a bad digit
+  if (!Number.isFinite(durationMs) || durationMs < 20 || durationMs > 5000) {
+    throw new RangeError(`bad DTMF duration: ${durationMs} ms`);
+  }
+  const mode = teOf(leg) !== null ? "rfc4733" : canInject(leg) ? "inband" : null;
+  if (mode === null) return "none";
+  queueDtmf(leg, { digit, durationMs: Math.round(durationMs), mode });
+  return mode;
+}
+
+/** One 20 ms step of the RFC 4733 event at the head of a leg's queue (RFC 4733 section 2.5). */
+function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
+  const pt = teOf(leg);
+  const dest = rtpDest(leg);
+  if (pt === null) {
+    leg.dtmfQueue.shift();
+    startNextDtmf(leg);
+    return;
+  }
+  const total = Math.round(item.durationMs * 8);
+  const due = Math.floor((now - item.startMs!) / 20) + 1;
+  while (item.sentSteps! < due) {
+    const eventBuf = new Uint8Array(16); // dgram may still hold the previous one
+    const step = ++item.sentSteps!;
+    const dur = Math.min(step * 160, total);
+    const end = dur >= total;
+    writeRtpHeader(eventBuf, {
+      payloadType: pt,
+      sequence: leg.out.seq,
+      timestamp: item.ts!,
+      ssrc: leg.out.ssrc,
+      marker: step === 1,
+    });
+    leg.out.seq = (leg.out.seq + 1) & 0xffff;
+    encodeTelephoneEvent(
+      { event: digitToEvent(item.digit), end, volume: 10, duration: dur },
+      eventBuf.subarray(12),
+    );
+    if (dest !== null) {
+      leg.rtp.send(eventBuf.subarray(0, 16), dest.port, dest.address);
+      leg.stats.packetsOut++;
+      leg.stats.bytesOut += 16;
+    }
+    if (end && ++item.ends! >= 3) {
+      // Next audio/event continues the timeline after this event (plus a short gap).
+      if (leg.codec === null) leg.out.ts = (item.ts! + total + 400) >>> 0;
+      leg.dtmfQueue.shift();
+      startNextDtmf(leg);
+      return;
+    }
+  }
+}
+
+// ---- transcoding (jitter buffer, decode, resample, encode), paced by the media timer ----
+
+function pushJitter(d: Direction, msg: Uint8Array, h: RtpHeader): void {
+  // Learn the sender's real packetization from consecutive packets (ptime may be absent or wrong).
+  if (d.lastSeq !== null && d.lastTs !== null && ((d.lastSeq + 1) & 0xffff) === h.sequence) {
+    const ms = ((h.timestamp - d.lastTs) >>> 0) * 1000 / d.dec.rtpClockRate;
+    if (ms !== d.frameMs && [10, 20, 30, 40, 60].includes(ms)) {
+      d.frameMs = ms;
+      d.jb = new JitterBuffer({ clockRate: d.dec.rtpClockRate, frameMs: ms });
+    }
+  }
+  d.lastSeq = h.sequence;
+  d.lastTs = h.timestamp;
+  // Copy: the payload outlives this datagram's buffer.
+  const payload = msg.slice(h.payloadOffset, h.payloadOffset + h.payloadLength);
+  d.jb.push(
+    { seq: h.sequence, timestamp: h.timestamp, marker: h.marker, ssrc: h.ssrc, payload },
+    performance.now(),
+  );
+}
+
+const encoded = new Uint8Array(1500);
+
+function stepDirection(d: Direction, now: number): void {
+  const p = d.jb.pop(now);
+  const dst = d.dst;
+  let n: number;
+  if (p === undefined) {
+    if (dst.tone === null) {
+      // Nothing to play: keep the far side's clock running, send nothing (like DTX).
+      dst.out.ts = (dst.out.ts + Math.round(d.frameMs * d.enc.rtpClockRate / 1000)) >>> 0;
+      dst.out.marker = true;
+      d.fifoLen = 0;
+      return;
+    }
+    n = Math.round(d.dec.sampleRate * d.frameMs / 1000);
+    d.decoded.fill(0, 0, n);
+  } else if (p === "lost") {
+    n = concealOrSilence(d);
+  } else {
+    try {
+      n = d.dec.decode(p.payload, d.decoded);
+    } catch {
+      n = concealOrSilence(d); // a payload the decoder rejects is as good as lost
+    }
+  }
+  const pcm = d.decoded.subarray(0, n);
+  if (d.detector !== null && p !== undefined && p !== "lost") {
+    for (const digit of d.detector.process(pcm)) onInbandDigit(d.src, digit);
+  }
+  const m = d.resampler.process(pcm, d.resampled);
+  const res = d.resampled.subarray(0, m);
+  const tone = dst.tone;
+  if (tone !== null && tone.rate === d.enc.sampleRate) {
+    const k = Math.min(m, tone.pcm.length - tone.off);
+    res.set(tone.pcm.subarray(tone.off, tone.off + k));
+    res.fill(0, k);
+    tone.off += k;
+    if (tone.off >= tone.pcm.length) finishTone(dst);
+  }
+  if (d.fifoLen + m > d.fifo.length) d.fifoLen = 0; // cannot happen with sane frames; never overflow
+  d.fifo.set(res, d.fifoLen);
+  d.fifoLen += m;
+  let read = 0;
+  const dest = rtpDest(dst);
+  while (d.fifoLen - read >= d.outFrame) {
+    const bytes = d.enc.encode(d.fifo.subarray(read, read + d.outFrame), encoded);
+    read += d.outFrame;
+    if (bytes > 0 && dst.player === null) {
+      const outPacket = new Uint8Array(12 + bytes); // dgram sends asynchronously: one buffer per packet
+      outPacket.set(encoded.subarray(0, bytes), 12);
+      writeRtpHeader(outPacket, {
+        payloadType: d.spec.to.pt,
+        sequence: dst.out.seq,
+        timestamp: dst.out.ts,
+        ssrc: dst.out.ssrc,
+        marker: dst.out.marker,
+      });
+      dst.out.marker = false;
+      dst.out.seq = (dst.out.seq + 1) & 0xffff;
+      if (dest === null) d.src.stats.dropped.noDestination++;
+      else {
+        dst.rtp.send(outPacket, dest.port, dest.address);
+        dst.stats.packetsOut++;
+        dst.stats.bytesOut += 12 + bytes;
+      }
+    }
+    dst.out.ts = (dst.out.ts + d.outTicks) >>> 0;
+  }
+  if (read > 0) {
+    d.fifo.copyWithin(0, read, d.fifoLen);
+    d.fifoLen -= read;
+  }
+}
+
+function concealOrSilence(d: Direction): number {
+  if (d.dec.conceal) return d.dec.conceal(d.decoded);
+  const n = frameSamples(d.dec);
+  d.decoded.fill(0, 0, n);
+  return n;
+}
+
+/** One tick of the media clock: every transcoded direction and every RFC 4733 sender. */
+function tickMedia(): void {
+  const now = performance.now();
+  for (const d of directions) {
+    let steps = 0;
+    while (now >= d.nextDue && steps++ < 5) {
+      stepDirection(d, now);
+      d.nextDue += d.frameMs;
+    }
+    // After a stall (GC, overloaded core) resume from now instead of bursting.
+    if (now - d.nextDue > 100) d.nextDue = now;
+  }
+  let senders = 0;
+  for (const leg of legs.values()) {
+    const item = leg.dtmfQueue[0];
+    if (item === undefined || item.mode !== "rfc4733") continue;
+    stepEvent(leg, item, now);
+    senders++;
+  }
+  if (directions.size === 0 && senders === 0 && mediaTimer !== undefined) {
+    clearInterval(mediaTimer);
+    mediaTimer = undefined;
+  }
+}
+
+function ensureMediaTimer(): void {
+  // 5 ms ticks: a 20 ms frame leaves at most 5 ms late, whatever the arrival pattern.
+  if (mediaTimer === undefined) mediaTimer = setInterval(tickMedia, 5);
 }
 
 function tapAudio(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string | undefined): void {
@@ -639,5 +1148,7 @@ function stopPlay(leg: Leg, reason: "stopped" | "replaced" | "released"): boolea
 async function closeAll(): Promise<void> {
   if (playTimer !== undefined) clearInterval(playTimer);
   playTimer = undefined;
+  if (mediaTimer !== undefined) clearInterval(mediaTimer);
+  mediaTimer = undefined;
   await Promise.all([...legs.values()].map((l) => release(l)));
 }

@@ -5,11 +5,14 @@
 import type {
   AllocatedLeg,
   BridgeOptions,
+  CodecInfo,
   Command,
+  DtmfDelivery,
   LegConfig,
   LegStats,
   MediaEvent,
   MediaPlaneOptions,
+  MediaResources,
   PlayOptions,
   Reply,
   WorkerMessage,
@@ -36,6 +39,7 @@ export class MediaPlane {
   #activeLegs = 0;
   #freePorts = 0;
   #closed = false;
+  #codecs: CodecInfo[] = [];
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -51,7 +55,8 @@ export class MediaPlane {
     const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
     const plane = new MediaPlane(worker);
     try {
-      await plane.#call({ op: "init", options });
+      const r = await plane.#call({ op: "init", options }) as { codecs?: CodecInfo[] };
+      plane.#codecs = r.codecs ?? [];
     } catch (err) {
       worker.terminate();
       plane.#closed = true;
@@ -130,6 +135,28 @@ export class MediaPlane {
   /** Start or stop "audio" events carrying decoded 8 kHz PCM of what the leg receives (G.711 only for now). */
   async tap(legId: string, on: boolean): Promise<void> {
     await this.#call({ op: "tap", legId, on });
+  }
+
+  /**
+   * Codecs the worker can transcode (their libraries loaded in the worker), in preference order:
+   * what SDP may advertise beyond pass-through.
+   */
+  codecs(): CodecInfo[] {
+    return this.#codecs.map((c) => ({ ...c }));
+  }
+
+  /**
+   * Send a DTMF digit toward a leg: RFC 4733 events when the leg negotiated telephone-event, else
+   * tones written into the audio sent to it (G.711 or transcoded legs). Digits queue up. Resolves
+   * with how the digit goes out ("none" when neither is possible). RangeError on a bad digit/duration.
+   */
+  sendDtmf(legId: string, digit: string, durationMs: number): Promise<DtmfDelivery> {
+    return this.#call({ op: "dtmf", legId, digit, durationMs }) as Promise<DtmfDelivery>;
+  }
+
+  /** Native handles, directions and timers the worker holds (for leak checks). */
+  resources(): Promise<MediaResources> {
+    return this.#call({ op: "resources" }) as Promise<MediaResources>;
   }
 
   /** Subscribe to worker events (RFC 4733 digits, tapped audio, latching); returns an unsubscribe function. */

@@ -25,8 +25,9 @@ export interface BootConfig {
   /** Seconds a call rings before the box gives up (no answer). */
   noAnswerSeconds: number;
   /**
-   * Digest algorithms offered, most preferred first (RFC 8760). MD5 leads by default because many
-   * deployed phones (and sipp) answer only the first challenge and know only MD5.
+   * Digest algorithms offered, most preferred first (RFC 8760). Only MD5 by default: sipp answers
+   * only the first challenge, and libre-based phones (baresip) refuse the whole response when any
+   * challenge names an algorithm they lack. Sites whose phones cope can add SHA-256.
    */
   digestAlgorithms: ("MD5" | "SHA-256")[];
   /** Failed authentications from one address before its answers are slowed down. */
@@ -86,7 +87,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   realm: "pbx",
   logLevel: "info",
   noAnswerSeconds: 30,
-  digestAlgorithms: ["MD5", "SHA-256"],
+  digestAlgorithms: ["MD5"],
   authDelayAfter: 5,
   authBlockAfter: 20,
   authBlockMinutes: 10,

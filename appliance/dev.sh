@@ -10,6 +10,8 @@ DENO_VERSION=2.9.6
 # Packages the end-to-end tests drive (real peers) and the codec libraries loaded through FFI.
 TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 alsa-utils atftp tftp-hpa sox chromium"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2"
+# Reference servers the benchmarks compare against (not needed by the tests).
+BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
 
 cd "$(dirname "$0")/.."
 REPO_ROOT=$(pwd)
@@ -18,7 +20,7 @@ DENO="$REPO_ROOT/.deno/node_modules/.bin/deno"
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
 usage() {
-  say "usage: sh appliance/dev.sh start|test [extra args passed to the deno task]"
+  say "usage: sh appliance/dev.sh start|test|bench [extra args passed to the deno task]"
   exit 2
 }
 
@@ -59,11 +61,12 @@ apt_install() {
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
 ensure_test_packages() {
+  packages=${1:-$TEST_PACKAGES}
   if ! command -v dpkg >/dev/null 2>&1; then
-    say "dpkg not found: this script expects Debian 12; install the equivalents of: $TEST_PACKAGES"
+    say "dpkg not found: this script expects Debian 12; install the equivalents of: $packages"
     exit 1
   fi
-  missing=$(missing_packages "$TEST_PACKAGES")
+  missing=$(missing_packages "$packages")
   [ -z "$missing" ] && return 0
   if ! is_root; then
     say "the tests need these Debian packages, which are missing: $missing"
@@ -103,6 +106,11 @@ case "$command" in
     ensure_test_packages
     # playwright-core comes through an npm: specifier in deno.json, so Deno fetches it; nothing here.
     exec "$DENO" task test "$@"
+    ;;
+  bench)
+    ensure_deno
+    ensure_test_packages "$TEST_PACKAGES $BENCH_PACKAGES"
+    exec "$DENO" task bench "$@"
     ;;
   *)
     usage

@@ -48,6 +48,12 @@ export interface TransportOptions {
   idleTimeoutMs?: number;
   /** Most TCP connections at once, inbound and outbound (default 4096). */
   maxConnections?: number;
+  /**
+   * Bind the UDP socket with SO_REUSEADDR so the SIP plug-and-play multicast listener
+   * (224.0.1.75) can share the SIP port. Off by default: it would also let a second process bind
+   * the same port silently.
+   */
+  reuseAddr?: boolean;
 }
 
 /** The running UDP+TCP transport (RFC 3261 section 18). */
@@ -97,8 +103,8 @@ function isStun(data: Uint8Array): boolean {
     data[6] === 0xa4 && data[7] === 0x42;
 }
 
-function bindUdp(bind: string, port: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: bind.includes(":") ? "udp6" : "udp4" });
+function bindUdp(bind: string, port: number, reuseAddr = false): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: bind.includes(":") ? "udp6" : "udp4", reuseAddr });
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => {
       socket.close();
@@ -129,7 +135,7 @@ function closeUdp(socket: dgram.Socket): Promise<void> {
  */
 export async function startTransports(options: TransportOptions): Promise<TransportLayer> {
   for (let attempt = 0;; attempt++) {
-    const udp = await bindUdp(options.bind, options.port);
+    const udp = await bindUdp(options.bind, options.port, options.reuseAddr ?? false);
     const port = udp.address().port;
     try {
       const tcp = Deno.listen({ hostname: options.bind, port, transport: "tcp" });

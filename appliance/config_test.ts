@@ -28,13 +28,41 @@ Deno.test("config file values are overridden by environment, and environment by 
 });
 
 Deno.test("config rejects a bad port, a bad range, an unknown flag and broken JSON with clear errors", () => {
-  throws(() => loadConfig({ readFile: noFile, env: { PBX_SIP_PORT: "70000" } }), (e: Error) => e instanceof RangeError && e.message.includes("PBX_SIP_PORT"));
-  throws(() => loadConfig({ readFile: noFile, env: { PBX_RTP_PORTS: "5-4" } }), (e: Error) => e instanceof RangeError && e.message.includes("PBX_RTP_PORTS"));
-  throws(() => loadConfig({ readFile: noFile, args: ["--nope", "1"] }), (e: Error) => e instanceof RangeError && e.message.includes("--nope"));
-  throws(() => loadConfig({ readFile: () => "{oops", env: {} }), (e: Error) => e instanceof SyntaxError && e.message.includes("config.json"));
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_SIP_PORT: "70000" } }),
+    (e: Error) => e instanceof RangeError && e.message.includes("PBX_SIP_PORT"),
+  );
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_RTP_PORTS: "5-4" } }),
+    (e: Error) => e instanceof RangeError && e.message.includes("PBX_RTP_PORTS"),
+  );
+  throws(
+    () => loadConfig({ readFile: noFile, args: ["--nope", "1"] }),
+    (e: Error) => e instanceof RangeError && e.message.includes("--nope"),
+  );
+  throws(
+    () => loadConfig({ readFile: () => "{oops", env: {} }),
+    (e: Error) => e instanceof SyntaxError && e.message.includes("config.json"),
+  );
 });
 
 Deno.test("config never takes the admin password from config.json", () => {
   const c = loadConfig({ readFile: () => JSON.stringify({ adminPassword: "x" }), env: {} });
   assertEquals(c.adminPassword, undefined);
+});
+
+Deno.test("httpsPort defaults to 8443, takes a port or 0 from env and flags, and 'off' disables HTTPS", () => {
+  assertEquals(loadConfig({ readFile: noFile, env: {} }).httpsPort, 8443);
+  assertEquals(loadConfig({ readFile: noFile, env: { PBX_HTTPS_PORT: "0" } }).httpsPort, 0);
+  assertEquals(loadConfig({ readFile: noFile, env: { PBX_HTTPS_PORT: "OFF" } }).httpsPort, null);
+  assertEquals(
+    loadConfig({ readFile: noFile, env: { PBX_HTTPS_PORT: "off" }, args: ["--https-port=9443"] }).httpsPort,
+    9443,
+  );
+  assertEquals(loadConfig({ readFile: () => JSON.stringify({ httpsPort: "off" }), env: {} }).httpsPort, null);
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_HTTPS_PORT: "on" } }),
+    (e: Error) =>
+      e instanceof RangeError && e.message.includes("PBX_HTTPS_PORT") && e.message.includes('"on"'),
+  );
 });

@@ -352,7 +352,8 @@ export class B2bua {
       bLeg.rtpPort,
       box.length > 0 ? { codecs: planOffer(audioCodecs(offer), box) } : {},
     );
-    const from = `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
+    const from =
+      `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
       `;tag=${call.bFromTag}`;
     for (const b of bindings) {
       const peer = peerOfBinding(b);
@@ -361,7 +362,11 @@ export class B2bua {
         method: "INVITE",
         uri: b.contactUri,
         headers: [
-          { name: "Via", value: `SIP/2.0/${peer.transport.toUpperCase()} ${o.publicAddress}:${o.sipPort};branch=${newBranch()};rport` },
+          {
+            name: "Via",
+            value:
+              `SIP/2.0/${peer.transport.toUpperCase()} ${o.publicAddress}:${o.sipPort};branch=${newBranch()};rport`,
+          },
           { name: "Max-Forwards", value: "70" },
           { name: "From", value: from },
           { name: "To", value: `<sip:${callee}@${o.publicAddress}>` },
@@ -739,7 +744,9 @@ export class B2bua {
     try {
       offer = describeSdp(DECODE.decode(req.body));
     } catch (e) {
-      tx.respond(createResponse(req, 488, { reason: `Not Acceptable Here (${(e as Error).message})`.slice(0, 100) }));
+      tx.respond(
+        createResponse(req, 488, { reason: `Not Acceptable Here (${(e as Error).message})`.slice(0, 100) }),
+      );
       return;
     }
     void this.#o.media.configureLeg(myLeg.legId, { remote: offer.remote });
@@ -809,7 +816,8 @@ export class B2bua {
     tx.respond(createResponse(req, 200));
     const toLeg = side === "a" ? call.bLeg : call.aLeg;
     this.#o.media.sendDtmf(toLeg.legId, dtmf.digit, dtmf.durationMs).then(
-      (how) => this.#o.log.info("dtmf", { call: call.id, side, digit: dtmf.digit, source: "info", sent: how }),
+      (how) =>
+        this.#o.log.info("dtmf", { call: call.id, side, digit: dtmf.digit, source: "info", sent: how }),
       (e) => this.#o.log.warn("INFO DTMF not delivered", { call: call.id, error: e as Error }),
     );
     return true;
@@ -859,7 +867,10 @@ export class B2bua {
     const toTag = tagOf(getHeader(res, "To"));
     const fork = call.forks.find((f) => f.state === "answered");
     if (call.bDialog && call.bPeer && call.bDialog.remoteTag === toTag) {
-      this.#o.sendRaw(call.bDialog.createAck(parseCSeq(cseq).seq, { via: this.#via(call.bPeer.transport) }), call.bPeer);
+      this.#o.sendRaw(
+        call.bDialog.createAck(parseCSeq(cseq).seq, { via: this.#via(call.bPeer.transport) }),
+        call.bPeer,
+      );
     } else if (fork === undefined || call.bDialog?.remoteTag !== toTag) {
       // A second contact answered after the first: ACK and BYE that one too.
       const f = call.forks[0];
@@ -950,7 +961,9 @@ export class B2bua {
         call.disposition = "failed";
         call.hangupBy = "system";
         call.finalCode = 503;
-        for (const f of call.forks) if (f.state === "calling" || f.state === "proceeding") f.branchTx.cancel();
+        for (const f of call.forks) {
+          if (f.state === "calling" || f.state === "proceeding") f.branchTx.cancel();
+        }
         this.#respondA(call, 503);
         await this.#end(call);
       }

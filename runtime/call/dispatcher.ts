@@ -159,7 +159,12 @@ export function createDispatcher(
         tx.respond(createResponse(req, 404, { reason: "Not Found" }));
         return;
       }
-      await options.local.answer(req, tx, { caller: auth.username, dialled, source, handler: target.handler });
+      await options.local.answer(req, tx, {
+        caller: auth.username,
+        dialled,
+        source,
+        handler: target.handler,
+      });
       return;
     }
     if (!options.hasBindings(target.number)) {
@@ -172,7 +177,11 @@ export function createDispatcher(
 
   return (req, tx, source) => {
     handle(req, tx, source).catch((e) => {
-      log.error("request handling failed", { method: req.method, error: e as Error, stack: (e as Error).stack });
+      log.error("request handling failed", {
+        method: req.method,
+        error: e as Error,
+        stack: (e as Error).stack,
+      });
       if (tx && req.method !== "ACK") {
         try {
           tx.respond(createResponse(req, 500));

@@ -71,7 +71,9 @@ export class VirtualClock implements Clock {
     for (;;) {
       let next: PendingTimer | undefined;
       for (const t of this.#timers) {
-        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.id < next.id))) {
+        if (
+          t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.id < next.id))
+        ) {
           next = t;
         }
       }

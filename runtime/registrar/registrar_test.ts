@@ -104,7 +104,10 @@ Deno.test("Expires: 0 removes the contact and Contact: * removes all", async () 
     options,
   );
   eq(getHeaderValues(r1, "Contact").length, 1);
-  const r2 = await handleRegister(register({ contacts: ["*"], expires: "0", cseq: 3 }), { username: "201", source }, options);
+  const r2 = await handleRegister(register({ contacts: ["*"], expires: "0", cseq: 3 }), {
+    username: "201",
+    source,
+  }, options);
   eq(r2.status, 200);
   eq(locations.getBindings("201", clock.wallNow()).length, 0);
 });
@@ -144,7 +147,11 @@ Deno.test("an out-of-order REGISTER with the same Call-ID and a lower CSeq chang
   const { options, locations } = setup();
   await handleRegister(register({ cseq: 5, expires: "600" }), { username: "201", source }, options);
   const before = [...locations.rows.values()][0]?.expiresAt;
-  const res = await handleRegister(register({ cseq: 4, expires: "60" }), { username: "201", source }, options);
+  const res = await handleRegister(
+    register({ cseq: 4, expires: "60" }),
+    { username: "201", source },
+    options,
+  );
   eq(res.status, 500);
   eq([...locations.rows.values()][0]?.expiresAt, before);
 });

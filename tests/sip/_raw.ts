@@ -5,7 +5,11 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Send one datagram to 127.0.0.1:port; resolve with the first reply, or undefined after `waitMs`. */
-export function udpExchange(port: number, message: string | Uint8Array, waitMs = 1500): Promise<string | undefined> {
+export function udpExchange(
+  port: number,
+  message: string | Uint8Array,
+  waitMs = 1500,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const sock = dgram.createSocket("udp4");
     const done = (v: string | undefined) => {
@@ -24,7 +28,11 @@ export function udpExchange(port: number, message: string | Uint8Array, waitMs =
 }
 
 /** Send bytes over a fresh TCP connection; resolve with what came back within `waitMs`. */
-export async function tcpExchange(port: number, message: string | Uint8Array, waitMs = 1500): Promise<string> {
+export async function tcpExchange(
+  port: number,
+  message: string | Uint8Array,
+  waitMs = 1500,
+): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     const data = typeof message === "string" ? enc.encode(message) : message;

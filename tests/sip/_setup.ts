@@ -2,7 +2,14 @@
  * Shared set-up for the SIP end-to-end tests: an appliance with three extensions, and sipp phones
  * that register their own port as the contact.
  */
-import { type Api, type Appliance, runSipp, type SippResult, startAppliance, startSipp } from "../_harness/mod.ts";
+import {
+  type Api,
+  type Appliance,
+  runSipp,
+  type SippResult,
+  startAppliance,
+  startSipp,
+} from "../_harness/mod.ts";
 import type { SippRun } from "../_harness/sipp.ts";
 
 /** Extensions every test gets, with passwords that pass the box's rules. */
@@ -49,7 +56,10 @@ export async function phone(
   options: { timeoutSec?: number; calls?: number } = {},
 ): Promise<SippRun> {
   // Forget contacts of earlier steps, or calls would fork to sipp processes that are gone.
-  assertOk(await runSipp({ scenario: "unregister.xml", target: pbx.target, user: ext, password: EXT[ext] }), "unregister");
+  assertOk(
+    await runSipp({ scenario: "unregister.xml", target: pbx.target, user: ext, password: EXT[ext] }),
+    "unregister",
+  );
   const uas = await startSipp({ scenario, timeoutSec: options.timeoutSec ?? 40, calls: options.calls ?? 1 });
   const reg = await register(pbx, ext, uas.localPort);
   if (!reg.ok) {
@@ -73,7 +83,9 @@ export function call(
 /** Assert a sipp run succeeded, with its output in the message. */
 export function assertOk(r: SippResult, what: string): void {
   if (!r.ok) {
-    throw new Error(`${what}: sipp exit ${r.code}\n${r.output.slice(-2000)}\nerrors:\n${r.errors.slice(-2000)}`);
+    throw new Error(
+      `${what}: sipp exit ${r.code}\n${r.output.slice(-2000)}\nerrors:\n${r.errors.slice(-2000)}`,
+    );
   }
 }
 

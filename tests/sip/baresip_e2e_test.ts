@@ -14,11 +14,23 @@ Deno.test({
     const pbx = await startPbx();
     try {
       await withLogs(pbx, async () => {
-        await using b = await startBaresip({ user: "202", password: EXT["202"], sipPort: pbx.app.sipPort, codecs: ["PCMU"] });
-        await using a = await startBaresip({ user: "201", password: EXT["201"], sipPort: pbx.app.sipPort, codecs: ["PCMU"] });
+        await using b = await startBaresip({
+          user: "202",
+          password: EXT["202"],
+          sipPort: pbx.app.sipPort,
+          codecs: ["PCMU"],
+        });
+        await using a = await startBaresip({
+          user: "201",
+          password: EXT["201"],
+          sipPort: pbx.app.sipPort,
+          codecs: ["PCMU"],
+        });
         await a.registered();
         await b.registered();
-        const regs = await pbx.api.get<{ items: { extension: string; userAgent?: string }[] }>("/api/registrations");
+        const regs = await pbx.api.get<{ items: { extension: string; userAgent?: string }[] }>(
+          "/api/registrations",
+        );
         ok(regs.items.some((r) => r.extension === "201") && regs.items.some((r) => r.extension === "202"));
 
         await a.dial(`sip:202@127.0.0.1:${pbx.app.sipPort}`);
@@ -41,7 +53,9 @@ Deno.test({
         // The two signals differ (rising vs falling chirp), so this is not an echo of oneself.
         ok(correlate(aSent.subarray(8000, 16000), aHeard).maxCorr < 0.5, "201 does not hear itself");
 
-        const { items } = await pbx.api.get<{ items: { disposition: string; billsecMs: number }[] }>("/api/cdr");
+        const { items } = await pbx.api.get<{ items: { disposition: string; billsecMs: number }[] }>(
+          "/api/cdr",
+        );
         ok(items[0]?.disposition === "answered" && items[0].billsecMs > 2000, JSON.stringify(items[0]));
       })();
     } finally {

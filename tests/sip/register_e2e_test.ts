@@ -50,7 +50,12 @@ Deno.test("registration with digest auth, unregister, and wrong passwords", asyn
 
     await t.step("repeated failures from one source are slowed, then blocked and logged", async () => {
       for (let i = 0; i < 4; i++) {
-        await runSipp({ scenario: "register_wrong_password.xml", target: pbx.target, user: "202", password: "bad-one" });
+        await runSipp({
+          scenario: "register_wrong_password.xml",
+          target: pbx.target,
+          user: "202",
+          password: "bad-one",
+        });
       }
       await pbx.app.waitForLog(/source blocked/, 5000);
       // Now even the right password is refused from this address for a while.
@@ -81,7 +86,8 @@ Deno.test("bad and unusual SIP input gets a clear answer and never stops the box
     });
 
     await t.step("a malformed request gets 400 (UDP and TCP)", async () => {
-      const bad = (t: "UDP" | "TCP") => request("OPTIONS", port, [], "", t).replace(/CSeq: 1 OPTIONS/, "CSeq: x OPTIONS");
+      const bad = (t: "UDP" | "TCP") =>
+        request("OPTIONS", port, [], "", t).replace(/CSeq: 1 OPTIONS/, "CSeq: x OPTIONS");
       eq(statusOf(await udpExchange(port, bad("UDP"))), 400);
       eq(statusOf(await tcpExchange(port, bad("TCP"))), 400);
     });

@@ -14,6 +14,8 @@ export interface BootConfig {
   publicAddress: string;
   sipPort: number;
   httpPort: number;
+  /** Port of the HTTPS listener (same web app and /prov files); null when HTTPS is `off`. */
+  httpsPort: number | null;
   tftpPort: number;
   rtpPortMin: number;
   rtpPortMax: number;
@@ -52,6 +54,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: "publicAddress", env: "PBX_PUBLIC_ADDRESS", flag: "--public-address", help: "address phones reach" },
   { key: "sipPort", env: "PBX_SIP_PORT", flag: "--sip-port", help: "SIP port, UDP and TCP" },
   { key: "httpPort", env: "PBX_HTTP_PORT", flag: "--http-port", help: "web UI, API and HTTP provisioning" },
+  {
+    key: "httpsPort",
+    env: "PBX_HTTPS_PORT",
+    flag: "--https-port",
+    help: "HTTPS port (box certificate), 0 = any free port, off = no HTTPS",
+  },
   { key: "tftpPort", env: "PBX_TFTP_PORT", flag: "--tftp-port", help: "TFTP provisioning port" },
   { key: "rtpPortMin", env: "PBX_RTP_PORTS", flag: "--rtp-ports", help: "RTP port range, e.g. 20000-20999" },
   { key: "realm", env: "PBX_REALM", flag: "--realm", help: "SIP digest realm" },
@@ -81,6 +89,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   publicAddress: "",
   sipPort: 5060,
   httpPort: 8080,
+  httpsPort: 8443,
   tftpPort: 6969,
   rtpPortMin: 20000,
   rtpPortMax: 20999,
@@ -121,6 +130,10 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
     case "httpPort":
     case "tftpPort":
       config[key] = parsePort(source, value);
+      break;
+    case "httpsPort":
+      // "off" rather than 0: 0 already means "any free port" for every other listener.
+      config.httpsPort = value.trim().toLowerCase() === "off" ? null : parsePort(source, value);
       break;
     case "rtpPortMin":
     case "rtpPortMax": {

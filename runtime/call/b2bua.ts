@@ -6,8 +6,10 @@
  *
  * Handled here: 100/180/183/200/ACK, BYE from either side, CANCEL before answer, busy and other
  * failures mapped back to the caller, a no-answer timeout, re-INVITE passed through (hold/resume),
- * INFO passed through, 2xx retransmission until ACK (RFC 3261 13.3.1.4) and re-ACK of retransmitted
- * 2xx from the callee (13.2.2.4).
+ * INFO carrying DTMF answered here and turned into RFC 4733 or tones toward the other leg (other
+ * INFO and UPDATE passed through), 2xx retransmission until ACK (RFC 3261 13.3.1.4) and re-ACK of
+ * retransmitted 2xx from the callee (13.2.2.4). When the legs share no codec the media plane
+ * transcodes (see _codec_plan.ts).
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
 import {

@@ -2,6 +2,7 @@
  * Interfaces the call layer needs from below (media plane, storage) and offers above (live status).
  * The appliance wires concrete implementations to them.
  */
+import type { CdrRecord, Disposition } from "../storage/mod.ts";
 
 /** One RTP/RTCP port pair anchored at the box. */
 export interface MediaLeg {
@@ -58,33 +59,16 @@ export interface MediaPort {
   on?(listener: (ev: MediaPortEvent) => void): () => void;
 }
 
-/** How a call ended, as written to the call records. */
-export type Disposition =
-  | "answered"
-  | "busy"
-  | "no-answer"
-  | "cancelled"
-  | "failed"
-  | "unavailable"
-  | "not-found"
-  | "rejected";
+/** How a call ended, as written to the call records (the storage layer's set). */
+export type { Disposition };
 
-/** One finished call, as handed to the CDR store. */
-export interface CallRecord {
-  callId: string;
-  caller: string;
-  callee: string;
-  callerName?: string;
-  startedAt: number;
-  answeredAt?: number;
-  endedAt: number;
+/** One finished call as the call layer hands it to the CDR store: every figure filled in. */
+export type CallRecord = CdrRecord & {
   durationMs: number;
   billsecMs: number;
-  disposition: Disposition;
-  hangupBy: "caller" | "callee" | "system";
+  hangupBy: NonNullable<CdrRecord["hangupBy"]>;
   sipCode: number;
-  reason?: string;
-}
+};
 
 /** Where finished calls go. */
 export interface CallRecordSink {

@@ -17,25 +17,9 @@ import {
 import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 
-/** One contact bound to an extension. */
-export interface Binding {
-  extension: string;
-  contactUri: string;
-  /** Epoch milliseconds. */
-  expiresAt: number;
-  callId: string;
-  cseq: number;
-  q?: number | undefined;
-  instanceId?: string | undefined;
-  /** Where the REGISTER came from: requests to this contact go there (NAT). */
-  sourceTransport: "udp" | "tcp" | "tls" | "ws" | "wss";
-  sourceAddress: string;
-  sourcePort: number;
-  userAgent?: string | undefined;
-  /** Path header values (RFC 3327), in order. */
-  path?: string[] | undefined;
-  updatedAt?: number | undefined;
-}
+/** One contact bound to an extension: the storage layer's binding record. */
+export type { Binding } from "../storage/mod.ts";
+import type { Binding } from "../storage/mod.ts";
 
 /** Persistence of bindings; implemented by runtime/storage. */
 export interface LocationStore {

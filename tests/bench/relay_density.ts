@@ -1,0 +1,340 @@
+/**
+ * Relay density: N concurrent G.711 calls (both directions, 50 packets/s each) relayed by the box's
+ * MediaPlane (runtime/media/relay, driven directly in its own process by _relay_host.ts, no SIP)
+ * and by rtpengine (userspace, --table=-1, controlled over the ng protocol) in the same run. With
+ * BENCH_PIN=1 both relays are pinned to CPU 1 (taskset), the generator (rtpgen.c: sendmmsg/recvmmsg,
+ * kernel receive timestamps) to CPU 0. A "direct" run (generator to itself, no relay) gives the noise floor.
+ * Reports loss, added jitter (transit minus the stream's fastest transit) and relay CPU per call.
+ *
+ * Run: deno run --allow-all tests/bench/relay_density.ts [--quick]
+ * Writes tests/artifacts/bench/relay_density.json.
+ */
+import { hasBinary } from "../_harness/mod.ts";
+import {
+  cleanupAll,
+  cpuSeconds,
+  fmt,
+  freeUdpPortRange,
+  hookSignals,
+  printTable,
+  sleep,
+  spawnTracked,
+  type SummaryRow,
+  writeResult,
+} from "./_lib.ts";
+import { NgClient, sdpAudioPort } from "./_bencode.ts";
+
+const quick = Deno.args.includes("--quick");
+const CALLS = Deno.env.get("BENCH_CALLS")?.split(",").map(Number) ?? (quick ? [50] : [250, 500, 1000]);
+const SECONDS = quick ? 3 : 8;
+const DENO = Deno.execPath();
+const HERE = new URL(".", import.meta.url).pathname;
+const log = (s: string) => console.error(s);
+// BENCH_PIN=1 pins relays to CPU 1 and the generator to CPU 0; off by default because on a shared
+// machine a pinned process cannot escape a busy core (other loads then look like relay jitter).
+const PIN = Deno.env.get("BENCH_PIN") === "1" && hasBinary("taskset");
+const pin = (cpu: number, cmd: string[]) => (PIN ? ["taskset", "-c", String(cpu), ...cmd] : cmd);
+
+interface GenResult {
+  calls: number;
+  sent: number;
+  expected: number;
+  received: number;
+  lost: number;
+  lossPct: number;
+  deadStreams: number;
+  reordered: number;
+  jitterUs: { p50: number; p99: number; p999: number; max: number };
+  transitUs: { p50: number; p99: number; max: number };
+  genCpuSeconds: number;
+  genMaxLateUs: number;
+}
+
+async function buildGen(): Promise<string> {
+  const bin = "/tmp/pbx-bench-rtpgen";
+  const cc = await new Deno.Command("gcc", {
+    args: ["-O2", "-o", bin, `${HERE}rtpgen.c`],
+    stderr: "piped",
+  }).output();
+  if (!cc.success) throw new Error(`gcc rtpgen.c failed:\n${new TextDecoder().decode(cc.stderr)}`);
+  return bin;
+}
+
+/** Line reader over a child's stdout. */
+function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  return async () => {
+    while (true) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended; partial: ${buf.slice(0, 300)}`);
+      buf += dec.decode(value, { stream: true });
+    }
+  };
+}
+
+/** Starts the generator; `run(ports)` sends the call list and resolves with its JSON result. */
+async function startGen(bin: string) {
+  const cmd = pin(0, [bin]);
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  })
+    .spawn();
+  const { onCleanup } = await import("./_lib.ts");
+  const stop = onCleanup(async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await child.status;
+  });
+  const next = lines(child.stdout);
+  const m = (await next()).match(/^PORTS (\d+) (\d+)$/);
+  if (m === null) throw new Error("rtpgen did not print its ports");
+  const a = Number(m[1]);
+  const b = Number(m[2]);
+  const run = async (ports: [number, number][], seconds: number): Promise<GenResult> => {
+    const w = child.stdin.getWriter();
+    await w.write(
+      new TextEncoder().encode(`${ports.length} ${seconds}\n${ports.map((p) => p.join(" ")).join("\n")}\n`),
+    );
+    await w.close();
+    const r = JSON.parse(await next()) as GenResult;
+    await stop();
+    return r;
+  };
+  return { a, b, run, stop };
+}
+
+interface Row {
+  relay: string;
+  calls: number;
+  lossPct: number;
+  lost: number;
+  jitterP99us: number;
+  jitterP999us: number;
+  jitterMaxUs: number;
+  transitP50us: number;
+  relayCpuPct: number;
+  cpuPerCallPct: number;
+  genCpuPct: number;
+  deadStreams: number;
+}
+
+function row(relay: string, g: GenResult, relayCpu: number, seconds: number): Row {
+  return {
+    relay,
+    calls: g.calls,
+    lossPct: g.lossPct,
+    lost: g.lost,
+    jitterP99us: g.jitterUs.p99,
+    jitterP999us: g.jitterUs.p999,
+    jitterMaxUs: g.jitterUs.max,
+    transitP50us: g.transitUs.p50,
+    relayCpuPct: (100 * relayCpu) / seconds,
+    cpuPerCallPct: (100 * relayCpu) / seconds / g.calls,
+    genCpuPct: (100 * g.genCpuSeconds) / seconds,
+    deadStreams: g.deadStreams,
+  };
+}
+
+/** The box: MediaPlane in _relay_host.ts, pinned to CPU 1. */
+async function runBox(bin: string, calls: number): Promise<Row> {
+  const [lo, hi] = await freeUdpPortRange(4 * calls + 200);
+  const cmd = pin(1, [DENO, "run", "--allow-all", `${HERE}_relay_host.ts`, String(lo), String(hi)]);
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  })
+    .spawn();
+  const { onCleanup } = await import("./_lib.ts");
+  const stop = onCleanup(async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* exited */ }
+    const t = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, 3000);
+    await child.status;
+    clearTimeout(t);
+  });
+  try {
+    const next = lines(child.stdout);
+    const w = child.stdin.getWriter();
+    const send = (v: unknown) => w.write(new TextEncoder().encode(JSON.stringify(v) + "\n"));
+    if (!(await next()).includes("ready")) throw new Error("relay host did not start");
+    const gen = await startGen(bin);
+    await send({
+      op: "setup",
+      calls,
+      a: { address: "127.0.0.1", port: gen.a },
+      b: { address: "127.0.0.1", port: gen.b },
+    });
+    const reply = JSON.parse(await next()) as { ports?: [number, number][]; error?: string };
+    if (reply.ports === undefined) throw new Error(`relay host setup failed: ${reply.error}`);
+    // The deno pid (taskset execs it in place).
+    const cpu0 = cpuSeconds(child.pid);
+    const t0 = performance.now();
+    const g = await gen.run(reply.ports, SECONDS);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(child.pid) - cpu0;
+    await send({ op: "quit" });
+    await w.close().catch(() => {});
+    return row("box MediaPlane", g, cpu, elapsed);
+  } finally {
+    await stop();
+  }
+}
+
+/** rtpengine in userspace, one worker thread, pinned to CPU 1. */
+async function runRtpengine(bin: string, calls: number): Promise<Row> {
+  const [lo, hi] = await freeUdpPortRange(4 * calls + 200);
+  const ngPort = (await freeUdpPortRange(2))[0];
+  const { proc, stop } = spawnTracked(pin(1, ["rtpengine"])[0]!, {
+    args: [
+      ...pin(1, ["rtpengine"]).slice(1),
+      "--interface=127.0.0.1",
+      `--listen-ng=127.0.0.1:${ngPort}`,
+      "--foreground",
+      "--log-stderr",
+      "--log-level=3",
+      "--table=-1",
+      `--port-min=${lo}`,
+      `--port-max=${hi}`,
+      "--num-threads=1",
+      "--delete-delay=0",
+    ],
+    name: "rtpengine",
+  });
+  const ng = await NgClient.open("127.0.0.1", ngPort);
+  try {
+    await ng.command({ command: "ping" }, 10_000);
+    const gen = await startGen(bin);
+    const sdp = (port: number, id: string) =>
+      `v=0\r\no=- ${id} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+      `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
+    const ports: [number, number][] = [];
+    for (let i = 0; i < calls; i++) {
+      const base = { "call-id": `bench-${i}`, "from-tag": `a${i}` };
+      const offer = await ng.command({ command: "offer", ...base, sdp: sdp(gen.a, `${i}`) });
+      const answer = await ng.command({
+        command: "answer",
+        ...base,
+        "to-tag": `b${i}`,
+        sdp: sdp(gen.b, `${i}`),
+      });
+      // offer's SDP goes to B: where B sends; answer's SDP goes to A: where A sends.
+      ports.push([sdpAudioPort(String(answer.sdp)), sdpAudioPort(String(offer.sdp))]);
+    }
+    const pid = proc.pid; // taskset execs rtpengine in place
+    const cpu0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    const g = await gen.run(ports, SECONDS);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    return row("rtpengine (userspace)", g, cpu, elapsed);
+  } finally {
+    ng.close();
+    await stop();
+  }
+}
+
+/** Generator to itself: the floor of loss and jitter the measurement adds. */
+async function runDirect(bin: string, calls: number): Promise<Row> {
+  const gen = await startGen(bin);
+  const ports = Array.from({ length: calls }, () => [gen.b, gen.a] as [number, number]);
+  const g = await gen.run(ports, SECONDS);
+  return row("direct (no relay)", g, 0, SECONDS + 0.35);
+}
+
+hookSignals();
+const rows: Row[] = [];
+let rtpengineNote: string | undefined;
+try {
+  const bin = await buildGen();
+  const haveRtpengine = hasBinary("rtpengine");
+  if (!haveRtpengine) rtpengineNote = "rtpengine is not installed (dpkg -s rtpengine-daemon)";
+  for (const calls of CALLS) {
+    log(`relay_density: ${calls} calls`);
+    rows.push(await runDirect(bin, calls));
+    log(`  direct done`);
+    rows.push(await runBox(bin, calls));
+    log(
+      `  box: loss ${rows.at(-1)!.lossPct.toFixed(4)}% p99 ${rows.at(-1)!.jitterP99us} us cpu ${
+        rows.at(-1)!.relayCpuPct.toFixed(0)
+      }%`,
+    );
+    if (haveRtpengine) {
+      await sleep(500);
+      rows.push(await runRtpengine(bin, calls));
+      log(
+        `  rtpengine: loss ${rows.at(-1)!.lossPct.toFixed(4)}% p99 ${rows.at(-1)!.jitterP99us} us cpu ${
+          rows.at(-1)!.relayCpuPct.toFixed(0)
+        }%`,
+      );
+    }
+    await sleep(500);
+  }
+} finally {
+  await cleanupAll();
+}
+
+printTable(
+  `relay_density (${SECONDS} s per run, G.711 20 ms both directions; ${
+    PIN ? "relays pinned to CPU 1" : "not pinned"
+  })`,
+  rows.map((r) => ({ ...r })),
+);
+if (rtpengineNote !== undefined) console.log(rtpengineNote);
+
+const top = Math.max(...CALLS);
+const at = (relay: string) => rows.find((r) => r.relay.startsWith(relay) && r.calls === top);
+const box = at("box");
+const ref = at("rtpengine");
+const summary: SummaryRow[] = [
+  {
+    metric: `relay ${top} calls: loss %`,
+    box: fmt(box?.lossPct, 4),
+    reference: ref === undefined ? "n/a" : `${fmt(ref.lossPct, 4)} (rtpengine)`,
+    ratio: "n/a",
+    target: "<= 0.01",
+    met: box === undefined ? "no" : box.lossPct <= 0.01 ? "yes" : "no",
+  },
+  {
+    metric: `relay ${top} calls: added jitter p99 ms`,
+    box: fmt(box === undefined ? undefined : box.jitterP99us / 1000, 3),
+    reference: ref === undefined ? "n/a" : `${fmt(ref.jitterP99us / 1000, 3)} (rtpengine)`,
+    ratio: box !== undefined && ref !== undefined ? (box.jitterP99us / ref.jitterP99us).toFixed(2) : "n/a",
+    target: "<= 1",
+    met: box === undefined ? "no" : box.jitterP99us <= 1000 ? "yes" : "no",
+  },
+  {
+    metric: `relay ${top} calls: CPU % of one core`,
+    box: fmt(box?.relayCpuPct, 0),
+    reference: ref === undefined ? "n/a" : `${fmt(ref.relayCpuPct, 0)} (rtpengine)`,
+    ratio: box !== undefined && ref !== undefined ? (box.relayCpuPct / ref.relayCpuPct).toFixed(2) : "n/a",
+    target: "<= 100",
+    met: box === undefined ? "no" : box.relayCpuPct <= 100 && box.lossPct <= 0.01 ? "yes" : "no",
+  },
+];
+printTable("relay_density summary", summary.map((s) => ({ ...s })));
+await writeResult("relay_density", {
+  command: "deno run --allow-all tests/bench/relay_density.ts",
+  settings: { calls: CALLS, seconds: SECONDS, packet: "172 bytes, 20 ms, both directions", pinned: PIN },
+  rows,
+  rtpengineNote,
+  summary,
+});

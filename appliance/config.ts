@@ -72,8 +72,18 @@ export const SETTINGS: readonly Setting[] = [
     flag: "--digest-algorithms",
     help: "offered digest algorithms in order, e.g. SHA-256,MD5",
   },
-  { key: "authDelayAfter", env: "PBX_AUTH_DELAY_AFTER", flag: "--auth-delay-after", help: "failures before slowing" },
-  { key: "authBlockAfter", env: "PBX_AUTH_BLOCK_AFTER", flag: "--auth-block-after", help: "failures before blocking" },
+  {
+    key: "authDelayAfter",
+    env: "PBX_AUTH_DELAY_AFTER",
+    flag: "--auth-delay-after",
+    help: "failures before slowing",
+  },
+  {
+    key: "authBlockAfter",
+    env: "PBX_AUTH_BLOCK_AFTER",
+    flag: "--auth-block-after",
+    help: "failures before blocking",
+  },
   {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
@@ -164,8 +174,13 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       break;
     case "digestAlgorithms": {
       const list = value.split(",").map((v) => v.trim().toUpperCase());
-      if (list.length === 0 || list.some((a) => a !== "MD5" && a !== "SHA-256") || new Set(list).size !== list.length) {
-        throw new RangeError(`${source} must list MD5 and/or SHA-256, comma-separated, got ${JSON.stringify(value)}`);
+      if (
+        list.length === 0 || list.some((a) => a !== "MD5" && a !== "SHA-256") ||
+        new Set(list).size !== list.length
+      ) {
+        throw new RangeError(
+          `${source} must list MD5 and/or SHA-256, comma-separated, got ${JSON.stringify(value)}`,
+        );
       }
       config.digestAlgorithms = list as BootConfig["digestAlgorithms"];
       break;
@@ -250,7 +265,9 @@ export function loadConfig(options: LoadOptions = {}): BootConfig {
         apply(config, "rtpPortMin", `${path}: rtpPorts`, v);
         continue;
       }
-      if (!SETTINGS.some((s) => s.key === k)) throw new RangeError(`${path}: unknown setting ${JSON.stringify(k)}`);
+      if (!SETTINGS.some((s) => s.key === k)) {
+        throw new RangeError(`${path}: unknown setting ${JSON.stringify(k)}`);
+      }
       apply(config, k as keyof BootConfig, `${path}: ${k}`, v);
     }
   }
@@ -270,7 +287,11 @@ export function loadConfig(options: LoadOptions = {}): BootConfig {
 
 /** Text for `--help`. */
 export function usage(): string {
-  const lines = ["Usage: deno task start [flags]", "", "Every flag can also be set by its environment variable:"];
+  const lines = [
+    "Usage: deno task start [flags]",
+    "",
+    "Every flag can also be set by its environment variable:",
+  ];
   for (const s of SETTINGS) lines.push(`  ${s.flag.padEnd(20)} ${s.env.padEnd(22)} ${s.help}`);
   return lines.join("\n");
 }

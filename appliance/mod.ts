@@ -8,7 +8,7 @@ import { createLogger, type Logger, stderrSink } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createResponse } from "../runtime/sip/message/mod.ts";
-import { startTransports, type TransportLayer, TransactionLayer } from "../runtime/sip/mod.ts";
+import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
 import { B2bua, createDispatcher, LocalCalls, type RouteTarget } from "../runtime/call/mod.ts";
@@ -16,6 +16,7 @@ import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { startPaging } from "./_paging.ts";
+import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -23,6 +24,8 @@ export interface Appliance {
   storage: Storage;
   sipPort: number;
   httpPort: number;
+  /** The HTTPS port, or null when HTTPS is off (setting `off`, or no certificate could be made). */
+  httpsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -79,7 +82,11 @@ export async function startAppliance(
     cleanups.push(() => media.close());
     listeners.rtp = true;
 
-    const authenticator = new DigestAuthenticator({ realm: config.realm, clock, algorithms: config.digestAlgorithms });
+    const authenticator = new DigestAuthenticator({
+      realm: config.realm,
+      clock,
+      algorithms: config.digestAlgorithms,
+    });
     const limiter = new FailureLimiter({
       clock,
       delayAfter: config.authDelayAfter,
@@ -190,10 +197,15 @@ export async function startAppliance(
       port: config.sipPort,
       onMessage: (msg, source) => transactions.receive(msg, source),
       onError: ({ source, error, partial }) => {
-        sipLog.warn("unparsable SIP message", { source: `${source.transport}:${source.address}:${source.port}`, error });
+        sipLog.warn("unparsable SIP message", {
+          source: `${source.transport}:${source.address}:${source.port}`,
+          error,
+        });
         if (partial && partial.type === "request" && partial.method !== "ACK") {
           try {
-            const res = createResponse(partial, 400, { reason: `Bad Request (${error.message})`.slice(0, 120) });
+            const res = createResponse(partial, 400, {
+              reason: `Bad Request (${error.message})`.slice(0, 120),
+            });
             void transports!.sendResponse(res);
           } catch {
             // not enough of the message to answer: dropping it is all RFC 3261 allows
@@ -250,32 +262,52 @@ export async function startAppliance(
       clock,
       phones: provisioning.phones,
     });
-    app.route("/", provisioning.honoRoutes);
-    const ac = new AbortController();
-    const server = Deno.serve({
-      hostname: config.bind,
-      port: config.httpPort,
-      signal: ac.signal,
-      onListen: () => {},
-      onError: (e) => {
-        log.error("web request failed", { error: e as Error });
-        return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
-      },
-    }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
-    cleanups.push(async () => {
-      ac.abort();
-      await server.finished;
+    // The box's certificate (made on first start); without one the box runs on plain HTTP only.
+    const tls = config.httpsPort === null ? null : await ensureCertificate({
+      dataDir: config.dataDir,
+      hostnames: boxHostnames(config),
+      log: log.child("tls"),
     });
+    // Before the provisioning routes: their /prov/* would otherwise take ca.crt for a phone file.
+    app.route("/", caRoutes(() => tls));
+    app.route("/", provisioning.honoRoutes);
+    const serve = (port: number, cert?: { cert: string; key: string }) => {
+      const ac = new AbortController();
+      const server = Deno.serve({
+        hostname: config.bind,
+        port,
+        signal: ac.signal,
+        onListen: () => {},
+        onError: (e) => {
+          log.error("web request failed", { error: e as Error });
+          return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
+        },
+        ...cert,
+      }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
+      cleanups.push(async () => {
+        ac.abort();
+        await server.finished;
+      });
+      return server.addr.port;
+    };
+    httpPort = serve(config.httpPort);
     listeners.http = true;
-    httpPort = server.addr.port;
+    // The same app over HTTPS: web UI, API and /prov files; the session cookie gets Secure there.
+    let httpsPort: number | null = null;
+    if (tls !== null && config.httpsPort !== null) {
+      httpsPort = serve(config.httpsPort, { cert: tls.certPem, key: tls.keyPem });
+      listeners.https = true;
+    }
+    const host = config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress;
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
-      http: `http://${config.publicAddress}:${httpPort}/`,
+      http: `http://${host}:${httpPort}/`,
+      https: httpsPort === null ? "off" : `https://${host}:${httpsPort}/ (CA: /prov/ca.crt)`,
       rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,
       tftp: provisioning.tftpPort,
       data: config.dataDir,
     });
-    return { config, storage, sipPort: transports.port, httpPort, stop };
+    return { config, storage, sipPort: transports.port, httpPort, httpsPort, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -161,10 +161,16 @@ export async function handleRegister(
     if (path.length > 0) binding.path = path;
     await locations.upsert(binding);
     if (!prior) existing.push(binding);
-    changed = true;
+    // A plain refresh (same flow, same phone) is not news: no listeners, no info log line.
+    const refresh = prior !== undefined && prior.sourceAddress === binding.sourceAddress &&
+      prior.sourcePort === binding.sourcePort && prior.sourceTransport === binding.sourceTransport &&
+      prior.userAgent === binding.userAgent;
+    if (!refresh) changed = true;
   }
   const current = locations.getBindings(aorUser, now);
-  if (changed) {
+  if (!changed) {
+    log.debug("registration refreshed", { extension: aorUser, contacts: current.length });
+  } else {
     log.info("registered", {
       extension: aorUser,
       contacts: current.length,

@@ -155,3 +155,18 @@ Deno.test("an out-of-order REGISTER with the same Call-ID and a lower CSeq chang
   eq(res.status, 500);
   eq([...locations.rows.values()][0]?.expiresAt, before);
 });
+
+Deno.test("a refresh from the same phone does not notify listeners; a new contact or a removal does", async () => {
+  const { options } = setup();
+  const changes: string[] = [];
+  options.onChange = (ext) => changes.push(ext);
+  await handleRegister(register({ cseq: 1 }), { username: "201", source }, options);
+  await handleRegister(register({ cseq: 2 }), { username: "201", source }, options);
+  eq(changes, ["201"]);
+  await handleRegister(register({ cseq: 3, contacts: ["<sip:201@192.0.2.10:5062>"] }), {
+    username: "201",
+    source,
+  }, options);
+  await handleRegister(register({ cseq: 4, expires: "0" }), { username: "201", source }, options);
+  eq(changes, ["201", "201", "201"]);
+});

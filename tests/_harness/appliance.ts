@@ -24,6 +24,8 @@ export interface StartApplianceOptions {
   httpPort?: number;
   /** See sipPort. */
   tftpPort?: number;
+  /** See sipPort; `env: {PBX_HTTPS_PORT: "off"}` turns HTTPS off. */
+  httpsPort?: number;
   /** See sipPort. */
   rtpPorts?: [number, number];
   /** Entry module, relative to the repo root. Default "mod.ts"; the harness self-test uses a fake. */
@@ -36,11 +38,15 @@ export interface StartApplianceOptions {
 export interface Appliance {
   sipPort: number;
   httpPort: number;
+  /** The HTTPS port (same app, the box's certificate); null when started with PBX_HTTPS_PORT=off. */
+  httpsPort: number | null;
   tftpPort: number;
   rtpPorts: [number, number];
   dataDir: string;
   /** http://127.0.0.1:PORT */
   baseUrl: string;
+  /** https://127.0.0.1:PORT, or null when HTTPS is off. Trust `${dataDir}/tls/ca/rootCA.pem`. */
+  httpsUrl: string | null;
   /** The admin password it was started with. */
   adminPassword: string;
   /** SIGTERM and wait (SIGKILL after 10 s); removes the data dir if this helper created it. */
@@ -64,12 +70,15 @@ export interface Appliance {
 export async function startAppliance(options: StartApplianceOptions = {}): Promise<Appliance> {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "pbx-test-data-" });
-  const [p1, p2, p3] = await freePorts(3);
+  const [p1, p2, p3, p4] = await freePorts(4);
   const sipPort = options.sipPort ?? p1!;
   const httpPort = options.httpPort ?? p2!;
   const tftpPort = options.tftpPort ?? p3!;
   const rtpPorts = options.rtpPorts ?? await pickPortRange(200);
   const baseUrl = `http://127.0.0.1:${httpPort}`;
+  // Always a free port: the appliance's default 8443 would clash between parallel tests.
+  const httpsSetting = options.env?.PBX_HTTPS_PORT ?? String(options.httpsPort ?? p4!);
+  const httpsPort = httpsSetting.trim().toLowerCase() === "off" ? null : Number(httpsSetting);
   const env: Record<string, string> = {
     PBX_DATA_DIR: dataDir,
     PBX_BIND: "127.0.0.1",
@@ -77,6 +86,7 @@ export async function startAppliance(options: StartApplianceOptions = {}): Promi
     PBX_SIP_PORT: String(sipPort),
     PBX_HTTP_PORT: String(httpPort),
     PBX_TFTP_PORT: String(tftpPort),
+    PBX_HTTPS_PORT: httpsSetting,
     PBX_RTP_PORTS: `${rtpPorts[0]}-${rtpPorts[1]}`,
     PBX_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     NO_COLOR: "1",
@@ -100,10 +110,12 @@ export async function startAppliance(options: StartApplianceOptions = {}): Promi
   const app: Appliance = {
     sipPort,
     httpPort,
+    httpsPort,
     tftpPort,
     rtpPorts,
     dataDir,
     baseUrl,
+    httpsUrl: httpsPort === null ? null : `https://127.0.0.1:${httpsPort}`,
     adminPassword,
     async stop() {
       await proc.stop("SIGTERM", 10_000);

@@ -118,3 +118,70 @@ export function parseJsonColumn<T>(text: string | null, fallback: T): T {
     return fallback;
   }
 }
+
+/** Queues writes and commits them together: one transaction and one fsync per batch. */
+export interface GroupCommit {
+  /** Run `run` in the next batch; resolves with its result after the batch is committed. */
+  enqueue<T>(run: () => T): Promise<T>;
+  /** Commit what is queued now (used on close). */
+  flush(): void;
+}
+
+interface Pending {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * A group committer over `db`. Writes queued within `windowMs` share one transaction, so many
+ * REGISTERs or call records cost one fsync, and each promise resolves only after that commit:
+ * what the caller acknowledges afterwards is durable.
+ */
+export function createGroupCommit(db: DatabaseSync, options: { windowMs?: number } = {}): GroupCommit {
+  const windowMs = options.windowMs ?? 2;
+  let queue: Pending[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  function flush(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      for (const p of batch) {
+        // A failing statement (e.g. unknown extension) fails only itself, not the batch.
+        try {
+          results.push({ ok: true, value: p.run() });
+        } catch (e) {
+          results.push({ ok: false, value: e });
+        }
+      }
+      db.exec("COMMIT");
+    } catch (e) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r.ok) p.resolve(r.value);
+      else p.reject(r.value);
+    });
+  }
+
+  return {
+    enqueue<T>(run: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+        // Real time on purpose: batching is an I/O concern, not protocol time, and must not stall
+        // under a virtual clock in tests.
+        timer ??= setTimeout(flush, windowMs);
+      });
+    },
+    flush,
+  };
+}

@@ -1,6 +1,6 @@
 /** Call detail records: one row per finished call, written by the B2BUA, read by the web UI. */
 import type { DatabaseSync } from "node:sqlite";
-import { paging, type SqlValue } from "./_db.ts";
+import { createGroupCommit, type GroupCommit, paging, type SqlValue } from "./_db.ts";
 
 /** How a call ended. */
 export type Disposition =
@@ -69,6 +69,11 @@ export interface CdrQuery {
 export interface CdrStore {
   /** Insert a record; returns its id. Throws TypeError/RangeError on invalid input. */
   insert(record: CdrRecord): number;
+  /**
+   * Insert as part of a group commit (shared with the registrar's writes): resolves with the id
+   * after the batch is committed. Validation errors reject.
+   */
+  insertDurable(record: CdrRecord): Promise<number>;
   /** Records newest first. */
   list(query?: CdrQuery): CdrRow[];
   /** Number of records matching the filters (limit/offset ignored). */
@@ -188,55 +193,69 @@ export function cdrToCsv(rows: readonly CdrRow[]): string {
 }
 
 /** Build the store over an open, migrated database. */
-export function createCdrStore(db: DatabaseSync): CdrStore {
+export function createCdrStore(db: DatabaseSync, options: { committer?: GroupCommit } = {}): CdrStore {
+  const committer = options.committer ?? createGroupCommit(db);
   const insert = db.prepare(
     `INSERT INTO cdr (call_id, caller, callee, caller_name, started_at, answered_at, ended_at, duration_ms,
        billsec_ms, disposition, hangup_by, sip_code, reason)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  return {
-    insert(r) {
-      if (typeof r !== "object" || r === null) throw new TypeError("CDR record must be an object");
-      const startedAt = int(r.startedAt, "startedAt", false)!;
-      const endedAt = int(r.endedAt, "endedAt", false)!;
-      const answeredAt = int(r.answeredAt, "answeredAt", true);
-      if (endedAt < startedAt) throw new RangeError(`endedAt ${endedAt} is before startedAt ${startedAt}`);
-      if (answeredAt !== null && (answeredAt < startedAt || answeredAt > endedAt)) {
-        throw new RangeError(`answeredAt ${answeredAt} is outside startedAt..endedAt`);
+  const prepare = (r: CdrRecord): SqlValue[] => {
+    if (typeof r !== "object" || r === null) throw new TypeError("CDR record must be an object");
+    const startedAt = int(r.startedAt, "startedAt", false)!;
+    const endedAt = int(r.endedAt, "endedAt", false)!;
+    const answeredAt = int(r.answeredAt, "answeredAt", true);
+    if (endedAt < startedAt) throw new RangeError(`endedAt ${endedAt} is before startedAt ${startedAt}`);
+    if (answeredAt !== null && (answeredAt < startedAt || answeredAt > endedAt)) {
+      throw new RangeError(`answeredAt ${answeredAt} is outside startedAt..endedAt`);
+    }
+    if (!DISPOSITIONS.includes(r.disposition)) {
+      throw new RangeError(`disposition must be one of ${DISPOSITIONS.join(", ")}, got ${r.disposition}`);
+    }
+    if (r.hangupBy !== undefined && !HANGUP.has(r.hangupBy)) {
+      throw new RangeError(`hangupBy must be caller, callee or system, got ${r.hangupBy}`);
+    }
+    const durationMs = r.durationMs === undefined
+      ? endedAt - startedAt
+      : int(r.durationMs, "durationMs", false);
+    const billsecMs = r.billsecMs === undefined
+      ? (answeredAt === null ? 0 : endedAt - answeredAt)
+      : int(r.billsecMs, "billsecMs", false);
+    const sipCode = int(r.sipCode, "sipCode", true);
+    if (sipCode !== null && (sipCode < 100 || sipCode > 699)) {
+      throw new RangeError(`sipCode ${sipCode} is not 100-699`);
+    }
+    return [
+      str(r.callId, "callId", false, 1024),
+      str(r.caller, "caller", false),
+      str(r.callee, "callee", false),
+      str(r.callerName, "callerName", true),
+      startedAt,
+      answeredAt,
+      endedAt,
+      durationMs,
+      billsecMs,
+      r.disposition,
+      r.hangupBy ?? null,
+      sipCode,
+      str(r.reason, "reason", true, 1024),
+    ];
+  };
+  const store: CdrStore = {
+    insertDurable(r) {
+      // Validate now so a bad record fails at once, not inside someone else's batch.
+      let row: SqlValue[];
+      try {
+        row = prepare(r);
+      } catch (e) {
+        return Promise.reject(e);
       }
-      if (!DISPOSITIONS.includes(r.disposition)) {
-        throw new RangeError(`disposition must be one of ${DISPOSITIONS.join(", ")}, got ${r.disposition}`);
-      }
-      if (r.hangupBy !== undefined && !HANGUP.has(r.hangupBy)) {
-        throw new RangeError(`hangupBy must be caller, callee or system, got ${r.hangupBy}`);
-      }
-      const durationMs = r.durationMs === undefined
-        ? endedAt - startedAt
-        : int(r.durationMs, "durationMs", false);
-      const billsecMs = r.billsecMs === undefined
-        ? (answeredAt === null ? 0 : endedAt - answeredAt)
-        : int(r.billsecMs, "billsecMs", false);
-      const sipCode = int(r.sipCode, "sipCode", true);
-      if (sipCode !== null && (sipCode < 100 || sipCode > 699)) {
-        throw new RangeError(`sipCode ${sipCode} is not 100-699`);
-      }
-      const res = insert.run(
-        str(r.callId, "callId", false, 1024),
-        str(r.caller, "caller", false),
-        str(r.callee, "callee", false),
-        str(r.callerName, "callerName", true),
-        startedAt,
-        answeredAt,
-        endedAt,
-        durationMs,
-        billsecMs,
-        r.disposition,
-        r.hangupBy ?? null,
-        sipCode,
-        str(r.reason, "reason", true, 1024),
-      );
-      return Number(res.lastInsertRowid);
+      return committer.enqueue(() => Number(insert.run(...row).lastInsertRowid));
     },
+    insert(r) {
+      return Number(insert.run(...prepare(r)).lastInsertRowid);
+    },
+
     list(query = {}) {
       const [limit, offset] = paging(query.limit, query.offset, 100_000);
       const w = where(query);
@@ -252,4 +271,5 @@ export function createCdrStore(db: DatabaseSync): CdrStore {
     },
     toCsv: cdrToCsv,
   };
+  return store;
 }

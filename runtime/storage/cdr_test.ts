@@ -89,3 +89,36 @@ Deno.test("CDR CSV quotes commas and quotes and defuses spreadsheet formulas", (
     s.dispose();
   }
 });
+
+Deno.test("insertDurable batches call records into one commit and resolves each with its id", async () => {
+  const s = tempStorage();
+  try {
+    const base = { callId: "c", caller: "201", callee: "202", startedAt: 1000, endedAt: 2000 };
+    const ids = await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) => s.cdr.insertDurable({ ...base, callId: `c${i}`, disposition: "answered" }),
+      ),
+    );
+    assert.equal(new Set(ids).size, 200);
+    assert.equal(s.cdr.count(), 200);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("insertDurable rejects a bad record at once and the rest of the batch still commits", async () => {
+  const s = tempStorage();
+  try {
+    const base = { callId: "c", caller: "201", callee: "202", startedAt: 1000, endedAt: 2000 };
+    const good = s.cdr.insertDurable({ ...base, disposition: "busy" });
+    await assert.rejects(
+      () => s.cdr.insertDurable({ ...base, disposition: "nonsense" as "busy" }),
+      (e: Error) => e instanceof RangeError && e.message.includes("disposition"),
+    );
+    assert.ok((await good) > 0);
+    assert.equal(s.cdr.count(), 1);
+  } finally {
+    s.close();
+  }
+});

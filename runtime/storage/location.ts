@@ -6,7 +6,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../clock/mod.ts";
-import { parseJsonColumn } from "./_db.ts";
+import { createGroupCommit, type GroupCommit, parseJsonColumn } from "./_db.ts";
 
 /** Transports a REGISTER can arrive on. */
 export type BindingTransport = "udp" | "tcp" | "tls" | "ws" | "wss";
@@ -124,23 +124,18 @@ function toBinding(r: BindingRow): Binding {
   return b;
 }
 
-interface Pending {
-  run: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
 /** Options for `createLocationStore`. */
 export interface LocationStoreOptions {
   clock: Clock;
   /** Group-commit window in ms for the *Durable methods (real time; default 2). */
   groupCommitMs?: number;
+  /** A committer shared with other stores, so one fsync covers all of their queued writes. */
+  committer?: GroupCommit;
 }
 
 /** Build the store over an open, migrated database. */
 export function createLocationStore(db: DatabaseSync, options: LocationStoreOptions): LocationStore {
   const { clock } = options;
-  const windowMs = options.groupCommitMs ?? 2;
   const st = {
     upsert: db.prepare(
       `INSERT INTO bindings (extension, contact_uri, expires_at, call_id, cseq, q, instance_id, reg_id,
@@ -181,47 +176,9 @@ export function createLocationStore(db: DatabaseSync, options: LocationStoreOpti
       clock.wallNow(),
     );
 
-  let queue: Pending[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
-
-  function flush(): void {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    const results: { ok: boolean; value: unknown }[] = [];
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      for (const p of batch) {
-        // A failing statement (e.g. unknown extension) rolls back only itself, not the batch.
-        try {
-          results.push({ ok: true, value: p.run() });
-        } catch (e) {
-          results.push({ ok: false, value: e });
-        }
-      }
-      db.exec("COMMIT");
-    } catch (e) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      for (const p of batch) p.reject(e);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const r = results[i]!;
-      if (r.ok) p.resolve(r.value);
-      else p.reject(r.value);
-    });
-  }
-
-  function enqueue<T>(run: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      // Real time on purpose: batching is an I/O concern, not protocol time, and must not stall
-      // under a virtual clock in tests.
-      timer ??= setTimeout(flush, windowMs);
-    });
-  }
+  const committer = options.committer ?? createGroupCommit(db, { windowMs: options.groupCommitMs ?? 2 });
+  const enqueue = committer.enqueue;
+  const flush = committer.flush;
 
   return {
     getBindings(extension, now) {

@@ -1,7 +1,7 @@
 /** `openStorage`: the one entry point that opens pbx.sqlite in a data directory and builds the stores. */
 import type { DatabaseSync } from "node:sqlite";
 import { type Clock, realClock } from "../clock/mod.ts";
-import { migrate, openDatabase, schemaVersion } from "./_db.ts";
+import { createGroupCommit, migrate, openDatabase, schemaVersion } from "./_db.ts";
 import { loadOrCreateKey } from "./_secret.ts";
 import { MIGRATIONS } from "./migrations/mod.ts";
 import { createExtensionStore, type ExtensionStore } from "./extensions.ts";
@@ -75,10 +75,10 @@ export function openStorage(options: StorageOptions): Storage {
     db.close();
     throw e;
   }
-  const locations = createLocationStore(db, {
-    clock,
-    ...(options.groupCommitMs === undefined ? {} : { groupCommitMs: options.groupCommitMs }),
-  });
+  // One committer for the database: registrations and call records written in the same few
+  // milliseconds share one transaction and one fsync.
+  const committer = createGroupCommit(db, { windowMs: options.groupCommitMs ?? 2 });
+  const locations = createLocationStore(db, { clock, committer });
   let closed = false;
   return {
     dataDir,
@@ -86,7 +86,7 @@ export function openStorage(options: StorageOptions): Storage {
     db,
     extensions: createExtensionStore(db, { clock, key }),
     locations,
-    cdr: createCdrStore(db),
+    cdr: createCdrStore(db, { committer }),
     users: createUserStore(db, { clock, iterations: options.pbkdf2Iterations }),
     sessions: createSessionStore(db, { clock }),
     settings: createSettingsStore(db, { clock }),
@@ -102,7 +102,7 @@ export function openStorage(options: StorageOptions): Storage {
     close() {
       if (closed) return;
       closed = true;
-      locations.flush();
+      committer.flush();
       db.close();
     },
   };

@@ -16,6 +16,8 @@ import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { startPaging } from "./_paging.ts";
+import { listPcms } from "../drivers/alsa/mod.ts";
+import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 
 /** A running appliance. */
@@ -71,6 +73,7 @@ export async function startAppliance(
   try {
     const storage = openStorage({ dataDir: config.dataDir, clock });
     cleanups.push(() => storage.close());
+    Deno.mkdirSync(`${config.dataDir}/sounds`, { recursive: true }); // bell and announcement WAVs
     await ensureAdmin(storage, config, log);
 
     const media = await MediaPlane.start({
@@ -111,9 +114,12 @@ export async function startAppliance(
     });
 
     // The transaction layer and the transports refer to each other; the holder breaks the cycle.
+    // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let transports: TransportLayer | undefined;
+    // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let prov: Awaited<ReturnType<typeof startProvisioning>> | undefined;
     let httpPort = config.httpPort;
+    // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let b2bua: B2bua | undefined;
     const sipLog = log.child("sip");
     const transactions: TransactionLayer = new TransactionLayer({
@@ -249,6 +255,21 @@ export async function startAppliance(
         },
       },
       paging: paging.service,
+      // The Paging page maps zones to the box's ALSA outputs and uploads bell sounds.
+      audioDevices: () =>
+        listPcms().filter((p) => p.direction !== "Input").map(({ name, description }) => ({
+          name,
+          description,
+        })),
+      soundsDir: `${config.dataDir}/sounds`,
+      inspectWav: (bytes) => {
+        const w = readWav(bytes);
+        return {
+          sampleRate: w.sampleRate,
+          channels: w.channels,
+          durationMs: Math.round((w.samples.length / w.channels / w.sampleRate) * 1000),
+        };
+      },
       logs: () => [...ring],
       boxInfo: () => ({
         addresses: [config.publicAddress],

@@ -8,8 +8,9 @@ import * as v from "valibot";
 import type { NewPagingSchedule, NewPagingZone, Storage } from "../runtime/storage/mod.ts";
 import type { ZoneStatus } from "../runtime/features/paging/mod.ts";
 import { requireAdmin } from "./api_auth.ts";
-import { fail, jsonBody, store, validate } from "./_http.ts";
+import { fail, jsonBody, readBodyLimited, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
+import type { AudioDevice, WavInfo } from "./types.ts";
 
 /** What the routes need from the live paging service (runtime/features/paging PagingService fits). */
 export interface PagingControl {
@@ -31,6 +32,17 @@ export interface PagingRouteDeps {
   storage: Storage;
   /** Absent when paging is not running: status and test tone answer 503. */
   paging?: PagingControl | undefined;
+  /** Audio outputs for the zone form; absent: GET /paging/devices says `available: false`. */
+  audioDevices?: (() => AudioDevice[]) | undefined;
+  /**
+   * Folder for bell sounds. With it, sounds can be uploaded and schedules must name a WAV file in
+   * it; without it, uploads answer 503 and a schedule may name any absolute path.
+   */
+  soundsDir?: string | undefined;
+  /** Parses a WAV the way the player will (throws on a bad file); uploads need it. */
+  inspectWav?: ((bytes: Uint8Array) => WavInfo) | undefined;
+  /** Largest sound upload in bytes (default 10 MiB). */
+  maxSoundBytes?: number | undefined;
 }
 
 const Num = v.pipe(v.string("must be a string"), v.regex(/^[0-9]{1,8}$/, "must be 1-8 digits"));
@@ -125,6 +137,42 @@ const LogQuery = v.object({
     v.pipe(v.string(), v.regex(/^[0-9]{1,9}$/, "must be a non-negative integer"), v.transform(Number)),
   ),
 });
+
+/** Sound file names: one plain name ending in .wav, no folders, no dot files. */
+const SOUND_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,59}(\.[A-Za-z0-9_-]{1,20})*\.wav$/i;
+
+function soundName(raw: string | undefined): string {
+  if (raw === undefined || !SOUND_NAME.test(raw)) {
+    fail(
+      400,
+      `sound name must be letters, digits, "-", "_" or "." ending in .wav, got ${
+        JSON.stringify((raw ?? "").slice(0, 80))
+      }`,
+    );
+  }
+  return raw;
+}
+
+/** The sounds folder with a trailing slash, created on first use. */
+function soundsFolder(dir: string): string {
+  Deno.mkdirSync(dir, { recursive: true });
+  return Deno.realPathSync(dir).replace(/\/?$/, "/");
+}
+
+/** 400 unless `path` is an existing regular file directly inside the sounds folder. */
+function checkSoundPath(dir: string, path: string): void {
+  const folder = soundsFolder(dir);
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    fail(400, `invalid body: wavPath: no such file ${JSON.stringify(path.slice(0, 200))}; upload it first`);
+  }
+  const rest = real.startsWith(folder) ? real.slice(folder.length) : "";
+  if (rest === "" || rest.includes("/") || !Deno.statSync(real).isFile) {
+    fail(400, `invalid body: wavPath: must be a sound file in ${folder} (upload it on the Paging page)`);
+  }
+}
 
 function numberParam(raw: string, what: string): string {
   if (!/^[0-9]{1,8}$/.test(raw)) {
@@ -227,6 +275,7 @@ export function registerPagingRoutes(api: Hono<AppEnv>, deps: PagingRouteDeps): 
   api.get("/paging/schedules", (c) => c.json({ schedules: paging.listSchedules() }));
   api.post("/paging/schedules", async (c) => {
     const body = await jsonBody(c, ScheduleCreate);
+    if (deps.soundsDir !== undefined) checkSoundPath(deps.soundsDir, body.wavPath);
     const s = store(() => paging.createSchedule(defined(body) as NewPagingSchedule));
     reload();
     return c.json(s, 201);
@@ -234,6 +283,9 @@ export function registerPagingRoutes(api: Hono<AppEnv>, deps: PagingRouteDeps): 
   api.patch("/paging/schedules/:id", async (c) => {
     const id = idParam(c.req.param("id"));
     const body = await jsonBody(c, SchedulePatch);
+    if (deps.soundsDir !== undefined && body.wavPath !== undefined) {
+      checkSoundPath(deps.soundsDir, body.wavPath);
+    }
     const s = store(() => paging.updateSchedule(id, defined(body)));
     reload();
     return c.json(s);
@@ -242,6 +294,101 @@ export function registerPagingRoutes(api: Hono<AppEnv>, deps: PagingRouteDeps): 
     const id = idParam(c.req.param("id"));
     if (!paging.deleteSchedule(id)) fail(404, `paging schedule ${id} not found`);
     reload();
+    return c.body(null, 204);
+  });
+
+  api.get("/paging/devices", (c) => {
+    if (deps.audioDevices === undefined) {
+      return c.json({
+        available: false,
+        devices: [],
+        note: "audio device listing is not available in this build",
+      });
+    }
+    try {
+      const devices = deps.audioDevices().map((d) => ({ name: d.name, description: d.description }));
+      return c.json({ available: true, devices });
+    } catch (e) {
+      // No ALSA library or no sound cards: the form still takes a device name by hand.
+      return c.json({
+        available: false,
+        devices: [],
+        note: `cannot list audio devices: ${(e as Error).message}`,
+      });
+    }
+  });
+
+  const soundsDir = () => deps.soundsDir ?? fail(503, "sound uploads are not available in this build");
+  api.get("/paging/sounds", (c) => {
+    if (deps.soundsDir === undefined) return c.json({ available: false, sounds: [] });
+    const folder = soundsFolder(deps.soundsDir);
+    const sounds = [];
+    for (const e of Deno.readDirSync(folder)) {
+      if (!e.isFile || !SOUND_NAME.test(e.name)) continue;
+      const st = Deno.statSync(folder + e.name);
+      sounds.push({
+        name: e.name,
+        path: folder + e.name,
+        bytes: st.size,
+        modifiedAt: st.mtime?.getTime() ?? null,
+      });
+    }
+    sounds.sort((a, b) => a.name.localeCompare(b.name));
+    return c.json({ available: true, sounds });
+  });
+  api.post("/paging/sounds", async (c) => {
+    const dir = soundsDir();
+    const inspect = deps.inspectWav ?? fail(503, "sound uploads are not available in this build");
+    const name = soundName(c.req.query("name"));
+    const type = (c.req.header("content-type") ?? "").toLowerCase();
+    if (!/^(audio\/(wav|x-wav|wave|vnd\.wave)|application\/octet-stream)\s*(;|$)/.test(type)) {
+      fail(415, `upload body must be audio/wav, got ${JSON.stringify(type.slice(0, 60) || "nothing")}`);
+    }
+    const bytes = await readBodyLimited(c, deps.maxSoundBytes ?? 10 * 1024 * 1024);
+    let info: WavInfo;
+    try {
+      info = inspect(bytes);
+    } catch (e) {
+      fail(400, `not a playable WAV file: ${(e as Error).message}`);
+    }
+    const folder = soundsFolder(dir);
+    const path = folder + name;
+    const replace = c.req.query("replace") === "1";
+    let exists = false;
+    try {
+      exists = Deno.lstatSync(path).isFile;
+      if (!exists) fail(409, `${name} exists and is not a file`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (exists && !replace) fail(409, `sound ${name} already exists (send ?replace=1 to overwrite)`);
+    // Write beside it and rename, so a schedule firing now never reads half a file.
+    const tmp = `${folder}.upload-${crypto.randomUUID()}`;
+    try {
+      Deno.writeFileSync(tmp, bytes, { mode: 0o640 });
+      Deno.renameSync(tmp, path);
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never written */ }
+      throw e;
+    }
+    return c.json({ name, path, bytes: bytes.length, ...info }, exists ? 200 : 201);
+  });
+  api.delete("/paging/sounds/:name", (c) => {
+    const folder = soundsFolder(soundsDir());
+    const name = soundName(c.req.param("name"));
+    const path = folder + name;
+    const users = paging.listSchedules().filter((s) => s.wavPath === path);
+    if (users.length > 0) {
+      fail(409, `sound ${name} is used by schedule ${users.map((s) => JSON.stringify(s.name)).join(", ")}`);
+    }
+    try {
+      Deno.removeSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) fail(404, `sound ${name} not found`);
+      throw e;
+    }
     return c.body(null, 204);
   });
 

@@ -34,10 +34,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const app = new Hono<AppEnv>();
   app.use("*", securityHeaders());
-  app.use(
-    "/api/*",
-    bodyLimit(maxBody),
-  );
+  const limit = bodyLimit(maxBody);
+  app.use("/api/*", (c, next) =>
+    // Sound uploads are bounded by their route, after authentication (see readBodyLimited).
+    c.req.method === "POST" && c.req.path === "/api/paging/sounds" ? next() : limit(c, next));
 
   app.get("/api/health", (c) => {
     const h = deps.health();
@@ -73,7 +73,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/system", systemRoutes({ storage, clock, health: deps.health, boxInfo, logs: deps.logs }));
   api.route("/audit", auditRoutes({ storage }));
   registerPhoneRoutes(api, { storage, clock, phones: deps.phones });
-  registerPagingRoutes(api, { storage, paging: deps.paging });
+  registerPagingRoutes(api, {
+    storage,
+    paging: deps.paging,
+    audioDevices: deps.audioDevices,
+    soundsDir: deps.soundsDir,
+    inspectWav: deps.inspectWav,
+    maxSoundBytes: deps.maxSoundBytes,
+  });
   api.route(
     "/",
     eventRoutes({

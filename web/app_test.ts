@@ -3,6 +3,7 @@ import { VirtualClock } from "../runtime/clock/mod.ts";
 import { openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createApp } from "./app.ts";
 import type { Health, LiveCall } from "./types.ts";
+import { webFixture } from "./_test_fixture.ts";
 
 const ADMIN_PW = "admin-password-1";
 
@@ -539,5 +540,49 @@ Deno.test("CDR list filters by query and CSV export downloads; bad filters are 4
     res = await f.req(`/api/cdr?${q}`, { token });
     assert.equal(res.status, 400, q);
     assert.match(await errorOf(res), /^invalid query: /);
+  }
+});
+
+Deno.test("sound uploads get their own size limit only after authentication and CSRF", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "pbx-web-sounds-" });
+  try {
+    using f = await webFixture({
+      deps: {
+        soundsDir: `${dir}/sounds`,
+        inspectWav: (b) => ({ sampleRate: 8000, channels: 1, durationMs: Math.round((b.length - 44) / 16) }),
+        maxSoundBytes: 256 * 1024,
+      },
+    });
+    const big = new Uint8Array(100 * 1024); // over the 64 KiB API limit, under the sound limit
+    const upload = (init: Parameters<typeof f.req>[1] = {}) =>
+      f.req("/api/paging/sounds?name=bell.wav", {
+        method: "POST",
+        headers: { "content-type": "audio/wav" },
+        body: big,
+        ...init,
+      });
+    assert.equal((await upload()).status, 401);
+    const s = await f.cookieLogin();
+    assert.equal((await upload({ session: s })).status, 403, "cookie upload without CSRF token");
+    const token = await f.login();
+    const res = await upload({ token });
+    assert.equal(res.status, 201, await res.clone().text());
+    assert.equal(Deno.statSync(`${dir}/sounds/bell.wav`).size, big.length);
+    const tooBig = await f.req("/api/paging/sounds?name=huge.wav", {
+      method: "POST",
+      token,
+      headers: { "content-type": "audio/wav" },
+      body: new Uint8Array(300 * 1024),
+    });
+    assert.equal(tooBig.status, 413);
+    const other = await f.req("/api/extensions", {
+      method: "POST",
+      token,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ number: "201", name: "x".repeat(100 * 1024), password: "good-pass-1" }),
+    });
+    assert.equal(other.status, 413, "other routes keep the 64 KiB limit");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

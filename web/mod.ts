@@ -12,6 +12,7 @@ export { createApp } from "./app.ts";
 export type { AppEnv, AuthUser } from "./_env.ts";
 export type {
   AppDeps,
+  AudioDevice,
   BoxInfo,
   Health,
   LiveCall,
@@ -20,5 +21,6 @@ export type {
   LiveStatus,
   Logger,
   LoginLimitOptions,
+  WavInfo,
 } from "./types.ts";
 export { CONTENT_SECURITY_POLICY } from "./_security_headers.ts";

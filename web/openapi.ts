@@ -723,7 +723,7 @@ export const OPENAPI: Json = {
     "/api/paging/schedules": {
       get: { summary: "Scheduled bells (admin)", responses: { 200: ok("Schedules"), ...errors(401, 403) } },
       post: {
-        summary: "Create a scheduled bell (admin)",
+        summary: "Create a scheduled bell (admin); with a sounds folder, wavPath must be a file in it",
         requestBody: jsonBody(ref("PagingSchedule")),
         responses: { 201: ok("Created", ref("PagingSchedule")), ...errors(400, 401, 403) },
       },
@@ -754,6 +754,64 @@ export const OPENAPI: Json = {
           query("offset", { type: "integer", minimum: 0 }),
         ],
         responses: { 200: ok("Entries"), ...errors(400, 401, 403) },
+      },
+    },
+    "/api/paging/devices": {
+      get: {
+        summary:
+          "Audio outputs (ALSA PCMs) for the zone form (admin); `available: false` when the build cannot list them",
+        responses: {
+          200: ok("Devices", {
+            type: "object",
+            properties: {
+              available: { type: "boolean" },
+              devices: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: { name: { type: "string" }, description: { type: "string" } },
+                },
+              },
+              note: { type: "string" },
+            },
+          }),
+          ...errors(401, 403),
+        },
+      },
+    },
+    "/api/paging/sounds": {
+      get: {
+        summary: "Uploaded bell sounds in the sounds folder (admin)",
+        responses: { 200: ok("Sounds"), ...errors(401, 403) },
+      },
+      post: {
+        summary: "Upload a bell sound (admin): the raw WAV as the body, checked by the paging WAV reader; " +
+          "409 when the name exists unless replace=1; 413 over the size limit (default 10 MiB); 503 without a sounds folder",
+        parameters: [
+          {
+            name: "name",
+            in: "query",
+            required: true,
+            schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*\\.wav$" },
+          },
+          query("replace", { type: "string", enum: ["1"] }),
+        ],
+        requestBody: {
+          required: true,
+          content: { "audio/wav": { schema: { type: "string", format: "binary" } } },
+        },
+        responses: {
+          200: ok("Replaced"),
+          201: ok("Stored: {name, path, bytes, sampleRate, channels, durationMs}"),
+          ...errors(400, 401, 403, 409, 413, 415, 503),
+        },
+      },
+    },
+    "/api/paging/sounds/{name}": {
+      parameters: [pathParam("name", "^[A-Za-z0-9][A-Za-z0-9._-]*\\.wav$")],
+      delete: {
+        summary: "Delete a bell sound (admin); 409 while a schedule uses it",
+        responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404, 409, 503) },
       },
     },
     "/api/system/logs": {

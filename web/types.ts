@@ -64,6 +64,19 @@ export interface BoxInfo {
   tftpPort: number;
 }
 
+/** An audio output the zone form offers (an ALSA PCM name such as `hw:CARD=Device,DEV=0`). */
+export interface AudioDevice {
+  name: string;
+  description: string;
+}
+
+/** What a WAV check reports about an uploaded bell sound. */
+export interface WavInfo {
+  sampleRate: number;
+  channels: number;
+  durationMs: number;
+}
+
 /** Dependencies of `createApp`. */
 export interface AppDeps {
   storage: Storage;
@@ -83,6 +96,14 @@ export interface AppDeps {
   boxInfo?: (() => BoxInfo) | undefined;
   /** The live paging service (test tone, zone status); without it those routes answer 503. */
   paging?: PagingControl | undefined;
+  /** Audio outputs for paging zones (drivers/alsa listPcms); without it the zone form takes names by hand. */
+  audioDevices?: (() => AudioDevice[]) | undefined;
+  /** Folder for uploaded bell sounds (e.g. DATA_DIR/sounds); schedules must then name a file in it. */
+  soundsDir?: string | undefined;
+  /** Parse a WAV as the paging player does (throws on a bad file); sound uploads need it. */
+  inspectWav?: ((bytes: Uint8Array) => WavInfo) | undefined;
+  /** Largest bell sound upload in bytes (default 10 MiB). */
+  maxSoundBytes?: number | undefined;
   /** Recent log lines, oldest first; without it the System page says logs are not available. */
   logs?: (() => string[]) | undefined;
   /** Coalescing delay for server-sent change events in ms (default 250). */

@@ -165,9 +165,10 @@ Deno.test({
         if (await page.locator("#paging-unavailable").isVisible()) {
           console.warn("paging API not in this build: zone/test-tone flow skipped");
         } else {
-          await page.getByLabel("Zone number (dial code)").fill("70");
-          await page.getByLabel("Name", { exact: true }).fill("Warehouse");
-          await page.getByLabel("Volume (0-100)").fill("60");
+          const zoneForm = page.locator("#zone-form");
+          await zoneForm.getByLabel("Zone number (dial code)").fill("70");
+          await zoneForm.getByLabel("Name", { exact: true }).fill("Warehouse");
+          await zoneForm.getByLabel("Volume (0-100)").fill("60");
           await page.getByRole("button", { name: "Save zone" }).click();
           await page.locator('#zones-table tr[data-zone="70"]').waitFor();
           await page.getByRole("button", { name: "Play a test tone in zone 70" }).click();

@@ -72,6 +72,7 @@
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const button = form.querySelector('button[type="submit"]');
+      const focused = document.activeElement;
       if (button) button.disabled = true;
       try {
         const values = Object.fromEntries(new FormData(form).entries());
@@ -81,6 +82,13 @@
         say(err instanceof Error ? err.message : String(err), "error");
       } finally {
         if (button) button.disabled = false;
+        // Disabling the focused button drops focus to <body>; keyboard users keep their place.
+        if (
+          (document.activeElement === document.body || document.activeElement === null) &&
+          focused?.isConnected
+        ) {
+          focused.focus();
+        }
       }
     });
   }
@@ -205,8 +213,10 @@
     );
   }
 
+  let zonesSeq = 0;
   async function loadZonesSummary() {
     const empty = $("#zones-empty");
+    const seq = ++zonesSeq;
     try {
       const z = await api("GET", "/api/paging/zones");
       const zones = z.zones ?? [];
@@ -217,11 +227,12 @@
       } catch {
         // Paging service not running: show the configuration only.
       }
+      if (seq !== zonesSeq) return; // a newer refresh is under way
       $("#zones-list").replaceChildren(
         ...zones.map((zone) =>
           h(
             "li",
-            {},
+            { "data-zone": zone.number },
             `${zone.number} ${zone.name}: ${
               states.get(zone.number) ?? (zone.enabled ? "configured" : "disabled")
             }`,
@@ -298,7 +309,21 @@
   pages.extensions = () => {
     let search = "";
     const editCard = $("#ext-edit-card");
+    let opener = null;
+    // The edit card acts as a dialog: Escape or Cancel closes it and focus goes back to its opener.
+    const closeEdit = () => {
+      editCard.hidden = true;
+      if (opener && document.contains(opener)) opener.focus();
+      opener = null;
+    };
+    editCard?.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        closeEdit();
+      }
+    });
     const edit = async (number) => {
+      opener = document.activeElement;
       const ext = await api("GET", `/api/extensions/${encodeURIComponent(number)}`);
       $("#edit-number").textContent = ext.number;
       $("#edit-number-input").value = ext.number;
@@ -382,11 +407,12 @@
       await api("PUT", `/api/extensions/${encodeURIComponent(v.number)}`, body);
       editCard.hidden = true;
       await load();
+      // The old row (and its Edit button) was replaced: land on the new one.
+      $(`#ext-table tr[data-number="${CSS.escape(v.number)}"] button`)?.focus();
+      opener = null;
       return `Extension ${v.number} saved${v.password ? " (new SIP password set)" : ""}.`;
     });
-    $("#edit-cancel")?.addEventListener("click", () => {
-      editCard.hidden = true;
-    });
+    $("#edit-cancel")?.addEventListener("click", closeEdit);
     load().catch((e) => say(e.message, "error"));
   };
 
@@ -435,31 +461,77 @@
     load().catch((e) => say(e.message, "error"));
   };
 
-  pages.paging = () => {
-    let known = new Set();
-    const load = async () => {
-      let data;
-      try {
-        data = await api("GET", "/api/paging/zones");
-      } catch (e) {
-        if (e.status === 404) {
-          $("#paging-unavailable").hidden = false;
-          return;
-        }
-        throw e;
-      }
-      const zones = data.zones ?? [];
-      known = new Set(zones.map((z) => z.number));
+  /** Checkbox list in a fieldset (keeps its legend): items are [value, label]. */
+  function fillChoices(fieldset, name, items, checked = new Set()) {
+    if (!fieldset) return;
+    const legend = fieldset.querySelector("legend");
+    const boxes = items.map(([value, label]) =>
+      h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name, value, checked: checked.has(value) }),
+        ` ${label}`,
+      )
+    );
+    fieldset.replaceChildren(
+      ...(legend ? [legend] : []),
+      ...(boxes.length ? boxes : [h("span", { class: "note" }, "Nothing to choose yet.")]),
+    );
+  }
+  const checkedValues = (form, name) => new FormData(form).getAll(name).map(String);
+  const setChecked = (root, name, values) => {
+    for (const el of root.querySelectorAll(`input[name="${name}"]`)) el.checked = values.has(el.value);
+  };
+  const DAYS = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+  /** Live paging zone states keyed by zone number, or null when the paging service is not running. */
+  async function zoneStates() {
+    try {
+      const st = await api("GET", "/api/paging/status");
       const states = new Map();
-      try {
-        const st = await api("GET", "/api/paging/status");
-        for (const z of st.zones ?? []) states.set(z.number, z.fault ? `${z.state}: ${z.fault}` : z.state);
-        $("#paging-live").textContent = "";
-      } catch (e) {
-        $("#paging-live").textContent = e.status === 503
-          ? "The paging service is not running: zones can be configured, live state and test tones are unavailable."
-          : "";
-      }
+      for (const z of st.zones ?? []) states.set(z.number, z.fault ? `${z.state}: ${z.fault}` : z.state);
+      return { states, nextBells: st.nextBells ?? {} };
+    } catch (e) {
+      if (e.status === 503) return null;
+      throw e;
+    }
+  }
+
+  /** Delete button with a confirm(); runs del() then reload(). */
+  function deleteButton(label, question, del, reload, done) {
+    return h("button", {
+      type: "button",
+      class: "danger",
+      "aria-label": label,
+      onclick: async () => {
+        if (!confirm(question)) return;
+        try {
+          await del();
+          say(done);
+          await reload();
+        } catch (x) {
+          say(x.message, "error");
+        }
+      },
+    }, "Delete");
+  }
+
+  pages.paging = () => {
+    let zones = [];
+    let groups = [];
+    let schedules = [];
+    let soundsAvailable = false;
+    const zoneForm = $("#zone-form");
+    const groupForm = $("#group-form");
+    const permForm = $("#perm-form");
+    const schedForm = $("#sched-form");
+    const enc = encodeURIComponent;
+
+    const renderZones = (live) => {
+      const states = live?.states ?? new Map();
+      $("#paging-live").textContent = live === null
+        ? "The paging service is not running: zones can be configured, live state and test tones are unavailable."
+        : "";
       fillTable(
         "#zones-table",
         "#zones-empty",
@@ -469,9 +541,9 @@
             { "data-zone": z.number },
             h("td", {}, z.number),
             h("td", {}, z.name),
-            h("td", {}, z.alsaDevice ?? "—"),
+            h("td", {}, z.alsaDevice ? `${z.alsaDevice} (channel ${z.channels.join(", ")})` : "—"),
             h("td", {}, String(z.volume)),
-            h("td", {}, states.get(z.number) ?? (z.enabled ? "" : "disabled")),
+            h("td", { class: "zone-state" }, states.get(z.number) ?? (z.enabled ? "" : "disabled")),
             h(
               "td",
               { class: "actions" },
@@ -483,7 +555,9 @@
                   $("#zone-number").value = z.number;
                   $("#zone-name").value = z.name;
                   $("#zone-output").value = z.alsaDevice ?? "";
+                  $("#zone-channels").value = z.channels.join(", ");
                   $("#zone-volume").value = String(z.volume);
+                  $("#zone-enabled").checked = z.enabled;
                   $("#zone-name").focus();
                 },
               }, "Edit"),
@@ -493,49 +567,324 @@
                 "aria-label": `Play a test tone in zone ${z.number}`,
                 onclick: async () => {
                   try {
-                    const r = await api(
-                      "POST",
-                      `/api/paging/zones/${encodeURIComponent(z.number)}/test-tone`,
-                      {},
-                    );
+                    const r = await api("POST", `/api/paging/zones/${enc(z.number)}/test-tone`, {});
                     say(`Test tone in zone ${z.number}: ${r.outcome}${r.detail ? ` (${r.detail})` : ""}.`);
                   } catch (x) {
                     say(`Test tone in zone ${z.number} failed: ${x.message}`, "error");
                   }
                 },
               }, "Test tone"),
+              " ",
+              deleteButton(
+                `Delete zone ${z.number}`,
+                `Delete zone ${z.number} (${z.name})?`,
+                () => api("DELETE", `/api/paging/zones/${enc(z.number)}`),
+                load,
+                `Zone ${z.number} deleted.`,
+              ),
             ),
           )
         ),
       );
-      const groups = await api("GET", "/api/paging/groups").catch(() => ({ groups: [] }));
-      $("#groups-list").replaceChildren(
-        ...(groups.groups.length
-          ? groups.groups.map((g) => h("li", {}, `${g.number} ${g.name}: zones ${g.zones.join(", ")}`))
-          : [h("li", {}, "No groups.")]),
+    };
+
+    const refreshLive = async () => {
+      const live = await zoneStates();
+      renderZones(live);
+      return live;
+    };
+
+    const load = async () => {
+      let data;
+      try {
+        data = await api("GET", "/api/paging/zones");
+      } catch (e) {
+        if (e.status === 404) {
+          $("#paging-unavailable").hidden = false;
+          return;
+        }
+        throw e;
+      }
+      zones = data.zones ?? [];
+      const [live, g, p, sch, snd] = await Promise.all([
+        zoneStates(),
+        api("GET", "/api/paging/groups"),
+        api("GET", "/api/paging/permissions"),
+        api("GET", "/api/paging/schedules"),
+        api("GET", "/api/paging/sounds").catch(() => ({ available: false, sounds: [] })),
+      ]);
+      renderZones(live);
+      groups = g.groups ?? [];
+      schedules = sch.schedules ?? [];
+      const zoneChoices = zones.map((z) => [z.number, `${z.number} ${z.name}`]);
+      const targetChoices = [
+        ["*", "All zones"],
+        ...zoneChoices,
+        ...groups.map((x) => [x.number, `${x.number} ${x.name} (group)`]),
+      ];
+      const label = new Map(targetChoices);
+      const keepChecked = (sel, name) => new Set(checkedValues($(sel).closest("form"), name));
+      fillChoices($("#group-zones"), "zones", zoneChoices, keepChecked("#group-zones", "zones"));
+      fillChoices($("#perm-targets"), "targets", targetChoices, keepChecked("#perm-targets", "targets"));
+      const target = $("#sched-target");
+      const current = target.value;
+      target.replaceChildren(...targetChoices.map(([v, l]) => h("option", { value: v }, l)));
+      if (current) target.value = current;
+
+      fillTable(
+        "#groups-table",
+        "#groups-empty",
+        groups.map((x) =>
+          h(
+            "tr",
+            { "data-group": x.number },
+            h("td", {}, x.number),
+            h("td", {}, x.name),
+            h("td", {}, x.zones.map((z) => label.get(z) ?? z).join(", ")),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Edit group ${x.number}`,
+                onclick: () => {
+                  $("#group-number").value = x.number;
+                  $("#group-name").value = x.name;
+                  setChecked(groupForm, "zones", new Set(x.zones));
+                  $("#group-name").focus();
+                },
+              }, "Edit"),
+              " ",
+              deleteButton(
+                `Delete group ${x.number}`,
+                `Delete group ${x.number} (${x.name})?`,
+                () => api("DELETE", `/api/paging/groups/${enc(x.number)}`),
+                load,
+                `Group ${x.number} deleted.`,
+              ),
+            ),
+          )
+        ),
       );
-      const sched = await api("GET", "/api/paging/schedules").catch(() => ({ schedules: [] }));
-      const days = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-      $("#schedules-list").replaceChildren(
-        ...(sched.schedules.length
-          ? sched.schedules.map((s) =>
+
+      const perms = Object.entries(p.permissions ?? {}).filter(([, t]) => t.length > 0);
+      fillTable(
+        "#perm-table",
+        "#perm-empty",
+        perms.map(([ext, targets]) =>
+          h(
+            "tr",
+            { "data-extension": ext },
+            h("td", {}, ext),
+            h("td", {}, targets.map((t) => label.get(t) ?? t).join(", ")),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Edit what extension ${ext} may page`,
+                onclick: () => {
+                  $("#perm-ext").value = ext;
+                  setChecked(permForm, "targets", new Set(targets));
+                  permForm.querySelector('input[name="targets"]')?.focus();
+                },
+              }, "Edit"),
+              " ",
+              h("button", {
+                type: "button",
+                class: "danger",
+                "aria-label": `Remove paging rights of extension ${ext}`,
+                onclick: async () => {
+                  try {
+                    await api("PUT", `/api/paging/permissions/${enc(ext)}`, { targets: [] });
+                    say(`Extension ${ext} may no longer page.`);
+                    await load();
+                  } catch (x) {
+                    say(x.message, "error");
+                  }
+                },
+              }, "Remove"),
+            ),
+          )
+        ),
+      );
+
+      const next = live?.nextBells ?? {};
+      fillTable(
+        "#sched-table",
+        "#sched-empty",
+        schedules.map((s) =>
+          h(
+            "tr",
+            { "data-schedule": String(s.id) },
+            h("td", {}, s.name, s.enabled ? "" : " (off)"),
+            h("td", {}, label.get(s.target) ?? s.target),
+            h(
+              "td",
+              {},
+              `${s.weekdays.map((d) => DAYS[d]).join(" ")} at ${s.time}`,
+              s.exceptions.length ? ` (not on ${s.exceptions.join(", ")})` : "",
+            ),
+            h("td", {}, h("code", {}, s.wavPath.split("/").pop())),
+            h("td", {}, next[s.id] ? time(next[s.id]) : "—"),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Edit bell ${s.name}`,
+                onclick: () => {
+                  $("#sched-id").value = String(s.id);
+                  $("#sched-name").value = s.name;
+                  $("#sched-target").value = s.target;
+                  $("#sched-wav").value = s.wavPath;
+                  setChecked(schedForm, "weekday", new Set(s.weekdays.map(String)));
+                  $("#sched-time").value = s.time;
+                  $("#sched-exceptions").value = s.exceptions.join(", ");
+                  $("#sched-enabled").checked = s.enabled;
+                  $("#sched-name").focus();
+                },
+              }, "Edit"),
+              " ",
+              deleteButton(
+                `Delete bell ${s.name}`,
+                `Delete the bell "${s.name}"?`,
+                () => api("DELETE", `/api/paging/schedules/${s.id}`),
+                load,
+                `Bell ${s.name} deleted.`,
+              ),
+            ),
+          )
+        ),
+      );
+
+      soundsAvailable = snd.available;
+      $("#sounds-unavailable").hidden = soundsAvailable;
+      $("#sound-form").hidden = !soundsAvailable;
+      const sounds = snd.sounds ?? [];
+      $("#sched-sounds").replaceChildren(...sounds.map((x) => h("option", { value: x.path }, x.name)));
+      $("#sounds-list").replaceChildren(
+        ...(sounds.length
+          ? sounds.map((x) =>
             h(
               "li",
-              {},
-              `${s.name}: ${s.weekdays.map((d) => days[d]).join(" ")} at ${s.time} to ${s.target}${
-                s.enabled ? "" : " (off)"
-              }`,
+              { "data-sound": x.name },
+              h("code", {}, x.name),
+              ` ${bytes(x.bytes)} `,
+              deleteButton(
+                `Delete sound ${x.name}`,
+                `Delete the sound ${x.name}?`,
+                () => api("DELETE", `/api/paging/sounds/${enc(x.name)}`),
+                load,
+                `Sound ${x.name} deleted.`,
+              ),
             )
           )
-          : [h("li", {}, "No schedules.")]),
+          : soundsAvailable
+          ? [h("li", {}, "No sounds uploaded.")]
+          : []),
       );
     };
-    onSubmit($("#zone-form"), async (v) => {
-      const body = { name: v.name, alsaDevice: v.alsaDevice ? v.alsaDevice : null, volume: Number(v.volume) };
-      if (known.has(v.number)) await api("PATCH", `/api/paging/zones/${encodeURIComponent(v.number)}`, body);
+
+    api("GET", "/api/paging/devices").then((d) => {
+      $("#zone-devices").replaceChildren(
+        ...d.devices.map((x) => h("option", { value: x.name }, x.description || x.name)),
+      );
+      $("#zone-devices-note").textContent = d.available
+        ? (d.devices.length
+          ? `${d.devices.length} audio output${
+            d.devices.length === 1 ? "" : "s"
+          } found: start typing or pick one.`
+          : "No audio outputs found on this box.")
+        : (d.note ?? "Audio outputs cannot be listed: type the ALSA device name.");
+    }).catch(() => {});
+
+    onSubmit(zoneForm, async (v) => {
+      const channels = list(v.channels).map(Number);
+      const body = {
+        name: v.name,
+        alsaDevice: v.alsaDevice ? v.alsaDevice : null,
+        channels,
+        volume: Number(v.volume),
+        enabled: v.enabled === "on",
+      };
+      const known = zones.some((z) => z.number === v.number);
+      if (known) await api("PATCH", `/api/paging/zones/${enc(v.number)}`, body);
       else await api("POST", "/api/paging/zones", { number: v.number, ...body });
       await load();
       return `Zone ${v.number} saved.`;
+    });
+    onSubmit(groupForm, async (v, form) => {
+      const zs = checkedValues(form, "zones");
+      if (zs.length === 0) throw new Error("choose at least one zone for the group");
+      if (groups.some((x) => x.number === v.number)) {
+        await api("PATCH", `/api/paging/groups/${enc(v.number)}`, { name: v.name, zones: zs });
+      } else await api("POST", "/api/paging/groups", { number: v.number, name: v.name, zones: zs });
+      form.reset();
+      await load();
+      return `Group ${v.number} saved.`;
+    });
+    onSubmit(permForm, async (v, form) => {
+      const targets = checkedValues(form, "targets");
+      await api("PUT", `/api/paging/permissions/${enc(v.extension)}`, { targets });
+      form.reset();
+      await load();
+      return targets.length
+        ? `Extension ${v.extension} may page ${targets.join(", ")}.`
+        : `Extension ${v.extension} may no longer page.`;
+    });
+    onSubmit(schedForm, async (v, form) => {
+      const weekdays = checkedValues(form, "weekday").map(Number);
+      if (weekdays.length === 0) throw new Error("choose at least one day for the bell");
+      const body = {
+        name: v.name,
+        target: v.target,
+        wavPath: v.wavPath.trim(),
+        weekdays,
+        time: v.time.slice(0, 5),
+        exceptions: list(v.exceptions),
+        enabled: v.enabled === "on",
+      };
+      if (v.id) await api("PATCH", `/api/paging/schedules/${enc(v.id)}`, body);
+      else await api("POST", "/api/paging/schedules", body);
+      form.reset();
+      $("#sched-id").value = "";
+      await load();
+      return `Bell ${v.name} saved.`;
+    });
+    schedForm?.addEventListener("reset", () => {
+      $("#sched-id").value = "";
+    });
+    onSubmit($("#sound-form"), async (_v, form) => {
+      const file = $("#sound-file").files?.[0];
+      if (!file) throw new Error("choose a WAV file");
+      const q = new URLSearchParams({ name: file.name });
+      if ($("#sound-replace").checked) q.set("replace", "1");
+      const res = await fetch(`/api/paging/sounds?${q}`, {
+        method: "POST",
+        headers: { "content-type": "audio/wav", "x-csrf-token": csrf, accept: "application/json" },
+        credentials: "same-origin",
+        body: file,
+      });
+      const data = await res.json().catch(() => ({}));
+      if (!res.ok) throw new ApiError(res.status, data.error || `HTTP ${res.status}`);
+      form.reset();
+      await load();
+      $("#sched-wav").value = data.path;
+      return `Sound ${data.name} uploaded (${
+        (data.durationMs / 1000).toFixed(1)
+      } s); it is selected for the next bell.`;
+    });
+
+    // Zone states change while pages play: follow the live events instead of polling.
+    const es = new EventSource("/api/events");
+    es.addEventListener("zones", () => refreshLive().catch(() => {}));
+    es.addEventListener("expired", () => {
+      es.close();
+      location.assign("/login");
     });
     load().catch((e) => say(e.message, "error"));
   };

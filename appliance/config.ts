@@ -37,6 +37,8 @@ export interface BootConfig {
   /** Failed authentications from one address before it is blocked for `authBlockMinutes`. */
   authBlockAfter: number;
   authBlockMinutes: number;
+  /** Answer SIP plug-and-play SUBSCRIBEs sent to the multicast group 224.0.1.75 on the SIP port. */
+  pnp: boolean;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -84,6 +86,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: "--auth-block-after",
     help: "failures before blocking",
   },
+  { key: "pnp", env: "PBX_PNP", flag: "--pnp", help: "1 to answer SIP plug-and-play multicast" },
   {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
@@ -110,6 +113,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   authDelayAfter: 5,
   authBlockAfter: 20,
   authBlockMinutes: 10,
+  pnp: false,
 };
 
 function parsePort(name: string, value: string): number {
@@ -171,6 +175,12 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       break;
     case "adminPassword":
       config.adminPassword = value;
+      break;
+    case "pnp":
+      if (!["0", "1", "true", "false", "on", "off"].includes(value.trim().toLowerCase())) {
+        throw new RangeError(`${source} must be 1 or 0, got ${JSON.stringify(value)}`);
+      }
+      config.pnp = ["1", "true", "on"].includes(value.trim().toLowerCase());
       break;
     case "digestAlgorithms": {
       const list = value.split(",").map((v) => v.trim().toUpperCase());

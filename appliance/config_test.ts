@@ -66,3 +66,9 @@ Deno.test("httpsPort defaults to 8443, takes a port or 0 from env and flags, and
       e instanceof RangeError && e.message.includes("PBX_HTTPS_PORT") && e.message.includes('"on"'),
   );
 });
+
+Deno.test("SIP plug-and-play is off by default and PBX_PNP=1 turns it on", () => {
+  assertEquals(loadConfig({ readFile: noFile, env: {} }).pnp, false);
+  assertEquals(loadConfig({ readFile: noFile, env: { PBX_PNP: "1" } }).pnp, true);
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_PNP: "maybe" } }), RangeError);
+});

@@ -209,6 +209,8 @@ export async function startAppliance(
     transports = await startTransports({
       bind: config.bind,
       port: config.sipPort,
+      // The plug-and-play multicast listener binds the SIP port too.
+      reuseAddr: config.pnp,
       onMessage: (msg, source) => transactions.receive(msg, source),
       onError: ({ source, error, partial }) => {
         sipLog.warn("unparsable SIP message", {
@@ -240,6 +242,7 @@ export async function startAppliance(
       receiveSip: (m, src) => transactions.receive(m, src),
       sipPort: () => transports!.port,
       httpPort: () => httpPort,
+      pnpMulticast: config.pnp,
     });
     const provisioning = prov;
     cleanups.push(() => provisioning.stop());

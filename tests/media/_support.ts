@@ -9,7 +9,14 @@
 import dgram from "node:dgram";
 import { Buffer } from "node:buffer";
 import { type AudioCodec, defaultRegistry, frameSamples } from "../../runtime/media/codec/mod.ts";
-import { correlate } from "../_harness/mod.ts";
+import {
+  type Appliance,
+  correlate,
+  describeSipp,
+  runSipp,
+  type SippRun,
+  startSipp,
+} from "../_harness/mod.ts";
 import {
   decodeTelephoneEvent,
   parseRtp,
@@ -290,4 +297,70 @@ ${lines.map((l) => "      " + l).join("\n")}
   </send>
 </scenario>
 `;
+}
+
+/** Passwords the web API accepts (long enough, not containing the number). */
+export const pw = (ext: string): string =>
+  `Sesame-${[...ext].map((d) => "abcdefghij"[Number(d)]).join("")}-42`;
+
+/** baresip 1.0's libre fails a call (ENOSYS) when any challenge is SHA-256: offer MD5 only. */
+export const APP_ENV: Record<string, string> = { PBX_DIGEST_ALGORITHMS: "MD5" };
+
+/** Create extensions (password {@linkcode pw}) through the admin API. */
+export async function setupExtensions(app: Appliance, users: readonly string[]): Promise<void> {
+  const admin = await app.adminApi();
+  for (const u of users) await admin.createExtension({ number: u, name: `User ${u}`, password: pw(u) });
+}
+
+/** Register `user`'s contact at `port` (a baresip or sipp UAS) with sipp. */
+export async function registerFor(app: Appliance, user: string, port: number): Promise<void> {
+  const reg = await runSipp({
+    scenario: "register_auth.xml",
+    target: `127.0.0.1:${app.sipPort}`,
+    user,
+    password: pw(user),
+    keys: { contact_port: String(port) },
+  });
+  if (!reg.ok) throw new Error(`register of ${user} failed: ${describeSipp(reg)}`);
+}
+
+/** A callee that is sipp (SIP, {@linkcode uasScenario}) + an RtpPeer (media). */
+export interface RtpCallee extends AsyncDisposable {
+  peer: RtpPeer;
+  uas: SippRun;
+}
+
+/** Start a callee answering with `codecs` (see {@linkcode uasScenario}) and register it as `user`. */
+export async function rtpCallee(
+  app: Appliance,
+  user: string,
+  codecs: readonly string[],
+  fmtp: readonly string[] = [],
+): Promise<RtpCallee> {
+  const peer = await RtpPeer.open();
+  const dir = await Deno.makeTempDir({ prefix: "media-uas-" });
+  const scenario = `${dir}/uas.xml`;
+  await Deno.writeTextFile(scenario, uasScenario(codecs, fmtp));
+  const uas = await startSipp({ scenario, keys: { rtp_port: String(peer.port) }, timeoutSec: 60 });
+  await registerFor(app, user, uas.localPort);
+  return {
+    peer,
+    uas,
+    async [Symbol.asyncDispose]() {
+      await peer.close();
+      await uas.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Run `fn`; on failure, add the tail of the appliance log to the error. */
+export async function withAppLog<T>(app: Appliance, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const tail = app.logs().split("\n").slice(-60).join("\n");
+    if (e instanceof Error) e.message += `\n--- appliance log (last 60 lines) ---\n${tail}`;
+    throw e;
+  }
 }

@@ -158,21 +158,66 @@ for (const factory of factories) {
     }
   });
 
-  Deno.test(`${label}: 3000 create/close cycles do not grow RSS`, () => {
-    const cycle = (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const c = factory.create();
-        c.encode(new Int16Array(frameSamples(c)), new Uint8Array(1500));
-        c.close();
-      }
-    };
-    cycle(300); // warm up allocator and JIT
-    const before = Deno.memoryUsage().rss;
-    cycle(3000);
-    const grown = Deno.memoryUsage().rss - before;
+  Deno.test(`${label}: 3000 create/close cycles do not grow RSS`, async () => {
+    // RSS is per process: measured in a child of its own so tests running alongside (--parallel,
+    // other files' allocations) do not count.
+    const { before, after } = await rssAcrossCycles(factory.name, factory.rtpClockRate);
+    const grown = after - before;
     // An Opus encoder+decoder pair is ~40 KB: a leak would show as > 100 MB here.
     assertLess(grown, 24 * 1024 * 1024, `${label} RSS grew ${grown} bytes`);
   });
+}
+
+/**
+ * Run 300 warm-up then 3000 create/encode/close cycles of one codec in a fresh Deno process and
+ * return its RSS before and after the 3000.
+ */
+async function rssAcrossCycles(name: string, clockRate: number): Promise<{ before: number; after: number }> {
+  const script = await Deno.makeTempFile({ prefix: "codec-rss-", suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { defaultRegistry, frameSamples } from ${
+        JSON.stringify(new URL("./mod.ts", import.meta.url).href)
+      };
+const factory = defaultRegistry().get(Deno.args[0], Number(Deno.args[1]));
+if (factory === undefined) throw new Error("codec " + Deno.args[0] + " not available");
+const cycle = (n) => {
+  for (let i = 0; i < n; i++) {
+    const c = factory.create();
+    c.encode(new Int16Array(frameSamples(c)), new Uint8Array(1500));
+    c.close();
+  }
+};
+cycle(300); // warm up allocator and JIT
+const before = Deno.memoryUsage().rss;
+cycle(3000);
+const after = Deno.memoryUsage().rss;
+console.log(JSON.stringify({ before, after }));
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-config",
+        "--allow-ffi",
+        "--allow-read",
+        "--allow-env",
+        script,
+        name,
+        String(clockRate),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success) {
+      throw new Error(`RSS child for ${name} failed: ${new TextDecoder().decode(out.stderr)}${text}`);
+    }
+    return JSON.parse(text.trim().split("\n").at(-1)!) as { before: number; after: number };
+  } finally {
+    await Deno.remove(script);
+  }
 }
 
 Deno.test("registry.get matches names case-insensitively and by clock rate", () => {

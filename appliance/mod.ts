@@ -6,7 +6,7 @@
 import { type BootConfig, loadConfig, usage } from "./config.ts";
 import { createLogger, type Logger, stderrSink } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
-import { openStorage, type Storage } from "../runtime/storage/mod.ts";
+import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
@@ -71,6 +71,17 @@ export async function startAppliance(
   };
 
   try {
+    // A backup staged through the web UI replaces the database now, before anything opens it.
+    Deno.mkdirSync(config.dataDir, { recursive: true });
+    const restored = applyStagedRestore(config.dataDir);
+    if (restored.applied) {
+      log.warn("restored the database from a staged backup", {
+        schema: restored.schemaVersion,
+        previous: restored.previousAt ?? "none",
+      });
+    } else if (restored.reason === "rejected") {
+      log.error("staged backup refused; starting on the current data", { error: restored.error, kept: restored.keptAt });
+    }
     const storage = openStorage({ dataDir: config.dataDir, clock });
     cleanups.push(() => storage.close());
     Deno.mkdirSync(`${config.dataDir}/sounds`, { recursive: true }); // bell and announcement WAVs

@@ -6,3 +6,4 @@ export * from "./types.ts";
 export * from "./b2bua.ts";
 export * from "./dispatcher.ts";
 export * from "./local.ts";
+export * from "./notify.ts";

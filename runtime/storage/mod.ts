@@ -78,3 +78,10 @@ export {
   validateMulticast,
 } from "./paging.ts";
 export { type Migration, MIGRATIONS } from "./migrations/mod.ts";
+export {
+  applyStagedRestore,
+  type DatabaseInfo,
+  inspectDatabase,
+  type RestoreOutcome,
+  stagedRestorePath,
+} from "./restore.ts";

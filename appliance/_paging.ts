@@ -14,6 +14,13 @@ import { openLine } from "../drivers/gpio/mod.ts";
 /** Prefix that turns a page into an emergency page. */
 export const EMERGENCY_PREFIX = "*";
 
+/**
+ * Every Nth frame of caller audio carries a latency probe: when it reaches the speaker, a debug
+ * line gives the time since its RTP packet arrived (`msFromRtp`). The first frame also gives the
+ * time since the INVITE arrived (`msFromInvite`). tests/bench/paging_latency.ts reads these lines.
+ */
+export const LATENCY_PROBE_EVERY = 5;
+
 /** The running paging wiring. */
 export interface PagingWiring {
   service: PagingService;
@@ -30,14 +37,20 @@ export function startPaging(options: { storage: Storage; clock: Clock; log: Logg
     clock,
     logger: log,
     openSpeaker: (device, hints) =>
-      AlsaWriter.open({ device, rate: 48000, channels: hints.channels, onWritten: hints.onWritten, onError: hints.onError }),
+      AlsaWriter.open({
+        device,
+        rate: 48000,
+        channels: hints.channels,
+        onWritten: hints.onWritten,
+        onError: hints.onError,
+      }),
     openAmpLine: (spec) => openLine(spec),
     timeZone: () => storage.settings.get<{ timezone?: string }>("system.time")?.timezone ?? "UTC",
   });
   service.startScheduler();
 
   const handlerFor = (target: string, emergency: boolean): LocalCallHandler => ({
-    accept({ caller }) {
+    accept({ caller, receivedAt, codec }) {
       if (!service.canPage(caller, target)) {
         log.warn("page refused: extension may not page this target", { caller, target });
         return { status: 403, reason: "Forbidden (not allowed to page this zone)" };
@@ -54,14 +67,28 @@ export function startPaging(options: { storage: Storage; clock: Clock; log: Logg
           hangup?.();
         },
       });
+      let frames = 0;
       if (handle.state === "rejected") return { status: 486, reason: "Busy Here (zone in use)" };
       const session: LocalSession = {
         onStart(control) {
           hangup = () => control.hangup("pre-empted");
           if (preempted) hangup();
         },
-        onAudio(pcm, sampleRate) {
-          handle.push({ samples: pcm, sampleRate });
+        onAudio(pcm, sampleRate, info) {
+          const n = frames++;
+          if (n % LATENCY_PROBE_EVERY !== 0) {
+            handle.push({ samples: pcm, sampleRate });
+            return;
+          }
+          handle.pushTracked({ samples: pcm, sampleRate }, (at) => {
+            const fields: Record<string, unknown> = {
+              page: handle.id,
+              codec,
+              msFromRtp: round(at - info.receivedAt),
+            };
+            if (n === 0) fields.msFromInvite = round(at - receivedAt);
+            log.debug("page audio written", fields);
+          });
         },
         onEnd() {
           // The post-tone plays and the amplifier tail runs after the caller is gone.
@@ -82,4 +109,8 @@ export function startPaging(options: { storage: Storage; clock: Clock; log: Logg
     },
     close: () => service.close(),
   };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
 }

@@ -198,6 +198,7 @@ export async function startAppliance(
     cleanups.push(() => local.close());
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
+    cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
     const route = (n: string): RouteTarget => {
       if (storage.extensions.get(n)) return { kind: "extension", number: n };
       const page = paging.route(n);

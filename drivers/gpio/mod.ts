@@ -4,11 +4,29 @@
  * - `file:/path` — a file-backed line for tests and for boxes where a script watches a file: the
  *   file holds "1" or "0", and every change is appended to `/path.history` as
  *   `<epoch ms> <0|1>` so a test can read the timeline.
- * - `gpiochip0:17` — a Linux GPIO character-device line (not implemented yet: opening one throws
- *   an Error saying so, and the zone is reported faulty).
+ * - `gpiochip0:17` (or `gpiochip0:17:active-low`) — line 17 of /dev/gpiochip0 through the GPIO
+ *   uAPI v2 (see chardev.ts). A missing chip or a busy line is an Error naming it; the paging
+ *   service then shows the zone as faulty and keeps going.
  *
  * @module
  */
+import { GpioLine } from "./chardev.ts";
+
+export {
+  encodeLineRequest,
+  encodeLineValues,
+  GPIO_V2_GET_LINE_IOCTL,
+  GPIO_V2_LINE_SET_VALUES_IOCTL,
+  GpioLine,
+  type GpioSpec,
+  iowr,
+  libc,
+  LINE_REQUEST_SIZE,
+  LINE_VALUES_SIZE,
+  type LineRequestOptions,
+  parseGpioSpec,
+  requestFd,
+} from "./chardev.ts";
 
 /** One output line. */
 export interface OutputLine {
@@ -96,14 +114,13 @@ export function readLineHistory(path: string): LineChange[] {
 }
 
 /**
- * Open a line from its spec. Throws RangeError for a malformed spec, Error for a kind that is not
- * available on this box (GPIO character devices, for now).
+ * Open a line from its spec. Throws RangeError for a malformed spec, Error when the line cannot be
+ * had (no such GPIO chip, line busy, libc unavailable). `devDir` replaces /dev (tests).
  */
-export function openLine(spec: string, options: { now?: () => number } = {}): OutputLine {
-  if (spec.startsWith("file:")) return new FileLine(spec.slice(5), options);
-  const m = /^(gpiochip\d+):(\d+)$/.exec(spec);
-  if (m) {
-    throw new Error(`GPIO line ${spec}: the GPIO character-device driver is not implemented yet`);
+export function openLine(spec: string, options: { now?: () => number; devDir?: string } = {}): OutputLine {
+  if (spec.startsWith("file:")) return new FileLine(spec.slice(5), options.now ? { now: options.now } : {});
+  if (/^gpiochip/.test(spec)) {
+    return new GpioLine(spec, options.devDir === undefined ? {} : { devDir: options.devDir });
   }
   throw new RangeError(`amplifier line ${JSON.stringify(spec)} is neither "file:/path" nor "gpiochipN:LINE"`);
 }

@@ -30,6 +30,6 @@ Deno.test("a file-backed line writes 1/0 and a timestamped history", async () =>
 
 Deno.test("a malformed or unsupported line spec is refused with a clear error", () => {
   assert.throws(() => openLine("relay7"), RangeError);
-  assert.throws(() => openLine("gpiochip0:17"), /not implemented/);
+  assert.throws(() => openLine("gpiochip0:17", { devDir: "/nonexistent" }), /not found/);
   assert.deepEqual(readLineHistory("/nonexistent/line"), []);
 });

@@ -22,10 +22,19 @@ export interface LocalCallControl {
   hangup(reason?: string): void;
 }
 
+/** Timing of one frame of caller audio. */
+export interface LocalAudioInfo {
+  /** Epoch ms its RTP packet arrived at the box (or when a lost one was concealed). */
+  receivedAt: number;
+}
+
 /** The feature's side of an accepted call. */
 export interface LocalSession {
-  /** Decoded audio from the caller (mono PCM at `sampleRate`). */
-  onAudio?(pcm: Int16Array, sampleRate: number): void;
+  /**
+   * Decoded audio from the caller: mono PCM at the negotiated codec's own rate (8000 for G.711,
+   * 16000 for G.722, 48000 for Opus), one frame per packet.
+   */
+  onAudio?(pcm: Int16Array, sampleRate: number, info: LocalAudioInfo): void;
   /** A DTMF digit from the caller (RFC 4733 or in-band). */
   onDtmf?(digit: string): void;
   /** The call is up: media flows; `control` lets the feature hang up. */
@@ -34,26 +43,55 @@ export interface LocalSession {
   onEnd?(by: "caller" | "system"): void;
 }
 
+/** The call a feature is asked to accept. */
+export interface LocalCallInfo {
+  /** The authenticated calling extension. */
+  caller: string;
+  /** The number dialled. */
+  dialled: string;
+  /** Epoch ms the (authenticated) INVITE reached the box: the start of latency measurements. */
+  receivedAt: number;
+  /** The audio codec negotiated with the caller ("opus/48000", "G722/8000", "PCMU/8000"). */
+  codec: string;
+}
+
 /** A feature reachable by a number. */
 export interface LocalCallHandler {
   /** Accept (return a session) or refuse (return a SIP status, e.g. 403 or 486). */
-  accept(call: { caller: string; dialled: string }): LocalSession | { status: number; reason?: string };
+  accept(call: LocalCallInfo): LocalSession | { status: number; reason?: string };
+}
+
+/** A codec the media plane decodes (MediaPlane `codecs()` entries fit). */
+export interface LocalCodec {
+  name: string;
+  clockRate: number;
+  channels: number;
+  fmtp?: string;
 }
 
 /** The media the local path needs: a leg, decoded audio from it, its DTMF. */
 export interface LocalMediaPort {
   allocateLeg(): Promise<MediaLeg>;
-  configureLeg(legId: string, config: { remote?: { address: string; port: number; rtcpPort?: number } | undefined }): Promise<void>;
+  configureLeg(
+    legId: string,
+    config: {
+      remote?: { address: string; port: number; rtcpPort?: number } | undefined;
+      payloadMap?: Record<number, string>;
+      ptime?: number;
+    },
+  ): Promise<void>;
   releaseLeg(legId: string): Promise<void>;
   tap(legId: string, on: boolean): Promise<void>;
   on(
     listener: (
       ev:
-        | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number }
+        | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number; receivedAt?: number }
         | { event: "dtmf"; legId: string; digit: string }
         | { event: string; legId: string },
     ) => void,
   ): () => void;
+  /** Codecs the tap decodes (beyond G.711), in the plane's preference order. */
+  codecs?(): readonly LocalCodec[];
 }
 
 /** Options for `LocalCalls`. */
@@ -69,12 +107,35 @@ export interface LocalCallsOptions {
   t2Ms?: number;
 }
 
-/** Codecs the local path decodes today (the media plane's tap gives G.711 as 8 kHz PCM). */
-const LOCAL_CODECS: CodecPreference[] = [
-  { name: "PCMU", clockRate: 8000 },
-  { name: "PCMA", clockRate: 8000 },
-  { name: "telephone-event", clockRate: 8000, payloadType: 101 },
+/** What the local path accepts when the media plane does not list its codecs: G.711. */
+const G711_ONLY: LocalCodec[] = [
+  { name: "PCMU", clockRate: 8000, channels: 1 },
+  { name: "PCMA", clockRate: 8000, channels: 1 },
 ];
+
+/** Wideband first: a page or a prompt sounds better in G.722 or Opus than in G.711. */
+const WIDEBAND = ["opus", "g722"];
+
+/**
+ * The codecs a local call accepts, best first: the plane's wideband codecs, then the rest in the
+ * plane's order, then telephone-event (RFC 4733 digits).
+ */
+export function localCodecPreferences(codecs: readonly LocalCodec[]): CodecPreference[] {
+  const list = codecs.length > 0 ? [...codecs] : [...G711_ONLY];
+  const rank = (c: LocalCodec) => {
+    const i = WIDEBAND.indexOf(c.name.toLowerCase());
+    return i < 0 ? WIDEBAND.length : i;
+  };
+  list.sort((a, b) => rank(a) - rank(b)); // stable: the plane's order among equals
+  const out: CodecPreference[] = list.map((c) => ({
+    name: c.name,
+    clockRate: c.clockRate,
+    channels: c.channels,
+    ...(c.fmtp !== undefined ? { fmtp: c.fmtp } : {}),
+  }));
+  out.push({ name: "telephone-event", clockRate: 8000, payloadType: 101 });
+  return out;
+}
 
 interface LocalCall {
   id: string;
@@ -110,17 +171,29 @@ export class LocalCalls {
   }
 
   #contact(peer: Peer): string {
-    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${peer.transport === "tcp" ? ";transport=tcp" : ""}>`;
+    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${
+      peer.transport === "tcp" ? ";transport=tcp" : ""
+    }>`;
   }
 
-  /** Answer an authenticated INVITE to `dialled` with `handler`. */
+  /**
+   * Answer an authenticated INVITE to `dialled` with `handler`. `receivedAt` is the epoch ms the
+   * INVITE arrived (default: now; the path from the transport to here is synchronous).
+   */
   async answer(
     invite: SipRequest,
     tx: ServerTransaction,
-    options: { caller: string; dialled: string; source: Peer; handler: LocalCallHandler },
+    options: {
+      caller: string;
+      dialled: string;
+      source: Peer;
+      handler: LocalCallHandler;
+      receivedAt?: number;
+    },
   ): Promise<void> {
     const o = this.#o;
     const { caller, dialled, source, handler } = options;
+    const receivedAt = options.receivedAt ?? performance.timeOrigin + performance.now();
     const startedAt = o.clock.wallNow();
     const callId = getHeader(invite, "Call-ID") ?? "";
     const refuse = (status: number, reason?: string) => {
@@ -144,16 +217,33 @@ export class LocalCalls {
       offer = parseSdp(DECODE.decode(invite.body));
     } catch (e) {
       tx.respond(createResponse(invite, invite.body.length ? 400 : 488, {
-        reason: invite.body.length ? `Bad SDP: ${(e as Error).message}`.slice(0, 100) : "Not Acceptable Here (no SDP)",
+        reason: invite.body.length
+          ? `Bad SDP: ${(e as Error).message}`.slice(0, 100)
+          : "Not Acceptable Here (no SDP)",
       }));
       return;
     }
-    const chosen = negotiateAudio(offer, LOCAL_CODECS);
-    if (chosen === null) {
-      tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (offer G.711 to reach this number)" }));
+    const prefs = localCodecPreferences(o.media.codecs?.() ?? []);
+    // Our order, not the caller's: wideband wins when the phone offers it at all.
+    const chosen = negotiateAudio(offer, prefs, { preferOfferOrder: false });
+    const first = chosen?.negotiated.codecs.find((c) => c.name.toLowerCase() !== "cn");
+    if (chosen === null || first === undefined) {
+      const names = prefs.filter((p) => p.name !== "telephone-event").map((p) => p.name).join(", ");
+      tx.respond(createResponse(invite, 488, { reason: `Not Acceptable Here (offer one of ${names})` }));
       return;
     }
-    const verdict = handler.accept({ caller, dialled });
+    // Answer with one codec so the caller cannot switch mid-call.
+    chosen.negotiated.codecs = [first];
+    const te = chosen.negotiated.telephoneEvent;
+    const payloadMap: Record<number, string> = { [first.payloadType]: `${first.name}/${first.clockRate}` };
+    if (te !== undefined) payloadMap[te.payloadType] = `${te.name}/${te.clockRate}`;
+    const ptime = chosen.negotiated.ptime;
+    const verdict = handler.accept({
+      caller,
+      dialled,
+      receivedAt,
+      codec: `${first.name}/${first.clockRate}`,
+    });
     if ("status" in verdict) {
       refuse(verdict.status, verdict.reason);
       return;
@@ -169,8 +259,18 @@ export class LocalCalls {
     }
     const m = offer.media[chosen.mediaIndex]!;
     const address = (m.connection ?? offer.connection)?.address;
-    if (address !== undefined && address !== "0.0.0.0") {
-      await o.media.configureLeg(leg.legId, { remote: { address, port: m.port } });
+    try {
+      await o.media.configureLeg(leg.legId, {
+        ...(address !== undefined && address !== "0.0.0.0" ? { remote: { address, port: m.port } } : {}),
+        payloadMap,
+        ...(ptime !== undefined && Number.isInteger(ptime) && ptime >= 10 && ptime <= 120 ? { ptime } : {}),
+      });
+    } catch (e) {
+      o.log.error("configuring a media leg failed", { error: e as Error });
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      session.onEnd?.("system");
+      refuse(500, "Server Internal Error (media)");
+      return;
     }
     const tag = newTag();
     const answerSdp = serializeSdp(createAnswer(offer, {
@@ -200,8 +300,9 @@ export class LocalCalls {
     this.#calls.set(call.id, call);
     call.unsubscribe = o.media.on((ev) => {
       if (ev.legId !== leg.legId || call.ended) return;
-      if (ev.event === "audio" && "pcm" in ev) session.onAudio?.(ev.pcm, ev.sampleRate);
-      else if (ev.event === "dtmf" && "digit" in ev) session.onDtmf?.(ev.digit);
+      if (ev.event === "audio" && "pcm" in ev) {
+        session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
+      } else if (ev.event === "dtmf" && "digit" in ev) session.onDtmf?.(ev.digit);
     });
     await o.media.tap(leg.legId, true);
     const ok = createResponse(invite, 200, { toTag: tag });
@@ -210,7 +311,12 @@ export class LocalCalls {
     setHeader(ok, "Content-Type", "application/sdp");
     tx.respond(ok);
     this.#retransmit(call, ok);
-    o.log.info("feature call answered", { call: callId, caller, dialled });
+    o.log.info("feature call answered", {
+      call: callId,
+      caller,
+      dialled,
+      codec: payloadMap[first.payloadType],
+    });
     session.onStart?.({ hangup: () => void this.#end(call, "system", true) });
   }
 
@@ -228,7 +334,12 @@ export class LocalCalls {
       r.interval = Math.min(r.interval * 2, t2);
       r.timer = this.#o.clock.setTimeout(tick, r.interval);
     };
-    call.ok = { response, interval: t1, started: this.#o.clock.now(), timer: this.#o.clock.setTimeout(tick, t1) };
+    call.ok = {
+      response,
+      interval: t1,
+      started: this.#o.clock.now(),
+      timer: this.#o.clock.setTimeout(tick, t1),
+    };
   }
 
   /** In-dialog requests for local calls; false when the dialog is not ours. */

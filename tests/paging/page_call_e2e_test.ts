@@ -75,7 +75,9 @@ Deno.test({
         const all = new Int16Array(bytes.buffer, 0, Math.floor(bytes.length / 2));
         const frames = Math.floor(all.length / CHANNELS);
         const ch = Array.from({ length: CHANNELS }, () => new Int16Array(frames));
-        for (let i = 0; i < frames; i++) for (let c = 0; c < CHANNELS; c++) ch[c]![i] = all[i * CHANNELS + c]!;
+        for (let i = 0; i < frames; i++) {
+          for (let c = 0; c < CHANNELS; c++) ch[c]![i] = all[i * CHANNELS + c]!;
+        }
         const seconds = frames / RATE;
         // Paced in real time: never more audio than wall time (plus the writer's small lead).
         ok(seconds <= wall + 0.2, `${seconds.toFixed(2)} s of audio in ${wall.toFixed(2)} s`);

@@ -88,6 +88,8 @@ interface ZoneState {
   ampOn: boolean;
   ampOffTimer: TimerId | undefined;
   fault: string | null;
+  /** Why the amplifier line failed; kept apart so a speaker that opens does not hide it. */
+  ampFault: string | null;
 }
 
 interface BacklogItem {
@@ -246,6 +248,9 @@ export class PagingService {
   #schedulerOn = false;
   #closed = false;
   readonly #hostSerial: number;
+  readonly #listeners = new Set<(zones: ZoneStatus[]) => void>();
+  #lastStatus = "";
+  #changeQueued = false;
 
   /** Create the service; nothing is opened until a page needs it. */
   constructor(options: PagingServiceOptions) {
@@ -255,6 +260,47 @@ export class PagingService {
     this.#log = options.logger ?? nullLogger;
     this.#hostSerial = options.hostSerial ?? ((Deno.pid * 2654435761) >>> 0);
     if (options.datagram !== undefined) this.#sender = Promise.resolve(options.datagram);
+  }
+
+  // ---------------------------------------------------------------- live status
+
+  /**
+   * Be told when a zone's live state changes (idle, paging, faulty; the page on it). The listener
+   * gets the whole {@linkcode status} list, at most once per event-loop turn and only when it
+   * differs from the last one sent. Returns the unsubscribe function.
+   */
+  onChange(listener: (zones: ZoneStatus[]) => void): () => void {
+    if (this.#listeners.size === 0) this.#lastStatus = JSON.stringify(this.#safeStatus());
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** Zones may have changed: compare and notify once the current turn is done. */
+  #changed(): void {
+    if (this.#listeners.size === 0 || this.#changeQueued) return;
+    this.#changeQueued = true;
+    queueMicrotask(() => {
+      this.#changeQueued = false;
+      const zones = this.#safeStatus();
+      const text = JSON.stringify(zones);
+      if (text === this.#lastStatus) return;
+      this.#lastStatus = text;
+      for (const l of this.#listeners) {
+        try {
+          l(zones);
+        } catch (e) {
+          this.#log.warn("zone status listener failed", { error: e });
+        }
+      }
+    });
+  }
+
+  #safeStatus(): ZoneStatus[] {
+    try {
+      return this.status();
+    } catch {
+      return []; // storage closed under us (shutdown)
+    }
   }
 
   // ---------------------------------------------------------------- lookup and permissions
@@ -327,6 +373,7 @@ export class PagingService {
     }
     if (granted.length > 0) page.state = "live";
     this.#log.info("page started", { id: page.id, origin: page.origin, zones: page.zones, priority });
+    this.#changed();
     return page;
   }
 
@@ -384,7 +431,7 @@ export class PagingService {
     return this.#store.listZones().map((z) => {
       const st = this.#zones.get(z.number);
       const dev = z.alsaDevice === null ? undefined : this.#devices.get(z.alsaDevice);
-      const fault = st?.fault ?? dev?.error ?? dev?.device?.error ?? null;
+      const fault = st?.fault ?? st?.ampFault ?? dev?.error ?? dev?.device?.error ?? null;
       const out: ZoneStatus = {
         number: z.number,
         name: z.name,
@@ -475,7 +522,15 @@ export class PagingService {
   #zoneState(n: string): ZoneState {
     let st = this.#zones.get(n);
     if (st === undefined) {
-      st = { owner: null, waiting: [], amp: null, ampOn: false, ampOffTimer: undefined, fault: null };
+      st = {
+        owner: null,
+        waiting: [],
+        amp: null,
+        ampOn: false,
+        ampOffTimer: undefined,
+        fault: null,
+        ampFault: null,
+      };
       this.#zones.set(n, st);
     }
     return st;
@@ -511,6 +566,7 @@ export class PagingService {
         },
         onError: (message) => {
           entry.error = message;
+          this.#changed();
           this.#log.error("speaker device failed", { device: name, error: message });
         },
       }).then((d) => {
@@ -519,6 +575,7 @@ export class PagingService {
       }, (err: unknown) => {
         entry.error = err instanceof Error ? err.message : String(err);
         this.#log.error("speaker device unavailable", { device: name, error: entry.error });
+        this.#changed();
         return null;
       });
     this.#devices.set(name, entry);
@@ -543,10 +600,14 @@ export class PagingService {
         if (!st.ampOn) {
           st.ampOn = true;
           lead = zone.leadMs;
-          st.amp.set(true).catch((e) => this.#zoneFault(zone.number, `amplifier line: ${e}`));
+          st.amp.set(true).then(() => {
+            if (st.ampFault !== null) this.#changed();
+            st.ampFault = null;
+          }, (e) => this.#ampFault(zone.number, `amplifier line ${zone.ampLine}: ${e}`));
         }
       } catch (e) {
-        this.#zoneFault(zone.number, `amplifier line ${zone.ampLine}: ${e instanceof Error ? e.message : e}`);
+        // The page still plays (the amplifier may be on anyway); the zone shows the fault.
+        this.#ampFault(zone.number, `amplifier line ${zone.ampLine}: ${e instanceof Error ? e.message : e}`);
       }
     }
     if (zone.multicast !== null) {
@@ -583,6 +644,7 @@ export class PagingService {
             `channel ${bad} not on ${zone.alsaDevice} (${device.channels} channels)`,
           );
         } else {
+          if (st.fault !== null) this.#changed();
           st.fault = null;
           leg.device = device;
           if (page.opts.preTone !== false && zone.preTone !== null) {
@@ -615,8 +677,15 @@ export class PagingService {
     return this.#o.openAmpLine(spec);
   }
 
+  #ampFault(zone: string, message: string): void {
+    this.#zoneState(zone).ampFault = message;
+    this.#changed();
+    this.#log.warn("paging zone faulty", { zone, error: message });
+  }
+
   #zoneFault(zone: string, message: string): void {
     this.#zoneState(zone).fault = message;
+    this.#changed();
     this.#log.warn("paging zone faulty", { zone, error: message });
   }
 
@@ -696,6 +765,7 @@ export class PagingService {
     }
     const st = this.#zoneState(zone);
     st.owner = null;
+    this.#changed();
     if (this.#o.onPreempt === "resume" && owner.state !== "ending") {
       owner.waitingFor.add(zone);
       st.waiting.push(owner);
@@ -714,6 +784,7 @@ export class PagingService {
   #release(zone: string): void {
     const st = this.#zoneState(zone);
     st.owner = null;
+    this.#changed();
     // The highest priority waiter gets the zone; FIFO among equals.
     let best: Page | undefined;
     for (const p of st.waiting) {
@@ -740,7 +811,7 @@ export class PagingService {
       st.ampOffTimer = undefined;
       if (st.owner !== null) return;
       st.ampOn = false;
-      st.amp?.set(false).catch((e) => this.#zoneFault(zone, `amplifier line: ${e}`));
+      st.amp?.set(false).catch((e) => this.#ampFault(zone, `amplifier line: ${e}`));
     };
     const tail = z?.tailMs ?? 0;
     if (tail <= 0) off();

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { VirtualClock } from "../../clock/mod.ts";
-import { writeWav } from "../../media/wav/mod.ts";
+import { readWav, writeWav } from "../../media/wav/mod.ts";
 import { tempStorage } from "../../storage/_testing.ts";
 import { parsePolycomPacket, POLYCOM_OP } from "./multicast.ts";
 import { PagingService } from "./service.ts";
-import type { AmpLine, DatagramSender, SpeakerDevice, SpeakerOpenHints } from "./types.ts";
+import type { AmpLine, DatagramSender, SpeakerDevice, SpeakerOpenHints, ZoneStatus } from "./types.ts";
 
 /** A speaker device that records what each channel would play. */
 class FakeDevice implements SpeakerDevice {
@@ -46,7 +46,16 @@ async function flush(): Promise<void> {
   await new Promise((r) => setTimeout(r, 0));
 }
 
-function setup(options: { equalPriority?: "busy" | "wait"; wallStart?: number; failDevice?: boolean } = {}) {
+function setup(
+  options: {
+    equalPriority?: "busy" | "wait";
+    wallStart?: number;
+    failDevice?: boolean;
+    recordingDir?: string;
+    /** openAmpLine throws this (a GPIO chip that is not there). */
+    ampError?: string;
+  } = {},
+) {
   const clock = new VirtualClock(options.wallStart === undefined ? {} : { wallStart: options.wallStart });
   const storage = tempStorage({ clock });
   const devices: FakeDevice[] = [];
@@ -68,6 +77,7 @@ function setup(options: { equalPriority?: "busy" | "wait"; wallStart?: number; f
     polycomAlertCount: 3,
     polycomEndCount: 2,
     ...(options.equalPriority === undefined ? {} : { equalPriority: options.equalPriority }),
+    ...(options.recordingDir === undefined ? {} : { recordingDir: options.recordingDir }),
     openSpeaker: (name, hints) => {
       if (options.failDevice) {
         return Promise.reject(new Error(`cannot open ALSA PCM "${name}": No such device`));
@@ -76,13 +86,16 @@ function setup(options: { equalPriority?: "busy" | "wait"; wallStart?: number; f
       devices.push(d);
       return Promise.resolve(d);
     },
-    openAmpLine: (spec): AmpLine => ({
-      set(on) {
-        amps.push({ spec, at: clock.now(), on });
-        return Promise.resolve();
-      },
-      close: () => Promise.resolve(),
-    }),
+    openAmpLine: (spec): AmpLine => {
+      if (options.ampError !== undefined) throw new Error(options.ampError);
+      return {
+        set(on) {
+          amps.push({ spec, at: clock.now(), on });
+          return Promise.resolve();
+        },
+        close: () => Promise.resolve(),
+      };
+    },
     readFile: () =>
       Promise.resolve(writeWav({ sampleRate: 8000, channels: 1 }, new Int16Array(800).fill(777))),
   });
@@ -319,5 +332,99 @@ Deno.test("a multicast zone sends Polycom alert, transmit (with redundancy) and 
     assert.equal(parsed[4]!.sampleCount, 160);
   } finally {
     await t.dispose();
+  }
+});
+
+Deno.test("onChange reports zone states: paging while a page runs, idle after, faulty on a dead device", async () => {
+  const t = setup();
+  try {
+    const seen: string[] = [];
+    const off = t.svc.onChange((zones: ZoneStatus[]) => {
+      seen.push(zones.map((z) => `${z.number}:${z.state}${z.page ? `(${z.page.origin})` : ""}`).join(" "));
+    });
+    const page = t.svc.startPage({
+      target: "71",
+      origin: { extension: "201" },
+      preTone: false,
+      postTone: false,
+    });
+    await flush();
+    t.clock.advance(200);
+    page.push(frame(5));
+    const done = page.end();
+    await flush();
+    await done;
+    await flush();
+    assert.deepEqual(seen, ["71:paging(201) 72:idle", "71:idle 72:idle"]);
+    off();
+    t.svc.startPage({ target: "72", origin: { extension: "202" } });
+    await flush();
+    assert.equal(seen.length, 2, "no calls after unsubscribing");
+  } finally {
+    await t.dispose();
+  }
+  const f = setup({ failDevice: true });
+  try {
+    const states: ZoneStatus[][] = [];
+    f.svc.onChange((z) => states.push(z));
+    const p = f.svc.startPage({ target: "72", origin: { extension: "201" } });
+    await p.end();
+    await flush();
+    const last = states.at(-1)!.find((z) => z.number === "72")!;
+    assert.equal(last.state, "faulty");
+    assert.match(last.fault ?? "", /No such device/);
+  } finally {
+    await f.dispose();
+  }
+});
+
+Deno.test("a missing amplifier line (GPIO chip absent) marks the zone faulty but the page still plays", async () => {
+  const t = setup({ ampError: "GPIO line gpiochip9:4: /dev/gpiochip9 not found" });
+  try {
+    const page = t.svc.startPage({
+      target: "71",
+      origin: { extension: "201" },
+      preTone: false,
+      postTone: false,
+    });
+    page.push(frame(1234));
+    await flush();
+    const z71 = t.svc.status().find((z) => z.number === "71")!;
+    assert.equal(z71.state, "faulty");
+    assert.match(z71.fault ?? "", /gpiochip9 not found/);
+    assert.equal(t.devices[0]!.played[0]![0], 1234, "audio reaches the speaker without the lead time");
+    assert.equal((await page.end()).outcome, "completed", "the speaker played it");
+    // The box keeps going: the next page is accepted too.
+    const next = t.svc.startPage({ target: "72", origin: { extension: "201" } });
+    assert.equal(next.state, "live");
+    await next.end();
+  } finally {
+    await t.dispose();
+  }
+});
+
+Deno.test("a page with record: true writes a WAV of the caller's audio that runtime/media/wav reads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pbx-page-rec-" });
+  const t = setup({ recordingDir: dir });
+  try {
+    const page = t.svc.startPage({ target: "72", origin: { extension: "201" }, record: true });
+    // Wideband caller audio (G.722 decodes to 16 kHz): the WAV keeps the caller's rate.
+    const ramp = new Int16Array(320).map((_, i) => i * 10);
+    page.push({ samples: ramp, sampleRate: 16000 });
+    page.push({ samples: new Int16Array(320).fill(-500), sampleRate: 16000 });
+    await flush();
+    const result = await page.end();
+    assert.equal(result.outcome, "completed");
+    const [entry] = t.storage.paging.log();
+    assert.equal(entry?.recordingPath, `${dir}/page-${result.logId}.wav`);
+    const wav = readWav(await Deno.readFile(entry!.recordingPath!));
+    assert.equal(wav.sampleRate, 16000);
+    assert.equal(wav.channels, 1);
+    assert.equal(wav.samples.length, 640);
+    assert.deepEqual([...wav.samples.subarray(0, 320)], [...ramp]);
+    assert.equal(wav.samples[639], -500);
+  } finally {
+    await t.dispose();
+    await Deno.remove(dir, { recursive: true });
   }
 });

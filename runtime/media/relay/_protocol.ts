@@ -141,11 +141,20 @@ export type Reply =
 
 /**
  * Unprompted worker events: a DTMF digit received as RFC 4733 (on its end packet), decoded audio
- * from a tapped leg (20 ms of 8 kHz PCM per RTP packet), and latching changes.
+ * from a tapped leg (one frame per RTP packet, or a concealed frame for a lost one, as mono PCM at
+ * the codec's own rate: 8000 for G.711, 16000 for G.722, 48000 for Opus; `receivedAt` is the
+ * epoch ms the packet arrived, or when a lost one was concealed), and latching changes.
  */
 export type MediaEvent =
   | { event: "dtmf"; legId: string; digit: string; durationMs: number; source?: "rfc4733" | "inband" }
-  | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number; timestamp: number }
+  | {
+    event: "audio";
+    legId: string;
+    pcm: Int16Array;
+    sampleRate: number;
+    timestamp: number;
+    receivedAt: number;
+  }
   | { event: "latched"; legId: string; address: string; port: number };
 
 /** A codec the worker can transcode (its library loaded), as SDP describes it. */

@@ -16,7 +16,7 @@ import {
 import { alawToUlaw, decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ulawToAlaw } from "../g711/g711.ts";
 import { ToneGenerator } from "../tone/tone.ts";
 import { digitToEvent, DtmfDetector, eventToDigit, generateDtmf } from "../dtmf/dtmf.ts";
-import { JitterBuffer } from "../jitter/jitter.ts";
+import { JitterBuffer, type JitterPacket } from "../jitter/jitter.ts";
 import {
   type AudioCodec,
   type CodecFactory,
@@ -136,6 +136,10 @@ interface Leg {
   >;
   player: Player | null;
   tap: boolean;
+  /** Decoder state of the tap, created on the first tapped packet. */
+  tapState: TapState | null;
+  /** A payload type the tap could not decode (no codec): not retried per packet. */
+  tapUnsupported: number | null;
   lastDtmfTs: number | null;
   ptime: number;
   detectInband: boolean | undefined;
@@ -207,7 +211,7 @@ function handle(req: Request): Promise<unknown> | unknown {
     case "stopPlay":
       return stopPlay(getLeg(cmd.legId), "stopped");
     case "tap":
-      getLeg(cmd.legId).tap = cmd.on;
+      setTap(getLeg(cmd.legId), cmd.on);
       return undefined;
     case "dtmf":
       return sendDtmf(getLeg(cmd.legId), cmd.digit, cmd.durationMs);
@@ -310,6 +314,8 @@ async function allocate(): Promise<AllocatedLeg> {
       },
       player: null,
       tap: false,
+      tapState: null,
+      tapUnsupported: null,
       lastDtmfTs: null,
       ptime: 20,
       detectInband: undefined,
@@ -592,6 +598,7 @@ function resources(): MediaResources {
 
 async function release(leg: Leg): Promise<void> {
   unbridge(leg);
+  setTap(leg, false);
   leg.dtmfQueue = [];
   stopPlay(leg, "released");
   legs.delete(leg.id);
@@ -957,6 +964,7 @@ function tickMedia(): void {
   }
   let senders = 0;
   for (const leg of legs.values()) {
+    if (leg.tapState !== null && serviceTap(leg, leg.tapState, now)) senders++;
     const item = leg.dtmfQueue[0];
     if (item === undefined || item.mode !== "rfc4733") continue;
     stepEvent(leg, item, now);
@@ -973,13 +981,211 @@ function ensureMediaTimer(): void {
   if (mediaTimer === undefined) mediaTimer = setInterval(tickMedia, 5);
 }
 
+// ---- taps: what a leg receives, decoded for the box's own features (paging, recording) ----
+
+/** A tapped packet waiting in the tap's jitter buffer, with its arrival time for latency probes. */
+interface TapPacket extends JitterPacket {
+  /** Epoch ms the datagram arrived. */
+  receivedAt: number;
+}
+
+/**
+ * Decoding for a tapped leg. In-order packets are decoded the moment they arrive (a feature such
+ * as paging has its own paced output, so waiting here would only add delay); a gap waits for the
+ * jitter buffer's target delay so a reordered packet can still fill it, then is concealed (PLC).
+ */
+interface TapState {
+  pt: number;
+  dec: AudioCodec;
+  jb: JitterBuffer;
+  /** Duration of the last decoded frame. */
+  frameMs: number;
+  /** Sequence number to decode next; null before the first packet (or after a new source). */
+  expected: number | null;
+  /** Sequence numbers queued in `jb`. */
+  pending: Set<number>;
+  /** performance.now() by which the next frame is produced even when its packet is missing. */
+  due: number;
+  /** Concealing or waiting for a gap: the media timer has work on this tap. */
+  active: boolean;
+  /** RTP timestamp of the last frame emitted. */
+  lastTs: number;
+  decoded: Int16Array;
+  detector: DtmfDetector | null;
+}
+
+/** Epoch ms with sub-ms precision (same clock as the ALSA writer's "written" reports). */
+function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The encoding of a static payload type (RFC 3551) the registry knows, for legs without a map. */
+function staticEncoding(pt: number): string | undefined {
+  const f = registry.available().find((x) => x.staticPayloadType === pt);
+  return f === undefined ? undefined : normEncoding(`${f.name}/${f.rtpClockRate}`);
+}
+
+function setTap(leg: Leg, on: boolean): void {
+  leg.tap = on;
+  if (!on) closeTap(leg);
+}
+
+function closeTap(leg: Leg): void {
+  const t = leg.tapState;
+  if (t === null) return;
+  leg.tapState = null;
+  closeCodec(t.dec);
+}
+
+function openTap(leg: Leg, pt: number, encoding: string): TapState | null {
+  const [name = "", rate = "8000"] = encoding.split("/");
+  const f = registry.get(name, Number(rate));
+  if (f === undefined) {
+    leg.tapUnsupported = pt;
+    return null;
+  }
+  let dec: AudioCodec;
+  try {
+    // Opus decodes at 48 kHz here: full band for the speakers, which usually run at 48 kHz.
+    dec = f.create({ frameMs: leg.ptime, ...(f.rtpClockRate === 48000 ? { sampleRate: 48000 } : {}) });
+  } catch {
+    leg.tapUnsupported = pt;
+    return null;
+  }
+  liveCodecs++;
+  const g711 = G711[encoding] !== undefined; // G.711 is already checked for tones in onRtp
+  return {
+    pt,
+    dec,
+    jb: new JitterBuffer({
+      clockRate: f.rtpClockRate,
+      frameMs: leg.ptime,
+      minDelayMs: 0,
+      initialDelayMs: 0,
+      maxDelayMs: 100,
+    }),
+    frameMs: leg.ptime,
+    expected: null,
+    pending: new Set(),
+    due: Infinity,
+    active: false,
+    lastTs: 0,
+    decoded: new Int16Array(MAX_DECODED),
+    detector: !g711 && wantsInband(leg) && leg.dirIn === null
+      ? new DtmfDetector({ sampleRate: dec.sampleRate })
+      : null,
+  };
+}
+
 function tapAudio(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string | undefined): void {
-  const name = enc ?? (h.payloadType === 0 ? "PCMU/8000" : h.payloadType === 8 ? "PCMA/8000" : undefined);
-  const codec = name === undefined ? undefined : G711[name];
-  if (codec === undefined) return; // other codecs: decoded via the codec registry later
-  const pcm = new Int16Array(h.payloadLength);
-  codec.decode(msg.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength), pcm);
-  post({ event: "audio", legId: leg.id, pcm, sampleRate: 8000, timestamp: h.timestamp }, [pcm.buffer]);
+  const name = enc ?? staticEncoding(h.payloadType);
+  if (name === undefined || name.startsWith("TELEPHONE-EVENT") || name.startsWith("CN/")) return;
+  let t = leg.tapState;
+  if (t === null || t.pt !== h.payloadType) {
+    if (leg.tapUnsupported === h.payloadType) return;
+    closeTap(leg); // the sender switched codecs
+    t = leg.tapState = openTap(leg, h.payloadType, name);
+    if (t === null) return;
+  }
+  const now = performance.now();
+  const pkt: TapPacket = {
+    seq: h.sequence,
+    timestamp: h.timestamp,
+    marker: h.marker,
+    ssrc: h.ssrc,
+    // Copy: the payload outlives this datagram's buffer.
+    payload: msg.slice(h.payloadOffset, h.payloadOffset + h.payloadLength),
+    receivedAt: epochNow(),
+  };
+  const r = t.jb.push(pkt, now);
+  if (r === "late" || r === "duplicate") return;
+  if (r === "reset") {
+    t.pending.clear();
+    t.expected = null;
+  }
+  t.pending.add(h.sequence);
+  drainTap(leg, t, now);
+  if (t.pending.size > 0) {
+    // A gap (or a talkspurt waiting for its delay): the media timer decides when to stop waiting.
+    t.active = true;
+    if (t.due === Infinity) t.due = now + t.jb.targetDelayMs;
+    ensureMediaTimer();
+  }
+}
+
+/** Decode every packet that is next in sequence. */
+function drainTap(leg: Leg, t: TapState, now: number): void {
+  while (t.expected === null || t.pending.has(t.expected)) {
+    const p = t.jb.pop(now);
+    if (p === undefined) return;
+    emitTap(leg, t, p);
+    // Next packet due one frame on, plus the jitter target before its absence counts as loss.
+    t.due = now + t.frameMs + Math.max(t.jb.targetDelayMs, 5);
+    t.active = true;
+    ensureMediaTimer();
+  }
+}
+
+/** Media-timer work on a tap: conceal a missing frame once it is overdue. True while it has work. */
+function serviceTap(leg: Leg, t: TapState, now: number): boolean {
+  if (!t.active) return false;
+  if (now < t.due) return true;
+  const p = t.jb.pop(now);
+  if (p === undefined) {
+    // Talkspurt over (or still waiting for its playout delay).
+    if (t.pending.size === 0) {
+      t.active = false;
+      t.due = Infinity;
+      return false;
+    }
+    t.due = now;
+    return true;
+  }
+  emitTap(leg, t, p);
+  t.due = now + t.frameMs;
+  drainTap(leg, t, now);
+  return true;
+}
+
+function emitTap(leg: Leg, t: TapState, p: JitterPacket | "lost"): void {
+  let n: number;
+  let receivedAt: number;
+  let timestamp: number;
+  if (p === "lost") {
+    n = t.dec.conceal ? t.dec.conceal(t.decoded) : silenceFrame(t);
+    receivedAt = epochNow();
+    timestamp = (t.lastTs + Math.round(t.frameMs * t.dec.rtpClockRate / 1000)) >>> 0;
+    if (t.expected !== null) t.expected = (t.expected + 1) & 0xffff;
+  } else {
+    t.pending.delete(p.seq);
+    // Whatever the jitter buffer dropped before this packet will never be popped.
+    for (const s of t.pending) if (((p.seq - s) & 0xffff) < 0x8000) t.pending.delete(s);
+    t.expected = (p.seq + 1) & 0xffff;
+    try {
+      n = t.dec.decode(p.payload, t.decoded);
+    } catch {
+      n = t.dec.conceal ? t.dec.conceal(t.decoded) : silenceFrame(t); // undecodable = lost
+    }
+    receivedAt = (p as TapPacket).receivedAt;
+    timestamp = p.timestamp;
+  }
+  t.lastTs = timestamp;
+  if (n <= 0) return;
+  t.frameMs = n * 1000 / t.dec.sampleRate;
+  const pcm = t.decoded.slice(0, n);
+  if (t.detector !== null && p !== "lost") {
+    for (const digit of t.detector.process(pcm)) onInbandDigit(leg, digit);
+  }
+  post(
+    { event: "audio", legId: leg.id, pcm, sampleRate: t.dec.sampleRate, timestamp, receivedAt },
+    [pcm.buffer],
+  );
+}
+
+function silenceFrame(t: TapState): number {
+  const n = Math.round(t.dec.sampleRate * t.frameMs / 1000);
+  t.decoded.fill(0, 0, n);
+  return n;
 }
 
 function onRtcp(leg: Leg, msg: Buffer, rinfo: dgram.RemoteInfo): void {

@@ -132,7 +132,12 @@ export class MediaPlane {
     return this.#call({ op: "stopPlay", legId }) as Promise<boolean>;
   }
 
-  /** Start or stop "audio" events carrying decoded 8 kHz PCM of what the leg receives (G.711 only for now). */
+  /**
+   * Start or stop "audio" events carrying the decoded PCM of what the leg receives, in any codec of
+   * {@linkcode codecs} (or a static payload type when the leg has no payload map), at the codec's
+   * own rate. In-order packets are decoded on arrival; a gap waits for the jitter buffer's target
+   * delay, then is concealed. Stopping frees the decoder.
+   */
   async tap(legId: string, on: boolean): Promise<void> {
     await this.#call({ op: "tap", legId, on });
   }

@@ -27,6 +27,7 @@ import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
+import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import { describeSdp, type SdpInfo, SdpSession } from "./_sdp.ts";
 import type { Codec } from "../sdp/mod.ts";
 import { type AnswerPlan, planAnswer, planOffer } from "./_codec_plan.ts";
@@ -110,7 +111,7 @@ interface Call {
   plan?: AnswerPlan | undefined;
   noAnswerTimer?: TimerId | undefined;
   /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
-  okRetransmit?: { response: SipResponse; interval: number; started: number; timer: TimerId } | undefined;
+  okRetransmit?: OkRetransmit | undefined;
   pending?: PendingReinvite | undefined;
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
@@ -586,33 +587,24 @@ export class B2bua {
   }
 
   #startOkRetransmit(call: Call, response: SipResponse): void {
-    const tick = () => {
-      const r = call.okRetransmit;
-      if (!r || call.state === "ended") return;
-      if (this.#o.clock.now() - r.started >= 64 * this.#t1) {
+    call.okRetransmit?.stop();
+    call.okRetransmit = retransmitOk(() => call.aTx.respond(response), {
+      clock: this.#o.clock,
+      t1Ms: this.#t1,
+      t2Ms: this.#t2,
+      onGiveUp: () => {
+        call.okRetransmit = undefined;
+        if (call.state === "ended") return;
         // RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is confirmed then torn down.
         this.#o.log.warn("no ACK for 200 OK; ending call", { call: call.id });
-        call.okRetransmit = undefined;
         void this.#hangup(call, "system");
-        return;
-      }
-      call.aTx.respond(r.response);
-      r.interval = Math.min(r.interval * 2, this.#t2);
-      r.timer = this.#o.clock.setTimeout(tick, r.interval);
-    };
-    call.okRetransmit = {
-      response,
-      interval: this.#t1,
-      started: this.#o.clock.now(),
-      timer: this.#o.clock.setTimeout(tick, this.#t1),
-    };
+      },
+    });
   }
 
   #stopOkRetransmit(call: Call): void {
-    if (call.okRetransmit) {
-      this.#o.clock.clearTimeout(call.okRetransmit.timer);
-      call.okRetransmit = undefined;
-    }
+    call.okRetransmit?.stop();
+    call.okRetransmit = undefined;
   }
 
   /** CANCEL for a pending INVITE (RFC 3261 9.2). Returns false when no call matches. */

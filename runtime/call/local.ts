@@ -9,8 +9,9 @@ import { addHeader, createResponse, getHeader, setHeader } from "../sip/message/
 import { Dialog, newTag } from "../sip/mod.ts";
 import type { ServerTransaction, TransactionLayer } from "../sip/mod.ts";
 import { type CodecPreference, createAnswer, negotiateAudio, parseSdp, serializeSdp } from "../sdp/mod.ts";
-import type { Clock, TimerId } from "../clock/mod.ts";
+import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import type { CallRecordSink, MediaLeg } from "./types.ts";
 
 const TEXT = new TextEncoder();
@@ -151,7 +152,7 @@ interface LocalCall {
   answer: string;
   startedAt: number;
   answeredAt: number;
-  ok?: { response: SipResponse; interval: number; started: number; timer: TimerId } | undefined;
+  ok?: OkRetransmit | undefined;
   unsubscribe: () => void;
   ended: boolean;
 }
@@ -321,25 +322,15 @@ export class LocalCalls {
   }
 
   #retransmit(call: LocalCall, response: SipResponse): void {
-    const t1 = this.#o.t1Ms ?? 500, t2 = this.#o.t2Ms ?? 4000;
-    const tick = () => {
-      const r = call.ok;
-      if (!r || call.ended) return;
-      if (this.#o.clock.now() - r.started >= 64 * t1) {
+    call.ok = retransmitOk(() => call.tx.respond(response), {
+      clock: this.#o.clock,
+      ...(this.#o.t1Ms !== undefined ? { t1Ms: this.#o.t1Ms } : {}),
+      ...(this.#o.t2Ms !== undefined ? { t2Ms: this.#o.t2Ms } : {}),
+      onGiveUp: () => {
         call.ok = undefined;
         void this.#end(call, "system", true); // RFC 3261 13.3.1.4: no ACK, end the call
-        return;
-      }
-      call.tx.respond(r.response);
-      r.interval = Math.min(r.interval * 2, t2);
-      r.timer = this.#o.clock.setTimeout(tick, r.interval);
-    };
-    call.ok = {
-      response,
-      interval: t1,
-      started: this.#o.clock.now(),
-      timer: this.#o.clock.setTimeout(tick, t1),
-    };
+      },
+    });
   }
 
   /** In-dialog requests for local calls; false when the dialog is not ours. */
@@ -350,10 +341,8 @@ export class LocalCalls {
     const call = tag !== undefined ? this.#calls.get(`${callId}|${tag}`) : undefined;
     if (!call) return false;
     if (req.method === "ACK") {
-      if (call.ok) {
-        this.#o.clock.clearTimeout(call.ok.timer);
-        call.ok = undefined;
-      }
+      call.ok?.stop();
+      call.ok = undefined;
       return true;
     }
     if (!tx) return true;
@@ -384,10 +373,8 @@ export class LocalCalls {
     if (call.ended) return;
     call.ended = true;
     const o = this.#o;
-    if (call.ok) {
-      o.clock.clearTimeout(call.ok.timer);
-      call.ok = undefined;
-    }
+    call.ok?.stop();
+    call.ok = undefined;
     if (sendBye) {
       const bye = call.dialog.createRequest("BYE", {
         via: { transport: call.peer.transport, host: o.publicAddress, port: o.sipPort },

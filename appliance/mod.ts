@@ -11,7 +11,7 @@ import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
-import { B2bua, createDispatcher, LocalCalls, type RouteTarget } from "../runtime/call/mod.ts";
+import { B2bua, createDispatcher, LocalCalls, type RouteTarget, sendCheckSync } from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
@@ -80,9 +80,22 @@ export async function startAppliance(
         previous: restored.previousAt ?? "none",
       });
     } else if (restored.reason === "rejected") {
-      log.error("staged backup refused; starting on the current data", { error: restored.error, kept: restored.keptAt });
+      log.error("staged backup refused; starting on the current data", {
+        error: restored.error,
+        kept: restored.keptAt,
+      });
     }
     const storage = openStorage({ dataDir: config.dataDir, clock });
+    if (restored.applied) {
+      storage.audit.record({
+        actor: "system",
+        action: "system.restore-applied",
+        detail: { schemaVersion: restored.schemaVersion, previous: restored.previousAt },
+      });
+      try {
+        Deno.removeSync(`${config.dataDir}/restore/info.json`); // the web UI's note on the staged file
+      } catch { /* none was written */ }
+    }
     cleanups.push(() => storage.close());
     Deno.mkdirSync(`${config.dataDir}/sounds`, { recursive: true }); // bell and announcement WAVs
     await ensureAdmin(storage, config, log);
@@ -270,6 +283,20 @@ export async function startAppliance(
         },
       },
       paging: paging.service,
+      // Re-provision: tell the phone's registered contacts to fetch their configuration now.
+      reprovision: async (mac) => {
+        const device = storage.devices.get(mac);
+        if (!device?.extension) return { sent: 0, detail: "the phone is not assigned to an extension" };
+        const bindings = storage.locations.getBindings(device.extension, clock.wallNow());
+        const results = await sendCheckSync(bindings, {
+          transactions,
+          publicAddress: config.publicAddress,
+          sipPort: transports!.port,
+          vendor: device.vendor ?? undefined,
+        });
+        return { sent: results.length, detail: results.map((r) => `${r.contact}: ${r.status}`).join(", ") };
+      },
+      validateBackup: (path) => inspectDatabase(path),
       // The Paging page maps zones to the box's ALSA outputs and uploads bell sounds.
       audioDevices: () =>
         listPcms().filter((p) => p.direction !== "Input").map(({ name, description }) => ({

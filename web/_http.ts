@@ -164,3 +164,36 @@ export async function readBodyLimited(c: Context, maxBytes: number): Promise<Uin
   }
   return all;
 }
+
+/**
+ * Stream the raw request body into a new file at `path` (mode 0600), refusing more than `maxBytes`
+ * with 413 (Content-Length first, then by counting). Returns the number of bytes written. The file
+ * is left in place on failure; the caller removes it. For uploads too big to hold in memory.
+ */
+export async function streamBodyToFile(c: Context, path: string, maxBytes: number): Promise<number> {
+  const tooBig = () => fail(413, `request body is larger than ${maxBytes} bytes`);
+  const length = c.req.header("content-length");
+  if (length !== undefined && (!/^[0-9]+$/.test(length) || Number(length) > maxBytes)) tooBig();
+  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  let size = 0;
+  try {
+    const body = c.req.raw.body;
+    if (body === null) return 0;
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel();
+        tooBig();
+      }
+      let off = 0;
+      while (off < value.length) off += await file.write(value.subarray(off));
+    }
+    await file.sync();
+    return size;
+  } finally {
+    file.close();
+  }
+}

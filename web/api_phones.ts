@@ -10,6 +10,7 @@ import { type DeviceRecord, normalizeMac, type Storage } from "../runtime/storag
 import { requireAdmin } from "./api_auth.ts";
 import { clientIp, fail, jsonBody, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
+import type { ReprovisionResult } from "./types.ts";
 
 /** Provisioning's template services, implemented in appliance/_provisioning.ts. */
 export interface PhoneProvisioning {
@@ -43,6 +44,8 @@ export interface PhoneRoutesDeps {
   storage: Storage;
   clock: Clock;
   phones?: PhoneProvisioning | undefined;
+  /** Make a phone fetch its configuration now; without it re-provisioning answers 503. */
+  reprovision?: ((mac: string) => Promise<ReprovisionResult>) | undefined;
 }
 
 const Vendor = v.picklist(
@@ -187,6 +190,27 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
     const d = store(() => storage.devices.update(mac, { provisioningOpenUntil: until }));
     audit(c, "phone.open-window", { mac, minutes: body.minutes });
     return c.json(view(d));
+  });
+  devices.post("/:mac/reprovision", async (c) => {
+    const mac = macParam(c.req.param("mac"));
+    const d = storage.devices.get(mac) ?? fail(404, `phone ${mac} not found`);
+    const send = deps.reprovision ?? fail(503, "re-provisioning is not available in this build");
+    let r: ReprovisionResult;
+    try {
+      r = await send(mac);
+    } catch (e) {
+      fail(503, `could not ask phone ${mac} to re-provision: ${(e as Error).message}`);
+    }
+    audit(c, "phone.reprovision", { mac, extension: d.extension, sent: r.sent });
+    if (r.sent === 0) {
+      fail(
+        409,
+        `phone ${mac} is not registered${
+          d.extension === null ? " (it has no extension)" : ""
+        }, so it cannot be told to re-provision; reboot it instead (${r.detail})`,
+      );
+    }
+    return c.json({ mac, sent: r.sent, detail: r.detail });
   });
   api.route("/phones", devices);
 

@@ -4,6 +4,7 @@ import { openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { DEFAULTS } from "../appliance/config.ts";
 import { createPhoneProvisioning, createProvisioningData } from "../appliance/_provisioning.ts";
 import { createApp } from "./app.ts";
+import { errorOf, webFixture } from "./_test_fixture.ts";
 
 const ADMIN_PW = "admin-password-1";
 const USER_PW = "user-password-1";
@@ -263,4 +264,74 @@ Deno.test("contacts: create, list, delete; bad numbers and ids are refused", asy
   await json(await f.req("/api/contacts/abc", { method: "DELETE", token: f.token }), 400);
   await json(await f.req(`/api/contacts/${c.id}`, { method: "DELETE", token: f.token }), 204);
   await json(await f.req(`/api/contacts/${c.id}`, { method: "DELETE", token: f.token }), 404);
+});
+
+Deno.test("re-provision asks the box to notify a registered phone; 404 unknown, 409 not registered, 503 without the dep", async () => {
+  const asked: string[] = [];
+  using f = await webFixture({
+    deps: {
+      reprovision: (mac) => {
+        asked.push(mac);
+        return Promise.resolve(
+          mac === "001565aabbcc"
+            ? { sent: 1, detail: "NOTIFY check-sync sent to 192.0.2.50:5060" }
+            : { sent: 0, detail: "no registered contact" },
+        );
+      },
+    },
+  });
+  const token = await f.login();
+  f.storage.extensions.create({ number: "201", name: "A", password: "good-pass-1" }, "pbx");
+  f.storage.devices.create({ mac: "001565aabbcc", extension: "201" });
+  f.storage.devices.create({ mac: "001565ddeeff", extension: "201" });
+  const post = (mac: string, init: Parameters<typeof f.req>[1] = { token }) =>
+    f.req(`/api/phones/${mac}/reprovision`, { method: "POST", ...init });
+  let res = await post("00:15:65:AA:BB:CC");
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.deepEqual(await res.json(), {
+    mac: "001565aabbcc",
+    sent: 1,
+    detail: "NOTIFY check-sync sent to 192.0.2.50:5060",
+  });
+  res = await post("001565ddeeff");
+  assert.equal(res.status, 409);
+  assert.match(await errorOf(res), /phone 001565ddeeff is not registered.*no registered contact/);
+  res = await post("001565000000");
+  assert.equal(res.status, 404);
+  assert.match(await errorOf(res), /phone 001565000000 not found/);
+  res = await post("not-a-mac");
+  assert.equal(res.status, 400);
+  await res.body?.cancel();
+  assert.deepEqual(asked, ["001565aabbcc", "001565ddeeff"], "unknown and bad MACs never reach the dep");
+  const audited = f.storage.audit.list({ action: "phone.reprovision" });
+  assert.equal(audited.length, 2);
+  // Cookie sessions need the CSRF token; users are refused.
+  const s = await f.cookieLogin();
+  res = await post("001565aabbcc", { session: s });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+  res = await post("001565aabbcc", { session: s, csrf: s.csrf });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  await f.addUser("bob", "202");
+  res = await post("001565aabbcc", { token: await f.login("bob", "user-password-1") });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+});
+
+Deno.test("re-provision answers 503 without the dependency and when sending fails", async () => {
+  {
+    using f = await webFixture();
+    const token = await f.login();
+    f.storage.devices.create({ mac: "001565aabbcc" });
+    const res = await f.req("/api/phones/001565aabbcc/reprovision", { method: "POST", token });
+    assert.equal(res.status, 503);
+    assert.match(await errorOf(res), /re-provisioning is not available/);
+  }
+  using f = await webFixture({ deps: { reprovision: () => Promise.reject(new Error("socket closed")) } });
+  const token = await f.login();
+  f.storage.devices.create({ mac: "001565aabbcc" });
+  const res = await f.req("/api/phones/001565aabbcc/reprovision", { method: "POST", token });
+  assert.equal(res.status, 503);
+  assert.match(await errorOf(res), /could not ask phone 001565aabbcc to re-provision: socket closed/);
 });

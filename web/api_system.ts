@@ -3,13 +3,13 @@
  * and /api/audit, the audit log. Settings are stored and validated here; applying them to the OS is
  * the appliance's job.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import * as v from "valibot";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
-import { clientIp, jsonBody, validate } from "./_http.ts";
+import { clientIp, fail, HttpError, jsonBody, streamBodyToFile, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
-import type { BoxInfo, Health } from "./types.ts";
+import type { BackupInfo, BoxInfo, Health } from "./types.ts";
 
 const IPV4_RE =
   /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
@@ -165,6 +165,70 @@ function attempt<T>(fn: () => T): T | null {
   }
 }
 
+/** Default limit of a backup upload (POST /api/system/restore). */
+export const DEFAULT_MAX_RESTORE_BYTES = 256 * 1024 * 1024;
+
+/** Folder a restore is staged in: the appliance moves `pbx.sqlite` from it into place at start. */
+export function restoreDir(dataDir: string): string {
+  return `${dataDir}/restore`;
+}
+
+const RESTORE_TYPE = /^application\/(octet-stream|vnd\.sqlite3|x-sqlite3)\s*(;|$)/i;
+const SQLITE_MAGIC = new TextEncoder().encode("SQLite format 3\0");
+
+/** Read the first bytes of `path` and throw a RangeError unless it starts like an SQLite database. */
+async function checkSqliteHeader(path: string, size: number): Promise<void> {
+  // Every SQLite database file starts with a 100-byte header (sqlite.org/fileformat.html).
+  if (size < 100) throw new RangeError(`not an SQLite database: only ${size} bytes`);
+  const head = new Uint8Array(SQLITE_MAGIC.length);
+  const file = await Deno.open(path, { read: true });
+  try {
+    let off = 0;
+    while (off < head.length) {
+      const n = await file.read(head.subarray(off));
+      if (n === null) break;
+      off += n;
+    }
+  } finally {
+    file.close();
+  }
+  if (!head.every((b, i) => b === SQLITE_MAGIC[i])) {
+    throw new RangeError('not an SQLite database: the file does not start with "SQLite format 3"');
+  }
+}
+
+/** What GET /api/system/restore reports. */
+interface StagedRestore {
+  staged: boolean;
+  applyOn?: "restart";
+  bytes?: number;
+  stagedAt?: number | null;
+  stagedBy?: string | null;
+  schemaVersion?: number | null;
+}
+
+function stagedRestore(dataDir: string): StagedRestore {
+  const dir = restoreDir(dataDir);
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(`${dir}/pbx.sqlite`);
+  } catch {
+    return { staged: false };
+  }
+  let info: { stagedAt?: unknown; stagedBy?: unknown; schemaVersion?: unknown } = {};
+  try {
+    info = JSON.parse(Deno.readTextFileSync(`${dir}/info.json`));
+  } catch { /* staged by hand, or the note is missing: report what the file says */ }
+  return {
+    staged: true,
+    applyOn: "restart",
+    bytes: st.size,
+    stagedAt: typeof info.stagedAt === "number" ? info.stagedAt : st.mtime?.getTime() ?? null,
+    stagedBy: typeof info.stagedBy === "string" ? info.stagedBy : null,
+    schemaVersion: typeof info.schemaVersion === "number" ? info.schemaVersion : null,
+  };
+}
+
 /** System routes mounted at /api/system, behind requireAdmin. */
 export function systemRoutes(
   options: {
@@ -173,6 +237,9 @@ export function systemRoutes(
     health: () => Health;
     boxInfo: () => BoxInfo;
     logs: (() => string[]) | undefined;
+    /** Deeper check of an uploaded backup (schema); throws with a message saying what is wrong. */
+    validateBackup?: ((path: string) => BackupInfo) | undefined;
+    maxRestoreBytes?: number | undefined;
   },
 ): Hono<AppEnv> {
   const { storage, clock } = options;
@@ -259,6 +326,73 @@ export function systemRoutes(
       "Content-Length": String(size),
       "Content-Disposition": `attachment; filename="pbx-backup-${stamp}.sqlite"`,
     });
+  });
+
+  // --- restore: stage an uploaded backup; the appliance swaps it in at its next start -------------
+  app.get("/restore", (c) => c.json(stagedRestore(storage.dataDir)));
+
+  app.post("/restore", async (c: Context<AppEnv>) => {
+    const ip = clientIp(c);
+    const dir = restoreDir(storage.dataDir);
+    const tmp = `${dir}/.upload-${crypto.randomUUID()}`;
+    try {
+      const type = c.req.header("content-type") ?? "";
+      if (!RESTORE_TYPE.test(type)) {
+        fail(
+          415,
+          `backup upload must be application/octet-stream or application/vnd.sqlite3, got ${
+            JSON.stringify(type.slice(0, 60) || "nothing")
+          }`,
+        );
+      }
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const bytes = await streamBodyToFile(c, tmp, options.maxRestoreBytes ?? DEFAULT_MAX_RESTORE_BYTES);
+      let schemaVersion: number | null = null;
+      try {
+        await checkSqliteHeader(tmp, bytes);
+        if (options.validateBackup !== undefined) schemaVersion = options.validateBackup(tmp).schemaVersion;
+      } catch (e) {
+        fail(400, e instanceof RangeError ? e.message : `not a usable backup: ${(e as Error).message}`);
+      }
+      const stagedAt = clock.wallNow();
+      const stagedBy = c.get("user").username;
+      // The note first, then the database by rename: a reader never sees half a file.
+      const note = `${dir}/.info-${crypto.randomUUID()}`;
+      Deno.writeTextFileSync(note, JSON.stringify({ stagedAt, stagedBy, schemaVersion, bytes }), {
+        mode: 0o600,
+      });
+      Deno.renameSync(note, `${dir}/info.json`);
+      Deno.renameSync(tmp, `${dir}/pbx.sqlite`);
+      audit(c, ip, "system.restore-stage", { bytes, schemaVersion });
+      return c.json(
+        { staged: true, applyOn: "restart", schemaVersion, bytes, stagedAt, stagedBy },
+        202,
+      );
+    } catch (e) {
+      // Refused uploads are worth a line too: someone tried to replace the whole configuration.
+      if (e instanceof HttpError) {
+        audit(c, ip, "system.restore-refused", { status: e.status, error: e.message });
+      }
+      throw e;
+    } finally {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* renamed into place, or never written */ }
+    }
+  });
+
+  app.delete("/restore", (c) => {
+    const dir = restoreDir(storage.dataDir);
+    const had = stagedRestore(storage.dataDir).staged;
+    for (const name of ["pbx.sqlite", "info.json"]) {
+      try {
+        Deno.removeSync(`${dir}/${name}`);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    if (had) audit(c, clientIp(c), "system.restore-cancel", {});
+    return c.json({ staged: false, cancelled: had });
   });
 
   app.get("/logs", (c) => {

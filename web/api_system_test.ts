@@ -188,3 +188,151 @@ Deno.test("audit log lists logins and admin changes newest first; filters by act
     assert.match(await errorOf(res), /^invalid query: /);
   }
 });
+
+/** A deep check like the appliance's: open read-only, read the schema version, refuse other schemas. */
+function readOnlySchemaCheck(path: string): { schemaVersion: number } {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+    db.prepare("SELECT count(*) FROM extensions").get();
+    return { schemaVersion: row.user_version };
+  } finally {
+    db.close();
+  }
+}
+
+function restoreFiles(dataDir: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${dataDir}/restore`)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("restore: a downloaded backup is staged with 202, reported by GET, cancelled by DELETE; all audited", async () => {
+  using f = await webFixture({ deps: { validateBackup: readOnlySchemaCheck } });
+  const token = await f.login();
+  f.storage.extensions.create({ number: "201", name: "From backup", password: "good-pass-1" }, "pbx");
+  const backup = new Uint8Array(await (await f.req("/api/system/backup", { token })).arrayBuffer());
+  let res = await f.req("/api/system/restore", { token });
+  assert.deepEqual(await res.json(), { staged: false });
+  res = await f.req("/api/system/restore", {
+    method: "POST",
+    token,
+    headers: { "content-type": "application/vnd.sqlite3" },
+    body: backup,
+  });
+  assert.equal(res.status, 202, await res.clone().text());
+  const staged = await res.json() as Record<string, unknown>;
+  assert.equal(staged.staged, true);
+  assert.equal(staged.applyOn, "restart");
+  assert.equal(staged.bytes, backup.length);
+  const readCheck = readOnlySchemaCheck(`${f.storage.dataDir}/restore/pbx.sqlite`);
+  assert.equal(staged.schemaVersion, readCheck.schemaVersion);
+  assert.deepEqual(Deno.readFileSync(`${f.storage.dataDir}/restore/pbx.sqlite`), backup);
+  assert.deepEqual(restoreFiles(f.storage.dataDir), ["info.json", "pbx.sqlite"], "no temp file left");
+  res = await f.req("/api/system/restore", { token });
+  const got = await res.json() as Record<string, unknown>;
+  assert.equal(got.staged, true);
+  assert.equal(got.stagedBy, "admin");
+  assert.equal(got.schemaVersion, readCheck.schemaVersion);
+  assert.equal(got.bytes, backup.length);
+  // The running database is untouched until the next start.
+  assert.equal(f.storage.extensions.get("201")?.name, "From backup");
+  res = await f.req("/api/system/restore", { method: "DELETE", token });
+  assert.deepEqual(await res.json(), { staged: false, cancelled: true });
+  assert.deepEqual(restoreFiles(f.storage.dataDir), []);
+  res = await f.req("/api/system/restore", { method: "DELETE", token });
+  assert.deepEqual(await res.json(), { staged: false, cancelled: false });
+  const actions = f.storage.audit.list({}).map((a) => a.action);
+  assert.equal(actions.filter((a) => a === "system.restore-stage").length, 1);
+  assert.equal(
+    actions.filter((a) => a === "system.restore-cancel").length,
+    1,
+    "a no-op cancel is not audited",
+  );
+});
+
+Deno.test("restore refuses a non-SQLite file, a wrong type, a failing schema check and a body over the limit", async () => {
+  using f = await webFixture({
+    deps: {
+      maxRestoreBytes: 256 * 1024,
+      validateBackup: (path) => {
+        if (Deno.statSync(path).size === 4096) {
+          throw new Error("schema version 99 is newer than this software (5)");
+        }
+        return { schemaVersion: 5 };
+      },
+    },
+  });
+  const token = await f.login();
+  const post = (body: BodyInit, type = "application/octet-stream") =>
+    f.req("/api/system/restore", { method: "POST", token, headers: { "content-type": type }, body });
+  const sqliteLike = (size: number) => {
+    const b = new Uint8Array(size);
+    b.set(new TextEncoder().encode("SQLite format 3\0"));
+    return b;
+  };
+  const cases: [Promise<Response>, number, RegExp][] = [
+    [
+      post(new TextEncoder().encode("PK\x03\x04 this is a zip file, not a database".repeat(10))),
+      400,
+      /not an SQLite database/,
+    ],
+    [post(new Uint8Array(0)), 400, /not an SQLite database: only 0 bytes/],
+    [post(sqliteLike(4096), "application/vnd.sqlite3"), 400, /not a usable backup: schema version 99/],
+    [post(sqliteLike(2048), "text/plain"), 415, /application\/octet-stream or application\/vnd\.sqlite3/],
+    [post(sqliteLike(300 * 1024)), 413, /larger than 262144 bytes/],
+    [
+      // No Content-Length: a chunked stream is counted as it arrives.
+      post(ReadableStream.from([sqliteLike(200 * 1024), new Uint8Array(200 * 1024)])),
+      413,
+      /larger than 262144 bytes/,
+    ],
+  ];
+  for (const [pending, status, re] of cases) {
+    const res = await pending;
+    assert.equal(res.status, status, re.source);
+    assert.match(await errorOf(res), re);
+  }
+  assert.deepEqual(restoreFiles(f.storage.dataDir), [], "nothing staged, no temp files");
+  assert.equal(f.storage.audit.list({ action: "system.restore-refused" }).length, cases.length);
+  // Over the 64 KiB API limit but under the restore limit is fine after authentication.
+  const ok = await post(sqliteLike(100 * 1024));
+  assert.equal(ok.status, 202, await ok.clone().text());
+  assert.equal((await ok.json() as { schemaVersion: number }).schemaVersion, 5);
+});
+
+Deno.test("restore needs an admin and, for cookie sessions, the CSRF token; anonymous uploads never get the big limit", async () => {
+  using f = await webFixture();
+  const body = new Uint8Array(100 * 1024);
+  body.set(new TextEncoder().encode("SQLite format 3\0"));
+  const upload = (init: Parameters<typeof f.req>[1] = {}) =>
+    f.req("/api/system/restore", {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body,
+      ...init,
+    });
+  let res = await upload();
+  assert.equal(res.status, 401);
+  await res.body?.cancel();
+  await f.addUser("bob", "201");
+  res = await upload({ token: await f.login("bob", "user-password-1") });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+  res = await f.req("/api/system/restore", { token: await f.login("bob", "user-password-1") });
+  assert.equal(res.status, 403, "GET is admin-only too");
+  await res.body?.cancel();
+  const s = await f.cookieLogin();
+  res = await upload({ session: s });
+  assert.equal(res.status, 403);
+  assert.match(await errorOf(res), /CSRF/);
+  res = await f.req("/api/system/restore", { method: "DELETE", session: s });
+  assert.equal(res.status, 403, "cancel needs CSRF too");
+  await res.body?.cancel();
+  assert.deepEqual(restoreFiles(f.storage.dataDir), []);
+  res = await upload({ session: s, csrf: s.csrf });
+  assert.equal(res.status, 202, await res.clone().text());
+  assert.equal((await res.json() as { schemaVersion: unknown }).schemaVersion, null, "no deep check wired");
+});

@@ -35,9 +35,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", securityHeaders());
   const limit = bodyLimit(maxBody);
-  app.use("/api/*", (c, next) =>
-    // Sound uploads are bounded by their route, after authentication (see readBodyLimited).
-    c.req.method === "POST" && c.req.path === "/api/paging/sounds" ? next() : limit(c, next));
+  // Sound and backup uploads are bounded by their routes, after authentication (readBodyLimited,
+  // streamBodyToFile), so an anonymous client never gets more than the small limit.
+  const uploads = new Set(["/api/paging/sounds", "/api/system/restore"]);
+  app.use(
+    "/api/*",
+    (c, next) => c.req.method === "POST" && uploads.has(c.req.path) ? next() : limit(c, next),
+  );
 
   app.get("/api/health", (c) => {
     const h = deps.health();
@@ -70,9 +74,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     api.use(`${prefix}/*`, requireAdmin());
   }
   api.route("/users", userRoutes({ storage }));
-  api.route("/system", systemRoutes({ storage, clock, health: deps.health, boxInfo, logs: deps.logs }));
+  api.route(
+    "/system",
+    systemRoutes({
+      storage,
+      clock,
+      health: deps.health,
+      boxInfo,
+      logs: deps.logs,
+      validateBackup: deps.validateBackup,
+      maxRestoreBytes: deps.maxRestoreBytes,
+    }),
+  );
   api.route("/audit", auditRoutes({ storage }));
-  registerPhoneRoutes(api, { storage, clock, phones: deps.phones });
+  registerPhoneRoutes(api, { storage, clock, phones: deps.phones, reprovision: deps.reprovision });
   registerPagingRoutes(api, {
     storage,
     paging: deps.paging,

@@ -13,6 +13,7 @@ export type { AppEnv, AuthUser } from "./_env.ts";
 export type {
   AppDeps,
   AudioDevice,
+  BackupInfo,
   BoxInfo,
   Health,
   LiveCall,
@@ -21,6 +22,7 @@ export type {
   LiveStatus,
   Logger,
   LoginLimitOptions,
+  ReprovisionResult,
   WavInfo,
 } from "./types.ts";
 export { CONTENT_SECURITY_POLICY } from "./_security_headers.ts";

@@ -75,6 +75,18 @@ export const OPENAPI: Json = {
       },
     },
     schemas: {
+      StagedRestore: {
+        type: "object",
+        properties: {
+          staged: { type: "boolean" },
+          applyOn: { const: "restart" },
+          bytes: { type: "integer" },
+          stagedAt: { type: ["integer", "null"], description: "epoch ms" },
+          stagedBy: { type: ["string", "null"] },
+          schemaVersion: { type: ["integer", "null"], description: "null when no deep check ran" },
+        },
+        required: ["staged"],
+      },
       Extension: {
         type: "object",
         properties: {
@@ -501,6 +513,35 @@ export const OPENAPI: Json = {
         },
       },
     },
+    "/api/system/restore": {
+      get: {
+        summary: "Whether a restore is staged for the next start (admin)",
+        responses: { 200: ok("Staged restore", ref("StagedRestore")), ...errors(401, 403) },
+      },
+      post: {
+        summary:
+          "Upload a backup (raw SQLite file) and stage it; it replaces the database at the next start " +
+          "(admin; own size limit, default 256 MiB)",
+        requestBody: {
+          required: true,
+          content: {
+            "application/octet-stream": { schema: { type: "string", format: "binary" } },
+            "application/vnd.sqlite3": { schema: { type: "string", format: "binary" } },
+          },
+        },
+        responses: { 202: ok("Staged", ref("StagedRestore")), ...errors(400, 401, 403, 413, 415) },
+      },
+      delete: {
+        summary: "Cancel a staged restore (admin)",
+        responses: {
+          200: ok("Cancelled", {
+            type: "object",
+            properties: { staged: { const: false }, cancelled: { type: "boolean" } },
+          }),
+          ...errors(401, 403),
+        },
+      },
+    },
     "/api/phones": {
       get: {
         summary: "Discovered and assigned phones (admin)",
@@ -563,6 +604,20 @@ export const OPENAPI: Json = {
           properties: { minutes: { type: "integer", minimum: 0, maximum: 1440 } },
         }),
         responses: { 200: ok("Updated", ref("Phone")), ...errors(400, 401, 403, 404) },
+      },
+    },
+    "/api/phones/{mac}/reprovision": {
+      parameters: [mac],
+      post: {
+        summary: "Ask a registered phone to fetch its configuration now (SIP NOTIFY check-sync) (admin)",
+        responses: {
+          200: ok("Sent", {
+            type: "object",
+            properties: { mac: { type: "string" }, sent: { type: "integer" }, detail: { type: "string" } },
+            required: ["mac", "sent", "detail"],
+          }),
+          ...errors(400, 401, 403, 404, 409, 503),
+        },
       },
     },
     "/api/templates": {

@@ -292,7 +292,7 @@ const PAGES: Record<
         <p>Phones that asked this box for their configuration (TFTP/HTTP provisioning) appear here. Assign one to an extension and it is configured at its next fetch.</p>
         <p class="notice" id="phones-unavailable" hidden>Phone provisioning is not available in this build.</p>
         <div class="table-wrap">
-          <table id="phones-table">
+          <table id="phones-table" class="stack-sm">
             <thead>
               <tr>
                 <th scope="col">MAC</th>
@@ -300,12 +300,15 @@ const PAGES: Record<
                 <th scope="col">Extension</th>
                 <th scope="col">Status</th>
                 <th scope="col">Last fetch</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody></tbody>
           </table>
         </div>
         <p class="empty" id="phones-empty" hidden>No phones discovered yet.</p>
+        <p
+          class="note">Re-provision asks a registered phone to fetch its configuration now (SIP NOTIFY check-sync); phones that are not registered pick up changes at their next reboot.</p>
         <section aria-labelledby="assign-h" class="card">
           <h2 id="assign-h">Assign a phone</h2>
           <form id="phone-assign" class="stack">
@@ -316,6 +319,55 @@ const PAGES: Record<
             <input id="assign-ext" name="extension" inputmode="numeric" pattern="[0-9]{2,8}" required>
             <button type="submit">Assign</button>
           </form>
+        </section>
+        <section aria-labelledby="tpl-h">
+          <h2 id="tpl-h">Provisioning templates</h2>
+          <p>Each phone's configuration file is made from a template per make and file. Edit one to change what every phone of that make gets; a template must compile before it is saved, and you can preview it for a phone before anything is sent.</p>
+          <p class="notice" id="tpl-unavailable" hidden>Template editing is not available in this build.</p>
+          <div class="table-wrap">
+            <table id="tpl-table" class="stack-sm">
+              <thead>
+                <tr>
+                  <th scope="col">Template</th>
+                  <th scope="col">Make</th>
+                  <th scope="col">File</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody></tbody>
+            </table>
+          </div>
+          <section class="card editor" id="tpl-editor" aria-labelledby="tpl-editor-h" hidden>
+            <h3 id="tpl-editor-h">Edit template <code id="tpl-key"></code></h3>
+            <p class="note" id="tpl-state"></p>
+            <form id="tpl-form" class="stack">
+              <input type="hidden" name="key" id="tpl-key-input">
+              <label for="tpl-body">Template text</label>
+              <textarea id="tpl-body" name="body" class="code" rows="18" maxlength="65536" spellcheck="false"
+                autocapitalize="off" autocomplete="off" wrap="off" aria-describedby="tpl-error tpl-help"></textarea>
+              <p class="field-error" id="tpl-error" role="alert" hidden></p>
+              <p class="note"
+                id="tpl-help">Variables are written <code>{{ account.number }}</code>. Tab moves on to the next control.</p>
+              <div class="buttons">
+                <button type="submit">Save template</button>
+                <button type="button" id="tpl-reset" class="danger">Reset to shipped</button>
+                <button type="button" id="tpl-close" class="secondary">Close</button>
+              </div>
+            </form>
+            <form id="tpl-preview-form" class="stack">
+              <h4>Preview for a phone</h4>
+              <label for="tpl-mac">Phone to preview for (its MAC; needed for per-phone files)</label>
+              <input id="tpl-mac" name="mac" list="tpl-macs" autocomplete="off" autocapitalize="none"
+                pattern="\\s*([0-9A-Fa-f]{2}[:\\-]?){5}[0-9A-Fa-f]{2}\\s*" placeholder="00:15:65:12:34:56">
+              <datalist id="tpl-macs"></datalist>
+              <label class="check"
+                for="tpl-secrets"><input id="tpl-secrets" name="showSecrets" type="checkbox"> Show SIP passwords (recorded in the audit log)</label>
+              <div class="buttons"><button type="submit">Preview</button></div>
+            </form>
+            <p class="note" id="tpl-preview-note" role="status" aria-live="polite"></p>
+            <pre id="tpl-preview" class="preview" tabindex="0" aria-label="Preview of the rendered file" hidden></pre>
+          </section>
         </section>
       `,
   },
@@ -637,6 +689,21 @@ const PAGES: Record<
             <h2 id="backup-h">Backup</h2>
             <p>A consistent copy of the configuration and call-record database. Keep it safe: it holds password hashes. It does not include <code>secret.key</code>, which encrypts SIP passwords; back that file up separately once.</p>
             <p><a class="button" href="/api/system/backup" download>Download backup</a></p>
+          </section>
+          <section aria-labelledby="restore-h" class="card">
+            <h2 id="restore-h">Restore a backup</h2>
+            <p>Upload a backup file made with <em>Download backup</em>. It is checked and <strong>staged</strong>: it replaces the configuration and call records at the <strong>next start</strong> of the box, and everything changed since the backup was made is lost.</p>
+            <p
+              class="notice">SIP passwords in a backup are encrypted with the box's <code>secret.key</code>. Restoring onto the same box needs nothing more. To restore onto another box, copy the old box's <code>secret.key</code> into its data directory as well, or the SIP passwords cannot be read and must be set again.</p>
+            <p id="restore-status" role="status" aria-live="polite">Checking for a staged restore…</p>
+            <div
+              class="buttons"><button type="button" id="restore-cancel" class="danger" hidden>Cancel staged restore</button></div>
+            <form id="restore-form" class="stack">
+              <label for="restore-file">Backup file (.sqlite)</label>
+              <input id="restore-file" name="file" type="file" accept=".sqlite,.sqlite3,.db,application/vnd.sqlite3"
+                required>
+              <button type="submit">Upload and stage restore</button>
+            </form>
           </section>
           <section aria-labelledby="fw-h" class="card">
             <h2 id="fw-h">Firmware and restart</h2>

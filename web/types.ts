@@ -110,4 +110,30 @@ export interface AppDeps {
   eventsCoalesceMs?: number | undefined;
   /** Interval of SSE keep-alive comments in ms (default 20 s). */
   eventsHeartbeatMs?: number | undefined;
+  /**
+   * Ask a phone to fetch its configuration now (SIP NOTIFY `Event: check-sync` to its registered
+   * contacts); `sent` is how many contacts were told. Without it POST /api/phones/:mac/reprovision
+   * answers 503.
+   */
+  reprovision?: ((mac: string) => Promise<ReprovisionResult>) | undefined;
+  /**
+   * Check an uploaded backup (a file path, opened read-only) before it is staged; throws an Error
+   * whose message says what is wrong. Without it only the SQLite file header is checked.
+   */
+  validateBackup?: ((path: string) => BackupInfo) | undefined;
+  /** Largest backup upload for POST /api/system/restore in bytes (default 256 MiB). */
+  maxRestoreBytes?: number | undefined;
+}
+
+/** What re-provisioning a phone did. */
+export interface ReprovisionResult {
+  /** Registered contacts the check-sync NOTIFY went to (0: the phone is not registered). */
+  sent: number;
+  /** A line for the admin, e.g. "NOTIFY check-sync sent to 192.168.1.50:5060". */
+  detail: string;
+}
+
+/** What `validateBackup` found out about an uploaded database. */
+export interface BackupInfo {
+  schemaVersion: number;
 }

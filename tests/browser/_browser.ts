@@ -57,10 +57,16 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-/** Serve createApp on 127.0.0.1:0 with fresh storage in a temp directory. */
-export function startUiServer(deps: Partial<AppDeps> = {}): UiServer {
+/**
+ * Serve createApp on 127.0.0.1:0 with fresh storage in a temp directory. `deps` may be a function
+ * of that storage, for dependencies built on it (provisioning's template services).
+ */
+export function startUiServer(
+  deps: Partial<AppDeps> | ((storage: Storage, dataDir: string) => Partial<AppDeps>) = {},
+): UiServer {
   const dataDir = Deno.makeTempDirSync({ prefix: "pbx-browser-test-" });
   const storage = openStorage({ dataDir, pbkdf2Iterations: 1000 });
+  const extra = typeof deps === "function" ? deps(storage, dataDir) : deps;
   const live = new FakeLive();
   const app = createApp({
     storage,
@@ -69,7 +75,7 @@ export function startUiServer(deps: Partial<AppDeps> = {}): UiServer {
     boxInfo: () => ({ addresses: ["192.168.1.20"], sipPort: 5060, httpPort: 80, tftpPort: 69 }),
     logs: () => ["2026-01-01T00:00:00Z INFO pbx started", "2026-01-01T00:00:01Z INFO sip listening on :5060"],
     eventsCoalesceMs: 50,
-    ...deps,
+    ...extra,
   });
   const ac = new AbortController();
   const server = Deno.serve(

@@ -2,8 +2,7 @@
  * The media worker: owns every RTP/RTCP socket so packet relaying never waits on the signalling
  * event loop. Started by MediaPlane; speaks the protocol in _protocol.ts.
  */
-import dgram from "node:dgram";
-import { Buffer } from "node:buffer";
+import { bindRelaySocket, type RelayRemote, type RelaySocket } from "./_udp.ts";
 import { parseRtcp } from "../rtp/rtcp.ts";
 import {
   decodeTelephoneEvent,
@@ -119,8 +118,8 @@ interface Player {
 interface Leg {
   id: string;
   rtpPort: number;
-  rtp: dgram.Socket;
-  rtcp: dgram.Socket;
+  rtp: RelaySocket;
+  rtcp: RelaySocket;
   remote: RemoteEndpoint | null;
   payloadMap: Map<number, string> | null; // PT -> normalised "NAME/RATE"
   latching: boolean;
@@ -248,31 +247,13 @@ function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[] } 
   return { freePorts: freePorts.size, codecs };
 }
 
-function bindSocket(type: "udp4" | "udp6", address: string, p: number): Promise<dgram.Socket | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket({ type, reuseAddr: false });
-    const onError = () => {
-      s.close();
-      resolve(null);
-    };
-    s.once("error", onError);
-    s.bind(p, address, () => {
-      s.off("error", onError);
-      // Runtime socket errors (e.g. ICMP unreachable) must not take the worker down.
-      s.on("error", () => {});
-      resolve(s);
-    });
-  });
+// Native batched UDP or node:dgram, see _udp.ts (PBX_MEDIA_IO); udp6 goes through dgram there.
+function bindSocket(_type: "udp4" | "udp6", address: string, p: number): Promise<RelaySocket | null> {
+  return bindRelaySocket(p, address).catch(() => null);
 }
 
-function closeSocket(s: dgram.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      s.close(() => resolve());
-    } catch {
-      resolve(); // already closed
-    }
-  });
+function closeSocket(s: RelaySocket): Promise<void> {
+  return s.close();
 }
 
 async function allocate(): Promise<AllocatedLeg> {
@@ -326,8 +307,8 @@ async function allocate(): Promise<AllocatedLeg> {
       dtmfQueue: [],
       tone: null,
     };
-    rtp.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => onRtp(leg, msg, rinfo));
-    rtcp.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => onRtcp(leg, msg, rinfo));
+    rtp.onMessage((msg, rinfo) => onRtp(leg, msg, rinfo));
+    rtcp.onMessage((msg, rinfo) => onRtcp(leg, msg, rinfo));
     legs.set(leg.id, leg);
     return { legId: leg.id, address: o.publicAddress ?? o.bind, rtpPort: p, rtcpPort: p + 1 };
   }
@@ -637,7 +618,7 @@ function rtcpDest(leg: Leg): { address: string; port: number } | null {
   return { address: leg.remote.address, port: leg.remote.rtcpPort ?? leg.remote.port + 1 };
 }
 
-function onRtp(leg: Leg, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   const st = leg.stats;
   const h = parseRtp(msg);
   if (h === null) {
@@ -1188,7 +1169,7 @@ function silenceFrame(t: TapState): number {
   return n;
 }
 
-function onRtcp(leg: Leg, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+function onRtcp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   const pkts = parseRtcp(msg);
   if (pkts === null) {
     leg.stats.dropped.invalid++;

@@ -163,6 +163,8 @@ Deno.test("DTMF maps across a bridge: 4733 from A becomes tones to B, B's tones 
     assertEquals(new DtmfDetector().process(heardB), ["5"]);
     assert(events.includes(`${legA.legId}:5:rfc4733`), `events ${events}`);
     assert(events.includes(`${legB.legId}:7:inband`), `events ${events}`);
+    // A got the 7 as RFC 4733, so the tone itself was kept out of its audio (no double digit).
+    assertEquals(new DtmfDetector().process(decodeStream(pa.received, 0, openCodec("PCMU", 8000))), []);
     // sendDtmf: A negotiated telephone-event, B only takes tones.
     assertEquals(await plane.sendDtmf(legA.legId, "9", 100), "rfc4733");
     await waitFor(() => telephoneEvents(pa.received, 101).includes("9"), "RFC 4733 '9' at A");

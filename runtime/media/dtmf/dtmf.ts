@@ -113,6 +113,14 @@ export class DtmfDetector {
     this.#reverseTwist = Math.pow(10, (options.reverseTwistDb ?? 4) / 10);
   }
 
+  /**
+   * True while a DTMF tone is sounding (a digit is held, or the last block already looked like
+   * one): the relay keeps such audio away from a peer that gets the digit as RFC 4733 instead.
+   */
+  get toneActive(): boolean {
+    return this.#current !== null || this.#last !== null;
+  }
+
   /** Feed PCM; returns the digits whose onset was detected in this chunk, in order. */
   process(pcm: Int16Array): string[] {
     const out: string[] = [];

@@ -645,7 +645,13 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
     pushJitter(route.dir, msg, h);
     return;
   }
-  if (leg.detector8k !== null && enc !== undefined && G711[enc] !== undefined) detectG711(leg, msg, h, enc);
+  if (leg.detector8k !== null && enc !== undefined && G711[enc] !== undefined) {
+    detectG711(leg, msg, h, enc);
+    // The digit reaches the peer as RFC 4733: keep the tone out of its audio, or it counts it twice.
+    if (leg.detector8k.toneActive && leg.peer !== null && teOf(leg.peer) !== null) {
+      msg.fill(enc.startsWith("PCMA") ? 0xd5 : 0xff, h.payloadOffset, h.payloadOffset + h.payloadLength);
+    }
+  }
   const peer = leg.peer;
   if (peer === null) return;
   if (peer.player !== null) return; // a prompt is playing to the peer: it owns the peer's stream
@@ -878,6 +884,8 @@ function stepDirection(d: Direction, now: number): void {
   const pcm = d.decoded.subarray(0, n);
   if (d.detector !== null && p !== undefined && p !== "lost") {
     for (const digit of d.detector.process(pcm)) onInbandDigit(d.src, digit);
+    // As in the pass-through path: a peer that gets RFC 4733 must not also hear the tone.
+    if (d.detector.toneActive && d.src.peer !== null && teOf(d.src.peer) !== null) pcm.fill(0);
   }
   const m = d.resampler.process(pcm, d.resampled);
   const res = d.resampled.subarray(0, m);

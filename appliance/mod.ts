@@ -11,7 +11,14 @@ import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
-import { B2bua, createDispatcher, LocalCalls, type RouteTarget, sendCheckSync } from "../runtime/call/mod.ts";
+import {
+  B2bua,
+  createDispatcher,
+  LocalCalls,
+  type RouteTarget,
+  sendCheckSync,
+  startLoadMonitor,
+} from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
@@ -220,6 +227,8 @@ export async function startAppliance(
     };
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
+    const load = startLoadMonitor();
+    cleanups.push(() => load.stop());
     const dispatch = createDispatcher({
       authorizer,
       registrar,
@@ -228,6 +237,7 @@ export async function startAppliance(
       route,
       hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
+      overloaded: () => load.overloaded(),
       clock,
       log: sipLog,
     });

@@ -490,6 +490,8 @@ export class B2bua {
       await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote });
       await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId);
     } catch (e) {
+      // A call that ended while its bridge was queued has released its legs: nothing went wrong.
+      if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
     }
   }

@@ -55,7 +55,15 @@ export interface DispatcherOptions {
   clock: Clock;
   log: Logger;
   hooks?: RequestHook[];
+  /**
+   * True while the box is overloaded: new calls get 503 with Retry-After so calls in progress and
+   * registrations keep being served, instead of everything slowing into retransmission storms.
+   */
+  overloaded?(): boolean;
 }
+
+/** Seconds a caller is asked to wait when the box sheds a new call (RFC 3261 21.5.4). */
+export const OVERLOAD_RETRY_AFTER = 5;
 
 /** Build the function the transaction layer calls for each new request. */
 export function createDispatcher(
@@ -129,6 +137,13 @@ export function createDispatcher(
   };
 
   const handleInvite = async (req: SipRequest, tx: ServerTransaction, source: Peer) => {
+    if (options.overloaded?.()) {
+      // Shed before the digest check: under overload the cheapest answer is the right one.
+      const res = createResponse(req, 503, { reason: "Service Unavailable (overloaded)" });
+      addHeader(res, "Retry-After", String(OVERLOAD_RETRY_AFTER));
+      tx.respond(res);
+      return;
+    }
     const auth = authorizer.authorize(req, source);
     if (!auth.ok) return respondLater(tx, auth.response, auth.delayMs);
     let fromUser: string | undefined;

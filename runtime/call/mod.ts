@@ -7,3 +7,4 @@ export * from "./b2bua.ts";
 export * from "./dispatcher.ts";
 export * from "./local.ts";
 export * from "./notify.ts";
+export * from "./load_monitor.ts";

@@ -77,7 +77,7 @@ export function openStorage(options: StorageOptions): Storage {
   }
   // One committer for the database: registrations and call records written in the same few
   // milliseconds share one transaction and one fsync.
-  const committer = createGroupCommit(db, { windowMs: options.groupCommitMs ?? 2 });
+  const committer = createGroupCommit(db, { windowMs: options.groupCommitMs ?? 10 });
   const locations = createLocationStore(db, { clock, committer });
   let closed = false;
   return {

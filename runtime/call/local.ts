@@ -12,7 +12,7 @@ import { type CodecPreference, createAnswer, negotiateAudio, parseSdp, serialize
 import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import type { CallRecordSink, MediaLeg } from "./types.ts";
+import type { CallRecordSink, MediaLeg, MediaPort } from "./types.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -70,18 +70,11 @@ export interface LocalCodec {
   fmtp?: string;
 }
 
-/** The media the local path needs: a leg, decoded audio from it, its DTMF. */
-export interface LocalMediaPort {
-  allocateLeg(): Promise<MediaLeg>;
-  configureLeg(
-    legId: string,
-    config: {
-      remote?: { address: string; port: number; rtcpPort?: number } | undefined;
-      payloadMap?: Record<number, string>;
-      ptime?: number;
-    },
-  ): Promise<void>;
-  releaseLeg(legId: string): Promise<void>;
+/**
+ * The media the local path needs: the call layer's media port (legs), plus decoded audio from a
+ * leg (`tap`) and its events.
+ */
+export interface LocalMediaPort extends Pick<MediaPort, "allocateLeg" | "configureLeg" | "releaseLeg"> {
   tap(legId: string, on: boolean): Promise<void>;
   on(
     listener: (

@@ -6,25 +6,12 @@
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
 import { available as alsaAvailable } from "../../drivers/alsa/mod.ts";
+import { DAC_CHANNELS, DAC_RATE, makeDac } from "./_dac.ts";
 import { assertOk, call, startPbx, withLogs } from "../sip/_setup.ts";
-
-const RATE = 48000;
-const CHANNELS = 4;
-
-function asoundConf(rawPath: string): string {
-  return `
-pcm.pbx_null4 { type null }
-pcm.pbx_dac4 { type file slave { pcm "pbx_null4" } file "${rawPath}" format "raw" }
-pcm.zone2 {
-  type plug
-  slave { pcm { type route slave { pcm "pbx_dac4" channels ${CHANNELS} } ttable.0.1 1 } rate ${RATE} }
-}
-`;
-}
 
 /** Goertzel power of `hz` relative to total power over a window. */
 function toneShare(x: Int16Array, hz: number): number {
-  const k = 2 * Math.cos((2 * Math.PI * hz) / RATE);
+  const k = 2 * Math.cos((2 * Math.PI * hz) / DAC_RATE);
   let s1 = 0, s2 = 0, energy = 0;
   for (const v of x) {
     const s = v + k * s1 - s2;
@@ -46,10 +33,8 @@ Deno.test({
   name: "a call to the zone 2 number pages channel 2 of the DAC: pre-tone, live audio, post-tone",
   ignore: !alsaAvailable(),
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "pbx-page-e2e-" });
-    const raw = `${dir}/dac.raw`;
-    await Deno.writeTextFile(`${dir}/asound.conf`, asoundConf(raw));
-    const pbx = await startPbx({ ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${dir}/asound.conf` });
+    const dac = await makeDac("pbx-page-e2e-");
+    const pbx = await startPbx(dac.env);
     try {
       await withLogs(pbx, async () => {
         await pbx.api.post("/api/paging/zones", {
@@ -59,7 +44,7 @@ Deno.test({
           channels: [1],
           preTone: "!1000/400",
           postTone: "!600/300",
-          ampLine: `file:${dir}/amp`,
+          ampLine: `file:${dac.dir}/amp`,
           leadMs: 100,
           tailMs: 200,
         });
@@ -71,14 +56,10 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 1500));
         const wall = (performance.now() - started) / 1000;
 
-        const bytes = await Deno.readFile(raw);
-        const all = new Int16Array(bytes.buffer, 0, Math.floor(bytes.length / 2));
-        const frames = Math.floor(all.length / CHANNELS);
-        const ch = Array.from({ length: CHANNELS }, () => new Int16Array(frames));
-        for (let i = 0; i < frames; i++) {
-          for (let c = 0; c < CHANNELS; c++) ch[c]![i] = all[i * CHANNELS + c]!;
-        }
-        const seconds = frames / RATE;
+        const ch = await dac.channels();
+
+        const frames = ch[0]!.length;
+        const seconds = frames / DAC_RATE;
         // Paced in real time: never more audio than wall time (plus the writer's small lead).
         ok(seconds <= wall + 0.2, `${seconds.toFixed(2)} s of audio in ${wall.toFixed(2)} s`);
         ok(seconds > 7, `the page lasted ${seconds.toFixed(2)} s, expected the 7 s pcap plus tones`);
@@ -87,19 +68,19 @@ Deno.test({
         // Find where sound starts on channel 2; the first 400 ms there is the 1 kHz pre-tone.
         let start = 0;
         while (start < frames && Math.abs(zone[start]!) < 200) start++;
-        const pre = zone.subarray(start + RATE * 0.05, start + RATE * 0.35);
+        const pre = zone.subarray(start + DAC_RATE * 0.05, start + DAC_RATE * 0.35);
         ok(toneShare(pre, 1000) > 0.8, `pre-tone 1 kHz share ${toneShare(pre, 1000).toFixed(2)}`);
-        const speech = zone.subarray(start + RATE * 1, start + RATE * 6);
+        const speech = zone.subarray(start + DAC_RATE * 1, start + DAC_RATE * 6);
         ok(rms(speech) > 300, `caller audio present on channel 2 (rms ${rms(speech).toFixed(0)})`);
         ok(toneShare(speech, 1000) < 0.5, "the middle is the caller, not the tone");
         let end = frames - 1;
         while (end > 0 && Math.abs(zone[end]!) < 200) end--;
-        const post = zone.subarray(end - RATE * 0.25, end - RATE * 0.05);
+        const post = zone.subarray(end - DAC_RATE * 0.25, end - DAC_RATE * 0.05);
         ok(
           toneShare(post, 600) > 0.6 && toneShare(post, 600) > 5 * toneShare(post, 1000),
           `post-tone 600 Hz share ${toneShare(post, 600).toFixed(2)}`,
         );
-        const amp = await Deno.readTextFile(`${dir}/amp`);
+        const amp = await Deno.readTextFile(`${dac.dir}/amp`);
         eq(amp.trim(), "0", "the amplifier is released after the tail");
 
         const log = await pbx.api.get<{ entries?: unknown[]; items?: unknown[] }>("/api/paging/log");
@@ -110,7 +91,7 @@ Deno.test({
       })();
     } finally {
       await pbx.app.stop();
-      await Deno.remove(dir, { recursive: true });
+      await dac.remove();
     }
   },
 });

@@ -7,23 +7,10 @@
  */
 import { ok } from "node:assert";
 import { available as alsaAvailable } from "../../drivers/alsa/mod.ts";
+import { DAC_CHANNELS, DAC_RATE, makeDac } from "./_dac.ts";
 import { Resampler } from "../../runtime/media/codec/mod.ts";
 import { correlate, hasBinary, readWav, startBaresip, toMono } from "../_harness/mod.ts";
 import { EXT, startPbx, withLogs } from "../sip/_setup.ts";
-
-const RATE = 48000;
-const CHANNELS = 4;
-
-function asoundConf(rawPath: string): string {
-  return `
-pcm.pbx_null4 { type null }
-pcm.pbx_dac4 { type file slave { pcm "pbx_null4" } file "${rawPath}" format "raw" }
-pcm.zone2 {
-  type plug
-  slave { pcm { type route slave { pcm "pbx_dac4" channels ${CHANNELS} } ttable.0.1 1 } rate ${RATE} }
-}
-`;
-}
 
 function resample(x: Int16Array, from: number, to: number): Int16Array {
   if (from === to) return x;
@@ -47,10 +34,8 @@ for (const [codec, label] of [["opus/48000/2", "opus/48000"], ["G722", "G722/800
     name: `a phone offering only ${codec} pages zone 802: its chirp plays on channel 2 at 48 kHz`,
     ignore: !alsaAvailable() || !hasBinary("baresip"),
     async fn() {
-      const dir = await Deno.makeTempDir({ prefix: "pbx-page-codec-" });
-      const raw = `${dir}/dac.raw`;
-      await Deno.writeTextFile(`${dir}/asound.conf`, asoundConf(raw));
-      const pbx = await startPbx({ ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${dir}/asound.conf` });
+      const dac = await makeDac("pbx-page-codec-");
+      const pbx = await startPbx(dac.env);
       try {
         await withLogs(pbx, async () => {
           await pbx.api.post("/api/paging/zones", {
@@ -78,14 +63,10 @@ for (const [codec, label] of [["opus/48000/2", "opus/48000"], ["G722", "G722/800
           ok(logs.includes(`codec=${label}`), `the box answered in ${label}`);
           ok(/page audio written .*msFromInvite=/.test(logs), "the latency probe logged the first frame");
 
-          const bytes = await Deno.readFile(raw);
-          const all = new Int16Array(bytes.buffer, 0, Math.floor(bytes.length / 2));
-          const frames = Math.floor(all.length / CHANNELS);
-          const ch = Array.from({ length: CHANNELS }, () => new Int16Array(frames));
-          for (let i = 0; i < frames; i++) {
-            for (let c = 0; c < CHANNELS; c++) ch[c]![i] = all[i * CHANNELS + c]!;
-          }
-          ok(frames > RATE * 2, `${(frames / RATE).toFixed(2)} s written`);
+          const ch = await dac.channels();
+
+          const frames = ch[0]!.length;
+          ok(frames > DAC_RATE * 2, `${(frames / DAC_RATE).toFixed(2)} s written`);
           for (const c of [0, 2, 3]) ok(energy(ch[c]!) === 0, `channel ${c + 1} stays silent`);
 
           const sentWav = await readWav(a.playWav);
@@ -93,7 +74,7 @@ for (const [codec, label] of [["opus/48000/2", "opus/48000"], ["G722", "G722/800
           const sent = resample(
             toMono(sentWav).subarray(0, sentWav.sampleRate * 6),
             sentWav.sampleRate,
-            RATE,
+            DAC_RATE,
           );
           // Each 100 ms of channel 2 is searched for in the chirp the phone sent. Loopback on a busy
           // 2-core machine delivers RTP in bursts (gaps up to ~130 ms were seen), which the live queue
@@ -101,7 +82,7 @@ for (const [codec, label] of [["opus/48000/2", "opus/48000"], ["G722", "G722/800
           const zone = ch[1]!;
           let start = 0;
           while (start < frames && zone[start] === 0) start++;
-          const win = RATE / 10;
+          const win = DAC_RATE / 10;
           const scores: number[] = [];
           for (let w = start + 2 * win; w + win <= frames - win; w += win) {
             const { maxCorr } = correlate(zone.subarray(w, w + win), sent, {
@@ -121,7 +102,7 @@ for (const [codec, label] of [["opus/48000/2", "opus/48000"], ["G722", "G722/800
         })();
       } finally {
         await pbx.app.stop();
-        await Deno.remove(dir, { recursive: true });
+        await dac.remove();
       }
     },
   });

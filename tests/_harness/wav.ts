@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readWav as readWavBytes, writeWav as writeWavBytes } from "../../runtime/media/wav/mod.ts";
 
 /** 16-bit PCM audio; `samples` are interleaved when channels > 1. */
 export interface Pcm {
@@ -12,37 +13,13 @@ export interface Pcm {
   samples: Int16Array;
 }
 
-/** Parses a 16-bit PCM WAV. Tolerates a data chunk whose size was never finalized (killed writer). */
+/**
+ * Parses a WAV with the box's own reader (runtime/media/wav), leniently: a recorder that was killed
+ * before it finalized the data chunk size still yields what it wrote.
+ */
 export function parseWav(bytes: Uint8Array): Pcm {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const tag = (o: number) => String.fromCharCode(...bytes.subarray(o, o + 4));
-  if (bytes.length < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE") {
-    throw new SyntaxError(`not a RIFF/WAVE file (starts with ${JSON.stringify(tag(0))})`);
-  }
-  let offset = 12;
-  let fmt: { channels: number; sampleRate: number; bits: number } | undefined;
-  while (offset + 8 <= bytes.length) {
-    const id = tag(offset);
-    const size = view.getUint32(offset + 4, true);
-    const body = offset + 8;
-    if (id === "fmt ") {
-      const format = view.getUint16(body, true);
-      const bits = view.getUint16(body + 14, true);
-      if ((format !== 1 && format !== 0xfffe) || bits !== 16) {
-        throw new SyntaxError(`unsupported WAV format ${format} with ${bits} bits (need 16-bit PCM)`);
-      }
-      fmt = { channels: view.getUint16(body + 2, true), sampleRate: view.getUint32(body + 4, true), bits };
-    } else if (id === "data") {
-      if (fmt === undefined) throw new SyntaxError("WAV data chunk before fmt chunk");
-      const available = bytes.length - body;
-      const len = size === 0 || size > available ? available : size;
-      const samples = new Int16Array(Math.floor(len / 2));
-      for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(body + 2 * i, true);
-      return { sampleRate: fmt.sampleRate, channels: fmt.channels, samples };
-    }
-    offset = body + size + (size & 1);
-  }
-  throw new SyntaxError("WAV has no data chunk");
+  const w = readWavBytes(bytes, { lenient: true });
+  return { sampleRate: w.sampleRate, channels: w.channels, samples: w.samples };
 }
 
 /** Reads and parses a WAV file. */
@@ -50,27 +27,9 @@ export async function readWav(path: string): Promise<Pcm> {
   return parseWav(await Deno.readFile(path));
 }
 
-/** Encodes 16-bit PCM as a canonical 44-byte-header WAV. */
+/** Encodes 16-bit PCM as a WAV (runtime/media/wav's writer). */
 export function encodeWav(pcm: Pcm): Uint8Array {
-  const dataBytes = pcm.samples.length * 2;
-  const out = new Uint8Array(44 + dataBytes);
-  const view = new DataView(out.buffer);
-  const put = (o: number, s: string) => [...s].forEach((c, i) => (out[o + i] = c.charCodeAt(0)));
-  put(0, "RIFF");
-  view.setUint32(4, 36 + dataBytes, true);
-  put(8, "WAVE");
-  put(12, "fmt ");
-  view.setUint32(16, 16, true);
-  view.setUint16(20, 1, true);
-  view.setUint16(22, pcm.channels, true);
-  view.setUint32(24, pcm.sampleRate, true);
-  view.setUint32(28, pcm.sampleRate * pcm.channels * 2, true);
-  view.setUint16(32, pcm.channels * 2, true);
-  view.setUint16(34, 16, true);
-  put(36, "data");
-  view.setUint32(40, dataBytes, true);
-  for (let i = 0; i < pcm.samples.length; i++) view.setInt16(44 + 2 * i, pcm.samples[i]!, true);
-  return out;
+  return writeWavBytes({ sampleRate: pcm.sampleRate, channels: pcm.channels }, pcm.samples);
 }
 
 /** Writes a 16-bit PCM WAV file. */

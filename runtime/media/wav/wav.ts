@@ -29,8 +29,9 @@ function fourcc(b: Uint8Array, off: number): string {
 /** Options for readWav. */
 export interface ReadWavOptions {
   /**
-   * Accept a data chunk whose declared size runs past the end of the file (as left by a recorder
-   * that died before fixing the header) by reading what is there. Default false: RangeError.
+   * Accept a data chunk whose declared size is 0 or runs past the end of the file (as left by a recorder
+   * that died before fixing the header) by reading what is there. Default false: a size past the end is
+   * a RangeError and a size of 0 is an empty file.
    */
   lenient?: boolean;
 }
@@ -85,7 +86,10 @@ export function readWav(bytes: Uint8Array, options: ReadWavOptions = {}): WavDat
     } else if (id === "data") {
       if (fmt === null) throw new SyntaxError("WAV data chunk comes before the fmt chunk");
       let len = size;
-      if (body + size > bytes.length) {
+      if (size === 0 && options.lenient && bytes.length > body) {
+        // A recorder that died before finalizing left its placeholder size of 0: take what is there.
+        len = bytes.length - body;
+      } else if (body + size > bytes.length) {
         if (!options.lenient) {
           throw new RangeError(
             `WAV data chunk claims ${size} bytes, only ${bytes.length - body} remain (truncated file?)`,

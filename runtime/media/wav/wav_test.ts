@@ -155,6 +155,11 @@ Deno.test("malformed WAVs throw SyntaxError or RangeError with a clear message",
   new DataView(liar.buffer).setUint32(40, 1000, true);
   assertThrows(() => readWav(liar), RangeError);
   assertEquals(readWav(liar, { lenient: true }).samples.length, 10);
+  // A placeholder size of 0 that was never finalized: strict reads nothing, lenient reads the rest.
+  const unfinished = ok.slice();
+  new DataView(unfinished.buffer).setUint32(40, 0, true);
+  assertEquals(readWav(unfinished).samples.length, 0);
+  assertEquals(readWav(unfinished, { lenient: true }).samples.length, 10);
   // An odd data size drops the partial trailing sample instead of over-reading.
   const odd = riff(["fmt ", fmtBody({})], ["data", new Uint8Array([1, 0, 2])]);
   assertEquals(readWav(odd).samples, new Int16Array([1]));

@@ -6,7 +6,7 @@
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
 import { available as alsaAvailable } from "../../drivers/alsa/mod.ts";
-import { DAC_CHANNELS, DAC_RATE, makeDac } from "./_dac.ts";
+import { DAC_RATE, makeDac } from "./_dac.ts";
 import { assertOk, call, startPbx, withLogs } from "../sip/_setup.ts";
 
 /** Goertzel power of `hz` relative to total power over a window. */

@@ -7,7 +7,7 @@
  */
 import { ok } from "node:assert";
 import { available as alsaAvailable } from "../../drivers/alsa/mod.ts";
-import { DAC_CHANNELS, DAC_RATE, makeDac } from "./_dac.ts";
+import { DAC_RATE, makeDac } from "./_dac.ts";
 import { Resampler } from "../../runtime/media/codec/mod.ts";
 import { correlate, hasBinary, readWav, startBaresip, toMono } from "../_harness/mod.ts";
 import { EXT, startPbx, withLogs } from "../sip/_setup.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { LoggedProcess } from "./process.ts";
-import { freePorts, pickPortRange } from "./ports.ts";
+import { freePorts, PEER_MEDIA_BAND, pickPortRange } from "./ports.ts";
 import { makeTestWav, type TestSignalOptions } from "./wav.ts";
 
 /** Options for {@linkcode startBaresip}. */
@@ -156,7 +156,7 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     });
   }
   const [localSipPort, ctrlPort] = (await freePorts(2)) as [number, number];
-  const [rtpMin, rtpMax] = await pickPortRange(20);
+  const [rtpMin, rtpMax] = await pickPortRange(20, PEER_MEDIA_BAND);
   const modules = new Set(options.codecs.map((c) => {
     const m = CODEC_MODULES[c.toLowerCase().split("/")[0] ?? ""];
     if (m === undefined) throw new RangeError(`startBaresip: no baresip module known for codec ${c}`);

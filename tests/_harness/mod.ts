@@ -20,7 +20,15 @@ export {
   codecFormat,
   startBaresip,
 } from "./baresip.ts";
-export { freePort, freePorts, freeUdpPort, pickPortRange, udpBindable } from "./ports.ts";
+export {
+  APPLIANCE_RTP_BAND,
+  freePort,
+  freePorts,
+  freeUdpPort,
+  PEER_MEDIA_BAND,
+  pickPortRange,
+  udpBindable,
+} from "./ports.ts";
 export { hasBinary, LoggedProcess, type LoggedProcessOptions } from "./process.ts";
 export {
   describeSipp,

@@ -60,15 +60,27 @@ export async function freePorts(count: number): Promise<number[]> {
 }
 
 /**
+ * Port bands, kept apart because test files run in separate processes that cannot see each other's
+ * picks: an appliance binds its RTP ports lazily (per call), so a sipp media port picked from the same
+ * band could be taken by a relay leg of another test's appliance, or the other way round.
+ */
+export const APPLIANCE_RTP_BAND = { low: 10000, high: 26000 } as const;
+/** Media ports of the test peers: sipp, baresip, test RTP sockets (see APPLIANCE_RTP_BAND). */
+export const PEER_MEDIA_BAND = { low: 26000, high: 32000 } as const;
+
+/**
  * A block of `size` consecutive UDP ports (RTP ranges, media ports) whose first, last and a few
  * sampled ports bind. Blocks start below the kernel's ephemeral range (32768+), so port-0 binds
  * elsewhere in the test run do not land inside them; the start is random so parallel test
  * processes rarely pick the same block.
  */
-export async function pickPortRange(size = 200): Promise<[number, number]> {
+export async function pickPortRange(
+  size = 200,
+  band: { low: number; high: number } = APPLIANCE_RTP_BAND,
+): Promise<[number, number]> {
   if (!Number.isInteger(size) || size < 1 || size > 2000) throw new RangeError(`bad range size ${size}`);
-  const low = 10000;
-  const high = 32000 - size;
+  const low = band.low;
+  const high = band.high - size;
   for (let attempt = 0; attempt < 50; attempt++) {
     const min = low + 2 * Math.floor(Math.random() * ((high - low) / 2));
     const max = min + size - 1;

@@ -4,7 +4,7 @@
  * @module
  */
 import { LoggedProcess } from "./process.ts";
-import { freeUdpPort, pickPortRange, udpPortOwnedBy } from "./ports.ts";
+import { freeUdpPort, PEER_MEDIA_BAND, pickPortRange, udpPortOwnedBy } from "./ports.ts";
 
 /** Folder with the scenario files. */
 export const SIPP_SCENARIO_DIR = new URL("../sipp/", import.meta.url).pathname;
@@ -131,7 +131,7 @@ async function startSippOnce(
 ): Promise<SippRun & { status(): Deno.CommandStatus | undefined }> {
   const dir = await Deno.makeTempDir({ prefix: "sipp-" });
   const localPort = options.localPort ?? await freeUdpPort();
-  const mediaPort = options.mediaPort ?? (await pickPortRange(4))[0];
+  const mediaPort = options.mediaPort ?? (await pickPortRange(4, PEER_MEDIA_BAND))[0];
   const timeoutSec = options.timeoutSec ?? 30;
   const args: string[] = [];
   if (options.target !== undefined) args.push(options.target);

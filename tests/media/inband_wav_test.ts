@@ -9,6 +9,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import {
   describeSipp,
   hasBinary,
+  PEER_MEDIA_BAND,
   pickPortRange,
   startAppliance,
   startBaresip,
@@ -49,7 +50,7 @@ Deno.test({
     await using app = await startAppliance({ env: APP_ENV });
     const dir = await Deno.makeTempDir({ prefix: "inband-wav-" });
     // sipp binds media_port and media_port+2; the scenario's SDP names media_port+4, our socket.
-    const [mediaPort] = await pickPortRange(6);
+    const [mediaPort] = await pickPortRange(6, PEER_MEDIA_BAND);
     const caller = await RtpPeer.open(mediaPort + 4);
     try {
       await withAppLog(app, async () => {

@@ -39,7 +39,12 @@ Deno.test("1000 calls leave no RTP port and no call behind", async () => {
     eq(after.health.media.activeLegs, 0);
     eq(after.health.media.freePorts, before.health.media.freePorts);
     eq(after.health.calls, 0);
-    const cdr = await pbx.api.get<{ total: number }>("/api/cdr?disposition=answered&limit=1");
+    // Call records are written through the group commit (a few ms after the call ends).
+    let cdr = await pbx.api.get<{ total: number }>("/api/cdr?disposition=answered&limit=1");
+    for (let i = 0; i < 50 && cdr.total < 1000; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      cdr = await pbx.api.get<{ total: number }>("/api/cdr?disposition=answered&limit=1");
+    }
     ok(cdr.total >= 1000, `CDRs: ${cdr.total}`);
   } finally {
     await pbx.app.stop();

@@ -335,6 +335,7 @@ export async function startAppliance(
           ok: Object.values(listeners).every(Boolean),
           listeners: { ...listeners },
           media: { activeLegs: media.activeLegs(), freePorts: media.freePorts() },
+          memory: Deno.memoryUsage(),
           calls: b2bua!.calls().length,
         };
         return h;

@@ -8,8 +8,8 @@ set -eu
 DENO_VERSION=2.9.6
 
 # Packages the end-to-end tests drive (real peers) and the codec libraries loaded through FFI.
-TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 alsa-utils atftp tftp-hpa sox chromium"
-RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2"
+TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 alsa-utils atftp tftp-hpa sox chromium openssl"
+RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
 

@@ -160,3 +160,19 @@ export class LoggedProcess {
     }
   }
 }
+
+/** Run a file-descriptor leak check of tests/_harness/fd_check_child.ts in its own process. */
+export async function runFdCheck(check: string): Promise<{ ok: boolean; detail: string }> {
+  const script = new URL("./fd_check_child.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, check],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(text) as { ok: boolean; detail: string };
+  } catch {
+    return { ok: false, detail: `child said: ${text} ${new TextDecoder().decode(out.stderr).slice(-500)}` };
+  }
+}

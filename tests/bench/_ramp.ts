@@ -4,7 +4,16 @@
  *
  * @module
  */
-import { percentile, type SippLoad, sippLoad, type SippLoadOptions, sleep, treeCpuSeconds } from "./_lib.ts";
+import {
+  fmt,
+  percentile,
+  type SippLoad,
+  sippLoad,
+  type SippLoadOptions,
+  sleep,
+  type SummaryRow,
+  treeCpuSeconds,
+} from "./_lib.ts";
 
 /** One ramp step. */
 export interface RampStep {
@@ -85,4 +94,34 @@ export async function ramp(o: RampOptions): Promise<{ steps: RampStep[]; best: R
   const passing = steps.filter((s) => s.pass);
   const best = passing.length === 0 ? undefined : passing.reduce((a, b) => (b.rate > a.rate ? b : a));
   return { steps, best };
+}
+
+/**
+ * The two summary rows of a ramp against kamailio: the best passing rate (with the ratio and the
+ * target) and the p99 delay at that rate.
+ */
+export function rampSummary(
+  box: RampStep | undefined,
+  kamailio: RampStep | undefined,
+  labels: { rate: string; p99: string; target: number },
+): SummaryRow[] {
+  const both = box !== undefined && kamailio !== undefined;
+  return [
+    {
+      metric: labels.rate,
+      box: fmt(box?.rate),
+      reference: kamailio === undefined ? "n/a" : `${fmt(kamailio.rate)} (kamailio)`,
+      ratio: both ? (box.rate / kamailio.rate).toFixed(2) : "n/a",
+      target: `>= ${labels.target}`,
+      met: box !== undefined && box.rate >= labels.target ? "yes" : "no",
+    },
+    {
+      metric: labels.p99,
+      box: fmt(box?.p99ms, 1),
+      reference: kamailio === undefined ? "n/a" : `${fmt(kamailio.p99ms, 1)} (kamailio)`,
+      ratio: both && kamailio.p99ms > 0 ? (box.p99ms / kamailio.p99ms).toFixed(2) : "n/a",
+      target: "-",
+      met: "n/a",
+    },
+  ];
 }

@@ -11,16 +11,14 @@ import { freeUdpPort } from "../_harness/mod.ts";
 import {
   authField,
   cleanupAll,
-  fmt,
   hookSignals,
   printTable,
   sippLoad,
   startSippLoad,
-  type SummaryRow,
   waitUdpBound,
   writeResult,
 } from "./_lib.ts";
-import { ramp, type RampStep } from "./_ramp.ts";
+import { ramp, type RampStep, rampSummary } from "./_ramp.ts";
 import { kamailioInstalled, type SipTarget, startBox, startKamailio } from "./_targets.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -139,24 +137,11 @@ for (const k of Object.keys(results)) {
 }
 const b = best("box");
 const kb = best("kamailio");
-const summary: SummaryRow[] = [
-  {
-    metric: "calls/s (<0.1% failed)",
-    box: fmt(b?.rate),
-    reference: kb === undefined ? "n/a" : `${fmt(kb.rate)} (kamailio)`,
-    ratio: b !== undefined && kb !== undefined ? (b.rate / kb.rate).toFixed(2) : "n/a",
-    target: ">= 300",
-    met: b !== undefined && b.rate >= 300 ? "yes" : "no",
-  },
-  {
-    metric: "p99 INVITE->180 ms at that rate",
-    box: fmt(b?.p99ms, 1),
-    reference: kb === undefined ? "n/a" : `${fmt(kb.p99ms, 1)} (kamailio)`,
-    ratio: b !== undefined && kb !== undefined && kb.p99ms > 0 ? (b.p99ms / kb.p99ms).toFixed(2) : "n/a",
-    target: "-",
-    met: "n/a",
-  },
-];
+const summary = rampSummary(b, kb, {
+  rate: "calls/s (<0.1% failed)",
+  p99: "p99 INVITE->180 ms at that rate",
+  target: 300,
+});
 printTable("sip_cps summary", summary.map((s) => ({ ...s })));
 await writeResult("sip_cps", {
   command: "deno run --allow-all tests/bench/sip_cps.ts",

@@ -8,8 +8,8 @@
  * Writes tests/artifacts/bench/sip_register.json.
  */
 import { freeUdpPort } from "../_harness/mod.ts";
-import { authField, cleanupAll, fmt, hookSignals, printTable, type SummaryRow, writeResult } from "./_lib.ts";
-import { ramp, type RampStep } from "./_ramp.ts";
+import { authField, cleanupAll, hookSignals, printTable, writeResult } from "./_lib.ts";
+import { ramp, type RampStep, rampSummary } from "./_ramp.ts";
 import { kamailioInstalled, type SipTarget, startBox, startKamailio } from "./_targets.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -78,24 +78,11 @@ const best = (k: string) => {
 };
 const b = best("box");
 const kb = best("kamailio");
-const summary: SummaryRow[] = [
-  {
-    metric: "registrations/s with 401 (<0.1% failed)",
-    box: fmt(b?.rate),
-    reference: kb === undefined ? "n/a" : `${fmt(kb.rate)} (kamailio)`,
-    ratio: b !== undefined && kb !== undefined ? (b.rate / kb.rate).toFixed(2) : "n/a",
-    target: ">= 2000",
-    met: b !== undefined && b.rate >= 2000 ? "yes" : "no",
-  },
-  {
-    metric: "p99 register exchange ms at that rate",
-    box: fmt(b?.p99ms, 1),
-    reference: kb === undefined ? "n/a" : `${fmt(kb.p99ms, 1)} (kamailio)`,
-    ratio: b !== undefined && kb !== undefined && kb.p99ms > 0 ? (b.p99ms / kb.p99ms).toFixed(2) : "n/a",
-    target: "-",
-    met: "n/a",
-  },
-];
+const summary = rampSummary(b, kb, {
+  rate: "registrations/s with 401 (<0.1% failed)",
+  p99: "p99 register exchange ms at that rate",
+  target: 2000,
+});
 printTable("sip_register summary", summary.map((s) => ({ ...s })));
 await writeResult("sip_register", {
   command: "deno run --allow-all tests/bench/sip_register.ts",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeWav } from "../runtime/media/wav/mod.ts";
 import { Hono } from "hono";
 import { openStorage } from "../runtime/storage/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
@@ -141,26 +142,11 @@ Deno.test("paging status answers 503 when the paging service is not running", as
   assert.match(((await res.json()) as { error: string }).error, /not running/);
 });
 
-/** A small valid WAV: 16-bit mono PCM at 8 kHz, `ms` long. */
+/** A small valid WAV (runtime/media/wav's writer): 16-bit mono PCM silence at 8 kHz, `ms` long. */
 function wav(ms: number): Uint8Array<ArrayBuffer> {
-  const n = (8000 * ms) / 1000;
-  const b = new Uint8Array(44 + n * 2);
-  const d = new DataView(b.buffer);
-  const tag = (o: number, t: string) => [...t].forEach((ch, i) => (b[o + i] = ch.charCodeAt(0)));
-  tag(0, "RIFF");
-  d.setUint32(4, 36 + n * 2, true);
-  tag(8, "WAVE");
-  tag(12, "fmt ");
-  d.setUint32(16, 16, true);
-  d.setUint16(20, 1, true);
-  d.setUint16(22, 1, true);
-  d.setUint32(24, 8000, true);
-  d.setUint32(28, 16000, true);
-  d.setUint16(32, 2, true);
-  d.setUint16(34, 16, true);
-  tag(36, "data");
-  d.setUint32(40, n * 2, true);
-  return b;
+  return writeWav({ sampleRate: 8000, channels: 1 }, new Int16Array((8000 * ms) / 1000)) as Uint8Array<
+    ArrayBuffer
+  >;
 }
 
 const inspectWav = (bytes: Uint8Array) => {

@@ -4,6 +4,7 @@
  * upload, scheduled bells with weekdays and exception dates, and live zone states arriving over
  * SSE on the Paging page and the dashboard without a reload.
  */
+import { writeWav } from "../../runtime/media/wav/mod.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Browser, Page } from "playwright-core";
@@ -26,26 +27,9 @@ async function shoot(page: Page, name: string): Promise<void> {
   await page.setViewportSize(DESKTOP);
 }
 
-/** 16-bit mono PCM WAV at 8 kHz, `ms` long. */
+/** A small valid WAV (runtime/media/wav's writer): 16-bit mono PCM silence at 8 kHz, `ms` long. */
 function wav(ms: number): Uint8Array {
-  const n = (8000 * ms) / 1000;
-  const b = new Uint8Array(44 + n * 2);
-  const d = new DataView(b.buffer);
-  const tag = (o: number, t: string) => [...t].forEach((ch, i) => (b[o + i] = ch.charCodeAt(0)));
-  tag(0, "RIFF");
-  d.setUint32(4, 36 + n * 2, true);
-  tag(8, "WAVE");
-  tag(12, "fmt ");
-  d.setUint32(16, 16, true);
-  d.setUint16(20, 1, true);
-  d.setUint16(22, 1, true);
-  d.setUint32(24, 8000, true);
-  d.setUint32(28, 16000, true);
-  d.setUint16(32, 2, true);
-  d.setUint16(34, 16, true);
-  tag(36, "data");
-  d.setUint32(40, n * 2, true);
-  return b;
+  return writeWav({ sampleRate: 8000, channels: 1 }, new Int16Array((8000 * ms) / 1000));
 }
 
 Deno.test({

@@ -15,6 +15,7 @@ import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
 import {
   addHeader,
   createResponse,
+  detachString,
   getHeader,
   parseCSeq,
   parseNameAddr,
@@ -65,12 +66,15 @@ export interface B2buaOptions {
 
 type Side = "a" | "b";
 
-/** One INVITE toward one contact of the callee. */
+/**
+ * One INVITE toward one contact of the callee. Once the call is confirmed the transaction is let go
+ * and the request is cut down to what a late 2xx needs (see `#release`).
+ */
 interface Fork {
-  branchTx: ClientTransaction;
+  branchTx: ClientTransaction | undefined;
   request: SipRequest;
   peer: Peer;
-  binding: Binding;
+  contactUri: string;
   state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
   finalStatus?: number;
 }
@@ -89,9 +93,12 @@ interface Call {
   state: "trying" | "ringing" | "answered" | "ended";
   startedAt: number;
   answeredAt?: number;
-  /** A side: the caller's INVITE transaction, our To tag and, once answered, the dialog. */
-  aTx: ServerTransaction;
-  aInvite: SipRequest;
+  /**
+   * A side: the caller's INVITE transaction, our To tag and, once answered, the dialog. The INVITE
+   * and its transaction are dropped once A's ACK confirms the call (see `#release`).
+   */
+  aTx: ServerTransaction | undefined;
+  aInvite: SipRequest | undefined;
   aPeer: Peer;
   aTag: string;
   aDialog?: Dialog;
@@ -107,7 +114,7 @@ interface Call {
   bLeg: MediaLeg;
   earlyMedia: boolean;
   /** Codec planning: A's offer, and the plan once B answered (transcoding or pass-through). */
-  aOffer?: SdpInfo;
+  aOffer?: SdpInfo | undefined;
   plan?: AnswerPlan | undefined;
   noAnswerTimer?: TimerId | undefined;
   /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
@@ -157,6 +164,20 @@ export function peerOfBinding(b: Binding): Peer {
   const uriTransport = uri.params.get("transport")?.toLowerCase();
   if (uriTransport !== undefined && uriTransport !== "udp") return flow;
   return { transport, address: uri.host, port: uri.port ?? 5060 };
+}
+
+/** The headers `Dialog.fromUacResponse` reads from the request; the rest of a fork's INVITE can go. */
+const DIALOG_HEADERS = new Set(["From", "To", "Call-ID", "CSeq", "Contact"]);
+
+/** `req` without body and without the headers a UAC dialog is not built from. */
+function dialogRequest(req: SipRequest): SipRequest {
+  return {
+    type: "request",
+    method: req.method,
+    uri: req.uri,
+    headers: req.headers.filter((h) => DIALOG_HEADERS.has(h.name)),
+    body: new Uint8Array(0),
+  };
 }
 
 function dispositionFor(status: number): Disposition {
@@ -238,7 +259,13 @@ export class B2bua {
     return { transport, host: this.#o.publicAddress, port: this.#o.sipPort };
   }
 
-  #respondA(call: Call, status: number, options: { body?: string; reason?: string } = {}): SipResponse {
+  /** A response on A's INVITE transaction; undefined once the call is confirmed (nothing left to answer). */
+  #respondA(
+    call: Call,
+    status: number,
+    options: { body?: string; reason?: string } = {},
+  ): SipResponse | undefined {
+    if (call.aTx === undefined || call.aInvite === undefined) return undefined;
     const opts: Parameters<typeof createResponse>[2] = { toTag: call.aTag };
     if (options.reason !== undefined) opts.reason = options.reason;
     const res = createResponse(call.aInvite, status, opts);
@@ -320,9 +347,10 @@ export class B2bua {
       callerName = o.displayName(caller);
     }
     const call: Call = {
-      id: getHeader(invite, "Call-ID") ?? newCallId(),
-      caller,
-      callee,
+      // Copies: these live as long as the call and must not pin the INVITE's text (detachString).
+      id: detachString(getHeader(invite, "Call-ID") ?? newCallId()),
+      caller: detachString(caller),
+      callee: detachString(callee),
       state: "trying",
       startedAt: now,
       aTx: tx,
@@ -338,7 +366,7 @@ export class B2bua {
       bLeg,
       earlyMedia: false,
     };
-    if (callerName !== undefined) call.callerName = callerName;
+    if (callerName !== undefined) call.callerName = detachString(callerName);
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#dialogs.set(`${call.id}|${call.aTag}`, { call, side: "a" });
@@ -387,9 +415,9 @@ export class B2bua {
       const fork: Fork = {
         request: req,
         peer,
-        binding: b,
+        contactUri: b.contactUri,
         state: "calling",
-        branchTx: undefined as unknown as ClientTransaction,
+        branchTx: undefined,
       };
       fork.branchTx = o.transactions.sendRequest(req, peer, {
         onResponse: (res) => this.#onForkResponse(call, fork, res),
@@ -520,7 +548,7 @@ export class B2bua {
     for (const f of call.forks) {
       if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
         f.state = "cancelled";
-        f.branchTx.cancel();
+        f.branchTx?.cancel();
       }
     }
     const body = answer !== undefined && answer.audioIndex >= 0 ? this.#answerForA(call, answer) : undefined;
@@ -539,11 +567,12 @@ export class B2bua {
     call.disposition = "answered";
     call.finalCode = 200;
     void this.#connectMedia(call, answer);
-    const ok = this.#respondA(call, 200, { body });
-    call.aDialog = Dialog.fromUasRequest(call.aInvite, call.aTag, this.#contact(call.aPeer.transport));
-    this.#startOkRetransmit(call, ok);
+    const aTx = call.aTx!;
+    const ok = this.#respondA(call, 200, { body })!;
+    call.aDialog = Dialog.fromUasRequest(call.aInvite!, call.aTag, this.#contact(call.aPeer.transport));
+    this.#startOkRetransmit(call, aTx, ok);
     this.#changed(call);
-    o.log.info("call answered", { call: call.id, contact: fork.binding.contactUri });
+    o.log.info("call answered", { call: call.id, contact: fork.contactUri });
   }
 
   #onForkFailed(call: Call, fork: Fork, status: number, reason?: string): void {
@@ -574,7 +603,7 @@ export class B2bua {
     for (const f of call.forks) {
       if (f.state === "calling" || f.state === "proceeding") {
         f.state = "cancelled";
-        f.branchTx.cancel();
+        f.branchTx?.cancel();
       }
     }
     this.#respondA(call, 480, { reason: "No Answer" });
@@ -588,9 +617,10 @@ export class B2bua {
     }
   }
 
-  #startOkRetransmit(call: Call, response: SipResponse): void {
+  /** Resend `response` (a 2xx to an INVITE from A) on its own transaction `tx` until A's ACK. */
+  #startOkRetransmit(call: Call, tx: ServerTransaction, response: SipResponse): void {
     call.okRetransmit?.stop();
-    call.okRetransmit = retransmitOk(() => call.aTx.respond(response), {
+    call.okRetransmit = retransmitOk(() => tx.respond(response), {
       clock: this.#o.clock,
       t1Ms: this.#t1,
       t2Ms: this.#t2,
@@ -609,6 +639,24 @@ export class B2bua {
     call.okRetransmit = undefined;
   }
 
+  /**
+   * A's ACK confirmed the call: drop what only set-up needed, so a held call keeps its dialogs, SDP
+   * sessions, legs and codec plan but not the parsed INVITE, A's offer or any transaction (those
+   * live on in the transaction layer for their RFC 6026 timers, then go). A fork keeps a cut-down
+   * request, enough to build the dialog of a 2xx that arrives after its transaction (13.2.2.4).
+   */
+  #release(call: Call): void {
+    if (call.aTx === undefined) return;
+    this.#byInviteTx.delete(call.aTx);
+    call.aTx = undefined;
+    call.aInvite = undefined;
+    call.aOffer = undefined;
+    for (const f of call.forks) {
+      f.branchTx = undefined;
+      f.request = dialogRequest(f.request);
+    }
+  }
+
   /** CANCEL for a pending INVITE (RFC 3261 9.2). Returns false when no call matches. */
   cancel(inviteTx: ServerTransaction): boolean {
     const call = this.#byInviteTx.get(inviteTx);
@@ -619,7 +667,7 @@ export class B2bua {
     for (const f of call.forks) {
       if (f.state === "calling" || f.state === "proceeding") {
         f.state = "cancelled";
-        f.branchTx.cancel();
+        f.branchTx?.cancel();
       }
     }
     this.#respondA(call, 487);
@@ -645,6 +693,7 @@ export class B2bua {
           // ACK carrying the answer to an offer we made in a 200 (re-INVITE without SDP).
           this.#applyRemoteSdp(call, "a", req.body);
         }
+        if (call.state === "answered") this.#release(call);
       }
       return true;
     }
@@ -653,7 +702,7 @@ export class B2bua {
       // Early dialog: only BYE/CANCEL make sense; a BYE before answer ends the call.
       if (req.method === "BYE" && side === "a") {
         tx.respond(createResponse(req, 200));
-        this.cancel(call.aTx);
+        if (call.aTx !== undefined) this.cancel(call.aTx);
         return true;
       }
       tx.respond(createResponse(req, 481));
@@ -783,7 +832,7 @@ export class B2bua {
           setHeader(ok, "Content-Type", "application/sdp");
         }
         tx.respond(ok);
-        if (side === "a") this.#startOkRetransmit(call, ok);
+        if (side === "a") this.#startOkRetransmit(call, tx, ok);
       },
       onTimeout: () => {
         call.pending = undefined;
@@ -901,7 +950,7 @@ export class B2bua {
     call.state = "ended";
     this.#clearNoAnswer(call);
     this.#stopOkRetransmit(call);
-    this.#byInviteTx.delete(call.aTx);
+    if (call.aTx !== undefined) this.#byInviteTx.delete(call.aTx);
     const o = this.#o;
     const endedAt = o.clock.wallNow();
     const record: CallRecord = {
@@ -958,7 +1007,7 @@ export class B2bua {
         call.hangupBy = "system";
         call.finalCode = 503;
         for (const f of call.forks) {
-          if (f.state === "calling" || f.state === "proceeding") f.branchTx.cancel();
+          if (f.state === "calling" || f.state === "proceeding") f.branchTx?.cancel();
         }
         this.#respondA(call, 503);
         await this.#end(call);

@@ -19,7 +19,7 @@ const BENCHES: { name: string; cap: number; args: string[]; json?: string }[] = 
   { name: "sip_cps", cap: 330, args: [] },
   { name: "sip_register", cap: 270, args: [] },
   { name: "relay_density", cap: 180, args: [] },
-  { name: "memory", cap: 90, args: [] },
+  { name: "memory", cap: 180, args: [] },
   { name: "transcode", cap: 90, args: ["--seconds=0.4", "--rounds=3"] },
   { name: "paging_latency", cap: 90, args: [], json: "paging" },
   { name: "tftp_500", cap: 120, args: [], json: "tftp" },

@@ -1,4 +1,11 @@
-import { getHeader, getHeaderValues, getTag, parseCSeq, parseNameAddr } from "../message/mod.ts";
+import {
+  detachString,
+  getHeader,
+  getHeaderValues,
+  getTag,
+  parseCSeq,
+  parseNameAddr,
+} from "../message/mod.ts";
 import type { SipHeader, SipMessage, SipRequest, SipResponse } from "../message/types.ts";
 import { newBranch } from "../transaction/mod.ts";
 
@@ -109,19 +116,23 @@ export class Dialog implements DialogState {
   secure: boolean;
   localContact: string;
 
-  /** A dialog from explicit state; usually built with `fromUasRequest` or `fromUacResponse`. */
+  /**
+   * A dialog from explicit state; usually built with `fromUasRequest` or `fromUacResponse`. Strings
+   * are copied (`detachString`) so a dialog kept for a whole call does not pin the message texts
+   * they were parsed from.
+   */
   constructor(state: DialogState) {
-    this.callId = state.callId;
-    this.localTag = state.localTag;
-    this.remoteTag = state.remoteTag;
+    this.callId = detachString(state.callId);
+    this.localTag = detachString(state.localTag);
+    this.remoteTag = detachString(state.remoteTag);
     this.localSeq = state.localSeq;
     this.remoteSeq = state.remoteSeq;
-    this.localUri = state.localUri;
-    this.remoteUri = state.remoteUri;
-    this.remoteTarget = state.remoteTarget;
-    this.routeSet = [...state.routeSet];
+    this.localUri = detachString(state.localUri);
+    this.remoteUri = detachString(state.remoteUri);
+    this.remoteTarget = detachString(state.remoteTarget);
+    this.routeSet = state.routeSet.map(detachString);
     this.secure = state.secure;
-    this.localContact = state.localContact;
+    this.localContact = detachString(state.localContact);
   }
 
   /**
@@ -219,7 +230,7 @@ export class Dialog implements DialogState {
     if (req.method !== "ACK" && req.method !== "CANCEL") this.remoteSeq = seq;
     if (TARGET_REFRESH.has(req.method)) {
       const target = uriOf(req, "Contact");
-      if (target !== undefined) this.remoteTarget = target;
+      if (target !== undefined && target !== this.remoteTarget) this.remoteTarget = detachString(target);
     }
     return true;
   }
@@ -231,7 +242,7 @@ export class Dialog implements DialogState {
   updateFromResponse(res: SipResponse, method: string): void {
     if (res.status < 200 || res.status >= 300 || !TARGET_REFRESH.has(method)) return;
     const target = uriOf(res, "Contact");
-    if (target !== undefined) this.remoteTarget = target;
+    if (target !== undefined && target !== this.remoteTarget) this.remoteTarget = detachString(target);
   }
 
   #build(method: string, seq: number, options: DialogRequestOptions): SipRequest {

@@ -4,7 +4,7 @@ import {
   strictEqual as assertStrictEquals,
   throws,
 } from "node:assert";
-import { getHeader, getHeaderValues, parseCSeq } from "../message/mod.ts";
+import { getHeader, getHeaderValues, parseCSeq, parseMessage } from "../message/mod.ts";
 import type { SipHeader, SipRequest, SipResponse } from "../message/types.ts";
 import { Dialog, dialogKey } from "./dialog.ts";
 
@@ -191,4 +191,26 @@ Deno.test("a dialog cannot be built from an INVITE without Contact", () => {
   const req = invite();
   req.headers = req.headers.filter((h) => h.name !== "Contact");
   throws(() => Dialog.fromUasRequest(req, "t", "<sip:pbx@192.0.2.1>"), TypeError);
+});
+
+Deno.test("a dialog built from a parsed INVITE holds equal strings and builds the same requests", () => {
+  const wire = "INVITE sip:bob@pbx.example.com SIP/2.0\r\n" +
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKinv\r\n" +
+    "Max-Forwards: 70\r\n" +
+    'From: "Alice" <sip:alice@example.com>;tag=alicetag-with-a-long-value\r\n' +
+    "To: <sip:bob@pbx.example.com>\r\n" +
+    "Call-ID: call-9-with-a-long-identifier@192.0.2.10\r\n" +
+    "CSeq: 10 INVITE\r\n" +
+    "Contact: <sip:alice@192.0.2.10:5060;transport=udp>\r\n" +
+    "Record-Route: <sip:proxy.example.com;lr>\r\n" +
+    "Content-Length: 0\r\n\r\n";
+  const parsed = parseMessage(new TextEncoder().encode(wire)) as SipRequest;
+  const d = Dialog.fromUasRequest(parsed, "pbxtag", "<sip:pbx@192.0.2.1>");
+  assertEquals(d.callId, "call-9-with-a-long-identifier@192.0.2.10");
+  assertEquals(d.remoteTag, "alicetag-with-a-long-value");
+  assertEquals(d.remoteTarget, "sip:alice@192.0.2.10:5060;transport=udp");
+  assertEquals(d.routeSet, ["<sip:proxy.example.com;lr>"]);
+  const bye = d.createRequest("BYE", { via: VIA });
+  assertEquals(getHeader(bye, "Call-ID"), "call-9-with-a-long-identifier@192.0.2.10");
+  assertEquals(getHeaderValues(bye, "Route"), ["<sip:proxy.example.com;lr>"]);
 });

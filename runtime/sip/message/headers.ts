@@ -253,3 +253,13 @@ export function prependHeader(msg: SipMessage, name: string, value: string): voi
   const idx = msg.headers.findIndex((h) => matches(h, canonical, lower));
   msg.headers.splice(idx < 0 ? 0 : idx, 0, { name: canonical, value });
 }
+
+/**
+ * A copy of `s` that does not share memory with the text it was cut from. Header values are slices
+ * of the whole received message text (V8 keeps the parent string of a slice alive), so state kept
+ * for the length of a call (dialogs, call ids) copies them out rather than pinning every message.
+ */
+export function detachString(s: string): string {
+  // The concatenation is flattened into a new string by slice(); the result refers only to that copy.
+  return s.length === 0 ? s : (" " + s).slice(1);
+}

@@ -2,6 +2,7 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import {
   addHeader,
   canonicalHeaderName,
+  detachString,
   getHeader,
   getHeaderValues,
   prependHeader,
@@ -92,4 +93,12 @@ Deno.test("removeHeader removes every instance and counts them", () => {
   strictEqual(removeHeader(m, "X-A"), 2);
   strictEqual(removeHeader(m, "Route"), 0);
   deepStrictEqual(m.headers.map((h) => h.name), ["Via", "To"]);
+});
+
+Deno.test("detachString returns an equal string, short, long and empty", () => {
+  const text = "Call-ID: a84b4c76e66710@pc33.atlanta.com\r\nCSeq: 314159 INVITE\r\n";
+  const long = text.slice(9, text.indexOf("\r\n"));
+  strictEqual(detachString(long), "a84b4c76e66710@pc33.atlanta.com");
+  strictEqual(detachString("abc"), "abc");
+  strictEqual(detachString(""), "");
 });

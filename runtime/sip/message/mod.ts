@@ -12,6 +12,7 @@ export { serializeMessage } from "./serialize.ts";
 export {
   addHeader,
   canonicalHeaderName,
+  detachString,
   getHeader,
   getHeaderValues,
   isSingleValueHeader,

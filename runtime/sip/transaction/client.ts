@@ -93,7 +93,8 @@ export class ClientTransaction {
   #handlers: ClientTransactionHandlers;
   #timers: TimerSet;
   #state: ClientTransactionState;
-  #handle: (ev: Event) => void;
+  /** The current state's handler: a private method (shared by all transactions, nothing per instance). */
+  #handle: (this: ClientTransaction, ev: Event) => void;
   #reliable: boolean;
   #interval = 0;
   #ack: SipRequest | undefined;
@@ -133,19 +134,23 @@ export class ClientTransaction {
     this.#interval = t1;
     if (this.isInvite) {
       // 17.1.1.2: Timer A only on unreliable transports, Timer B always.
-      if (!this.#reliable) this.#timers.set("A", t1, () => this.#handle({ kind: "timer", name: "A" }));
-      this.#timers.set("B", 64 * t1, () => this.#handle({ kind: "timer", name: "B" }));
+      if (!this.#reliable) {
+        this.#timers.set("A", t1, () => this.#handle.call(this, { kind: "timer", name: "A" }));
+      }
+      this.#timers.set("B", 64 * t1, () => this.#handle.call(this, { kind: "timer", name: "B" }));
     } else {
       // 17.1.2.2: Timer E only on unreliable transports, Timer F always.
-      if (!this.#reliable) this.#timers.set("E", t1, () => this.#handle({ kind: "timer", name: "E" }));
-      this.#timers.set("F", 64 * t1, () => this.#handle({ kind: "timer", name: "F" }));
+      if (!this.#reliable) {
+        this.#timers.set("E", t1, () => this.#handle.call(this, { kind: "timer", name: "E" }));
+      }
+      this.#timers.set("F", 64 * t1, () => this.#handle.call(this, { kind: "timer", name: "F" }));
     }
     this.#send(this.request);
   }
 
   /** Feed a response that matched this transaction. Called by the layer. */
   receive(res: SipResponse): void {
-    this.#handle({ kind: "response", response: res });
+    this.#handle.call(this, { kind: "response", response: res });
   }
 
   /**
@@ -170,11 +175,11 @@ export class ClientTransaction {
   // --- INVITE client transaction, section 17.1.1 -------------------------------------------------
 
   /** 17.1.1.2 "Calling": retransmit on Timer A (doubling), time out on Timer B. */
-  #inviteCalling = (ev: Event): void => {
+  #inviteCalling(ev: Event): void {
     if (ev.kind === "timer") {
       if (ev.name === "A") {
         this.#interval *= 2;
-        this.#timers.set("A", this.#interval, () => this.#handle({ kind: "timer", name: "A" }));
+        this.#timers.set("A", this.#interval, () => this.#handle.call(this, { kind: "timer", name: "A" }));
         this.#send(this.request);
       } else if (ev.name === "B") {
         this.#timeout();
@@ -182,12 +187,12 @@ export class ClientTransaction {
       return;
     }
     this.#inviteResponse(ev.response);
-  };
+  }
 
   /** 17.1.1.2 "Proceeding": no more retransmissions; provisional responses go to the TU. */
-  #inviteProceeding = (ev: Event): void => {
+  #inviteProceeding(ev: Event): void {
     if (ev.kind === "response") this.#inviteResponse(ev.response);
-  };
+  }
 
   #inviteResponse(res: SipResponse): void {
     if (res.status < 200) {
@@ -202,7 +207,11 @@ export class ClientTransaction {
       // RFC 6026 section 8.4: "Accepted" keeps the transaction so 2xx retransmits reach the TU.
       this.#timers.clearAll();
       this.#go("accepted", this.#inviteAccepted);
-      this.#timers.set("M", 64 * this.#ctx.timers.t1, () => this.#handle({ kind: "timer", name: "M" }));
+      this.#timers.set(
+        "M",
+        64 * this.#ctx.timers.t1,
+        () => this.#handle.call(this, { kind: "timer", name: "M" }),
+      );
       this.#handlers.onResponse(res);
     } else {
       // 17.1.1.3: ACK the non-2xx final response ourselves, then wait Timer D for retransmits.
@@ -211,54 +220,55 @@ export class ClientTransaction {
       this.#ack = createNon2xxAck(this.request, res);
       this.#sendAck(this.#ack);
       if (this.#reliable) this.#terminate();
-      else this.#timers.set("D", this.#ctx.timers.timerD, () => this.#handle({ kind: "timer", name: "D" }));
+      else {this.#timers.set("D", this.#ctx.timers.timerD, () =>
+          this.#handle.call(this, { kind: "timer", name: "D" }));}
       this.#handlers.onResponse(res);
     }
   }
 
   /** RFC 6026 section 7.2 "Accepted": further 2xx (retransmits, forks) go to the TU until Timer M. */
-  #inviteAccepted = (ev: Event): void => {
+  #inviteAccepted(ev: Event): void {
     if (ev.kind === "response") {
       if (ev.response.status >= 200 && ev.response.status < 300) this.#handlers.onResponse(ev.response);
     } else if (ev.name === "M") {
       this.#terminate();
     }
-  };
+  }
 
   /** 17.1.1.2 "Completed": answer retransmitted final responses with the same ACK until Timer D. */
-  #inviteCompleted = (ev: Event): void => {
+  #inviteCompleted(ev: Event): void {
     if (ev.kind === "response") {
       if (ev.response.status >= 300 && this.#ack !== undefined) this.#sendAck(this.#ack);
     } else if (ev.name === "D") {
       this.#terminate();
     }
-  };
+  }
 
   // --- non-INVITE client transaction, section 17.1.2 ---------------------------------------------
 
   /** 17.1.2.2 "Trying": retransmit on Timer E doubling up to T2, time out on Timer F. */
-  #nonInviteTrying = (ev: Event): void => {
+  #nonInviteTrying(ev: Event): void {
     if (ev.kind === "timer") {
       return this.#nonInviteTimer(ev.name, Math.min(2 * this.#interval, this.#ctx.timers.t2));
     }
     this.#nonInviteResponse(ev.response);
-  };
+  }
 
   /** 17.1.2.2 "Proceeding": retransmit every T2 on Timer E, time out on Timer F. */
-  #nonInviteProceeding = (ev: Event): void => {
+  #nonInviteProceeding(ev: Event): void {
     if (ev.kind === "timer") return this.#nonInviteTimer(ev.name, this.#ctx.timers.t2);
     this.#nonInviteResponse(ev.response);
-  };
+  }
 
   /** 17.1.2.2 "Completed": absorb retransmitted responses until Timer K. */
-  #nonInviteCompleted = (ev: Event): void => {
+  #nonInviteCompleted(ev: Event): void {
     if (ev.kind === "timer" && ev.name === "K") this.#terminate();
-  };
+  }
 
   #nonInviteTimer(name: string, next: number): void {
     if (name === "E") {
       this.#interval = next;
-      this.#timers.set("E", next, () => this.#handle({ kind: "timer", name: "E" }));
+      this.#timers.set("E", next, () => this.#handle.call(this, { kind: "timer", name: "E" }));
       this.#send(this.request);
     } else if (name === "F") {
       this.#timeout();
@@ -272,13 +282,14 @@ export class ClientTransaction {
       this.#timers.clearAll();
       this.#go("completed", this.#nonInviteCompleted);
       if (this.#reliable) this.#terminate();
-      else this.#timers.set("K", this.#ctx.timers.t4, () => this.#handle({ kind: "timer", name: "K" }));
+      else {this.#timers.set("K", this.#ctx.timers.t4, () =>
+          this.#handle.call(this, { kind: "timer", name: "K" }));}
     }
     this.#handlers.onResponse(res);
   }
 
   /** "Terminated": everything is ignored. */
-  #terminated = (_ev: Event): void => {};
+  #terminated(_ev: Event): void {}
 
   // --- helpers ------------------------------------------------------------------------------------
 
@@ -290,7 +301,7 @@ export class ClientTransaction {
     this.#ctx.startTransaction(createCancel(this.request), this.target, handlers);
   }
 
-  #go(state: ClientTransactionState, handler: (ev: Event) => void): void {
+  #go(state: ClientTransactionState, handler: (this: ClientTransaction, ev: Event) => void): void {
     this.#state = state;
     this.#handle = handler;
   }

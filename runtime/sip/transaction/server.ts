@@ -52,7 +52,8 @@ export class ServerTransaction {
   #ctx: ServerTransactionContext;
   #timers: TimerSet;
   #state: ServerTransactionState;
-  #handle: (ev: Event) => void;
+  /** The current state's handler: a private method (shared by all transactions, nothing per instance). */
+  #handle: (this: ServerTransaction, ev: Event) => void;
   #last: SipResponse | undefined;
   #reliable: boolean;
   #intervalG = 0;
@@ -77,7 +78,7 @@ export class ServerTransaction {
       this.#timers.set(
         "trying",
         this.#ctx.timers.trying,
-        () => this.#handle({ kind: "timer", name: "trying" }),
+        () => this.#handle.call(this, { kind: "timer", name: "trying" }),
       );
     } else {
       this.#state = "trying";
@@ -90,14 +91,14 @@ export class ServerTransaction {
     return this.#state;
   }
 
-  /** The last response sent, if any. */
+  /** The last response kept for retransmission, if any (none once accepted or terminated). */
   get lastResponse(): SipResponse | undefined {
     return this.#last;
   }
 
   /** Send a response from the TU. Responses after a final response (other than 2xx to INVITE) are ignored. */
   respond(res: SipResponse): void {
-    this.#handle({ kind: "respond", response: res });
+    this.#handle.call(this, { kind: "respond", response: res });
   }
 
   /**
@@ -107,7 +108,7 @@ export class ServerTransaction {
    */
   receive(request: SipRequest): boolean {
     if (this.#state === "accepted" && request.method === "ACK") return false;
-    this.#handle({ kind: "request", request });
+    this.#handle.call(this, { kind: "request", request });
     return true;
   }
 
@@ -121,7 +122,7 @@ export class ServerTransaction {
   // --- INVITE server transaction, section 17.2.1 -------------------------------------------------
 
   /** 17.2.1 "Proceeding": retransmissions get the last provisional; the TU's responses go out. */
-  #inviteProceeding = (ev: Event): void => {
+  #inviteProceeding(ev: Event): void {
     if (ev.kind === "request") {
       if (ev.request.method === "INVITE" && this.#last !== undefined) this.#send(this.#last);
     } else if (ev.kind === "timer") {
@@ -137,85 +138,98 @@ export class ServerTransaction {
         this.#send(ev.response);
       } else if (status < 300) {
         // RFC 6026 section 8.5: go to "accepted" instead of terminating, absorbing INVITE retransmits.
+        // Nothing is resent from this state, so the 2xx (and its SDP) is not kept for 32 s.
+        this.#last = undefined;
         this.#go("accepted", this.#inviteAccepted);
-        this.#timers.set("L", 64 * this.#ctx.timers.t1, () => this.#handle({ kind: "timer", name: "L" }));
+        this.#timers.set(
+          "L",
+          64 * this.#ctx.timers.t1,
+          () => this.#handle.call(this, { kind: "timer", name: "L" }),
+        );
         this.#send(ev.response);
       } else {
         this.#go("completed", this.#inviteCompleted);
         if (!this.#reliable) {
           this.#intervalG = this.#ctx.timers.t1;
-          this.#timers.set("G", this.#intervalG, () => this.#handle({ kind: "timer", name: "G" }));
+          this.#timers.set("G", this.#intervalG, () => this.#handle.call(this, { kind: "timer", name: "G" }));
         }
-        this.#timers.set("H", 64 * this.#ctx.timers.t1, () => this.#handle({ kind: "timer", name: "H" }));
+        this.#timers.set(
+          "H",
+          64 * this.#ctx.timers.t1,
+          () => this.#handle.call(this, { kind: "timer", name: "H" }),
+        );
         this.#send(ev.response);
       }
     }
-  };
+  }
 
   /** RFC 6026 section 7.1 "Accepted": INVITE retransmits absorbed, the TU's 2xx retransmits pass. */
-  #inviteAccepted = (ev: Event): void => {
+  #inviteAccepted(ev: Event): void {
     if (ev.kind === "respond") {
       if (ev.response.status >= 200 && ev.response.status < 300) {
-        this.#last = ev.response;
         this.#send(ev.response);
       }
     } else if (ev.kind === "timer" && ev.name === "L") {
       this.#terminate();
     }
-  };
+  }
 
   /** 17.2.1 "Completed": resend the final response on retransmits and Timer G; ACK confirms. */
-  #inviteCompleted = (ev: Event): void => {
+  #inviteCompleted(ev: Event): void {
     if (ev.kind === "request") {
       if (ev.request.method === "ACK") {
         this.#timers.clear("G");
         this.#timers.clear("H");
         if (this.#reliable) return this.#terminate();
         this.#go("confirmed", this.#inviteConfirmed);
-        this.#timers.set("I", this.#ctx.timers.t4, () => this.#handle({ kind: "timer", name: "I" }));
+        this.#timers.set(
+          "I",
+          this.#ctx.timers.t4,
+          () => this.#handle.call(this, { kind: "timer", name: "I" }),
+        );
       } else if (this.#last !== undefined) {
         this.#send(this.#last);
       }
     } else if (ev.kind === "timer") {
       if (ev.name === "G" && this.#last !== undefined) {
         this.#intervalG = Math.min(2 * this.#intervalG, this.#ctx.timers.t2);
-        this.#timers.set("G", this.#intervalG, () => this.#handle({ kind: "timer", name: "G" }));
+        this.#timers.set("G", this.#intervalG, () => this.#handle.call(this, { kind: "timer", name: "G" }));
         this.#send(this.#last);
       } else if (ev.name === "H") {
         this.#fail("timeout");
       }
     }
-  };
+  }
 
   /** 17.2.1 "Confirmed": absorb further ACKs until Timer I. */
-  #inviteConfirmed = (ev: Event): void => {
+  #inviteConfirmed(ev: Event): void {
     if (ev.kind === "timer" && ev.name === "I") this.#terminate();
-  };
+  }
 
   // --- non-INVITE server transaction, section 17.2.2 ---------------------------------------------
 
   /** 17.2.2 "Trying": retransmits are absorbed silently until the TU answers. */
-  #nonInviteTrying = (ev: Event): void => {
+  #nonInviteTrying(ev: Event): void {
     if (ev.kind === "respond") this.#nonInviteRespond(ev.response);
-  };
+  }
 
   /** 17.2.2 "Proceeding": retransmits get the last provisional response. */
-  #nonInviteProceeding = (ev: Event): void => {
+  #nonInviteProceeding(ev: Event): void {
     if (ev.kind === "request") {
       if (this.#last !== undefined) this.#send(this.#last);
     } else if (ev.kind === "respond") {
       this.#nonInviteRespond(ev.response);
     }
-  };
+  }
 
   /** 17.2.2 "Completed": retransmits get the final response until Timer J. */
-  #nonInviteCompleted = (ev: Event): void => {
+  #nonInviteCompleted(ev: Event): void {
     if (ev.kind === "request") {
       if (this.#last !== undefined) this.#send(this.#last);
     } else if (ev.kind === "timer" && ev.name === "J") {
       this.#terminate();
     }
-  };
+  }
 
   #nonInviteRespond(res: SipResponse): void {
     this.#last = res;
@@ -229,15 +243,15 @@ export class ServerTransaction {
     this.#send(res);
     if (this.#state !== "completed") return; // the send failed synchronously
     if (j === 0) this.#terminate();
-    else this.#timers.set("J", j, () => this.#handle({ kind: "timer", name: "J" }));
+    else this.#timers.set("J", j, () => this.#handle.call(this, { kind: "timer", name: "J" }));
   }
 
   /** "Terminated": everything is ignored. */
-  #terminated = (_ev: Event): void => {};
+  #terminated(_ev: Event): void {}
 
   // --- helpers ------------------------------------------------------------------------------------
 
-  #go(state: ServerTransactionState, handler: (ev: Event) => void): void {
+  #go(state: ServerTransactionState, handler: (this: ServerTransaction, ev: Event) => void): void {
     this.#state = state;
     this.#handle = handler;
   }
@@ -260,6 +274,7 @@ export class ServerTransaction {
   #terminate(): void {
     if (this.#state === "terminated") return;
     this.#timers.clearAll();
+    this.#last = undefined;
     this.#go("terminated", this.#terminated);
     this.#ctx.release(this);
     this.onTerminated?.();

@@ -212,3 +212,31 @@ Deno.test("a request without a Via is dropped without a transaction", () => {
   layer.receive(req, UDP_PEER);
   assertEquals(seen.length, 0);
 });
+
+Deno.test("an INVITE server transaction keeps no response once a 2xx accepted it, and still passes 2xx retransmits", () => {
+  const { clock, transport, seen, layer } = setup();
+  layer.receive(request("INVITE"), UDP_PEER);
+  const tx = seen[0]!.tx!;
+  tx.respond(response(tx.request, 180));
+  assertEquals(tx.lastResponse?.status, 180);
+  tx.respond(response(tx.request, 200));
+  assertEquals(tx.state, "accepted");
+  assertStrictEquals(tx.lastResponse, undefined);
+  layer.receive(request("INVITE"), UDP_PEER);
+  tx.respond(response(tx.request, 200));
+  assertEquals(statuses(transport.sent), [180, 200, 200]);
+  assertStrictEquals(tx.lastResponse, undefined);
+  clock.advance(64 * 500);
+  assertEquals(tx.state, "terminated");
+});
+
+Deno.test("a terminated non-INVITE server transaction lets go of its final response", () => {
+  const { clock, seen, layer } = setup();
+  layer.receive(request("OPTIONS"), UDP_PEER);
+  const tx = seen[0]!.tx!;
+  tx.respond(response(tx.request, 200));
+  assertEquals(tx.lastResponse?.status, 200);
+  clock.advance(64 * 500);
+  assertEquals(tx.state, "terminated");
+  assertStrictEquals(tx.lastResponse, undefined);
+});

@@ -1,7 +1,7 @@
 /** Login, logout, first-boot admin setup, and the auth middleware (bearer token or session cookie). */
 import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import { type Clock } from "../runtime/clock/mod.ts";
+import type { Clock } from "../runtime/clock/mod.ts";
 import { MIN_WEB_PASSWORD, type Storage } from "../runtime/storage/mod.ts";
 import { clientIp, fail, jsonBody, storeAsync } from "./_http.ts";
 import { LoginLimiter } from "./_login_limiter.ts";

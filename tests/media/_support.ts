@@ -7,7 +7,7 @@
  * @module
  */
 import dgram from "node:dgram";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { type AudioCodec, defaultRegistry, frameSamples } from "../../runtime/media/codec/mod.ts";
 import {
   type Appliance,

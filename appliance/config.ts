@@ -39,6 +39,22 @@ export interface BootConfig {
   authBlockMinutes: number;
   /** Answer SIP plug-and-play SUBSCRIBEs sent to the multicast group 224.0.1.75 on the SIP port. */
   pnp: boolean;
+  /** The A/B firmware root (`slots/a`, `slots/b`, `current`); firmware update needs the app to run from it. */
+  appRoot: string;
+  /** Folder of trusted firmware signing keys (`*.pub`). */
+  updateKeysDir: string;
+  /** Seconds a newly switched-to firmware must run healthy before it is confirmed (no rollback). */
+  updateConfirmSec: number;
+  /** Largest firmware upload in bytes. */
+  maxFirmwareBytes: number;
+  /** `systemd`: apply network/time settings to the OS (the box image); `none`: store only (dev). */
+  hostMode: "systemd" | "none";
+  /** Prefix for every OS file the host settings write (tests point it at a temp dir). */
+  hostRoot: string;
+  /** The LAN interface for the network file; "" = the first one with a MAC, else `en* eth*`. */
+  hostIface: string;
+  /** Seconds a network change waits for confirmation before it is reverted. */
+  networkConfirmSec: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -87,6 +103,39 @@ export const SETTINGS: readonly Setting[] = [
     help: "failures before blocking",
   },
   { key: "pnp", env: "PBX_PNP", flag: "--pnp", help: "1 to answer SIP plug-and-play multicast" },
+  { key: "appRoot", env: "PBX_APP_ROOT", flag: "--app-root", help: "A/B firmware root (default /opt/pbx)" },
+  {
+    key: "updateKeysDir",
+    env: "PBX_UPDATE_KEYS_DIR",
+    flag: "--update-keys-dir",
+    help: "trusted firmware keys, *.pub (default /etc/pbx/update-keys)",
+  },
+  {
+    key: "updateConfirmSec",
+    env: "PBX_UPDATE_CONFIRM_SEC",
+    flag: "--update-confirm-sec",
+    help: "healthy seconds before new firmware is kept",
+  },
+  {
+    key: "maxFirmwareBytes",
+    env: "PBX_MAX_FIRMWARE_BYTES",
+    flag: "--max-firmware-bytes",
+    help: "largest firmware upload in bytes (default 1 GiB)",
+  },
+  { key: "hostMode", env: "PBX_HOST", flag: "--host", help: "systemd = apply network/time to the OS, none" },
+  {
+    key: "hostRoot",
+    env: "PBX_HOST_ROOT",
+    flag: "--host-root",
+    help: "root prefix for OS files (default /)",
+  },
+  { key: "hostIface", env: "PBX_HOST_IFACE", flag: "--host-iface", help: "LAN interface (default: detect)" },
+  {
+    key: "networkConfirmSec",
+    env: "PBX_NETWORK_CONFIRM_SEC",
+    flag: "--network-confirm-sec",
+    help: "seconds to confirm a network change before it is reverted (10-3600)",
+  },
   {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
@@ -114,6 +163,14 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   authBlockAfter: 20,
   authBlockMinutes: 10,
   pnp: false,
+  appRoot: "/opt/pbx",
+  updateKeysDir: "/etc/pbx/update-keys",
+  updateConfirmSec: 60,
+  maxFirmwareBytes: 1024 * 1024 * 1024,
+  hostMode: "none",
+  hostRoot: "/",
+  hostIface: "",
+  networkConfirmSec: 120,
 };
 
 function parsePort(name: string, value: string): number {
@@ -156,7 +213,18 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config.rtpPortMax = max;
       break;
     }
+    case "maxFirmwareBytes": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < 1024 * 1024 || n > 16 * 1024 * 1024 * 1024) {
+        throw new RangeError(
+          `${source} must be a byte count from 1 MiB to 16 GiB, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.maxFirmwareBytes = n;
+      break;
+    }
     case "noAnswerSeconds":
+    case "updateConfirmSec":
     case "authDelayAfter":
     case "authBlockAfter":
     case "authBlockMinutes": {
@@ -182,6 +250,30 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       }
       config.pnp = ["1", "true", "on"].includes(value.trim().toLowerCase());
       break;
+    case "hostMode": {
+      const mode = value.trim().toLowerCase();
+      if (mode !== "systemd" && mode !== "none") {
+        throw new RangeError(`${source} must be systemd or none, got ${JSON.stringify(value)}`);
+      }
+      config.hostMode = mode;
+      break;
+    }
+    case "hostIface":
+      if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(value.trim())) {
+        throw new RangeError(`${source} must be an interface name like eth0, got ${JSON.stringify(value)}`);
+      }
+      config.hostIface = value.trim();
+      break;
+    case "networkConfirmSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < 10 || n > 3600) {
+        throw new RangeError(
+          `${source} must be a whole number of seconds 10-3600, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.networkConfirmSec = n;
+      break;
+    }
     case "digestAlgorithms": {
       const list = value.split(",").map((v) => v.trim().toUpperCase());
       if (

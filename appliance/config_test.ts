@@ -72,3 +72,53 @@ Deno.test("SIP plug-and-play is off by default and PBX_PNP=1 turns it on", () =>
   assertEquals(loadConfig({ readFile: noFile, env: { PBX_PNP: "1" } }).pnp, true);
   throws(() => loadConfig({ readFile: noFile, env: { PBX_PNP: "maybe" } }), RangeError);
 });
+
+Deno.test("host settings: none by default; PBX_HOST, PBX_HOST_ROOT, PBX_HOST_IFACE, PBX_NETWORK_CONFIRM_SEC parse and reject bad values", () => {
+  const d = loadConfig({ readFile: noFile, env: {}, args: [] });
+  assertEquals([d.hostMode, d.hostRoot, d.hostIface, d.networkConfirmSec], ["none", "/", "", 120]);
+  const c = loadConfig({
+    readFile: noFile,
+    env: {
+      PBX_HOST: "systemd",
+      PBX_HOST_ROOT: "/tmp/root",
+      PBX_HOST_IFACE: "enp1s0",
+      PBX_NETWORK_CONFIRM_SEC: "300",
+    },
+  });
+  assertEquals([c.hostMode, c.hostRoot, c.hostIface, c.networkConfirmSec], [
+    "systemd",
+    "/tmp/root",
+    "enp1s0",
+    300,
+  ]);
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_HOST: "networkmanager" } }),
+    /PBX_HOST must be systemd or none/,
+  );
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_HOST_IFACE: "eth0; reboot" } }), /interface name/);
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_NETWORK_CONFIRM_SEC: "5" } }), /10-3600/);
+});
+
+Deno.test("firmware update settings: defaults, PBX_APP_ROOT, PBX_UPDATE_KEYS_DIR, PBX_UPDATE_CONFIRM_SEC, PBX_MAX_FIRMWARE_BYTES", () => {
+  const d = loadConfig({ readFile: noFile, env: {} });
+  assertEquals(
+    [d.appRoot, d.updateKeysDir, d.updateConfirmSec, d.maxFirmwareBytes],
+    ["/opt/pbx", "/etc/pbx/update-keys", 60, 1024 * 1024 * 1024],
+  );
+  const c = loadConfig({
+    readFile: noFile,
+    env: { PBX_APP_ROOT: "/srv/pbx", PBX_UPDATE_KEYS_DIR: "/k", PBX_UPDATE_CONFIRM_SEC: "5" },
+    args: ["--max-firmware-bytes", "2097152"],
+  });
+  assertEquals([c.appRoot, c.updateKeysDir, c.updateConfirmSec, c.maxFirmwareBytes], [
+    "/srv/pbx",
+    "/k",
+    5,
+    2097152,
+  ]);
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_UPDATE_CONFIRM_SEC: "0" } }),
+    /PBX_UPDATE_CONFIRM_SEC/,
+  );
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_MAX_FIRMWARE_BYTES: "1k" } }), /1 MiB to 16 GiB/);
+});

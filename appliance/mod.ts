@@ -26,6 +26,8 @@ import { startPaging } from "./_paging.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
+import { appVersion, Updater } from "./update/mod.ts";
+import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -105,6 +107,44 @@ export async function startAppliance(
     }
     cleanups.push(() => storage.close());
     Deno.mkdirSync(`${config.dataDir}/sounds`, { recursive: true }); // bell and announcement WAVs
+    // Firmware update: stages bundles into the inactive A/B slot; confirms a trial once healthy.
+    const updater = new Updater({
+      appRoot: config.appRoot,
+      dataDir: config.dataDir,
+      keysDir: config.updateKeysDir,
+      version: appVersion(),
+      confirmSec: config.updateConfirmSec,
+      clock,
+      logger: log.child("update"),
+    });
+
+    // The box's OS: network/time settings, reboot, restart. Mode "none" (default) touches nothing.
+    const hostControl = new HostControl({
+      mode: config.hostMode,
+      root: config.hostRoot,
+      dataDir: config.dataDir,
+      iface: config.hostIface === "" ? undefined : config.hostIface,
+      confirmSec: config.networkConfirmSec,
+      clock,
+      log: log.child("host"),
+      onRevert: (restored, rejected) => {
+        // The stored settings follow the OS back, so the System page shows what is in effect and
+        // the next start does not apply the rejected settings again.
+        if (restored !== null) storage.settings.set("system.network", restored);
+        else storage.settings.delete("system.network");
+        storage.audit.record({
+          actor: "system",
+          action: "settings.network-revert",
+          detail: { restored, rejected },
+        });
+      },
+    });
+    cleanups.push(() => hostControl.stop());
+    // After a restore (or an image update) the stored settings may differ from the OS files.
+    await hostControl.start({
+      network: storage.settings.get<NetworkConfig>("system.network"),
+      time: storage.settings.get<TimeConfig>("system.time"),
+    });
     await ensureAdmin(storage, config, log);
 
     const media = await MediaPlane.start({
@@ -323,6 +363,9 @@ export async function startAppliance(
         };
       },
       logs: () => [...ring],
+      firmware: updater,
+      maxFirmwareBytes: config.maxFirmwareBytes,
+      host: hostControl,
       boxInfo: () => ({
         addresses: [config.publicAddress],
         sipPort: transports!.port,
@@ -380,6 +423,8 @@ export async function startAppliance(
       httpsPort = serve(config.httpsPort, { cert: tls.certPem, key: tls.keyPem });
       listeners.https = true;
     }
+    // A trial of new firmware is kept once every listener has stayed up for updateConfirmSec.
+    cleanups.push(updater.startConfirmTimer(() => Object.values(listeners).every(Boolean)));
     const host = config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress;
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
@@ -388,6 +433,8 @@ export async function startAppliance(
       rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,
       tftp: provisioning.tftpPort,
       data: config.dataDir,
+      version: updater.info().version,
+      slot: updater.slot ?? "dev",
     });
     return { config, storage, sipPort: transports.port, httpPort, httpsPort, stop };
   } catch (e) {

@@ -1,7 +1,7 @@
 /**
- * /api/system (admin): health figures, stored network/time/SMTP settings, database backup, logs;
- * and /api/audit, the audit log. Settings are stored and validated here; applying them to the OS is
- * the appliance's job.
+ * /api/system (admin): health figures, network/time/SMTP settings, the box's OS state, reboot and
+ * service restart, database backup, logs; and /api/audit, the audit log. Settings are validated and
+ * stored here; applying them to the OS goes through the HostControl the appliance passes in.
  */
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
@@ -9,7 +9,7 @@ import type { Clock } from "../runtime/clock/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import { clientIp, fail, HttpError, jsonBody, streamBodyToFile, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
-import type { BackupInfo, BoxInfo, Health } from "./types.ts";
+import type { BackupInfo, BoxInfo, Health, HostControl, HostNetworkSettings, HostState } from "./types.ts";
 
 const IPV4_RE =
   /^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$/;
@@ -52,7 +52,47 @@ export const NetworkSettings = v.pipe(
       n.mode === "dhcp" || (n.address !== undefined && n.prefix !== undefined && n.gateway !== undefined),
     "static mode needs address, prefix and gateway",
   ),
+  v.check(
+    (n) => staticProblem(n) === null,
+    (issue) => staticProblem(issue.input as HostNetworkSettings) ?? "bad static address",
+  ),
 );
+
+function ipv4Number(a: string): number {
+  return a.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/**
+ * What is wrong with a static address/prefix/gateway (null when usable or not static): the address
+ * must not be the subnet's network or broadcast address (below /31), the gateway must be another
+ * host in the same subnet. appliance/host checks the same before writing a file.
+ */
+function staticProblem(n: HostNetworkSettings): string | null {
+  if (n.mode !== "static" || n.address === undefined || n.prefix === undefined || n.gateway === undefined) {
+    return null;
+  }
+  const { address, prefix, gateway } = n;
+  const a = ipv4Number(address);
+  const g = ipv4Number(gateway);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const net = (a & mask) >>> 0;
+  const broadcast = (net | (~mask >>> 0)) >>> 0;
+  const dotted = (x: number) => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255].join(".");
+  if (prefix <= 30 && a === net) {
+    return `address ${address} is the network address of ${dotted(net)}/${prefix}`;
+  }
+  if (prefix <= 30 && a === broadcast) {
+    return `address ${address} is the broadcast address of ${dotted(net)}/${prefix}`;
+  }
+  if (((g & mask) >>> 0) !== net) return `gateway ${gateway} is outside the subnet ${dotted(net)}/${prefix}`;
+  if (g === a) return `gateway ${gateway} is the box's own address`;
+  if (prefix <= 30 && (g === net || g === broadcast)) {
+    return `gateway ${gateway} is the ${g === net ? "network" : "broadcast"} address of ${
+      dotted(net)
+    }/${prefix}`;
+  }
+  return null;
+}
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -156,6 +196,41 @@ export function directorySize(dir: string, maxEntries = 10_000): number {
   return total;
 }
 
+/** Why settings are only stored: no HostControl, or one in mode "none". */
+const NOT_APPLIED =
+  "this is not a box install (PBX_HOST is not systemd): settings are stored but not applied to the OS";
+
+/** GET /api/system/host without a HostControl: what Deno can tell, nothing run. */
+function denoHostState(): HostState {
+  const ifaces = new Map<string, HostState["interfaces"][number]>();
+  for (const ni of attempt(() => Deno.networkInterfaces()) ?? []) {
+    if (ni.name === "lo" || ni.address.startsWith("127.") || ni.address === "::1") continue;
+    let entry = ifaces.get(ni.name);
+    if (entry === undefined) {
+      const mac = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(ni.mac) && ni.mac !== "00:00:00:00:00:00"
+        ? ni.mac
+        : null;
+      entry = { name: ni.name, mac, addresses: [] };
+      ifaces.set(ni.name, entry);
+    }
+    if (ni.family === "IPv6" && ni.address.toLowerCase().startsWith("fe80:")) continue;
+    entry.addresses.push({ address: ni.address, prefix: Number(ni.cidr.split("/")[1]) || 0, dynamic: null });
+  }
+  let bootId: string | null = null;
+  try {
+    bootId = Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim() || null;
+  } catch { /* not Linux, or no read permission */ }
+  return {
+    mode: "none",
+    hostname: attempt(() => Deno.hostname()),
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? null,
+    ntp: { servers: [], synchronized: null },
+    interfaces: [...ifaces.values()],
+    bootId,
+    pendingNetwork: null,
+  };
+}
+
 function attempt<T>(fn: () => T): T | null {
   try {
     return fn();
@@ -240,9 +315,12 @@ export function systemRoutes(
     /** Deeper check of an uploaded backup (schema); throws with a message saying what is wrong. */
     validateBackup?: ((path: string) => BackupInfo) | undefined;
     maxRestoreBytes?: number | undefined;
+    /** The box's OS; without it (or in mode "none") settings are only stored. */
+    host?: HostControl | undefined;
   },
 ): Hono<AppEnv> {
   const { storage, clock } = options;
+  const host = options.host?.mode === "systemd" ? options.host : undefined;
   const app = new Hono<AppEnv>();
   const audit = (c: { get(k: "user"): { username: string } }, ip: string, action: string, detail?: unknown) =>
     storage.audit.record({ actor: c.get("user").username, action, detail, sourceIp: ip });
@@ -278,23 +356,88 @@ export function systemRoutes(
       network: storage.settings.get("system.network") ?? DEFAULTS.network,
       time: storage.settings.get("system.time") ?? DEFAULTS.time,
       smtp: smtpView,
-      applied: false,
-      note: "settings are stored; the appliance applies network and time settings at its next start",
+      applied: host !== undefined,
+      note: host !== undefined
+        ? "network and time settings are applied to the box when saved; network changes need confirming"
+        : NOT_APPLIED,
     });
   });
 
+  // --- the box's OS: state, network/time applied, reboot, restart ---------------------------------
+  app.get(
+    "/host",
+    async (c) => c.json(options.host !== undefined ? await options.host.state() : denoHostState()),
+  );
+
   app.put("/settings/network", async (c) => {
     const body = await jsonBody(c, NetworkSettings);
+    const ip = clientIp(c);
+    if (host === undefined) {
+      storage.settings.set("system.network", body);
+      audit(c, ip, "settings.network", { ...body, applied: false });
+      return c.json({ ...body, applied: false, reason: NOT_APPLIED });
+    }
+    const previous = storage.settings.get<HostNetworkSettings>("system.network") ?? null;
+    let confirmBy: number;
+    try {
+      ({ confirmBy } = await host.applyNetwork(body, { previous }));
+    } catch (e) {
+      audit(c, ip, "settings.network-failed", { ...body, error: (e as Error).message });
+      if (e instanceof RangeError) fail(400, `invalid body: ${e.message}`);
+      return c.json({
+        error: `network settings could not be applied (nothing changed): ${(e as Error).message}`,
+      }, 500);
+    }
     storage.settings.set("system.network", body);
-    audit(c, clientIp(c), "settings.network", body);
-    return c.json(body);
+    audit(c, ip, "settings.network", { ...body, applied: true, confirmBy });
+    return c.json({ ...body, applied: true, confirmBy });
+  });
+
+  app.post("/settings/network/confirm", async (c) => {
+    if (host === undefined) fail(409, `nothing to confirm: ${NOT_APPLIED}`);
+    const pending = await host.confirmNetwork();
+    if (pending === null) {
+      fail(
+        409,
+        "no network change is waiting for confirmation (confirmed already, or reverted when its time ran out)",
+      );
+    }
+    audit(c, clientIp(c), "settings.network-confirm", pending.settings);
+    return c.json({ confirmed: true, settings: pending.settings });
   });
 
   app.put("/settings/time", async (c) => {
     const body = await jsonBody(c, TimeSettings);
+    const ip = clientIp(c);
+    if (host === undefined) {
+      storage.settings.set("system.time", body);
+      audit(c, ip, "settings.time", { ...body, applied: false });
+      return c.json({ ...body, applied: false, reason: NOT_APPLIED });
+    }
+    try {
+      await host.applyTime(body);
+    } catch (e) {
+      audit(c, ip, "settings.time-failed", { ...body, error: (e as Error).message });
+      if (e instanceof RangeError) fail(400, `invalid body: ${e.message}`);
+      return c.json({ error: `time settings could not be applied: ${(e as Error).message}` }, 500);
+    }
     storage.settings.set("system.time", body);
-    audit(c, clientIp(c), "settings.time", body);
-    return c.json(body);
+    audit(c, ip, "settings.time", { ...body, applied: true });
+    return c.json({ ...body, applied: true });
+  });
+
+  app.post("/reboot", (c) => {
+    if (host === undefined) fail(409, `reboot refused: ${NOT_APPLIED}`);
+    const { at } = host.reboot();
+    audit(c, clientIp(c), "system.reboot", { at });
+    return c.json({ scheduled: "reboot", at }, 202);
+  });
+
+  app.post("/restart", (c) => {
+    if (host === undefined) fail(409, `restart refused: ${NOT_APPLIED}`);
+    const { at } = host.restartService();
+    audit(c, clientIp(c), "system.restart", { at });
+    return c.json({ scheduled: "restart", at }, 202);
   });
 
   app.put("/settings/smtp", async (c) => {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { errorOf, webFixture } from "./_test_fixture.ts";
+import type {
+  HostControl,
+  HostNetworkSettings,
+  HostPendingNetwork,
+  HostState,
+  HostTimeSettings,
+} from "./types.ts";
 
 Deno.test("system status reports uptime, load, memory, data-dir size, health and box addresses", async () => {
   using f = await webFixture();
@@ -37,7 +44,9 @@ Deno.test("network settings: valid ones are stored and audited, invalid ones get
   };
   let res = await put(good);
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), good);
+  const answer = await res.json() as Record<string, unknown>;
+  assert.match(String(answer.reason), /not applied to the OS/);
+  assert.deepEqual({ ...answer, reason: undefined }, { ...good, applied: false, reason: undefined });
   assert.deepEqual(f.storage.settings.get("system.network"), good);
   assert.equal(f.storage.audit.list({ action: "settings.network" }).length, 1);
   const bad: [unknown, RegExp][] = [
@@ -49,6 +58,10 @@ Deno.test("network settings: valid ones are stored and audited, invalid ones get
     [{ ...good, hostname: "bad_host" }, /hostname: must be a host name label/],
     [{ ...good, dns: ["1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"] }, /dns: at most 3/],
     [{ mode: "static", hostname: "pbx" }, /static mode needs address, prefix and gateway/],
+    [{ ...good, gateway: "192.168.2.1" }, /gateway 192.168.2.1 is outside the subnet 192.168.1.0\/24/],
+    [{ ...good, address: "192.168.1.0" }, /address 192.168.1.0 is the network address of 192.168.1.0\/24/],
+    [{ ...good, address: "192.168.1.255" }, /broadcast address/],
+    [{ ...good, gateway: "192.168.1.10" }, /the box's own address/],
   ];
   for (const [json, re] of bad) {
     res = await put(json);
@@ -335,4 +348,220 @@ Deno.test("restore needs an admin and, for cookie sessions, the CSRF token; anon
   res = await upload({ session: s, csrf: s.csrf });
   assert.equal(res.status, 202, await res.clone().text());
   assert.equal((await res.json() as { schemaVersion: unknown }).schemaVersion, null, "no deep check wired");
+});
+
+/** A HostControl that records what the routes asked of it. */
+class FakeHost implements HostControl {
+  calls: unknown[][] = [];
+  pending: HostPendingNetwork | null = null;
+  fail: Error | null = null;
+  constructor(readonly mode: "systemd" | "none" = "systemd") {}
+  state(): Promise<HostState> {
+    return Promise.resolve({
+      mode: this.mode,
+      hostname: "pbx-office",
+      timezone: "Europe/Berlin",
+      ntp: { servers: ["pool.ntp.org"], synchronized: true },
+      interfaces: [{
+        name: "eth0",
+        mac: "52:54:00:12:34:56",
+        addresses: [{ address: "192.168.1.10", prefix: 24, dynamic: false }],
+      }],
+      bootId: "boot-1",
+      pendingNetwork: this.pending,
+    });
+  }
+  applyNetwork(settings: HostNetworkSettings, options: { previous?: HostNetworkSettings | null }) {
+    this.calls.push(["applyNetwork", settings, options.previous]);
+    if (this.fail) return Promise.reject(this.fail);
+    this.pending = { confirmBy: 1_900_000_000_000, settings };
+    return Promise.resolve({ confirmBy: this.pending.confirmBy });
+  }
+  confirmNetwork() {
+    this.calls.push(["confirmNetwork"]);
+    const p = this.pending;
+    this.pending = null;
+    return Promise.resolve(p);
+  }
+  applyTime(settings: HostTimeSettings) {
+    this.calls.push(["applyTime", settings]);
+    return this.fail ? Promise.reject(this.fail) : Promise.resolve();
+  }
+  reboot() {
+    this.calls.push(["reboot"]);
+    return { at: 1_900_000_001_000 };
+  }
+  restartService() {
+    this.calls.push(["restartService"]);
+    return { at: 1_900_000_002_000 };
+  }
+}
+
+const STATIC_NET = {
+  mode: "static",
+  hostname: "pbx-office",
+  address: "192.168.1.10",
+  prefix: 24,
+  gateway: "192.168.1.1",
+  dns: ["192.168.1.1"],
+};
+
+Deno.test("GET /api/system/host: the HostControl's view, or without one mode none with what Deno can tell", async () => {
+  const host = new FakeHost();
+  {
+    using f = await webFixture({ deps: { host } });
+    const res = await f.req("/api/system/host", { token: await f.login() });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), await host.state());
+  }
+  using f = await webFixture();
+  const res = await f.req("/api/system/host", { token: await f.login() });
+  const s = await res.json() as HostState;
+  assert.equal(s.mode, "none");
+  assert.ok(Array.isArray(s.interfaces));
+  assert.ok(
+    s.interfaces.every((i) => i.addresses.every((a) => a.dynamic === null && !a.address.startsWith("127."))),
+  );
+  assert.deepEqual(s.ntp, { servers: [], synchronized: null });
+  assert.equal(s.pendingNetwork, null);
+});
+
+Deno.test("PUT network on a box applies with the stored settings as previous, answers confirmBy; confirm keeps it once", async () => {
+  const host = new FakeHost();
+  using f = await webFixture({ deps: { host } });
+  const token = await f.login();
+  let res = await f.req("/api/system/settings/network", { method: "PUT", token, json: STATIC_NET });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ...STATIC_NET, applied: true, confirmBy: 1_900_000_000_000 });
+  const second = { mode: "dhcp", hostname: "pbx" };
+  res = await f.req("/api/system/settings/network", { method: "PUT", token, json: second });
+  await res.body?.cancel();
+  assert.deepEqual(host.calls, [["applyNetwork", STATIC_NET, null], ["applyNetwork", second, STATIC_NET]]);
+  assert.deepEqual(f.storage.settings.get("system.network"), second);
+  res = await f.req("/api/system/host", { token });
+  assert.deepEqual((await res.json() as HostState).pendingNetwork?.settings, second);
+
+  res = await f.req("/api/system/settings/network/confirm", { method: "POST", token });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { confirmed: true, settings: second });
+  res = await f.req("/api/system/settings/network/confirm", { method: "POST", token });
+  assert.equal(res.status, 409);
+  assert.match(await errorOf(res), /no network change is waiting for confirmation/);
+  assert.deepEqual(
+    f.storage.audit.list().map((e) => e.action).filter((a) => a.startsWith("settings.")).reverse(),
+    ["settings.network", "settings.network", "settings.network-confirm"],
+  );
+  res = await f.req("/api/system/settings", { token });
+  assert.equal((await res.json() as { applied: boolean }).applied, true);
+});
+
+Deno.test("PUT network: the OS refusing is 500 (nothing stored), a RangeError from the host is 400; both audited", async () => {
+  const host = new FakeHost();
+  using f = await webFixture({ deps: { host } });
+  const token = await f.login();
+  host.fail = new Error("networkctl reload failed (exit 1): Access denied");
+  let res = await f.req("/api/system/settings/network", { method: "PUT", token, json: STATIC_NET });
+  assert.equal(res.status, 500);
+  assert.match(await errorOf(res), /could not be applied \(nothing changed\): networkctl reload failed/);
+  host.fail = new RangeError("not an interface name");
+  res = await f.req("/api/system/settings/network", { method: "PUT", token, json: STATIC_NET });
+  assert.equal(res.status, 400);
+  assert.match(await errorOf(res), /not an interface name/);
+  assert.equal(f.storage.settings.get("system.network"), undefined);
+  assert.equal(f.storage.audit.list({ action: "settings.network-failed" }).length, 2);
+  // validation happens before the host is asked
+  host.fail = null;
+  host.calls.length = 0;
+  res = await f.req("/api/system/settings/network", {
+    method: "PUT",
+    token,
+    json: { ...STATIC_NET, gateway: "10.0.0.1" },
+  });
+  assert.equal(res.status, 400);
+  assert.match(await errorOf(res), /outside the subnet/);
+  assert.deepEqual(host.calls, []);
+});
+
+Deno.test("PUT time on a box applies then stores; a zone the box lacks is 400 and not stored", async () => {
+  const host = new FakeHost();
+  using f = await webFixture({ deps: { host } });
+  const token = await f.login();
+  const time = { timezone: "Europe/Berlin", ntpServers: ["pool.ntp.org"] };
+  let res = await f.req("/api/system/settings/time", { method: "PUT", token, json: time });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ...time, applied: true });
+  assert.deepEqual(host.calls, [["applyTime", time]]);
+  host.fail = new RangeError("time zone Asia/Tokyo is not installed on the box");
+  res = await f.req("/api/system/settings/time", {
+    method: "PUT",
+    token,
+    json: { timezone: "Asia/Tokyo", ntpServers: [] },
+  });
+  assert.equal(res.status, 400);
+  assert.match(await errorOf(res), /Asia\/Tokyo is not installed/);
+  assert.deepEqual(f.storage.settings.get("system.time"), time);
+  assert.equal(f.storage.audit.list({ action: "settings.time-failed" }).length, 1);
+});
+
+Deno.test("reboot and restart answer 202 and are audited on a box; 409 without a host or in mode none", async () => {
+  const host = new FakeHost();
+  {
+    using f = await webFixture({ deps: { host } });
+    const token = await f.login();
+    let res = await f.req("/api/system/reboot", { method: "POST", token });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), { scheduled: "reboot", at: 1_900_000_001_000 });
+    res = await f.req("/api/system/restart", { method: "POST", token });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), { scheduled: "restart", at: 1_900_000_002_000 });
+    assert.deepEqual(host.calls, [["reboot"], ["restartService"]]);
+    assert.equal(f.storage.audit.list({ action: "system.reboot" }).length, 1);
+    assert.equal(f.storage.audit.list({ action: "system.restart" }).length, 1);
+  }
+  for (const deps of [{}, { host: new FakeHost("none") }]) {
+    using f = await webFixture({ deps });
+    const token = await f.login();
+    for (
+      const path of ["/api/system/reboot", "/api/system/restart", "/api/system/settings/network/confirm"]
+    ) {
+      const res = await f.req(path, { method: "POST", token });
+      assert.equal(res.status, 409, path);
+      assert.match(await errorOf(res), /PBX_HOST is not systemd/);
+    }
+    const res = await f.req("/api/system/settings/time", {
+      method: "PUT",
+      token,
+      json: { timezone: "UTC", ntpServers: [] },
+    });
+    const body = await res.json() as { applied: boolean; reason: string };
+    assert.equal(body.applied, false);
+    assert.match(body.reason, /stored but not applied/);
+  }
+});
+
+Deno.test("host routes are admin-only and cookie sessions need the CSRF token", async () => {
+  const host = new FakeHost();
+  using f = await webFixture({ deps: { host } });
+  await f.addUser("bob", "201");
+  const token = await f.login("bob", "user-password-1");
+  const routes: [string, string][] = [
+    ["GET", "/api/system/host"],
+    ["PUT", "/api/system/settings/network"],
+    ["POST", "/api/system/settings/network/confirm"],
+    ["PUT", "/api/system/settings/time"],
+    ["POST", "/api/system/reboot"],
+    ["POST", "/api/system/restart"],
+  ];
+  for (const [method, path] of routes) {
+    const res = await f.req(path, { method, token, json: method === "PUT" ? STATIC_NET : undefined });
+    assert.equal(res.status, 403, `${method} ${path}`);
+    await res.body?.cancel();
+  }
+  const s = await f.cookieLogin();
+  for (const [method, path] of routes.filter(([m]) => m !== "GET")) {
+    const res = await f.req(path, { method, session: s, json: method === "PUT" ? STATIC_NET : undefined });
+    assert.equal(res.status, 403, `${method} ${path} without CSRF`);
+    assert.match(await errorOf(res), /CSRF/);
+  }
+  assert.deepEqual(host.calls, []);
 });

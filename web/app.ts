@@ -6,6 +6,7 @@ import { extensionRoutes } from "./api_extensions.ts";
 import { statusRoutes } from "./api_status.ts";
 import { meRoutes, userRoutes } from "./api_users.ts";
 import { auditRoutes, systemRoutes } from "./api_system.ts";
+import { firmwareRoutes } from "./api_firmware.ts";
 import { eventRoutes } from "./api_events.ts";
 import { registerPhoneRoutes } from "./api_phones.ts";
 import { registerPagingRoutes } from "./api_paging.ts";
@@ -37,7 +38,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const limit = bodyLimit(maxBody);
   // Sound and backup uploads are bounded by their routes, after authentication (readBodyLimited,
   // streamBodyToFile), so an anonymous client never gets more than the small limit.
-  const uploads = new Set(["/api/paging/sounds", "/api/system/restore"]);
+  const uploads = new Set(["/api/paging/sounds", "/api/system/restore", "/api/system/firmware"]);
   app.use(
     "/api/*",
     (c, next) => c.req.method === "POST" && uploads.has(c.req.path) ? next() : limit(c, next),
@@ -84,7 +85,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       logs: deps.logs,
       validateBackup: deps.validateBackup,
       maxRestoreBytes: deps.maxRestoreBytes,
+      host: deps.host,
     }),
+  );
+  api.route(
+    "/system/firmware",
+    firmwareRoutes({ storage, firmware: deps.firmware, maxFirmwareBytes: deps.maxFirmwareBytes }),
   );
   api.route("/audit", auditRoutes({ storage }));
   registerPhoneRoutes(api, { storage, clock, phones: deps.phones, reprovision: deps.reprovision });

@@ -75,6 +75,91 @@ export const OPENAPI: Json = {
       },
     },
     schemas: {
+      HostState: {
+        type: "object",
+        properties: {
+          mode: { enum: ["systemd", "none"] },
+          hostname: { type: ["string", "null"] },
+          timezone: { type: ["string", "null"] },
+          ntp: {
+            type: "object",
+            properties: {
+              servers: { type: "array", items: { type: "string" } },
+              synchronized: { type: ["boolean", "null"] },
+            },
+          },
+          interfaces: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                name: { type: "string" },
+                mac: { type: ["string", "null"] },
+                addresses: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      address: { type: "string" },
+                      prefix: { type: "integer" },
+                      dynamic: { type: ["boolean", "null"], description: "DHCP lease; null: unknown" },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          bootId: { type: ["string", "null"] },
+          pendingNetwork: {
+            oneOf: [{ type: "null" }, {
+              type: "object",
+              properties: { confirmBy: { type: "integer" }, settings: ref("NetworkSettings") },
+            }],
+          },
+        },
+        required: ["mode", "hostname", "timezone", "ntp", "interfaces", "bootId", "pendingNetwork"],
+      },
+      FirmwareStaged: {
+        type: "object",
+        properties: {
+          version: { type: "string" },
+          slot: { enum: ["a", "b"] },
+          stagedAt: { type: "integer", description: "epoch ms" },
+          stagedBy: { type: "string" },
+        },
+        required: ["version", "slot", "stagedAt", "stagedBy"],
+      },
+      FirmwareInfo: {
+        type: "object",
+        properties: {
+          version: { type: "string", description: "the running version" },
+          slot: {
+            enum: ["a", "b", null],
+            description: "the A/B slot the box runs from; null on a dev install",
+          },
+          updatable: { type: "boolean" },
+          reason: { type: "string", description: "why updates are refused, when updatable is false" },
+          staged: { oneOf: [ref("FirmwareStaged"), { type: "null" }] },
+          trial: {
+            oneOf: [{
+              type: "object",
+              properties: { version: { type: "string" }, attempts: { type: "integer" } },
+              description: "a switched-to version not yet confirmed healthy; attempts counts its restarts",
+            }, { type: "null" }],
+          },
+          lastResult: {
+            oneOf: [{
+              type: "object",
+              properties: {
+                result: { enum: ["ok", "rolled-back"] },
+                version: { type: "string" },
+                at: { type: "integer", description: "epoch s" },
+              },
+            }, { type: "null" }],
+          },
+        },
+        required: ["version", "slot", "updatable", "staged", "trial", "lastResult"],
+      },
       StagedRestore: {
         type: "object",
         properties: {
@@ -485,16 +570,86 @@ export const OPENAPI: Json = {
     },
     "/api/system/settings/network": {
       put: {
-        summary: "Store network settings (admin)",
+        summary: "Store network settings and, on a box (PBX_HOST=systemd), apply them (admin). An applied " +
+          "change is reverted unless POST /api/system/settings/network/confirm arrives before confirmBy. " +
+          "400 also for a gateway outside the subnet or a network/broadcast address; 500 when the OS " +
+          "refused the change (it is then taken back at once)",
         requestBody: jsonBody(ref("NetworkSettings")),
-        responses: { 200: ok("Stored", ref("NetworkSettings")), ...errors(400, 401, 403) },
+        responses: {
+          200: ok("Stored; applied:true with confirmBy (epoch ms), or applied:false with a reason", {
+            allOf: [ref("NetworkSettings"), {
+              type: "object",
+              properties: {
+                applied: { type: "boolean" },
+                confirmBy: { type: "integer" },
+                reason: { type: "string" },
+              },
+              required: ["applied"],
+            }],
+          }),
+          ...errors(400, 401, 403, 415, 500),
+        },
+      },
+    },
+    "/api/system/settings/network/confirm": {
+      post: {
+        summary: "Keep the network change waiting for confirmation (admin); 409 when none is waiting",
+        responses: {
+          200: ok("Confirmed", {
+            type: "object",
+            properties: { confirmed: { const: true }, settings: ref("NetworkSettings") },
+          }),
+          ...errors(401, 403, 409),
+        },
       },
     },
     "/api/system/settings/time": {
       put: {
-        summary: "Store time settings (admin)",
+        summary: "Store time settings and, on a box (PBX_HOST=systemd), apply time zone and NTP servers " +
+          "(admin); 400 for a zone the box has no zoneinfo file for",
         requestBody: jsonBody(ref("TimeSettings")),
-        responses: { 200: ok("Stored", ref("TimeSettings")), ...errors(400, 401, 403) },
+        responses: {
+          200: ok("Stored; applied says whether the OS got them, reason why not", {
+            allOf: [ref("TimeSettings"), {
+              type: "object",
+              properties: { applied: { type: "boolean" }, reason: { type: "string" } },
+              required: ["applied"],
+            }],
+          }),
+          ...errors(400, 401, 403, 415, 500),
+        },
+      },
+    },
+    "/api/system/host": {
+      get: {
+        summary: "What the box's OS reports: hostname, time zone, NTP sync, interface addresses, boot id, " +
+          "a network change waiting for confirmation (admin). Mode none: what the process can tell",
+        responses: { 200: ok("Host state", ref("HostState")), ...errors(401, 403) },
+      },
+    },
+    "/api/system/reboot": {
+      post: {
+        summary: "Reboot the box about a second after answering (admin); 409 when not a box install",
+        responses: {
+          202: ok("Scheduled", {
+            type: "object",
+            properties: { scheduled: { const: "reboot" }, at: { type: "integer" } },
+          }),
+          ...errors(401, 403, 409),
+        },
+      },
+    },
+    "/api/system/restart": {
+      post: {
+        summary: "Restart the PBX service (not the box) about a second after answering (admin); 409 when " +
+          "not a box install",
+        responses: {
+          202: ok("Scheduled", {
+            type: "object",
+            properties: { scheduled: { const: "restart" }, at: { type: "integer" } },
+          }),
+          ...errors(401, 403, 409),
+        },
       },
     },
     "/api/system/settings/smtp": {
@@ -539,6 +694,46 @@ export const OPENAPI: Json = {
             properties: { staged: { const: false }, cancelled: { type: "boolean" } },
           }),
           ...errors(401, 403),
+        },
+      },
+    },
+    "/api/system/firmware": {
+      get: {
+        summary: "Running firmware version and slot, staged update, trial, last update result (admin; " +
+          "503 when the build has no firmware update)",
+        responses: { 200: ok("Firmware state", ref("FirmwareInfo")), ...errors(401, 403, 503) },
+      },
+      post: {
+        summary: "Upload a signed firmware bundle (.pbxfw) as the raw body; it is verified (Ed25519 " +
+          "signature, product, arch, payload SHA-256), unpacked into the inactive slot and switched to " +
+          "at the next start, with automatic rollback if it does not come up healthy (admin; own size " +
+          "limit, default 1 GiB). 400 bad signature or corrupt bundle or wrong product/arch; 409 not " +
+          "updatable (dev install, a trial running, another upload) or not newer than the running " +
+          "version unless allowDowngrade=1; 413 too large; 415 wrong content type",
+        parameters: [
+          query("allowDowngrade", { enum: ["0", "1", "true", "false"] }, "install an older or equal version"),
+        ],
+        requestBody: {
+          required: true,
+          content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+        },
+        responses: {
+          202: ok("Staged", {
+            type: "object",
+            properties: { staged: ref("FirmwareStaged"), applyOn: { const: "restart" } },
+            required: ["staged", "applyOn"],
+          }),
+          ...errors(400, 401, 403, 409, 413, 415, 503),
+        },
+      },
+      delete: {
+        summary: "Cancel a staged firmware update (admin)",
+        responses: {
+          200: ok("Cancelled", {
+            type: "object",
+            properties: { staged: { type: "null" }, cancelled: { type: "boolean" } },
+          }),
+          ...errors(401, 403, 503),
         },
       },
     },

@@ -639,6 +639,12 @@ const PAGES: Record<
           </section>
           <section aria-labelledby="net-h" class="card">
             <h2 id="net-h">Network</h2>
+            <p id="host-note" class="notice" hidden></p>
+            <dl class="facts" id="host-net" aria-label="Network in effect"></dl>
+            <div id="net-pending" class="notice" role="status" aria-live="polite" hidden>
+              <p id="net-pending-text"></p>
+              <div class="buttons"><button type="button" id="net-confirm">Keep the new network settings</button></div>
+            </div>
             <form id="net-form" class="stack">
               <label for="net-mode">Address</label>
               <select id="net-mode"
@@ -658,6 +664,7 @@ const PAGES: Record<
           </section>
           <section aria-labelledby="time-h" class="card">
             <h2 id="time-h">Time</h2>
+            <dl class="facts" id="host-time" aria-label="Time in effect"></dl>
             <form id="time-form" class="stack">
               <label for="time-tz">Time zone</label>
               <input id="time-tz" name="timezone" required placeholder="Europe/Berlin">
@@ -707,8 +714,21 @@ const PAGES: Record<
           </section>
           <section aria-labelledby="fw-h" class="card">
             <h2 id="fw-h">Firmware and restart</h2>
-            <p
-              class="notice">Firmware update upload and reboot are not available in this build. Update the appliance image by the documented OS image procedure.</p>
+            <p>Upload a signed firmware bundle (<code>.pbxfw</code>). It is checked and unpacked into the spare slot, then <strong>switched to at the next restart</strong>. If the new version does not come up healthy after a few restarts, the box goes back to the current one by itself.</p>
+            <dl class="facts" id="fw-facts"></dl>
+            <p id="fw-status" role="status" aria-live="polite">Checking the firmware…</p>
+            <div
+              class="buttons"><button type="button" id="fw-cancel" class="danger" hidden>Cancel staged update</button></div>
+            <form id="fw-form" class="stack">
+              <label for="fw-file">Firmware bundle (.pbxfw)</label>
+              <input id="fw-file" name="file" type="file" accept=".pbxfw" required>
+              <label class="check"
+                for="fw-downgrade"><input id="fw-downgrade" name="allowDowngrade" type="checkbox"> Allow an older or the same version</label>
+              <progress id="fw-progress" max="100" value="0" hidden></progress>
+              <p id="fw-upload" aria-live="polite"></p>
+              <button type="submit">Upload and stage update</button>
+            </form>
+            <div id="fw-restart"></div>
           </section>
         </div>
         <section aria-labelledby="logs-h">

@@ -109,7 +109,8 @@ Deno.test("the voicemail page says voicemail is not available rather than showin
   const page = await (await f.req("/voicemail", { session: s })).text();
   assert.match(page, /Voicemail is not part of this build yet/);
   const system = await (await f.req("/system", { session: s })).text();
-  assert.match(system, /Firmware update upload and reboot are not available in this build/);
+  assert.match(system, /<form id="fw-form"/, "the firmware card has its upload form");
+  assert.match(system, /<div id="fw-restart"><\/div>/);
 });
 
 Deno.test("static JS and CSS are served from the box with their types; other names are 404", async () => {

@@ -106,6 +106,11 @@ export interface AppDeps {
   maxSoundBytes?: number | undefined;
   /** Recent log lines, oldest first; without it the System page says logs are not available. */
   logs?: (() => string[]) | undefined;
+  /**
+   * The box's OS (appliance/host): network/time settings applied to the OS, reboot, service
+   * restart. Without it (or in mode "none") settings are only stored and reboot/restart answer 409.
+   */
+  host?: HostControl | undefined;
   /** Coalescing delay for server-sent change events in ms (default 250). */
   eventsCoalesceMs?: number | undefined;
   /** Interval of SSE keep-alive comments in ms (default 20 s). */
@@ -123,6 +128,10 @@ export interface AppDeps {
   validateBackup?: ((path: string) => BackupInfo) | undefined;
   /** Largest backup upload for POST /api/system/restore in bytes (default 256 MiB). */
   maxRestoreBytes?: number | undefined;
+  /** Firmware update (appliance/update); without it /api/system/firmware answers 503. */
+  firmware?: FirmwareControl | undefined;
+  /** Largest firmware upload for POST /api/system/firmware in bytes (default 1 GiB). */
+  maxFirmwareBytes?: number | undefined;
 }
 
 /** What re-provisioning a phone did. */
@@ -136,4 +145,106 @@ export interface ReprovisionResult {
 /** What `validateBackup` found out about an uploaded database. */
 export interface BackupInfo {
   schemaVersion: number;
+}
+
+/** A firmware update staged for the next start. `stagedAt` is epoch ms. */
+export interface FirmwareStaged {
+  version: string;
+  slot: "a" | "b";
+  stagedAt: number;
+  stagedBy: string;
+}
+
+/** What GET /api/system/firmware reports. */
+export interface FirmwareInfo {
+  /** The running version (deno.json). */
+  version: string;
+  /** The slot the box runs from; null on a dev install. */
+  slot: "a" | "b" | null;
+  updatable: boolean;
+  /** Why updates are refused, when `updatable` is false. */
+  reason?: string | undefined;
+  staged: FirmwareStaged | null;
+  /** A switched-to version not yet confirmed healthy; `attempts` counts its restarts. */
+  trial: { version: string; attempts: number } | null;
+  /** How the last update ended; `at` is epoch seconds. */
+  lastResult: { result: "ok" | "rolled-back"; version: string; at: number } | null;
+}
+
+/** Outcome of staging a bundle: `invalid` answers 400 (bad bundle), `conflict` 409 (refused now). */
+export type FirmwareStageResult =
+  | { ok: true; staged: FirmwareStaged }
+  | { ok: false; reason: "invalid" | "conflict"; error: string };
+
+/** Firmware update control; appliance/update's Updater implements it. */
+export interface FirmwareControl {
+  info(): FirmwareInfo;
+  /** Verify the bundle file at `path` and unpack it into the inactive slot; the caller deletes `path`. */
+  stage(path: string, options: { by: string; allowDowngrade: boolean }): Promise<FirmwareStageResult>;
+  /** Drop a staged update (and stop one being staged); `cancelled` says whether there was one. */
+  cancel(): { cancelled: boolean };
+  /** Folder for upload temp files (created on demand). */
+  readonly uploadDir: string;
+}
+
+/** Network settings (System > Network), as stored and as applied to the OS. */
+export interface HostNetworkSettings {
+  mode: "dhcp" | "static";
+  hostname: string;
+  address?: string | undefined;
+  prefix?: number | undefined;
+  gateway?: string | undefined;
+  dns?: string[] | undefined;
+}
+
+/** Time settings (System > Time). */
+export interface HostTimeSettings {
+  timezone: string;
+  ntpServers: string[];
+}
+
+/** A network change waiting for confirmation; `confirmBy` is epoch ms. */
+export interface HostPendingNetwork {
+  confirmBy: number;
+  settings: HostNetworkSettings;
+}
+
+/** What GET /api/system/host reports: the OS's view, not the stored settings. */
+export interface HostState {
+  mode: "systemd" | "none";
+  hostname: string | null;
+  timezone: string | null;
+  /** `synchronized` is null when the OS can't tell. */
+  ntp: { servers: string[]; synchronized: boolean | null };
+  /** `dynamic`: a DHCP lease (true), static (false), unknown (null). */
+  interfaces: {
+    name: string;
+    mac: string | null;
+    addresses: { address: string; prefix: number; dynamic: boolean | null }[];
+  }[];
+  bootId: string | null;
+  pendingNetwork: HostPendingNetwork | null;
+}
+
+/** Control of the box's OS; appliance/host's HostControl implements it. */
+export interface HostControl {
+  /** "systemd": settings are applied to the OS; "none": a dev install, nothing is touched. */
+  readonly mode: "systemd" | "none";
+  state(): Promise<HostState>;
+  /**
+   * Apply network settings; reverted unless confirmed by `confirmBy`. Throws RangeError for
+   * settings the OS cannot take, Error when applying failed (already taken back then).
+   */
+  applyNetwork(
+    settings: HostNetworkSettings,
+    options: { previous?: HostNetworkSettings | null },
+  ): Promise<{ confirmBy: number }>;
+  /** Keep the pending change; null when none was pending. */
+  confirmNetwork(): Promise<HostPendingNetwork | null>;
+  /** Apply time zone and NTP servers. RangeError for a zone the box lacks. */
+  applyTime(settings: HostTimeSettings): Promise<void>;
+  /** Reboot about a second from now (after the answer is sent); `at` is epoch ms. */
+  reboot(): { at: number };
+  /** Restart the PBX service about a second from now; `at` is epoch ms. */
+  restartService(): { at: number };
 }

@@ -1224,7 +1224,11 @@
   };
 
   pages.system = async () => {
-    api("GET", "/api/system/status").then(renderHealth).catch((e) => say(e.message, "error"));
+    const host = hostCards();
+    api("GET", "/api/system/status").then((st) => {
+      host.setServerNow(st.now);
+      renderHealth(st);
+    }).catch((e) => say(e.message, "error"));
     api("GET", "/api/system/logs?lines=200").then((l) => {
       $("#logs").textContent = l.available ? l.lines.join("\n") : l.note;
     }).catch(() => {});
@@ -1233,12 +1237,18 @@
       if (v.address) body.address = v.address;
       if (v.prefix) body.prefix = Number(v.prefix);
       if (v.gateway) body.gateway = v.gateway;
-      await api("PUT", "/api/system/settings/network", body);
-      return "Network settings saved; they apply at the next start.";
+      const r = await api("PUT", "/api/system/settings/network", body);
+      if (!r.applied) return `Network settings saved. ${r.reason}`;
+      host.showPending({ confirmBy: r.confirmBy, settings: body });
+      return "Network settings applied: confirm them below, or the box goes back to the previous ones.";
     });
     onSubmit($("#time-form"), async (v) => {
-      await api("PUT", "/api/system/settings/time", { timezone: v.timezone, ntpServers: list(v.ntpServers) });
-      return "Time settings saved.";
+      const r = await api("PUT", "/api/system/settings/time", {
+        timezone: v.timezone,
+        ntpServers: list(v.ntpServers),
+      });
+      host.refresh().catch(() => {});
+      return r.applied ? "Time settings saved and applied." : `Time settings saved. ${r.reason}`;
     });
     onSubmit($("#smtp-form"), async (v) => {
       const body = { host: v.host, port: Number(v.port), security: v.security, from: v.from };
@@ -1249,6 +1259,7 @@
       return "SMTP settings saved.";
     });
     restoreCard();
+    firmwareCard();
     try {
       const s = await api("GET", "/api/system/settings");
       const set = (id, val) => {
@@ -1277,6 +1288,249 @@
       say(e.message, "error");
     }
   };
+
+  /**
+   * System page: what the OS reports (addresses, zone, NTP), the confirm banner of a network
+   * change with its countdown, and the reboot / restart buttons in the firmware card.
+   */
+  function hostCards() {
+    const net = $("#host-net");
+    const tz = $("#host-time");
+    const note = $("#host-note");
+    const pending = $("#net-pending");
+    const pendingText = $("#net-pending-text");
+    const confirmButton = $("#net-confirm");
+    // The countdown runs on the box's clock: the browser's may be off by minutes.
+    let skewMs = 0;
+    let timer = null;
+    const facts = (dl, rows) => {
+      if (dl) dl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    };
+    const describe = (n) =>
+      n.mode === "static" ? `static ${n.address}/${n.prefix} via ${n.gateway}` : "automatic (DHCP)";
+    const showPending = (p) => {
+      clearInterval(timer);
+      timer = null;
+      if (!pending) return;
+      if (!p) {
+        pending.hidden = true;
+        return;
+      }
+      pending.hidden = false;
+      confirmButton.hidden = false;
+      const tick = () => {
+        const left = Math.max(0, Math.round((p.confirmBy - (Date.now() + skewMs)) / 1000));
+        if (left > 0) {
+          pendingText.textContent =
+            `New network settings are in effect (${describe(p.settings)}, host name ` +
+            `${p.settings.hostname}). Confirm within ${left} s or the box goes back to the previous ` +
+            "settings. If the address changed, open the box at its new address and confirm there.";
+          return;
+        }
+        clearInterval(timer);
+        timer = null;
+        confirmButton.hidden = true;
+        pendingText.textContent =
+          "Not confirmed in time: the box has gone back to the previous network settings.";
+      };
+      tick();
+      timer = setInterval(tick, 1000);
+    };
+    const render = (s) => {
+      if (note) {
+        note.hidden = s.mode === "systemd";
+        note.textContent = s.mode === "systemd"
+          ? ""
+          : "This is not a box install (PBX_HOST is not systemd): settings are stored but not applied, " +
+            "and reboot and restart are not available. Shown below is what this machine reports.";
+      }
+      const rows = [["Host name in use", s.hostname ?? "unknown"]];
+      for (const i of s.interfaces) {
+        const addrs = i.addresses.map((a) =>
+          `${a.address}/${a.prefix}${a.dynamic === true ? " (DHCP)" : a.dynamic === false ? " (static)" : ""}`
+        );
+        rows.push([`${i.name}${i.mac ? ` (${i.mac})` : ""}`, addrs.length ? addrs.join(", ") : "no address"]);
+      }
+      facts(net, rows);
+      const synced = s.ntp.synchronized === true
+        ? "yes"
+        : s.ntp.synchronized === false
+        ? "not yet"
+        : "unknown";
+      facts(tz, [
+        ["Zone in effect", s.timezone ?? "unknown"],
+        ["NTP servers in effect", s.ntp.servers.length ? s.ntp.servers.join(", ") : "system defaults"],
+        ["Clock synchronized", synced],
+      ]);
+      showPending(s.pendingNetwork);
+      for (const b of document.querySelectorAll("#fw-restart button")) b.disabled = s.mode !== "systemd";
+    };
+    const refresh = () => api("GET", "/api/system/host").then(render);
+    confirmButton?.addEventListener("click", async () => {
+      confirmButton.disabled = true;
+      try {
+        await api("POST", "/api/system/settings/network/confirm");
+        showPending(null);
+        say("Network settings confirmed.");
+        await refresh();
+      } catch (e) {
+        say(e.message, "error");
+        await refresh().catch(() => {});
+      } finally {
+        confirmButton.disabled = false;
+      }
+    });
+    const action = (label, question, path, done) =>
+      h("button", {
+        type: "button",
+        class: "danger",
+        onclick: async (ev) => {
+          const button = ev.currentTarget;
+          if (!confirm(question)) return;
+          button.disabled = true;
+          try {
+            await api("POST", path);
+            say(done);
+          } catch (e) {
+            say(e.message, "error");
+            button.disabled = false;
+          }
+        },
+      }, label);
+    $("#fw-restart")?.replaceChildren(
+      h(
+        "div",
+        { class: "buttons" },
+        action(
+          "Restart PBX service",
+          "Restart the PBX service? Calls in progress are dropped; the web page is back in a few seconds.",
+          "/api/system/restart",
+          "The PBX service is restarting; reload this page in a few seconds.",
+        ),
+        action(
+          "Reboot the box",
+          "Reboot the box? Calls in progress are dropped and the box is unreachable for about a minute.",
+          "/api/system/reboot",
+          "The box is rebooting; reload this page in about a minute.",
+        ),
+      ),
+    );
+    refresh().catch((e) => say(e.message, "error"));
+    return {
+      refresh,
+      showPending,
+      setServerNow: (now) => {
+        if (typeof now === "number") skewMs = now - Date.now();
+      },
+    };
+  }
+
+  /**
+   * System page, firmware card: running version and slot, staged update, trial, last result;
+   * upload a bundle (XMLHttpRequest, for upload progress) and cancel a staged update.
+   */
+  function firmwareCard() {
+    const status = $("#fw-status");
+    const cancel = $("#fw-cancel");
+    const form = $("#fw-form");
+    const progress = $("#fw-progress");
+    const upload = $("#fw-upload");
+    if (!status || !form) return;
+    const show = (fw) => {
+      dl($("#fw-facts"), [
+        ["Running version", fw.version],
+        ["Slot", fw.slot === null ? "none (development install)" : fw.slot.toUpperCase()],
+        [
+          "Last update",
+          fw.lastResult === null
+            ? "none"
+            : `${fw.lastResult.version}: ${fw.lastResult.result === "ok" ? "kept" : "rolled back"} ${
+              time(fw.lastResult.at * 1000)
+            }`,
+        ],
+      ]);
+      const lines = [];
+      if (!fw.updatable) lines.push(fw.reason || "Firmware update is not possible on this box.");
+      if (fw.trial !== null) {
+        lines.push(
+          `Version ${fw.trial.version} is on trial (${fw.trial.attempts} restart(s) so far); it is kept once it has run healthy for a while.`,
+        );
+      }
+      if (fw.staged !== null) {
+        lines.push(
+          `Version ${fw.staged.version} is staged in slot ${fw.staged.slot.toUpperCase()} (uploaded ${
+            time(fw.staged.stagedAt)
+          }${fw.staged.stagedBy ? ` by ${fw.staged.stagedBy}` : ""}). It starts at the next restart.`,
+        );
+      }
+      status.textContent = lines.length > 0 ? lines.join(" ") : "No update is staged.";
+      status.className = fw.staged !== null || !fw.updatable ? "notice" : "";
+      cancel.hidden = fw.staged === null;
+      for (const el of form.querySelectorAll("input, button")) el.disabled = !fw.updatable;
+    };
+    const refresh = () =>
+      api("GET", "/api/system/firmware").then(show).catch((e) => {
+        status.textContent = e.status === 503 ? "Firmware update is not available in this build." : e.message;
+        for (const el of form.querySelectorAll("input, button")) el.disabled = true;
+      });
+    // fetch() cannot report upload progress; XMLHttpRequest can. The file goes as the raw body.
+    const send = (file, allowDowngrade) =>
+      new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", `/api/system/firmware${allowDowngrade ? "?allowDowngrade=1" : ""}`);
+        xhr.setRequestHeader("content-type", "application/octet-stream");
+        xhr.setRequestHeader("x-csrf-token", csrf);
+        xhr.setRequestHeader("accept", "application/json");
+        xhr.upload.addEventListener("progress", (e) => {
+          if (!e.lengthComputable) return;
+          progress.value = Math.round((e.loaded / e.total) * 100);
+          upload.textContent = e.loaded < e.total
+            ? `Uploading: ${bytes(e.loaded)} of ${bytes(e.total)}`
+            : "Uploaded; checking the signature and unpacking…";
+        });
+        xhr.addEventListener("load", () => {
+          let data = {};
+          try {
+            data = JSON.parse(xhr.responseText);
+          } catch { /* not JSON */ }
+          if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+          else reject(new ApiError(xhr.status, data.error || `HTTP ${xhr.status}`));
+        });
+        xhr.addEventListener("error", () => reject(new Error("the upload failed (connection lost)")));
+        xhr.send(file);
+      });
+    onSubmit(form, async (v) => {
+      const file = $("#fw-file").files?.[0];
+      if (!file) throw new Error("choose a firmware bundle");
+      progress.hidden = false;
+      progress.value = 0;
+      upload.textContent = `Uploading ${file.name}…`;
+      try {
+        const r = await send(file, v.allowDowngrade === "on");
+        form.reset();
+        upload.textContent = "";
+        await refresh();
+        return `Firmware ${r.staged.version} staged; it starts at the next restart.`;
+      } catch (e) {
+        upload.textContent = "";
+        throw e;
+      } finally {
+        progress.hidden = true;
+      }
+    });
+    cancel.addEventListener("click", async () => {
+      if (!confirm("Cancel the staged firmware update?")) return;
+      try {
+        await api("DELETE", "/api/system/firmware");
+        await refresh();
+        say("The staged firmware update was cancelled.");
+        $("#fw-file").focus();
+      } catch (e) {
+        say(e.message, "error");
+      }
+    });
+    refresh();
+  }
 
   /** System page: upload a backup to stage it for the next start, see what is staged, cancel it. */
   function restoreCard() {

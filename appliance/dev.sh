@@ -9,6 +9,8 @@ DENO_VERSION=2.9.6
 
 # Packages the end-to-end tests drive (real peers) and the codec libraries loaded through FFI.
 TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 alsa-utils atftp tftp-hpa sox chromium openssl"
+# The test image (os-image/test-image) is built with mmdebstrap and booted under qemu by the last test stage.
+TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
@@ -105,7 +107,12 @@ case "$command" in
     ensure_deno
     ensure_test_packages
     # playwright-core comes through an npm: specifier in deno.json, so Deno fetches it; nothing here.
-    exec "$DENO" task test "$@"
+    if [ $# -gt 0 ]; then
+      exec "$DENO" task test "$@"
+    fi
+    "$DENO" task test
+    # Then, alone (qemu under TCG needs the cores): build the test image, boot it, drive the box.
+    exec "$DENO" task test:image
     ;;
   bench)
     ensure_deno

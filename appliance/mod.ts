@@ -114,9 +114,11 @@ export async function startAppliance(
       keysDir: config.updateKeysDir,
       version: appVersion(),
       confirmSec: config.updateConfirmSec,
+      warmUp: true,
       clock,
       logger: log.child("update"),
     });
+    cleanups.push(() => updater.close());
 
     // The box's OS: network/time settings, reboot, restart. Mode "none" (default) touches nothing.
     const hostControl = new HostControl({

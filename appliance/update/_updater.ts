@@ -36,6 +36,14 @@ export interface UpdaterOptions {
   confirmSec?: number;
   /** Architecture bundles must match (default from Deno.build.arch). */
   arch?: BundleArch;
+  /**
+   * After staging, load the new slot once (`deno run --cached-only <slot>/mod.ts --help`) so Deno
+   * transpiles and caches its modules at the path they will run from: its cache is keyed by
+   * absolute path, so otherwise the first start of the new version transpiles everything. Off by
+   * default (tests); the appliance turns it on. A failure is logged, not fatal: the launcher's
+   * trial and rollback handle a version that does not start.
+   */
+  warmUp?: boolean;
 }
 
 function realPathOr(path: string): string {
@@ -85,6 +93,8 @@ export class Updater implements FirmwareControl {
   readonly #slot: Slot | null;
   readonly #reason: string | undefined;
   #busy: AbortController | undefined;
+  #warming: Promise<void> | undefined;
+  readonly #warmAbort = new AbortController();
   #healthySince: number | null = null;
   #timer: TimerId | undefined;
 
@@ -205,10 +215,59 @@ export class Updater implements FirmwareControl {
         by: options.by,
         signer: verified.signer,
       });
+      if (this.#o.warmUp === true) this.#warming = this.#warmUp(`${slotsDir}/${target}`, manifest.version);
       return { ok: true, staged };
     } finally {
       this.#busy = undefined;
     }
+  }
+
+  /** Load the staged slot once so its modules are transpiled and cached (see `warmUp`). */
+  async #warmUp(dir: string, version: string): Promise<void> {
+    const log = this.#o.logger;
+    const started = this.#o.clock.now();
+    const deno = (() => {
+      try {
+        return Deno.statSync(`${dir}/bin/deno`).isFile ? `${dir}/bin/deno` : Deno.execPath();
+      } catch {
+        return Deno.execPath();
+      }
+    })();
+    try {
+      const out = await new Deno.Command(deno, {
+        args: ["run", "--cached-only", "--allow-all", `${dir}/mod.ts`, "--help"],
+        cwd: dir,
+        env: { DENO_DIR: `${dir}/.deno_dir`, NO_COLOR: "1" },
+        stdout: "null",
+        stderr: "piped",
+        stdin: "null",
+        signal: this.#warmAbort.signal,
+      }).output();
+      const ms = this.#o.clock.now() - started;
+      if (out.success) log.info("staged firmware loaded once (module cache warmed)", { version, ms });
+      else {
+        const error = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+        log.warn("staged firmware did not load in a trial run; it may be rolled back after restart", {
+          version,
+          code: out.code,
+          error,
+        });
+      }
+    } catch (e) {
+      if (this.#warmAbort.signal.aborted) return;
+      log.warn("could not warm the staged firmware's module cache", { version, error: (e as Error).message });
+    }
+  }
+
+  /** Resolves once a background warm-up of a staged slot (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.#warming;
+  }
+
+  /** Stop a warm-up still running (the appliance is stopping); the launcher does not need it. */
+  async close(): Promise<void> {
+    this.#warmAbort.abort();
+    await this.#warming;
   }
 
   /** Drop a staged update and abort one being staged. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { VirtualClock } from "../../runtime/clock/mod.ts";
-import { nullLogger } from "../../runtime/log/mod.ts";
+import { type Logger, nullLogger } from "../../runtime/log/mod.ts";
 import { detectSlot, Updater } from "./_updater.ts";
 import {
   bundle,
@@ -14,7 +14,11 @@ import {
 } from "./_test_util.ts";
 
 /** A fake box: /opt/pbx with slots a and b (running from `running`), a data dir, the updater. */
-function box(ws: Workspace, options: { running?: "a" | "b"; version?: string; confirmSec?: number } = {}) {
+function box(
+  ws: Workspace,
+  options: { running?: "a" | "b"; version?: string; confirmSec?: number; warmUp?: boolean; logger?: Logger } =
+    {},
+) {
   const appRoot = `${ws.dir}/opt`;
   const dataDir = `${ws.dir}/data`;
   const running = options.running ?? "a";
@@ -32,8 +36,9 @@ function box(ws: Workspace, options: { running?: "a" | "b"; version?: string; co
     version: options.version ?? "0.2.0",
     selfPath: `${appRoot}/current/appliance/update/_updater.ts`,
     clock,
-    logger: nullLogger,
+    logger: options.logger ?? nullLogger,
     ...(options.confirmSec === undefined ? {} : { confirmSec: options.confirmSec }),
+    ...(options.warmUp === undefined ? {} : { warmUp: options.warmUp }),
   });
   return { appRoot, dataDir, state: `${dataDir}/update`, clock, updater };
 }
@@ -281,4 +286,53 @@ Deno.test("a trial of the other slot is not confirmed by this one", async () => 
   assert.equal(b.updater.confirmTrialIfDue(true), false);
   assert.notEqual(b.updater.info().trial, null);
   stop();
+});
+
+/** A logger that keeps its lines, for checking what the updater said. */
+function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const put = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  const logger: Logger = {
+    debug: put("debug"),
+    info: put("info"),
+    warn: put("warn"),
+    error: put("error"),
+    child: () => logger,
+  };
+  return { logger, lines };
+}
+
+Deno.test("warm-up loads the staged slot once, so its module cache is keyed by the slot's own path", async () => {
+  using ws = await workspace();
+  const rec = recordingLogger();
+  const b = box(ws, { running: "a", warmUp: true, logger: rec.logger });
+  const r = await b.updater.stage(await bundle(ws, "up.pbxfw", { version: "0.3.0" }), {
+    by: "admin",
+    allowDowngrade: false,
+  });
+  assert.equal(r.ok, true);
+  await b.updater.settled();
+  const gen = `${b.appRoot}/slots/b/.deno_dir/gen/file${Deno.realPathSync(`${b.appRoot}/slots/b`)}`;
+  assert.ok([...Deno.readDirSync(gen)].some((e) => e.name.startsWith("mod.ts")), `no cache entry in ${gen}`);
+  assert.ok(rec.lines.some((l) => l.startsWith("info staged firmware loaded once")), rec.lines.join("\n"));
+});
+
+Deno.test("a staged slot that fails its trial load stays staged and the failure is logged", async () => {
+  using ws = await workspace();
+  Deno.writeTextFileSync(`${ws.src}/mod.ts`, 'throw new Error("broken on purpose");\n');
+  const rec = recordingLogger();
+  const b = box(ws, { running: "a", warmUp: true, logger: rec.logger });
+  const r = await b.updater.stage(await bundle(ws, "up.pbxfw", { version: "0.3.0" }), {
+    by: "admin",
+    allowDowngrade: false,
+  });
+  assert.equal(r.ok, true);
+  await b.updater.settled();
+  assert.ok(
+    rec.lines.some((l) =>
+      l.startsWith("warn staged firmware did not load") && l.includes("broken on purpose")
+    ),
+  );
+  assert.equal(b.updater.info().staged?.version, "0.3.0");
 });

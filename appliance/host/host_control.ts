@@ -235,6 +235,10 @@ export class HostControl {
     await this.#must("networkctl", ["reload"]);
     // A glob match has no single link to name; reload alone reconfigures the links it matches.
     if (!this.iface.includes("*") && !this.iface.includes(" ")) {
+      // networkd (252) keeps a previous static address on reconfigure, so a box moved to a new
+      // address would still answer on the old one (and a bad change would not cut it off). Drop
+      // the link's global IPv4 addresses first; reconfigure adds back exactly what the file says.
+      await this.#must("ip", ["-4", "address", "flush", "dev", this.iface, "scope", "global"]);
       await this.#must("networkctl", ["reconfigure", this.iface]);
     }
   }

@@ -83,7 +83,12 @@ Deno.test("applying static network settings writes the exact networkd file and h
       "[Match]\nName=eth0\n\n[Network]\nAddress=192.168.1.10/24\nGateway=192.168.1.1\nDNS=192.168.1.1\n",
   );
   assert.equal(f.read("/etc/hostname"), "pbx-office\n");
-  assert.deepEqual(f.calls, ["hostname pbx-office", "networkctl reload", "networkctl reconfigure eth0"]);
+  assert.deepEqual(f.calls, [
+    "hostname pbx-office",
+    "networkctl reload",
+    "ip -4 address flush dev eth0 scope global",
+    "networkctl reconfigure eth0",
+  ]);
   assert.deepEqual(host.pendingNetwork(), { confirmBy, settings: STATIC });
   assert.deepEqual([...Deno.readDirSync(`${f.root}/etc`)].map((e) => e.name).sort(), [
     "hostname",
@@ -104,7 +109,12 @@ Deno.test("an unconfirmed network change is reverted when the window ends: old f
   await host.settled();
   assert.equal(f.read(NET_FILE), null, "the file did not exist before, so it is removed");
   assert.equal(f.read("/etc/hostname"), "debian\n");
-  assert.deepEqual(f.calls, ["hostname debian", "networkctl reload", "networkctl reconfigure eth0"]);
+  assert.deepEqual(f.calls, [
+    "hostname debian",
+    "networkctl reload",
+    "ip -4 address flush dev eth0 scope global",
+    "networkctl reconfigure eth0",
+  ]);
   assert.deepEqual(f.reverts, [[DHCP, STATIC]]);
   assert.equal(host.pendingNetwork(), null);
   assert.equal(f.clock.pending, 0);
@@ -371,6 +381,7 @@ Deno.test("with stub networkctl/hostname/systemctl/ip/timedatectl scripts on PAT
     assert.deepEqual(Deno.readTextFileSync(log).trim().split("\n"), [
       "hostname pbx-office",
       "networkctl reload",
+      "ip -4 address flush dev eth0 scope global",
       "networkctl reconfigure eth0",
       "systemctl try-restart systemd-timesyncd",
       "timedatectl show -p NTPSynchronized --value",

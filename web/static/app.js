@@ -1237,7 +1237,30 @@
       if (v.address) body.address = v.address;
       if (v.prefix) body.prefix = Number(v.prefix);
       if (v.gateway) body.gateway = v.gateway;
-      const r = await api("PUT", "/api/system/settings/network", body);
+      // When the page's own address goes away, the answer is sent from the old address and may
+      // never arrive: after a few seconds, send the admin to the new address to confirm there.
+      const moving = v.mode === "static" && v.address && v.address !== location.hostname &&
+        /^[0-9.]+$/.test(location.hostname);
+      const put = api("PUT", "/api/system/settings/network", body);
+      const r = moving
+        ? await Promise.race([put, new Promise((res) => setTimeout(() => res(null), 8000))])
+        : await put;
+      if (r === null) {
+        const url = `${location.protocol}//${v.address}${location.port ? `:${location.port}` : ""}/system`;
+        const link = h("a", { href: url }, url);
+        const note = $("#net-pending-text");
+        if (note) {
+          note.replaceChildren(
+            "The box is moving to its new address. Open ",
+            link,
+            ", log in and confirm there before the confirmation time runs out (2 minutes by default), " +
+              "or the box goes back to the previous settings by itself.",
+          );
+          $("#net-pending").hidden = false;
+          $("#net-confirm").hidden = true; // this page cannot reach the box any more
+        }
+        return "Network settings sent; this page has lost the box at its old address.";
+      }
       if (!r.applied) return `Network settings saved. ${r.reason}`;
       host.showPending({ confirmBy: r.confirmBy, settings: body });
       return "Network settings applied: confirm them below, or the box goes back to the previous ones.";

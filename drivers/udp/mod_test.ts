@@ -203,3 +203,80 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sync mode relays on the calling thread, runs loop timers and stops when the last socket closes",
+  ignore: skip,
+  fn: async () => {
+    const p = UdpPoller.open({ wait: "sync", yieldEveryMs: 5 });
+    try {
+      assert.equal(p.wait, "sync");
+      const a = p.bind(0, "127.0.0.1");
+      const b = p.bind(0, "127.0.0.1");
+      let n = 0;
+      const done = Promise.withResolvers<void>();
+      b.onMessage((d) => {
+        assert.equal(d.length, 100);
+        if (++n === 100) done.resolve();
+      });
+      for (let i = 0; i < 100; i++) a.send(new Uint8Array(100), b.port, "127.0.0.1");
+      await done.promise;
+      // A loop timer fires while the thread sits in epoll_wait (its own timers would not).
+      let ticks = 0;
+      const ticked = Promise.withResolvers<void>();
+      const t = p.interval(() => {
+        if (++ticks === 3) ticked.resolve();
+      }, 2);
+      await ticked.promise;
+      t.clear();
+      t.clear(); // twice is fine
+      assert.throws(() => p.interval(() => {}, 0), RangeError);
+      await a.close();
+      await b.close();
+      assert.equal(p.sockets, 0);
+    } finally {
+      await p.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sync mode: a wake-up from another thread reaches onWake and the loop yields until its promise settles",
+  ignore: skip,
+  fn: async () => {
+    const p = UdpPoller.open({ wait: "sync", yieldEveryMs: 1000 });
+    const w = new Worker(
+      `data:application/javascript,${
+        encodeURIComponent(`
+        import { signalWakeFd } from "${new URL("./mod.ts", import.meta.url).href}";
+        self.onmessage = (e) => self.postMessage(signalWakeFd(e.data, 3));
+        self.postMessage("ready");
+      `)
+      }`,
+      { type: "module" },
+    );
+    try {
+      await new Promise((r) => w.onmessage = r); // started before this thread blocks
+      const a = p.bind(0, "127.0.0.1"); // keeps the loop running, blocked in epoll_wait
+      const counts: number[] = [];
+      const held = Promise.withResolvers<void>();
+      p.onWake((count) => {
+        counts.push(count);
+        return held.promise;
+      });
+      // The worker's reply only arrives when this thread's event loop runs: i.e. on the yield.
+      const reply = new Promise<boolean>((r) => w.onmessage = (e) => r(e.data));
+      w.postMessage(p.wakeFd);
+      assert.equal(await reply, true);
+      while (counts.length === 0) await new Promise((r) => setTimeout(r, 1));
+      assert.deepEqual(counts, [3]);
+      held.resolve();
+      p.onWake(null);
+      await a.close();
+    } finally {
+      w.terminate();
+      await p.close();
+    }
+  },
+});

@@ -7,6 +7,11 @@
  * Reports loss, added jitter (transit minus the stream's fastest transit) and relay CPU per call.
  *
  * Run: deno run --allow-all tests/bench/relay_density.ts [--quick]
+ * Env: BENCH_CALLS=250,500 (call counts), BENCH_PIN=1, BENCH_MEDIA_POLL=sync,thread,sync:100 (run the
+ * box once per media worker wait mode, ":N" = PBX_MEDIA_POLL_US; see runtime/media/relay/_udp.ts;
+ * default: the box's default),
+ * BENCH_SKIP_RTPENGINE=1, BENCH_NICE=-10 (all measured processes at that nice level; needs root),
+ * BENCH_RT=1 (all measured processes SCHED_FIFO; needs root).
  * Writes tests/artifacts/bench/relay_density.json.
  */
 import { hasBinary } from "../_harness/mod.ts";
@@ -33,7 +38,34 @@ const log = (s: string) => console.error(s);
 // BENCH_PIN=1 pins relays to CPU 1 and the generator to CPU 0; off by default because on a shared
 // machine a pinned process cannot escape a busy core (other loads then look like relay jitter).
 const PIN = Deno.env.get("BENCH_PIN") === "1" && hasBinary("taskset");
-const pin = (cpu: number, cmd: string[]) => (PIN ? ["taskset", "-c", String(cpu), ...cmd] : cmd);
+// BENCH_NICE=-10 runs the relays and the generator at that nice level (negative needs root), so other
+// loads on a shared machine disturb the measured processes less; applied to all of them alike.
+const NICE = Number(Deno.env.get("BENCH_NICE") ?? "0");
+// BENCH_RT=1 runs them SCHED_FIFO (chrt -f 10, needs root): other loads then cannot delay them at all.
+const RT = Deno.env.get("BENCH_RT") === "1" && hasBinary("chrt");
+const niced = (cmd: string[]) => {
+  const c = Number.isInteger(NICE) && NICE !== 0 ? ["nice", "-n", String(NICE), ...cmd] : cmd;
+  return RT ? ["chrt", "-f", "10", ...c] : c;
+};
+const pin = (cpu: number, cmd: string[]) => niced(PIN ? ["taskset", "-c", String(cpu), ...cmd] : cmd);
+// One box run per listed PBX_MEDIA_POLL mode ("" = whatever the environment/default says).
+const POLL_MODES = Deno.env.get("BENCH_MEDIA_POLL")?.split(",").map((s) => s.trim()) ?? [""];
+const SKIP_RTPENGINE = Deno.env.get("BENCH_SKIP_RTPENGINE") === "1";
+
+/** "sync" -> PBX_MEDIA_POLL=sync; "sync:100" also sets PBX_MEDIA_POLL_US=100 (pause between batches). */
+function pollEnv(poll: string): Record<string, string> {
+  const [mode = "", us] = poll.split(":");
+  return us === undefined ? { PBX_MEDIA_POLL: mode } : { PBX_MEDIA_POLL: mode, PBX_MEDIA_POLL_US: us };
+}
+
+/** 1-minute load average when a run starts (other loads on a shared machine show up here). */
+function load1(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}
 
 interface GenResult {
   calls: number;
@@ -128,9 +160,10 @@ interface Row {
   cpuPerCallPct: number;
   genCpuPct: number;
   deadStreams: number;
+  load1: number;
 }
 
-function row(relay: string, g: GenResult, relayCpu: number, seconds: number): Row {
+function row(relay: string, g: GenResult, relayCpu: number, seconds: number, load: number): Row {
   return {
     relay,
     calls: g.calls,
@@ -144,15 +177,17 @@ function row(relay: string, g: GenResult, relayCpu: number, seconds: number): Ro
     cpuPerCallPct: (100 * relayCpu) / seconds / g.calls,
     genCpuPct: (100 * g.genCpuSeconds) / seconds,
     deadStreams: g.deadStreams,
+    load1: load,
   };
 }
 
 /** The box: MediaPlane in _relay_host.ts, pinned to CPU 1. */
-async function runBox(bin: string, calls: number): Promise<Row> {
+async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
   const [lo, hi] = await freeUdpPortRange(4 * calls + 200);
   const cmd = pin(1, [DENO, "run", "--allow-all", `${HERE}_relay_host.ts`, String(lo), String(hi)]);
   const child = new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
+    ...(poll === "" ? {} : { env: pollEnv(poll) }),
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -187,13 +222,14 @@ async function runBox(bin: string, calls: number): Promise<Row> {
     if (reply.ports === undefined) throw new Error(`relay host setup failed: ${reply.error}`);
     // The deno pid (taskset execs it in place).
     const cpu0 = cpuSeconds(child.pid);
+    const load = load1();
     const t0 = performance.now();
     const g = await gen.run(reply.ports, SECONDS);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(child.pid) - cpu0;
     await send({ op: "quit" });
     await w.close().catch(() => {});
-    return row("box MediaPlane", g, cpu, elapsed);
+    return row(poll === "" ? "box MediaPlane" : `box MediaPlane (${poll})`, g, cpu, elapsed, load);
   } finally {
     await stop();
   }
@@ -241,11 +277,12 @@ async function runRtpengine(bin: string, calls: number): Promise<Row> {
     }
     const pid = proc.pid; // taskset execs rtpengine in place
     const cpu0 = cpuSeconds(pid);
+    const load = load1();
     const t0 = performance.now();
     const g = await gen.run(ports, SECONDS);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
-    return row("rtpengine (userspace)", g, cpu, elapsed);
+    return row("rtpengine (userspace)", g, cpu, elapsed, load);
   } finally {
     ng.close();
     await stop();
@@ -256,8 +293,9 @@ async function runRtpengine(bin: string, calls: number): Promise<Row> {
 async function runDirect(bin: string, calls: number): Promise<Row> {
   const gen = await startGen(bin);
   const ports = Array.from({ length: calls }, () => [gen.b, gen.a] as [number, number]);
+  const load = load1();
   const g = await gen.run(ports, SECONDS);
-  return row("direct (no relay)", g, 0, SECONDS + 0.35);
+  return row("direct (no relay)", g, 0, SECONDS + 0.35, load);
 }
 
 hookSignals();
@@ -265,25 +303,28 @@ const rows: Row[] = [];
 let rtpengineNote: string | undefined;
 try {
   const bin = await buildGen();
-  const haveRtpengine = hasBinary("rtpengine");
+  const haveRtpengine = !SKIP_RTPENGINE && hasBinary("rtpengine");
   if (!haveRtpengine) rtpengineNote = "rtpengine is not installed (dpkg -s rtpengine-daemon)";
   for (const calls of CALLS) {
     log(`relay_density: ${calls} calls`);
     rows.push(await runDirect(bin, calls));
     log(`  direct done`);
-    rows.push(await runBox(bin, calls));
-    log(
-      `  box: loss ${rows.at(-1)!.lossPct.toFixed(4)}% p99 ${rows.at(-1)!.jitterP99us} us cpu ${
-        rows.at(-1)!.relayCpuPct.toFixed(0)
-      }%`,
-    );
+    for (const poll of POLL_MODES) {
+      rows.push(await runBox(bin, calls, poll));
+      log(
+        `  box${poll === "" ? "" : ` (${poll})`}: loss ${rows.at(-1)!.lossPct.toFixed(4)}% p99 ${
+          rows.at(-1)!.jitterP99us
+        } us cpu ${rows.at(-1)!.relayCpuPct.toFixed(0)}% load ${rows.at(-1)!.load1}`,
+      );
+      await sleep(300);
+    }
     if (haveRtpengine) {
       await sleep(500);
       rows.push(await runRtpengine(bin, calls));
       log(
         `  rtpengine: loss ${rows.at(-1)!.lossPct.toFixed(4)}% p99 ${rows.at(-1)!.jitterP99us} us cpu ${
           rows.at(-1)!.relayCpuPct.toFixed(0)
-        }%`,
+        }% load ${rows.at(-1)!.load1}`,
       );
     }
     await sleep(500);
@@ -295,7 +336,7 @@ try {
 printTable(
   `relay_density (${SECONDS} s per run, G.711 20 ms both directions; ${
     PIN ? "relays pinned to CPU 1" : "not pinned"
-  })`,
+  }${NICE !== 0 ? `, nice ${NICE}` : ""}${RT ? ", SCHED_FIFO" : ""})`,
   rows.map((r) => ({ ...r })),
 );
 if (rtpengineNote !== undefined) console.log(rtpengineNote);
@@ -333,7 +374,15 @@ const summary: SummaryRow[] = [
 printTable("relay_density summary", summary.map((s) => ({ ...s })));
 await writeResult("relay_density", {
   command: "deno run --allow-all tests/bench/relay_density.ts",
-  settings: { calls: CALLS, seconds: SECONDS, packet: "172 bytes, 20 ms, both directions", pinned: PIN },
+  settings: {
+    calls: CALLS,
+    seconds: SECONDS,
+    packet: "172 bytes, 20 ms, both directions",
+    pinned: PIN,
+    nice: NICE,
+    realtime: RT,
+    mediaPoll: POLL_MODES,
+  },
   rows,
   rtpengineNote,
   summary,

@@ -16,6 +16,12 @@ export interface MediaPlaneOptions {
   publicAddress?: string;
   /** Symmetric RTP latching tunables. */
   latch?: LatchOptions;
+  /**
+   * How the worker's native poll loop waits (overrides PBX_MEDIA_POLL; see
+   * runtime/media/relay/_udp.ts): "sync" blocks the worker's own thread in epoll_wait, "thread"
+   * waits on Deno's helper threads, "paced" polls from a 1 ms timer.
+   */
+  poll?: "sync" | "thread" | "paced";
 }
 
 /** Where a leg's peer said (in SDP) it receives media. */
@@ -131,8 +137,11 @@ export type Command =
   | { op: "resources" }
   | { op: "close" };
 
-/** A command with its correlation id. */
-export type Request = Command & { id: number };
+/**
+ * A command with its correlation id; `woken` when the sender also signalled the worker's poll-loop
+ * eventfd for it (see MediaPlane, _udp.ts commandArrived).
+ */
+export type Request = Command & { id: number; woken?: boolean };
 
 /** The worker's reply to one request. */
 export type Reply =

@@ -4,11 +4,25 @@
  * `node:dgram` (fallback when libc cannot be loaded, for IPv6 addresses, or when chosen).
  *
  * PBX_MEDIA_IO=native|dgram selects the path (default native when libc loads).
- * PBX_MEDIA_POLL=thread|paced picks how the native loop waits, PBX_MEDIA_POLL_US its pacing while
- * busy (see UdpPollerOptions; for benchmarks).
+ * PBX_MEDIA_POLL=sync|thread|paced picks how the native loop waits (see UdpPollerOptions.wait;
+ * default "sync"; "sync" applies only inside a worker, elsewhere it means "thread"),
+ * PBX_MEDIA_POLL_US its pause between batches while busy (sync default 0, thread 250),
+ * PBX_MEDIA_YIELD_MS how often a "sync" loop returns to the event loop (default 250). The same
+ * choice per plane: MediaPlaneOptions.poll.
+ *
+ * In "sync" mode the worker's thread sits in epoll_wait, so its event loop (messages, timers)
+ * only runs when the loop yields: the main thread adds to the poller's eventfd after each
+ * postMessage ({@linkcode commandWakeFd}), the loop then returns to the event loop until that
+ * message has been delivered and handled ({@linkcode commandArrived}), and the worker's timers run
+ * from the loop ({@linkcode mediaInterval}).
  */
 import dgram from "node:dgram";
-import { available as nativeAvailable, UdpPoller, type UdpPollerOptions } from "../../../drivers/udp/mod.ts";
+import {
+  available as nativeAvailable,
+  type PollTimer,
+  UdpPoller,
+  type UdpPollerOptions,
+} from "../../../drivers/udp/mod.ts";
 
 /** Where a datagram came from. May be a reused object: copy the fields you keep. */
 export interface RelayRemote {
@@ -54,16 +68,117 @@ function nativePoller(): UdpPoller | null {
   if (!nativeAvailable()) return null; // the driver loader logged why
   try {
     const opts: UdpPollerOptions = {};
-    const wait = env("PBX_MEDIA_POLL");
+    const wait = pollOverride ?? env("PBX_MEDIA_POLL") ?? DEFAULT_POLL;
     if (wait === "paced" || wait === "thread") opts.wait = wait;
+    // Blocking the thread is only right for a dedicated worker (never the signalling thread).
+    else if (wait === "sync") opts.wait = inWorker() ? "sync" : "thread";
+    else console.error(`PBX_MEDIA_POLL=${wait} is not sync, thread or paced: using ${DEFAULT_POLL}`);
     const pace = Number(env("PBX_MEDIA_POLL_US") ?? "NaN");
     if (Number.isInteger(pace) && pace >= 0) opts.busyPaceUs = pace;
+    const every = Number(env("PBX_MEDIA_YIELD_MS") ?? "NaN");
+    if (Number.isFinite(every) && every > 0) opts.yieldEveryMs = every;
     poller = UdpPoller.open(opts);
     pollerFailed = false;
+    if (poller.wait === "sync") poller.onWake(onCommandWake);
   } catch (err) {
     console.error(`native UDP unavailable, media sockets use node:dgram: ${String(err)}`);
   }
   return poller;
+}
+
+let pollOverride: string | undefined;
+
+/**
+ * Choose the native loop's wait mode before the first socket is bound (MediaPlaneOptions.poll);
+ * false when the poller already exists.
+ */
+export function setPollMode(wait: "sync" | "thread" | "paced"): boolean {
+  if (poller !== null || pollerFailed) return false;
+  pollOverride = wait;
+  return true;
+}
+
+/** How the native loop waits unless PBX_MEDIA_POLL says otherwise. */
+const DEFAULT_POLL = "sync";
+
+function inWorker(): boolean {
+  return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";
+}
+
+// ---- "sync" mode: commands and timers while the thread sits in epoll_wait ----
+
+/** Wake-ups read from the eventfd minus messages delivered: > 0 = a message is on its way. */
+let owed = 0;
+let owedDone: (() => void) | null = null;
+let owedTimer: ReturnType<typeof setTimeout> | undefined;
+
+function onCommandWake(count: number): Promise<void> | void {
+  owed += count;
+  if (owed <= 0) return;
+  return new Promise<void>((resolve) => {
+    owedDone = resolve;
+    // Never wait forever on a count that went wrong: the periodic yield still delivers messages.
+    owedTimer = setTimeout(() => {
+      owed = 0;
+      settleOwed();
+    }, 50);
+  });
+}
+
+function settleOwed(): void {
+  if (owedTimer !== undefined) clearTimeout(owedTimer);
+  owedTimer = undefined;
+  const done = owedDone;
+  owedDone = null;
+  done?.();
+}
+
+/**
+ * The eventfd the main thread adds 1 to after each postMessage to this worker, or null when the
+ * worker does not wait in "sync" mode (messages then arrive through the event loop as usual).
+ */
+export function commandWakeFd(): number | null {
+  if (mediaIoMode() !== "native") return null;
+  const p = nativePoller();
+  return p !== null && p.wait === "sync" ? p.wakeFd : null;
+}
+
+/**
+ * Call at the start of each message handler with the handler's work and whether the sender
+ * signalled the eventfd for it: counts the message against the wake-ups, and keeps a "sync" loop
+ * from blocking until the work is done.
+ */
+export function commandArrived(work: Promise<unknown>, woken: boolean): void {
+  const p = poller;
+  if (p === null || p.wait !== "sync") return;
+  p.hold(work);
+  if (!woken) return;
+  owed--;
+  if (owed <= 0) settleOwed();
+}
+
+/**
+ * setInterval for the worker's media clocks: driven by the poll loop in "sync" mode (the thread's
+ * own timers only fire when the loop yields), setInterval otherwise.
+ */
+export function mediaInterval(fn: () => void, periodMs: number): PollTimer {
+  const p = mode === "native" || (mode === null && mediaIoMode() === "native") ? nativePoller() : null;
+  if (p !== null && p.wait === "sync") return p.interval(fn, periodMs);
+  const id = setInterval(fn, periodMs);
+  return { clear: () => clearInterval(id) };
+}
+
+/** node:dgram sockets open in this worker: a "sync" loop yields every ms while there are any. */
+let dgramOpen = 0;
+
+function dgramCount(delta: number): void {
+  dgramOpen += delta;
+  if (poller !== null && poller.wait === "sync") poller.yieldEveryMs = dgramOpen > 0 ? 1 : baseYieldMs();
+}
+
+function baseYieldMs(): number {
+  const every = Number(env("PBX_MEDIA_YIELD_MS") ?? "NaN");
+  return Number.isFinite(every) && every > 0 ? every : 250;
 }
 
 /** The mode chosen for this worker (decided on first use). */
@@ -97,13 +212,8 @@ export function bindRelaySocket(
     const p = nativePoller();
     if (p === null) return Promise.reject(new Error("native UDP is not available here"));
     try {
-      const s = p.bind(port, address);
-      return Promise.resolve({
-        port: s.port,
-        send: (data, p, a) => void s.send(data, p, a),
-        onMessage: (cb) => s.onMessage(cb),
-        close: () => s.close(),
-      });
+      // The driver's socket already has this shape: no wrapper object and closures per socket.
+      return Promise.resolve(p.bind(port, address));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -121,6 +231,7 @@ function bindDgram(port: number, address: string): Promise<RelaySocket> {
     s.once("error", onError);
     s.bind(port, address, () => {
       s.off("error", onError);
+      dgramCount(1);
       // Runtime socket errors (e.g. ICMP unreachable) must not take the worker down.
       s.on("error", () => {});
       let closed = false;
@@ -137,6 +248,7 @@ function bindDgram(port: number, address: string): Promise<RelaySocket> {
           new Promise<void>((done) => {
             if (closed) return done();
             closed = true;
+            dgramCount(-1);
             try {
               s.close(() => done());
             } catch {

@@ -2,7 +2,16 @@
  * The media worker: owns every RTP/RTCP socket so packet relaying never waits on the signalling
  * event loop. Started by MediaPlane; speaks the protocol in _protocol.ts.
  */
-import { bindRelaySocket, type RelayRemote, type RelaySocket } from "./_udp.ts";
+import {
+  bindRelaySocket,
+  commandArrived,
+  commandWakeFd,
+  mediaInterval,
+  type RelayRemote,
+  type RelaySocket,
+  setPollMode,
+} from "./_udp.ts";
+import type { PollTimer } from "../../../drivers/udp/mod.ts";
 import { parseRtcp } from "../rtp/rtcp.ts";
 import {
   decodeTelephoneEvent,
@@ -159,8 +168,9 @@ let latchOptions: LatchOptions = {};
 const legs = new Map<string, Leg>();
 const freePorts = new Set<number>(); // insertion order = FIFO: released ports go to the back
 let nextLegNo = 1;
-let playTimer: ReturnType<typeof setInterval> | undefined;
-let mediaTimer: ReturnType<typeof setInterval> | undefined;
+// Media clocks run from the poll loop in "sync" mode (see _udp.ts mediaInterval).
+let playTimer: PollTimer | undefined;
+let mediaTimer: PollTimer | undefined;
 const registry = defaultRegistry();
 const directions = new Set<Direction>();
 let liveCodecs = 0;
@@ -170,8 +180,12 @@ function post(m: Reply | MediaEvent, transfer?: Transferable[]): void {
   port.postMessage(m, transfer);
 }
 
-port.onmessage = async (e: MessageEvent<Request>) => {
-  const req = e.data;
+port.onmessage = (e: MessageEvent<Request>) => {
+  // A "sync" poll loop waits for this to finish before it blocks in epoll_wait again.
+  commandArrived(serve(e.data), e.data.woken === true);
+};
+
+async function serve(req: Request): Promise<void> {
   try {
     const result = await handle(req);
     if (result === DEFERRED) return;
@@ -182,7 +196,7 @@ port.onmessage = async (e: MessageEvent<Request>) => {
       : { name: "Error", message: String(err) };
     post({ id: req.id, ok: false, error, activeLegs: legs.size, freePorts: freePorts.size });
   }
-};
+}
 
 const DEFERRED = Symbol("deferred");
 
@@ -227,7 +241,7 @@ function getLeg(id: string): Leg {
   return leg;
 }
 
-function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[] } {
+function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[]; wakeFd: number | null } {
   if (!Number.isInteger(o.portMin) || !Number.isInteger(o.portMax) || o.portMin < 1 || o.portMax > 65535) {
     throw new RangeError(`bad RTP port range: ${o.portMin}-${o.portMax}`);
   }
@@ -235,6 +249,12 @@ function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[] } 
   for (let p = first; p + 1 <= o.portMax; p += 2) freePorts.add(p);
   if (freePorts.size === 0) {
     throw new RangeError(`RTP port range holds no even/odd pair: ${o.portMin}-${o.portMax}`);
+  }
+  if (o.poll !== undefined) {
+    if (o.poll !== "sync" && o.poll !== "thread" && o.poll !== "paced") {
+      throw new RangeError(`bad media poll mode: ${String(o.poll)}`);
+    }
+    setPollMode(o.poll);
   }
   options = o;
   latchOptions = o.latch ?? {};
@@ -244,7 +264,8 @@ function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[] } 
     if (f.fmtp !== undefined) c.fmtp = f.fmtp;
     return c;
   });
-  return { freePorts: freePorts.size, codecs };
+  // "sync" mode: the main thread signals this eventfd after each postMessage (see MediaPlane).
+  return { freePorts: freePorts.size, codecs, wakeFd: commandWakeFd() };
 }
 
 // Native batched UDP or node:dgram, see _udp.ts (PBX_MEDIA_IO); udp6 goes through dgram there.
@@ -321,7 +342,23 @@ function normEncoding(s: string): string {
   return rate === undefined ? name.toUpperCase() : `${name.toUpperCase()}/${rate}`;
 }
 
+/**
+ * Payload maps are read-only once built and most legs carry the same few: one shared Map per
+ * distinct map (keyed by its canonical text) instead of one per leg. Bounded: cleared when full.
+ */
+const payloadMaps = new Map<string, Map<number, string>>();
+
 function toPayloadMap(m: PayloadMap): Map<number, string> {
+  const built = buildPayloadMap(m);
+  const key = [...built].sort((x, y) => x[0] - y[0]).map(([pt, enc]) => `${pt}=${enc}`).join(",");
+  const shared = payloadMaps.get(key);
+  if (shared !== undefined) return shared;
+  if (payloadMaps.size >= 256) payloadMaps.clear();
+  payloadMaps.set(key, built);
+  return built;
+}
+
+function buildPayloadMap(m: PayloadMap): Map<number, string> {
   const out = new Map<number, string>();
   for (const [k, v] of Object.entries(m)) {
     const pt = Number(k);
@@ -408,6 +445,14 @@ function buildRoutes(
   if (src.payloadMap === null || dst.payloadMap === null) {
     if (transcode === undefined) return null;
   }
+  // Plain forwarding between two shared payload maps: the routes are shared too (read-only).
+  if (transcode === undefined && dir === null && src.payloadMap !== null && dst.payloadMap !== null) {
+    let byDst = forwardRoutes.get(src.payloadMap);
+    if (byDst === undefined) forwardRoutes.set(src.payloadMap, byDst = new WeakMap());
+    let routes = byDst.get(dst.payloadMap);
+    if (routes === undefined) byDst.set(dst.payloadMap, routes = forwardOnly(src.payloadMap, dst.payloadMap));
+    return routes;
+  }
   const routes = new Map<number, Route>();
   if (src.payloadMap !== null && dst.payloadMap !== null) {
     const byEncoding = new Map<string, number>();
@@ -426,6 +471,20 @@ function buildRoutes(
       );
     }
     routes.set(transcode.from.pt, { kind: "transcode", pt: transcode.to.pt, convert });
+  }
+  return routes;
+}
+
+/** Forward-only routes by (source map, destination map); see buildRoutes. */
+const forwardRoutes = new WeakMap<Map<number, string>, WeakMap<Map<number, string>, Map<number, Route>>>();
+
+function forwardOnly(src: Map<number, string>, dst: Map<number, string>): Map<number, Route> {
+  const routes = new Map<number, Route>();
+  const byEncoding = new Map<string, number>();
+  for (const [pt, enc] of dst) if (!byEncoding.has(enc)) byEncoding.set(enc, pt);
+  for (const [pt, enc] of src) {
+    const out = byEncoding.get(enc);
+    if (out !== undefined) routes.set(pt, { kind: "forward", pt: out });
   }
   return routes;
 }
@@ -603,11 +662,10 @@ function stats(leg: Leg): LegStats {
 }
 
 /** Where a leg sends RTP: the latched source, else the SDP address. */
-function rtpDest(leg: Leg): { address: string; port: number } | null {
-  if (leg.latching && leg.rtpLatch.address !== null) {
-    return { address: leg.rtpLatch.address, port: leg.rtpLatch.port };
-  }
-  return leg.remote === null ? null : { address: leg.remote.address, port: leg.remote.port };
+function rtpDest(leg: Leg): { readonly address: string; readonly port: number } | null {
+  // The live objects, not a copy: called per packet, and callers use the result at once.
+  if (leg.latching && leg.rtpLatch.address !== null) return leg.rtpLatch as { address: string; port: number };
+  return leg.remote;
 }
 
 function rtcpDest(leg: Leg): { address: string; port: number } | null {
@@ -960,14 +1018,14 @@ function tickMedia(): void {
     senders++;
   }
   if (directions.size === 0 && senders === 0 && mediaTimer !== undefined) {
-    clearInterval(mediaTimer);
+    mediaTimer.clear();
     mediaTimer = undefined;
   }
 }
 
 function ensureMediaTimer(): void {
   // 5 ms ticks: a 20 ms frame leaves at most 5 ms late, whatever the arrival pattern.
-  if (mediaTimer === undefined) mediaTimer = setInterval(tickMedia, 5);
+  if (mediaTimer === undefined) mediaTimer = mediaInterval(tickMedia, 5);
 }
 
 // ---- taps: what a leg receives, decoded for the box's own features (paging, recording) ----
@@ -1268,7 +1326,7 @@ function play(replyId: number, leg: Leg, source: PlaySource, opts: PlayOptions):
       marker: true,
     };
     tickPlayers();
-    if (playTimer === undefined && leg.player !== null) playTimer = setInterval(tickPlayers, 10);
+    if (playTimer === undefined && leg.player !== null) playTimer = mediaInterval(tickPlayers, 10);
   } catch (err) {
     const error = err instanceof Error
       ? { name: err.name, message: err.message }
@@ -1316,7 +1374,7 @@ function tickPlayers(): void {
     if (leg.player !== null) active++;
   }
   if (active === 0 && playTimer !== undefined) {
-    clearInterval(playTimer);
+    playTimer.clear();
     playTimer = undefined;
   }
 }
@@ -1341,9 +1399,9 @@ function stopPlay(leg: Leg, reason: "stopped" | "replaced" | "released"): boolea
 }
 
 async function closeAll(): Promise<void> {
-  if (playTimer !== undefined) clearInterval(playTimer);
+  playTimer?.clear();
   playTimer = undefined;
-  if (mediaTimer !== undefined) clearInterval(mediaTimer);
+  mediaTimer?.clear();
   mediaTimer = undefined;
   await Promise.all([...legs.values()].map((l) => release(l)));
 }

@@ -17,6 +17,7 @@ import type {
   Reply,
   WorkerMessage,
 } from "./_protocol.ts";
+import { signalWakeFd } from "../../../drivers/udp/mod.ts";
 
 /** How a playback ended. */
 export interface PlayResult {
@@ -40,6 +41,8 @@ export class MediaPlane {
   #freePorts = 0;
   #closed = false;
   #codecs: CodecInfo[] = [];
+  /** The worker's poll-loop eventfd when it blocks in epoll_wait ("sync" mode), else null. */
+  #wakeFd: number | null = null;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -55,8 +58,12 @@ export class MediaPlane {
     const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
     const plane = new MediaPlane(worker);
     try {
-      const r = await plane.#call({ op: "init", options }) as { codecs?: CodecInfo[] };
+      const r = await plane.#call({ op: "init", options }) as {
+        codecs?: CodecInfo[];
+        wakeFd?: number | null;
+      };
       plane.#codecs = r.codecs ?? [];
+      plane.#wakeFd = r.wakeFd ?? null;
     } catch (err) {
       worker.terminate();
       plane.#closed = true;
@@ -197,7 +204,13 @@ export class MediaPlane {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...cmd, id });
+      const woken = this.#wakeFd !== null;
+      this.#worker.postMessage(woken ? { ...cmd, id, woken } : { ...cmd, id });
+      // A worker parked in epoll_wait only sees the message once woken (after the post: it is queued).
+      if (woken && !signalWakeFd(this.#wakeFd!)) {
+        // Cannot happen while the worker lives; its periodic yield still delivers the message.
+        this.#wakeFd = null;
+      }
     });
   }
 

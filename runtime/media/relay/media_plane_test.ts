@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects as assertRejects } from "node:assert";
 import dgram from "node:dgram";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { buildRtcpRr, parseRtcp } from "../rtp/rtcp.ts";
 import { decodeTelephoneEvent, encodeTelephoneEvent, parseRtp, writeRtpHeader } from "../rtp/rtp.ts";
 import { decodeAlaw, decodeUlaw, encodeUlaw, linearToAlaw, linearToUlaw } from "../g711/g711.ts";
@@ -462,3 +462,47 @@ Deno.test("playTone sends paced G.711 RTP that carries the tone; taps decode rec
     }
   });
 });
+
+for (const poll of ["sync", "thread", "paced"] as const) {
+  Deno.test(`poll=${poll}: commands are answered while RTP flows, and the tone clock runs`, async () => {
+    const portMin = randomBase();
+    const plane = await MediaPlane.start({ bind: "127.0.0.1", portMin, portMax: portMin + 99, poll });
+    const [pa, pb] = [await Phone.open(), await Phone.open()];
+    let flowing = true;
+    try {
+      const a = await plane.allocateLeg();
+      const b = await plane.allocateLeg();
+      await plane.configureLeg(a.legId, { remote: { address: "127.0.0.1", port: pa.port } });
+      await plane.configureLeg(b.legId, { remote: { address: "127.0.0.1", port: pb.port } });
+      await plane.bridge(a.legId, b.legId);
+      // A steady stream keeps the worker's poll loop busy the whole time.
+      const stream = (async () => {
+        for (let seq = 1; flowing; seq++) {
+          await pa.send(rtp(0, seq & 0xffff, 0x4444, new Uint8Array(160)), a.rtpPort);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      // Command round trips (the worker's incoming messages) are served meanwhile, in order.
+      let last = 0;
+      for (let i = 0; i < 30; i++) {
+        const s = await plane.stats(a.legId);
+        assert(s.packetsIn >= last);
+        last = s.packetsIn;
+        const extra = await plane.allocateLeg();
+        await plane.releaseLeg(extra.legId);
+      }
+      await statsWhen(plane, b.legId, (s) => s.packetsOut > 0);
+      // Timers in the worker (10 ms player tick) run: a 100 ms tone is 5 frames toward b.
+      const played = await plane.playTone(b.legId, "400", { durationMs: 100 });
+      assertEquals(played, { reason: "done", frames: 5 });
+      flowing = false;
+      await stream;
+      assertEquals(plane.activeLegs(), 2);
+    } finally {
+      flowing = false;
+      await plane.close();
+      await pa.close();
+      await pb.close();
+    }
+  });
+}

@@ -2,37 +2,19 @@
  * Pure functions: the OS files the appliance writes for network and time settings, and the parsers
  * for what the OS reports back (`ip -j addr show`, the timesyncd drop-in). No I/O here.
  */
+import type { HostNetworkSettings, HostState, HostTimeSettings } from "../../web/types.ts";
 
-/** Network settings as the web layer stores them (System > Network). */
-export interface NetworkConfig {
-  mode: "dhcp" | "static";
-  hostname: string;
-  address?: string | undefined;
-  prefix?: number | undefined;
-  gateway?: string | undefined;
-  dns?: string[] | undefined;
-}
+/** Network settings as the web layer stores them (System > Network): web's contract type. */
+export type NetworkConfig = HostNetworkSettings;
 
-/** Time settings as the web layer stores them (System > Time). */
-export interface TimeConfig {
-  timezone: string;
-  ntpServers: string[];
-}
+/** Time settings as the web layer stores them (System > Time): web's contract type. */
+export type TimeConfig = HostTimeSettings;
+
+/** One network interface as the OS reports it (GET /api/system/host). */
+export type HostInterface = HostState["interfaces"][number];
 
 /** One address of an interface as the OS reports it. */
-export interface HostAddress {
-  address: string;
-  prefix: number;
-  /** True for a DHCP (or SLAAC) lease, false for a static address, null when the OS can't tell. */
-  dynamic: boolean | null;
-}
-
-/** One network interface as the OS reports it. */
-export interface HostInterface {
-  name: string;
-  mac: string | null;
-  addresses: HostAddress[];
-}
+export type HostAddress = HostInterface["addresses"][number];
 
 /** Where the appliance's systemd-networkd file lives (below the root prefix). */
 export const NETWORK_FILE = "/etc/systemd/network/20-pbx-lan.network";

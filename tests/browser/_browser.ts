@@ -2,7 +2,7 @@
  * Browser-test helpers: an in-process web UI (createApp on Deno.serve, 127.0.0.1, port 0, temp
  * storage, fake live status) and Debian's chromium driven by playwright-core.
  */
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { openStorage, type Storage } from "../../runtime/storage/mod.ts";
 import { createApp } from "../../web/mod.ts";
 import type { AppDeps, LiveCall, LiveChange } from "../../web/mod.ts";
@@ -94,4 +94,32 @@ export function startUiServer(
       Deno.removeSync(dataDir, { recursive: true });
     },
   };
+}
+
+/** Where the tests save their screenshots (artifacts, not committed). */
+export const SHOTS = new URL("../artifacts/screenshots/", import.meta.url);
+/** The desktop viewport of the screenshots. */
+export const DESKTOP = { width: 1280, height: 800 };
+/** The phone viewport of the screenshots. */
+export const PHONE = { width: 390, height: 844 };
+
+/**
+ * Save `<name>-desktop.png` and `<name>-phone.png` of the page (whole page, or from `at` scrolled to the
+ * top of the viewport), then go back to the desktop size.
+ */
+export async function shoot(page: Page, name: string, at?: Locator): Promise<void> {
+  Deno.mkdirSync(SHOTS, { recursive: true });
+  for (const [size, suffix] of [[DESKTOP, "desktop"], [PHONE, "phone"]] as const) {
+    await page.setViewportSize(size);
+    if (at !== undefined) {
+      await at.evaluate((el) => el.scrollIntoView({ block: "start" }));
+      // Let the compositor paint the newly scrolled-in area before the capture.
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    }
+    await page.screenshot({
+      path: new URL(`${name}-${suffix}.png`, SHOTS).pathname,
+      fullPage: at === undefined,
+    });
+  }
+  await page.setViewportSize(DESKTOP);
 }

@@ -6,25 +6,13 @@
  * admin pages and API. Screenshots of the dashboard with a live call go to tests/artifacts/screenshots/.
  */
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { api, hasBinary, login as apiLogin, runSipp, startAppliance, startSipp } from "../_harness/mod.ts";
 import type { SippResult } from "../_harness/mod.ts";
-import { hasChromium, launchChromium } from "./_browser.ts";
+import { DESKTOP, hasChromium, launchChromium, shoot } from "./_browser.ts";
 
-const SHOTS = new URL("../artifacts/screenshots/", import.meta.url);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const PW_201 = "Tiger-Lake-91";
 const PW_202 = "Otter-Pond-57";
-
-async function shoot(page: Page, name: string): Promise<void> {
-  Deno.mkdirSync(SHOTS, { recursive: true });
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: new URL(`${name}-desktop.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: new URL(`${name}-phone.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
 
 function assertSipp(r: SippResult, what: string): void {
   if (!r.ok) {

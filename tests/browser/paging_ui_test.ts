@@ -7,25 +7,13 @@
 import { writeWav } from "../../runtime/media/wav/mod.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import type { ZoneStatus } from "../../runtime/features/paging/mod.ts";
 import { readWav } from "../../runtime/media/wav/mod.ts";
 import type { PagingControl } from "../../web/api_paging.ts";
-import { hasChromium, launchChromium, startUiServer, type UiServer } from "./_browser.ts";
+import { DESKTOP, hasChromium, launchChromium, shoot, startUiServer, type UiServer } from "./_browser.ts";
 
 const ADMIN_PW = "paging-admin-password";
-const SHOTS = new URL("../artifacts/screenshots/", import.meta.url);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-async function shoot(page: Page, name: string): Promise<void> {
-  Deno.mkdirSync(SHOTS, { recursive: true });
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: new URL(`${name}-desktop.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: new URL(`${name}-phone.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
 
 /** A small valid WAV (runtime/media/wav's writer): 16-bit mono PCM silence at 8 kHz, `ms` long. */
 function wav(ms: number): Uint8Array {

@@ -6,34 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { DEFAULTS } from "../../appliance/config.ts";
 import { createPhoneProvisioning, createProvisioningData } from "../../appliance/_provisioning.ts";
-import { hasChromium, launchChromium, startUiServer, type UiServer } from "./_browser.ts";
+import { DESKTOP, hasChromium, launchChromium, shoot, startUiServer, type UiServer } from "./_browser.ts";
 
 const ADMIN_PW = "phones-admin-password";
-const SHOTS = new URL("../artifacts/screenshots/", import.meta.url);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const MAC = "001565aabbcc";
 
 /** Full-page screenshots at both widths; with `at`, only the viewport scrolled to that element. */
-async function shoot(page: Page, name: string, at?: Locator): Promise<void> {
-  Deno.mkdirSync(SHOTS, { recursive: true });
-  for (const [size, suffix] of [[DESKTOP, "desktop"], [PHONE, "phone"]] as const) {
-    await page.setViewportSize(size);
-    if (at !== undefined) {
-      await at.evaluate((el) => el.scrollIntoView({ block: "start" }));
-      // Let the compositor paint the newly scrolled-in area before the capture.
-      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    }
-    await page.screenshot({
-      path: new URL(`${name}-${suffix}.png`, SHOTS).pathname,
-      fullPage: at === undefined,
-    });
-  }
-  await page.setViewportSize(DESKTOP);
-}
 
 Deno.test({
   name:

@@ -7,24 +7,12 @@
  * tests/image/image_e2e_test.ts.
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { startAppliance } from "../_harness/mod.ts";
-import { hasChromium, launchChromium } from "./_browser.ts";
+import { DESKTOP, hasChromium, launchChromium, shoot } from "./_browser.ts";
 import { buildBundle, generateSigningKey, writeSlotTree } from "../../appliance/update/mod.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-const SHOTS = new URL("../artifacts/screenshots/", import.meta.url);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-async function shoot(page: Page, name: string): Promise<void> {
-  Deno.mkdirSync(SHOTS, { recursive: true });
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: new URL(`${name}-desktop.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: new URL(`${name}-phone.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
 
 /** Stub OS commands in `bin`, each appending its argv to `bin/calls.log`. */
 function stubCommands(bin: string): void {

@@ -6,21 +6,9 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { hasChromium, launchChromium, startUiServer, type UiServer } from "./_browser.ts";
+import { DESKTOP, hasChromium, launchChromium, shoot, startUiServer, type UiServer } from "./_browser.ts";
 
 const ADMIN_PW = "first-boot-password";
-const SHOTS = new URL("../artifacts/screenshots/", import.meta.url);
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-async function shoot(page: Page, name: string): Promise<void> {
-  Deno.mkdirSync(SHOTS, { recursive: true });
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: new URL(`${name}-desktop.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: new URL(`${name}-phone.png`, SHOTS).pathname, fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
 
 async function login(page: Page, base: string, username: string, password: string): Promise<void> {
   await page.goto(`${base}/login`);

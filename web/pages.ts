@@ -133,6 +133,25 @@ function dispositionOptions(): Html[] {
   return DISPOSITIONS.map((d) => html`<option value="${d}">${d}</option>`);
 }
 
+/**
+ * An empty data table that /static/app.js fills: the scrolling wrapper, the column headers (with
+ * `scope="col"` for screen readers) and an empty body.
+ */
+function dataTable(id: string, columns: string[], options: { class?: string } = {}): Html {
+  return html`
+    <div class="table-wrap">
+      <table id="${id}" ${options.class === undefined ? "" : html`
+        class="${options.class}"
+      `}>
+        <thead>
+          <tr>${columns.map((c) => html`<th scope="col">${c}</th>`)}</tr>
+        </thead>
+        <tbody></tbody>
+      </table>
+    </div>
+  `;
+}
+
 const PAGES: Record<
   Exclude<PageId, "setup" | "login" | "denied">,
   { title: string; admin: boolean; body: (c: { box: BoxInfo; user: AuthUser }) => Html }
@@ -146,36 +165,12 @@ const PAGES: Record<
         <div class="grid">
           <section aria-labelledby="regs-h" class="card wide">
             <h2 id="regs-h">Registered phones <span class="count" id="regs-count"></span></h2>
-            <div class="table-wrap">
-              <table id="regs-table">
-                <thead>
-                  <tr>
-                    <th scope="col">Extension</th>
-                    <th scope="col">Address</th>
-                    <th scope="col">Phone</th>
-                    <th scope="col">Expires</th>
-                  </tr>
-                </thead>
-                <tbody></tbody>
-              </table>
-            </div>
+            ${dataTable("regs-table", ["Extension", "Address", "Phone", "Expires"])}
             <p class="empty" id="regs-empty">No phones registered.</p>
           </section>
           <section aria-labelledby="calls-h" class="card">
             <h2 id="calls-h">Calls in progress <span class="count" id="calls-count"></span></h2>
-            <div class="table-wrap">
-              <table id="calls-table">
-                <thead>
-                  <tr>
-                    <th scope="col">From</th>
-                    <th scope="col">To</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Since</th>
-                  </tr>
-                </thead>
-                <tbody></tbody>
-              </table>
-            </div>
+            ${dataTable("calls-table", ["From", "To", "State", "Since"])}
             <p class="empty" id="calls-empty">No calls right now.</p>
           </section>
           <section aria-labelledby="zones-h" class="card">
@@ -201,18 +196,7 @@ const PAGES: Record<
         </section>
         <section aria-labelledby="myregs-h" class="card">
           <h2 id="myregs-h">My phones</h2>
-          <div class="table-wrap">
-            <table id="my-regs">
-              <thead>
-                <tr>
-                  <th scope="col">Address</th>
-                  <th scope="col">Phone</th>
-                  <th scope="col">Expires</th>
-                </tr>
-              </thead>
-              <tbody></tbody>
-            </table>
-          </div>
+          ${dataTable("my-regs", ["Address", "Phone", "Expires"])}
           <p class="empty" id="my-regs-empty">No phone is registered to your extension.</p>
         </section>
         <section aria-labelledby="pw-h" class="card">
@@ -238,19 +222,7 @@ const PAGES: Record<
           <input id="ext-q" name="search" type="search" maxlength="64" placeholder="number or name">
           <button type="submit">Search</button>
         </form>
-        <div class="table-wrap">
-          <table id="ext-table">
-            <thead>
-              <tr>
-                <th scope="col">Number</th>
-                <th scope="col">Name</th>
-                <th scope="col">Phones</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody></tbody>
-          </table>
-        </div>
+        ${dataTable("ext-table", ["Number", "Name", "Phones", "Actions"])}
         <p class="empty" id="ext-empty" hidden>No extensions.</p>
         <div class="grid">
           <section aria-labelledby="add-h" class="card">
@@ -291,21 +263,11 @@ const PAGES: Record<
       html`
         <p>Phones that asked this box for their configuration (TFTP/HTTP provisioning) appear here. Assign one to an extension and it is configured at its next fetch.</p>
         <p class="notice" id="phones-unavailable" hidden>Phone provisioning is not available in this build.</p>
-        <div class="table-wrap">
-          <table id="phones-table" class="stack-sm">
-            <thead>
-              <tr>
-                <th scope="col">MAC</th>
-                <th scope="col">Vendor / model</th>
-                <th scope="col">Extension</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last fetch</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody></tbody>
-          </table>
-        </div>
+        ${dataTable(
+          "phones-table",
+          ["MAC", "Vendor / model", "Extension", "Status", "Last fetch", "Actions"],
+          { class: "stack-sm" },
+        )}
         <p class="empty" id="phones-empty" hidden>No phones discovered yet.</p>
         <p
           class="note">Re-provision asks a registered phone to fetch its configuration now (SIP NOTIFY check-sync); phones that are not registered pick up changes at their next reboot.</p>
@@ -324,20 +286,7 @@ const PAGES: Record<
           <h2 id="tpl-h">Provisioning templates</h2>
           <p>Each phone's configuration file is made from a template per make and file. Edit one to change what every phone of that make gets; a template must compile before it is saved, and you can preview it for a phone before anything is sent.</p>
           <p class="notice" id="tpl-unavailable" hidden>Template editing is not available in this build.</p>
-          <div class="table-wrap">
-            <table id="tpl-table" class="stack-sm">
-              <thead>
-                <tr>
-                  <th scope="col">Template</th>
-                  <th scope="col">Make</th>
-                  <th scope="col">File</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody></tbody>
-            </table>
-          </div>
+          ${dataTable("tpl-table", ["Template", "Make", "File", "State", "Actions"], { class: "stack-sm" })}
           <section class="card editor" id="tpl-editor" aria-labelledby="tpl-editor-h" hidden>
             <h3 id="tpl-editor-h">Edit template <code id="tpl-key"></code></h3>
             <p class="note" id="tpl-state"></p>
@@ -384,21 +333,7 @@ const PAGES: Record<
         <section aria-labelledby="pz-h">
           <h2 id="pz-h">Zones</h2>
           <p class="note" id="paging-live" role="status" aria-live="polite"></p>
-          <div class="table-wrap">
-            <table id="zones-table">
-              <thead>
-                <tr>
-                  <th scope="col">Number</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Output</th>
-                  <th scope="col">Volume</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody></tbody>
-            </table>
-          </div>
+          ${dataTable("zones-table", ["Number", "Name", "Output", "Volume", "State", "Actions"])}
           <p class="empty" id="zones-empty" hidden>No zones configured.</p>
           <form id="zone-form" class="stack card">
             <h3 id="zone-form-h">Add or change a zone</h3>
@@ -425,19 +360,7 @@ const PAGES: Record<
         </section>
         <section aria-labelledby="groups-h">
           <h2 id="groups-h">Groups</h2>
-          <div class="table-wrap">
-            <table id="groups-table">
-              <thead>
-                <tr>
-                  <th scope="col">Number</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Zones</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody></tbody>
-            </table>
-          </div>
+          ${dataTable("groups-table", ["Number", "Name", "Zones", "Actions"])}
           <p class="empty" id="groups-empty" hidden>No groups.</p>
           <form id="group-form" class="stack card">
             <h3>Add or change a group</h3>
@@ -456,18 +379,7 @@ const PAGES: Record<
         <section aria-labelledby="perm-h">
           <h2 id="perm-h">Who may page</h2>
           <p class="note">An extension without an entry may not page. "All zones" allows every zone and group.</p>
-          <div class="table-wrap">
-            <table id="perm-table">
-              <thead>
-                <tr>
-                  <th scope="col">Extension</th>
-                  <th scope="col">May page</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody></tbody>
-            </table>
-          </div>
+          ${dataTable("perm-table", ["Extension", "May page", "Actions"])}
           <p class="empty" id="perm-empty" hidden>No extension may page yet.</p>
           <form id="perm-form" class="stack card">
             <h3>Set what an extension may page</h3>
@@ -483,21 +395,7 @@ const PAGES: Record<
         </section>
         <section aria-labelledby="sched-h">
           <h2 id="sched-h">Scheduled bells</h2>
-          <div class="table-wrap">
-            <table id="sched-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Zone or group</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Sound</th>
-                  <th scope="col">Next</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody></tbody>
-            </table>
-          </div>
+          ${dataTable("sched-table", ["Name", "Zone or group", "When", "Sound", "Next", "Actions"])}
           <p class="empty" id="sched-empty" hidden>No scheduled bells.</p>
           <form id="sched-form" class="stack card">
             <h3>Add or change a bell</h3>
@@ -563,20 +461,7 @@ const PAGES: Record<
             class="buttons"><button type="submit">Filter</button> <a class="button secondary" id="cdr-csv" href="/api/cdr.csv" download>Download CSV</a></div>
         </form>
         <p id="cdr-total"></p>
-        <div class="table-wrap">
-          <table id="cdr-table">
-            <thead>
-              <tr>
-                <th scope="col">Start</th>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col">Result</th>
-                <th scope="col">Talk time</th>
-              </tr>
-            </thead>
-            <tbody></tbody>
-          </table>
-        </div>
+        ${dataTable("cdr-table", ["Start", "From", "To", "Result", "Talk time"])}
         <p class="empty" id="cdr-empty" hidden>No call records match.</p>
       `,
   },
@@ -594,19 +479,7 @@ const PAGES: Record<
     admin: true,
     body: () =>
       html`
-        <div class="table-wrap">
-          <table id="users-table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role</th>
-                <th scope="col">Extension</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody></tbody>
-          </table>
-        </div>
+        ${dataTable("users-table", ["User", "Role", "Extension", "Actions"])}
         <div class="grid">
           <section aria-labelledby="adduser-h" class="card">
             <h2 id="adduser-h">Add a web user</h2>
@@ -742,20 +615,7 @@ const PAGES: Record<
     admin: true,
     body: () =>
       html`
-        <div class="table-wrap">
-          <table id="audit-table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Detail</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody></tbody>
-          </table>
-        </div>
+        ${dataTable("audit-table", ["When", "Who", "Action", "Detail", "From"])}
       `,
   },
 };

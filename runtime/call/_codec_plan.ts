@@ -151,3 +151,44 @@ export function planAnswer(
   if (bTe !== undefined) bSide.push({ ...bTe });
   return { kind: "transcode", aCodec, bCodec: chosen, aAnswer, aMap: mapOf(aAnswer), bMap: mapOf(bSide) };
 }
+
+/** G.711 and telephone-event: what the box offers when the plane transcodes nothing (pass-through only). */
+const PASS_THROUGH_OFFER: readonly Codec[] = [
+  { payloadType: 0, name: "PCMU", clockRate: 8000, channels: 1 },
+  { payloadType: 8, name: "PCMA", clockRate: 8000, channels: 1 },
+  { payloadType: 101, name: "telephone-event", clockRate: 8000, channels: 1, fmtp: "0-16" },
+];
+
+/**
+ * Delayed offer (the caller's INVITE had no SDP): the box's own offer to B, every codec the plane
+ * can relay or transcode in its preference order plus telephone-event; G.711 when it transcodes nothing.
+ */
+export function boxOfferCodecs(box: readonly BoxCodec[]): Codec[] {
+  return box.length > 0 ? planOffer([], box) : PASS_THROUGH_OFFER.map((c) => ({ ...c }));
+}
+
+/**
+ * Delayed offer: the offer the box puts in its 200 to A once B answered. B's codecs come first with
+ * B's payload types, so A picking the first one needs no transcoding; then whatever else the box can
+ * transcode (see planOffer).
+ */
+export function delayedOfferForA(bAnswer: readonly Codec[], box: readonly BoxCodec[]): Codec[] {
+  return planOffer(bAnswer, box);
+}
+
+/**
+ * Delayed offer: pass-through or transcoding once A's ACK carried its answer to our offer. When A
+ * picked a codec B listed in its answer, that codec is used both ways (B accepts every codec its
+ * answer lists); otherwise the plane transcodes between B's first codec and A's.
+ */
+export function planDelayedAnswer(
+  aAnswer: readonly Codec[],
+  bAnswer: readonly Codec[],
+  box: readonly BoxCodec[],
+): AnswerPlan {
+  const aFirst = aAnswer.find((c) => !isTe(c) && !isCn(c));
+  if (aFirst === undefined) return { kind: "reject", reason: "caller answered no audio codec" };
+  const i = bAnswer.findIndex((c) => sameCodec(c, aFirst));
+  const b = i > 0 ? [bAnswer[i]!, ...bAnswer.filter((_, j) => j !== i)] : bAnswer;
+  return planAnswer(aAnswer, b, box);
+}

@@ -1,6 +1,14 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import type { Codec } from "../sdp/mod.ts";
-import { type AnswerPlan, type BoxCodec, planAnswer, planOffer } from "./_codec_plan.ts";
+import {
+  type AnswerPlan,
+  type BoxCodec,
+  boxOfferCodecs,
+  delayedOfferForA,
+  planAnswer,
+  planDelayedAnswer,
+  planOffer,
+} from "./_codec_plan.ts";
 
 function passthrough(p: AnswerPlan): Extract<AnswerPlan, { kind: "passthrough" }> {
   if (p.kind !== "passthrough") throw new Error(`expected passthrough, got ${JSON.stringify(p)}`);
@@ -100,4 +108,51 @@ Deno.test("nothing decodable on A and nothing shared with B is rejected (488)", 
 Deno.test("B answering only telephone-event, or a codec nobody offered, is rejected", () => {
   assertEquals(planAnswer([c(0, "PCMU")], [c(101, "telephone-event")], BOX).kind, "reject");
   assertEquals(planAnswer([c(0, "PCMU")], [c(3, "GSM")], BOX).kind, "reject");
+});
+
+Deno.test("delayed offer: B is offered every codec of the box plus telephone-event; G.711 without a plane", () => {
+  assertEquals(boxOfferCodecs(BOX).map((x) => `${x.payloadType} ${x.name}`), [
+    "96 opus",
+    "9 G722",
+    "0 PCMU",
+    "8 PCMA",
+    "18 G729",
+    "97 telephone-event",
+  ]);
+  assertEquals(boxOfferCodecs([]).map((x) => `${x.payloadType} ${x.name}`), [
+    "0 PCMU",
+    "8 PCMA",
+    "101 telephone-event",
+  ]);
+});
+
+Deno.test("delayed offer: A's offer leads with B's chosen codecs and PTs, then the box's others", () => {
+  const offer = delayedOfferForA([c(0, "PCMU"), c(100, "telephone-event", 8000, 1, "0-16")], BOX);
+  assertEquals(offer.map((x) => `${x.payloadType} ${x.name}`), [
+    "0 PCMU",
+    "100 telephone-event",
+    "96 opus",
+    "9 G722",
+    "8 PCMA",
+    "18 G729",
+  ]);
+});
+
+Deno.test("delayed offer: A accepting B's codec is pass-through; a codec B also listed is preferred to transcoding", () => {
+  const same = passthrough(planDelayedAnswer([c(0, "PCMU")], [c(0, "PCMU"), c(8, "PCMA")], BOX));
+  assertEquals(same.aMap, { 0: "PCMU/8000" });
+  // B listed PCMA second: B accepts it too, so A's PCMA goes through untouched.
+  const second = passthrough(planDelayedAnswer([c(8, "PCMA")], [c(0, "PCMU"), c(8, "PCMA")], BOX));
+  assertEquals(second.aMap, { 8: "PCMA/8000" });
+  assertEquals(second.bMap, { 8: "PCMA/8000", 0: "PCMU/8000" });
+});
+
+Deno.test("delayed offer: A picking a codec B did not list is transcoded; no audio or no way is rejected", () => {
+  const p = planDelayedAnswer([c(9, "G722")], [c(0, "PCMU")], BOX);
+  assert(p.kind === "transcode", JSON.stringify(p));
+  assertEquals([p.aCodec.name, p.bCodec.name], ["G722", "PCMU"]);
+  assertEquals(planDelayedAnswer([TE_A], [c(0, "PCMU")], BOX).kind, "reject");
+  assertEquals(planDelayedAnswer([], [c(0, "PCMU")], BOX).kind, "reject");
+  // A plane that transcodes nothing can only pass a codec both sides have.
+  assertEquals(planDelayedAnswer([c(8, "PCMA")], [c(0, "PCMU")], []).kind, "reject");
 });

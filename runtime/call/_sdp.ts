@@ -71,6 +71,26 @@ export function codecAttributes(codecs: readonly Codec[]): { name: string; value
   return out;
 }
 
+/**
+ * An SDP the box describes itself with (address, one sendrecv audio stream listing `codecs`), as the
+ * "other side" to build an offer from when the caller sent none (delayed offer, RFC 3261 13.2.1).
+ */
+export function localOfferInfo(address: string, codecs: readonly Codec[]): SdpInfo {
+  const ip = address.includes(":") ? "IP6" : "IP4";
+  const lines = [
+    "v=0",
+    `o=pbx 1 1 IN ${ip} ${address}`,
+    "s=pbx",
+    `c=IN ${ip} ${address}`,
+    "t=0 0",
+    `m=audio 9 RTP/AVP ${codecs.map((c) => c.payloadType).join(" ")}`,
+    ...codecAttributes(codecs).map((a) => `a=${a.name}:${a.value}`),
+    "a=sendrecv",
+    "",
+  ];
+  return describeSdp(lines.join("\r\n"));
+}
+
 /** One side's SDP identity: a stable session id and a version that goes up with every change. */
 export class SdpSession {
   #address: string;

@@ -10,6 +10,11 @@
  * INFO and UPDATE passed through), 2xx retransmission until ACK (RFC 3261 13.3.1.4) and re-ACK of
  * retransmitted 2xx from the callee (13.2.2.4). When the legs share no codec the media plane
  * transcodes (see _codec_plan.ts).
+ *
+ * Delayed offer (an INVITE without SDP, RFC 3261 13.2.1): the box offers B its own codecs, ACKs B's
+ * 2xx at once, then sends A a 200 carrying an offer led by B's codec; A's ACK carries the answer. An
+ * ACK without a usable answer ends the call with BYE to both sides (RFC 3264 section 5 / 3261
+ * 13.3.1.4). Provisional responses to such a caller carry no SDP (no reliable provisionals here).
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
 import {
@@ -29,9 +34,16 @@ import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import { describeSdp, type SdpInfo, SdpSession } from "./_sdp.ts";
+import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
 import type { Codec } from "../sdp/mod.ts";
-import { type AnswerPlan, planAnswer, planOffer } from "./_codec_plan.ts";
+import {
+  type AnswerPlan,
+  boxOfferCodecs,
+  delayedOfferForA,
+  planAnswer,
+  planDelayedAnswer,
+  planOffer,
+} from "./_codec_plan.ts";
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 
 const TEXT = new TextEncoder();
@@ -113,6 +125,10 @@ interface Call {
   bSdp: SdpSession;
   bLeg: MediaLeg;
   earlyMedia: boolean;
+  /** A's INVITE had no SDP: the box offers in its 200 and A answers in the ACK. */
+  delayedOffer: boolean;
+  /** Delayed offer: B's answer, kept from B's 2xx until A's ACK brings A's answer. */
+  awaitingAckAnswer?: SdpInfo | undefined;
   /** Codec planning: A's offer, and the plan once B answered (transcoding or pass-through). */
   aOffer?: SdpInfo | undefined;
   plan?: AnswerPlan | undefined;
@@ -301,25 +317,7 @@ export class B2bua {
         return;
       }
     }
-    if (offer === undefined) {
-      // Delayed offer (INVITE without SDP) is not supported yet: say so rather than guess.
-      tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (INVITE without SDP offer)" }));
-      this.#record({
-        callId: getHeader(invite, "Call-ID") ?? "",
-        caller,
-        callee,
-        startedAt: now,
-        endedAt: now,
-        durationMs: 0,
-        billsecMs: 0,
-        disposition: "failed",
-        hangupBy: "system",
-        sipCode: 488,
-        reason: "no SDP offer",
-      });
-      return;
-    }
-    if (offer.audioIndex < 0) {
+    if (offer !== undefined && offer.audioIndex < 0) {
       tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (no audio stream)" }));
       return;
     }
@@ -365,6 +363,7 @@ export class B2bua {
       bSdp: new SdpSession(o.publicAddress),
       bLeg,
       earlyMedia: false,
+      delayedOffer: offer === undefined,
     };
     if (callerName !== undefined) call.callerName = detachString(callerName);
     this.#calls.set(call.id + "|" + call.aTag, call);
@@ -374,15 +373,21 @@ export class B2bua {
     this.#respondA(call, 100);
     this.#changed(call);
 
-    await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
-    call.aOffer = offer;
     const box = o.media.codecs?.() ?? [];
-    // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
-    const bOffer = call.bSdp.offerFrom(
-      offer,
-      bLeg.rtpPort,
-      box.length > 0 ? { codecs: planOffer(audioCodecs(offer), box) } : {},
-    );
+    let bOffer: string;
+    if (offer !== undefined) {
+      await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
+      call.aOffer = offer;
+      // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
+      bOffer = call.bSdp.offerFrom(
+        offer,
+        bLeg.rtpPort,
+        box.length > 0 ? { codecs: planOffer(audioCodecs(offer), box) } : {},
+      );
+    } else {
+      // Delayed offer: A's leg waits for A's answer in its ACK; B gets the box's own offer.
+      bOffer = call.bSdp.offerFrom(localOfferInfo(o.publicAddress, boxOfferCodecs(box)), bLeg.rtpPort);
+    }
     const from =
       `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
       `;tag=${call.bFromTag}`;
@@ -427,7 +432,13 @@ export class B2bua {
       call.forks.push(fork);
     }
     call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), this.#noAnswerMs);
-    o.log.info("call started", { call: call.id, caller, callee, forks: bindings.length });
+    o.log.info("call started", {
+      call: call.id,
+      caller,
+      callee,
+      forks: bindings.length,
+      ...(call.delayedOffer ? { offer: "delayed" } : {}),
+    });
   }
 
   #onForkResponse(call: Call, fork: Fork, res: SipResponse): void {
@@ -436,7 +447,8 @@ export class B2bua {
       fork.state = "proceeding";
       if (call.state === "answered") return;
       let body: string | undefined;
-      if (res.body.length > 0 && !call.earlyMedia) {
+      // A delayed-offer caller has had no offer yet: SDP in an unreliable 18x cannot reach it.
+      if (res.body.length > 0 && !call.earlyMedia && !call.delayedOffer) {
         try {
           const answer = describeSdp(DECODE.decode(res.body));
           body = this.#answerForA(call, answer);
@@ -551,6 +563,10 @@ export class B2bua {
         f.branchTx?.cancel();
       }
     }
+    if (call.delayedOffer && answer !== undefined && answer.audioIndex >= 0) {
+      this.#offerToA(call, fork, answer);
+      return;
+    }
     const body = answer !== undefined && answer.audioIndex >= 0 ? this.#answerForA(call, answer) : undefined;
     if (answer === undefined || answer.audioIndex < 0 || body === undefined) {
       const bye = dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) });
@@ -573,6 +589,106 @@ export class B2bua {
     this.#startOkRetransmit(call, aTx, ok);
     this.#changed(call);
     o.log.info("call answered", { call: call.id, contact: fork.contactUri });
+  }
+
+  /**
+   * Delayed offer, B answered (and got its ACK): A gets a 200 carrying an offer led by B's codecs, so
+   * A picking the first needs no transcoding. Media is bridged once A's ACK brings the answer.
+   */
+  #offerToA(call: Call, fork: Fork, bAnswer: SdpInfo): void {
+    const o = this.#o;
+    const box = o.media.codecs?.() ?? [];
+    const body = call.aSdp.offerFrom(bAnswer, call.aLeg.rtpPort, {
+      codecs: delayedOfferForA(audioCodecs(bAnswer), box),
+    });
+    call.awaitingAckAnswer = bAnswer;
+    call.state = "answered";
+    call.answeredAt = o.clock.wallNow();
+    call.disposition = "answered";
+    call.finalCode = 200;
+    void o.media.configureLeg(call.bLeg.legId, { remote: bAnswer.remote }).catch((e) => {
+      if (call.state !== "ended") {
+        o.log.error("configuring media failed", { call: call.id, error: e as Error });
+      }
+    });
+    const aTx = call.aTx!;
+    const ok = this.#respondA(call, 200, { body })!;
+    call.aDialog = Dialog.fromUasRequest(call.aInvite!, call.aTag, this.#contact(call.aPeer.transport));
+    this.#startOkRetransmit(call, aTx, ok);
+    this.#changed(call);
+    o.log.info("call answered; offer sent to the caller (delayed offer)", {
+      call: call.id,
+      contact: fork.contactUri,
+    });
+  }
+
+  /** Delayed offer: A's ACK carries the answer to the box's offer; plan the codecs and bridge. */
+  #onAckAnswer(call: Call, body: Uint8Array): void {
+    const bAnswer = call.awaitingAckAnswer;
+    call.awaitingAckAnswer = undefined;
+    if (bAnswer === undefined || call.state !== "answered") return;
+    if (body.length === 0) {
+      this.#failDelayedOffer(call, "the caller's ACK carried no SDP answer");
+      return;
+    }
+    let answer: SdpInfo;
+    try {
+      answer = describeSdp(DECODE.decode(body));
+    } catch (e) {
+      this.#failDelayedOffer(call, `the caller's ACK carried bad SDP: ${(e as Error).message}`);
+      return;
+    }
+    if (answer.audioIndex < 0) {
+      this.#failDelayedOffer(call, "the caller's answer accepts no audio stream");
+      return;
+    }
+    const plan = planDelayedAnswer(audioCodecs(answer), audioCodecs(bAnswer), this.#o.media.codecs?.() ?? []);
+    if (plan.kind === "reject") {
+      this.#failDelayedOffer(call, plan.reason);
+      return;
+    }
+    call.plan = plan;
+    if (plan.kind === "transcode") {
+      this.#o.log.info("transcoding", {
+        call: call.id,
+        a: `${plan.aCodec.name}/${plan.aCodec.clockRate}`,
+        b: `${plan.bCodec.name}/${plan.bCodec.clockRate}`,
+      });
+    }
+    void this.#connectDelayed(call, plan, answer, bAnswer);
+  }
+
+  async #connectDelayed(
+    call: Call,
+    plan: Exclude<AnswerPlan, { kind: "reject" }>,
+    aAnswer: SdpInfo,
+    bAnswer: SdpInfo,
+  ): Promise<void> {
+    try {
+      const setup = mediaSetup(plan, aAnswer, bAnswer);
+      await this.#o.media.configureLeg(call.aLeg.legId, { remote: aAnswer.remote, ...setup.a });
+      await this.#o.media.configureLeg(call.bLeg.legId, { remote: bAnswer.remote, ...setup.b });
+      await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId, setup.bridge);
+    } catch (e) {
+      if (call.state === "ended") return;
+      this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
+    }
+  }
+
+  /**
+   * Delayed offer without a usable answer from A: the UAS must end the session (RFC 3264 section 5,
+   * RFC 3261 13.3.1.4). BYE both sides; the record is a failed call (488) with no talk time.
+   */
+  #failDelayedOffer(call: Call, reason: string): void {
+    this.#o.log.warn("delayed offer: no usable answer from the caller; ending the call", {
+      call: call.id,
+      reason,
+    });
+    call.awaitingAckAnswer = undefined;
+    call.disposition = "failed";
+    call.finalCode = 488;
+    delete call.answeredAt;
+    void this.#hangup(call, "system");
   }
 
   #onForkFailed(call: Call, fork: Fork, status: number, reason?: string): void {
@@ -627,6 +743,10 @@ export class B2bua {
       onGiveUp: () => {
         call.okRetransmit = undefined;
         if (call.state === "ended") return;
+        if (call.awaitingAckAnswer !== undefined) {
+          this.#failDelayedOffer(call, "no ACK for the 200 carrying our offer");
+          return;
+        }
         // RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is confirmed then torn down.
         this.#o.log.warn("no ACK for 200 OK; ending call", { call: call.id });
         void this.#hangup(call, "system");
@@ -689,7 +809,10 @@ export class B2bua {
     if (req.method === "ACK") {
       if (side === "a") {
         this.#stopOkRetransmit(call);
-        if (call.pending === undefined && req.body.length > 0 && call.aDialog) {
+        if (call.awaitingAckAnswer !== undefined) {
+          // Delayed offer: this ACK carries (or fails to carry) the answer to our 200's offer.
+          this.#onAckAnswer(call, req.body);
+        } else if (call.pending === undefined && req.body.length > 0 && call.aDialog) {
           // ACK carrying the answer to an offer we made in a 200 (re-INVITE without SDP).
           this.#applyRemoteSdp(call, "a", req.body);
         }

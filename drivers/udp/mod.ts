@@ -138,8 +138,8 @@ export interface UdpRemote {
 
 /**
  * Called once per datagram. `data` is a view into the poller's receive arena: valid only during
- * the call (the next recvmmsg overwrites it); copy what must outlive it. Sending it is fine: send
- * copies.
+ * the call (the next recvmmsg overwrites it, and the same view object may be passed again for a
+ * later datagram of the same length); copy what must outlive it. Sending it is fine: send copies.
  */
 export type UdpMessageHandler = (data: Uint8Array, remote: UdpRemote) => void;
 
@@ -305,7 +305,13 @@ export class UdpPoller {
   readonly #rDataOff: number;
   readonly #rBatch: number;
   readonly #remote: UdpRemote = { address: "", port: 0 };
+  /** Dotted-quad names by address (key: the address as int32, so the lookup never boxes a number). */
   readonly #names = new Map<number, string>();
+  /**
+   * One view per receive slot, reused while datagram lengths repeat (RTP streams keep one size):
+   * no view object is allocated per datagram, so the young generation fills far more slowly.
+   */
+  readonly #views: Uint8Array[];
 
   // send arena: same layout with S slots; slotFd[i] = socket of slot i
   readonly #sBuf: ArrayBuffer;
@@ -366,6 +372,7 @@ export class UdpPoller {
     this.#rDataOff = r.dataOff;
     this.#rU32 = new Uint32Array(r.buf);
     this.#rU8 = new Uint8Array(r.buf);
+    this.#views = Array.from({ length: R }, () => this.#rU8.subarray(0, 0));
 
     const S = this.#opts.sendSlots;
     if (!Number.isInteger(S) || S < 1 || S > 8192) throw new RangeError(`bad sendSlots: ${S}`);
@@ -835,6 +842,7 @@ export class UdpPoller {
     const u32 = this.#rU32;
     const u8 = this.#rU8;
     const remote = this.#remote;
+    const views = this.#views;
     // Level-triggered epoll: one full batch at a time, the rest on the next wake-up.
     const got = lib.recvmmsg(sock.fd, usize(this.#rAddr), R, MSG_DONTWAIT, null);
     this.counters.recvCalls++;
@@ -854,16 +862,20 @@ export class UdpPoller {
       const na = this.#rNameOff + i * 16;
       remote.port = (u8[na + 2]! << 8) | u8[na + 3]!;
       const ip = ((u8[na + 4]! << 24) | (u8[na + 5]! << 16) | (u8[na + 6]! << 8) | u8[na + 7]!) >>> 0;
-      let name = this.#names.get(ip);
+      let name = this.#names.get(ip | 0);
       if (name === undefined) {
         name = `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
         if (this.#names.size > 4096) this.#names.clear();
-        this.#names.set(ip, name);
+        this.#names.set(ip | 0, name);
       }
       remote.address = name;
-      const off = this.#rDataOff + i * slot;
+      let view = views[i]!;
+      if (view.length !== len) {
+        const off = this.#rDataOff + i * slot;
+        view = views[i] = u8.subarray(off, off + len);
+      }
       try {
-        handler(u8.subarray(off, off + len), remote);
+        handler(view, remote);
       } catch (err) {
         // A throwing handler must not stop the loop or lose the rest of the batch.
         console.error("UDP message handler threw:", err);

@@ -135,6 +135,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "datagrams of changing lengths through one receive slot each arrive with their own length and bytes",
+  ignore: skip,
+  fn: async () => {
+    const p = UdpPoller.open();
+    try {
+      const a = p.bind(0, "127.0.0.1");
+      const b = p.bind(0, "127.0.0.1");
+      const lengths = [10, 10, 200, 10, 0, 172, 172, 171];
+      const seen: { len: number; ok: boolean; view: Uint8Array }[] = [];
+      let arrived = Promise.withResolvers<void>();
+      b.onMessage((d) => {
+        seen.push({ len: d.length, ok: d.every((x) => x === seen.length), view: d });
+        arrived.resolve();
+      });
+      // One at a time, so every datagram lands in the first slot of the receive arena.
+      for (const [i, len] of lengths.entries()) {
+        assert.ok(a.send(new Uint8Array(len).fill(i), b.port, "127.0.0.1"));
+        await arrived.promise;
+        arrived = Promise.withResolvers<void>();
+      }
+      assert.deepEqual(seen.map((s) => s.len), lengths);
+      assert.deepEqual(seen.map((s) => s.ok), lengths.map(() => true));
+      // The same length reuses the slot's view (no allocation per datagram); a new length does not.
+      assert.equal(seen[1]!.view, seen[0]!.view);
+      assert.equal(seen[6]!.view, seen[5]!.view);
+      assert.notEqual(seen[2]!.view, seen[1]!.view);
+      await a.close();
+      await b.close();
+    } finally {
+      await p.close();
+    }
+  },
+});
+
+Deno.test({
   name: "close frees the fd and stops the poll loop; a later bind restarts it",
   ignore: skip,
   fn: async () => {

@@ -11,7 +11,10 @@
  * box once per media worker wait mode, ":N" = PBX_MEDIA_POLL_US; see runtime/media/relay/_udp.ts;
  * default: the box's default),
  * BENCH_SKIP_RTPENGINE=1, BENCH_NICE=-10 (all measured processes at that nice level; needs root),
- * BENCH_RT=1 (all measured processes SCHED_FIFO; needs root).
+ * BENCH_RT=1 (all measured processes SCHED_FIFO; needs root),
+ * BENCH_BOX_V8_FLAGS=--trace-gc (V8 flags for the box process, its media worker included; with
+ * --trace-gc the box rows also report the busiest isolate's (the worker's) scavenges per second and
+ * pause times over the measured window).
  * Writes tests/artifacts/bench/relay_density.json.
  */
 import { hasBinary } from "../_harness/mod.ts";
@@ -51,6 +54,8 @@ const pin = (cpu: number, cmd: string[]) => niced(PIN ? ["taskset", "-c", String
 // One box run per listed PBX_MEDIA_POLL mode ("" = whatever the environment/default says).
 const POLL_MODES = Deno.env.get("BENCH_MEDIA_POLL")?.split(",").map((s) => s.trim()) ?? [""];
 const SKIP_RTPENGINE = Deno.env.get("BENCH_SKIP_RTPENGINE") === "1";
+const BOX_V8_FLAGS = Deno.env.get("BENCH_BOX_V8_FLAGS")?.trim() ?? "";
+const TRACE_GC = /--trace[-_]gc\b/.test(BOX_V8_FLAGS);
 
 /** "sync" -> PBX_MEDIA_POLL=sync; "sync:100" also sets PBX_MEDIA_POLL_US=100 (pause between batches). */
 function pollEnv(poll: string): Record<string, string> {
@@ -90,6 +95,91 @@ async function buildGen(): Promise<string> {
   }).output();
   if (!cc.success) throw new Error(`gcc rtpgen.c failed:\n${new TextDecoder().decode(cc.stderr)}`);
   return bin;
+}
+
+/** GC figures of the box's busiest isolate (its media worker) over the measured window. */
+interface GcStats {
+  scavengesPerSec: number;
+  scavengeP50Ms: number;
+  scavengeP99Ms: number;
+  scavengeMaxMs: number;
+  /** Time in GC pauses (all kinds) per second of run, ms. */
+  gcMsPerSec: number;
+  /** Full (mark-compact) collections in the window. */
+  fullGcs: number;
+}
+
+/** One V8 --trace-gc line as it arrived. */
+interface GcEvent {
+  at: number;
+  isolate: string;
+  kind: string;
+  pauseMs: number;
+}
+
+// [pid:0xisolate]   1234 ms: Scavenge 4.0 (5.0) -> 3.2 (5.5) MB, pooled: 0.0 MB, 1.20 / 0.00 ms (...
+const GC_LINE =
+  /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: ([A-Za-z -]+?) [\d.]+ \([\d.]+\) -> .*?([\d.]+) \/ [\d.]+ ms/;
+
+function gcStats(events: GcEvent[], t0: number, t1: number): GcStats | undefined {
+  const inWindow = events.filter((e) => e.at >= t0 && e.at <= t1);
+  if (inWindow.length === 0) return undefined;
+  const byIsolate = new Map<string, GcEvent[]>();
+  for (const e of inWindow) byIsolate.set(e.isolate, [...(byIsolate.get(e.isolate) ?? []), e]);
+  const worker = [...byIsolate.values()].sort((a, b) => b.length - a.length)[0]!;
+  const scav = worker.filter((e) => e.kind.startsWith("Scavenge")).map((e) => e.pauseMs).sort((a, b) =>
+    a - b
+  );
+  const q = (p: number) =>
+    scav.length === 0 ? 0 : scav[Math.min(scav.length - 1, Math.floor(p * scav.length))]!;
+  const secs = (t1 - t0) / 1000;
+  return {
+    scavengesPerSec: scav.length / secs,
+    scavengeP50Ms: q(0.5),
+    scavengeP99Ms: q(0.99),
+    scavengeMaxMs: scav.at(-1) ?? 0,
+    gcMsPerSec: worker.reduce((sum, e) => sum + e.pauseMs, 0) / secs,
+    fullGcs: worker.filter((e) => e.kind.startsWith("Mark")).length,
+  };
+}
+
+/**
+ * Reads a child's stdout all the time (a V8 trace must never fill the pipe and stall the child):
+ * JSON lines are queued for `next()`, --trace-gc lines go to `gc`.
+ */
+function pumpLines(stream: ReadableStream<Uint8Array>): { next: () => Promise<string>; gc: GcEvent[] } {
+  const read = lines(stream);
+  const queue: string[] = [];
+  const waiters: { ok: (l: string) => void; fail: (e: unknown) => void }[] = [];
+  const gc: GcEvent[] = [];
+  let failure: unknown = null;
+  (async () => {
+    try {
+      while (true) {
+        const line = await read();
+        if (line.startsWith("[")) {
+          const m = line.match(GC_LINE);
+          if (m !== null) {
+            gc.push({ at: performance.now(), isolate: m[1]!, kind: m[2]!, pauseMs: Number(m[3]) });
+          }
+          continue;
+        }
+        const w = waiters.shift();
+        if (w !== undefined) w.ok(line);
+        else queue.push(line);
+      }
+    } catch (e) {
+      failure = e;
+      for (const w of waiters.splice(0)) w.fail(e);
+    }
+  })();
+  const next = () => {
+    const l = queue.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (failure !== null) return Promise.reject(failure);
+    return new Promise<string>((ok, fail) => waiters.push({ ok, fail }));
+  };
+  return { next, gc };
 }
 
 /** Line reader over a child's stdout. */
@@ -161,9 +251,31 @@ interface Row {
   genCpuPct: number;
   deadStreams: number;
   load1: number;
+  /** With BENCH_BOX_V8_FLAGS=--trace-gc: the box worker's GC over the run (undefined elsewhere). */
+  gcScavPerSec?: number | undefined;
+  gcScavP50Ms?: number | undefined;
+  gcScavP99Ms?: number | undefined;
+  gcScavMaxMs?: number | undefined;
+  gcMsPerSec?: number | undefined;
 }
 
-function row(relay: string, g: GenResult, relayCpu: number, seconds: number, load: number): Row {
+function row(
+  relay: string,
+  g: GenResult,
+  relayCpu: number,
+  seconds: number,
+  load: number,
+  gc?: GcStats,
+): Row {
+  const gcCols = TRACE_GC
+    ? {
+      gcScavPerSec: gc?.scavengesPerSec,
+      gcScavP50Ms: gc?.scavengeP50Ms,
+      gcScavP99Ms: gc?.scavengeP99Ms,
+      gcScavMaxMs: gc?.scavengeMaxMs,
+      gcMsPerSec: gc?.gcMsPerSec,
+    }
+    : {};
   return {
     relay,
     calls: g.calls,
@@ -178,13 +290,26 @@ function row(relay: string, g: GenResult, relayCpu: number, seconds: number, loa
     genCpuPct: (100 * g.genCpuSeconds) / seconds,
     deadStreams: g.deadStreams,
     load1: load,
+    ...gcCols,
   };
 }
 
 /** The box: MediaPlane in _relay_host.ts, pinned to CPU 1. */
 async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
   const [lo, hi] = await freeUdpPortRange(4 * calls + 200);
-  const cmd = pin(1, [DENO, "run", "--allow-all", `${HERE}_relay_host.ts`, String(lo), String(hi)]);
+  const v8 = BOX_V8_FLAGS === "" ? [] : [`--v8-flags=${BOX_V8_FLAGS.split(/\s+/).join(",")}`];
+  // V8 prints its traces with stdio, fully buffered on a pipe: line-buffer it so lines arrive on time.
+  const stdbuf = TRACE_GC && hasBinary("stdbuf") ? ["stdbuf", "-oL"] : [];
+  const cmd = pin(1, [
+    ...stdbuf,
+    DENO,
+    "run",
+    "--allow-all",
+    ...v8,
+    `${HERE}_relay_host.ts`,
+    String(lo),
+    String(hi),
+  ]);
   const child = new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
     ...(poll === "" ? {} : { env: pollEnv(poll) }),
@@ -207,7 +332,7 @@ async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
     clearTimeout(t);
   });
   try {
-    const next = lines(child.stdout);
+    const { next, gc } = pumpLines(child.stdout);
     const w = child.stdin.getWriter();
     const send = (v: unknown) => w.write(new TextEncoder().encode(JSON.stringify(v) + "\n"));
     if (!(await next()).includes("ready")) throw new Error("relay host did not start");
@@ -225,11 +350,22 @@ async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
     const load = load1();
     const t0 = performance.now();
     const g = await gen.run(reply.ports, SECONDS);
-    const elapsed = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const elapsed = (t1 - t0) / 1000;
     const cpu = cpuSeconds(child.pid) - cpu0;
     await send({ op: "quit" });
     await w.close().catch(() => {});
-    return row(poll === "" ? "box MediaPlane" : `box MediaPlane (${poll})`, g, cpu, elapsed, load);
+    const gcs = TRACE_GC ? gcStats(gc, t0, t1) : undefined;
+    if (gcs !== undefined) {
+      log(
+        `  box GC: ${
+          gcs.scavengesPerSec.toFixed(1)
+        } scavenges/s, pause p50 ${gcs.scavengeP50Ms} p99 ${gcs.scavengeP99Ms} max ${gcs.scavengeMaxMs} ms, ${
+          gcs.gcMsPerSec.toFixed(2)
+        } ms GC/s, ${gcs.fullGcs} full`,
+      );
+    }
+    return row(poll === "" ? "box MediaPlane" : `box MediaPlane (${poll})`, g, cpu, elapsed, load, gcs);
   } finally {
     await stop();
   }
@@ -382,6 +518,7 @@ await writeResult("relay_density", {
     nice: NICE,
     realtime: RT,
     mediaPoll: POLL_MODES,
+    boxV8Flags: BOX_V8_FLAGS,
   },
   rows,
   rtpengineNote,

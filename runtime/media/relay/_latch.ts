@@ -48,7 +48,8 @@ export class Latch {
     }
     if (address === this.address && port === this.port) {
       this.lastMs = nowMs;
-      this.ssrc = ssrc;
+      // Written only on change: storing an SSRC above 2^31 boxes a new number (per packet).
+      if (ssrc !== this.ssrc) this.ssrc = ssrc;
       this.#cand = null; // the real source is alive: a competing candidate starts over
       return "accepted";
     }

@@ -16,8 +16,10 @@ import { parseRtcp } from "../rtp/rtcp.ts";
 import {
   decodeTelephoneEvent,
   encodeTelephoneEvent,
+  newRtpHeaderInfo,
   parseRtp,
-  type RtpHeader,
+  readRtpHeaderInto,
+  type RtpHeaderInfo,
   setRtpPayloadType,
   writeRtpHeader,
 } from "../rtp/rtp.ts";
@@ -138,10 +140,15 @@ interface Leg {
   /** Routes for packets arriving on this leg and leaving through `peer`. */
   routes: Map<number, Route> | null;
   transcode: TranscodeSpec | undefined;
-  stats: Omit<
-    LegStats,
-    "legId" | "rtpPort" | "rtcpPort" | "latched" | "latchedSsrc" | "remote" | "bridgedTo"
-  >;
+  stats:
+    & Omit<
+      LegStats,
+      "legId" | "rtpPort" | "rtcpPort" | "latched" | "latchedSsrc" | "remote" | "bridgedTo" | "lastPacketAt"
+    >
+    & {
+      /** Epoch ms of the last RTP packet, 0 = none (a number field: written per packet, never boxed). */
+      lastPacketAt: number;
+    };
   player: Player | null;
   tap: boolean;
   /** Decoder state of the tap, created on the first tapped packet. */
@@ -312,7 +319,7 @@ async function allocate(): Promise<AllocatedLeg> {
         rtcpIn: 0,
         rtcpOut: 0,
         dropped: { invalid: 0, rejectedSource: 0, noRoute: 0, noDestination: 0 },
-        lastPacketAt: null,
+        lastPacketAt: 0,
       },
       player: null,
       tap: false,
@@ -654,6 +661,7 @@ function stats(leg: Leg): LegStats {
     rtcpPort: leg.rtpPort + 1,
     ...leg.stats,
     dropped: { ...leg.stats.dropped },
+    lastPacketAt: leg.stats.lastPacketAt === 0 ? null : leg.stats.lastPacketAt,
     latched: l.address === null ? null : { address: l.address, port: l.port },
     latchedSsrc: l.ssrc,
     remote: leg.remote === null ? null : { ...leg.remote },
@@ -676,15 +684,25 @@ function rtcpDest(leg: Leg): { address: string; port: number } | null {
   return { address: leg.remote.address, port: leg.remote.rtcpPort ?? leg.remote.port + 1 };
 }
 
+/**
+ * The header of the packet onRtp is handling: one object reused for every packet, so the
+ * pass-through path allocates nothing per packet (young-generation GC pauses showed up as relay
+ * jitter). Valid only until onRtp returns; whatever outlives it copies the fields.
+ */
+const rtpIn = newRtpHeaderInfo();
+/** performance.timeOrigin, read once: epoch ms = EPOCH0 + performance.now(). */
+const EPOCH0 = performance.timeOrigin;
+
 function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   const st = leg.stats;
-  const h = parseRtp(msg);
-  if (h === null) {
+  const h = rtpIn;
+  if (!readRtpHeaderInto(msg, h)) {
     st.dropped.invalid++;
     return;
   }
+  const now = performance.now();
   if (leg.latching) {
-    const d = leg.rtpLatch.offer(rinfo.address, rinfo.port, h.ssrc, performance.now());
+    const d = leg.rtpLatch.offer(rinfo.address, rinfo.port, h.ssrc, now);
     if (d === "rejected") {
       st.dropped.rejectedSource++;
       return;
@@ -693,7 +711,7 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   }
   st.packetsIn++;
   st.bytesIn += msg.length;
-  st.lastPacketAt = Date.now();
+  st.lastPacketAt = Math.floor(EPOCH0 + now);
   const enc = leg.payloadMap?.get(h.payloadType);
   if (enc !== undefined && enc.startsWith("TELEPHONE-EVENT")) onTelephoneEvent(leg, msg, h, enc);
   if (leg.tap) tapAudio(leg, msg, h, enc);
@@ -739,7 +757,7 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
 
 function transcodePacket(
   msg: Uint8Array,
-  h: RtpHeader,
+  h: RtpHeaderInfo,
   route: Extract<Route, { kind: "transcode" }>,
 ): Uint8Array {
   // Keep the header (minus padding) and write the converted payload after it.
@@ -754,7 +772,7 @@ function transcodePacket(
   return out.subarray(0, h.payloadOffset + n);
 }
 
-function onTelephoneEvent(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string): void {
+function onTelephoneEvent(leg: Leg, msg: Uint8Array, h: RtpHeaderInfo, enc: string): void {
   const ev = decodeTelephoneEvent(msg.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength));
   // Report once per event, on its first end packet (end packets are sent three times).
   if (ev === null || !ev.end || leg.lastDtmfTs === h.timestamp) return;
@@ -780,7 +798,7 @@ function onInbandDigit(leg: Leg, digit: string): void {
 
 const scratch8k = new Int16Array(1500);
 
-function detectG711(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string): void {
+function detectG711(leg: Leg, msg: Uint8Array, h: RtpHeaderInfo, enc: string): void {
   const n = Math.min(h.payloadLength, scratch8k.length);
   const pcm = scratch8k.subarray(0, n);
   G711[enc]!.decode(msg.subarray(h.payloadOffset, h.payloadOffset + n), pcm);
@@ -795,7 +813,7 @@ function canInject(leg: Leg): boolean {
 }
 
 /** Overwrite a G.711 packet going to `leg` with the next samples of its pending tone. */
-function injectG711(leg: Leg, pkt: Uint8Array, h: RtpHeader, enc: string | undefined): void {
+function injectG711(leg: Leg, pkt: Uint8Array, h: RtpHeaderInfo, enc: string | undefined): void {
   const codec = G711[enc ?? (h.payloadType === 8 ? "PCMA/8000" : "PCMU/8000")];
   const tone = leg.tone!;
   if (codec === undefined || tone.rate !== 8000) return;
@@ -895,7 +913,7 @@ function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
 
 // ---- transcoding (jitter buffer, decode, resample, encode), paced by the media timer ----
 
-function pushJitter(d: Direction, msg: Uint8Array, h: RtpHeader): void {
+function pushJitter(d: Direction, msg: Uint8Array, h: RtpHeaderInfo): void {
   // Learn the sender's real packetization from consecutive packets (ptime may be absent or wrong).
   if (d.lastSeq !== null && d.lastTs !== null && ((d.lastSeq + 1) & 0xffff) === h.sequence) {
     const ms = ((h.timestamp - d.lastTs) >>> 0) * 1000 / d.dec.rtpClockRate;
@@ -1124,7 +1142,7 @@ function openTap(leg: Leg, pt: number, encoding: string): TapState | null {
   };
 }
 
-function tapAudio(leg: Leg, msg: Uint8Array, h: RtpHeader, enc: string | undefined): void {
+function tapAudio(leg: Leg, msg: Uint8Array, h: RtpHeaderInfo, enc: string | undefined): void {
   const name = enc ?? staticEncoding(h.payloadType);
   if (name === undefined || name.startsWith("TELEPHONE-EVENT") || name.startsWith("CN/")) return;
   let t = leg.tapState;

@@ -110,6 +110,8 @@ Deno.test("two phones exchange RTP both ways through two bridged legs, payload u
       await plane.configureLeg(a.legId, { remote: { address: "127.0.0.1", port: pa.port } });
       await plane.configureLeg(b.legId, { remote: { address: "127.0.0.1", port: pb.port } });
       await plane.bridge(a.legId, b.legId);
+      assertEquals((await plane.stats(a.legId)).lastPacketAt, null);
+      const t0 = Date.now();
       const payload = new Uint8Array(160).map((_, i) => i);
       const sent = rtp(0, 1, 0x1111, payload, true);
       await pa.send(sent, a.rtpPort);
@@ -126,7 +128,15 @@ Deno.test("two phones exchange RTP both ways through two bridged legs, payload u
       assertEquals(sa.latched, { address: "127.0.0.1", port: pa.port });
       assertEquals(sa.latchedSsrc, 0x1111);
       assertEquals(sa.bridgedTo, b.legId);
-      assert(sa.lastPacketAt !== null);
+      // Epoch ms (not a monotonic clock value).
+      assert(
+        sa.lastPacketAt !== null && sa.lastPacketAt >= t0 - 1000 && sa.lastPacketAt <= Date.now() + 1000,
+      );
+      // The latched source restarts its stream with an SSRC above 2^31: reported, still relayed.
+      const restarted = rtp(0, 2, 0xfedcba98, payload);
+      await pa.send(restarted, a.rtpPort);
+      assertEquals((await pb.next()).data, restarted);
+      assertEquals((await plane.stats(a.legId)).latchedSsrc, 0xfedcba98);
     } finally {
       await pa.close();
       await pb.close();

@@ -79,6 +79,74 @@ export function parseRtp(buf: Uint8Array): RtpHeader | null {
   return header;
 }
 
+/**
+ * The header fields a relay reads per packet, filled in place by {@linkcode readRtpHeaderInto} so
+ * relaying allocates nothing per packet. An {@linkcode RtpHeader} has the same fields.
+ */
+export interface RtpHeaderInfo {
+  marker: boolean;
+  payloadType: number;
+  sequence: number;
+  timestamp: number;
+  ssrc: number;
+  /** Offset and length (bytes) of the payload inside the read buffer (padding excluded). */
+  payloadOffset: number;
+  payloadLength: number;
+  paddingLength: number;
+}
+
+/** A zeroed {@linkcode RtpHeaderInfo} to reuse with {@linkcode readRtpHeaderInto}. */
+export function newRtpHeaderInfo(): RtpHeaderInfo {
+  // Doubles from the start: timestamp/SSRC above 2^31 then never change the object's shape.
+  return {
+    marker: false,
+    payloadType: 0,
+    sequence: 0,
+    timestamp: 0.5,
+    ssrc: 0.5,
+    payloadOffset: 0,
+    payloadLength: 0,
+    paddingLength: 0,
+  };
+}
+
+/**
+ * Read an RTP header into `out` without allocating (CSRC values stay in the buffer). Accepts and
+ * rejects exactly what {@linkcode parseRtp} does; false means not well-formed RTP, and `out` then
+ * holds partial values.
+ */
+export function readRtpHeaderInto(buf: Uint8Array, out: RtpHeaderInfo): boolean {
+  const len = buf.length;
+  if (len < RTP_HEADER_SIZE) return false;
+  const b0 = buf[0]!;
+  if (b0 >> 6 !== 2) return false;
+  let off = RTP_HEADER_SIZE + (b0 & 0x0f) * 4;
+  if (off > len) return false;
+  if ((b0 & 0x10) !== 0) {
+    if (off + 4 > len) return false;
+    off += 4 + ((buf[off + 2]! << 8) | buf[off + 3]!) * 4;
+    if (off > len) return false;
+  }
+  let end = len;
+  let pad = 0;
+  if ((b0 & 0x20) !== 0) {
+    if (end <= off) return false;
+    pad = buf[end - 1]!;
+    if (pad === 0 || off + pad > end) return false;
+    end -= pad;
+  }
+  const b1 = buf[1]!;
+  out.marker = (b1 & 0x80) !== 0;
+  out.payloadType = b1 & 0x7f;
+  out.sequence = (buf[2]! << 8) | buf[3]!;
+  out.timestamp = readU32(buf, 4);
+  out.ssrc = readU32(buf, 8);
+  out.payloadOffset = off;
+  out.payloadLength = end - off;
+  out.paddingLength = pad;
+  return true;
+}
+
 /** Fields for writeRtpHeader. */
 export interface RtpHeaderFields {
   payloadType: number;

@@ -5,10 +5,13 @@ import {
   decodeTelephoneEvent,
   encodeTelephoneEvent,
   looksLikeRtcp,
+  newRtpHeaderInfo,
   parseRtcp,
   parseRtp,
   readReportBlocks,
+  readRtpHeaderInto,
   RtcpType,
+  type RtpHeaderInfo,
   setRtpPayloadType,
   writeRtpHeader,
 } from "./mod.ts";
@@ -66,6 +69,81 @@ Deno.test("parseRtp rejects short packets, version != 2 and lengths past the end
   const pad0 = new Uint8Array(14);
   pad0[0] = 0xa0;
   assertEquals(parseRtp(pad0), null);
+});
+
+/** The RtpHeaderInfo fields of a parseRtp result, or null. */
+function infoOf(buf: Uint8Array): RtpHeaderInfo | null {
+  const h = parseRtp(buf);
+  if (h === null) return null;
+  const { marker, payloadType, sequence, timestamp, ssrc, payloadOffset, payloadLength, paddingLength } = h;
+  return { marker, payloadType, sequence, timestamp, ssrc, payloadOffset, payloadLength, paddingLength };
+}
+
+Deno.test("readRtpHeaderInto reads the same fields as parseRtp with CSRCs, extension and padding", () => {
+  const buf = new Uint8Array(12 + 8 + 4 + 8 + 10 + 4);
+  writeRtpHeader(buf, {
+    payloadType: 101,
+    sequence: 65535,
+    timestamp: 0xfffffff0,
+    ssrc: 0xdeadbeef,
+    marker: true,
+    csrcs: [1, 0x80000000],
+  });
+  buf[0] = buf[0]! | 0x30; // padding + extension after the CSRCs
+  buf.set([0xbe, 0xde, 0, 2], 20);
+  buf[buf.length - 1] = 4;
+  const out = newRtpHeaderInfo();
+  assert(readRtpHeaderInto(buf, out));
+  assertEquals(out, infoOf(buf));
+  assertEquals([out.payloadOffset, out.payloadLength, out.paddingLength, out.ssrc], [32, 10, 4, 0xdeadbeef]);
+});
+
+Deno.test("readRtpHeaderInto overwrites every field of a reused object", () => {
+  const out = newRtpHeaderInfo();
+  const a = new Uint8Array(12 + 4 + 3);
+  writeRtpHeader(a, { payloadType: 8, sequence: 7, timestamp: 0x80000000, ssrc: 0xffffffff, marker: true });
+  a[0] = a[0]! | 0x20;
+  a[a.length - 1] = 3;
+  assert(readRtpHeaderInto(a, out));
+  const b = new Uint8Array(12 + 160);
+  writeRtpHeader(b, { payloadType: 0, sequence: 8, timestamp: 160, ssrc: 5 });
+  assert(readRtpHeaderInto(b, out));
+  assertEquals(out, {
+    marker: false,
+    payloadType: 0,
+    sequence: 8,
+    timestamp: 160,
+    ssrc: 5,
+    payloadOffset: 12,
+    payloadLength: 160,
+    paddingLength: 0,
+  });
+});
+
+Deno.test("readRtpHeaderInto accepts and rejects exactly what parseRtp does (10000 mutated packets)", () => {
+  // Deterministic LCG: mutate valid packets so every length/flag check is hit many times.
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const out = newRtpHeaderInfo();
+  let accepted = 0;
+  for (let i = 0; i < 10000; i++) {
+    const buf = new Uint8Array(rnd(48));
+    for (let k = 0; k < buf.length; k++) buf[k] = rnd(256);
+    if (buf.length > 0 && rnd(4) !== 0) buf[0] = 0x80 | (buf[0]! & 0x3f); // mostly version 2
+    if (buf.length > 15 && rnd(2) === 0) buf[14] = 0; // short extensions fit more often
+    if (buf.length > 0 && rnd(2) === 0) buf[buf.length - 1] = rnd(8); // plausible padding
+    const want = infoOf(buf);
+    const ok = readRtpHeaderInto(buf, out);
+    assertEquals(ok, want !== null, `packet ${i}: ${[...buf].join(",")}`);
+    if (want !== null) {
+      assertEquals(out, want, `packet ${i}`);
+      accepted++;
+    }
+  }
+  assert(accepted > 500 && accepted < 9500, `accepted ${accepted}`);
 });
 
 Deno.test("setRtpPayloadType keeps the marker bit", () => {

@@ -5,7 +5,7 @@
  * 100 MB bundle never sits in memory.
  */
 import { createHash } from "node:crypto";
-import { readTar } from "./_ustar.ts";
+import { concatBytes, readTar } from "./_ustar.ts";
 
 /** The product name every bundle for this appliance carries. */
 export const PRODUCT = "pbx-appliance";
@@ -188,13 +188,7 @@ async function collect(
     if (size > max) throw new RangeError(`${what} is larger than ${max} bytes`);
     parts.push(chunk.slice());
   }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   signBytes,
   writeOuterTar,
 } from "./make_bundle.ts";
-import { TAR_END, tarHeader, tarPadding } from "./_ustar.ts";
+import { concatBytes, TAR_END, tarHeader, tarPadding } from "./_ustar.ts";
 
 /** A temp workspace with a small app source tree, a trusted key and an untrusted one. */
 export interface Workspace {
@@ -82,17 +82,7 @@ export async function members(path: string): Promise<Map<string, Uint8Array>> {
   for await (const e of readTar(file.readable)) {
     const parts: Uint8Array[] = [];
     for await (const c of e.body) parts.push(c.slice());
-    out.set(e.name, concat(parts));
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
+    out.set(e.name, concatBytes(parts));
   }
   return out;
 }
@@ -154,7 +144,7 @@ export async function rawTarGz(entries: RawEntry[]): Promise<Uint8Array<ArrayBuf
     parts.push(h, body, tarPadding(body.length));
   }
   parts.push(TAR_END);
-  const gz = new Blob([concat(parts)]).stream().pipeThrough(new CompressionStream("gzip"));
+  const gz = new Blob([concatBytes(parts)]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(gz).arrayBuffer());
 }
 

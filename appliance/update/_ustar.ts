@@ -40,7 +40,7 @@ class ByteReader {
   async #fill(): Promise<boolean> {
     const { done, value } = await this.#reader.read();
     if (done) return false;
-    this.#buf = this.#buf.length === 0 ? value : concat(this.#buf, value);
+    this.#buf = this.#buf.length === 0 ? value : concatBytes([this.#buf, value]);
     return true;
   }
   /** Exactly `n` bytes, or null at end of stream when nothing of them was there. */
@@ -78,10 +78,14 @@ class ByteReader {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+/** The byte arrays in `parts`, one after another, in a new array. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 

@@ -11,28 +11,16 @@ import {
   type NumberSources,
   pagingClaims,
   planOf,
+  sourcesFrom,
 } from "../runtime/call/route/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import { fail } from "./_http.ts";
 
-/** Settings key of the feature-code overrides (`{ "dnd.on": "*76" }`). */
-export const FEATURE_CODES_SETTING = "dialplan.featureCodes";
+export { FEATURE_CODES_SETTING } from "../runtime/call/route/mod.ts";
 
 /** What claims numbers in `storage` right now. */
 export function numberSources(storage: Storage): NumberSources {
-  const extensions: { number: string; name: string }[] = [];
-  for (let offset = 0;; offset += 1000) {
-    const page = storage.extensions.list({ limit: 1000, offset });
-    extensions.push(...page.map((e) => ({ number: e.number, name: e.name })));
-    if (page.length < 1000) break;
-  }
-  const overrides = storage.settings.get<Record<string, string>>(FEATURE_CODES_SETTING);
-  return {
-    extensions,
-    pagingZones: storage.paging.listZones(),
-    pagingGroups: storage.paging.listGroups(),
-    ...(overrides && typeof overrides === "object" ? { featureCodeOverrides: overrides } : {}),
-  };
+  return sourcesFrom(storage);
 }
 
 /** The number plan of `storage` (stored rows that already collide keep the first owner). */

@@ -50,15 +50,65 @@ export function pagingClaims(
   return out;
 }
 
-/** Every claim of `sources`, extensions first (they win over paging when old rows collide). */
+/**
+ * Every claim of `sources`. When stored rows already collide (made before the check existed) the
+ * earlier kind keeps the number: extensions, then paging zones, groups, and feature codes last,
+ * since a stored thing that works today should not lose its number to a default code.
+ */
 export function claimsOf(sources: NumberSources): Claim[] {
   const prefix = sources.emergencyPagePrefix ?? "*";
   return [
     ...sources.extensions.flatMap(extensionClaims),
-    ...featureCodeClaims(featureCodes(sources.featureCodeOverrides)),
     ...(sources.pagingZones ?? []).flatMap((z) => pagingClaims("paging-zone", z, prefix)),
     ...(sources.pagingGroups ?? []).flatMap((g) => pagingClaims("paging-group", g, prefix)),
+    ...featureCodeClaims(featureCodes(usableOverrides(sources.featureCodeOverrides))),
   ];
+}
+
+// A damaged stored override (unknown name, bad pattern) must not stop routing: the default stands.
+function usableOverrides(overrides: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, pattern] of Object.entries(overrides ?? {})) {
+    try {
+      featureCodes({ [name]: pattern });
+      out[name] = pattern;
+    } catch {
+      // left out
+    }
+  }
+  return out;
+}
+
+/** Settings key of the stored feature-code overrides (`{ "dnd.on": "*76" }`). */
+export const FEATURE_CODES_SETTING = "dialplan.featureCodes";
+
+/** The stores `sourcesFrom` reads (runtime/storage's Storage fits); read-only. */
+export interface NumberStores {
+  extensions: { list(query: { limit: number; offset: number }): readonly { number: string; name: string }[] };
+  paging: {
+    listZones(): readonly { number: string; name: string }[];
+    listGroups(): readonly { number: string; name: string }[];
+  };
+  settings: { get<T>(key: string): T | undefined };
+}
+
+/** What claims numbers in the stores right now (every extension, zone, group, the code overrides). */
+export function sourcesFrom(stores: NumberStores): NumberSources {
+  const extensions: { number: string; name: string }[] = [];
+  for (let offset = 0;; offset += 1000) {
+    const page = stores.extensions.list({ limit: 1000, offset });
+    for (const e of page) extensions.push({ number: e.number, name: e.name });
+    if (page.length < 1000) break;
+  }
+  const overrides = stores.settings.get<Record<string, string>>(FEATURE_CODES_SETTING);
+  return {
+    extensions,
+    pagingZones: stores.paging.listZones().map((z) => ({ number: z.number, name: z.name })),
+    pagingGroups: stores.paging.listGroups().map((g) => ({ number: g.number, name: g.name })),
+    ...(overrides && typeof overrides === "object" && !Array.isArray(overrides)
+      ? { featureCodeOverrides: overrides }
+      : {}),
+  };
 }
 
 /** The plan of `sources`; stored rows that already collide are reported through `onCollision`. */

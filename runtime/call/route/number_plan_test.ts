@@ -86,7 +86,7 @@ Deno.test("stored rows that already collide: the first keeps the number, the res
     { extensions: [{ number: "71" }], pagingZones: [{ number: "71" }, { number: "79" }] },
     { onCollision: (c) => reported.push(`${c.refused.pattern}:${c.existing.owner.id}`) },
   );
-  eq(reported, ["71:71", "*79:dnd.off"]);
+  eq(reported, ["71:71", "*79:79"], "the feature code, not the stored zone, loses *79");
   eq(plan.lookup("71")?.claim.owner.kind, "extension");
   eq(plan.lookup("*71")?.claim.owner.kind, "paging-zone", "its other number still works");
 });

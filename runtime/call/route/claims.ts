@@ -4,7 +4,7 @@
  * @module
  */
 import { featureCodeClaims, featureCodes } from "./feature_codes.ts";
-import { type Claim, type NumberCollision, NumberPlan } from "./number_plan.ts";
+import { type Claim, type NumberCollision, type NumberLookup, NumberPlan } from "./number_plan.ts";
 
 /** What claims numbers today, as read from storage. */
 export interface NumberSources {
@@ -126,4 +126,48 @@ export function firstCollision(plan: NumberPlan, claims: readonly Claim[]): Numb
     if (hit) return hit;
   }
   return undefined;
+}
+
+/** The point reads `storeLookup` makes (runtime/storage's Storage fits). */
+export interface NumberPointStores {
+  extensions: { get(number: string): { number: string; name: string } | undefined };
+  paging: {
+    getZone(number: string): { number: string; name: string } | undefined;
+    getGroup(number: string): { number: string; name: string } | undefined;
+  };
+  settings: { get<T>(key: string): T | undefined };
+}
+
+/**
+ * The number plan for one dialled number at a time, from point reads instead of listing every
+ * row: the claims that could hold `dialled` (the extension, zone or group with that number or
+ * with it after the emergency prefix, the feature codes) go into a small plan built the way
+ * `planOf` builds the whole one, so the answer and the precedence are the same. For call set-up.
+ */
+export function storeLookup(
+  stores: NumberPointStores,
+  options: { emergencyPagePrefix?: string } = {},
+): NumberLookup {
+  const prefix = options.emergencyPagePrefix ?? "*";
+  return {
+    lookup(dialled, scope = "internal") {
+      if (scope !== "internal") return undefined; // no DIDs yet
+      const numbers = [dialled];
+      if (prefix !== "" && dialled.startsWith(prefix) && dialled.length > prefix.length) {
+        numbers.push(dialled.slice(prefix.length));
+      }
+      const pick = <T>(get: (n: string) => T | undefined): T[] =>
+        numbers.map((n) => get(n)).filter((x): x is T => x !== undefined);
+      const overrides = stores.settings.get<Record<string, string>>(FEATURE_CODES_SETTING);
+      return planOf({
+        extensions: pick((n) => stores.extensions.get(n)),
+        pagingZones: pick((n) => stores.paging.getZone(n)),
+        pagingGroups: pick((n) => stores.paging.getGroup(n)),
+        ...(overrides && typeof overrides === "object" && !Array.isArray(overrides)
+          ? { featureCodeOverrides: overrides }
+          : {}),
+        emergencyPagePrefix: prefix,
+      }).lookup(dialled);
+    },
+  };
 }

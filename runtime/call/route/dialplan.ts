@@ -10,7 +10,7 @@
  * hop limit and a visited set, so a forwarding loop ends with 482 instead of a storm.
  * @module
  */
-import type { NumberPlan, NumberScope, PlanMatch } from "./number_plan.ts";
+import type { NumberLookup, NumberScope, PlanMatch } from "./number_plan.ts";
 
 /** How a group rings its members. */
 export type GroupStrategy = "ringAll" | "hunt" | "memoryHunt";
@@ -93,7 +93,8 @@ export type Next =
 
 /** What `resolve` and `next` need to know. */
 export interface RouteContext {
-  plan: NumberPlan;
+  /** The number plan (a `NumberPlan`, or `storeLookup` over the stores). */
+  plan: NumberLookup;
   /** The route for a matched number (its owner's configuration), or undefined: 404. */
   routeFor(match: PlanMatch): Route | undefined;
   /**

@@ -96,8 +96,13 @@ function sameOwner(a: Owner, b: Owner): boolean {
   return a.kind === b.kind && a.id === b.id;
 }
 
+/** What the dialplan needs of a number plan: the claim a dialled number falls under. */
+export interface NumberLookup {
+  lookup(dialled: string, scope?: NumberScope): PlanMatch | undefined;
+}
+
 /** The number plan. Claims are checked against each other; lookups return the most specific match. */
-export class NumberPlan {
+export class NumberPlan implements NumberLookup {
   #entries: PlanEntry[] = [];
 
   /**

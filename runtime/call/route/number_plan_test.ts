@@ -1,6 +1,6 @@
 import { deepStrictEqual as eq, ok, throws } from "node:assert";
 import { NumberCollision, NumberPlan } from "./number_plan.ts";
-import { claimsOf, extensionClaims, firstCollision, pagingClaims, planOf } from "./claims.ts";
+import { claimsOf, extensionClaims, firstCollision, pagingClaims, planOf, storeLookup } from "./claims.ts";
 import { DEFAULT_FEATURE_CODES, featureCodes } from "./feature_codes.ts";
 
 Deno.test("a claim on a taken number is refused with a NumberCollision naming both owners", () => {
@@ -112,4 +112,57 @@ Deno.test("feature codes: defaults claim their numbers, overrides replace them, 
 Deno.test("a malformed claim is a SyntaxError, not a collision", () => {
   const plan = new NumberPlan();
   throws(() => plan.claim({ pattern: "_9.X", owner: { kind: "outbound-route", id: "x" } }), SyntaxError);
+});
+
+Deno.test("storeLookup answers like the whole plan from point reads (owners, precedence, emergency numbers)", () => {
+  const rows = (xs: string[]) => new Map(xs.map((n) => [n, { number: n, name: `N${n}` }]));
+  const extensions = rows(["201", "71", "8020"]);
+  const zones = rows(["71", "72", "802", "9"]);
+  const groups = rows(["70"]);
+  const settings = new Map<string, unknown>([["dialplan.featureCodes", { "dnd.on": "*76" }]]);
+  const stores = {
+    extensions: { get: (n: string) => extensions.get(n) },
+    paging: { getZone: (n: string) => zones.get(n), getGroup: (n: string) => groups.get(n) },
+    settings: { get: <T>(k: string) => settings.get(k) as T | undefined },
+  };
+  const whole = planOf({
+    extensions: [...extensions.values()],
+    pagingZones: [...zones.values()],
+    pagingGroups: [...groups.values()],
+    featureCodeOverrides: { "dnd.on": "*76" },
+  });
+  const point = storeLookup(stores);
+  for (
+    const d of [
+      "201",
+      "71",
+      "*71",
+      "72",
+      "*72",
+      "*802",
+      "802",
+      "*9",
+      "70",
+      "*70",
+      "*76",
+      "*78",
+      "*8020",
+      "**201",
+      "*8",
+      "999",
+      "*",
+      "",
+    ]
+  ) {
+    const a = whole.lookup(d);
+    const b = point.lookup(d);
+    eq(
+      b && [b.claim.owner.kind, b.claim.owner.id, b.suffix],
+      a && [a.claim.owner.kind, a.claim.owner.id, a.suffix],
+      d,
+    );
+  }
+  eq(point.lookup("71")?.claim.owner.kind, "extension", "extension 71 wins over the old zone 71");
+  eq(point.lookup("*72")?.claim.owner.kind, "paging-zone", "a stored zone keeps *72 over the default code");
+  eq(point.lookup("201", "inbound"), undefined);
 });

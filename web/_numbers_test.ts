@@ -74,6 +74,10 @@ Deno.test("stored feature-code overrides move the claim: *72 free, *76 taken", a
   res = await f.req("/api/paging/zones", { method: "POST", token, json: { number: "76", name: "Dock" } });
   assert.equal(res.status, 409);
   assert.match(await errorOf(res), /feature code forward\.on/);
+  f.storage.settings.set(FEATURE_CODES_SETTING, { "voicemail.own": "500" });
+  res = await f.req("/api/extensions", { method: "POST", token, json: extension("500") });
+  assert.equal(res.status, 409, "a code moved onto digits takes that extension number");
+  assert.match(await errorOf(res), /extension 500 "Desk" .* collides with feature code voicemail\.own/);
 });
 
 Deno.test("duplicate numbers of one kind keep the store's own 409; rows that already collide still build a plan", async () => {

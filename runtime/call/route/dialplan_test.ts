@@ -10,9 +10,13 @@ import {
   type RouteContext,
 } from "./dialplan.ts";
 import { planOf } from "./claims.ts";
+import type { NumberPlan } from "./number_plan.ts";
 
 /** A context over extensions 201-204 and per-number routes given by the test. */
-function context(routes: Record<string, Route>, extra: Partial<RouteContext> = {}): RouteContext {
+function context(
+  routes: Record<string, Route>,
+  extra: Partial<Omit<RouteContext, "plan">> = {},
+): RouteContext & { plan: NumberPlan } {
   const plan = planOf({ extensions: ["201", "202", "203", "204"].map((number) => ({ number })) });
   return {
     plan,

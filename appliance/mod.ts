@@ -11,18 +11,12 @@ import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
-import {
-  B2bua,
-  createDispatcher,
-  LocalCalls,
-  type RouteTarget,
-  sendCheckSync,
-  startLoadMonitor,
-} from "../runtime/call/mod.ts";
+import { B2bua, createDispatcher, LocalCalls, sendCheckSync, startLoadMonitor } from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { startPaging } from "./_paging.ts";
+import { createRouter } from "./_dialplan.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
@@ -261,12 +255,7 @@ export async function startAppliance(
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
-    const route = (n: string): RouteTarget => {
-      if (storage.extensions.get(n)) return { kind: "extension", number: n };
-      const page = paging.route(n);
-      if (page) return { kind: "local", handler: page };
-      return { kind: "none" };
-    };
+    const route = createRouter({ storage, paging: (n) => paging.route(n), log: sipLog }); // runtime/call/route
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
     const load = startLoadMonitor();

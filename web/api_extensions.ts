@@ -4,6 +4,7 @@ import * as v from "valibot";
 import type { Extension, Storage } from "../runtime/storage/mod.ts";
 import { clientIp, fail, jsonBody, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
+import { claimsFor, requireFree } from "./_numbers.ts";
 
 const Number_ = v.pipe(v.string("must be a string"), v.regex(/^[0-9]{2,8}$/, "must be 2-8 digits"));
 const Name = v.pipe(
@@ -74,6 +75,7 @@ export function extensionRoutes(options: { storage: Storage; realm: () => string
 
   app.post("/", async (c) => {
     const body = await jsonBody(c, CreateBody);
+    requireFree(storage, claimsFor.extension(body.number, body.name)); // 409 naming a zone or code on it
     const ext = store(() =>
       storage.extensions.create(
         { number: body.number, name: body.name, password: body.password, options: body.options },

@@ -10,6 +10,7 @@ import type { ZoneStatus } from "../runtime/features/paging/mod.ts";
 import { requireAdmin } from "./api_auth.ts";
 import { fail, jsonBody, readBodyLimited, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
+import { claimsFor, requireFree } from "./_numbers.ts";
 import type { AudioDevice, WavInfo } from "./types.ts";
 
 /** What the routes need from the live paging service (runtime/features/paging PagingService fits). */
@@ -205,6 +206,7 @@ export function registerPagingRoutes(api: Hono<AppEnv>, deps: PagingRouteDeps): 
   api.get("/paging/zones", (c) => c.json({ zones: paging.listZones() }));
   api.post("/paging/zones", async (c) => {
     const body = await jsonBody(c, ZoneCreate);
+    requireFree(storage, claimsFor.zone(body.number, body.name)); // 409 naming an extension or code on it
     const zone = store(() => paging.createZone(defined(body) as NewPagingZone));
     return c.json(zone, 201);
   });
@@ -243,6 +245,7 @@ export function registerPagingRoutes(api: Hono<AppEnv>, deps: PagingRouteDeps): 
   api.get("/paging/groups", (c) => c.json({ groups: paging.listGroups() }));
   api.post("/paging/groups", async (c) => {
     const body = await jsonBody(c, GroupCreate);
+    requireFree(storage, claimsFor.group(body.number, body.name));
     return c.json(store(() => paging.createGroup(body)), 201);
   });
   api.patch("/paging/groups/:number", async (c) => {

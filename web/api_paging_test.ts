@@ -91,18 +91,18 @@ Deno.test("paging zone CRUD validates input and answers 4xx with messages", asyn
 Deno.test("paging groups, permissions and schedules; schedule edits re-arm the timers", async () => {
   using f = fixture();
   await f.req("/paging/zones", "POST", { number: "71", name: "Hall" });
-  let res = await f.req("/paging/groups", "POST", { number: "79", name: "All", zones: ["71", "72"] });
+  let res = await f.req("/paging/groups", "POST", { number: "76", name: "All", zones: ["71", "72"] });
   assert.equal(res.status, 400);
   assert.match(((await res.json()) as { error: string }).error, /72 does not exist/);
-  res = await f.req("/paging/groups", "POST", { number: "79", name: "All", zones: ["71"] });
+  res = await f.req("/paging/groups", "POST", { number: "76", name: "All", zones: ["71"] });
   assert.equal(res.status, 201);
-  res = await f.req("/paging/permissions/201", "PUT", { targets: ["79", "55"] });
+  res = await f.req("/paging/permissions/201", "PUT", { targets: ["76", "55"] });
   assert.equal(res.status, 400);
-  res = await f.req("/paging/permissions/201", "PUT", { targets: ["79", "71"] });
-  assert.deepEqual(await res.json(), { extension: "201", targets: ["71", "79"] });
+  res = await f.req("/paging/permissions/201", "PUT", { targets: ["76", "71"] });
+  assert.deepEqual(await res.json(), { extension: "201", targets: ["71", "76"] });
   res = await f.req("/paging/schedules", "POST", {
     name: "Bell",
-    target: "79",
+    target: "76",
     wavPath: "/var/lib/pbx/bell.wav",
     weekdays: [1, 2, 3, 4, 5],
     time: "08:00",

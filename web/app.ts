@@ -10,6 +10,7 @@ import { firmwareRoutes } from "./api_firmware.ts";
 import { eventRoutes } from "./api_events.ts";
 import { registerPhoneRoutes } from "./api_phones.ts";
 import { registerPagingRoutes } from "./api_paging.ts";
+import { registerNumberRoutes } from "./api_numbers.ts";
 import { OPENAPI } from "./openapi.ts";
 import { pageRoutes } from "./pages.ts";
 import { staticRoutes } from "./_static.ts";
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   api.route("/audit", auditRoutes({ storage }));
   registerPhoneRoutes(api, { storage, clock, phones: deps.phones, reprovision: deps.reprovision });
+  registerNumberRoutes(api, { storage }); // the number plan and the feature-code table
   registerPagingRoutes(api, {
     storage,
     paging: deps.paging,

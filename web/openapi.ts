@@ -952,6 +952,35 @@ export const OPENAPI: Json = {
         responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
       },
     },
+    "/api/numbers": {
+      get: {
+        summary:
+          "The number plan: every claimed number and pattern with its owner; stored collisions (admin)",
+        responses: { 200: ok("Claims and collisions"), ...errors(401, 403) },
+      },
+    },
+    "/api/feature-codes": {
+      get: {
+        summary: "The feature-code table with defaults (admin)",
+        responses: { 200: ok("Feature codes", list({ type: "object" })), ...errors(401, 403) },
+      },
+    },
+    "/api/feature-codes/{name}": {
+      parameters: [pathParam("name", "^[a-z]+\\.[a-z]+$")],
+      put: {
+        summary: "Change a feature code; 409 names the owner of a taken number (admin)",
+        requestBody: jsonBody({
+          type: "object",
+          properties: { pattern: { type: "string" } },
+          required: ["pattern"],
+        }),
+        responses: { 200: ok("Feature codes", list({ type: "object" })), ...errors(400, 401, 403, 404, 409) },
+      },
+      delete: {
+        summary: "Put a feature code back to its default (admin)",
+        responses: { 200: ok("Feature codes", list({ type: "object" })), ...errors(401, 403, 404, 409) },
+      },
+    },
     "/api/paging/permissions": {
       get: {
         summary: "Which extensions may page which zones/groups (admin)",

@@ -83,7 +83,7 @@ Deno.test({
         );
         assert.deepEqual(options, ["hw:CARD=USB,DEV=0", "hw:CARD=PCH,DEV=0"]);
         const form = page.locator("#zone-form");
-        for (const [number, name] of [["71", "Hall"], ["72", "Yard"], ["73", "Spare"]]) {
+        for (const [number, name] of [["71", "Hall"], ["74", "Yard"], ["75", "Spare"]]) {
           await form.getByLabel("Zone number (dial code)").fill(number!);
           await form.getByLabel("Name", { exact: true }).fill(name!);
           await form.getByLabel(/Audio output/).fill("hw:CARD=USB,DEV=0");
@@ -99,48 +99,48 @@ Deno.test({
           70,
           true,
         ]);
-        await page.getByRole("button", { name: "Edit zone 72" }).click();
+        await page.getByRole("button", { name: "Edit zone 74" }).click();
         assert.equal(await form.getByLabel("Name", { exact: true }).inputValue(), "Yard");
         await form.getByLabel("Volume (0-100)").fill("40");
         await form.getByLabel("Enabled").uncheck();
         await form.getByRole("button", { name: "Save zone" }).click();
-        await page.getByText("Zone 72 saved.").waitFor();
-        assert.equal(storage.paging.getZone("72")?.volume, 40);
-        assert.equal(storage.paging.getZone("72")?.enabled, false);
-        await page.getByRole("button", { name: "Delete zone 73" }).click();
-        await page.getByText("Zone 73 deleted.").waitFor();
-        assert.equal(storage.paging.getZone("73"), undefined);
+        await page.getByText("Zone 74 saved.").waitFor();
+        assert.equal(storage.paging.getZone("74")?.volume, 40);
+        assert.equal(storage.paging.getZone("74")?.enabled, false);
+        await page.getByRole("button", { name: "Delete zone 75" }).click();
+        await page.getByText("Zone 75 deleted.").waitFor();
+        assert.equal(storage.paging.getZone("75"), undefined);
         await page.getByRole("button", { name: "Play a test tone in zone 71" }).click();
         await page.getByText("Test tone in zone 71: completed.").waitFor();
       });
 
       await t.step("groups: pick zones with checkboxes, edit and see the change stored", async () => {
         const form = page.locator("#group-form");
-        await form.getByLabel("Group number (dial code)").fill("79");
+        await form.getByLabel("Group number (dial code)").fill("76");
         await form.getByLabel("Name", { exact: true }).fill("Everywhere");
         await page.getByRole("button", { name: "Save group" }).click();
         await page.getByText("choose at least one zone for the group").waitFor();
         await form.getByLabel("71 Hall").check();
-        await form.getByLabel("72 Yard").check();
+        await form.getByLabel("74 Yard").check();
         await page.getByRole("button", { name: "Save group" }).click();
-        await page.locator('#groups-table tr[data-group="79"]').waitFor();
-        assert.deepEqual(storage.paging.getGroup("79")?.zones, ["71", "72"]);
-        await page.getByRole("button", { name: "Edit group 79" }).click();
-        assert.equal(await form.getByLabel("72 Yard").isChecked(), true);
-        await form.getByLabel("72 Yard").uncheck();
+        await page.locator('#groups-table tr[data-group="76"]').waitFor();
+        assert.deepEqual(storage.paging.getGroup("76")?.zones, ["71", "74"]);
+        await page.getByRole("button", { name: "Edit group 76" }).click();
+        assert.equal(await form.getByLabel("74 Yard").isChecked(), true);
+        await form.getByLabel("74 Yard").uncheck();
         await page.getByRole("button", { name: "Save group" }).click();
-        await page.getByText("Group 79 saved.").waitFor();
-        assert.deepEqual(storage.paging.getGroup("79")?.zones, ["71"]);
+        await page.getByText("Group 76 saved.").waitFor();
+        assert.deepEqual(storage.paging.getGroup("76")?.zones, ["71"]);
       });
 
       await t.step("who may page: set targets for an extension, then remove them", async () => {
         const form = page.locator("#perm-form");
         await form.getByLabel("Extension").fill("201");
-        await form.getByLabel("79 Everywhere (group)").check();
-        await form.getByLabel("72 Yard").check();
+        await form.getByLabel("76 Everywhere (group)").check();
+        await form.getByLabel("74 Yard").check();
         await page.getByRole("button", { name: "Save permissions" }).click();
         await page.locator('#perm-table tr[data-extension="201"]').waitFor();
-        assert.deepEqual(storage.paging.permissions("201"), ["72", "79"]);
+        assert.deepEqual(storage.paging.permissions("201"), ["74", "76"]);
         await form.getByLabel("Extension").fill("202");
         await form.getByLabel("All zones").check();
         await page.getByRole("button", { name: "Save permissions" }).click();
@@ -177,7 +177,7 @@ Deno.test({
       await t.step("bells: weekdays, time and exception dates; edit and delete", async () => {
         const form = page.locator("#sched-form");
         await form.getByLabel("Name", { exact: true }).fill("Morning");
-        await form.getByLabel("Zone or group").selectOption("79");
+        await form.getByLabel("Zone or group").selectOption("76");
         await form.getByLabel("Fri").uncheck();
         await form.getByLabel("Time").fill("08:15");
         await form.getByLabel(/Dates without the bell/).fill("2026-12-24, 2026-12-25");
@@ -187,7 +187,7 @@ Deno.test({
         assert.ok(s);
         assert.deepEqual(
           [s.target, s.weekdays, s.time, s.exceptions, s.enabled],
-          ["79", [1, 2, 3, 4], "08:15", ["2026-12-24", "2026-12-25"], true],
+          ["76", [1, 2, 3, 4], "08:15", ["2026-12-24", "2026-12-25"], true],
         );
         assert.match(s.wavPath, /\/sounds\/bell\.wav$/);
         await page.locator(`#sched-table tr[data-schedule="${s.id}"]`).waitFor();

@@ -1,0 +1,91 @@
+/**
+ * The feature-code table: what a phone dials to work a feature (issue 12's defaults). The codes
+ * claim their numbers in the number plan now, so nothing else can take them before the features
+ * themselves exist; an edited code (a stored override) claims instead of the default.
+ * @module
+ */
+import type { Claim } from "./number_plan.ts";
+import { parsePattern } from "./pattern.ts";
+
+/** The features that have a code. */
+export type FeatureCodeName =
+  | "forward.on"
+  | "forward.off"
+  | "dnd.on"
+  | "dnd.off"
+  | "pickup.group"
+  | "pickup.directed"
+  | "intercom"
+  | "voicemail.own"
+  | "voicemail.any";
+
+/** One row of the table. */
+export interface FeatureCode {
+  name: FeatureCodeName;
+  /** Exact code (`*72`) or, for codes followed by a number, a pattern (`_**X.`). */
+  pattern: string;
+  /** What dialling it does. */
+  description: string;
+  /** Whether the code is followed by a number (an extension) the feature reads. */
+  takesNumber: boolean;
+}
+
+/** The default codes (Asterisk/FreePBX conventions, as issue 12 lists them). */
+export const DEFAULT_FEATURE_CODES: readonly FeatureCode[] = [
+  { name: "forward.on", pattern: "*72", description: "call forwarding (always) on", takesNumber: false },
+  { name: "forward.off", pattern: "*73", description: "call forwarding off", takesNumber: false },
+  { name: "dnd.on", pattern: "*78", description: "do not disturb on", takesNumber: false },
+  { name: "dnd.off", pattern: "*79", description: "do not disturb off", takesNumber: false },
+  {
+    name: "pickup.group",
+    pattern: "*8",
+    description: "pick up a call ringing in your group",
+    takesNumber: false,
+  },
+  {
+    name: "pickup.directed",
+    pattern: "_**XX!",
+    description: "pick up the call ringing at extension NNN (**NNN)",
+    takesNumber: true,
+  },
+  {
+    name: "intercom",
+    pattern: "_*80XX!",
+    description: "intercom: call extension NNN, which answers at once (*80NNN)",
+    takesNumber: true,
+  },
+  { name: "voicemail.own", pattern: "*97", description: "your own voicemail box", takesNumber: false },
+  {
+    name: "voicemail.any",
+    pattern: "*98",
+    description: "any voicemail box (asks which)",
+    takesNumber: false,
+  },
+];
+
+/**
+ * The table with stored overrides applied (`{ "dnd.on": "*76" }`). Unknown names and malformed
+ * codes are RangeErrors naming them.
+ */
+export function featureCodes(overrides: Readonly<Record<string, string>> = {}): FeatureCode[] {
+  for (const [name, pattern] of Object.entries(overrides)) {
+    if (!DEFAULT_FEATURE_CODES.some((f) => f.name === name)) {
+      throw new RangeError(`unknown feature code ${JSON.stringify(name)}`);
+    }
+    try {
+      parsePattern(pattern);
+    } catch (e) {
+      throw new RangeError(`feature code ${name}: ${(e as Error).message}`);
+    }
+  }
+  return DEFAULT_FEATURE_CODES.map((f) => ({ ...f, pattern: overrides[f.name] ?? f.pattern }));
+}
+
+/** The number-plan claims of a feature-code table. */
+export function featureCodeClaims(codes: readonly FeatureCode[]): Claim[] {
+  return codes.map((f) => ({
+    pattern: f.pattern,
+    owner: { kind: "feature-code", id: f.name, label: `feature code ${f.name}` },
+    purpose: f.description,
+  }));
+}

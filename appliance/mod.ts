@@ -50,6 +50,9 @@ export async function startAppliance(
   const ring: string[] = [];
   const log = options.log ?? createLogger("pbx", {
     level: config.logLevel,
+    // Repeated lines (a flood of bad packets) are rate-limited so they cannot push the rest out of
+    // the ring; SECURITY lines never are, and blocks also go to the audit log (docs/security.md).
+    rateLimit: {},
     sink: (line, level) => {
       stderrSink(line, level);
       ring.push(line);

@@ -138,3 +138,19 @@ Deno.test("the security API is for admins only", async () => {
   assert.equal(anon.status, 401);
   await anon.body?.cancel();
 });
+
+Deno.test("the Security page is served to admins with the blocks table and the allow-list form", async () => {
+  using f = await webFixture({ deps: { sipSecurity: new FakeSip() } });
+  const session = await f.cookieLogin();
+  const res = await f.req("/security", { session });
+  assert.equal(res.status, 200);
+  const page = await res.text();
+  for (const id of ['id="blocks-table"', 'id="allow-form"', 'data-page="security"', 'href="/security"']) {
+    assert.ok(page.includes(id), id);
+  }
+  await f.addUser("carol", "1003");
+  const user = await f.cookieLogin("carol", "user-password-1");
+  const denied = await f.req("/security", { session: user });
+  assert.equal(denied.status, 403);
+  await denied.body?.cancel();
+});

@@ -162,8 +162,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       if (user !== undefined && extensions !== undefined && !wasLocked && extensions.isBlocked(user)) {
         const e = until(extensions, user);
         log.warn("SECURITY extension-locked", {
-          user,
           src: ip,
+          user,
           failures: e?.failures ?? 0,
           until: new Date(e?.blockedUntil ?? 0).toISOString(),
         });

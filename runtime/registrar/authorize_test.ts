@@ -122,7 +122,7 @@ Deno.test("many sources guessing one extension lock the extension, not only the 
   const r = attempt(s, "192.0.2.99", "1001", PASSWORDS["1001"]!);
   ok(!r.ok && r.response.status === 403 && r.response.reason.includes("locked"), "extension locked");
   eq(statusOf(attempt(s, "192.0.2.99", "1002", PASSWORDS["1002"]!)), 200);
-  ok(s.lines.some((l) => /SECURITY extension-locked user=1001 /.test(l)));
+  ok(s.lines.some((l) => /SECURITY extension-locked src=\S+ user=1001 /.test(l)));
   ok(s.events.some((e) => e.action === "sip.extension-locked" && e.user === "1001"));
   // The admin lifts it; the lockout also ends by itself after its period.
   eq(s.extensionLimiter.unblock("1001"), true);

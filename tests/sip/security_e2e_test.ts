@@ -11,8 +11,9 @@ import { assertOk, register, startPbx } from "./_setup.ts";
 import { runSipp } from "../_harness/mod.ts";
 import { request, statusOf, udpExchange } from "./_raw.ts";
 
-const hasSvcrack = new Deno.Command("sh", { args: ["-c", "command -v svcrack"], stdout: "null" }).outputSync()
-  .success;
+const has = (tool: string) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" }).outputSync().success;
+const hasSvcrack = has("svcrack");
 
 interface Block {
   kind: string;
@@ -60,7 +61,23 @@ Deno.test({
       eq(audit.items.length, 1);
       const logs = pbx.app.logs();
       ok(/SECURITY auth-failure src=127\.0\.0\.1 user=201 method=REGISTER reason=wrong-password/.test(logs));
-      ok(/SECURITY extension-locked user=201 /.test(logs));
+      ok(/SECURITY extension-locked src=127\.0\.0\.1 user=201 /.test(logs));
+      if (has("fail2ban-regex")) {
+        // The example filter from docs/security.md matches the box's own lines.
+        const doc = await Deno.readTextFile(new URL("../../docs/security.md", import.meta.url));
+        const filter = /filter\.d\/pbx\.conf`\):\n\n```ini\n([\s\S]*?)```/.exec(doc)?.[1];
+        ok(filter, "docs/security.md has the fail2ban filter");
+        await Deno.writeTextFile(`${dir}/filter.conf`, filter);
+        await Deno.writeTextFile(`${dir}/pbx.log`, logs);
+        const r = await new Deno.Command("fail2ban-regex", {
+          args: [`${dir}/pbx.log`, `${dir}/filter.conf`],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const report = new TextDecoder().decode(r.stdout);
+        const matched = Number(/(\d+) matched/.exec(report)?.[1] ?? 0);
+        ok(matched >= 10, `fail2ban-regex matched ${matched} lines:\n${report}`);
+      }
 
       // The real phone cannot register while locked; another extension can.
       const locked = await register(pbx, "201", 5990);

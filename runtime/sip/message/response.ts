@@ -110,9 +110,10 @@ export interface CreateResponseOptions {
   /**
    * Tag added to To when the request's To has none (the UAS's dialog tag). Without it, every
    * response but 100 gets a fresh random tag (section 8.2.6.2: a UAS adds a tag to the To of a
-   * response to a request outside a dialog, e.g. OPTIONS and REGISTER).
+   * response to a request outside a dialog, e.g. OPTIONS and REGISTER). `null` leaves To as it is
+   * (responses a UAC synthesises for itself, section 8.1.3.1, come from no UAS).
    */
-  toTag?: string;
+  toTag?: string | null;
   /** Extra headers appended after the copied ones. */
   headers?: SipHeader[];
   /** Response body. */
@@ -143,7 +144,9 @@ export function createResponse(
     if (h === undefined) continue;
     let value = h.value;
     if (name === "To" && getTag(value) === undefined) {
-      const tag = options.toTag ?? (status === 100 ? undefined : randomTag());
+      const tag = options.toTag === null
+        ? undefined
+        : options.toTag ?? (status === 100 ? undefined : randomTag());
       if (tag !== undefined) value += `;tag=${tag}`;
     }
     headers.push({ name, value });

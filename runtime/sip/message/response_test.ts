@@ -72,6 +72,8 @@ Deno.test("every response but 100 gets a To tag when the request has none (RFC 3
     }
     strictEqual(getTag(getHeader(createResponse(req, 100), "To")!), undefined);
   }
+  // A UAC's own 408/503 (section 8.1.3.1) comes from no UAS: toTag null leaves To untouched.
+  strictEqual(getTag(getHeader(createResponse(invite(), 408, { toTag: null }), "To")!), undefined);
   // Two responses to one request do not have to share a tag, but an explicit one wins.
   strictEqual(getTag(getHeader(createResponse(invite(), 180, { toTag: "mine" }), "To")!), "mine");
 });

@@ -27,6 +27,23 @@ export const securityPage = {
         </div>
         <p id="blocks-empty" hidden>Nothing is blocked.</p>
       </section>
+      <section aria-labelledby="events-h" class="card">
+        <h2 id="events-h">Recent security events</h2>
+        <p>Blocks, lockouts, unblocks and allow-list changes, from the audit log.</p>
+        <div class="table-wrap">
+          <table id="security-events">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Event</th>
+                <th scope="col">Who</th>
+                <th scope="col">From</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </div>
+      </section>
       <section aria-labelledby="allow-h" class="card">
         <h2 id="allow-h">Allow-list</h2>
         <p>Networks that are never blocked by source address for SIP authentication (the office's own networks), one per line, e.g. <code>192.168.1.0/24</code>. Extension lockout still applies to them.</p>

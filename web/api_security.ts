@@ -68,6 +68,9 @@ export function securityRoutes(
     return c.json({ ok: true });
   });
 
+  // Security events from the audit log (blocks, lockouts, unblocks, allow-list changes), newest first.
+  app.get("/events", (c) => c.json({ items: storage.audit.list({ actionPrefix: "security.", limit: 100 }) }));
+
   app.get("/allow-list", (c) => c.json({ networks: storedAllowList(storage) }));
 
   app.put("/allow-list", async (c) => {

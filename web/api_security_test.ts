@@ -98,6 +98,14 @@ Deno.test("GET /api/security/blocks lists SIP and web blocks; DELETE lifts one, 
   assert.equal(ok.status, 200, "the address may log in again");
   await ok.body?.cancel();
   assert.equal(f.storage.audit.list({ action: "security.unblock" }).length, 3);
+  const events = await f.req("/api/security/events", { token });
+  const { items: audit } = await events.json() as { items: { action: string }[] };
+  assert.deepEqual(audit.map((e) => e.action), [
+    "security.unblock",
+    "security.unblock",
+    "security.unblock",
+    "security.web-address-locked",
+  ]);
   const again = await f.req("/api/security/blocks/sip-source/203.0.113.9", { method: "DELETE", token });
   assert.equal(again.status, 404);
   assert.match(await errorOf(again), /no sip-source block/);

@@ -573,6 +573,12 @@ export const OPENAPI: Json = {
         responses: { 200: ok("Lifted"), ...errors(400, 401, 403, 404, 503) },
       },
     },
+    "/api/security/events": {
+      get: {
+        summary: "The last 100 security events from the audit log (actions security.*), newest first (admin)",
+        responses: { 200: ok("{items}"), ...errors(401, 403) },
+      },
+    },
     "/api/security/allow-list": {
       get: {
         summary: "Networks never blocked by source for SIP authentication (admin)",

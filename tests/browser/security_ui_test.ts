@@ -65,6 +65,8 @@ Deno.test({
         await page.locator("#blocks-empty").waitFor();
         const { items } = await admin.get<{ items: unknown[] }>("/api/security/blocks");
         eq(items, []);
+        await page.locator("#security-events").getByText("security.unblock").first().waitFor();
+        await page.locator("#security-events").getByText("security.sip.source-blocked").waitFor();
       });
 
       await t.step("the allow-list is saved; a malformed network is refused with a message", async () => {

@@ -1668,6 +1668,7 @@
                     );
                     say(`${b.key} unblocked.`);
                     await load();
+                    await events();
                   } catch (x) {
                     say(x.message, "error");
                   }
@@ -1678,15 +1679,34 @@
         ),
       );
     };
+    const events = async () => {
+      const data = await api("GET", "/api/security/events");
+      fillTable(
+        "#security-events",
+        null,
+        data.items.map((e) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, time(e.at)),
+            h("td", {}, e.action),
+            h("td", {}, e.actor),
+            h("td", {}, e.sourceIp ?? ""),
+          )
+        ),
+      );
+    };
     const allow = await api("GET", "/api/security/allow-list");
     $("#allow-networks").value = allow.networks.join("\n");
     onSubmit($("#allow-form"), async (values) => {
       const networks = String(values.networks ?? "").split(/[\s,]+/).filter((x) => x !== "");
       const saved = await api("PUT", "/api/security/allow-list", { networks });
       $("#allow-networks").value = saved.networks.join("\n");
+      await events();
       return `Allow-list saved (${saved.networks.length} networks).`;
     });
     await load();
+    await events();
   };
 
   const page = pages[document.body.dataset.page];

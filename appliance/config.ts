@@ -37,6 +37,12 @@ export interface BootConfig {
   /** Failed authentications from one address before it is blocked for `authBlockMinutes`. */
   authBlockAfter: number;
   authBlockMinutes: number;
+  /** Failed authentications from one address within an hour before it is blocked (slow guessers). */
+  authHourlyBlockAfter: number;
+  /** Failed authentications for one extension, from anywhere, within an hour before it is locked. */
+  authExtLockAfter: number;
+  /** How long a locked extension refuses authentication. */
+  authExtLockMinutes: number;
   /** Answer SIP plug-and-play SUBSCRIBEs sent to the multicast group 224.0.1.75 on the SIP port. */
   pnp: boolean;
   /** The A/B firmware root (`slots/a`, `slots/b`, `current`); firmware update needs the app to run from it. */
@@ -142,6 +148,24 @@ export const SETTINGS: readonly Setting[] = [
     flag: "--auth-block-minutes",
     help: "how long a source stays blocked",
   },
+  {
+    key: "authHourlyBlockAfter",
+    env: "PBX_AUTH_HOURLY_BLOCK_AFTER",
+    flag: "--auth-hourly-block-after",
+    help: "failures from one source within an hour before blocking",
+  },
+  {
+    key: "authExtLockAfter",
+    env: "PBX_AUTH_EXT_LOCK_AFTER",
+    flag: "--auth-ext-lock-after",
+    help: "failures for one extension (from anywhere) within an hour before it is locked",
+  },
+  {
+    key: "authExtLockMinutes",
+    env: "PBX_AUTH_EXT_LOCK_MINUTES",
+    flag: "--auth-ext-lock-minutes",
+    help: "how long a locked extension stays locked",
+  },
 ];
 
 /** Defaults: unprivileged ports so a developer can run the box without root. */
@@ -162,6 +186,9 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   authDelayAfter: 5,
   authBlockAfter: 20,
   authBlockMinutes: 10,
+  authHourlyBlockAfter: 30,
+  authExtLockAfter: 30,
+  authExtLockMinutes: 15,
   pnp: false,
   appRoot: "/opt/pbx",
   updateKeysDir: "/etc/pbx/update-keys",
@@ -227,7 +254,10 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
     case "updateConfirmSec":
     case "authDelayAfter":
     case "authBlockAfter":
-    case "authBlockMinutes": {
+    case "authBlockMinutes":
+    case "authHourlyBlockAfter":
+    case "authExtLockAfter":
+    case "authExtLockMinutes": {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < 1 || n > 10_000) {
         throw new RangeError(`${source} must be a whole number 1-10000, got ${JSON.stringify(value)}`);

@@ -9,8 +9,9 @@ import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
-import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts";
+import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
+import { sipSecurity } from "./_security.ts";
 import { B2bua, createDispatcher, LocalCalls, sendCheckSync, startLoadMonitor } from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
@@ -43,6 +44,9 @@ export async function startAppliance(
   const ring: string[] = [];
   const log = options.log ?? createLogger("pbx", {
     level: config.logLevel,
+    // Repeated lines (a flood of bad packets) are rate-limited so they cannot push the rest out of
+    // the ring; SECURITY lines never are, and blocks also go to the audit log (docs/security.md).
+    rateLimit: {},
     sink: (line, level) => {
       stderrSink(line, level);
       ring.push(line);
@@ -165,15 +169,10 @@ export async function startAppliance(
       clock,
       algorithms: config.digestAlgorithms,
     });
-    const limiter = new FailureLimiter({
-      clock,
-      delayAfter: config.authDelayAfter,
-      blockAfter: config.authBlockAfter,
-      blockMs: config.authBlockMinutes * 60_000,
-    });
+    const security = sipSecurity({ config, storage, clock, log: log.child("auth") });
     const authorizer = createAuthorizer({
       authenticator,
-      limiter,
+      ...security.authorizerOptions,
       log: log.child("auth"),
       directory: {
         ha1: (user, realm, alg) => realm === config.realm ? storage.extensions.ha1(user, alg) : undefined,
@@ -377,6 +376,7 @@ export async function startAppliance(
       logger: log.child("web"),
       clock,
       phones: provisioning.phones,
+      sipSecurity: security.control,
     });
     // The box's certificate (made on first start); without one the box runs on plain HTTP only.
     const tls = config.httpsPort === null ? null : await ensureCertificate({

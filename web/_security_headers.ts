@@ -1,5 +1,6 @@
 /** Security headers on every response, errors and 404s included. */
 import type { MiddlewareHandler } from "hono";
+import { isHttps } from "./_session.ts";
 
 /** CSP without inline scripts: the UI ships its own JS files from the box. */
 export const CONTENT_SECURITY_POLICY = [
@@ -14,7 +15,17 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** Middleware that sets CSP, framing, sniffing and referrer headers, and no-store on the API. */
+/**
+ * HSTS for answers over HTTPS (RFC 6797): a year, without includeSubDomains (the box does not own
+ * its neighbours' names). Browsers ignore it on plain HTTP and after a certificate error, so the
+ * header is only sent over HTTPS.
+ */
+export const STRICT_TRANSPORT_SECURITY = "max-age=31536000";
+
+/**
+ * Middleware that sets CSP, framing, sniffing and referrer headers, no-store on the API, and
+ * Strict-Transport-Security on HTTPS.
+ */
 export function securityHeaders(): MiddlewareHandler {
   return async (c, next) => {
     await next();
@@ -27,5 +38,6 @@ export function securityHeaders(): MiddlewareHandler {
     h.set("Cross-Origin-Resource-Policy", "same-origin");
     h.set("Permissions-Policy", "camera=(), geolocation=(), microphone=()");
     if (c.req.path.startsWith("/api/")) h.set("Cache-Control", "no-store");
+    if (isHttps(c)) h.set("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
   };
 }

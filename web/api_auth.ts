@@ -89,14 +89,12 @@ export function authRoutes(
     sessionTtlMs: number;
     loginLimit: LoginLimitOptions;
     boxInfo: () => BoxInfo;
+    /** The limiter to use (shared with the security API); default one built from `loginLimit`. */
+    limiter?: LoginLimiter | undefined;
   },
 ): { publicRoutes: Hono<AppEnv>; privateRoutes: Hono<AppEnv> } {
   const { storage, logger, sessionTtlMs } = options;
-  const limiter = new LoginLimiter(options.clock, {
-    ...(options.loginLimit.maxFailures === undefined ? {} : { maxFailures: options.loginLimit.maxFailures }),
-    ...(options.loginLimit.windowMs === undefined ? {} : { windowMs: options.loginLimit.windowMs }),
-    ...(options.loginLimit.lockoutMs === undefined ? {} : { lockoutMs: options.loginLimit.lockoutMs }),
-  });
+  const limiter = options.limiter ?? new LoginLimiter(options.clock, options.loginLimit);
   let setupRunning = false;
 
   const publicRoutes = new Hono<AppEnv>();
@@ -127,24 +125,31 @@ export function authRoutes(
     if (!storage.users.hasAdmin()) {
       fail(409, 'no admin password set: POST /api/setup with {"password": "..."} first');
     }
-    const retryAfter = limiter.begin(ip);
-    if (retryAfter > 0) {
-      fail(429, `too many failed logins from this address; try again in ${retryAfter} s`, {
-        "Retry-After": String(retryAfter),
+    const body = await jsonBody(c, LoginBody);
+    const account = body.username.slice(0, 64);
+    const { refusal, locked } = limiter.begin(ip, account);
+    if (refusal !== undefined) {
+      const what = refusal.scope === "address" ? "from this address" : "for this account";
+      fail(429, `too many failed logins ${what}; try again in ${refusal.retryAfter} s`, {
+        "Retry-After": String(refusal.retryAfter),
       });
     }
-    const body = await jsonBody(c, LoginBody);
     const user = await storage.users.verify(body.username, body.password);
     if (user === undefined) {
-      storage.audit.record({
-        actor: body.username.slice(0, 64),
-        action: "login.failed",
-        sourceIp: ip,
-      });
-      logger.warn("login failed", { ip, username: body.username.slice(0, 64) });
+      storage.audit.record({ actor: account, action: "login.failed", sourceIp: ip });
+      // The fixed fail2ban format (docs/security.md).
+      logger.warn("SECURITY login-failure", { src: ip, user: account });
+      for (const kind of locked) {
+        const action = kind === "web-address" ? "security.web-address-locked" : "security.web-account-locked";
+        storage.audit.record({ actor: account, action, sourceIp: ip });
+        logger.warn(`SECURITY ${kind === "web-address" ? "login-address-locked" : "login-account-locked"}`, {
+          src: ip,
+          user: account,
+        });
+      }
       fail(401, "wrong username or password");
     }
-    limiter.succeeded(ip);
+    limiter.succeeded(ip, account, locked);
     const kind = body.cookie === true ? "cookie" : "bearer";
     const { token, expiresAt } = storage.sessions.create(user.username, sessionTtlMs, { kind });
     storage.audit.record({ actor: user.username, action: "login", detail: { kind }, sourceIp: ip });

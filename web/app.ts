@@ -8,6 +8,8 @@ import { meRoutes, userRoutes } from "./api_users.ts";
 import { auditRoutes, systemRoutes } from "./api_system.ts";
 import { firmwareRoutes } from "./api_firmware.ts";
 import { eventRoutes } from "./api_events.ts";
+import { securityRoutes } from "./api_security.ts";
+import { LoginLimiter } from "./_login_limiter.ts";
 import { registerPhoneRoutes } from "./api_phones.ts";
 import { registerPagingRoutes } from "./api_paging.ts";
 import { registerNumberRoutes } from "./api_numbers.ts";
@@ -51,6 +53,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json({ ok, listeners: h.listeners }, ok ? 200 : 503);
   });
 
+  const logins = new LoginLimiter(clock, deps.loginLimit ?? {});
   const auth = authRoutes({
     storage,
     clock,
@@ -58,6 +61,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     sessionTtlMs: deps.sessionTtlMs ?? 12 * 3600_000,
     loginLimit: deps.loginLimit ?? {},
     boxInfo,
+    limiter: logins,
   });
   app.route("/api", auth.publicRoutes);
   app.get("/api/openapi.json", (c) => c.json(OPENAPI));
@@ -71,7 +75,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/extensions", extensionRoutes({ storage, realm }));
   api.route("/", statusRoutes({ storage, live: deps.live, clock }));
   api.route("/me", meRoutes({ storage, clock }));
-  for (const prefix of ["/users", "/system", "/audit", "/events"]) {
+  for (const prefix of ["/users", "/system", "/audit", "/events", "/security"]) {
     api.use(prefix, requireAdmin());
     api.use(`${prefix}/*`, requireAdmin());
   }
@@ -94,6 +98,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     firmwareRoutes({ storage, firmware: deps.firmware, maxFirmwareBytes: deps.maxFirmwareBytes }),
   );
   api.route("/audit", auditRoutes({ storage }));
+  api.route("/security", securityRoutes({ storage, logins, sip: deps.sipSecurity }));
   registerPhoneRoutes(api, { storage, clock, phones: deps.phones, reprovision: deps.reprovision });
   registerNumberRoutes(api, { storage }); // the number plan and the feature-code table
   registerPagingRoutes(api, {

@@ -23,6 +23,9 @@ export type {
   Logger,
   LoginLimitOptions,
   ReprovisionResult,
+  SipBlock,
+  SipSecurityControl,
   WavInfo,
 } from "./types.ts";
+export { ALLOW_LIST_SETTING } from "./api_security.ts";
 export { CONTENT_SECURITY_POLICY } from "./_security_headers.ts";

@@ -556,6 +556,45 @@ export const OPENAPI: Json = {
         responses: { 200: ok("Entries"), ...errors(400, 401, 403) },
       },
     },
+    "/api/security/blocks": {
+      get: {
+        summary: "Blocked SIP sources, locked extensions, locked web addresses and accounts, each with " +
+          "kind, key and blockedUntil (epoch ms) (admin)",
+        responses: { 200: ok("Blocks: {items, sip}"), ...errors(401, 403) },
+      },
+    },
+    "/api/security/blocks/{kind}/{key}": {
+      delete: {
+        summary: "Lift a block (admin; audited). kind: sip-source, sip-extension, web-address or web-account",
+        parameters: [
+          pathParam("kind", "^(sip-source|sip-extension|web-address|web-account)$"),
+          { name: "key", in: "path", required: true, schema: { type: "string" } },
+        ],
+        responses: { 200: ok("Lifted"), ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    "/api/security/events": {
+      get: {
+        summary: "The last 100 security events from the audit log (actions security.*), newest first (admin)",
+        responses: { 200: ok("{items}"), ...errors(401, 403) },
+      },
+    },
+    "/api/security/allow-list": {
+      get: {
+        summary: "Networks never blocked by source for SIP authentication (admin)",
+        responses: { 200: ok("{networks}"), ...errors(401, 403) },
+      },
+      put: {
+        summary: "Replace the allow-list (admin; audited): CIDR networks, IPv4 or IPv6, at most 64; " +
+          "extension lockout still applies to them",
+        requestBody: jsonBody({
+          type: "object",
+          properties: { networks: { type: "array", maxItems: 64, items: { type: "string" } } },
+          required: ["networks"],
+        }),
+        responses: { 200: ok("The stored list, normalised"), ...errors(400, 401, 403, 415) },
+      },
+    },
     "/api/system/status": {
       get: {
         summary: "Uptime, load, memory, data-directory size, listener health, box addresses (admin)",

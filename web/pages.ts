@@ -10,6 +10,7 @@ import { Html, html } from "./_html.ts";
 import { csrfTokenFor, resolveAuth } from "./_session.ts";
 import type { AuthUser } from "./_env.ts";
 import type { BoxInfo } from "./types.ts";
+import { securityPage } from "./_security_page.ts";
 
 interface NavItem {
   href: string;
@@ -28,6 +29,7 @@ const NAV: NavItem[] = [
   { href: "/users", label: "Users", admin: true },
   { href: "/system", label: "System", admin: true },
   { href: "/audit", label: "Audit log", admin: true },
+  { href: "/security", label: "Security", admin: true },
 ];
 
 /** Which page the shell is, for app.js (body data-page). */
@@ -44,6 +46,7 @@ type PageId =
   | "users"
   | "system"
   | "audit"
+  | "security"
   | "denied";
 
 function layout(
@@ -610,6 +613,7 @@ const PAGES: Record<
         </section>
       `,
   },
+  security: securityPage,
   audit: {
     title: "Audit log",
     admin: true,
@@ -631,6 +635,7 @@ const PATHS: Record<string, keyof typeof PAGES> = {
   "/users": "users",
   "/system": "system",
   "/audit": "audit",
+  "/security": "security",
 };
 
 function page(c: Context, status: 200 | 403, markup: Html): Response {

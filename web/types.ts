@@ -45,7 +45,7 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Login throttling per client IP. */
+/** Login throttling per client IP (and, in `account`, per account from anywhere). */
 export interface LoginLimitOptions {
   /** Failed attempts within `windowMs` that trigger a lockout (default 5). */
   maxFailures?: number | undefined;
@@ -53,6 +53,31 @@ export interface LoginLimitOptions {
   windowMs?: number | undefined;
   /** Lockout duration (default 15 min). */
   lockoutMs?: number | undefined;
+  /** Per-account limits: default 10 failures from anywhere in 15 min lock the account 15 min. */
+  account?: {
+    maxFailures?: number | undefined;
+    windowMs?: number | undefined;
+    lockoutMs?: number | undefined;
+  };
+}
+
+/** A SIP block: a source address, or an extension whose authentication is locked. */
+export interface SipBlock {
+  kind: "sip-source" | "sip-extension";
+  key: string;
+  /** Failures counted in the long window. */
+  failures: number;
+  /** Unix epoch ms when the block ends. */
+  blockedUntil: number;
+}
+
+/** The SIP brute-force limiter as the security page sees it (runtime/registrar via appliance). */
+export interface SipSecurityControl {
+  blocks(): SipBlock[];
+  /** Lift a block; false when `key` was not blocked. */
+  unblock(kind: SipBlock["kind"], key: string): boolean;
+  /** Apply a new allow-list (already validated and stored by the web layer). */
+  setAllowList(networks: string[]): void;
 }
 
 /** Where to reach the box, shown on the first-boot page and the dashboard. */
@@ -90,6 +115,8 @@ export interface AppDeps {
   /** SIP realm for new extensions' HA1; default the `sip.realm` setting, else "pbx". */
   sipRealm?: (() => string) | undefined;
   loginLimit?: LoginLimitOptions | undefined;
+  /** SIP blocks and the allow-list (GET/DELETE /api/security/...); without it only web blocks show. */
+  sipSecurity?: SipSecurityControl | undefined;
   /** Maximum request body in bytes (default 64 KiB). */
   maxBodyBytes?: number | undefined;
   /** The box's addresses and ports; default: no addresses, ports 5060/80/69. */

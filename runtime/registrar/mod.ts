@@ -4,3 +4,4 @@
  */
 export * from "./registrar.ts";
 export * from "./authorize.ts";
+export * from "./allow_list.ts";

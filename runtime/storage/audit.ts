@@ -25,9 +25,14 @@ export interface AuditEntry {
 export interface AuditStore {
   /** Append an entry; returns its id. */
   record(entry: AuditInput): number;
-  /** Entries newest first. */
+  /** Entries newest first; `action` is an exact action, `actionPrefix` e.g. "security.". */
   list(
-    query?: { limit?: number | undefined; offset?: number | undefined; action?: string | undefined },
+    query?: {
+      limit?: number | undefined;
+      offset?: number | undefined;
+      action?: string | undefined;
+      actionPrefix?: string | undefined;
+    },
   ): AuditEntry[];
 }
 
@@ -37,7 +42,8 @@ export function createAuditStore(db: DatabaseSync, options: { clock: Clock }): A
     "INSERT INTO audit (at, actor, action, detail, source_ip) VALUES (?, ?, ?, ?, ?)",
   );
   const list = db.prepare(
-    "SELECT * FROM audit WHERE ?1 IS NULL OR action = ?1 ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?3",
+    "SELECT * FROM audit WHERE (?1 IS NULL OR action = ?1) AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4) " +
+      "ORDER BY at DESC, id DESC LIMIT ?2 OFFSET ?3",
   );
   return {
     record(e) {
@@ -56,7 +62,7 @@ export function createAuditStore(db: DatabaseSync, options: { clock: Clock }): A
     },
     list(query = {}) {
       const [limit, offset] = paging(query.limit, query.offset);
-      const rows = list.all(query.action ?? null, limit, offset) as unknown as {
+      const rows = list.all(query.action ?? null, limit, offset, query.actionPrefix ?? null) as unknown as {
         id: number;
         at: number;
         actor: string;

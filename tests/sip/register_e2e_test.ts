@@ -45,7 +45,10 @@ Deno.test("registration with digest auth, unregister, and wrong passwords", asyn
         password: "not-the-password",
       });
       assertOk(r, "refusal");
-      ok(pbx.app.logs().includes("authentication failed"), "the failure is logged");
+      ok(
+        /SECURITY auth-failure src=127\.0\.0\.1 user=202 /.test(pbx.app.logs()),
+        "the failure is logged (fail2ban format)",
+      );
     });
 
     await t.step("repeated failures from one source are slowed, then blocked and logged", async () => {

@@ -50,6 +50,11 @@ Deno.test({
       const h = await health.json() as { listeners: Record<string, boolean> };
       assert.equal(h.listeners.https, true);
       assert.equal(h.listeners.http, true);
+      // HSTS over HTTPS only (a browser would ignore it over HTTP anyway).
+      assert.equal(health.headers.get("strict-transport-security"), "max-age=31536000");
+      const plainHealth = await fetch(`${app.baseUrl}/api/health`);
+      await plainHealth.body?.cancel();
+      assert.equal(plainHealth.headers.get("strict-transport-security"), null);
 
       // A phone with per-device HTTP credentials gets the same file over HTTP and HTTPS.
       const admin = await app.adminApi();

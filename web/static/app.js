@@ -1633,6 +1633,82 @@
     }
   };
 
+  // ---- security: blocks and allow-list ----------------------------------------------------------
+  pages.security = async () => {
+    const kinds = {
+      "sip-source": "SIP source",
+      "sip-extension": "SIP extension",
+      "web-address": "Web login address",
+      "web-account": "Web login account",
+    };
+    const load = async () => {
+      const data = await api("GET", "/api/security/blocks");
+      fillTable(
+        "#blocks-table",
+        "#blocks-empty",
+        data.items.map((b) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, kinds[b.kind] ?? b.kind),
+            h("td", {}, h("code", {}, b.key)),
+            h("td", {}, b.failures === null || b.failures === undefined ? "" : String(b.failures)),
+            h("td", {}, time(b.blockedUntil)),
+            h(
+              "td",
+              {},
+              h("button", {
+                type: "button",
+                "aria-label": `Unblock ${b.key}`,
+                onclick: async () => {
+                  try {
+                    await api(
+                      "DELETE",
+                      `/api/security/blocks/${encodeURIComponent(b.kind)}/${encodeURIComponent(b.key)}`,
+                    );
+                    say(`${b.key} unblocked.`);
+                    await load();
+                    await events();
+                  } catch (x) {
+                    say(x.message, "error");
+                  }
+                },
+              }, "Unblock"),
+            ),
+          )
+        ),
+      );
+    };
+    const events = async () => {
+      const data = await api("GET", "/api/security/events");
+      fillTable(
+        "#security-events",
+        null,
+        data.items.map((e) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, time(e.at)),
+            h("td", {}, e.action),
+            h("td", {}, e.actor),
+            h("td", {}, e.sourceIp ?? ""),
+          )
+        ),
+      );
+    };
+    const allow = await api("GET", "/api/security/allow-list");
+    $("#allow-networks").value = allow.networks.join("\n");
+    onSubmit($("#allow-form"), async (values) => {
+      const networks = String(values.networks ?? "").split(/[\s,]+/).filter((x) => x !== "");
+      const saved = await api("PUT", "/api/security/allow-list", { networks });
+      $("#allow-networks").value = saved.networks.join("\n");
+      await events();
+      return `Allow-list saved (${saved.networks.length} networks).`;
+    });
+    await load();
+    await events();
+  };
+
   const page = pages[document.body.dataset.page];
   if (page) Promise.resolve(page()).catch((e) => say(e.message, "error"));
 })();

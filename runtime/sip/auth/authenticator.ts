@@ -1,8 +1,10 @@
 /**
  * Server-side Digest authentication (RFC 3261 section 22.4, RFC 2617, RFC 8760).
  *
- * Nonces are stateless: a timestamp, a random salt and an HMAC under a secret, so any nonce we issued
- * can be checked without remembering it. Replay protection needs state, so the highest nonce-count
+ * Nonces are stateless: a timestamp, a random salt and an HMAC under a secret over both and the
+ * source address the challenge went to, so any nonce we issued can be checked without remembering
+ * it, and a nonce presented from another address than it was issued to is `bad-nonce`: credentials
+ * with a good nonce prove that the sender received our challenge at its source address. Replay protection needs state, so the highest nonce-count
  * seen per nonce is kept in a bounded map.
  */
 
@@ -63,6 +65,11 @@ export interface VerifyRequest {
   requestUri?: string;
   /** The body, needed only for qop=auth-int. */
   body?: Uint8Array;
+  /**
+   * The source address the request came from; the nonce must have been issued to it (see
+   * {@link DigestAuthenticator.challenge}). Default "" (unbound nonces).
+   */
+  source?: string;
 }
 
 /** Options of {@link DigestAuthenticator}. */
@@ -152,8 +159,8 @@ export class DigestAuthenticator {
   }
 
   /** Build the 401 (or, with `proxy`, 407) challenge header: one value per algorithm. */
-  challenge(options: { stale?: boolean; proxy?: boolean } = {}): Challenge {
-    const nonce = this.issueNonce();
+  challenge(options: { stale?: boolean; proxy?: boolean; source?: string } = {}): Challenge {
+    const nonce = this.issueNonce(options.source);
     const values = this.#algorithms.map((algorithm) =>
       formatChallenge({
         realm: this.realm,
@@ -167,8 +174,8 @@ export class DigestAuthenticator {
     return { name: options.proxy ? "Proxy-Authenticate" : "WWW-Authenticate", values };
   }
 
-  /** A fresh signed nonce. */
-  issueNonce(): string {
+  /** A fresh signed nonce, bound to `source` (the address the challenge is sent to; default ""). */
+  issueNonce(source = ""): string {
     const bytes = new Uint8Array(NONCE_BYTES);
     let ts = Math.max(0, Math.floor(this.#clock.wallNow()));
     for (let i = 5; i >= 0; i--) {
@@ -176,7 +183,7 @@ export class DigestAuthenticator {
       ts = Math.floor(ts / 256);
     }
     getRandomValues(bytes.subarray(6, SIGNED_BYTES));
-    bytes.set(this.#mac(bytes.subarray(0, SIGNED_BYTES)), SIGNED_BYTES);
+    bytes.set(this.#mac(bytes.subarray(0, SIGNED_BYTES), source), SIGNED_BYTES);
     return Buffer.from(bytes).toString("base64url");
   }
 
@@ -202,17 +209,18 @@ export class DigestAuthenticator {
     return this.#seen.size;
   }
 
-  #mac(data: Uint8Array): Uint8Array {
-    return createHmac("sha256", this.#secret).update(data).update(this.realm).digest().subarray(0, MAC_BYTES);
+  #mac(data: Uint8Array, source: string): Uint8Array {
+    return createHmac("sha256", this.#secret).update(data).update(this.realm).update("\0").update(source)
+      .digest().subarray(0, MAC_BYTES);
   }
 
   /** Returns the wall-clock issue time of a nonce we signed, or undefined. */
-  #nonceIssuedAt(nonce: string): number | undefined {
+  #nonceIssuedAt(nonce: string, source: string): number | undefined {
     if (nonce.length !== NONCE_CHARS) return undefined;
     const bytes = Buffer.from(nonce, "base64url");
     // The decoder is lenient; insist on the canonical spelling so one nonce has one name.
     if (bytes.length !== NONCE_BYTES || bytes.toString("base64url") !== nonce) return undefined;
-    const expected = this.#mac(bytes.subarray(0, SIGNED_BYTES));
+    const expected = this.#mac(bytes.subarray(0, SIGNED_BYTES), source);
     if (!timingSafeEqual(bytes.subarray(SIGNED_BYTES), expected)) return undefined;
     let ts = 0;
     for (let i = 0; i < 6; i++) ts = ts * 256 + (bytes[i] ?? 0);
@@ -289,11 +297,13 @@ export class DigestAuthenticator {
       if (cnonce === undefined) return { ok: false, reason: "malformed", username };
       input.cnonce = cnonce;
     }
+    // Before any other check that can fail: every failure but malformed, realm and bad-nonce then
+    // proves the sender received a challenge at its address (limiters count only those).
+    const issuedAt = this.#nonceIssuedAt(nonce, options.source ?? "");
+    if (issuedAt === undefined) return { ok: false, reason: "bad-nonce", username };
     if (options.requestUri !== undefined && uri.toLowerCase() !== options.requestUri.toLowerCase()) {
       return { ok: false, reason: "uri-mismatch", username };
     }
-    const issuedAt = this.#nonceIssuedAt(nonce);
-    if (issuedAt === undefined) return { ok: false, reason: "bad-nonce", username };
     const age = this.#clock.wallNow() - issuedAt;
     const stale = age > this.#lifetime || age < -FUTURE_SKEW_MS;
     return { username, realm, algorithm, input, response, nonce, issuedAt, stale, nc };

@@ -272,3 +272,20 @@ Deno.test("malformed Authorization headers never throw", () => {
   }
   assertEquals(auth.verify({ method: "REGISTER", authorization: samples[0], lookupHa1 }).ok, false);
 });
+
+Deno.test("a nonce is bound to the source it was issued to: from another source it is bad-nonce", () => {
+  const { auth } = setup();
+  const challenge = auth.challenge({ source: "192.0.2.1" }).values[0]!;
+  const authorization = answer(challenge);
+  const verify = (source: string) => auth.verify({ method: "REGISTER", authorization, lookupHa1, source });
+  // A spoofer sending as 192.0.2.1 never saw this challenge; one that uses a nonce it got at
+  // its own address is told bad-nonce, before the password is looked at.
+  assertEquals(verify("198.51.100.9"), { ok: false, reason: "bad-nonce", username: "100" });
+  assertEquals(auth.verify({ method: "REGISTER", authorization, lookupHa1 }).ok, false);
+  assertEquals(verify("192.0.2.1"), { ok: true, username: "100" });
+  const wrong = answer(auth.challenge({ source: "192.0.2.1" }).values[0]!, { password: "guess" });
+  assertEquals(
+    auth.verify({ method: "REGISTER", authorization: wrong, lookupHa1, source: "192.0.2.2" }),
+    { ok: false, reason: "bad-nonce", username: "100" },
+  );
+});

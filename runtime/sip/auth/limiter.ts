@@ -1,6 +1,7 @@
 /**
- * Brute-force protection for authentication: failures per source address slow responses down
- * and then block the address for a while.
+ * Brute-force protection for authentication: failures per key (a source address, or an extension)
+ * slow responses down and then block the key for a while. Failures are counted in a short window
+ * (a burst) and a long one (a slow guesser that stays under the burst limit).
  */
 
 import type { Clock } from "../../clock/mod.ts";
@@ -15,6 +16,16 @@ export interface FailureLimiterOptions {
   delayAfter?: number;
   /** At this many failures in a window, the address is blocked; default 20. */
   blockAfter?: number;
+  /** Failures are also counted over this long window, default 3 600 000 ms (an hour). */
+  longWindowMs?: number;
+  /** At this many failures in the long window, the key is blocked; default 30 (Infinity: off). */
+  longBlockAfter?: number;
+  /**
+   * Whether a success forgets the failures (default true: one phone behind an office NAT that
+   * logs in fine clears its neighbours' count). False for per-extension counting, where the real
+   * phone's successes must not hide an attacker's guesses.
+   */
+  successClears?: boolean;
   /** How long a block lasts, default 600 000 ms. */
   blockMs?: number;
   /** Delay added per failure past `delayAfter`, default 1000 ms. */
@@ -33,10 +44,11 @@ export interface LimiterVerdict {
   delayMs: number;
 }
 
-/** One tracked address, for the admin API. */
+/** One tracked key, for the admin API. */
 export interface LimiterEntry {
+  /** The key: a source address or an extension. */
   ip: string;
-  /** Failures in the current window. */
+  /** Failures in the current long window. */
   failures: number;
   blocked: boolean;
   /** Unix epoch ms when the block ends (only when blocked). */
@@ -50,6 +62,8 @@ export interface LimiterEntry {
 interface Entry {
   failures: number;
   windowStart: number;
+  longFailures: number;
+  longStart: number;
   blockedUntil: number;
   lastFailure: number;
   lastFailureWall: number;
@@ -73,6 +87,9 @@ export class FailureLimiter {
   readonly #delayAfter: number;
   readonly #blockAfter: number;
   readonly #blockMs: number;
+  readonly #longWindowMs: number;
+  readonly #longBlockAfter: number;
+  readonly #successClears: boolean;
   readonly #delayStepMs: number;
   readonly #maxDelayMs: number;
   readonly #maxEntries: number;
@@ -85,6 +102,9 @@ export class FailureLimiter {
     this.#delayAfter = options.delayAfter ?? 5;
     this.#blockAfter = options.blockAfter ?? 20;
     this.#blockMs = options.blockMs ?? 600_000;
+    this.#longWindowMs = options.longWindowMs ?? 3_600_000;
+    this.#longBlockAfter = options.longBlockAfter ?? 30;
+    this.#successClears = options.successClears ?? true;
     this.#delayStepMs = options.delayStepMs ?? 1000;
     this.#maxDelayMs = options.maxDelayMs ?? 5000;
     this.#maxEntries = options.maxEntries ?? 10_000;
@@ -96,7 +116,7 @@ export class FailureLimiter {
     const now = this.#clock.now();
     const entry = this.#entries.get(ip);
     if (ok) {
-      if (entry !== undefined && entry.blockedUntil <= now) this.#entries.delete(ip);
+      if (this.#successClears && entry !== undefined && entry.blockedUntil <= now) this.#entries.delete(ip);
       return;
     }
     if (entry === undefined) {
@@ -104,6 +124,8 @@ export class FailureLimiter {
       this.#entries.set(ip, {
         failures: 1,
         windowStart: now,
+        longFailures: 1,
+        longStart: now,
         blockedUntil: 0,
         lastFailure: now,
         lastFailureWall: this.#clock.wallNow(),
@@ -120,7 +142,12 @@ export class FailureLimiter {
       entry.failures = 0;
       entry.windowStart = now;
     }
+    if (now - entry.longStart >= this.#longWindowMs) {
+      entry.longFailures = 0;
+      entry.longStart = now;
+    }
     entry.failures++;
+    entry.longFailures++;
     entry.lastFailure = now;
     entry.lastFailureWall = this.#clock.wallNow();
     this.#entries.delete(ip);
@@ -159,7 +186,7 @@ export class FailureLimiter {
       const blocked = entry.blockedUntil > now;
       const item: LimiterEntry = {
         ip,
-        failures: entry.failures,
+        failures: entry.longFailures,
         blocked,
         lastFailureAt: entry.lastFailureWall,
         delayMs: blocked ? 0 : this.#delayFor(entry, now),
@@ -170,13 +197,21 @@ export class FailureLimiter {
     return out;
   }
 
+  /** Is `ip` blocked right now? */
+  isBlocked(ip: string): boolean {
+    const entry = this.#entries.get(ip);
+    return entry !== undefined && entry.blockedUntil > this.#clock.now();
+  }
+
   /** Number of tracked addresses. */
   get size(): number {
     return this.#entries.size;
   }
 
   #maybeBlock(entry: Entry, now: number): void {
-    if (entry.failures >= this.#blockAfter) entry.blockedUntil = now + this.#blockMs;
+    if (entry.failures >= this.#blockAfter || entry.longFailures >= this.#longBlockAfter) {
+      entry.blockedUntil = now + this.#blockMs;
+    }
   }
 
   #delayFor(entry: Entry, now: number): number {
@@ -186,7 +221,8 @@ export class FailureLimiter {
   }
 
   #expired(entry: Entry, now: number): boolean {
-    return entry.blockedUntil <= now && now - entry.windowStart >= this.#windowMs;
+    return entry.blockedUntil <= now && now - entry.windowStart >= this.#windowMs &&
+      now - entry.longStart >= this.#longWindowMs;
   }
 
   #makeRoom(now: number): void {

@@ -23,6 +23,10 @@ Deno.test("limiter delays after 5 failures, blocks at 20, and the block expires"
   assertEquals(limiter.check(ip).blocked, true);
   clock.advance(1_000);
   assertEquals(limiter.check(ip), { blocked: false, delayMs: 0 });
+  // The failures stay counted in the long window (an hour) after the block.
+  assertEquals(limiter.size, 1);
+  clock.advance(3_600_000);
+  assertEquals(limiter.check(ip), { blocked: false, delayMs: 0 });
   assertEquals(limiter.size, 0);
 });
 
@@ -62,7 +66,7 @@ Deno.test("limiter list reports blocked addresses with wall-clock times", () => 
     { ip: "a", failures: 2, blocked: true, blockedUntil: 1_005_010, lastFailureAt: 1_000_010, delayMs: 0 },
     { ip: "b", failures: 1, blocked: false, lastFailureAt: 1_000_010, delayMs: 0 },
   ]);
-  clock.advance(60_000);
+  clock.advance(3_600_000);
   assertEquals(limiter.list(), []);
 });
 
@@ -81,4 +85,45 @@ Deno.test("countsAsFailure ignores the normal missing and stale answers", () => 
   assertEquals(countsAsFailure({ ok: false, reason: "stale", stale: true }), false);
   assertEquals(countsAsFailure({ ok: false, reason: "wrong-password" }), true);
   assertEquals(countsAsFailure({ ok: true, username: "x" }), false);
+});
+
+Deno.test("limiter: a slow sequential guesser (32 guesses in ~100 s) ends blocked by the long window", () => {
+  const clock = new VirtualClock();
+  const limiter = new FailureLimiter({ clock });
+  let blockedAt = -1;
+  for (let i = 0; i < 32; i++) {
+    if (limiter.check("a").blocked) {
+      blockedAt = i;
+      break;
+    }
+    limiter.record("a", false);
+    clock.advance(3200); // 32 guesses in 102 s: never 20 in one (fixed) minute
+  }
+  assertEquals(blockedAt, 30);
+  const [entry] = limiter.list();
+  assertEquals(entry?.blocked, true);
+  assertEquals(entry?.failures, 30);
+});
+
+Deno.test("limiter: long-window failures are forgotten after the long window, not the short one", () => {
+  const clock = new VirtualClock();
+  const limiter = new FailureLimiter({ clock, longWindowMs: 3_600_000, longBlockAfter: 5 });
+  for (let i = 0; i < 4; i++) {
+    limiter.record("a", false);
+    clock.advance(600_000);
+  }
+  assertEquals(limiter.size, 1, "kept across short windows");
+  clock.advance(3_600_000);
+  limiter.record("a", false);
+  assertEquals(limiter.check("a").blocked, false, "the first four are out of the window");
+});
+
+Deno.test("limiter with successClears: false (extensions): a success does not reset the count", () => {
+  const clock = new VirtualClock();
+  const limiter = new FailureLimiter({ clock, windowMs: 3_600_000, blockAfter: 3, successClears: false });
+  limiter.record("1001", false);
+  limiter.record("1001", false);
+  limiter.record("1001", true); // the real phone re-registers in between
+  limiter.record("1001", false);
+  assertEquals(limiter.check("1001").blocked, true);
 });

@@ -95,12 +95,25 @@ export function reasonPhrase(status: number): string {
   return REASONS[status] ?? CLASS_REASONS[Math.floor(status / 100)] ?? "";
 }
 
+/** 64 random bits as hex (section 19.3 asks for at least 32). */
+function randomTag(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
 /** Options for {@link createResponse}. */
 export interface CreateResponseOptions {
   /** Reason phrase; defaults to {@link reasonPhrase}. */
   reason?: string;
-  /** Tag added to To when the request's To has none (the UAS's dialog tag). */
-  toTag?: string;
+  /**
+   * Tag added to To when the request's To has none (the UAS's dialog tag). Without it, every
+   * response but 100 gets a fresh random tag (section 8.2.6.2: a UAS adds a tag to the To of a
+   * response to a request outside a dialog, e.g. OPTIONS and REGISTER). `null` leaves To as it is
+   * (responses a UAC synthesises for itself, section 8.1.3.1, come from no UAS).
+   */
+  toTag?: string | null;
   /** Extra headers appended after the copied ones. */
   headers?: SipHeader[];
   /** Response body. */
@@ -111,7 +124,8 @@ export interface CreateResponseOptions {
 
 /**
  * Builds a response to `req` (RFC 3261 section 8.2.6.2): copies every Via in order, From, To (adding
- * `toTag` when To has no tag yet), Call-ID and CSeq, and Timestamp for a 100 (section 8.2.6.1).
+ * `toTag`, or a random tag unless the status is 100, when To has no tag yet), Call-ID and CSeq, and
+ * Timestamp for a 100 (section 8.2.6.1).
  * Record-Route is not copied; dialog-creating responses add it themselves. Throws RangeError for a
  * status outside 100..699.
  */
@@ -129,8 +143,11 @@ export function createResponse(
     const h = req.headers.find((x) => x.name === name);
     if (h === undefined) continue;
     let value = h.value;
-    if (name === "To" && options.toTag !== undefined && getTag(value) === undefined) {
-      value += `;tag=${options.toTag}`;
+    if (name === "To" && getTag(value) === undefined) {
+      const tag = options.toTag === null
+        ? undefined
+        : options.toTag ?? (status === 100 ? undefined : randomTag());
+      if (tag !== undefined) value += `;tag=${tag}`;
     }
     headers.push({ name, value });
   }

@@ -59,3 +59,21 @@ Deno.test("reasonPhrase knows the standard codes and falls back per class", () =
   throws(() => createResponse(invite(), 99), RangeError);
   throws(() => createResponse(invite(), 700), RangeError);
 });
+
+Deno.test("every response but 100 gets a To tag when the request has none (RFC 3261 8.2.6.2)", () => {
+  for (const method of ["OPTIONS", "REGISTER", "INVITE"]) {
+    const req = invite();
+    req.method = method;
+    req.headers = req.headers.map((h) => h.name === "CSeq" ? { name: "CSeq", value: `7 ${method}` } : h);
+    for (const status of [200, 401, 403, 404, 486]) {
+      const tag = getTag(getHeader(createResponse(req, status), "To")!);
+      strictEqual(typeof tag, "string", `${method} ${status}`);
+      strictEqual(/^[0-9a-f]{16}$/.test(tag!), true, `${method} ${status}: ${tag}`);
+    }
+    strictEqual(getTag(getHeader(createResponse(req, 100), "To")!), undefined);
+  }
+  // A UAC's own 408/503 (section 8.1.3.1) comes from no UAS: toTag null leaves To untouched.
+  strictEqual(getTag(getHeader(createResponse(invite(), 408, { toTag: null }), "To")!), undefined);
+  // Two responses to one request do not have to share a tag, but an explicit one wins.
+  strictEqual(getTag(getHeader(createResponse(invite(), 180, { toTag: "mine" }), "To")!), "mine");
+});

@@ -330,7 +330,9 @@ export class ClientTransaction {
     if (this.#state === "terminated") return;
     this.#terminate();
     if (this.#handlers.onTimeout !== undefined) this.#handlers.onTimeout();
-    else this.#handlers.onResponse(createResponse(this.request, 408, { reason: "Request Timeout" }));
+    else {this.#handlers.onResponse(
+        createResponse(this.request, 408, { reason: "Request Timeout", toTag: null }),
+      );}
   }
 
   /** 8.1.3.1: a transport failure is treated as a 503 when the TU has no handler for it. */
@@ -338,7 +340,9 @@ export class ClientTransaction {
     if (this.#state === "terminated") return;
     this.#terminate();
     if (this.#handlers.onTransportError !== undefined) this.#handlers.onTransportError();
-    else this.#handlers.onResponse(createResponse(this.request, 503, { reason: "Service Unavailable" }));
+    else {this.#handlers.onResponse(
+        createResponse(this.request, 503, { reason: "Service Unavailable", toTag: null }),
+      );}
   }
 
   #terminate(): void {

@@ -23,6 +23,7 @@ import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { startPaging } from "./_paging.ts";
+import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
@@ -201,12 +202,27 @@ export async function startAppliance(
         sendRequest: (req, target) => transports!.sendRequest(req, target),
       },
       clock,
-      onRequest: (req, tx, source) => {
-        if (prov?.sipHook(req, tx, source)) return; // SIP plug-and-play SUBSCRIBE
-        dispatch(req, tx, source);
-      },
+      // Every SUBSCRIBE (SIP plug-and-play ua-profile included) goes to the events core (dispatcher hook).
+      onRequest: (req, tx, source) => dispatch(req, tx, source),
       onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
     });
+    // SUBSCRIBE/NOTIFY (runtime/call/events): dialog, presence, message-summary, ua-profile.
+    const events = startEvents({
+      transactions,
+      authorizer,
+      clock,
+      log: log.child("events"),
+      storage,
+      publicAddress: config.publicAddress,
+      sipPort: config.sipPort,
+      limits: {
+        minExpires: config.subscribeMinExpires,
+        maxExpires: Math.max(config.subscribeMinExpires, config.subscribeMaxExpires),
+        perSource: config.subscribePerSource,
+        total: config.subscribeMax,
+      },
+    });
+    cleanups.push(() => events.close());
     b2bua = new B2bua({
       transactions,
       sendRaw: (req, target) => void transports!.sendRequest(req, target),
@@ -219,7 +235,10 @@ export async function startAppliance(
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
-      onChange: () => emit("calls"),
+      onChange: (call, ended) => {
+        emit("calls");
+        events.hub.fromLiveCall(call, ended); // BLF (dialog) and presence watchers
+      },
     });
     cleanups.push(() => b2bua!.close());
     const registrar: RegistrarOptions = {
@@ -237,6 +256,9 @@ export async function startAppliance(
       log: log.child("registrar"),
       onChange: (ext) => {
         emit("registrations");
+        events.hub.setPresence(ext, {
+          registered: storage.locations.getBindings(ext, clock.wallNow()).length > 0,
+        });
         // The device registry shows each phone's last registration (User-Agent, contact).
         for (const b of storage.locations.getBindings(ext, clock.wallNow())) {
           recordRegistration(storage, {
@@ -282,6 +304,7 @@ export async function startAppliance(
       overloaded: () => load.overloaded(),
       clock,
       log: sipLog,
+      hooks: [events.hook],
     });
     transports = await startTransports({
       bind: config.bind,
@@ -323,6 +346,13 @@ export async function startAppliance(
     });
     const provisioning = prov;
     cleanups.push(() => provisioning.stop());
+    events.core.register(uaProfilePackage({
+      httpBase: () => provisioning.data.server().httpBase,
+      storage,
+      clock,
+      log: log.child("pnp"),
+    }));
+    events.core.restore(); // subscriptions from before a restart continue
     listeners.tftp = true;
 
     const app = createApp({

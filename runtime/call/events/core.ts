@@ -289,10 +289,12 @@ export class EventCore {
       expiresAt: this.#o.clock.wallNow() + expires * 1000,
       data: {},
     });
-    const refusal = pkg.authorize?.(sub);
+    const refusal = pkg.authorize?.(sub, req, source);
     if (refusal) {
       this.#subs.delete(sub.id);
-      return tx.respond(createResponse(req, refusal.status, { reason: refusal.reason }));
+      return tx.respond(
+        createResponse(req, refusal.status, { reason: refusal.reason, headers: refusal.headers ?? [] }),
+      );
     }
     const granted = pkg.oneShot ? 0 : expires;
     tx.respond(createResponse(req, 200, {

@@ -2,7 +2,7 @@
  * Types of the SUBSCRIBE/NOTIFY core (RFC 6665): what an event package is, what a subscription
  * holds, and the store subscriptions are persisted in.
  */
-import type { Peer } from "../../sip/message/types.ts";
+import type { Peer, SipHeader, SipRequest } from "../../sip/message/types.ts";
 import type { DialogState } from "../../sip/dialog/mod.ts";
 
 /** A NOTIFY body a package produces. `body` may be empty (e.g. a package without state). */
@@ -43,9 +43,14 @@ export interface EventPackage {
   readonly authenticate?: boolean;
   /**
    * Refuse a subscription: return a status (403, 404) and reason, or undefined to accept. Called
-   * after authentication.
+   * after authentication, with the SUBSCRIBE and where it came from (a package may keep what it
+   * needs of them in `sub.data`).
    */
-  authorize?(sub: SubscriptionView): { status: number; reason: string } | undefined;
+  authorize?(
+    sub: SubscriptionView,
+    request: SipRequest,
+    source: Peer,
+  ): { status: number; reason: string; headers?: SipHeader[] } | undefined;
   /**
    * The NOTIFY body for `sub`. `change` is what the package passed to `EventCore.notify` (undefined
    * for initial, refresh and final NOTIFYs, and when changes were coalesced: then send full state).

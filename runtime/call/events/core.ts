@@ -62,6 +62,31 @@ interface Sub extends SubscriptionView {
   terminated: boolean;
 }
 
+/**
+ * Send one NOTIFY that belongs to no subscription (RFC 6665 leaves these to packages such as
+ * check-sync; the request says `Subscription-State: terminated`). Resolves with the final status:
+ * 408 when unanswered, 503 when it could not be sent.
+ */
+export function sendUnsolicitedNotify(
+  transactions: EventTransactions,
+  request: SipRequest,
+  target: Peer,
+): Promise<number> {
+  return new Promise((resolve) => {
+    try {
+      transactions.sendRequest(request, target, {
+        onResponse: (res) => {
+          if (res.status >= 200) resolve(res.status);
+        },
+        onTimeout: () => resolve(408),
+        onTransportError: () => resolve(503),
+      });
+    } catch {
+      resolve(503);
+    }
+  });
+}
+
 /** The Event header split into package and `id` parameter. */
 export function parseEventHeader(value: string): { name: string; id: string | null } {
   const [pkg, ...params] = value.split(";");
@@ -194,20 +219,9 @@ export class EventCore {
     this.#subs.clear();
   }
 
-  /** Send one NOTIFY outside any subscription (check-sync): `Subscription-State: terminated`. */
-  sendUnsolicited(
-    request: SipRequest,
-    target: Peer,
-  ): Promise<number> {
-    return new Promise((resolve) => {
-      this.#o.transactions.sendRequest(request, target, {
-        onResponse: (res) => {
-          if (res.status >= 200) resolve(res.status);
-        },
-        onTimeout: () => resolve(408),
-        onTransportError: () => resolve(503),
-      });
-    });
+  /** Send one NOTIFY outside any subscription (check-sync); resolves with the final status. */
+  sendUnsolicited(request: SipRequest, target: Peer): Promise<number> {
+    return sendUnsolicitedNotify(this.#o.transactions, request, target);
   }
 
   /** Our Contact (name-addr). */

@@ -27,6 +27,7 @@ export * from "./presence.ts";
 export * from "./message_summary.ts";
 export * from "./refer.ts";
 export * from "./store.ts";
+export * from "./check_sync.ts";
 
 /**
  * Forward state changes to the core: a dialog change notifies `dialog` watchers (partial state)

@@ -365,6 +365,11 @@ export async function startAppliance(
         },
       },
       paging: paging.service,
+      // message-summary (MWI) counts from the REST API; voicemail will use the same setter.
+      mailboxes: {
+        get: (m) => events.mwi.get(m),
+        set: (m, counts) => events.mwi.set(m, counts),
+      },
       // Re-provision: tell the phone's registered contacts to fetch their configuration now.
       reprovision: async (mac) => {
         const device = storage.devices.get(mac);

@@ -29,26 +29,31 @@ export function messageSummaryBody(account: string, c: MailboxCounts): string {
 /** Mailbox counts with change notification. */
 export class MessageSummaryState {
   #counts = new Map<string, MailboxCounts>();
-  #listeners = new Set<(mailbox: string) => void>();
+  #listeners = new Set<(mailbox: string) => number | void>();
 
   /** Counts of a mailbox (zeros when never set). */
   get(mailbox: string): MailboxCounts {
     return { ...(this.#counts.get(mailbox) ?? { newMessages: 0, oldMessages: 0 }) };
   }
 
-  /** Set a mailbox's counts; throws RangeError on a negative or non-integer count. */
-  set(mailbox: string, counts: MailboxCounts): void {
+  /**
+   * Set a mailbox's counts; throws RangeError on a negative or non-integer count. Returns how many
+   * listeners' subscriptions were notified (what the listeners return, summed).
+   */
+  set(mailbox: string, counts: MailboxCounts): number {
     for (const [k, v] of Object.entries(counts)) {
       if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 1_000_000)) {
         throw new RangeError(`${k} must be an integer 0..1000000, got ${v}`);
       }
     }
     this.#counts.set(mailbox, { ...counts });
-    for (const l of this.#listeners) l(mailbox);
+    let n = 0;
+    for (const l of this.#listeners) n += l(mailbox) ?? 0;
+    return n;
   }
 
   /** Listen to changes; returns an unsubscribe function. */
-  onChange(listener: (mailbox: string) => void): () => void {
+  onChange(listener: (mailbox: string) => number | void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }

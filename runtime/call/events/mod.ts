@@ -42,5 +42,5 @@ export function attachExtensionState(core: EventCore, source: ExtensionStateSour
 
 /** Forward mailbox changes to `message-summary` watchers. Returns the unsubscribe. */
 export function attachMessageSummary(core: EventCore, state: MessageSummaryState): () => void {
-  return state.onChange((mailbox) => void core.notify("message-summary", mailbox));
+  return state.onChange((mailbox) => core.notify("message-summary", mailbox));
 }

@@ -48,6 +48,9 @@ export function startEvents(options: {
   publicAddress: string;
   sipPort: number;
   limits?: Partial<EventLimits>;
+  /** Extensions with a live registration now (presence open); swept every `sweepMs` (30 s). */
+  registered?: () => Iterable<string>;
+  sweepMs?: number;
 }): EventsService {
   const { storage, publicAddress: domain } = options;
   const core = new EventCore({
@@ -67,12 +70,31 @@ export function startEvents(options: {
   core.register(presencePackage({ source: hub, domain, exists }));
   core.register(messageSummaryPackage({ state: mwi, domain, exists }));
   const detach = [attachExtensionState(core, hub), attachMessageSummary(core, mwi)];
+  // Registrations expire without a REGISTER (no registrar callback): reconcile presence with the
+  // location table at start and then periodically, so a phone that vanished shows closed.
+  const online = new Set<string>();
+  let sweepTimer: number | undefined;
+  const sweep = () => {
+    if (!options.registered) return;
+    const now = new Set(options.registered());
+    for (const ext of now) {
+      if (!online.has(ext)) hub.setPresence(ext, { registered: true });
+    }
+    for (const ext of online) {
+      if (!now.has(ext)) hub.setPresence(ext, { registered: false });
+    }
+    online.clear();
+    for (const ext of now) online.add(ext);
+    sweepTimer = options.clock.setTimeout(sweep, options.sweepMs ?? 30_000);
+  };
+  sweep();
   return {
     core,
     hub,
     mwi,
     hook: (req, tx, source) => core.handleRequest(req, tx, source),
     close() {
+      if (sweepTimer !== undefined) options.clock.clearTimeout(sweepTimer);
       for (const d of detach) d();
       core.close();
     },

@@ -221,6 +221,7 @@ export async function startAppliance(
         perSource: config.subscribePerSource,
         total: config.subscribeMax,
       },
+      registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
     });
     cleanups.push(() => events.close());
     b2bua = new B2bua({

@@ -329,3 +329,22 @@ Deno.test("refer: sipfrag progress NOTIFYs, a final status ends the implicit sub
   }
   assert(threw);
 });
+
+Deno.test("bad SUBSCRIBEs get clear 4xx: no Event 400, no Contact 400, wrong Accept 406, someone else's refresh 403", () => {
+  const { core } = setup();
+  const noEvent = subscribe("dialog");
+  noEvent.headers = noEvent.headers.filter((h) => h.name !== "Event");
+  assertEquals(send(core, noEvent).status, 400);
+  const noContact = subscribe("dialog");
+  noContact.headers = noContact.headers.filter((h) => h.name !== "Contact");
+  const r = send(core, noContact);
+  assertEquals(r.status, 400);
+  assertMatch(r.reason, /Contact/);
+  const wrongAccept = subscribe("dialog");
+  wrongAccept.headers.push({ name: "Accept", value: "text/plain" });
+  assertEquals(send(core, wrongAccept).status, 406);
+  const ok = send(core, subscribe("dialog", { callId: "mine" }));
+  const toTag = /tag=([^;]+)$/.exec(getHeader(ok, "To")!)![1]!;
+  assertEquals(send(core, subscribe("dialog", { callId: "mine", toTag, cseq: 2, user: "203" })).status, 403);
+  assertEquals(send(core, subscribe("presence", { callId: "mine", toTag, cseq: 3 })).status, 489);
+});

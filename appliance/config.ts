@@ -26,6 +26,11 @@ export interface BootConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Seconds a call rings before the box gives up (no answer). */
   noAnswerSeconds: number;
+  /** SUBSCRIBE limits (runtime/call/events): minimum and maximum Expires, per source, in all. */
+  subscribeMinExpires: number;
+  subscribeMaxExpires: number;
+  subscribePerSource: number;
+  subscribeMax: number;
   /**
    * Digest algorithms offered, most preferred first (RFC 8760). Only MD5 by default: sipp answers
    * only the first challenge, and libre-based phones (baresip) refuse the whole response when any
@@ -90,6 +95,25 @@ export const SETTINGS: readonly Setting[] = [
   { key: "adminPassword", env: "PBX_ADMIN_PASSWORD", flag: "--admin-password", help: "first admin password" },
   { key: "logLevel", env: "PBX_LOG_LEVEL", flag: "--log-level", help: "debug, info, warn or error" },
   { key: "noAnswerSeconds", env: "PBX_NO_ANSWER_SECONDS", flag: "--no-answer-seconds", help: "ring timeout" },
+  {
+    key: "subscribeMinExpires",
+    env: "PBX_SUBSCRIBE_MIN_EXPIRES",
+    flag: "--subscribe-min-expires",
+    help: "shortest SUBSCRIBE Expires accepted (s); shorter get 423",
+  },
+  {
+    key: "subscribeMaxExpires",
+    env: "PBX_SUBSCRIBE_MAX_EXPIRES",
+    flag: "--subscribe-max-expires",
+    help: "longest SUBSCRIBE Expires granted (s)",
+  },
+  {
+    key: "subscribePerSource",
+    env: "PBX_SUBSCRIBE_PER_SOURCE",
+    flag: "--subscribe-per-source",
+    help: "subscriptions one address may hold",
+  },
+  { key: "subscribeMax", env: "PBX_SUBSCRIBE_MAX", flag: "--subscribe-max", help: "subscriptions in all" },
   {
     key: "digestAlgorithms",
     env: "PBX_DIGEST_ALGORITHMS",
@@ -182,6 +206,10 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   realm: "pbx",
   logLevel: "info",
   noAnswerSeconds: 30,
+  subscribeMinExpires: 60,
+  subscribeMaxExpires: 3600,
+  subscribePerSource: 100,
+  subscribeMax: 10_000,
   digestAlgorithms: ["MD5"],
   authDelayAfter: 5,
   authBlockAfter: 20,
@@ -251,6 +279,10 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       break;
     }
     case "noAnswerSeconds":
+    case "subscribeMinExpires":
+    case "subscribeMaxExpires":
+    case "subscribePerSource":
+    case "subscribeMax":
     case "updateConfirmSec":
     case "authDelayAfter":
     case "authBlockAfter":

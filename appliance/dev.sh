@@ -13,6 +13,8 @@ TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 
 TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
 # sipvicious (svcrack) and fail2ban (fail2ban-regex checks the documented filter): tests/sip/security_e2e_test.ts
 TEST_PACKAGES="$TEST_PACKAGES sipvicious fail2ban"
+# SUBSCRIBE/NOTIFY interop (tests/events): twinkle-console subscribes to message-summary
+TEST_PACKAGES="$TEST_PACKAGES twinkle-console"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"

@@ -18,6 +18,7 @@ import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
+import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
@@ -194,12 +195,28 @@ export async function startAppliance(
         sendRequest: (req, target) => transports!.sendRequest(req, target),
       },
       clock,
-      onRequest: (req, tx, source) => {
-        if (prov?.sipHook(req, tx, source)) return; // SIP plug-and-play SUBSCRIBE
-        dispatch(req, tx, source);
-      },
+      // Every SUBSCRIBE (SIP plug-and-play ua-profile included) goes to the events core (dispatcher hook).
+      onRequest: (req, tx, source) => dispatch(req, tx, source),
       onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
     });
+    // SUBSCRIBE/NOTIFY (runtime/call/events): dialog, presence, message-summary, ua-profile.
+    const events = startEvents({
+      transactions,
+      authorizer,
+      clock,
+      log: log.child("events"),
+      storage,
+      publicAddress: config.publicAddress,
+      sipPort: config.sipPort,
+      limits: {
+        minExpires: config.subscribeMinExpires,
+        maxExpires: Math.max(config.subscribeMinExpires, config.subscribeMaxExpires),
+        perSource: config.subscribePerSource,
+        total: config.subscribeMax,
+      },
+      registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
+    });
+    cleanups.push(() => events.close());
     b2bua = new B2bua({
       transactions,
       sendRaw: (req, target) => void transports!.sendRequest(req, target),
@@ -212,7 +229,10 @@ export async function startAppliance(
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
-      onChange: () => emit("calls"),
+      onChange: (call, ended) => {
+        emit("calls");
+        events.hub.fromLiveCall(call, ended); // BLF (dialog) and presence watchers
+      },
     });
     cleanups.push(() => b2bua!.close());
     const registrar: RegistrarOptions = {
@@ -230,6 +250,9 @@ export async function startAppliance(
       log: log.child("registrar"),
       onChange: (ext) => {
         emit("registrations");
+        events.hub.setPresence(ext, {
+          registered: storage.locations.getBindings(ext, clock.wallNow()).length > 0,
+        });
         // The device registry shows each phone's last registration (User-Agent, contact).
         for (const b of storage.locations.getBindings(ext, clock.wallNow())) {
           recordRegistration(storage, {
@@ -270,6 +293,7 @@ export async function startAppliance(
       overloaded: () => load.overloaded(),
       clock,
       log: sipLog,
+      hooks: [events.hook],
     });
     transports = await startTransports({
       bind: config.bind,
@@ -311,6 +335,13 @@ export async function startAppliance(
     });
     const provisioning = prov;
     cleanups.push(() => provisioning.stop());
+    events.core.register(uaProfilePackage({
+      httpBase: () => provisioning.data.server().httpBase,
+      storage,
+      clock,
+      log: log.child("pnp"),
+    }));
+    events.core.restore(); // subscriptions from before a restart continue
     listeners.tftp = true;
 
     const app = createApp({
@@ -323,6 +354,11 @@ export async function startAppliance(
         },
       },
       paging: paging.service,
+      // message-summary (MWI) counts from the REST API; voicemail will use the same setter.
+      mailboxes: {
+        get: (m) => events.mwi.get(m),
+        set: (m, counts) => events.mwi.set(m, counts),
+      },
       // Re-provision: tell the phone's registered contacts to fetch their configuration now.
       reprovision: async (mac) => {
         const device = storage.devices.get(mac);

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { realClock } from "../runtime/clock/mod.ts";
 import { authRoutes, requireAdmin, requireAuth } from "./api_auth.ts";
+import { mailboxRoutes } from "./api_mailboxes.ts";
 import { extensionRoutes } from "./api_extensions.ts";
 import { statusRoutes } from "./api_status.ts";
 import { meRoutes, userRoutes } from "./api_users.ts";
@@ -101,6 +102,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   api.route("/security", securityRoutes({ storage, logins, sip: deps.sipSecurity }));
   registerPhoneRoutes(api, { storage, clock, phones: deps.phones, reprovision: deps.reprovision });
   registerNumberRoutes(api, { storage }); // the number plan and the feature-code table
+  api.use("/mailboxes/*", requireAdmin());
+  api.route("/", mailboxRoutes({ storage, mailboxes: deps.mailboxes }));
   registerPagingRoutes(api, {
     storage,
     paging: deps.paging,

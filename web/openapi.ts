@@ -75,6 +75,18 @@ export const OPENAPI: Json = {
       },
     },
     schemas: {
+      MailboxSummary: {
+        type: "object",
+        properties: {
+          mailbox: { type: "string" },
+          newMessages: { type: "integer" },
+          oldMessages: { type: "integer" },
+          urgentNew: { type: "integer" },
+          urgentOld: { type: "integer" },
+          notified: { type: "integer", description: "subscriptions told (PUT only)" },
+        },
+        required: ["mailbox", "newMessages", "oldMessages"],
+      },
       HostState: {
         type: "object",
         properties: {
@@ -852,6 +864,28 @@ export const OPENAPI: Json = {
           }),
           ...errors(400, 401, 403, 404, 409, 503),
         },
+      },
+    },
+    "/api/mailboxes/{number}/summary": {
+      parameters: [number],
+      get: {
+        summary: "Message-waiting counts of an extension's mailbox (admin)",
+        responses: { 200: ok("Counts", ref("MailboxSummary")), ...errors(401, 403, 404, 503) },
+      },
+      put: {
+        summary: "Set message-waiting counts; phones subscribed to message-summary get a NOTIFY (admin)",
+        requestBody: jsonBody({
+          type: "object",
+          properties: {
+            newMessages: { type: "integer", minimum: 0 },
+            oldMessages: { type: "integer", minimum: 0 },
+            urgentNew: { type: "integer", minimum: 0 },
+            urgentOld: { type: "integer", minimum: 0 },
+          },
+          required: ["newMessages", "oldMessages"],
+          additionalProperties: false,
+        }),
+        responses: { 200: ok("Set", ref("MailboxSummary")), ...errors(400, 401, 403, 404, 503) },
       },
     },
     "/api/templates": {

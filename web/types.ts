@@ -121,6 +121,8 @@ export interface AppDeps {
   maxBodyBytes?: number | undefined;
   /** The box's addresses and ports; default: no addresses, ports 5060/80/69. */
   boxInfo?: (() => BoxInfo) | undefined;
+  /** Message-waiting counts per mailbox (message-summary NOTIFYs); without it those routes answer 503. */
+  mailboxes?: MailboxSummaries | undefined;
   /** The live paging service (test tone, zone status); without it those routes answer 503. */
   paging?: PagingControl | undefined;
   /** Audio outputs for paging zones (drivers/alsa listPcms); without it the zone form takes names by hand. */
@@ -274,4 +276,19 @@ export interface HostControl {
   reboot(): { at: number };
   /** Restart the PBX service about a second from now; `at` is epoch ms. */
   restartService(): { at: number };
+}
+
+/** Counts of one mailbox (RFC 3842 Voice-Message new/old, urgent in brackets). */
+export interface MailboxCounts {
+  newMessages: number;
+  oldMessages: number;
+  urgentNew?: number;
+  urgentOld?: number;
+}
+
+/** Mailbox counts the box publishes to message-summary subscribers. */
+export interface MailboxSummaries {
+  get(mailbox: string): MailboxCounts;
+  /** Set the counts; returns how many subscriptions were notified. */
+  set(mailbox: string, counts: MailboxCounts): number;
 }

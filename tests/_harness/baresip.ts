@@ -39,6 +39,8 @@ export interface BaresipOptions {
   autoAnswer?: boolean;
   /** Extra lines for the config file. */
   extraConfig?: string[];
+  /** Lines of the contacts file, e.g. `<sip:201@127.0.0.1:5060>;presence=p2p` (needs module contact.so). */
+  contacts?: string[];
   /** Extra account parameters, e.g. ";ptime=20". */
   extraAccountParams?: string;
 }
@@ -194,7 +196,7 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     options.extraAccountParams ?? "",
   ].join("");
   await Deno.writeTextFile(`${configDir}/accounts`, `<sip:${options.user}@${host};transport=udp>${params}\n`);
-  await Deno.writeTextFile(`${configDir}/contacts`, "");
+  await Deno.writeTextFile(`${configDir}/contacts`, (options.contacts ?? []).map((c) => `${c}\n`).join(""));
 
   // stdbuf: baresip's stdout is block-buffered into a pipe otherwise, and waitForLog would stall.
   const proc = new LoggedProcess("stdbuf", {

@@ -6,6 +6,7 @@ import type { DatabaseSync } from "node:sqlite";
 import * as m001 from "./001_initial.ts";
 import * as m002 from "./002_devices.ts";
 import * as m003 from "./003_paging.ts";
+import * as m015 from "./015_discovered_devices.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -16,4 +17,9 @@ export interface Migration {
 }
 
 /** Every migration the code knows, ascending by version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
+export const MIGRATIONS: readonly Migration[] = [
+  m001,
+  m002,
+  m003,
+  m015,
+];

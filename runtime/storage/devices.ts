@@ -104,6 +104,67 @@ export interface FetchOutcome {
   evicted: number;
 }
 
+/** Settings key of {@linkcode ProvisioningSecurity}. */
+export const PROVISIONING_SECURITY_KEY = "provisioning.security";
+
+/** The admin's provisioning security settings (stored as one setting). */
+export interface ProvisioningSecurity {
+  /**
+   * Files with SIP passwords go out only during a device's provisioning window (opened when it
+   * is assigned or re-provisioned), or over HTTPS with the device's own HTTP credentials.
+   */
+  requireWindow: boolean;
+  /** Length of the window opened on assign / re-provision (1-1440 minutes). */
+  windowMinutes: number;
+  /** IPv4 networks ("a.b.c.d/n") that may read the phone book without credentials. */
+  phonebookNetworks: string[];
+}
+
+/** Defaults: windows on (60 minutes), phone book only with credentials. */
+export const PROVISIONING_SECURITY_DEFAULTS: Readonly<ProvisioningSecurity> = Object.freeze({
+  requireWindow: true,
+  windowMinutes: 60,
+  phonebookNetworks: [],
+});
+
+/** Throw RangeError unless `cidr` is an IPv4 address or `a.b.c.d/n`; returns it trimmed. */
+export function normalizeNetwork(cidr: unknown): string {
+  if (typeof cidr !== "string") throw new TypeError("network must be a string");
+  const t = cidr.trim();
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(t);
+  if (!m || m.slice(1, 5).some((p) => Number(p) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) {
+    throw new RangeError(
+      `network must be an IPv4 address or a.b.c.d/n (n 0-32), got ${JSON.stringify(t.slice(0, 40))}`,
+    );
+  }
+  return t;
+}
+
+/** The stored provisioning security settings merged over the defaults (bad stored values ignored). */
+export function readProvisioningSecurity(
+  settings: { get<T>(key: string): T | undefined },
+): ProvisioningSecurity {
+  const v = settings.get<Partial<ProvisioningSecurity>>(PROVISIONING_SECURITY_KEY) ?? {};
+  const d = PROVISIONING_SECURITY_DEFAULTS;
+  const minutes = v.windowMinutes;
+  return {
+    requireWindow: typeof v.requireWindow === "boolean" ? v.requireWindow : d.requireWindow,
+    windowMinutes: Number.isInteger(minutes) && minutes! >= 1 && minutes! <= 1440
+      ? minutes!
+      : d.windowMinutes,
+    phonebookNetworks: Array.isArray(v.phonebookNetworks)
+      ? v.phonebookNetworks.filter((n): n is string => {
+        try {
+          normalizeNetwork(n);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+      : [],
+  };
+}
+
 /** Query for `DeviceStore.list`. */
 export interface DeviceQuery {
   status?: DeviceStatus | undefined;

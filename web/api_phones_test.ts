@@ -189,6 +189,13 @@ Deno.test("templates: list, save a valid edit, refuse an invalid one with line:c
     400,
   );
   assert.match(String(bad.error), /yealink\.device:2:3: unknown variable "acount\.number"/);
+  // Issue 18: nested loops that would render exponentially are refused with a clear message.
+  const nested = "{{#each blfKeys}}".repeat(15) + "{{ value }}" + "{{/each}}".repeat(15);
+  const bomb = await json(
+    await f.req("/api/templates/yealink.device", { method: "PUT", token: f.token, json: { body: nested } }),
+    400,
+  );
+  assert.match(String(bomb.error), /invalid template: yealink\.device: template exceeds its render budget/);
   const good = await json(
     await f.req("/api/templates/yealink.device", {
       method: "PUT",

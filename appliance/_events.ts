@@ -111,6 +111,10 @@ export function uaProfilePackage(options: {
   storage: Storage;
   clock: Clock;
   log: Logger;
+  /** The provisioning fetch guard: a blocked source gets 403, an unknown MAC counts as a miss. */
+  guard?: { refuse(address: string): boolean; miss(address: string, why: string): void };
+  /** Told how many discovered devices the table cap or expiry removed. */
+  onEvicted?: (count: number) => void;
 }): EventPackage {
   return {
     name: "ua-profile",
@@ -118,6 +122,9 @@ export function uaProfilePackage(options: {
     authenticate: false,
     oneShot: true,
     authorize(sub, req, source) {
+      if (options.guard?.refuse(source.address)) {
+        return { status: 403, reason: "Forbidden (too many failed provisioning requests)" };
+      }
       const answer = answerPnpSubscribe({ uri: req.uri, headers: req.headers }, {
         httpBase: options.httpBase(),
       });
@@ -137,11 +144,21 @@ function recordPnpPhone(
   answer: PnpAnswer,
   req: SipRequest,
   source: Peer,
-  options: { storage: Storage; clock: Clock; log: Logger },
+  options: {
+    storage: Storage;
+    clock: Clock;
+    log: Logger;
+    guard?: { miss(address: string, why: string): void };
+    onEvicted?: (count: number) => void;
+  },
 ): void {
   if (answer.mac) {
+    // An unknown MAC counts as a miss for this source, like a guessed file name.
+    if (options.storage.devices.get(answer.mac) === undefined) {
+      options.guard?.miss(source.address, "unknown MAC (PnP)");
+    }
     try {
-      options.storage.devices.recordFetch({
+      const r = options.storage.devices.recordFetch({
         mac: answer.mac,
         at: options.clock.wallNow(),
         ip: source.address,
@@ -150,6 +167,7 @@ function recordPnpPhone(
         vendor: answer.vendor,
         model: answer.event.model,
       });
+      if (r.evicted > 0) options.onEvicted?.(r.evicted);
     } catch (e) {
       options.log.warn("recording a PnP phone failed", { mac: answer.mac, error: e as Error });
     }

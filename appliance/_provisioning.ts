@@ -10,7 +10,7 @@ import type { Hono } from "hono";
 import type { BootConfig } from "./config.ts";
 import type { Logger } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
-import type { Storage } from "../runtime/storage/mod.ts";
+import { readProvisioningSecurity, type Storage } from "../runtime/storage/mod.ts";
 import {
   type ClientTransactionHandlers,
   createResponse,
@@ -27,6 +27,8 @@ import {
 import {
   answerPnpSubscribe,
   type Contact,
+  FetchGuard,
+  type FetchGuardOptions,
   type PagingGroup,
   previewTemplate,
   type ProvisioningData,
@@ -70,8 +72,13 @@ export interface StartProvisioningOptions {
   /** Actual ports when config asked for 0 (tests); read lazily. */
   sipPort?: number | (() => number) | undefined;
   httpPort?: number | (() => number) | undefined;
-  /** Hand out SIP credentials only while a device's provisioning window is open. Default false. */
+  /**
+   * Override of the `provisioning.security` setting's `requireWindow` (default on): SIP
+   * passwords go out only during a device's window or over HTTPS with its own credentials.
+   */
   requireOpenWindow?: boolean | undefined;
+  /** Limits of the per-source block of failed fetches (tests shorten them). */
+  guard?: Omit<FetchGuardOptions, "now" | "log"> | undefined;
   /** Paging groups to put into phone files (the paging feature provides them). Default none. */
   pagingGroups?: (() => PagingGroup[]) | undefined;
 }
@@ -90,6 +97,8 @@ export interface ProvisioningService {
   data: ProvisioningData;
   /** Template services for the web API (`createApp({..., phones: service.phones})`). */
   phones: PhoneProvisioning;
+  /** Per-source blocks of failed fetches, shared by TFTP, HTTP and PnP. */
+  guard: FetchGuard;
   stop(): Promise<void>;
 }
 
@@ -115,6 +124,7 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
   const { config } = options;
   const clock = options.clock ?? realClock;
   const host = config.publicAddress;
+  const evicted = evictionLogger(options.log, clock);
   return {
     device(mac) {
       const d = storage.devices.get(mac);
@@ -184,7 +194,7 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
     },
     recordDiscovered(d) {
       try {
-        storage.devices.recordFetch({
+        const r = storage.devices.recordFetch({
           mac: d.mac,
           at: d.at || clock.wallNow(),
           ip: d.address,
@@ -192,6 +202,7 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
           vendor: d.vendor,
           model: d.model,
         });
+        evicted(r.evicted);
         options.log?.info("new phone discovered", { mac: d.mac, vendor: d.vendor, address: d.address });
       } catch (e) {
         options.log?.warn("recording a discovered phone failed", { mac: d.mac, error: e as Error });
@@ -200,12 +211,43 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
     templateSource(key) {
       return storage.templates.get(key)?.body;
     },
+    policy() {
+      const sec = readProvisioningSecurity(storage.settings);
+      return { requireOpenWindow: sec.requireWindow, phonebookNetworks: sec.phonebookNetworks };
+    },
+    deviceByHttpUser(user) {
+      const d = storage.devices.byHttpUser(user);
+      return d === undefined ? undefined : this.device(d.mac);
+    },
+    log(message, fields) {
+      options.log?.warn(message, fields);
+    },
+  };
+}
+
+/** Log evictions from the discovered-device cap at most once a minute. */
+function evictionLogger(log: Logger | undefined, clock: Clock) {
+  let last = -Infinity;
+  let pending = 0;
+  return (evicted: number) => {
+    if (evicted <= 0) return;
+    pending += evicted;
+    const now = clock.wallNow();
+    if (now - last < 60_000) return;
+    log?.warn("discovered phones removed (table cap or expiry)", { evicted: pending });
+    pending = 0;
+    last = now;
   };
 }
 
 /** The template and preview services the web API needs (web/ cannot import provisioning/). */
-export function createPhoneProvisioning(data: ProvisioningData): PhoneProvisioning {
+export function createPhoneProvisioning(
+  data: ProvisioningData,
+  options: { guard?: FetchGuard | undefined } = {},
+): PhoneProvisioning {
   return {
+    blocks: () => options.guard?.blocks() ?? [],
+    unblock: (address) => options.guard?.unblock(address) ?? false,
     templateKeys: () => [...TEMPLATE_KEYS],
     shipped(key) {
       try {
@@ -296,12 +338,19 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     pagingGroups: options.pagingGroups,
     log,
   });
-  const requireOpenWindow = options.requireOpenWindow ?? false;
+  const requireOpenWindow = options.requireOpenWindow;
+  const window = requireOpenWindow === undefined ? {} : { requireOpenWindow };
+  const guardLog = log.child("guard");
+  const guard = new FetchGuard({
+    ...options.guard,
+    now: () => clock.wallNow(),
+    log: (m, f) => guardLog.warn(m, f),
+  });
   const tftpLog = log.child("tftp");
   const tftp = await startTftpServer({
     bind: config.bind,
     port: config.tftpPort,
-    resolve: tftpResolver(data, { requireOpenWindow }),
+    resolve: tftpResolver(data, { ...window, guard, now: () => clock.wallNow() }),
     clock,
     logger: {
       info: (m, f) => tftpLog.info(m, f),
@@ -309,7 +358,8 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
       debug: (m, f) => tftpLog.debug(m, f),
     },
   });
-  const honoRoutes = provisioningRoutes(data, { requireOpenWindow, now: () => clock.wallNow() });
+  const honoRoutes = provisioningRoutes(data, { ...window, guard, now: () => clock.wallNow() });
+  const evicted = evictionLogger(log.child("pnp"), clock);
   const pnpLog = log.child("pnp");
 
   const sipHook = (req: SipRequest, tx: HookTransaction | undefined, source: Peer): boolean => {
@@ -317,6 +367,10 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     const event = getHeader(req, "Event");
     if (!event || !/^\s*ua-profile\s*(;|$)/i.test(event)) return false;
     if (!tx) return true; // a retransmission the transaction layer already absorbed
+    if (guard.refuse(source.address)) {
+      tx.respond(createResponse(req, 403, { reason: "Forbidden (too many failed provisioning requests)" }));
+      return true;
+    }
     const answer = answerPnpSubscribe({ uri: req.uri, headers: req.headers }, {
       httpBase: data.server().httpBase,
     });
@@ -339,8 +393,10 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
       headers: [{ name: "Expires", value: "0" }, { name: "Contact", value: `<${ourUri}>` }],
     }));
     if (answer.mac) {
+      // An unknown MAC counts as a miss for this source, like a guessed file name.
+      if (storage.devices.get(answer.mac) === undefined) guard.miss(source.address, "unknown MAC (PnP)");
       try {
-        storage.devices.recordFetch({
+        const r = storage.devices.recordFetch({
           mac: answer.mac,
           at: clock.wallNow(),
           ip: source.address,
@@ -349,6 +405,7 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
           vendor: answer.vendor,
           model: answer.event.model,
         });
+        evicted(r.evicted);
       } catch (e) {
         pnpLog.warn("recording a PnP phone failed", { mac: answer.mac, error: e as Error });
       }
@@ -456,7 +513,8 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     tftpPort: tftp.port,
     pnpPort,
     data,
-    phones: createPhoneProvisioning(data),
+    guard,
+    phones: createPhoneProvisioning(data, { guard }),
     async stop() {
       if (multicast) {
         const s = multicast;

@@ -200,3 +200,34 @@ Deno.test(
     }
   }),
 );
+
+Deno.test(
+  "unauthenticated PnP SUBSCRIBEs cannot grow the device table without bound; a guessing source is refused",
+  withStorage(async (s, dir) => {
+    const prov = await startProvisioning({ config: config(dir), storage: s, log, env: {} });
+    try {
+      const statuses: number[] = [];
+      const tx = { respond: (r: SipResponse) => void statuses.push(r.status) };
+      const event = 'ua-profile;profile-type="device";vendor="Yealink";model="T46S"';
+      // 700 phones from 700 addresses (a spoofing flood): the table keeps at most the cap.
+      for (let i = 0; i < 700; i++) {
+        const mac = `805ec1${i.toString(16).padStart(6, "0")}`;
+        const source: Peer = { transport: "udp", address: `10.1.${i >> 8}.${i & 255}`, port: 5060 };
+        prov.sipHook(subscribe(event, mac), tx, source);
+      }
+      assert.ok(s.devices.count("discovered") <= 500, `${s.devices.count("discovered")} discovered`);
+      assert.ok(s.devices.count("discovered") >= 400);
+      // One source subscribing for many MACs is blocked after the guard's limit.
+      statuses.length = 0;
+      const one: Peer = { transport: "udp", address: "192.0.2.99", port: 5060 };
+      for (let i = 0; i < 30; i++) {
+        prov.sipHook(subscribe(event, `805ec2${i.toString(16).padStart(6, "0")}`), tx, one);
+      }
+      assert.equal(statuses.filter((x) => x === 200).length, prov.guard.maxMisses + 1);
+      assert.equal(statuses.at(-1), 403);
+      assert.deepEqual(prov.guard.blocks().map((b) => b.address), ["192.0.2.99"]);
+    } finally {
+      await prov.stop();
+    }
+  }),
+);

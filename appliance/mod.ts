@@ -340,6 +340,7 @@ export async function startAppliance(
       storage,
       clock,
       log: log.child("pnp"),
+      guard: provisioning.guard,
     }));
     events.core.restore(); // subscriptions from before a restart continue
     listeners.tftp = true;

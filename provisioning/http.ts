@@ -6,15 +6,18 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { serveProvisioningFile } from "./files.ts";
+import { BLOCKED_REASON, phonebookOpenTo, serveProvisioningFile } from "./files.ts";
+import type { FetchGuard } from "./guard.ts";
 import { PHONEBOOK_FORMATS, renderPhonebook } from "./phonebook/export.ts";
 import { routeRequest } from "./templates/generate.ts";
 import type { Device, ProvisioningData } from "./types.ts";
 
 /** Options of {@linkcode provisioningRoutes}. */
 export interface ProvisioningRoutesOptions {
-  /** Credentials only while a device's provisioning window is open. */
+  /** Override of `data.policy().requireOpenWindow` (credentials only while a window is open). */
   requireOpenWindow?: boolean;
+  /** Per-source miss counting and blocks (shared with TFTP). */
+  guard?: FetchGuard | undefined;
   /** Scheme used to challenge devices that have HTTP credentials. Default "digest". */
   authScheme?: "digest" | "basic";
   realm?: string;
@@ -73,10 +76,27 @@ export function provisioningRoutes(data: ProvisioningData, options: Provisioning
     return safeEqual(mac, expect) && now() - Number(ts) <= ttl;
   };
 
-  const authorized = (c: Context, device: Device): boolean => {
-    const user = device.httpUser;
-    const pass = device.httpPassword;
+  const authorized = (c: Context, device: Device | undefined): boolean => {
+    const user = device?.httpUser;
+    const pass = device?.httpPassword;
     if (!user || !pass) return true;
+    return credentialsMatch(c, user, pass);
+  };
+  /** The HTTP user named in the Authorization header, if any. */
+  const claimedUser = (c: Context): string | null => {
+    const h = c.req.header("Authorization") ?? "";
+    if (/^basic /i.test(h)) {
+      try {
+        const d = atob(h.slice(6).trim());
+        return d.includes(":") ? d.slice(0, d.indexOf(":")) : null;
+      } catch {
+        return null;
+      }
+    }
+    if (/^digest /i.test(h)) return parseAuthParams(h.slice(7)).username ?? null;
+    return null;
+  };
+  const credentialsMatch = (c: Context, user: string, pass: string): boolean => {
     const h = c.req.header("Authorization") ?? "";
     if (/^basic /i.test(h)) {
       let decoded = "";
@@ -108,11 +128,37 @@ export function provisioningRoutes(data: ProvisioningData, options: Provisioning
     return c.text("authentication required", 401, { "WWW-Authenticate": value });
   };
 
+  const guard = options.guard;
+  const blocked = (c: Context) => c.text(BLOCKED_REASON, 429, { "Retry-After": "900" });
+  /** A wrong Authorization header (not the first, unauthenticated, round of Digest) is a miss. */
+  const badCredentials = (c: Context) => {
+    if (c.req.header("Authorization")) guard?.miss(address(c), "bad credentials");
+    return challenge(c);
+  };
+  /**
+   * Phone book access: an address in the admin's allowed networks, or the HTTP credentials of
+   * any device (phones send their own provisioning credentials).
+   */
+  const phonebookAccess = (c: Context): "open" | "authenticated" | "denied" => {
+    if (phonebookOpenTo(data, address(c))) return "open";
+    const user = claimedUser(c);
+    const device = user ? data.deviceByHttpUser?.(user) : undefined;
+    if (
+      device?.httpUser && device.httpPassword && credentialsMatch(c, device.httpUser, device.httpPassword)
+    ) {
+      return "authenticated";
+    }
+    return "denied";
+  };
+
   app.get("/prov/phonebook/:format", (c) => {
+    if (guard?.refuse(address(c))) return blocked(c);
     const format = c.req.param("format");
     if (!(PHONEBOOK_FORMATS as readonly string[]).includes(format)) {
+      guard?.miss(address(c), "unknown phone book format");
       return c.text("unknown phone book format", 404);
     }
+    if (phonebookAccess(c) === "denied") return badCredentials(c);
     const out = renderPhonebook(data.phonebook(), format);
     return c.body(out.body, 200, { "Content-Type": out.contentType, "Cache-Control": "no-store" });
   });
@@ -127,16 +173,27 @@ export function provisioningRoutes(data: ProvisioningData, options: Provisioning
     }
     const userAgent = c.req.header("User-Agent") ?? null;
     // Authenticate before generating, so a wrong password neither leaks nor counts as a fetch.
+    if (guard?.refuse(address(c))) return blocked(c);
     const route = routeRequest(file, { deviceVendor: (m) => data.device(m)?.vendor, userAgent });
     const device = route?.mac ? data.device(route.mac) : undefined;
-    if (device && !authorized(c, device)) return challenge(c);
+    if (device && !authorized(c, device)) return badCredentials(c);
+    let authenticated = !!(device?.httpUser && device.httpPassword);
+    if (route?.kind === "phonebook" && !authenticated) {
+      const access = phonebookAccess(c);
+      if (access === "denied" && !phonebookOpenTo(data, address(c))) return badCredentials(c);
+      authenticated = access === "authenticated";
+    }
     const r = serveProvisioningFile(file, data, {
       protocol: "http",
       address: address(c),
       userAgent,
       now: now(),
+      secure: new URL(c.req.url).protocol === "https:",
+      authenticated,
+      guard,
       ...(options.requireOpenWindow !== undefined ? { requireOpenWindow: options.requireOpenWindow } : {}),
     });
+    if (r.status === 429) return blocked(c);
     if (r.status !== 200) return c.text(r.reason, r.status);
     return c.body(r.body, 200, { "Content-Type": r.contentType, "Cache-Control": "no-store" });
   });

@@ -50,8 +50,11 @@ Deno.test("traversal and unknown names over HTTP are refused", async () => {
   await unknown.body?.cancel();
 });
 
-Deno.test("phone book formats are served; unknown format is 404", async () => {
-  const app = provisioningRoutes(fakeData().data);
+Deno.test("phone book formats are served (to an allowed network); unknown format is 404", async () => {
+  // Issue 18: the phone book is no longer open to anyone; this test allows the client's network.
+  const f = fakeData();
+  f.data.policy = () => ({ requireOpenWindow: false, phonebookNetworks: ["192.0.2.0/24"] });
+  const app = provisioningRoutes(f.data, { clientAddress: () => "192.0.2.50" });
   const y = await app.request("/prov/phonebook/yealink");
   assertEquals(y.status, 200);
   assertIncludes(await y.text(), "<Name>Pizza &lt;&amp;&gt;</Name>");

@@ -8,5 +8,14 @@ export * from "./tftp/mod.ts";
 export * from "./templates/mod.ts";
 export * from "./phonebook/mod.ts";
 export * from "./pnp/mod.ts";
-export { type ServeFileOptions, type ServeFileResult, serveProvisioningFile, tftpResolver } from "./files.ts";
+export {
+  BLOCKED_REASON,
+  phonebookOpenTo,
+  type ServeFileOptions,
+  type ServeFileResult,
+  serveProvisioningFile,
+  tftpResolver,
+  type TftpResolverOptions,
+} from "./files.ts";
+export * from "./guard.ts";
 export { parseAuthParams, provisioningRoutes, type ProvisioningRoutesOptions } from "./http.ts";

@@ -95,6 +95,17 @@ export interface DiscoveredDevice {
   at: number;
 }
 
+/** The admin's provisioning security settings, read on every request. */
+export interface ProvisioningPolicy {
+  /**
+   * Files with SIP passwords go out only while the device's provisioning window is open, or
+   * over HTTPS to a request authenticated with the device's own HTTP credentials.
+   */
+  requireOpenWindow: boolean;
+  /** IPv4 networks ("a.b.c.d/n") that may read the phone book without credentials. */
+  phonebookNetworks: string[];
+}
+
 /** Everything provisioning reads and records. Implemented over storage by the lead. */
 export interface ProvisioningData {
   device(mac: string): Device | undefined;
@@ -108,4 +119,10 @@ export interface ProvisioningData {
    * or undefined to use the shipped one. Optional: without it only shipped templates are used.
    */
   templateSource?(key: string): string | undefined;
+  /** The security policy; without it windows are not enforced and the phone book needs credentials. */
+  policy?(): ProvisioningPolicy;
+  /** The device whose HTTP user is `user` (phone book credentials). */
+  deviceByHttpUser?(user: string): Device | undefined;
+  /** A warning worth a log line (a template over its render budget, ...). */
+  log?(message: string, fields: Record<string, unknown>): void;
 }

@@ -6,7 +6,14 @@
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
 import type { Clock } from "../runtime/clock/mod.ts";
-import { type DeviceRecord, normalizeMac, type Storage } from "../runtime/storage/mod.ts";
+import {
+  type DeviceRecord,
+  normalizeMac,
+  normalizeNetwork,
+  PROVISIONING_SECURITY_KEY,
+  readProvisioningSecurity,
+  type Storage,
+} from "../runtime/storage/mod.ts";
 import { requireAdmin } from "./api_auth.ts";
 import { clientIp, fail, jsonBody, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
@@ -30,6 +37,20 @@ export interface PhoneProvisioning {
     key: string,
     options: { mac?: string | undefined; body?: string | undefined; showSecrets?: boolean | undefined },
   ): { body: string; contentType: string; secrets: boolean; hasAccount: boolean };
+  /** Sources blocked after too many failed provisioning fetches. */
+  blocks?(): ProvisioningBlock[];
+  /** Lift a block; false when the address was not blocked. */
+  unblock?(address: string): boolean;
+}
+
+/** A source blocked from provisioning (see provisioning's FetchGuard). */
+export interface ProvisioningBlock {
+  address: string;
+  until: number;
+  since: number;
+  misses: number;
+  refused: number;
+  lastReason: string;
 }
 
 declare module "./types.ts" {
@@ -95,6 +116,19 @@ const WindowBody = v.object({
     v.maxValue(1440, "must be 0-1440 (0 closes the window)"),
   ),
 });
+const SecurityBody = v.strictObject({
+  requireWindow: v.optional(v.boolean("must be true or false")),
+  windowMinutes: v.optional(v.pipe(
+    v.number("must be a number"),
+    v.integer("must be whole minutes"),
+    v.minValue(1, "must be 1-1440"),
+    v.maxValue(1440, "must be 1-1440"),
+  )),
+  phonebookNetworks: v.optional(v.pipe(
+    v.array(v.pipe(v.string("must be a string"), v.maxLength(18, "is too long")), "must be an array"),
+    v.maxLength(64, "at most 64 networks"),
+  )),
+}, "unknown field");
 const ListQuery = v.object({
   status: v.optional(v.picklist(["discovered", "assigned"], 'must be "discovered" or "assigned"')),
 });
@@ -146,12 +180,42 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
 
   // --- devices -------------------------------------------------------------------------------
   const devices = new Hono<AppEnv>();
+  /**
+   * Assigning or re-provisioning a phone opens its provisioning window (when windows are on):
+   * for the configured minutes it may fetch its SIP password without credentials.
+   */
+  const openWindow = (d: DeviceRecord): DeviceRecord => {
+    const sec = readProvisioningSecurity(storage.settings);
+    if (!sec.requireWindow || d.extension === null) return d;
+    return storage.devices.openWindow(d.mac, clock.wallNow() + sec.windowMinutes * 60_000);
+  };
   devices.post("/", async (c) => {
     const body = await jsonBody(c, CreateBody);
     const mac = store(() => normalizeMac(body.mac));
-    const d = store(() => storage.devices.create({ ...body, mac }));
+    const d = openWindow(store(() => storage.devices.create({ ...body, mac })));
     audit(c, "phone.create", { mac, extension: d.extension });
     return c.json(view(d), 201, { Location: `/api/phones/${mac}` });
+  });
+  // Registered before /:mac so these names are not taken for MACs.
+  devices.get("/security", (c) => c.json(readProvisioningSecurity(storage.settings)));
+  devices.put("/security", async (c) => {
+    const body = await jsonBody(c, SecurityBody);
+    const cur = readProvisioningSecurity(storage.settings);
+    const next = {
+      requireWindow: body.requireWindow ?? cur.requireWindow,
+      windowMinutes: body.windowMinutes ?? cur.windowMinutes,
+      phonebookNetworks: store(() => (body.phonebookNetworks ?? cur.phonebookNetworks).map(normalizeNetwork)),
+    };
+    storage.settings.set(PROVISIONING_SECURITY_KEY, next);
+    audit(c, "phone.security", next);
+    return c.json(next);
+  });
+  devices.get("/blocks", (c) => c.json({ items: deps.phones?.blocks?.() ?? [] }));
+  devices.delete("/blocks/:address", (c) => {
+    const address = decodeURIComponent(c.req.param("address")).slice(0, 64);
+    if (!deps.phones?.unblock?.(address)) fail(404, `${address} is not blocked`);
+    audit(c, "phone.unblock", { address });
+    return c.body(null, 204);
   });
   devices.get("/", (c) => {
     const q = validate(ListQuery, c.req.query(), "query");
@@ -166,7 +230,9 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
   devices.put("/:mac", async (c) => {
     const mac = macParam(c.req.param("mac"));
     const body = await jsonBody(c, UpdateBody);
-    const d = store(() => storage.devices.update(mac, body));
+    const before = storage.devices.get(mac);
+    let d = store(() => storage.devices.update(mac, body));
+    if (body.extension !== undefined && d.extension !== before?.extension) d = openWindow(d);
     audit(c, "phone.update", { mac, fields: Object.keys(body) });
     return c.json(view(d));
   });
@@ -179,7 +245,7 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
   devices.post("/:mac/assign", async (c) => {
     const mac = macParam(c.req.param("mac"));
     const body = await jsonBody(c, AssignBody);
-    const d = store(() => storage.devices.assign(mac, body.extension));
+    const d = openWindow(store(() => storage.devices.assign(mac, body.extension)));
     audit(c, "phone.assign", { mac, extension: body.extension });
     return c.json(view(d));
   });
@@ -202,6 +268,8 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
       fail(503, `could not ask phone ${mac} to re-provision: ${(e as Error).message}`);
     }
     audit(c, "phone.reprovision", { mac, extension: d.extension, sent: r.sent });
+    // The phone fetches now: open its window so the fetch may carry its SIP password.
+    if (r.sent > 0) openWindow(d);
     if (r.sent === 0) {
       fail(
         409,

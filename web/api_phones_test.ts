@@ -189,6 +189,13 @@ Deno.test("templates: list, save a valid edit, refuse an invalid one with line:c
     400,
   );
   assert.match(String(bad.error), /yealink\.device:2:3: unknown variable "acount\.number"/);
+  // Issue 18: nested loops that would render exponentially are refused with a clear message.
+  const nested = "{{#each blfKeys}}".repeat(15) + "{{ value }}" + "{{/each}}".repeat(15);
+  const bomb = await json(
+    await f.req("/api/templates/yealink.device", { method: "PUT", token: f.token, json: { body: nested } }),
+    400,
+  );
+  assert.match(String(bomb.error), /invalid template: yealink\.device: template exceeds its render budget/);
   const good = await json(
     await f.req("/api/templates/yealink.device", {
       method: "PUT",
@@ -334,4 +341,73 @@ Deno.test("re-provision answers 503 without the dependency and when sending fail
   const res = await f.req("/api/phones/001565aabbcc/reprovision", { method: "POST", token });
   assert.equal(res.status, 503);
   assert.match(await errorOf(res), /could not ask phone 001565aabbcc to re-provision: socket closed/);
+});
+
+Deno.test("assigning or re-provisioning opens the provisioning window; security settings validate", async () => {
+  using f = await fixture();
+  const s = await json(await f.req("/api/phones/security", { token: f.token }), 200);
+  assert.deepEqual(s, { requireWindow: true, windowMinutes: 60, phonebookNetworks: [] });
+  const a = await json(
+    await f.req("/api/phones/001565000111/assign", {
+      method: "POST",
+      token: f.token,
+      json: { extension: "201" },
+    }),
+    200,
+  );
+  assert.equal(a.provisioningOpenUntil, f.clock.wallNow() + 60 * 60_000, "assigning opens the window");
+  const c = await json(
+    await f.req("/api/phones", {
+      method: "POST",
+      token: f.token,
+      json: { mac: "001565000112", extension: "201" },
+    }),
+    201,
+  );
+  assert.equal(c.provisioningOpenUntil, f.clock.wallNow() + 60 * 60_000, "creating assigned opens it too");
+  const put = await json(
+    await f.req("/api/phones/security", {
+      method: "PUT",
+      token: f.token,
+      json: { windowMinutes: 15, phonebookNetworks: ["192.168.1.0/24", "10.0.0.5"] },
+    }),
+    200,
+  );
+  assert.deepEqual(put, {
+    requireWindow: true,
+    windowMinutes: 15,
+    phonebookNetworks: ["192.168.1.0/24", "10.0.0.5"],
+  });
+  const bad = await f.req("/api/phones/security", {
+    method: "PUT",
+    token: f.token,
+    json: { phonebookNetworks: ["192.168.1.0/33"] },
+  });
+  assert.equal(bad.status, 400);
+  assert.match(await errorOf(bad), /network/);
+  const zero = await f.req("/api/phones/security", {
+    method: "PUT",
+    token: f.token,
+    json: { windowMinutes: 0 },
+  });
+  assert.equal(zero.status, 400);
+  await zero.body?.cancel();
+  f.clock.advance(1000);
+  const re = await json(
+    await f.req("/api/phones/001565000111/assign", {
+      method: "POST",
+      token: f.token,
+      json: { extension: "201" },
+    }),
+    200,
+  );
+  assert.equal(re.provisioningOpenUntil, f.clock.wallNow() + 15 * 60_000, "re-assigning reopens it");
+  const blocks = await json(await f.req("/api/phones/blocks", { token: f.token }), 200);
+  assert.deepEqual(blocks, { items: [] });
+  const un = await f.req("/api/phones/blocks/192.0.2.99", { method: "DELETE", token: f.token });
+  assert.equal(un.status, 404);
+  await un.body?.cancel();
+  const user = await f.req("/api/phones/security", { token: f.userToken });
+  assert.equal(user.status, 403);
+  await user.body?.cancel();
 });

@@ -87,6 +87,14 @@ export const OPENAPI: Json = {
         },
         required: ["mailbox", "newMessages", "oldMessages"],
       },
+      ProvisioningSecurity: {
+        type: "object",
+        properties: {
+          requireWindow: { type: "boolean" },
+          windowMinutes: { type: "integer", minimum: 1, maximum: 1440 },
+          phonebookNetworks: { type: "array", items: { type: "string" }, maxItems: 64 },
+        },
+      },
       HostState: {
         type: "object",
         properties: {
@@ -838,6 +846,52 @@ export const OPENAPI: Json = {
           properties: { extension: { type: ["string", "null"] } },
         }),
         responses: { 200: ok("Assigned", ref("Phone")), ...errors(400, 401, 403, 404) },
+      },
+    },
+    "/api/phones/security": {
+      get: {
+        summary: "Provisioning security: windows, window length, phone book networks (admin)",
+        responses: {
+          200: ok("Settings", { $ref: "#/components/schemas/ProvisioningSecurity" }),
+          ...errors(401, 403),
+        },
+      },
+      put: {
+        summary: "Change provisioning security settings (admin)",
+        requestBody: jsonBody({ $ref: "#/components/schemas/ProvisioningSecurity" }),
+        responses: {
+          200: ok("Settings", { $ref: "#/components/schemas/ProvisioningSecurity" }),
+          ...errors(400, 401, 403),
+        },
+      },
+    },
+    "/api/phones/blocks": {
+      get: {
+        summary: "Sources blocked after too many failed provisioning fetches (admin)",
+        responses: {
+          200: ok(
+            "Blocks",
+            list({
+              type: "object",
+              properties: {
+                address: { type: "string" },
+                until: { type: "integer" },
+                since: { type: "integer" },
+                misses: { type: "integer" },
+                refused: { type: "integer" },
+                lastReason: { type: "string" },
+              },
+            }),
+          ),
+          ...errors(401, 403),
+        },
+      },
+    },
+    "/api/phones/blocks/{address}": {
+      parameters: [{ name: "address", in: "path", required: true, schema: { type: "string" } }],
+      delete: {
+        summary: "Lift a provisioning block (admin)",
+        responses: { 204: { description: "Unblocked" }, ...errors(401, 403, 404) },
       },
     },
     "/api/phones/{mac}/open-window": {

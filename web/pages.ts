@@ -268,7 +268,7 @@ const PAGES: Record<
         <p class="notice" id="phones-unavailable" hidden>Phone provisioning is not available in this build.</p>
         ${dataTable(
           "phones-table",
-          ["MAC", "Vendor / model", "Extension", "Status", "Last fetch", "Actions"],
+          ["MAC", "Vendor / model", "Extension", "Status", "Last fetch", "Provisioning window", "Actions"],
           { class: "stack-sm" },
         )}
         <p class="empty" id="phones-empty" hidden>No phones discovered yet.</p>
@@ -284,6 +284,29 @@ const PAGES: Record<
             <input id="assign-ext" name="extension" inputmode="numeric" pattern="[0-9]{2,8}" required>
             <button type="submit">Assign</button>
           </form>
+        </section>
+        <section aria-labelledby="provsec-h" class="card">
+          <h2 id="provsec-h">Provisioning security</h2>
+          <p>A phone's file with its SIP password goes out only during its provisioning window, which opens when the phone is assigned or re-provisioned (or with "Open window" above); afterwards only over HTTPS with the phone's own HTTP user and password. TFTP then serves only files without passwords.</p>
+          <form id="prov-security" class="stack">
+            <label class="check" for="ps-window"><input id="ps-window" name="requireWindow" type="checkbox"> Require a provisioning window for SIP passwords</label>
+            <label for="ps-minutes">Window length (minutes)</label>
+            <input id="ps-minutes" name="windowMinutes" type="number" min="1" max="1440" required>
+            <label for="ps-networks">Networks that may read the phone book without credentials (comma separated, e.g. 192.168.1.0/24)</label>
+            <input id="ps-networks" name="phonebookNetworks" autocomplete="off" autocapitalize="none">
+            <div class="buttons"><button type="submit">Save</button></div>
+          </form>
+          <h3 id="blocks-h">Blocked addresses</h3>
+          <p class="note">An address that asks for too many unknown files or MACs, or sends wrong credentials, is blocked from provisioning for a while.</p>
+          ${dataTable("prov-blocks", [
+            "Address",
+            "Blocked until",
+            "Misses",
+            "Refused",
+            "Last reason",
+            "Actions",
+          ])}
+          <p class="empty" id="prov-blocks-empty">No address is blocked.</p>
         </section>
         <section aria-labelledby="tpl-h">
           <h2 id="tpl-h">Provisioning templates</h2>

@@ -62,7 +62,45 @@ export function shippedTemplateInfo(key: string): ShippedTemplateInfo {
 export function validateTemplateSource(key: string, source: string): Template {
   const [, spec] = specOf(key);
   if (typeof source !== "string") throw new TypeError("template body must be a string");
-  return compileTemplate(source, { name: key, escape: spec.escape, schema: VIEW_SCHEMA });
+  const template = compileTemplate(source, { name: key, escape: spec.escape, schema: VIEW_SCHEMA });
+  // Render once for the largest phone the box allows (64 BLF and 64 speed-dial keys, 25 paging
+  // groups, an account): a template that exceeds the render budget for it (nested {{#each}}
+  // loops multiply) is refused now rather than at a phone's fetch.
+  const keys = Array.from({ length: 64 }, (_, i) => String(100 + i));
+  const view = buildView({
+    server: {
+      sipHost: "192.0.2.1",
+      sipPort: 5060,
+      httpBase: "http://192.0.2.1:8080",
+      ntpServer: "192.0.2.1",
+      timeZone: "UTC",
+      pagingGroups: Array.from({ length: 25 }, (_, i) => ({
+        address: "224.0.2.60",
+        port: 50000 + i,
+        channel: i + 1,
+        label: `Zone ${i + 1}`,
+      })),
+    },
+    device: {
+      mac: "001565000000",
+      model: "T46S",
+      lineKeys: [
+        ...keys.map((v) => ({ type: "blf" as const, value: v, label: `BLF ${v} with a long label` })),
+        ...keys.map((v) => ({ type: "speeddial" as const, value: v, label: `Speed ${v} with a long label` })),
+      ],
+    },
+    account: { number: "201", name: "A long display name for the test", sipPassword: "x".repeat(32) },
+    vendor: spec.vendor,
+  });
+  try {
+    template.render(view);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new RangeError(`${e.message}, rendering it for a phone with 64 line keys; refused`);
+    }
+    throw e;
+  }
+  return template;
 }
 
 /** Options of {@linkcode previewTemplate}. */

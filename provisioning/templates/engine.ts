@@ -36,11 +36,25 @@ type Node =
   | { t: "each"; path: string[]; body: Node[]; line: number; col: number }
   | { t: "if"; path: string[]; negate: boolean; then: Node[]; else: Node[]; line: number; col: number };
 
+/** Limits of one render; exceeding one is a RangeError, so a hostile template cannot stall the box. */
+export interface RenderBudget {
+  /** Nodes visited (text, values, blocks, loop iterations). Default {@linkcode MAX_RENDER_STEPS}. */
+  maxSteps?: number;
+  /** Characters of output. Default {@linkcode MAX_RENDER_OUTPUT}. */
+  maxOutput?: number;
+}
+
+/** Default step budget of a render: far above any shipped template with 64 keys. */
+export const MAX_RENDER_STEPS = 200_000;
+/** Default output budget of a render (characters). */
+export const MAX_RENDER_OUTPUT = 1 << 20;
+
 /** A parsed, validated template. */
 export interface Template {
   readonly name: string;
   readonly escape: EscapeMode;
-  render(data: Record<string, TemplateValue>): string;
+  /** Render; RangeError ("... render budget ...") when the budget is exceeded. */
+  render(data: Record<string, TemplateValue>, budget?: RenderBudget): string;
 }
 
 /** Escape a value for XML text and attribute content. */
@@ -205,26 +219,39 @@ export function compileTemplate(
     return undefined;
   };
   const truthy = (v: TemplateValue) => Array.isArray(v) ? v.length > 0 : Boolean(v);
-  const run = (list: Node[], scopes: Scope[], out: string[]) => {
+  type Budget = { steps: number; chars: number; maxSteps: number; maxOutput: number };
+  const over = (what: string, limit: number): never => {
+    throw new RangeError(
+      `${name}: template exceeds its render budget (${what} > ${limit}); nested {{#each}} blocks multiply`,
+    );
+  };
+  const emit = (s: string, out: string[], b: Budget) => {
+    b.chars += s.length;
+    if (b.chars > b.maxOutput) over("output characters", b.maxOutput);
+    out.push(s);
+  };
+  const run = (list: Node[], scopes: Scope[], out: string[], b: Budget) => {
     for (const n of list) {
-      if (n.t === "text") out.push(n.s);
+      if (++b.steps > b.maxSteps) over("steps", b.maxSteps);
+      if (n.t === "text") emit(n.s, out, b);
       else if (n.t === "var") {
         const v = resolve(n.path, scopes);
         if (v === null || v === undefined) continue;
         if (typeof v === "object") {
           throw new TypeError(`${name}: "${n.path.join(".")}" is not a scalar at render`);
         }
-        out.push(esc(String(v)));
+        emit(esc(String(v)), out, b);
       } else if (n.t === "each") {
         const v = resolve(n.path, scopes);
         if (!Array.isArray(v)) continue;
         v.forEach((item, index) => {
+          if (++b.steps > b.maxSteps) over("steps", b.maxSteps);
           const data = item !== null && typeof item === "object" && !Array.isArray(item) ? item : {};
-          run(n.body, [{ data, index }, ...scopes], out);
+          run(n.body, [{ data, index }, ...scopes], out, b);
         });
       } else {
         const t = truthy(resolve(n.path, scopes));
-        run(t !== n.negate ? n.then : n.else, scopes, out);
+        run(t !== n.negate ? n.then : n.else, scopes, out, b);
       }
     }
   };
@@ -232,9 +259,15 @@ export function compileTemplate(
   return {
     name,
     escape: options.escape,
-    render(data) {
+    render(data, budget = {}) {
       const out: string[] = [];
-      run(nodes, [{ data }], out);
+      const b = {
+        steps: 0,
+        chars: 0,
+        maxSteps: budget.maxSteps ?? MAX_RENDER_STEPS,
+        maxOutput: budget.maxOutput ?? MAX_RENDER_OUTPUT,
+      };
+      run(nodes, [{ data }], out, b);
       return out.join("");
     },
   };

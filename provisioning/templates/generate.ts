@@ -117,8 +117,16 @@ export function routeRequest(path: string, hints: RouteHints = {}): Route | null
 export interface GenerateOptions {
   /** Epoch ms, for the provisioning window and records. */
   now?: number;
-  /** Hand out credentials only while the device's provisioning window is open. */
+  /**
+   * Hand out credentials only while the device's provisioning window is open, or (`secure`
+   * and `authenticated`) over HTTPS to the device's own credentials. Outside that a file that
+   * would carry the SIP password is refused (403), so the phone keeps the account it has.
+   */
   requireOpenWindow?: boolean;
+  /** The request came over HTTPS. */
+  secure?: boolean;
+  /** The request authenticated with the device's own HTTP credentials. */
+  authenticated?: boolean;
   client?: { address?: string | null; userAgent?: string | null };
 }
 
@@ -132,7 +140,7 @@ export interface GeneratedFile {
 
 /** Refusal. */
 export interface GenerateRefusal {
-  status: 403 | 404;
+  status: 403 | 404 | 500;
   reason: string;
 }
 
@@ -219,11 +227,21 @@ export function generateFile(
       at: now,
     });
   }
-  let account = device?.extension ? data.extension(device.extension) : undefined;
-  if (account && options.requireOpenWindow && !((device?.provisioningOpenUntil ?? 0) > now)) {
-    account = undefined;
-  }
+  const account = device?.extension ? data.extension(device.extension) : undefined;
   const kind = route.kind === "master" ? "master" : route.kind;
+  if (
+    kind === "device" && account && options.requireOpenWindow &&
+    !((device?.provisioningOpenUntil ?? 0) > now)
+  ) {
+    if (!options.authenticated || !options.secure) {
+      return {
+        status: 403,
+        reason: options.authenticated
+          ? `the provisioning window of ${route.mac} is closed: its SIP password goes out over HTTPS only`
+          : `the provisioning window of ${route.mac} is closed: open it on the Phones page, or give the phone HTTP credentials and use HTTPS`,
+      };
+    }
+  }
   const key = `${route.vendor}/${kind}`;
   if (!SHIPPED_TEMPLATES[key]) return { status: 404, reason: `no ${kind} file for ${route.vendor}` };
   const view = buildView({
@@ -233,7 +251,19 @@ export function generateFile(
     vendor: route.vendor,
     now,
   });
-  const body = activeTemplate(key, data).render(view);
+  const template = activeTemplate(key, data);
+  let body: string;
+  try {
+    body = template.render(view);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    data.log?.("provisioning template refused at render", {
+      template: key.replace("/", "."),
+      mac: route.mac ?? null,
+      error: e.message,
+    });
+    return { status: 500, reason: `template ${key.replace("/", ".")} could not be rendered: ${e.message}` };
+  }
   return {
     body: encoder.encode(body),
     contentType: SHIPPED_TEMPLATES[key]!.contentType,

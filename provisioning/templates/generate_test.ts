@@ -219,8 +219,12 @@ Deno.test("a known but unassigned MAC gets no credentials", () => {
 });
 
 Deno.test("with requireOpenWindow credentials only go out while the window is open", () => {
-  const closed = gen("001565aabbcc.cfg", { requireOpenWindow: true });
-  assertNotIncludes(text(closed.result), "s3cr3t");
+  // Issue 18: a closed window now refuses the file (403) instead of rendering it without the
+  // account, so a provisioned phone keeps its account; HTTPS + the device's credentials pass.
+  const closed = gen("001565aabbcc.cfg", { requireOpenWindow: true }).result;
+  assert("status" in closed && closed.status === 403);
+  const tls = gen("001565aabbcc.cfg", { requireOpenWindow: true, secure: true, authenticated: true });
+  assertIncludes(text(tls.result), "account.1.password = s3cr3t&pw");
   const f = fakeData();
   f.devices.get("001565aabbcc")!.provisioningOpenUntil = Date.UTC(2026, 0, 16);
   const route = routeRequest("001565aabbcc.cfg")!;

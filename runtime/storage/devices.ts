@@ -83,6 +83,88 @@ export interface DeviceFetch {
   model?: string | null | undefined;
 }
 
+/** Most devices the box records on its own (unknown MACs fetching or subscribing). */
+export const MAX_DISCOVERED_DEVICES = 500;
+/** A device the box discovered on its own is forgotten after this long unseen (30 days). */
+export const DISCOVERED_TTL_MS = 30 * 86_400_000;
+
+/** Bounds on devices recorded for unknown MACs. */
+export interface DiscoveredLimits {
+  /** Default {@linkcode MAX_DISCOVERED_DEVICES}; the least recently seen are evicted beyond it. */
+  maxDiscovered?: number | undefined;
+  /** Default {@linkcode DISCOVERED_TTL_MS}. */
+  discoveredTtlMs?: number | undefined;
+}
+
+/** What `recordFetch` did. */
+export interface FetchOutcome {
+  /** A new discovered row was made. */
+  created: boolean;
+  /** Discovered rows removed to stay within the cap or because they expired. */
+  evicted: number;
+}
+
+/** Settings key of {@linkcode ProvisioningSecurity}. */
+export const PROVISIONING_SECURITY_KEY = "provisioning.security";
+
+/** The admin's provisioning security settings (stored as one setting). */
+export interface ProvisioningSecurity {
+  /**
+   * Files with SIP passwords go out only during a device's provisioning window (opened when it
+   * is assigned or re-provisioned), or over HTTPS with the device's own HTTP credentials.
+   */
+  requireWindow: boolean;
+  /** Length of the window opened on assign / re-provision (1-1440 minutes). */
+  windowMinutes: number;
+  /** IPv4 networks ("a.b.c.d/n") that may read the phone book without credentials. */
+  phonebookNetworks: string[];
+}
+
+/** Defaults: windows on (60 minutes), phone book only with credentials. */
+export const PROVISIONING_SECURITY_DEFAULTS: Readonly<ProvisioningSecurity> = Object.freeze({
+  requireWindow: true,
+  windowMinutes: 60,
+  phonebookNetworks: [],
+});
+
+/** Throw RangeError unless `cidr` is an IPv4 address or `a.b.c.d/n`; returns it trimmed. */
+export function normalizeNetwork(cidr: unknown): string {
+  if (typeof cidr !== "string") throw new TypeError("network must be a string");
+  const t = cidr.trim();
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(t);
+  if (!m || m.slice(1, 5).some((p) => Number(p) > 255) || (m[5] !== undefined && Number(m[5]) > 32)) {
+    throw new RangeError(
+      `network must be an IPv4 address or a.b.c.d/n (n 0-32), got ${JSON.stringify(t.slice(0, 40))}`,
+    );
+  }
+  return t;
+}
+
+/** The stored provisioning security settings merged over the defaults (bad stored values ignored). */
+export function readProvisioningSecurity(
+  settings: { get<T>(key: string): T | undefined },
+): ProvisioningSecurity {
+  const v = settings.get<Partial<ProvisioningSecurity>>(PROVISIONING_SECURITY_KEY) ?? {};
+  const d = PROVISIONING_SECURITY_DEFAULTS;
+  const minutes = v.windowMinutes;
+  return {
+    requireWindow: typeof v.requireWindow === "boolean" ? v.requireWindow : d.requireWindow,
+    windowMinutes: Number.isInteger(minutes) && minutes! >= 1 && minutes! <= 1440
+      ? minutes!
+      : d.windowMinutes,
+    phonebookNetworks: Array.isArray(v.phonebookNetworks)
+      ? v.phonebookNetworks.filter((n): n is string => {
+        try {
+          normalizeNetwork(n);
+          return true;
+        } catch {
+          return false;
+        }
+      })
+      : [],
+  };
+}
+
 /** Query for `DeviceStore.list`. */
 export interface DeviceQuery {
   status?: DeviceStatus | undefined;
@@ -116,8 +198,14 @@ export interface DeviceStore {
   byExtension(extension: string): DeviceRecord[];
   /** The clear HTTP password for provisioning auth. Never log it. */
   httpPassword(mac: string): string | undefined;
-  /** Record a fetch: creates a `discovered` row for an unknown MAC, else updates last_fetch_*. */
-  recordFetch(fetch: DeviceFetch): void;
+  /**
+   * Record a fetch: creates a `discovered` row for an unknown MAC, else updates last_fetch_*.
+   * Rows the box creates this way are bounded: before a new one is made, those unseen for the
+   * TTL are deleted and, at the cap, the least recently seen ones.
+   */
+  recordFetch(fetch: DeviceFetch, limits?: DiscoveredLimits): FetchOutcome;
+  /** The device whose HTTP user is `user`, if any. */
+  byHttpUser(user: string): DeviceRecord | undefined;
   /** Record a SIP registration seen from this device; false when the MAC is unknown. */
   recordRegistration(
     mac: string,
@@ -260,6 +348,17 @@ export function createDeviceStore(db: DatabaseSync, options: { clock: Clock; key
        ON CONFLICT (mac) DO UPDATE SET last_fetch_at = ?4, last_fetch_ip = ?5, last_fetch_user_agent = ?6,
          last_fetch_file = ?7, vendor = coalesce(devices.vendor, ?2), model = coalesce(devices.model, ?3)`,
     ),
+    autoExpire: db.prepare(
+      "DELETE FROM devices WHERE auto = 1 AND extension IS NULL AND coalesce(last_fetch_at, created_at) < ?",
+    ),
+    autoCount: db.prepare("SELECT COUNT(*) AS n FROM devices WHERE auto = 1 AND extension IS NULL"),
+    autoEvict: db.prepare(
+      `DELETE FROM devices WHERE mac IN (SELECT mac FROM devices WHERE auto = 1 AND extension IS NULL
+         ORDER BY coalesce(last_fetch_at, created_at), mac LIMIT ?)`,
+    ),
+    markAuto: db.prepare("UPDATE devices SET auto = 1 WHERE mac = ?"),
+    adopt: db.prepare("UPDATE devices SET auto = 0 WHERE mac = ?"),
+    byHttpUser: db.prepare("SELECT * FROM devices WHERE http_user = ? ORDER BY mac LIMIT 1"),
     register: db.prepare(
       `UPDATE devices SET last_register_at = ?, last_register_contact = ?, last_register_user_agent = ?
        WHERE mac = ?`,
@@ -306,6 +405,8 @@ export function createDeviceStore(db: DatabaseSync, options: { clock: Clock; key
       clock.wallNow(),
       mac,
     );
+    // Touched by the admin (or assigned): no longer subject to the discovered cap and expiry.
+    st.adopt.run(mac);
   };
 
   return {
@@ -393,21 +494,44 @@ export function createDeviceStore(db: DatabaseSync, options: { clock: Clock; key
       const sealed = m === undefined ? undefined : row(m)?.http_password;
       return sealed ? unseal(key, sealed, `device:${m}`) : undefined;
     },
-    recordFetch(f) {
+    recordFetch(f, limits = {}) {
       const mac = normalizeMac(f.mac);
       let vendor: DeviceVendor | null = null;
       try {
         vendor = checkVendor(f.vendor);
       } catch { /* unknown vendor strings are just not recorded */ }
-      st.fetchUpsert.run(
-        mac,
-        vendor,
-        clip(f.model, 64),
-        f.at,
-        clip(f.ip, 64),
-        clip(f.userAgent, 256),
-        clip(f.file, 256),
-      );
+      const outcome: FetchOutcome = { created: false, evicted: 0 };
+      if (row(mac) === undefined) {
+        return transaction(db, () => {
+          const ttl = limits.discoveredTtlMs ?? DISCOVERED_TTL_MS;
+          const cap = Math.max(1, limits.maxDiscovered ?? MAX_DISCOVERED_DEVICES);
+          outcome.evicted += Number(st.autoExpire.run(clock.wallNow() - ttl).changes);
+          const n = (st.autoCount.get() as { n: number }).n;
+          if (n >= cap) outcome.evicted += Number(st.autoEvict.run(n - cap + 1).changes);
+          upsert();
+          st.markAuto.run(mac);
+          outcome.created = true;
+          return outcome;
+        });
+      }
+      upsert();
+      return outcome;
+      function upsert() {
+        st.fetchUpsert.run(
+          mac,
+          vendor,
+          clip(f.model, 64),
+          f.at,
+          clip(f.ip, 64),
+          clip(f.userAgent, 256),
+          clip(f.file, 256),
+        );
+      }
+    },
+    byHttpUser(user) {
+      if (typeof user !== "string" || user === "") return undefined;
+      const r = st.byHttpUser.get(user) as DeviceRow | undefined;
+      return r === undefined ? undefined : toRecord(r);
     },
     recordRegistration(mac, reg) {
       const m = macOrUndefined(mac);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { VirtualClock } from "../clock/mod.ts";
 import { assertThrows, tempStorage } from "./_testing.ts";
-import { normalizeMac } from "./devices.ts";
+import { MAX_DISCOVERED_DEVICES, normalizeMac } from "./devices.ts";
 import { ConflictError, NotFoundError } from "./errors.ts";
 
 function setup() {
@@ -182,5 +182,45 @@ Deno.test("contacts are validated, listed by name and deleted by id", () => {
     assert.equal(s.contacts.delete(b.id), false);
   } finally {
     s.dispose();
+  }
+});
+
+Deno.test("discovered devices are capped and expire; assigned and admin-made devices stay", () => {
+  const { s, clock } = setup();
+  try {
+    s.devices.assign("001565000001", "201");
+    s.devices.create({ mac: "001565000002", vendor: "yealink" }); // made by the admin, unassigned
+    const limits = { maxDiscovered: 10, discoveredTtlMs: 86_400_000 };
+    let evicted = 0;
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(1);
+      const mac = `00156510${i.toString(16).padStart(4, "0")}`;
+      evicted += s.devices.recordFetch({ mac, at: clock.wallNow(), file: `${mac}.cfg` }, limits).evicted;
+    }
+    assert.equal(s.devices.count("discovered"), 11, "10 discovered + the admin's unassigned one");
+    assert.equal(evicted, 990);
+    assert.ok(s.devices.get("00156510" + (999).toString(16).padStart(4, "0")), "the newest are kept");
+    assert.ok(s.devices.get("001565000001") && s.devices.get("001565000002"));
+    // A sighting of a known discovered MAC does not evict anything.
+    assert.equal(s.devices.recordFetch({ mac: "0015651003e7", at: clock.wallNow() }, limits).evicted, 0);
+    // Older than the TTL: gone at the next new sighting.
+    clock.advance(86_400_001);
+    s.devices.recordFetch({ mac: "0015652fffff", at: clock.wallNow() }, limits);
+    assert.equal(s.devices.count("discovered"), 2);
+    // Without explicit limits the defaults bound the table too.
+    assert.ok(MAX_DISCOVERED_DEVICES >= 100 && MAX_DISCOVERED_DEVICES <= 10_000);
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("a device is found by its HTTP user", () => {
+  const { s } = setup();
+  try {
+    s.devices.create({ mac: "001565000003", httpUser: "desk3", httpPassword: "pw-desk3" });
+    assert.equal(s.devices.byHttpUser("desk3")?.mac, "001565000003");
+    assert.equal(s.devices.byHttpUser("nobody"), undefined);
+  } finally {
+    s.close();
   }
 });

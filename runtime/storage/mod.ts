@@ -60,6 +60,17 @@ export {
   normalizeMac,
 } from "./devices.ts";
 export {
+  DISCOVERED_TTL_MS,
+  type DiscoveredLimits,
+  type FetchOutcome,
+  MAX_DISCOVERED_DEVICES,
+  normalizeNetwork,
+  PROVISIONING_SECURITY_DEFAULTS,
+  PROVISIONING_SECURITY_KEY,
+  type ProvisioningSecurity,
+  readProvisioningSecurity,
+} from "./devices.ts";
+export {
   MAX_TEMPLATE_BYTES,
   TEMPLATE_KEY_RE,
   type TemplateOverride,

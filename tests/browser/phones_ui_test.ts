@@ -74,6 +74,29 @@ Deno.test({
         assert.equal(storage.audit.list({ action: "phone.reprovision" }).length, 1);
       });
 
+      await t.step(
+        "provisioning window: shown per phone, opened with a button; security settings saved",
+        async () => {
+          storage.devices.openWindow(MAC, 1); // closed (long ago)
+          await page.reload();
+          const row = page.locator(`#phones-table tr[data-mac="${MAC}"]`);
+          await row.getByText("closed").waitFor();
+          await page.getByRole("button", { name: `Open provisioning window for phone ${MAC}` }).click();
+          await row.getByText(/open until/).waitFor();
+          assert.ok(storage.devices.get(MAC)!.provisioningOpenUntil! > Date.now());
+          await page.getByLabel("Window length (minutes)").fill("20");
+          await page.getByLabel(/Networks that may read the phone book/).fill("192.168.1.0/24");
+          await page.locator("#prov-security").getByRole("button", { name: "Save" }).click();
+          await page.getByText("Provisioning security saved.").waitFor();
+          assert.deepEqual(storage.settings.get("provisioning.security"), {
+            requireWindow: true,
+            windowMinutes: 20,
+            phonebookNetworks: ["192.168.1.0/24"],
+          });
+          await page.getByText("No address is blocked.").waitFor();
+        },
+      );
+
       await t.step("open a template: the editor shows it with focus in the text", async () => {
         await page.locator('#tpl-table tr[data-key="yealink.device"]').waitFor();
         await page.getByRole("button", { name: "Edit template yealink.device" }).click();

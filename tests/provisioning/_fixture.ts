@@ -46,13 +46,18 @@ export interface Stack {
 }
 
 /** Start the stack. */
-export async function startStack(options: { sip?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: { sip?: boolean; openWindows?: boolean; guard?: { maxMisses?: number } } = {},
+): Promise<Stack> {
   const dataDir = Deno.makeTempDirSync({ prefix: "pbx-prov-e2e-" });
   const storage = openStorage({ dataDir, pbkdf2Iterations: 1000 });
   await storage.users.create({ username: "admin", role: "admin", password: ADMIN_PASSWORD });
   storage.extensions.create({ number: "201", name: "Alice", password: ALICE_PASSWORD }, "pbx");
   for (const p of PHONES) {
     storage.devices.create({ mac: p.mac, vendor: p.vendor, model: p.model, extension: "201" });
+    // Issue 18: secrets go out only during a provisioning window, which assigning through the
+    // API opens; devices created straight in storage get it here (unless a test wants it shut).
+    if (options.openWindows !== false) storage.devices.openWindow(p.mac, Date.now() + 3_600_000);
   }
   const config: BootConfig = {
     ...DEFAULTS,
@@ -94,6 +99,7 @@ export async function startStack(options: { sip?: boolean } = {}): Promise<Stack
     sipPort,
     httpPort: 8080,
     env: {},
+    ...(options.guard ? { guard: options.guard } : {}),
     ...(transactions ? { sendRequest: (r, t, h) => transactions!.sendRequest(r, t, h) } : {}),
   });
   const app = createApp({

@@ -417,7 +417,85 @@
   };
 
   pages.phones = () => {
+    let security = { requireWindow: true, windowMinutes: 60, phonebookNetworks: [] };
+    const windowText = (p) => {
+      if (!p.extension) return "—";
+      if (!security.requireWindow) return "not required";
+      return p.provisioningOpenUntil && p.provisioningOpenUntil > Date.now()
+        ? `open until ${time(p.provisioningOpenUntil)}`
+        : "closed";
+    };
+    const loadSecurity = async () => {
+      try {
+        security = await api("GET", "/api/phones/security");
+      } catch {
+        return;
+      }
+      const f = $("#prov-security");
+      if (f) {
+        f.requireWindow.checked = security.requireWindow;
+        f.windowMinutes.value = String(security.windowMinutes);
+        f.phonebookNetworks.value = security.phonebookNetworks.join(", ");
+      }
+      const blocks = (await api("GET", "/api/phones/blocks")).items ?? [];
+      fillTable(
+        "#prov-blocks",
+        "#prov-blocks-empty",
+        blocks.map((b) =>
+          h(
+            "tr",
+            { "data-address": b.address },
+            h("td", { "data-label": "Address" }, h("code", {}, b.address)),
+            h("td", { "data-label": "Blocked until" }, time(b.until)),
+            h("td", { "data-label": "Misses" }, String(b.misses)),
+            h("td", { "data-label": "Refused" }, String(b.refused)),
+            h("td", { "data-label": "Last reason" }, b.lastReason),
+            h(
+              "td",
+              { class: "actions" },
+              h("button", {
+                type: "button",
+                class: "secondary",
+                "aria-label": `Unblock ${b.address}`,
+                onclick: async () => {
+                  try {
+                    await api("DELETE", `/api/phones/blocks/${encodeURIComponent(b.address)}`);
+                    say(`${b.address} may provision again.`);
+                    await loadSecurity();
+                  } catch (e) {
+                    say(e.message, "error");
+                  }
+                },
+              }, "Unblock"),
+            ),
+          )
+        ),
+      );
+    };
+    onSubmit($("#prov-security"), async (v, form) => {
+      security = await api("PUT", "/api/phones/security", {
+        requireWindow: form.requireWindow.checked,
+        windowMinutes: Number(v.windowMinutes),
+        phonebookNetworks: list(v.phonebookNetworks),
+      });
+      await load();
+      return "Provisioning security saved.";
+    });
+    const openWindow = async (mac, button) => {
+      button.disabled = true;
+      try {
+        const d = await api("POST", `/api/phones/${encodeURIComponent(mac)}/open-window`, {
+          minutes: security.windowMinutes,
+        });
+        say(`Phone ${mac} may fetch its SIP password until ${time(d.provisioningOpenUntil)}.`);
+        await load();
+      } catch (e) {
+        say(e.message, "error");
+        button.disabled = false;
+      }
+    };
     const load = async () => {
+      await loadSecurity();
       let data;
       try {
         data = await api("GET", "/api/phones");
@@ -441,16 +519,27 @@
             h("td", { "data-label": "Extension" }, p.extension ?? "—"),
             h("td", { "data-label": "Status" }, p.status ?? ""),
             h("td", { "data-label": "Last fetch" }, time(p.lastFetch?.at ?? p.lastFetchAt)),
+            h("td", { "data-label": "Provisioning window" }, windowText(p)),
             h(
               "td",
               { class: "actions" },
               p.extension
-                ? h("button", {
-                  type: "button",
-                  class: "secondary",
-                  "aria-label": `Re-provision phone ${p.mac}`,
-                  onclick: (e) => reprovision(p.mac, e.currentTarget),
-                }, "Re-provision")
+                ? [
+                  h("button", {
+                    type: "button",
+                    class: "secondary",
+                    "aria-label": `Re-provision phone ${p.mac}`,
+                    onclick: (e) => reprovision(p.mac, e.currentTarget),
+                  }, "Re-provision"),
+                  security.requireWindow
+                    ? h("button", {
+                      type: "button",
+                      class: "secondary",
+                      "aria-label": `Open provisioning window for phone ${p.mac}`,
+                      onclick: (e) => openWindow(p.mac, e.currentTarget),
+                    }, "Open window")
+                    : "",
+                ]
                 : "",
             ),
           )
@@ -467,6 +556,7 @@
       try {
         const r = await api("POST", `/api/phones/${encodeURIComponent(mac)}/reprovision`);
         say(`Phone ${mac} was asked to fetch its configuration now (${r.detail}).`);
+        await load(); // re-provisioning opened its provisioning window
       } catch (e) {
         say(e.message, "error");
       } finally {

@@ -7,6 +7,7 @@ import * as m001 from "./001_initial.ts";
 import * as m002 from "./002_devices.ts";
 import * as m003 from "./003_paging.ts";
 import * as m010 from "./010_subscriptions.ts";
+import * as m015 from "./015_discovered_devices.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m002,
   m003,
   m010,
+  m015,
 ];

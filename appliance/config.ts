@@ -55,6 +55,14 @@ export interface BootConfig {
   hostIface: string;
   /** Seconds a network change waits for confirmation before it is reverted. */
   networkConfirmSec: number;
+  /** Most SIP TCP connections at once (docs/security.md, "Connections and transports"). */
+  sipTcpMaxConnections: number;
+  /** Most SIP TCP connections from one IP address. */
+  sipTcpMaxPerSource: number;
+  /** Seconds a SIP TCP connection may go without a complete message before it is closed. */
+  sipTcpIdleSec: number;
+  /** Seconds allowed to finish a SIP message once begun, and for the first one on a connection. */
+  sipTcpMessageSec: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -137,6 +145,30 @@ export const SETTINGS: readonly Setting[] = [
     help: "seconds to confirm a network change before it is reverted (10-3600)",
   },
   {
+    key: "sipTcpMaxConnections",
+    env: "PBX_SIP_TCP_MAX_CONNECTIONS",
+    flag: "--sip-tcp-max-connections",
+    help: "most SIP TCP connections at once (default 4096)",
+  },
+  {
+    key: "sipTcpMaxPerSource",
+    env: "PBX_SIP_TCP_MAX_PER_SOURCE",
+    flag: "--sip-tcp-max-per-source",
+    help: "most SIP TCP connections from one address (default 64)",
+  },
+  {
+    key: "sipTcpIdleSec",
+    env: "PBX_SIP_TCP_IDLE_SEC",
+    flag: "--sip-tcp-idle-sec",
+    help: "close SIP TCP connections without a complete message this long (default 300)",
+  },
+  {
+    key: "sipTcpMessageSec",
+    env: "PBX_SIP_TCP_MESSAGE_SEC",
+    flag: "--sip-tcp-message-sec",
+    help: "seconds to finish a begun SIP message or send the first one (default 30)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -171,6 +203,10 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   hostRoot: "/",
   hostIface: "",
   networkConfirmSec: 120,
+  sipTcpMaxConnections: 4096,
+  sipTcpMaxPerSource: 64,
+  sipTcpIdleSec: 300,
+  sipTcpMessageSec: 30,
 };
 
 function parsePort(name: string, value: string): number {
@@ -221,6 +257,17 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
         );
       }
       config.maxFirmwareBytes = n;
+      break;
+    }
+    case "sipTcpMaxConnections":
+    case "sipTcpMaxPerSource":
+    case "sipTcpIdleSec":
+    case "sipTcpMessageSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1_000_000) {
+        throw new RangeError(`${source} must be a whole number 1-1000000, got ${JSON.stringify(value)}`);
+      }
+      config[key] = n;
       break;
     }
     case "noAnswerSeconds":

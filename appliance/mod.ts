@@ -28,6 +28,7 @@ import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 import { appVersion, Updater } from "./update/mod.ts";
 import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
+import { installProcessGuard, prepareFdLimit, serveSupervised } from "./_net_guard.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -66,6 +67,9 @@ export async function startAppliance(
     }
   };
   const clock = options.clock ?? realClock;
+  // No listener's error may end the process; the open-file limit goes up to the hard limit.
+  const netLog = log.child("net");
+  const fdStatus = prepareFdLimit(netLog);
   const listeners: Record<string, boolean> = { sip: false, rtp: false, tftp: false, http: false };
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -79,6 +83,7 @@ export async function startAppliance(
     cleanups.length = 0;
   };
 
+  cleanups.push(installProcessGuard(netLog));
   try {
     // A backup staged through the web UI replaces the database now, before anything opens it.
     Deno.mkdirSync(config.dataDir, { recursive: true });
@@ -288,6 +293,11 @@ export async function startAppliance(
       port: config.sipPort,
       // The plug-and-play multicast listener binds the SIP port too.
       reuseAddr: config.pnp,
+      logger: sipLog.child("transport"),
+      maxConnections: config.sipTcpMaxConnections,
+      maxConnectionsPerSource: config.sipTcpMaxPerSource,
+      idleTimeoutMs: config.sipTcpIdleSec * 1000,
+      messageTimeoutMs: config.sipTcpMessageSec * 1000,
       onMessage: (msg, source) => transactions.receive(msg, source),
       onError: ({ source, error, partial }) => {
         sipLog.warn("unparsable SIP message", {
@@ -381,6 +391,7 @@ export async function startAppliance(
           listeners: { ...listeners },
           media: { activeLegs: media.activeLegs(), freePorts: media.freePorts() },
           memory: Deno.memoryUsage(),
+          files: fdStatus(), // open-file limit and descriptors in use (System page)
           calls: b2bua!.calls().length,
         };
         return h;
@@ -398,24 +409,21 @@ export async function startAppliance(
     // Before the provisioning routes: their /prov/* would otherwise take ca.crt for a phone file.
     app.route("/", caRoutes(() => tls));
     app.route("/", provisioning.honoRoutes);
+    // Supervised: Deno's accept loop dies on "Too many open files"; this starts it again.
     const serve = (port: number, cert?: { cert: string; key: string }) => {
-      const ac = new AbortController();
-      const server = Deno.serve({
+      const server = serveSupervised({
         hostname: config.bind,
         port,
-        signal: ac.signal,
-        onListen: () => {},
+        name: cert ? "https" : "http",
+        log: netLog,
         onError: (e) => {
           log.error("web request failed", { error: e as Error });
           return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
         },
         ...cert,
       }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
-      cleanups.push(async () => {
-        ac.abort();
-        await server.finished;
-      });
-      return server.addr.port;
+      cleanups.push(() => server.stop());
+      return server.port;
     };
     httpPort = serve(config.httpPort);
     listeners.http = true;

@@ -63,6 +63,14 @@ export interface BootConfig {
   sipTcpIdleSec: number;
   /** Seconds allowed to finish a SIP message once begun, and for the first one on a connection. */
   sipTcpMessageSec: number;
+  /** Most web (HTTP plus HTTPS, each) connections at once; at most a quarter of the open-file limit. */
+  httpMaxConnections: number;
+  /** Most web connections from one IP address. */
+  httpMaxPerSource: number;
+  /** Seconds a new web connection has to send complete request headers. */
+  httpHeaderSec: number;
+  /** Seconds a web connection may stay open without a request in progress. */
+  httpIdleSec: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -169,6 +177,30 @@ export const SETTINGS: readonly Setting[] = [
     help: "seconds to finish a begun SIP message or send the first one (default 30)",
   },
   {
+    key: "httpMaxConnections",
+    env: "PBX_HTTP_MAX_CONNECTIONS",
+    flag: "--http-max-connections",
+    help: "most web connections at once per listener (default 1024)",
+  },
+  {
+    key: "httpMaxPerSource",
+    env: "PBX_HTTP_MAX_PER_SOURCE",
+    flag: "--http-max-per-source",
+    help: "most web connections from one address (default 64)",
+  },
+  {
+    key: "httpHeaderSec",
+    env: "PBX_HTTP_HEADER_SEC",
+    flag: "--http-header-sec",
+    help: "seconds a new web connection has to send its request headers (default 15)",
+  },
+  {
+    key: "httpIdleSec",
+    env: "PBX_HTTP_IDLE_SEC",
+    flag: "--http-idle-sec",
+    help: "close web connections without a request this long (default 60)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -207,6 +239,10 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   sipTcpMaxPerSource: 64,
   sipTcpIdleSec: 300,
   sipTcpMessageSec: 30,
+  httpMaxConnections: 1024,
+  httpMaxPerSource: 64,
+  httpHeaderSec: 15,
+  httpIdleSec: 60,
 };
 
 function parsePort(name: string, value: string): number {
@@ -262,7 +298,11 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
     case "sipTcpMaxConnections":
     case "sipTcpMaxPerSource":
     case "sipTcpIdleSec":
-    case "sipTcpMessageSec": {
+    case "sipTcpMessageSec":
+    case "httpMaxConnections":
+    case "httpMaxPerSource":
+    case "httpHeaderSec":
+    case "httpIdleSec": {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1_000_000) {
         throw new RangeError(`${source} must be a whole number 1-1000000, got ${JSON.stringify(value)}`);

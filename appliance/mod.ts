@@ -28,7 +28,8 @@ import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 import { appVersion, Updater } from "./update/mod.ts";
 import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
-import { installProcessGuard, prepareFdLimit, serveSupervised } from "./_net_guard.ts";
+import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
+import { serveWeb } from "./_web_listener.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -409,13 +410,22 @@ export async function startAppliance(
     // Before the provisioning routes: their /prov/* would otherwise take ca.crt for a phone file.
     app.route("/", caRoutes(() => tls));
     app.route("/", provisioning.honoRoutes);
-    // Supervised: Deno's accept loop dies on "Too many open files"; this starts it again.
+    // Our own accept loop with per-source/global caps and header/idle deadlines (Deno.serve has
+    // none and its accept loop dies on "Too many open files"). At most a quarter of the fd limit.
+    const fdLimit = fdStatus().limit;
+    const webMax = fdLimit === null
+      ? config.httpMaxConnections
+      : Math.max(16, Math.min(config.httpMaxConnections, Math.floor(fdLimit / 4)));
     const serve = (port: number, cert?: { cert: string; key: string }) => {
-      const server = serveSupervised({
+      const server = serveWeb({
         hostname: config.bind,
         port,
         name: cert ? "https" : "http",
         log: netLog,
+        maxConnections: webMax,
+        maxPerSource: config.httpMaxPerSource,
+        headerMs: config.httpHeaderSec * 1000,
+        idleMs: config.httpIdleSec * 1000,
         onError: (e) => {
           log.error("web request failed", { error: e as Error });
           return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });

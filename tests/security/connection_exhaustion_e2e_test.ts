@@ -44,7 +44,7 @@ Deno.test({
   ignore: !hasBinary("sipp") || !hasBinary("prlimit"),
   async fn() {
     // Per-source caps off here, so one test host can really exhaust the descriptors.
-    const pbx = await startPbx({ PBX_SIP_TCP_MAX_PER_SOURCE: "100000" });
+    const pbx = await startPbx({ PBX_SIP_TCP_MAX_PER_SOURCE: "100000", PBX_HTTP_MAX_PER_SOURCE: "100000" });
     try {
       await withLogs(pbx, async () => {
         const limit = 300;
@@ -89,10 +89,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "one host holding many idle SIP TCP connections does not lock another host out",
+  name: "one host holding many idle SIP TCP and HTTP connections does not lock another host out",
   ignore: !hasBinary("sipp"),
   async fn() {
-    const pbx = await startPbx({ PBX_SIP_TCP_MAX_PER_SOURCE: "20", PBX_SIP_TCP_MAX_CONNECTIONS: "60" });
+    const pbx = await startPbx({
+      PBX_SIP_TCP_MAX_PER_SOURCE: "20",
+      PBX_SIP_TCP_MAX_CONNECTIONS: "60",
+      PBX_HTTP_MAX_PER_SOURCE: "20",
+      PBX_HTTP_MAX_CONNECTIONS: "60",
+    });
     try {
       await withLogs(pbx, async () => {
         // 127.0.0.2 opens 200 idle connections: before the per-source cap it took the global cap.
@@ -111,7 +116,12 @@ Deno.test({
         await using uas = await phone(pbx, "202", "uas_answer.xml");
         assertOk(await call(pbx, "201", "202", "uac_short_call.xml"), "caller");
         assertOk(await uas.done, "callee");
-        for (const s of flood) s.destroy();
+        // The same for the web: 127.0.0.2 holds idle connections, 127.0.0.1 uses the API.
+        const web = await openMany(pbx.app.httpPort, 200, "127.0.0.2");
+        await pbx.app.waitForLog(/http per-source connection limit reached/, 10_000);
+        const status = await pbx.api.get<{ health: { ok: boolean } }>("/api/system/status");
+        ok(status.health.ok);
+        for (const s of [...flood, ...web]) s.destroy();
       })();
     } finally {
       await pbx.app.stop();

@@ -302,6 +302,7 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     bind: config.bind,
     port: config.tftpPort,
     resolve: tftpResolver(data, { requireOpenWindow }),
+    maxSessionsPerSource: config.tftpMaxPerSource, // docs/security.md
     clock,
     logger: {
       info: (m, f) => tftpLog.info(m, f),

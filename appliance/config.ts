@@ -71,6 +71,8 @@ export interface BootConfig {
   httpHeaderSec: number;
   /** Seconds a web connection may stay open without a request in progress. */
   httpIdleSec: number;
+  /** Concurrent TFTP transfers from one IP address. */
+  tftpMaxPerSource: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -201,6 +203,12 @@ export const SETTINGS: readonly Setting[] = [
     help: "close web connections without a request this long (default 60)",
   },
   {
+    key: "tftpMaxPerSource",
+    env: "PBX_TFTP_MAX_PER_SOURCE",
+    flag: "--tftp-max-per-source",
+    help: "concurrent TFTP transfers from one address (default 8)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -243,6 +251,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   httpMaxPerSource: 64,
   httpHeaderSec: 15,
   httpIdleSec: 60,
+  tftpMaxPerSource: 8,
 };
 
 function parsePort(name: string, value: string): number {
@@ -302,7 +311,8 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
     case "httpMaxConnections":
     case "httpMaxPerSource":
     case "httpHeaderSec":
-    case "httpIdleSec": {
+    case "httpIdleSec":
+    case "tftpMaxPerSource": {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1_000_000) {
         throw new RangeError(`${source} must be a whole number 1-1000000, got ${JSON.stringify(value)}`);

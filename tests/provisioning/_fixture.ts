@@ -46,7 +46,9 @@ export interface Stack {
 }
 
 /** Start the stack. */
-export async function startStack(options: { sip?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  options: { sip?: boolean; config?: Partial<BootConfig> } = {},
+): Promise<Stack> {
   const dataDir = Deno.makeTempDirSync({ prefix: "pbx-prov-e2e-" });
   const storage = openStorage({ dataDir, pbkdf2Iterations: 1000 });
   await storage.users.create({ username: "admin", role: "admin", password: ADMIN_PASSWORD });
@@ -60,6 +62,7 @@ export async function startStack(options: { sip?: boolean } = {}): Promise<Stack
     bind: "127.0.0.1",
     publicAddress: "127.0.0.1",
     tftpPort: 0,
+    ...options.config,
   };
   const log = createLogger("test", { sink: () => {} });
 

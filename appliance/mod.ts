@@ -289,13 +289,24 @@ export async function startAppliance(
       clock,
       log: sipLog,
     });
+    // SIP TCP may use at most half of the open-file limit, so the rest of the box keeps working.
+    const fdLimit = fdStatus().limit;
+    const sipTcpMax = fdLimit === null
+      ? config.sipTcpMaxConnections
+      : Math.max(16, Math.min(config.sipTcpMaxConnections, Math.floor(fdLimit / 2)));
+    netLog.info("SIP TCP connection limits", {
+      total: sipTcpMax,
+      perSource: config.sipTcpMaxPerSource,
+      idleSec: config.sipTcpIdleSec,
+      messageSec: config.sipTcpMessageSec,
+    });
     transports = await startTransports({
       bind: config.bind,
       port: config.sipPort,
       // The plug-and-play multicast listener binds the SIP port too.
       reuseAddr: config.pnp,
       logger: sipLog.child("transport"),
-      maxConnections: config.sipTcpMaxConnections,
+      maxConnections: sipTcpMax,
       maxConnectionsPerSource: config.sipTcpMaxPerSource,
       idleTimeoutMs: config.sipTcpIdleSec * 1000,
       messageTimeoutMs: config.sipTcpMessageSec * 1000,
@@ -412,10 +423,15 @@ export async function startAppliance(
     app.route("/", provisioning.honoRoutes);
     // Our own accept loop with per-source/global caps and header/idle deadlines (Deno.serve has
     // none and its accept loop dies on "Too many open files"). At most a quarter of the fd limit.
-    const fdLimit = fdStatus().limit;
     const webMax = fdLimit === null
       ? config.httpMaxConnections
       : Math.max(16, Math.min(config.httpMaxConnections, Math.floor(fdLimit / 4)));
+    netLog.info("web connection limits", {
+      perListener: webMax,
+      perSource: config.httpMaxPerSource,
+      headerSec: config.httpHeaderSec,
+      idleSec: config.httpIdleSec,
+    });
     const serve = (port: number, cert?: { cert: string; key: string }) => {
       const server = serveWeb({
         hostname: config.bind,

@@ -73,6 +73,8 @@ export interface BootConfig {
   httpIdleSec: number;
   /** Concurrent TFTP transfers from one IP address. */
   tftpMaxPerSource: number;
+  /** SIP UDP on the batched native socket (drivers/udp) instead of node:dgram; off by default. */
+  sipUdpNative: boolean;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -209,6 +211,12 @@ export const SETTINGS: readonly Setting[] = [
     help: "concurrent TFTP transfers from one address (default 8)",
   },
   {
+    key: "sipUdpNative",
+    env: "PBX_SIP_UDP_NATIVE",
+    flag: "--sip-udp-native",
+    help: "1 = SIP UDP on the batched native socket (recvmmsg/sendmmsg), 0 = node:dgram (default)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -252,6 +260,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   httpHeaderSec: 15,
   httpIdleSec: 60,
   tftpMaxPerSource: 8,
+  sipUdpNative: false,
 };
 
 function parsePort(name: string, value: string): number {
@@ -342,10 +351,11 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config.adminPassword = value;
       break;
     case "pnp":
+    case "sipUdpNative":
       if (!["0", "1", "true", "false", "on", "off"].includes(value.trim().toLowerCase())) {
         throw new RangeError(`${source} must be 1 or 0, got ${JSON.stringify(value)}`);
       }
-      config.pnp = ["1", "true", "on"].includes(value.trim().toLowerCase());
+      config[key] = ["1", "true", "on"].includes(value.trim().toLowerCase());
       break;
     case "hostMode": {
       const mode = value.trim().toLowerCase();

@@ -305,6 +305,7 @@ export async function startAppliance(
       port: config.sipPort,
       // The plug-and-play multicast listener binds the SIP port too.
       reuseAddr: config.pnp,
+      nativeUdp: config.sipUdpNative, // falls back to node:dgram (logged) with PnP or without FFI
       logger: sipLog.child("transport"),
       maxConnections: sipTcpMax,
       maxConnectionsPerSource: config.sipTcpMaxPerSource,
@@ -464,6 +465,7 @@ export async function startAppliance(
     const host = config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress;
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
+      sipUdp: transports.udpKind,
       http: `http://${host}:${httpPort}/`,
       https: httpsPort === null ? "off" : `https://${host}:${httpsPort}/ (CA: /prov/ca.crt)`,
       rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,

@@ -68,6 +68,13 @@ export interface TransportOptions {
    * the same port silently.
    */
   reuseAddr?: boolean;
+  /**
+   * The UDP socket for SIP on the batched native path (recvmmsg/sendmmsg through libc, the one
+   * the media plane uses) instead of node:dgram. Falls back to node:dgram, with a log line, when
+   * the native path is unavailable (no FFI, not Linux x86_64/aarch64), for IPv6 binds, and with
+   * `reuseAddr` (the native socket has no SO_REUSEADDR). Off by default.
+   */
+  nativeUdp?: boolean;
 }
 
 /** The running UDP+TCP transport (RFC 3261 section 18). */
@@ -78,6 +85,8 @@ export interface TransportLayer {
   readonly port: number;
   /** Open TCP connections. */
   readonly connectionCount: number;
+  /** Which UDP implementation runs: node:dgram, or the native batched socket (`nativeUdp`). */
+  readonly udpKind: "dgram" | "native";
   /** Send raw bytes to a peer (UDP datagram, or over a reused/new TCP connection). */
   send(data: Uint8Array, peer: Peer): Promise<void>;
   /** Send a request (section 18.1.1); over TCP an open connection to the peer is reused, inbound ones too. */
@@ -129,6 +138,93 @@ function isStun(data: Uint8Array): boolean {
     data[6] === 0xa4 && data[7] === 0x42;
 }
 
+/** The UDP side of the transport: node:dgram or the native batched socket. */
+interface UdpEndpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly kind: "dgram" | "native";
+  /** Every datagram; the view may be reused after the call returns. */
+  onMessage(handler: (data: Uint8Array, source: Peer) => void): void;
+  send(data: Uint8Array, port: number, address: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function dgramEndpoint(
+  bind: string,
+  port: number,
+  reuseAddr: boolean,
+  logger?: TransportLogger,
+): Promise<UdpEndpoint> {
+  const socket = await bindUdp(bind, port, reuseAddr);
+  socket.on("error", (e: Error) => logger?.warn?.("UDP socket error", { error: e.message }));
+  return {
+    address: socket.address().address,
+    port: socket.address().port,
+    kind: "dgram",
+    onMessage(handler) {
+      socket.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
+        handler(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), {
+          transport: "udp",
+          address: normalizeAddress(rinfo.address),
+          port: rinfo.port,
+        });
+      });
+    },
+    send: (data, p, address) =>
+      new Promise<void>((resolve, reject) => socket.send(data, p, address, (e) => e ? reject(e) : resolve())),
+    close: () => closeUdp(socket),
+  };
+}
+
+/** The native batched socket, or null (logged) when it cannot be used here. */
+async function nativeEndpoint(
+  bind: string,
+  port: number,
+  logger?: TransportLogger,
+): Promise<UdpEndpoint | null> {
+  let udp: typeof import("../../../drivers/udp/mod.ts");
+  try {
+    udp = await import("../../../drivers/udp/mod.ts");
+  } catch (e) {
+    logger?.warn?.("native SIP UDP unavailable; using node:dgram", { error: String(e) });
+    return null;
+  }
+  if (bind.includes(":") || !udp.available()) {
+    logger?.warn?.("native SIP UDP unavailable; using node:dgram", {
+      reason: bind.includes(":") ? "IPv6 bind" : "libc UDP not usable here",
+    });
+    return null;
+  }
+  // Datagrams up to 64 KiB in the arena: a SIP message over UDP may be that large.
+  const poller = udp.UdpPoller.open({ wait: "thread", slotBytes: 65536, recvBatch: 16, sendSlots: 64 });
+  let sock: InstanceType<typeof udp.NativeUdpSocket>;
+  try {
+    sock = poller.bind(port, bind);
+  } catch (e) {
+    await poller.close();
+    throw e;
+  }
+  return {
+    address: bind,
+    port: sock.port,
+    kind: "native",
+    onMessage(handler) {
+      sock.onMessage((data, remote) => {
+        handler(data, { transport: "udp", address: remote.address, port: remote.port });
+      });
+    },
+    send(data, p, address) {
+      return sock.send(data, p, address)
+        ? Promise.resolve()
+        : Promise.reject(new TypeError(`UDP send to ${address}:${p} dropped (closed or not IPv4)`));
+    },
+    async close() {
+      await sock.close();
+      await poller.close();
+    },
+  };
+}
+
 function bindUdp(bind: string, port: number, reuseAddr = false): Promise<dgram.Socket> {
   const socket = dgram.createSocket({ type: bind.includes(":") ? "udp6" : "udp4", reuseAddr });
   return new Promise((resolve, reject) => {
@@ -160,14 +256,20 @@ function closeUdp(socket: dgram.Socket): Promise<void> {
  * new port when TCP finds it taken.
  */
 export async function startTransports(options: TransportOptions): Promise<TransportLayer> {
+  let native = options.nativeUdp === true;
+  if (native && options.reuseAddr) {
+    options.logger?.warn?.("native SIP UDP has no SO_REUSEADDR (needed for plug-and-play); using node:dgram");
+    native = false;
+  }
   for (let attempt = 0;; attempt++) {
-    const udp = await bindUdp(options.bind, options.port, options.reuseAddr ?? false);
-    const port = udp.address().port;
+    const udp = (native ? await nativeEndpoint(options.bind, options.port, options.logger) : null) ??
+      await dgramEndpoint(options.bind, options.port, options.reuseAddr ?? false, options.logger);
+    const port = udp.port;
     try {
       const tcp = Deno.listen({ hostname: options.bind, port, transport: "tcp" });
       return new Transports(options, udp, tcp);
     } catch (e) {
-      await closeUdp(udp);
+      await udp.close();
       if (options.port !== 0 || !(e instanceof Deno.errors.AddrInUse) || attempt >= 20) throw e;
     }
   }
@@ -176,6 +278,8 @@ export async function startTransports(options: TransportOptions): Promise<Transp
 class Transports implements TransportLayer {
   readonly address: string;
   readonly port: number;
+  /** Which UDP implementation runs. */
+  readonly udpKind: "dgram" | "native";
   #options: TransportOptions;
   #max: number;
   #idle: number;
@@ -186,7 +290,7 @@ class Transports implements TransportLayer {
   /** Sources refused at the per-source cap: when last logged, and refusals since. */
   #capLogged = new Map<string, { at: number; refused: number }>();
   #globalCapLogged = false;
-  #udp: dgram.Socket;
+  #udp: UdpEndpoint;
   #tcp: Deno.TcpListener;
   #conns = new Map<string, Connection>();
   #all = new Set<Connection>();
@@ -195,7 +299,7 @@ class Transports implements TransportLayer {
   #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
 
-  constructor(options: TransportOptions, udp: dgram.Socket, tcp: Deno.TcpListener) {
+  constructor(options: TransportOptions, udp: UdpEndpoint, tcp: Deno.TcpListener) {
     this.#options = options;
     this.#max = options.maxMessageSize ?? 65535;
     this.#idle = options.idleTimeoutMs ?? 300_000;
@@ -204,17 +308,12 @@ class Transports implements TransportLayer {
     this.#maxPerSource = options.maxConnectionsPerSource ?? 64;
     this.#udp = udp;
     this.#tcp = tcp;
-    this.address = udp.address().address;
-    this.port = udp.address().port;
-    udp.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
-      const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.#onDatagram(data, {
-        transport: "udp",
-        address: normalizeAddress(rinfo.address),
-        port: rinfo.port,
-      });
-    });
-    udp.on("error", (e: Error) => this.#options.logger?.warn?.("UDP socket error", { error: e.message }));
+    this.address = udp.address;
+    this.port = udp.port;
+    this.udpKind = udp.kind;
+    // The native path reuses its receive arena: keep a copy of what may outlive the call.
+    const copy = udp.kind === "native";
+    udp.onMessage((data, source) => this.#onDatagram(copy ? data.slice() : data, source));
     this.#track(this.#acceptLoop());
     const tick = Math.max(50, Math.min(this.#idle / 4, this.#messageTimeout / 4, 30_000));
     this.#sweeper = setInterval(() => this.#sweep(), tick);
@@ -226,12 +325,7 @@ class Transports implements TransportLayer {
 
   async send(data: Uint8Array, peer: Peer): Promise<void> {
     if (this.#closed) throw new Deno.errors.BadResource("transport is closed");
-    if (peer.transport === "udp") {
-      await new Promise<void>((resolve, reject) => {
-        this.#udp.send(data, peer.port, peer.address, (e) => e ? reject(e) : resolve());
-      });
-      return;
-    }
+    if (peer.transport === "udp") return await this.#udp.send(data, peer.port, peer.address);
     const c = await this.#connection(peer);
     await this.#write(c, data);
   }
@@ -284,7 +378,7 @@ class Transports implements TransportLayer {
       // already closed
     }
     for (const c of this.#all) this.#closeConnection(c);
-    await closeUdp(this.#udp);
+    await this.#udp.close();
     await Promise.allSettled([...this.#connecting.values()]);
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }

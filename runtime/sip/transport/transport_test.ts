@@ -156,11 +156,15 @@ function topVia(msg: SipMessage) {
 }
 
 /** The cases every transport must pass (one shared suite, run per transport). */
-function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Promise<TestClient>): void {
-  const T = name.toUpperCase();
+function transportCases(
+  name: "udp" | "tcp" | "udp-native",
+  connect: (s: TransportLayer) => Promise<TestClient>,
+  extra: Partial<TransportOptions> = {},
+): void {
+  const T = name === "tcp" ? "TCP" : "UDP";
 
   Deno.test(`${name}: an inbound request gets received and rport stamped on its top Via`, async () => {
-    await withServer({}, async ({ server, received }) => {
+    await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);
       await client.send(options("OPTIONS", { transport: T }));
       await eventually(() => received.length === 1, "the request");
@@ -174,7 +178,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: a response is routed back to the request's source port, not the sent-by port`, async () => {
-    await withServer({}, async ({ server, received }) => {
+    await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);
       await client.send(options("OPTIONS", { transport: T }));
       await eventually(() => received.length === 1, "the request");
@@ -187,7 +191,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: garbage does not crash the transport and yields onError`, async () => {
-    await withServer({}, async ({ server, received, errors }) => {
+    await withServer({ ...extra }, async ({ server, received, errors }) => {
       const client = await connect(server);
       await client.send("this is not SIP at all\r\n\r\n");
       await eventually(() => errors.length >= 1, "onError");
@@ -211,7 +215,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: an unparsable request comes with a partial message the caller can answer 400 with`, async () => {
-    await withServer({}, async ({ server, errors }) => {
+    await withServer({ ...extra }, async ({ server, errors }) => {
       const client = await connect(server);
       await client.send(options("OPTIONS", { transport: T, cseq: "notanumber" }));
       await eventually(() => errors.length === 1, "onError");
@@ -225,7 +229,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: an oversized request is answered 513 Message Too Large`, async () => {
-    await withServer({ maxMessageSize: 1024 }, async ({ server, received, errors }) => {
+    await withServer({ ...extra, maxMessageSize: 1024 }, async ({ server, received, errors }) => {
       const client = await connect(server);
       await client.send(options("MESSAGE", { transport: T, body: "x".repeat(2000) }));
       await eventually(() => client.messages.length === 1, "the 513");
@@ -239,7 +243,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: sendRequest reaches a peer that contacted us`, async () => {
-    await withServer({}, async ({ server, received }) => {
+    await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);
       await client.send(options("REGISTER", { transport: T }));
       await eventually(() => received.length === 1, "the REGISTER");
@@ -255,6 +259,24 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
 
 transportCases("udp", udpClient);
 transportCases("tcp", tcpClient);
+// The same cases on the batched native UDP path (drivers/udp), when libc FFI works here.
+transportCases("udp-native", udpClient, { nativeUdp: true });
+
+Deno.test("udp-native: the native path is used when asked, node:dgram otherwise", async () => {
+  await withServer({ nativeUdp: true }, ({ server }) => {
+    assertStrictEquals(server.udpKind, "native");
+    return Promise.resolve();
+  });
+  await withServer({}, ({ server }) => {
+    assertStrictEquals(server.udpKind, "dgram");
+    return Promise.resolve();
+  });
+  // Plug-and-play needs SO_REUSEADDR, which the native socket lacks: it falls back.
+  await withServer({ nativeUdp: true, reuseAddr: true }, ({ server }) => {
+    assertStrictEquals(server.udpKind, "dgram");
+    return Promise.resolve();
+  });
+});
 
 // --- transport-specific cases -----------------------------------------------------------------------
 

@@ -202,7 +202,11 @@ class Transfer {
    * it once more. One reply per request, so a spoofed source gains nothing by repeating.
    */
   repeatFirst(): void {
-    if (!this.#verified && !this.#done) this.#sendCurrent();
+    if (this.#verified || this.#done) return;
+    // Not re-armed: the deadline for the first ACK runs from the first request, however often
+    // the request is repeated.
+    if (this.#awaitingOackAck) this.#send(encodeOack(this.#opts.oack));
+    else this.#sendBlock(this.#base);
   }
 
   /** True once the client ACKed. */

@@ -447,6 +447,13 @@ Deno.test("a client repeating its request before any ACK gets its first packet a
         assertEquals(p.op === "data" && p.block, 1);
       }
       assertEquals(server.activeSessions(), 1);
+      // Repeating does not extend the wait for the first ACK (5 s from the first request).
+      clock.advance(4000);
+      sock.send(encodeRequest("rrq", "big.bin"), port, "127.0.0.1");
+      const deadline = performance.now() + 5000;
+      while (got.length < 4 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      clock.advance(1000);
+      assertEquals(server.activeSessions(), 0);
     } finally {
       sock.close();
     }

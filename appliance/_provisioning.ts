@@ -351,6 +351,7 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     bind: config.bind,
     port: config.tftpPort,
     resolve: tftpResolver(data, { ...window, guard, now: () => clock.wallNow() }),
+    maxSessionsPerSource: config.tftpMaxPerSource, // docs/security.md
     clock,
     logger: {
       info: (m, f) => tftpLog.info(m, f),

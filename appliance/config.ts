@@ -66,6 +66,26 @@ export interface BootConfig {
   hostIface: string;
   /** Seconds a network change waits for confirmation before it is reverted. */
   networkConfirmSec: number;
+  /** Most SIP TCP connections at once (docs/security.md, "Connections and transports"). */
+  sipTcpMaxConnections: number;
+  /** Most SIP TCP connections from one IP address. */
+  sipTcpMaxPerSource: number;
+  /** Seconds a SIP TCP connection may go without a complete message before it is closed. */
+  sipTcpIdleSec: number;
+  /** Seconds allowed to finish a SIP message once begun, and for the first one on a connection. */
+  sipTcpMessageSec: number;
+  /** Most web (HTTP plus HTTPS, each) connections at once; at most a quarter of the open-file limit. */
+  httpMaxConnections: number;
+  /** Most web connections from one IP address. */
+  httpMaxPerSource: number;
+  /** Seconds a new web connection has to send complete request headers. */
+  httpHeaderSec: number;
+  /** Seconds a web connection may stay open without a request in progress. */
+  httpIdleSec: number;
+  /** Concurrent TFTP transfers from one IP address. */
+  tftpMaxPerSource: number;
+  /** SIP UDP on the batched native socket (drivers/udp) instead of node:dgram; off by default. */
+  sipUdpNative: boolean;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -167,6 +187,66 @@ export const SETTINGS: readonly Setting[] = [
     help: "seconds to confirm a network change before it is reverted (10-3600)",
   },
   {
+    key: "sipTcpMaxConnections",
+    env: "PBX_SIP_TCP_MAX_CONNECTIONS",
+    flag: "--sip-tcp-max-connections",
+    help: "most SIP TCP connections at once (default 4096)",
+  },
+  {
+    key: "sipTcpMaxPerSource",
+    env: "PBX_SIP_TCP_MAX_PER_SOURCE",
+    flag: "--sip-tcp-max-per-source",
+    help: "most SIP TCP connections from one address (default 64)",
+  },
+  {
+    key: "sipTcpIdleSec",
+    env: "PBX_SIP_TCP_IDLE_SEC",
+    flag: "--sip-tcp-idle-sec",
+    help: "close SIP TCP connections without a complete message this long (default 300)",
+  },
+  {
+    key: "sipTcpMessageSec",
+    env: "PBX_SIP_TCP_MESSAGE_SEC",
+    flag: "--sip-tcp-message-sec",
+    help: "seconds to finish a begun SIP message or send the first one (default 30)",
+  },
+  {
+    key: "httpMaxConnections",
+    env: "PBX_HTTP_MAX_CONNECTIONS",
+    flag: "--http-max-connections",
+    help: "most web connections at once per listener (default 1024)",
+  },
+  {
+    key: "httpMaxPerSource",
+    env: "PBX_HTTP_MAX_PER_SOURCE",
+    flag: "--http-max-per-source",
+    help: "most web connections from one address (default 64)",
+  },
+  {
+    key: "httpHeaderSec",
+    env: "PBX_HTTP_HEADER_SEC",
+    flag: "--http-header-sec",
+    help: "seconds a new web connection has to send its request headers (default 15)",
+  },
+  {
+    key: "httpIdleSec",
+    env: "PBX_HTTP_IDLE_SEC",
+    flag: "--http-idle-sec",
+    help: "close web connections without a request this long (default 60)",
+  },
+  {
+    key: "tftpMaxPerSource",
+    env: "PBX_TFTP_MAX_PER_SOURCE",
+    flag: "--tftp-max-per-source",
+    help: "concurrent TFTP transfers from one address (default 8)",
+  },
+  {
+    key: "sipUdpNative",
+    env: "PBX_SIP_UDP_NATIVE",
+    flag: "--sip-udp-native",
+    help: "1 = SIP UDP on the batched native socket (recvmmsg/sendmmsg), 0 = node:dgram (default)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -226,6 +306,16 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   hostRoot: "/",
   hostIface: "",
   networkConfirmSec: 120,
+  sipTcpMaxConnections: 4096,
+  sipTcpMaxPerSource: 64,
+  sipTcpIdleSec: 300,
+  sipTcpMessageSec: 30,
+  httpMaxConnections: 1024,
+  httpMaxPerSource: 64,
+  httpHeaderSec: 15,
+  httpIdleSec: 60,
+  tftpMaxPerSource: 8,
+  sipUdpNative: false,
 };
 
 function parsePort(name: string, value: string): number {
@@ -278,6 +368,22 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config.maxFirmwareBytes = n;
       break;
     }
+    case "sipTcpMaxConnections":
+    case "sipTcpMaxPerSource":
+    case "sipTcpIdleSec":
+    case "sipTcpMessageSec":
+    case "httpMaxConnections":
+    case "httpMaxPerSource":
+    case "httpHeaderSec":
+    case "httpIdleSec":
+    case "tftpMaxPerSource": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < 1 || n > 1_000_000) {
+        throw new RangeError(`${source} must be a whole number 1-1000000, got ${JSON.stringify(value)}`);
+      }
+      config[key] = n;
+      break;
+    }
     case "noAnswerSeconds":
     case "subscribeMinExpires":
     case "subscribeMaxExpires":
@@ -307,10 +413,11 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config.adminPassword = value;
       break;
     case "pnp":
+    case "sipUdpNative":
       if (!["0", "1", "true", "false", "on", "off"].includes(value.trim().toLowerCase())) {
         throw new RangeError(`${source} must be 1 or 0, got ${JSON.stringify(value)}`);
       }
-      config.pnp = ["1", "true", "on"].includes(value.trim().toLowerCase());
+      config[key] = ["1", "true", "on"].includes(value.trim().toLowerCase());
       break;
     case "hostMode": {
       const mode = value.trim().toLowerCase();

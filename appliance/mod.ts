@@ -24,6 +24,8 @@ import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 import { appVersion, Updater } from "./update/mod.ts";
 import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
+import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
+import { serveWeb } from "./_web_listener.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -65,6 +67,9 @@ export async function startAppliance(
     }
   };
   const clock = options.clock ?? realClock;
+  // No listener's error may end the process; the open-file limit goes up to the hard limit.
+  const netLog = log.child("net");
+  const fdStatus = prepareFdLimit(netLog);
   const listeners: Record<string, boolean> = { sip: false, rtp: false, tftp: false, http: false };
   const cleanups: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -78,6 +83,7 @@ export async function startAppliance(
     cleanups.length = 0;
   };
 
+  cleanups.push(installProcessGuard(netLog));
   try {
     // A backup staged through the web UI replaces the database now, before anything opens it.
     Deno.mkdirSync(config.dataDir, { recursive: true });
@@ -295,11 +301,28 @@ export async function startAppliance(
       log: sipLog,
       hooks: [events.hook],
     });
+    // SIP TCP may use at most half of the open-file limit, so the rest of the box keeps working.
+    const fdLimit = fdStatus().limit;
+    const sipTcpMax = fdLimit === null
+      ? config.sipTcpMaxConnections
+      : Math.max(16, Math.min(config.sipTcpMaxConnections, Math.floor(fdLimit / 2)));
+    netLog.info("SIP TCP connection limits", {
+      total: sipTcpMax,
+      perSource: config.sipTcpMaxPerSource,
+      idleSec: config.sipTcpIdleSec,
+      messageSec: config.sipTcpMessageSec,
+    });
     transports = await startTransports({
       bind: config.bind,
       port: config.sipPort,
       // The plug-and-play multicast listener binds the SIP port too.
       reuseAddr: config.pnp,
+      nativeUdp: config.sipUdpNative, // falls back to node:dgram (logged) with PnP or without FFI
+      logger: sipLog.child("transport"),
+      maxConnections: sipTcpMax,
+      maxConnectionsPerSource: config.sipTcpMaxPerSource,
+      idleTimeoutMs: config.sipTcpIdleSec * 1000,
+      messageTimeoutMs: config.sipTcpMessageSec * 1000,
       onMessage: (msg, source) => transactions.receive(msg, source),
       onError: ({ source, error, partial }) => {
         sipLog.warn("unparsable SIP message", {
@@ -406,6 +429,7 @@ export async function startAppliance(
           listeners: { ...listeners },
           media: { activeLegs: media.activeLegs(), freePorts: media.freePorts() },
           memory: Deno.memoryUsage(),
+          files: fdStatus(), // open-file limit and descriptors in use (System page)
           calls: b2bua!.calls().length,
         };
         return h;
@@ -424,24 +448,35 @@ export async function startAppliance(
     // Before the provisioning routes: their /prov/* would otherwise take ca.crt for a phone file.
     app.route("/", caRoutes(() => tls));
     app.route("/", provisioning.honoRoutes);
+    // Our own accept loop with per-source/global caps and header/idle deadlines (Deno.serve has
+    // none and its accept loop dies on "Too many open files"). At most a quarter of the fd limit.
+    const webMax = fdLimit === null
+      ? config.httpMaxConnections
+      : Math.max(16, Math.min(config.httpMaxConnections, Math.floor(fdLimit / 4)));
+    netLog.info("web connection limits", {
+      perListener: webMax,
+      perSource: config.httpMaxPerSource,
+      headerSec: config.httpHeaderSec,
+      idleSec: config.httpIdleSec,
+    });
     const serve = (port: number, cert?: { cert: string; key: string }) => {
-      const ac = new AbortController();
-      const server = Deno.serve({
+      const server = serveWeb({
         hostname: config.bind,
         port,
-        signal: ac.signal,
-        onListen: () => {},
+        name: cert ? "https" : "http",
+        log: netLog,
+        maxConnections: webMax,
+        maxPerSource: config.httpMaxPerSource,
+        headerMs: config.httpHeaderSec * 1000,
+        idleMs: config.httpIdleSec * 1000,
         onError: (e) => {
           log.error("web request failed", { error: e as Error });
           return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
         },
         ...cert,
       }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
-      cleanups.push(async () => {
-        ac.abort();
-        await server.finished;
-      });
-      return server.addr.port;
+      cleanups.push(() => server.stop());
+      return server.port;
     };
     httpPort = serve(config.httpPort);
     listeners.http = true;
@@ -456,6 +491,7 @@ export async function startAppliance(
     const host = config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress;
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
+      sipUdp: transports.udpKind,
       http: `http://${host}:${httpPort}/`,
       https: httpsPort === null ? "off" : `https://${host}:${httpsPort}/ (CA: /prov/ca.crt)`,
       rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,

@@ -617,7 +617,8 @@ export const OPENAPI: Json = {
     },
     "/api/system/status": {
       get: {
-        summary: "Uptime, load, memory, data-directory size, listener health, box addresses (admin)",
+        summary: "Uptime, load, memory, data-directory size, listener health (with health.files: the " +
+          "open-file limit and descriptors in use), box addresses (admin)",
         responses: { 200: ok("Status"), ...errors(401, 403) },
       },
     },

@@ -12,7 +12,14 @@ export type GetResult =
 export function tftpGet(
   port: number,
   file: string,
-  opts: { options?: Record<string, string>; mode?: string; windowsize?: number; raw?: Uint8Array } = {},
+  opts: {
+    options?: Record<string, string>;
+    mode?: string;
+    windowsize?: number;
+    raw?: Uint8Array;
+    /** Source address to bind (another loopback address stands for another host). */
+    localAddress?: string;
+  } = {},
 ): Promise<GetResult> {
   return new Promise((resolve, reject) => {
     const sock = dgram.createSocket("udp4");
@@ -64,7 +71,7 @@ export function tftpGet(
         ack(expected - 1, () => finish({ ok: true, data, oack, serverPort }));
       }
     });
-    sock.bind(0, "127.0.0.1", () => {
+    sock.bind(0, opts.localAddress ?? "127.0.0.1", () => {
       const req = opts.raw ?? encodeRequest("rrq", file, {
         ...(opts.mode ? { mode: opts.mode } : {}),
         ...(opts.options ? { options: opts.options } : {}),

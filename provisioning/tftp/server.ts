@@ -42,6 +42,16 @@ export interface TftpServerOptions {
   logger?: TftpLogger;
   /** Concurrent transfers allowed; further requests get an error. Default 200. */
   maxSessions?: number;
+  /** Concurrent transfers from one IP address. Default 8. */
+  maxSessionsPerSource?: number;
+  /**
+   * How long a transfer waits for the client's first ACK (whatever `timeout` it negotiated) before
+   * it ends. Until that ACK the client has not proven its address, so nothing is retransmitted:
+   * a spoofed request gets one small packet back. Default 5000 ms.
+   */
+  unverifiedLifetimeMs?: number;
+  /** Longest a transfer may run in total, retransmissions included. Default 10 minutes. */
+  maxSessionLifetimeMs?: number;
   clock?: Clock;
   /** Retransmission timeout when the client does not ask for one (ms). Default 1000. */
   defaultTimeoutMs?: number;
@@ -146,6 +156,11 @@ class Transfer {
   #awaitingOackAck: boolean;
   #retries = 0;
   #timer: TimerId | undefined;
+  #lifetime: TimerId | undefined;
+  /** Whether the client ACKed anything yet: only then is it known to own its address. */
+  #verified = false;
+  readonly #unverifiedMs: number;
+  readonly #lifetimeMs: number;
   #done = false;
 
   constructor(args: {
@@ -155,8 +170,12 @@ class Transfer {
     client: TftpClient;
     clock: Clock;
     maxRetries: number;
+    unverifiedMs: number;
+    lifetimeMs: number;
     onDone: (t: Transfer, reason: string) => void;
   }) {
+    this.#unverifiedMs = args.unverifiedMs;
+    this.#lifetimeMs = args.lifetimeMs;
     this.#socket = args.socket;
     this.#data = args.data;
     this.#opts = args.opts;
@@ -171,7 +190,28 @@ class Transfer {
   }
 
   start(): void {
+    this.#lifetime = this.#clock.setTimeout(() => {
+      this.#lifetime = undefined;
+      this.finish("session lifetime exceeded");
+    }, this.#lifetimeMs);
     this.#sendCurrent();
+  }
+
+  /**
+   * The client sent its request again before any ACK (its first packet from us was lost): answer
+   * it once more. One reply per request, so a spoofed source gains nothing by repeating.
+   */
+  repeatFirst(): void {
+    if (this.#verified || this.#done) return;
+    // Not re-armed: the deadline for the first ACK runs from the first request, however often
+    // the request is repeated.
+    if (this.#awaitingOackAck) this.#send(encodeOack(this.#opts.oack));
+    else this.#sendBlock(this.#base);
+  }
+
+  /** True once the client ACKed. */
+  get verified(): boolean {
+    return this.#verified;
   }
 
   #send(packet: Uint8Array): void {
@@ -197,12 +237,18 @@ class Transfer {
 
   #arm(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = this.#clock.setTimeout(() => this.#onTimeout(), this.#opts.timeoutMs);
+    const wait = this.#verified ? this.#opts.timeoutMs : Math.min(this.#opts.timeoutMs, this.#unverifiedMs);
+    this.#timer = this.#clock.setTimeout(() => this.#onTimeout(), wait);
   }
 
   #onTimeout(): void {
     this.#timer = undefined;
     if (this.#done) return;
+    if (!this.#verified) {
+      // No retransmission to an address that never answered (anti-amplification).
+      this.finish("no ACK from the client");
+      return;
+    }
     if (++this.#retries > this.#maxRetries) {
       this.finish("client stopped answering");
       return;
@@ -238,6 +284,7 @@ class Transfer {
     }
     if (this.#awaitingOackAck) {
       if (packet.block !== 0) return;
+      this.#verified = true;
       this.#awaitingOackAck = false;
       this.#retries = 0;
       this.#sendCurrent();
@@ -249,6 +296,7 @@ class Transfer {
     let acked = -1;
     for (let b = this.#base; b <= end; b++) if ((b & 0xffff) === packet.block) acked = b;
     if (acked < 0) return;
+    this.#verified = true;
     this.#retries = 0;
     if (acked === this.#lastBlock) {
       this.finish("complete");
@@ -263,6 +311,8 @@ class Transfer {
     this.#done = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#lifetime !== undefined) this.#clock.clearTimeout(this.#lifetime);
+    this.#lifetime = undefined;
     try {
       this.#socket.close();
     } catch { /* already closed */ }
@@ -278,9 +328,25 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
   const maxRetries = options.maxRetries ?? 5;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 1000;
   const maxPathLength = options.maxPathLength ?? 255;
+  const maxPerSource = options.maxSessionsPerSource ?? 8;
+  const unverifiedMs = options.unverifiedLifetimeMs ?? 5000;
+  const lifetimeMs = options.maxSessionLifetimeMs ?? 600_000;
   const transfers = new Set<Transfer>();
+  /** Transfers by client address:port (its TID), to answer a repeated request. */
+  const byTid = new Map<string, Transfer>();
+  const resolving = new Set<string>();
+  /** Transfers and pending requests per client address. */
+  const perSource = new Map<string, number>();
+  /** Per-source cap lines: when last logged and refusals since (one line a minute per source). */
+  const capLogged = new Map<string, { at: number; refused: number }>();
+  let globalCapLogged = false;
   let pending = 0; // requests whose file is still being resolved
   let closed = false;
+  const addSource = (address: string, n: number) => {
+    const v = (perSource.get(address) ?? 0) + n;
+    if (v <= 0) perSource.delete(address);
+    else perSource.set(address, v);
+  };
 
   const main = dgram.createSocket({ type: options.bind.includes(":") ? "udp6" : "udp4" });
   const replyError = (client: TftpClient, code: number, message: string) => {
@@ -310,26 +376,70 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       replyError(client, TftpErrorCode.ACCESS_VIOLATION, refusal);
       return;
     }
+    const tid = `${client.address}:${client.port}`;
+    const existing = byTid.get(tid);
+    if (existing !== undefined) {
+      // RFC 1350 clients repeat their request when our first packet was lost.
+      existing.repeatFirst();
+      return;
+    }
+    if (resolving.has(tid)) return; // a repeat of a request still being resolved
     if (transfers.size + pending >= maxSessions) {
+      if (!globalCapLogged) {
+        globalCapLogged = true;
+        log.warn?.("tftp session limit reached; refusing requests", { limit: maxSessions, ...client });
+      }
       replyError(client, TftpErrorCode.NOT_DEFINED, "server busy, try again");
       return;
     }
+    if ((perSource.get(client.address) ?? 0) >= maxPerSource) {
+      const now = clock.now();
+      const seen = capLogged.get(client.address);
+      if (seen === undefined || now - seen.at >= 60_000) {
+        log.warn?.("tftp per-source session limit reached; refusing", {
+          address: client.address,
+          limit: maxPerSource,
+          refusedSinceLastLine: seen?.refused ?? 0,
+        });
+        capLogged.set(client.address, { at: now, refused: 0 });
+        if (capLogged.size > 1000) capLogged.delete(capLogged.keys().next().value!);
+      } else seen.refused++;
+      replyError(client, TftpErrorCode.NOT_DEFINED, "too many transfers from this address, try again");
+      return;
+    }
     pending++;
+    addSource(client.address, 1);
+    resolving.add(tid);
+    let started = false;
+    try {
+      started = await startTransfer(packet, client, tid);
+    } finally {
+      resolving.delete(tid);
+      if (!started) addSource(client.address, -1);
+    }
+  };
+
+  /** Resolve the file and start its transfer; true when a transfer started (it owns the slot). */
+  const startTransfer = async (
+    packet: { filename: string; mode: string; options: Map<string, string> },
+    client: TftpClient,
+    tid: string,
+  ): Promise<boolean> => {
     let data: Uint8Array | null;
     try {
       data = await options.resolve(packet.filename, client);
     } catch (err) {
       log.warn?.("tftp resolve failed", { filename: packet.filename, error: String(err) });
       replyError(client, TftpErrorCode.NOT_DEFINED, "internal error");
-      return;
+      return false;
     } finally {
       pending--;
     }
-    if (closed) return;
+    if (closed) return false;
     if (data === null) {
       log.debug?.("tftp file not found", { ...client, filename: packet.filename });
       replyError(client, TftpErrorCode.FILE_NOT_FOUND, "file not found");
-      return;
+      return false;
     }
     if (packet.mode === "netascii") data = toNetascii(data);
     const opts = negotiate(packet.options, data.length, defaultTimeoutMs);
@@ -348,11 +458,11 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
         socket.close();
       } catch { /* ignore */ }
       replyError(client, TftpErrorCode.NOT_DEFINED, "server busy, try again");
-      return;
+      return false;
     }
     if (closed) {
       socket.close();
-      return;
+      return false;
     }
     const transfer = new Transfer({
       socket,
@@ -361,14 +471,21 @@ export async function startTftpServer(options: TftpServerOptions): Promise<TftpS
       client,
       clock,
       maxRetries,
+      unverifiedMs,
+      lifetimeMs,
       onDone: (t, reason) => {
         transfers.delete(t);
+        if (byTid.get(tid) === t) byTid.delete(tid);
+        addSource(client.address, -1);
+        if (transfers.size + pending < maxSessions * 0.9) globalCapLogged = false;
         log.debug?.("tftp transfer ended", { ...client, filename: packet.filename, reason });
       },
     });
     transfers.add(transfer);
+    byTid.set(tid, transfer);
     log.debug?.("tftp transfer started", { ...client, filename: packet.filename, size: data.length });
     transfer.start();
+    return true;
   };
 
   main.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {

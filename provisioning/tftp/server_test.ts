@@ -187,7 +187,7 @@ Deno.test("50 concurrent transfers all complete intact", async () => {
     // The final ACK may still be in flight when the client returns: wait for it to land.
     for (let i = 0; i < 200 && server.activeSessions() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assertEquals(server.activeSessions(), 0);
-  });
+  }, { maxSessionsPerSource: 50 }); // all 50 come from 127.0.0.1
 });
 
 Deno.test("maxSessions refuses extra transfers with a busy error", async () => {
@@ -254,24 +254,94 @@ Deno.test("a duplicate ACK does not trigger a retransmission (no Sorcerer's Appr
   }, { clock });
 });
 
-Deno.test("a client that vanishes is retried then dropped", async () => {
+Deno.test("a client that vanishes after its first ACK is retried then dropped", async () => {
   const clock = new VirtualClock();
   await withServer(async (port, server) => {
     const s = await rawSession(port, "big.bin");
     assertEquals(server.activeSessions(), 1);
+    s.ack(1);
+    await s.next(2);
     for (let i = 1; i <= 3; i++) {
       clock.advance(1000);
-      await s.next(1 + i);
+      await s.next(2 + i);
     }
     clock.advance(1000); // 4th timeout: over the retry limit
     assertEquals(server.activeSessions(), 0);
     assertEquals(clock.pending, 0);
-    for (const pkt of s.received) {
+    for (const pkt of s.received.slice(1)) {
       const p = decodePacket(pkt);
-      assertEquals(p.op === "data" && p.block, 1);
+      assertEquals(p.op === "data" && p.block, 2);
     }
     s.close();
   }, { clock, maxRetries: 3 });
+});
+
+/** Send RRQs from `count` sockets that never answer; returns the bytes each got and a closer. */
+async function silentRequests(port: number, count: number, options: Record<string, string> = {}) {
+  const socks: dgram.Socket[] = [];
+  const stats = { packets: 0, bytes: 0, requestBytes: 0 };
+  for (let i = 0; i < count; i++) {
+    const sock = dgram.createSocket("udp4");
+    sock.on("message", (msg: Buffer) => {
+      stats.packets++;
+      stats.bytes += msg.byteLength;
+    });
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+    const req = encodeRequest("rrq", "big.bin", { options });
+    stats.requestBytes += req.length;
+    sock.send(req, port, "127.0.0.1");
+    socks.push(sock);
+  }
+  return { stats, close: () => socks.forEach((s) => s.close()) };
+}
+
+Deno.test("210 un-ACKed requests (timeout=255) from one source leave room for another client", async () => {
+  const clock = new VirtualClock();
+  const warnings: string[] = [];
+  await withServer(async (port, server) => {
+    const flood = await silentRequests(port, 210, { timeout: "255" });
+    try {
+      // Every request was answered (busy error or first packet) before the other client asks.
+      const deadline = performance.now() + 5000;
+      while (flood.stats.packets < 210 && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert(server.activeSessions() <= 8, `one source holds ${server.activeSessions()} sessions`);
+      const r = await tftpGet(port, "small.cfg", { localAddress: "127.0.0.2" });
+      assertOk(r);
+      assert(warnings.some((w) => w.includes("per-source")), warnings.join("\n"));
+      // And the held sessions end within the unverified lifetime, whatever timeout was negotiated.
+      clock.advance(10_000);
+      assertEquals(server.activeSessions(), 0);
+    } finally {
+      flood.close();
+    }
+  }, { clock, logger: { warn: (m, f) => warnings.push(`${m} ${JSON.stringify(f)}`) } });
+});
+
+Deno.test("a spoofed source that never ACKs gets one first packet per request, never retransmissions", async () => {
+  const clock = new VirtualClock();
+  await withServer(async (port) => {
+    for (const options of [{}, { blksize: "65464", windowsize: "64" }, { timeout: "1" }]) {
+      const flood = await silentRequests(port, 4, options);
+      try {
+        const deadline = performance.now() + 5000;
+        while (flood.stats.packets < 4 && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        for (let i = 0; i < 20; i++) {
+          clock.advance(1000); // every retransmission timer there would be
+          await new Promise((r) => setTimeout(r, 5)); // let each send leave before the next step
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        assertEquals(flood.stats.packets, 4, JSON.stringify({ options, ...flood.stats }));
+        // At most one 516-byte block (or a small OACK) per request.
+        assert(flood.stats.bytes <= 4 * 516, JSON.stringify({ options, ...flood.stats }));
+      } finally {
+        flood.close();
+      }
+    }
+  }, { clock });
 });
 
 Deno.test("resolve() throwing yields error 0, not a crash", async () => {
@@ -356,4 +426,36 @@ Deno.test("real client tftp-hpa downloads a file", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a client repeating its request before any ACK gets its first packet again, on the same transfer", async () => {
+  const clock = new VirtualClock();
+  await withServer(async (port, server) => {
+    const sock = dgram.createSocket("udp4");
+    const got: Uint8Array[] = [];
+    sock.on("message", (msg: Buffer) => got.push(new Uint8Array(msg)));
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+    try {
+      for (let i = 0; i < 3; i++) {
+        sock.send(encodeRequest("rrq", "big.bin"), port, "127.0.0.1");
+        const deadline = performance.now() + 5000;
+        while (got.length <= i && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      }
+      assertEquals(got.length, 3);
+      for (const g of got) {
+        const p = decodePacket(g);
+        assertEquals(p.op === "data" && p.block, 1);
+      }
+      assertEquals(server.activeSessions(), 1);
+      // Repeating does not extend the wait for the first ACK (5 s from the first request).
+      clock.advance(4000);
+      sock.send(encodeRequest("rrq", "big.bin"), port, "127.0.0.1");
+      const deadline = performance.now() + 5000;
+      while (got.length < 4 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      clock.advance(1000);
+      assertEquals(server.activeSessions(), 0);
+    } finally {
+      sock.close();
+    }
+  }, { clock });
 });

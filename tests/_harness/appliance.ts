@@ -36,6 +36,8 @@ export interface StartApplianceOptions {
 
 /** A running appliance. `await using app = await startAppliance()` stops it at scope end. */
 export interface Appliance {
+  /** Process id of the appliance (e.g. for `prlimit --pid`). */
+  pid: number;
   sipPort: number;
   httpPort: number;
   /** The HTTPS port (same app, the box's certificate); null when started with PBX_HTTPS_PORT=off. */
@@ -108,6 +110,7 @@ export async function startAppliance(options: StartApplianceOptions = {}): Promi
     if (ownDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   };
   const app: Appliance = {
+    pid: proc.pid,
     sipPort,
     httpPort,
     httpsPort,

@@ -127,7 +127,15 @@ for (let i = 0; i < PHONES; i++) {
   files.push(`${mac}.cfg`);
 }
 const prov = await startProvisioning({
-  config: { ...DEFAULTS, dataDir, bind: "127.0.0.1", publicAddress: "127.0.0.1", tftpPort: 0 },
+  // Every bench client comes from 127.0.0.1: lift the per-source cap (8) that stands for one phone.
+  config: {
+    ...DEFAULTS,
+    dataDir,
+    bind: "127.0.0.1",
+    publicAddress: "127.0.0.1",
+    tftpPort: 0,
+    tftpMaxPerSource: CONCURRENCY,
+  },
   storage,
   log: createLogger("bench", { level: "error" }),
   env: {},

@@ -110,6 +110,8 @@ Deno.test({
         await page.getByText("10.0.2.15/24 (DHCP)").waitFor();
         await page.locator("#fw-facts").getByText(version, { exact: true }).waitFor();
         await page.getByText("No update is staged.").waitFor();
+        // The open-file limit and the descriptors in use (connection exhaustion, docs/security.md).
+        await page.locator("#health").getByText(/\d+ of \d+ allowed \(hard limit \d+\)/).waitFor();
         await shoot(page, "system");
       });
 

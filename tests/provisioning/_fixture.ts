@@ -47,7 +47,12 @@ export interface Stack {
 
 /** Start the stack. */
 export async function startStack(
-  options: { sip?: boolean; openWindows?: boolean; guard?: { maxMisses?: number } } = {},
+  options: {
+    sip?: boolean;
+    openWindows?: boolean;
+    guard?: { maxMisses?: number };
+    config?: Partial<BootConfig>;
+  } = {},
 ): Promise<Stack> {
   const dataDir = Deno.makeTempDirSync({ prefix: "pbx-prov-e2e-" });
   const storage = openStorage({ dataDir, pbkdf2Iterations: 1000 });
@@ -65,6 +70,7 @@ export async function startStack(
     bind: "127.0.0.1",
     publicAddress: "127.0.0.1",
     tftpPort: 0,
+    ...options.config,
   };
   const log = createLogger("test", { sink: () => {} });
 

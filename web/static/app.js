@@ -174,6 +174,15 @@
       ["Addresses", s.box.addresses.length ? s.box.addresses.join(", ") : "unknown"],
       ["SIP port", String(s.box.sipPort)],
     ];
+    const files = s.health.files;
+    if (files) {
+      pairs.push([
+        "Open files",
+        `${files.open ?? "?"} of ${files.limit ?? "unlimited"} allowed (hard limit ${
+          files.hard ?? "unlimited"
+        })`,
+      ]);
+    }
     dl($("#health"), pairs);
   }
 

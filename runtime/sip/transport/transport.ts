@@ -44,16 +44,37 @@ export interface TransportOptions {
   /** Unparsable or refused input. */
   onError?(info: TransportErrorInfo): void;
   logger?: TransportLogger;
-  /** Close TCP connections without traffic for this long (default 5 minutes). */
+  /**
+   * Close TCP connections that carried no complete message (request, response or CRLFCRLF ping)
+   * for this long (default 5 minutes). Bytes of an unfinished message do not count, so a trickle
+   * cannot keep a connection open.
+   */
   idleTimeoutMs?: number;
+  /**
+   * Deadline for a message once its first byte arrived, and for the first message on an inbound
+   * connection (default 30 s): a slow or never-finished message closes the connection.
+   */
+  messageTimeoutMs?: number;
   /** Most TCP connections at once, inbound and outbound (default 4096). */
   maxConnections?: number;
+  /**
+   * Most inbound TCP connections from one IP address (default 64), so one host cannot take the
+   * global cap.
+   */
+  maxConnectionsPerSource?: number;
   /**
    * Bind the UDP socket with SO_REUSEADDR so the SIP plug-and-play multicast listener
    * (224.0.1.75) can share the SIP port. Off by default: it would also let a second process bind
    * the same port silently.
    */
   reuseAddr?: boolean;
+  /**
+   * The UDP socket for SIP on the batched native path (recvmmsg/sendmmsg through libc, the one
+   * the media plane uses) instead of node:dgram. Falls back to node:dgram, with a log line, when
+   * the native path is unavailable (no FFI, not Linux x86_64/aarch64), for IPv6 binds, and with
+   * `reuseAddr` (the native socket has no SO_REUSEADDR). Off by default.
+   */
+  nativeUdp?: boolean;
 }
 
 /** The running UDP+TCP transport (RFC 3261 section 18). */
@@ -64,6 +85,8 @@ export interface TransportLayer {
   readonly port: number;
   /** Open TCP connections. */
   readonly connectionCount: number;
+  /** Which UDP implementation runs: node:dgram, or the native batched socket (`nativeUdp`). */
+  readonly udpKind: "dgram" | "native";
   /** Send raw bytes to a peer (UDP datagram, or over a reused/new TCP connection). */
   send(data: Uint8Array, peer: Peer): Promise<void>;
   /** Send a request (section 18.1.1); over TCP an open connection to the peer is reused, inbound ones too. */
@@ -82,13 +105,25 @@ interface Connection {
   peer: Peer;
   keys: string[];
   framer: StreamFramer;
+  /** Last complete message or write (the idle timer). */
   lastActivity: number;
+  /** When the unfinished message now buffered began, or null when none is. */
+  partialSince: number | null;
+  opened: number;
+  inbound: boolean;
+  /** Whether a complete message arrived yet (inbound connections must send one soon). */
+  delivered: boolean;
   closed: boolean;
   writing: Promise<void>;
 }
 
 function peerKey(address: string, port: number): string {
   return `${normalizeAddress(address)}:${port}`;
+}
+
+/** Whether an error is the process (EMFILE) or system (ENFILE) running out of file descriptors. */
+export function isFdExhaustion(e: unknown): boolean {
+  return /os error 2[34]\b|too many open files/i.test(String(e));
 }
 
 /** Whether a datagram is only CR/LF/space: the keepalive many phones send over UDP. */
@@ -101,6 +136,93 @@ function isBlank(data: Uint8Array): boolean {
 function isStun(data: Uint8Array): boolean {
   return data.length >= 20 && (data[0]! & 0xc0) === 0 && data[4] === 0x21 && data[5] === 0x12 &&
     data[6] === 0xa4 && data[7] === 0x42;
+}
+
+/** The UDP side of the transport: node:dgram or the native batched socket. */
+interface UdpEndpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly kind: "dgram" | "native";
+  /** Every datagram; the view may be reused after the call returns. */
+  onMessage(handler: (data: Uint8Array, source: Peer) => void): void;
+  send(data: Uint8Array, port: number, address: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function dgramEndpoint(
+  bind: string,
+  port: number,
+  reuseAddr: boolean,
+  logger?: TransportLogger,
+): Promise<UdpEndpoint> {
+  const socket = await bindUdp(bind, port, reuseAddr);
+  socket.on("error", (e: Error) => logger?.warn?.("UDP socket error", { error: e.message }));
+  return {
+    address: socket.address().address,
+    port: socket.address().port,
+    kind: "dgram",
+    onMessage(handler) {
+      socket.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
+        handler(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), {
+          transport: "udp",
+          address: normalizeAddress(rinfo.address),
+          port: rinfo.port,
+        });
+      });
+    },
+    send: (data, p, address) =>
+      new Promise<void>((resolve, reject) => socket.send(data, p, address, (e) => e ? reject(e) : resolve())),
+    close: () => closeUdp(socket),
+  };
+}
+
+/** The native batched socket, or null (logged) when it cannot be used here. */
+async function nativeEndpoint(
+  bind: string,
+  port: number,
+  logger?: TransportLogger,
+): Promise<UdpEndpoint | null> {
+  let udp: typeof import("../../../drivers/udp/mod.ts");
+  try {
+    udp = await import("../../../drivers/udp/mod.ts");
+  } catch (e) {
+    logger?.warn?.("native SIP UDP unavailable; using node:dgram", { error: String(e) });
+    return null;
+  }
+  if (bind.includes(":") || !udp.available()) {
+    logger?.warn?.("native SIP UDP unavailable; using node:dgram", {
+      reason: bind.includes(":") ? "IPv6 bind" : "libc UDP not usable here",
+    });
+    return null;
+  }
+  // Datagrams up to 64 KiB in the arena: a SIP message over UDP may be that large.
+  const poller = udp.UdpPoller.open({ wait: "thread", slotBytes: 65536, recvBatch: 16, sendSlots: 64 });
+  let sock: InstanceType<typeof udp.NativeUdpSocket>;
+  try {
+    sock = poller.bind(port, bind);
+  } catch (e) {
+    await poller.close();
+    throw e;
+  }
+  return {
+    address: bind,
+    port: sock.port,
+    kind: "native",
+    onMessage(handler) {
+      sock.onMessage((data, remote) => {
+        handler(data, { transport: "udp", address: remote.address, port: remote.port });
+      });
+    },
+    send(data, p, address) {
+      return sock.send(data, p, address)
+        ? Promise.resolve()
+        : Promise.reject(new TypeError(`UDP send to ${address}:${p} dropped (closed or not IPv4)`));
+    },
+    async close() {
+      await sock.close();
+      await poller.close();
+    },
+  };
 }
 
 function bindUdp(bind: string, port: number, reuseAddr = false): Promise<dgram.Socket> {
@@ -134,14 +256,20 @@ function closeUdp(socket: dgram.Socket): Promise<void> {
  * new port when TCP finds it taken.
  */
 export async function startTransports(options: TransportOptions): Promise<TransportLayer> {
+  let native = options.nativeUdp === true;
+  if (native && options.reuseAddr) {
+    options.logger?.warn?.("native SIP UDP has no SO_REUSEADDR (needed for plug-and-play); using node:dgram");
+    native = false;
+  }
   for (let attempt = 0;; attempt++) {
-    const udp = await bindUdp(options.bind, options.port, options.reuseAddr ?? false);
-    const port = udp.address().port;
+    const udp = (native ? await nativeEndpoint(options.bind, options.port, options.logger) : null) ??
+      await dgramEndpoint(options.bind, options.port, options.reuseAddr ?? false, options.logger);
+    const port = udp.port;
     try {
       const tcp = Deno.listen({ hostname: options.bind, port, transport: "tcp" });
       return new Transports(options, udp, tcp);
     } catch (e) {
-      await closeUdp(udp);
+      await udp.close();
       if (options.port !== 0 || !(e instanceof Deno.errors.AddrInUse) || attempt >= 20) throw e;
     }
   }
@@ -150,11 +278,19 @@ export async function startTransports(options: TransportOptions): Promise<Transp
 class Transports implements TransportLayer {
   readonly address: string;
   readonly port: number;
+  /** Which UDP implementation runs. */
+  readonly udpKind: "dgram" | "native";
   #options: TransportOptions;
   #max: number;
   #idle: number;
+  #messageTimeout: number;
   #maxConnections: number;
-  #udp: dgram.Socket;
+  #maxPerSource: number;
+  #perSource = new Map<string, number>();
+  /** Sources refused at the per-source cap: when last logged, and refusals since. */
+  #capLogged = new Map<string, { at: number; refused: number }>();
+  #globalCapLogged = false;
+  #udp: UdpEndpoint;
   #tcp: Deno.TcpListener;
   #conns = new Map<string, Connection>();
   #all = new Set<Connection>();
@@ -163,26 +299,24 @@ class Transports implements TransportLayer {
   #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
 
-  constructor(options: TransportOptions, udp: dgram.Socket, tcp: Deno.TcpListener) {
+  constructor(options: TransportOptions, udp: UdpEndpoint, tcp: Deno.TcpListener) {
     this.#options = options;
     this.#max = options.maxMessageSize ?? 65535;
     this.#idle = options.idleTimeoutMs ?? 300_000;
+    this.#messageTimeout = options.messageTimeoutMs ?? 30_000;
     this.#maxConnections = options.maxConnections ?? 4096;
+    this.#maxPerSource = options.maxConnectionsPerSource ?? 64;
     this.#udp = udp;
     this.#tcp = tcp;
-    this.address = udp.address().address;
-    this.port = udp.address().port;
-    udp.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
-      const data = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.#onDatagram(data, {
-        transport: "udp",
-        address: normalizeAddress(rinfo.address),
-        port: rinfo.port,
-      });
-    });
-    udp.on("error", (e: Error) => this.#options.logger?.warn?.("UDP socket error", { error: e.message }));
+    this.address = udp.address;
+    this.port = udp.port;
+    this.udpKind = udp.kind;
+    // The native path reuses its receive arena: keep a copy of what may outlive the call.
+    const copy = udp.kind === "native";
+    udp.onMessage((data, source) => this.#onDatagram(copy ? data.slice() : data, source));
     this.#track(this.#acceptLoop());
-    this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(this.#idle / 4, 30_000)));
+    const tick = Math.max(50, Math.min(this.#idle / 4, this.#messageTimeout / 4, 30_000));
+    this.#sweeper = setInterval(() => this.#sweep(), tick);
   }
 
   get connectionCount(): number {
@@ -191,12 +325,7 @@ class Transports implements TransportLayer {
 
   async send(data: Uint8Array, peer: Peer): Promise<void> {
     if (this.#closed) throw new Deno.errors.BadResource("transport is closed");
-    if (peer.transport === "udp") {
-      await new Promise<void>((resolve, reject) => {
-        this.#udp.send(data, peer.port, peer.address, (e) => e ? reject(e) : resolve());
-      });
-      return;
-    }
+    if (peer.transport === "udp") return await this.#udp.send(data, peer.port, peer.address);
     const c = await this.#connection(peer);
     await this.#write(c, data);
   }
@@ -249,7 +378,7 @@ class Transports implements TransportLayer {
       // already closed
     }
     for (const c of this.#all) this.#closeConnection(c);
-    await closeUdp(this.#udp);
+    await this.#udp.close();
     await Promise.allSettled([...this.#connecting.values()]);
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
   }
@@ -288,22 +417,85 @@ class Transports implements TransportLayer {
 
   // --- TCP ----------------------------------------------------------------------------------------
 
+  /**
+   * Accept until closed. An accept error never ends the loop: out of file descriptors (EMFILE,
+   * ENFILE) or anything else, it backs off (10 ms doubling to 1 s), logs once per episode and
+   * logs again when accepting works.
+   */
   async #acceptLoop(): Promise<void> {
-    try {
-      for await (const conn of this.#tcp) {
-        if (this.#all.size >= this.#maxConnections) {
-          this.#options.logger?.warn?.("TCP connection limit reached; refusing", { remote: conn.remoteAddr });
-          conn.close();
-          continue;
+    const log = this.#options.logger;
+    let backoff = 10;
+    let failingSince: number | null = null;
+    let failures = 0;
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#tcp.accept();
+      } catch (e) {
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        failures++;
+        if (failingSince === null) {
+          failingSince = performance.now();
+          log?.warn?.(
+            isFdExhaustion(e)
+              ? "SIP TCP accept: out of file descriptors; backing off"
+              : "SIP TCP accept failed; backing off",
+            { error: String(e), connections: this.#all.size },
+          );
         }
-        this.#adopt(conn);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 1000);
+        continue;
       }
-    } catch (e) {
-      if (!this.#closed) this.#options.logger?.warn?.("TCP accept failed", { error: String(e) });
+      if (failingSince !== null) {
+        log?.warn?.("SIP TCP accept recovered", {
+          failedMs: Math.round(performance.now() - failingSince),
+          failures,
+        });
+        failingSince = null;
+        failures = 0;
+        backoff = 10;
+      }
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      this.#accept(conn);
     }
   }
 
-  #adopt(conn: Deno.TcpConn, alias?: string): Connection {
+  /** Admit an inbound connection, or close it at the global or per-source cap (logged). */
+  #accept(conn: Deno.TcpConn): void {
+    const source = normalizeAddress(conn.remoteAddr.hostname);
+    if (this.#all.size >= this.#maxConnections) {
+      if (!this.#globalCapLogged) {
+        this.#globalCapLogged = true;
+        this.#options.logger?.warn?.("SIP TCP connection limit reached; refusing new connections", {
+          limit: this.#maxConnections,
+          source,
+        });
+      }
+      conn.close();
+      return;
+    }
+    if ((this.#perSource.get(source) ?? 0) >= this.#maxPerSource) {
+      const now = performance.now();
+      const seen = this.#capLogged.get(source);
+      if (seen === undefined || now - seen.at >= 60_000) {
+        this.#options.logger?.warn?.("SIP TCP per-source connection limit reached; refusing", {
+          source,
+          limit: this.#maxPerSource,
+          refusedSinceLastLine: seen?.refused ?? 0,
+        });
+        this.#capLogged.set(source, { at: now, refused: 0 });
+      } else seen.refused++;
+      conn.close();
+      return;
+    }
+    this.#adopt(conn, undefined, true);
+  }
+
+  #adopt(conn: Deno.TcpConn, alias?: string, inbound = false): Connection {
     const remote = conn.remoteAddr;
     const peer: Peer = { transport: "tcp", address: normalizeAddress(remote.hostname), port: remote.port };
     const key = peerKey(peer.address, peer.port);
@@ -313,10 +505,15 @@ class Transports implements TransportLayer {
       keys: alias !== undefined && alias !== key ? [key, alias] : [key],
       framer: new StreamFramer({ maxMessageSize: this.#max }),
       lastActivity: performance.now(),
+      partialSince: null,
+      opened: performance.now(),
+      inbound,
+      delivered: false,
       closed: false,
       writing: Promise.resolve(),
     };
     for (const k of c.keys) this.#conns.set(k, c);
+    this.#perSource.set(peer.address, (this.#perSource.get(peer.address) ?? 0) + 1);
     this.#all.add(c);
     this.#track(this.#readLoop(c));
     return c;
@@ -328,17 +525,26 @@ class Transports implements TransportLayer {
       for (;;) {
         const n = await c.conn.read(buf);
         if (n === null) break;
-        c.lastActivity = performance.now();
         c.framer.push(buf.subarray(0, n)); // the framer copies into its own buffer
+        let framed = false;
         for (;;) {
           const item = c.framer.next();
           if (item === undefined) break;
+          framed = true;
           if (!this.#onFrame(c, item)) {
             // Let a queued 513 leave before the connection closes.
             await c.writing.catch(() => {});
             return;
           }
         }
+        // Only complete messages reset the idle timer; an unfinished one runs on its own deadline.
+        const now = performance.now();
+        if (framed) {
+          c.lastActivity = now;
+          c.delivered = true;
+        }
+        if (c.framer.buffered === 0) c.partialSince = null;
+        else if (framed || c.partialSince === null) c.partialSince = now;
       }
     } catch (e) {
       if (!c.closed && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)) {
@@ -412,6 +618,10 @@ class Transports implements TransportLayer {
     c.closed = true;
     for (const k of c.keys) if (this.#conns.get(k) === c) this.#conns.delete(k);
     this.#all.delete(c);
+    const left = (this.#perSource.get(c.peer.address) ?? 1) - 1;
+    if (left <= 0) this.#perSource.delete(c.peer.address);
+    else this.#perSource.set(c.peer.address, left);
+    if (this.#all.size < this.#maxConnections * 0.9) this.#globalCapLogged = false;
     try {
       c.conn.close();
     } catch {
@@ -419,10 +629,38 @@ class Transports implements TransportLayer {
     }
   }
 
-  /** Close connections idle for longer than the idle timeout. */
+  /**
+   * Close connections idle for longer than the idle timeout, with a message unfinished past its
+   * deadline, or inbound without a first message by then. One log line per sweep and reason.
+   */
   #sweep(): void {
-    const limit = performance.now() - this.#idle;
-    for (const c of this.#all) if (c.lastActivity < limit) this.#closeConnection(c);
+    const now = performance.now();
+    const idleLimit = now - this.#idle;
+    const messageLimit = now - this.#messageTimeout;
+    const closed = { idle: 0, "message deadline": 0, "no first message": 0 };
+    const sources = new Set<string>();
+    for (const c of this.#all) {
+      let reason: keyof typeof closed | null = null;
+      if (c.partialSince !== null && c.partialSince < messageLimit) reason = "message deadline";
+      else if (c.inbound && !c.delivered && c.opened < messageLimit) reason = "no first message";
+      else if (c.lastActivity < idleLimit) reason = "idle";
+      if (reason === null) continue;
+      closed[reason]++;
+      if (reason !== "idle") sources.add(c.peer.address);
+      this.#closeConnection(c);
+    }
+    const log = this.#options.logger;
+    for (const reason of ["message deadline", "no first message"] as const) {
+      if (closed[reason] > 0) {
+        log?.warn?.(`SIP TCP connections closed: ${reason}`, {
+          count: closed[reason],
+          timeoutMs: this.#messageTimeout,
+          sources: [...sources].slice(0, 10).join(","),
+        });
+      }
+    }
+    if (closed.idle > 0) log?.debug?.("SIP TCP idle connections closed", { count: closed.idle });
+    for (const [source, seen] of this.#capLogged) if (now - seen.at > 120_000) this.#capLogged.delete(source);
   }
 
   // --- shared -------------------------------------------------------------------------------------

@@ -156,11 +156,15 @@ function topVia(msg: SipMessage) {
 }
 
 /** The cases every transport must pass (one shared suite, run per transport). */
-function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Promise<TestClient>): void {
-  const T = name.toUpperCase();
+function transportCases(
+  name: "udp" | "tcp" | "udp-native",
+  connect: (s: TransportLayer) => Promise<TestClient>,
+  extra: Partial<TransportOptions> = {},
+): void {
+  const T = name === "tcp" ? "TCP" : "UDP";
 
   Deno.test(`${name}: an inbound request gets received and rport stamped on its top Via`, async () => {
-    await withServer({}, async ({ server, received }) => {
+    await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);
       await client.send(options("OPTIONS", { transport: T }));
       await eventually(() => received.length === 1, "the request");
@@ -174,7 +178,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: a response is routed back to the request's source port, not the sent-by port`, async () => {
-    await withServer({}, async ({ server, received }) => {
+    await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);
       await client.send(options("OPTIONS", { transport: T }));
       await eventually(() => received.length === 1, "the request");
@@ -187,7 +191,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: garbage does not crash the transport and yields onError`, async () => {
-    await withServer({}, async ({ server, received, errors }) => {
+    await withServer({ ...extra }, async ({ server, received, errors }) => {
       const client = await connect(server);
       await client.send("this is not SIP at all\r\n\r\n");
       await eventually(() => errors.length >= 1, "onError");
@@ -211,7 +215,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: an unparsable request comes with a partial message the caller can answer 400 with`, async () => {
-    await withServer({}, async ({ server, errors }) => {
+    await withServer({ ...extra }, async ({ server, errors }) => {
       const client = await connect(server);
       await client.send(options("OPTIONS", { transport: T, cseq: "notanumber" }));
       await eventually(() => errors.length === 1, "onError");
@@ -225,7 +229,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: an oversized request is answered 513 Message Too Large`, async () => {
-    await withServer({ maxMessageSize: 1024 }, async ({ server, received, errors }) => {
+    await withServer({ ...extra, maxMessageSize: 1024 }, async ({ server, received, errors }) => {
       const client = await connect(server);
       await client.send(options("MESSAGE", { transport: T, body: "x".repeat(2000) }));
       await eventually(() => client.messages.length === 1, "the 513");
@@ -239,7 +243,7 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
   });
 
   Deno.test(`${name}: sendRequest reaches a peer that contacted us`, async () => {
-    await withServer({}, async ({ server, received }) => {
+    await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);
       await client.send(options("REGISTER", { transport: T }));
       await eventually(() => received.length === 1, "the REGISTER");
@@ -255,6 +259,24 @@ function transportCases(name: "udp" | "tcp", connect: (s: TransportLayer) => Pro
 
 transportCases("udp", udpClient);
 transportCases("tcp", tcpClient);
+// The same cases on the batched native UDP path (drivers/udp), when libc FFI works here.
+transportCases("udp-native", udpClient, { nativeUdp: true });
+
+Deno.test("udp-native: the native path is used when asked, node:dgram otherwise", async () => {
+  await withServer({ nativeUdp: true }, ({ server }) => {
+    assertStrictEquals(server.udpKind, "native");
+    return Promise.resolve();
+  });
+  await withServer({}, ({ server }) => {
+    assertStrictEquals(server.udpKind, "dgram");
+    return Promise.resolve();
+  });
+  // Plug-and-play needs SO_REUSEADDR, which the native socket lacks: it falls back.
+  await withServer({ nativeUdp: true, reuseAddr: true }, ({ server }) => {
+    assertStrictEquals(server.udpKind, "dgram");
+    return Promise.resolve();
+  });
+});
 
 // --- transport-specific cases -----------------------------------------------------------------------
 
@@ -399,4 +421,109 @@ Deno.test("close() closes the sockets and every connection", async () => {
     refused = true;
   }
   assert(refused);
+});
+
+/** A TCP client bound to a chosen loopback source address (127.0.0.2 and friends). */
+async function tcpFrom(server: TransportLayer, localAddress: string): Promise<TestClient> {
+  const net = await import("node:net");
+  const socket = net.connect({ host: "127.0.0.1", port: server.port, localAddress });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  const messages: SipMessage[] = [];
+  const raw = { text: "" };
+  const closed = { value: false };
+  const framer = new StreamFramer();
+  socket.on("data", (buf: Uint8Array) => {
+    raw.text += dec.decode(buf);
+    framer.push(new Uint8Array(buf));
+    for (let f = framer.next(); f !== undefined; f = framer.next()) if (f.message) messages.push(f.message);
+  });
+  socket.on("close", () => closed.value = true);
+  socket.on("error", () => {});
+  return {
+    peer: { transport: "tcp", address: localAddress, port: socket.localPort ?? 0 },
+    messages,
+    raw,
+    closed,
+    send: (text) =>
+      new Promise((resolve, reject) =>
+        socket.write(typeof text === "string" ? enc.encode(text) : text, (e) => e ? reject(e) : resolve())
+      ),
+    close: () => {
+      socket.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+function logSink(): { lines: string[]; logger: { warn(m: string, f?: Record<string, unknown>): void } } {
+  const lines: string[] = [];
+  return { lines, logger: { warn: (m, f) => lines.push(`${m} ${JSON.stringify(f ?? {})}`) } };
+}
+
+Deno.test("tcp: one source cannot hold more than maxConnectionsPerSource; another source still gets in", async () => {
+  const { lines, logger } = logSink();
+  await withServer({ maxConnectionsPerSource: 3, logger }, async ({ server, received }) => {
+    const flood: TestClient[] = [];
+    for (let i = 0; i < 6; i++) flood.push(await tcpClient(server));
+    await eventually(() => flood.filter((c) => c.closed.value).length === 3, "three refused");
+    assertStrictEquals(server.connectionCount, 3);
+    assert(lines.some((l) => l.includes("per-source") && l.includes("127.0.0.1")), lines.join("\n"));
+    // The cap is logged once per episode, not once per refused connection.
+    assertStrictEquals(lines.filter((l) => l.includes("per-source")).length, 1);
+    const other = await tcpFrom(server, "127.0.0.2");
+    await other.send(options("OPTIONS", { transport: "TCP" }));
+    await eventually(() => received.length === 1, "the other source's request");
+    assertStrictEquals(received[0]!.source.address, "127.0.0.2");
+    for (const c of [...flood, other]) await c.close();
+  });
+});
+
+Deno.test("tcp: a trickle of bytes that never completes a message does not keep the connection open", async () => {
+  const { lines, logger } = logSink();
+  await withServer({ idleTimeoutMs: 60_000, messageTimeoutMs: 300, logger }, async ({ server }) => {
+    const client = await tcpClient(server);
+    const text = options("OPTIONS", { transport: "TCP" });
+    await client.send(text); // one complete request first: the deadline is per message, not per connection
+    let i = 0;
+    const trickle = setInterval(() => {
+      if (!client.closed.value && i < text.length - 4) void client.send(text[i++]!).catch(() => {});
+    }, 20);
+    try {
+      await eventually(() => client.closed.value, "the partial-message deadline to close it");
+    } finally {
+      clearInterval(trickle);
+    }
+    assert(lines.some((l) => l.includes("message deadline")), lines.join("\n"));
+    await client.close();
+  });
+});
+
+Deno.test("tcp: stray bytes do not reset the idle timer: only complete messages do", async () => {
+  await withServer({ idleTimeoutMs: 300 }, async ({ server }) => {
+    const client = await tcpClient(server);
+    // A byte every 50 ms used to reset the idle timer; a lone CR is no message.
+    const trickle = setInterval(() => void client.send("\r").catch(() => {}), 50);
+    try {
+      await eventually(() => client.closed.value, "the idle close despite the trickle");
+    } finally {
+      clearInterval(trickle);
+    }
+    await client.close();
+  });
+});
+
+Deno.test("tcp: reaching the global connection cap is logged", async () => {
+  const { lines, logger } = logSink();
+  await withServer({ maxConnections: 1, logger }, async ({ server }) => {
+    const a = await tcpClient(server);
+    await eventually(() => server.connectionCount === 1, "the first connection");
+    const b = await tcpClient(server);
+    await eventually(() => b.closed.value, "the second to be closed");
+    assert(lines.some((l) => l.includes("connection limit")), lines.join("\n"));
+    await a.close();
+    await b.close();
+  });
 });

@@ -51,6 +51,16 @@ export interface LegConfig {
    * without telephone-event (the peer can only send tones in the audio).
    */
   detectInband?: boolean;
+  /**
+   * Open a relatch window even though the remote address did not change (e.g. on every re-INVITE).
+   * A new remote address always opens one. See runtime/media/relay/_latch.ts.
+   */
+  relatch?: boolean;
+  /**
+   * Strict source check (SRTP legs): once the relatch window has closed, the leg never moves to
+   * another source (not even a NAT rebind with the same SSRC) until the signalling resets it.
+   */
+  strictSource?: boolean;
 }
 
 /** One side of a transcoding step: codec name (as in PayloadMap) and its payload type. */

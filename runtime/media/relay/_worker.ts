@@ -388,11 +388,12 @@ function configure(leg: Leg, config: LegConfig): void {
     }
     const changed = leg.remote === null || leg.remote.address !== r.address || leg.remote.port !== r.port;
     leg.remote = { ...r };
-    // A new SDP address (re-INVITE) means a new stream: latch afresh.
-    if (changed) {
-      leg.rtpLatch.reset();
-      leg.rtcpLatch.reset();
-    }
+    // A new SDP address (re-INVITE) means a new stream: latch afresh (a relatch window).
+    if (changed || config.relatch === true) resetLatches(leg);
+  } else if (config.relatch === true) resetLatches(leg);
+  if (config.strictSource !== undefined) {
+    leg.rtpLatch.strict = config.strictSource;
+    leg.rtcpLatch.strict = config.strictSource;
   }
   if (config.ptime !== undefined) {
     if (!Number.isInteger(config.ptime) || config.ptime < 10 || config.ptime > 120) {
@@ -408,6 +409,13 @@ function configure(leg: Leg, config: LegConfig): void {
     leg.routes = buildRoutes(leg, leg.peer, leg.transcode, leg.dirIn);
     leg.peer.routes = buildRoutes(leg.peer, leg, leg.peer.transcode, leg.peer.dirIn);
   }
+}
+
+/** Open a relatch window on both latches, preferring the signalled addresses. */
+function resetLatches(leg: Leg): void {
+  const r = leg.remote;
+  leg.rtpLatch.reset(r);
+  leg.rtcpLatch.reset(r === null ? null : { address: r.address, port: r.rtcpPort ?? r.port + 1 });
 }
 
 /** The telephone-event/8000 payload type a leg negotiated, null when none. */

@@ -106,6 +106,11 @@ interface DtmfItem {
   digit: string;
   durationMs: number;
   mode: "rfc4733" | "inband";
+  /** rfc4733: joins the forwarded stream (its SSRC/sequence/timestamps) instead of the box's own. */
+  inFwd?: boolean;
+  /** rfc4733: the event's clock rate and payload type, fixed when it starts. */
+  rate?: number;
+  pt?: number;
   // rfc4733 progress
   startMs?: number;
   ts?: number;
@@ -165,6 +170,13 @@ interface Leg {
   /** The transcoded direction whose source is this leg. */
   dirIn: Direction | null;
   out: OutStream;
+  /**
+   * The stream the box forwards to this leg from its bridge partner (relay path), so events the box
+   * generates join it (RFC 4733 section 2.5): FWD_SSRC, FWD_SEQ (last sequence sent), FWD_TS, FWD_AT
+   * (performance.now() of it, 0 = none yet), FWD_DELTA (added to forwarded sequence numbers after
+   * the box inserted packets). A Float64Array: written per packet without boxing numbers.
+   */
+  fwd: Float64Array;
   dtmfQueue: DtmfItem[];
   /** Tone being written into the audio sent to this leg, at `rate`. */
   tone: { pcm: Int16Array; off: number; rate: number } | null;
@@ -332,6 +344,7 @@ async function allocate(): Promise<AllocatedLeg> {
       codec: null,
       dirIn: null,
       out: { ssrc: randomU32(), seq: randomU32() & 0xffff, ts: randomU32(), marker: true },
+      fwd: new Float64Array(5),
       dtmfQueue: [],
       tone: null,
     };
@@ -418,10 +431,37 @@ function resetLatches(leg: Leg): void {
   leg.rtcpLatch.reset(r === null ? null : { address: r.address, port: r.rtcpPort ?? r.port + 1 });
 }
 
-/** The telephone-event/8000 payload type a leg negotiated, null when none. */
+/** A leg's RFC 4733 format: payload type and clock rate. */
+interface TeFormat {
+  pt: number;
+  rate: number;
+}
+
+/** The telephone-event format of each (shared, read-only) payload map; see teFormatOf. */
+const teFormats = new WeakMap<Map<number, string>, TeFormat | null>();
+
+/**
+ * The telephone-event format of a payload map: the one whose clock rate matches the first audio
+ * codec's (RFC 4733: events share the audio's timestamp space), else 8000, else the first.
+ */
+function teFormatOf(map: Map<number, string>): TeFormat | null {
+  let f = teFormats.get(map);
+  if (f !== undefined) return f;
+  const events: TeFormat[] = [];
+  let audioRate = 0;
+  for (const [pt, enc] of map) {
+    const rate = Number(enc.split("/")[1] ?? 8000) || 8000;
+    if (enc.startsWith("TELEPHONE-EVENT/")) events.push({ pt, rate });
+    else if (audioRate === 0 && !enc.startsWith("CN/")) audioRate = rate;
+  }
+  f = events.find((e) => e.rate === audioRate) ?? events.find((e) => e.rate === 8000) ?? events[0] ?? null;
+  teFormats.set(map, f);
+  return f;
+}
+
+/** The telephone-event payload type a leg negotiated (any rate), null when none. */
 function teOf(leg: Leg): number | null {
-  for (const [pt, enc] of leg.payloadMap ?? []) if (enc === "TELEPHONE-EVENT/8000") return pt;
-  return null;
+  return leg.payloadMap === null ? null : teFormatOf(leg.payloadMap)?.pt ?? null;
 }
 
 /** In-band detection: explicit, else when the peer negotiated codecs but no telephone-event. */
@@ -473,6 +513,8 @@ function buildRoutes(
     const byEncoding = new Map<string, number>();
     for (const [pt, enc] of dst.payloadMap) if (!byEncoding.has(enc)) byEncoding.set(enc, pt);
     for (const [pt, enc] of src.payloadMap) {
+      // Toward a transcoded stream (the box's own SSRC), events are sent again by the box.
+      if (dir !== null && enc.startsWith("TELEPHONE-EVENT")) continue;
       const out = byEncoding.get(enc);
       if (out !== undefined) routes.set(pt, { kind: "forward", pt: out });
     }
@@ -758,9 +800,45 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
       if (peer.tone !== null) injectG711(peer, out, parseRtp(out)!, peer.payloadMap?.get(route.pt));
     }
   }
+  if (!trackForwarded(peer, out, h, now)) return;
   peer.rtp.send(out, dest.port, dest.address);
   peer.stats.packetsOut++;
   peer.stats.bytesOut += out.length;
+}
+
+const FWD_SSRC = 0;
+const FWD_SEQ = 1;
+const FWD_TS = 2;
+const FWD_AT = 3;
+const FWD_DELTA = 4;
+
+/**
+ * Note a packet forwarded toward `dst` (its stream's SSRC, sequence and timestamp), shifting its
+ * sequence number past packets the box inserted into that stream (RFC 4733 events). While the box
+ * sends an event in the stream, the forwarded audio is held back (false: do not send). No
+ * allocation: typed-array stores only.
+ */
+function trackForwarded(dst: Leg, pkt: Uint8Array, h: RtpHeaderInfo, now: number): boolean {
+  const f = dst.fwd;
+  if (f[FWD_SSRC] !== h.ssrc || f[FWD_AT] === 0) {
+    f[FWD_SSRC] = h.ssrc; // a new stream: its own sequence space
+    f[FWD_DELTA] = 0;
+  }
+  const item = dst.dtmfQueue[0];
+  if (item !== undefined && item.inFwd === true && item.startMs !== undefined) {
+    f[FWD_DELTA] = f[FWD_DELTA]! - 1; // this packet's number goes to the event
+    return false;
+  }
+  let seq = h.sequence;
+  if (f[FWD_DELTA] !== 0) {
+    seq = (seq + f[FWD_DELTA]!) & 0xffff;
+    pkt[2] = seq >> 8;
+    pkt[3] = seq & 0xff;
+  }
+  f[FWD_SEQ] = seq;
+  f[FWD_TS] = h.timestamp;
+  f[FWD_AT] = now;
+  return true;
 }
 
 function transcodePacket(
@@ -792,8 +870,19 @@ function onTelephoneEvent(leg: Leg, msg: Uint8Array, h: RtpHeaderInfo, enc: stri
   post({ event: "dtmf", legId: leg.id, digit, durationMs, source: "rfc4733" });
   // The peer has no telephone-event: the digit becomes tones in its audio.
   const peer = leg.peer;
-  if (peer !== null && teOf(peer) === null && canInject(peer)) {
-    queueDtmf(peer, { digit, durationMs: Math.max(80, Math.min(durationMs, 1000)), mode: "inband" });
+  if (peer === null) return;
+  if (teOf(peer) === null) {
+    if (canInject(peer)) {
+      queueDtmf(peer, { digit, durationMs: Math.max(80, Math.min(durationMs, 1000)), mode: "inband" });
+    }
+    return;
+  }
+  // Forwarded as is when a route carries it (same rate, same stream as the audio forwarded with
+  // it); else (another rate, or the peer gets the box's transcoded stream) the box sends the event
+  // again in the peer's own stream and rate.
+  const route = leg.routes?.get(h.payloadType);
+  if (leg.routes !== null && route?.kind !== "forward" && route?.kind !== "transcode") {
+    queueDtmf(peer, { digit, durationMs: Math.max(40, Math.min(durationMs, 5000)), mode: "rfc4733" });
   }
 }
 
@@ -856,8 +945,18 @@ function startNextDtmf(leg: Leg): void {
       rate,
     };
   } else {
-    item.startMs = performance.now();
-    item.ts = leg.out.ts;
+    const now = performance.now();
+    const te = leg.payloadMap === null ? null : teFormatOf(leg.payloadMap);
+    if (te !== null) item.pt = te.pt;
+    else delete item.pt;
+    item.rate = te?.rate ?? 8000;
+    const f = leg.fwd;
+    // Relay path: join the stream forwarded to the leg (its SSRC, sequence and timestamp space).
+    item.inFwd = leg.codec === null && leg.player === null && f[FWD_AT] !== 0 && now - f[FWD_AT]! < 1000;
+    item.ts = item.inFwd
+      ? (f[FWD_TS]! + Math.round((now - f[FWD_AT]!) * item.rate / 1000)) >>> 0
+      : leg.out.ts;
+    item.startMs = now;
     item.sentSteps = 0;
     item.ends = 0;
     ensureMediaTimer();
@@ -878,28 +977,43 @@ function sendDtmf(leg: Leg, digit: string, durationMs: number): DtmfDelivery {
 
 /** One 20 ms step of the RFC 4733 event at the head of a leg's queue (RFC 4733 section 2.5). */
 function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
-  const pt = teOf(leg);
+  const pt = item.pt;
   const dest = rtpDest(leg);
-  if (pt === null) {
+  if (pt === undefined || teOf(leg) === null) {
     leg.dtmfQueue.shift();
     startNextDtmf(leg);
     return;
   }
-  const total = Math.round(item.durationMs * 8);
+  const rate = item.rate ?? 8000;
+  const total = Math.min(0xffff, Math.round(item.durationMs * rate / 1000));
+  const stepTicks = Math.round(20 * rate / 1000);
   const due = Math.floor((now - item.startMs!) / 20) + 1;
+  const f = leg.fwd;
   while (item.sentSteps! < due) {
     const eventBuf = new Uint8Array(16); // dgram may still hold the previous one
     const step = ++item.sentSteps!;
-    const dur = Math.min(step * 160, total);
+    const dur = Math.min(step * stepTicks, total);
     const end = dur >= total;
+    let seq: number;
+    let ssrc: number;
+    if (item.inFwd === true) {
+      // The next number of the forwarded stream; later forwarded packets shift past it.
+      seq = (f[FWD_SEQ]! + 1) & 0xffff;
+      f[FWD_SEQ] = seq;
+      f[FWD_DELTA] = f[FWD_DELTA]! + 1;
+      ssrc = f[FWD_SSRC]!;
+    } else {
+      seq = leg.out.seq;
+      leg.out.seq = (leg.out.seq + 1) & 0xffff;
+      ssrc = leg.out.ssrc;
+    }
     writeRtpHeader(eventBuf, {
       payloadType: pt,
-      sequence: leg.out.seq,
+      sequence: seq,
       timestamp: item.ts!,
-      ssrc: leg.out.ssrc,
+      ssrc,
       marker: step === 1,
     });
-    leg.out.seq = (leg.out.seq + 1) & 0xffff;
     encodeTelephoneEvent(
       { event: digitToEvent(item.digit), end, volume: 10, duration: dur },
       eventBuf.subarray(12),
@@ -911,7 +1025,9 @@ function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
     }
     if (end && ++item.ends! >= 3) {
       // Next audio/event continues the timeline after this event (plus a short gap).
-      if (leg.codec === null) leg.out.ts = (item.ts! + total + 400) >>> 0;
+      if (leg.codec === null && item.inFwd !== true) {
+        leg.out.ts = (item.ts! + total + Math.round(50 * rate / 1000)) >>> 0;
+      }
       leg.dtmfQueue.shift();
       startNextDtmf(leg);
       return;
@@ -1344,9 +1460,10 @@ function play(replyId: number, leg: Leg, source: PlaySource, opts: PlayOptions):
       next,
       encode: codec.encode,
       pt,
-      ssrc: randomU32(),
-      seq: randomU32() & 0xffff,
-      ts: randomU32(),
+      // The box's own stream toward the leg (shared with transcoded audio and RFC 4733 events).
+      ssrc: leg.out.ssrc,
+      seq: leg.out.seq,
+      ts: leg.out.ts,
       startMs: performance.now(),
       sent: 0,
       marker: true,
@@ -1409,6 +1526,9 @@ function finishPlay(leg: Leg, reason: "done" | "stopped" | "replaced" | "release
   const p = leg.player;
   if (p === null) return;
   leg.player = null;
+  leg.out.seq = p.seq;
+  leg.out.ts = p.ts;
+  leg.out.marker = true;
   post({
     id: p.replyId,
     ok: true,

@@ -10,7 +10,15 @@ import { MediaPlane } from "../../runtime/media/relay/mod.ts";
 import { goertzelPower } from "../../runtime/media/dtmf/mod.ts";
 import { readWav, writeWav } from "../../runtime/media/wav/mod.ts";
 import { makeTestSignal, pickPortRange } from "../_harness/mod.ts";
-import { codecAvailable, decodeStream, openCodec, RtpPeer, sleep, windowedCorrelation } from "./_support.ts";
+import {
+  codecAvailable,
+  decodeStream,
+  openCodec,
+  RtpPeer,
+  sleep,
+  waitFor,
+  windowedCorrelation,
+} from "./_support.ts";
 
 async function startPlane(): Promise<MediaPlane> {
   const [portMin, portMax] = await pickPortRange(20);
@@ -253,4 +261,37 @@ Deno.test({
       await plane.close();
     }
   },
+});
+
+Deno.test("releasing a recording leg finishes its file; recording into a missing directory is a clear error", async () => {
+  const plane = await startPlane();
+  const pa = await RtpPeer.open();
+  const dir = await Deno.makeTempDir({ prefix: "record-" });
+  try {
+    const leg = await legFor(plane, pa, { 0: "PCMU/8000" });
+    await assertRejects(plane.record(leg.legId, `${dir}/no/such/dir/x.wav`), /No such file|NotFound/i);
+    const recorded = new Promise<string>((resolve) =>
+      plane.on((e) => {
+        if (e.event === "recorded") resolve(`${e.reason} ${e.durationMs > 0}`);
+      })
+    );
+    await plane.record(leg.legId, `${dir}/r.wav`);
+    await sleep(300);
+    await plane.releaseLeg(leg.legId);
+    assertEquals(await recorded, "released true");
+    await waitFor(() => {
+      try {
+        return Deno.statSync(`${dir}/r.wav`).isFile;
+      } catch {
+        return false;
+      }
+    }, "the renamed recording");
+    const wav = readWav(await Deno.readFile(`${dir}/r.wav`));
+    assertEquals([wav.sampleRate, wav.channels], [8000, 1]);
+    assertEquals((await plane.resources()).recorders, 0);
+  } finally {
+    await pa.close();
+    await plane.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -732,7 +732,8 @@ function resources(): MediaResources {
 
 async function release(leg: Leg): Promise<void> {
   if (leg.mix !== null) removeFromMix(leg.mix, leg);
-  if (leg.recorder !== null) void stopRecord(leg, "released");
+  // Its failure is reported as the "recorded" event (reason "error"); nothing awaits it here.
+  if (leg.recorder !== null) stopRecord(leg, "released").catch(() => {});
   unbridge(leg);
   setTap(leg, false);
   leg.dtmfQueue = [];
@@ -2075,7 +2076,9 @@ function tickMix(m: MixBridge, now: number): void {
 async function closeAll(): Promise<void> {
   for (const m of [...mixes.values()]) endMix(m);
   await Promise.all(
-    [...legs.values()].filter((l) => l.recorder !== null).map((l) => stopRecord(l, "released")),
+    [...legs.values()].filter((l) => l.recorder !== null).map((l) =>
+      stopRecord(l, "released").catch(() => {})
+    ),
   );
   playTimer?.clear();
   playTimer = undefined;

@@ -130,9 +130,6 @@ interface Player {
   /** RTP ticks per frame. */
   ticks: number;
   pt: number;
-  ssrc: number;
-  seq: number;
-  ts: number;
   startMs: number;
   sent: number;
   marker: boolean;
@@ -992,7 +989,8 @@ function startNextDtmf(leg: Leg): void {
     item.rate = te?.rate ?? 8000;
     const f = leg.fwd;
     // Relay path: join the stream forwarded to the leg (its SSRC, sequence and timestamp space).
-    item.inFwd = leg.codec === null && leg.player === null && f[FWD_AT] !== 0 && now - f[FWD_AT]! < 1000;
+    item.inFwd = leg.codec === null && leg.player === null && leg.mix === null &&
+      f[FWD_AT] !== 0 && now - f[FWD_AT]! < 1000;
     item.ts = item.inFwd
       ? (f[FWD_TS]! + Math.round((now - f[FWD_AT]!) * item.rate / 1000)) >>> 0
       : leg.out.ts;
@@ -1065,7 +1063,8 @@ function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
     }
     if (end && ++item.ends! >= 3) {
       // Next audio/event continues the timeline after this event (plus a short gap).
-      if (leg.codec === null && item.inFwd !== true) {
+      // (A player or a mix advances the leg's own timestamps itself.)
+      if (leg.codec === null && item.inFwd !== true && leg.player === null && leg.mix === null) {
         leg.out.ts = (item.ts! + total + Math.round(50 * rate / 1000)) >>> 0;
       }
       leg.dtmfQueue.shift();
@@ -1602,10 +1601,6 @@ async function play(replyId: number, leg: Leg, source: PlaySource, opts: PlayOpt
       frameSamples: frameSamplesN,
       ticks: Math.round(frameSamplesN * encoder.tickRatio),
       pt: encoder.pt,
-      // The box's own stream toward the leg (shared with transcoded audio and RFC 4733 events).
-      ssrc: leg.out.ssrc,
-      seq: leg.out.seq,
-      ts: leg.out.ts,
       startMs: performance.now(),
       sent: 0,
       marker: true,
@@ -1640,18 +1635,20 @@ function tickPlayers(): void {
       }
       const buf = new Uint8Array(12 + 1500); // dgram sends asynchronously: one buffer per packet
       const bytes = p.encoder.encode(frame, buf.subarray(12));
+      // The leg's own stream, shared with RFC 4733 events the box sends meanwhile.
+      const out = leg.out;
       writeRtpHeader(buf, {
         payloadType: p.pt,
-        sequence: p.seq,
-        timestamp: p.ts,
-        ssrc: p.ssrc,
+        sequence: out.seq,
+        timestamp: out.ts,
+        ssrc: out.ssrc,
         marker: p.marker,
       });
-      p.ts = (p.ts + p.ticks) >>> 0;
+      out.ts = (out.ts + p.ticks) >>> 0;
       p.sent++;
       if (bytes <= 0) continue; // DTX
       p.marker = false;
-      p.seq = (p.seq + 1) & 0xffff;
+      out.seq = (out.seq + 1) & 0xffff;
       const dest = rtpDest(leg);
       if (dest === null) leg.stats.dropped.noDestination++;
       else {
@@ -1673,8 +1670,6 @@ function finishPlay(leg: Leg, reason: "done" | "stopped" | "replaced" | "release
   if (p === null) return;
   leg.player = null;
   closeLegEncoder(p.encoder);
-  leg.out.seq = p.seq;
-  leg.out.ts = p.ts;
   leg.out.marker = true;
   post({
     id: p.replyId,

@@ -86,7 +86,8 @@ export function planOffer(aOffer: readonly Codec[], box: readonly BoxCodec[]): C
     if (b.fmtp !== undefined) c.fmtp = b.fmtp;
     out.push(c);
   }
-  if (box.length > 0 && !aOffer.some(isTe)) {
+  // te/8000 for B's narrowband (and G.722) codecs unless A offered it (an Opus-only A may offer only te/48000).
+  if (box.length > 0 && !aOffer.some((c) => isTe(c) && c.clockRate === 8000)) {
     out.push({
       payloadType: freeDynamicPt(used),
       name: "telephone-event",
@@ -96,6 +97,15 @@ export function planOffer(aOffer: readonly Codec[], box: readonly BoxCodec[]): C
     });
   }
   return out;
+}
+
+/**
+ * The telephone-event of a codec list at the audio codec's clock rate (RFC 4733: events share the
+ * audio's timestamps), else at 8000, else any.
+ */
+function teAt(codecs: readonly Codec[], clockRate: number): Codec | undefined {
+  const te = codecs.filter(isTe);
+  return te.find((c) => c.clockRate === clockRate) ?? te.find((c) => c.clockRate === 8000) ?? te[0];
 }
 
 function mapOf(codecs: readonly Codec[]): PayloadMapping {
@@ -116,10 +126,9 @@ export function planAnswer(
   box: readonly BoxCodec[],
 ): AnswerPlan {
   const bAudio = bAnswer.filter((c) => !isTe(c) && !isCn(c));
-  const bTe = bAnswer.find((c) => isTe(c) && c.clockRate === 8000);
-  const aTe = aOffer.find((c) => isTe(c) && c.clockRate === 8000);
   const chosen = bAudio[0];
   if (chosen === undefined) return { kind: "reject", reason: "callee answered no audio codec" };
+  const bTe = teAt(bAnswer, chosen.clockRate);
   const inA = (c: Codec) => aOffer.find((a) => sameCodec(a, c));
   if (inA(chosen) !== undefined) {
     // Pass-through: A is answered with what B accepted of A's own codecs (same payload types).
@@ -129,6 +138,7 @@ export function planAnswer(
       const a = inA(c);
       if (a !== undefined) answer.push({ ...c, payloadType: a.payloadType });
     }
+    const aTe = teAt(aOffer, chosen.clockRate);
     // A's events are deliverable when B has events too, or as tones the box writes into G.711.
     if (aTe !== undefined && (bTe !== undefined || isG711(chosen))) answer.push({ ...aTe });
     const bMap = mapOf(bAnswer);
@@ -145,6 +155,7 @@ export function planAnswer(
     return { kind: "reject", reason: "no codec in common and none of the caller's codecs can be transcoded" };
   }
   const aAnswer: Codec[] = [{ ...aCodec }];
+  const aTe = teAt(aOffer, aCodec.clockRate);
   // Transcoding decodes both ways, so events can always be mapped to tones and back.
   if (aTe !== undefined) aAnswer.push({ ...aTe });
   const bSide: Codec[] = [{ ...chosen }];

@@ -156,3 +156,19 @@ Deno.test("delayed offer: A picking a codec B did not list is transcoded; no aud
   // A plane that transcodes nothing can only pass a codec both sides have.
   assertEquals(planDelayedAnswer([c(8, "PCMA")], [c(0, "PCMU")], []).kind, "reject");
 });
+
+Deno.test("an Opus-only A with only telephone-event/48000: B is also offered te/8000, A is answered te/48000", () => {
+  const te48 = c(110, "telephone-event", 48000, 1, "0-15");
+  const offer = planOffer([OPUS, te48], BOX);
+  assert(offer.some((x) => x.name === "telephone-event" && x.clockRate === 48000));
+  const te8 = offer.find((x) => x.name === "telephone-event" && x.clockRate === 8000);
+  assert(te8 !== undefined, "te/8000 offered to B");
+  // B picks PCMU with te/8000: transcoding, A keeps its events at 48000.
+  const plan = planAnswer([OPUS, te48], [c(0, "PCMU"), { ...te8 }], BOX);
+  if (plan.kind !== "transcode") throw new Error(`expected transcode, got ${plan.kind}`);
+  assertEquals(plan.aAnswer.map((x) => `${x.name}/${x.clockRate}`), ["opus/48000", "telephone-event/48000"]);
+  assertEquals(plan.bMap[te8.payloadType], "telephone-event/8000");
+  // B picks opus with te/48000: pass-through, te/48000 both sides.
+  const same = passthrough(planAnswer([OPUS, te48], [OPUS, te48], BOX));
+  assertEquals(same.aAnswer.map((x) => `${x.name}/${x.clockRate}`), ["opus/48000", "telephone-event/48000"]);
+});

@@ -4,7 +4,14 @@
  * is sipp for SIP and a Deno RtpPeer for media, so the test sees exactly what the box sent it.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { describeSipp, hasBinary, runSipp, type SippResult, startAppliance } from "../_harness/mod.ts";
+import {
+  describeSipp,
+  hasBinary,
+  runSipp,
+  type SippResult,
+  startAppliance,
+  startBaresip,
+} from "../_harness/mod.ts";
 import { DtmfDetector } from "../../runtime/media/dtmf/mod.ts";
 import {
   APP_ENV,
@@ -12,6 +19,7 @@ import {
   openCodec,
   pw,
   type ReceivedRtp,
+  registerFor,
   rtpCallee,
   setupExtensions,
   sleep,
@@ -96,5 +104,40 @@ Deno.test({
     assert(/dtmf .*digit=Q/.test(r.log) === false, "no digit logged for the bad INFO");
     // The digit after the rejected INFO still arrived.
     assertEquals(telephoneEvents(r.received, 101), ["5", "7"]);
+  },
+});
+
+Deno.test({
+  name:
+    "SIP INFO digits from a sipp caller reach a baresip callee as RFC 4733 in the relayed stream (baresip logs them)",
+  ignore: !HAVE_SIPP || !hasBinary("baresip"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using app = await startAppliance({ env: APP_ENV });
+    await withAppLog(app, async () => {
+      await setupExtensions(app, ["1001", "1002"]);
+      // PCMA like the caller: the box relays the caller's stream and puts the events into it.
+      await using b = await startBaresip({ user: "1002", codecs: ["PCMA"] });
+      await registerFor(app, "1002", b.localSipPort);
+      const call = await runSipp({
+        scenario: "uac_info_dtmf.xml",
+        target: `127.0.0.1:${app.sipPort}`,
+        user: "1001",
+        password: pw("1001"),
+        service: "1002",
+      });
+      assert(call.ok, `the INFO call failed: ${describeSipp(call)}`);
+      await b.waitForEvent("CALL_CLOSED", 10_000);
+      const starts = b.events().filter((e) => e.type === "CALL_DTMF_START");
+      const log = b.logs();
+      assert(
+        starts.length >= 2 || /DTMF/i.test(log),
+        `baresip saw no DTMF: ${b.events().map((e) => e.type).join(",")}`,
+      );
+      assert(!/SSRC changed/i.test(log), "baresip logged an SSRC change");
+      const digits = starts.map((e) => String((e as unknown as Record<string, unknown>).param ?? ""));
+      assertEquals(digits.map((d) => d.trim()), ["5", "7"]);
+    });
   },
 });

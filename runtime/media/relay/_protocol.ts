@@ -51,6 +51,16 @@ export interface LegConfig {
    * without telephone-event (the peer can only send tones in the audio).
    */
   detectInband?: boolean;
+  /**
+   * Open a relatch window even though the remote address did not change (e.g. on every re-INVITE).
+   * A new remote address always opens one. See runtime/media/relay/_latch.ts.
+   */
+  relatch?: boolean;
+  /**
+   * Strict source check (SRTP legs): once the relatch window has closed, the leg never moves to
+   * another source (not even a NAT rebind with the same SSRC) until the signalling resets it.
+   */
+  strictSource?: boolean;
 }
 
 /** One side of a transcoding step: codec name (as in PayloadMap) and its payload type. */
@@ -113,12 +123,36 @@ export interface AllocatedLeg {
 /** Audio to play into a leg. */
 export type PlaySource =
   | { kind: "tone"; spec: string; durationMs?: number; levelDbm0?: number }
-  | { kind: "pcm"; samples: Int16Array; sampleRate?: 8000 };
+  | { kind: "pcm"; samples: Int16Array; sampleRate?: number; loop?: boolean }
+  | { kind: "file"; path: string; loop?: boolean };
 
 /** Options for playing into a leg. */
 export interface PlayOptions {
-  /** Payload type to send; defaults to the leg's first G.711 PT, else 0 (PCMU). */
+  /**
+   * Payload type to send; defaults to the leg's first audio codec the worker can encode (G.711 or
+   * a registry codec: G.722, Opus, ...), else 0 (PCMU).
+   */
   payloadType?: number;
+}
+
+/** Options for recording a leg. */
+export interface RecordOptions {
+  /**
+   * Two channels: left what the leg receives, right what its bridge partner (or mix) receives,
+   * i.e. the other direction of a two-party call. Default mono (what the leg receives).
+   */
+  stereo?: boolean;
+  /** WAV sample rate; default 16000 when the leg's codec is wideband, else 8000. */
+  sampleRate?: number;
+}
+
+/** How a recording ended. */
+export interface RecordResult {
+  path: string;
+  reason: "stopped" | "released" | "error";
+  durationMs: number;
+  sampleRate: number;
+  channels: number;
 }
 
 /** Commands sent to the worker. */
@@ -134,6 +168,12 @@ export type Command =
   | { op: "stopPlay"; legId: string }
   | { op: "tap"; legId: string; on: boolean }
   | { op: "dtmf"; legId: string; digit: string; durationMs: number }
+  | { op: "record"; legId: string; path: string; options: RecordOptions }
+  | { op: "stopRecord"; legId: string }
+  | { op: "mix"; mixId: string; legIds: string[] }
+  | { op: "addToMix"; mixId: string; legId: string }
+  | { op: "removeFromMix"; mixId: string; legId: string }
+  | { op: "endMix"; mixId: string }
   | { op: "resources" }
   | { op: "close" };
 
@@ -164,7 +204,9 @@ export type MediaEvent =
     timestamp: number;
     receivedAt: number;
   }
-  | { event: "latched"; legId: string; address: string; port: number };
+  | { event: "latched"; legId: string; address: string; port: number }
+  | { event: "played"; legId: string; reason: "done" | "stopped" | "replaced" | "released"; frames: number }
+  | ({ event: "recorded"; legId: string } & RecordResult);
 
 /** A codec the worker can transcode (its library loaded), as SDP describes it. */
 export interface CodecInfo {
@@ -184,6 +226,10 @@ export interface MediaResources {
   codecs: number;
   resamplers: number;
   transcodeDirections: number;
+  /** Recordings in progress. */
+  recorders: number;
+  /** Mixing bridges. */
+  mixes: number;
   timer: boolean;
 }
 

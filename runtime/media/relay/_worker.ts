@@ -25,6 +25,8 @@ import {
 } from "../rtp/rtp.ts";
 import { alawToUlaw, decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ulawToAlaw } from "../g711/g711.ts";
 import { ToneGenerator } from "../tone/tone.ts";
+import { readWav, WavWriter } from "../wav/wav.ts";
+import { Mixer } from "../mix/mixer.ts";
 import { digitToEvent, DtmfDetector, eventToDigit, generateDtmf } from "../dtmf/dtmf.ts";
 import { JitterBuffer, type JitterPacket } from "../jitter/jitter.ts";
 import {
@@ -106,6 +108,11 @@ interface DtmfItem {
   digit: string;
   durationMs: number;
   mode: "rfc4733" | "inband";
+  /** rfc4733: joins the forwarded stream (its SSRC/sequence/timestamps) instead of the box's own. */
+  inFwd?: boolean;
+  /** rfc4733: the event's clock rate and payload type, fixed when it starts. */
+  rate?: number;
+  pt?: number;
   // rfc4733 progress
   startMs?: number;
   ts?: number;
@@ -115,12 +122,14 @@ interface DtmfItem {
 
 interface Player {
   replyId: number;
-  next: (frame: Int16Array) => boolean; // false when the source is exhausted
-  encode: (pcm: Int16Array, out: Uint8Array) => number;
+  /** Fill `n` samples of the next frame; false when the source is exhausted. */
+  next: (frame: Int16Array, n: number) => boolean;
+  encoder: LegEncoder;
+  frameMs: number;
+  frameSamples: number;
+  /** RTP ticks per frame. */
+  ticks: number;
   pt: number;
-  ssrc: number;
-  seq: number;
-  ts: number;
   startMs: number;
   sent: number;
   marker: boolean;
@@ -165,7 +174,20 @@ interface Leg {
   /** The transcoded direction whose source is this leg. */
   dirIn: Direction | null;
   out: OutStream;
+  /**
+   * The stream the box forwards to this leg from its bridge partner (relay path), so events the box
+   * generates join it (RFC 4733 section 2.5): FWD_SSRC, FWD_SEQ (last sequence sent), FWD_TS, FWD_AT
+   * (performance.now() of it, 0 = none yet), FWD_DELTA (added to forwarded sequence numbers after
+   * the box inserted packets). A Float64Array: written per packet without boxing numbers.
+   */
+  fwd: Float64Array;
   dtmfQueue: DtmfItem[];
+  /** Recorders and mixes fed with the decoded audio this leg receives (see Feed). */
+  feeds: Feed[];
+  /** The mix this leg is in, null when none. */
+  mix: MixBridge | null;
+  /** The recording of this leg, null when none. */
+  recorder: Recorder | null;
   /** Tone being written into the audio sent to this leg, at `rate`. */
   tone: { pcm: Int16Array; off: number; rate: number } | null;
 }
@@ -226,8 +248,8 @@ function handle(req: Request): Promise<unknown> | unknown {
     case "stats":
       return stats(getLeg(cmd.legId));
     case "play":
-      play(req.id, getLeg(cmd.legId), cmd.source, cmd.options);
-      return DEFERRED;
+      // Awaited (the file read) so a "sync" poll loop keeps turning until the player runs.
+      return play(req.id, getLeg(cmd.legId), cmd.source, cmd.options).then(() => DEFERRED);
     case "stopPlay":
       return stopPlay(getLeg(cmd.legId), "stopped");
     case "tap":
@@ -235,6 +257,23 @@ function handle(req: Request): Promise<unknown> | unknown {
       return undefined;
     case "dtmf":
       return sendDtmf(getLeg(cmd.legId), cmd.digit, cmd.durationMs);
+    case "record":
+      return startRecord(getLeg(cmd.legId), cmd.path, cmd.options ?? {});
+    case "stopRecord":
+      return getLeg(cmd.legId).recorder === null ? null : stopRecord(getLeg(cmd.legId), "stopped");
+    case "mix":
+      return makeMix(cmd.mixId, cmd.legIds.map(getLeg));
+    case "addToMix":
+      return addToMix(getMix(cmd.mixId), getLeg(cmd.legId));
+    case "removeFromMix": {
+      const m = getMix(cmd.mixId);
+      const leg = getLeg(cmd.legId);
+      if (leg.mix !== m) return false;
+      removeFromMix(m, leg);
+      return true;
+    }
+    case "endMix":
+      return endMix(getMix(cmd.mixId));
     case "resources":
       return resources();
     case "close":
@@ -332,7 +371,11 @@ async function allocate(): Promise<AllocatedLeg> {
       codec: null,
       dirIn: null,
       out: { ssrc: randomU32(), seq: randomU32() & 0xffff, ts: randomU32(), marker: true },
+      fwd: new Float64Array(5),
       dtmfQueue: [],
+      feeds: [],
+      mix: null,
+      recorder: null,
       tone: null,
     };
     rtp.onMessage((msg, rinfo) => onRtp(leg, msg, rinfo));
@@ -388,11 +431,12 @@ function configure(leg: Leg, config: LegConfig): void {
     }
     const changed = leg.remote === null || leg.remote.address !== r.address || leg.remote.port !== r.port;
     leg.remote = { ...r };
-    // A new SDP address (re-INVITE) means a new stream: latch afresh.
-    if (changed) {
-      leg.rtpLatch.reset();
-      leg.rtcpLatch.reset();
-    }
+    // A new SDP address (re-INVITE) means a new stream: latch afresh (a relatch window).
+    if (changed || config.relatch === true) resetLatches(leg);
+  } else if (config.relatch === true) resetLatches(leg);
+  if (config.strictSource !== undefined) {
+    leg.rtpLatch.strict = config.strictSource;
+    leg.rtcpLatch.strict = config.strictSource;
   }
   if (config.ptime !== undefined) {
     if (!Number.isInteger(config.ptime) || config.ptime < 10 || config.ptime > 120) {
@@ -410,10 +454,44 @@ function configure(leg: Leg, config: LegConfig): void {
   }
 }
 
-/** The telephone-event/8000 payload type a leg negotiated, null when none. */
+/** Open a relatch window on both latches, preferring the signalled addresses. */
+function resetLatches(leg: Leg): void {
+  const r = leg.remote;
+  leg.rtpLatch.reset(r);
+  leg.rtcpLatch.reset(r === null ? null : { address: r.address, port: r.rtcpPort ?? r.port + 1 });
+}
+
+/** A leg's RFC 4733 format: payload type and clock rate. */
+interface TeFormat {
+  pt: number;
+  rate: number;
+}
+
+/** The telephone-event format of each (shared, read-only) payload map; see teFormatOf. */
+const teFormats = new WeakMap<Map<number, string>, TeFormat | null>();
+
+/**
+ * The telephone-event format of a payload map: the one whose clock rate matches the first audio
+ * codec's (RFC 4733: events share the audio's timestamp space), else 8000, else the first.
+ */
+function teFormatOf(map: Map<number, string>): TeFormat | null {
+  let f = teFormats.get(map);
+  if (f !== undefined) return f;
+  const events: TeFormat[] = [];
+  let audioRate = 0;
+  for (const [pt, enc] of map) {
+    const rate = Number(enc.split("/")[1] ?? 8000) || 8000;
+    if (enc.startsWith("TELEPHONE-EVENT/")) events.push({ pt, rate });
+    else if (audioRate === 0 && !enc.startsWith("CN/")) audioRate = rate;
+  }
+  f = events.find((e) => e.rate === audioRate) ?? events.find((e) => e.rate === 8000) ?? events[0] ?? null;
+  teFormats.set(map, f);
+  return f;
+}
+
+/** The telephone-event payload type a leg negotiated (any rate), null when none. */
 function teOf(leg: Leg): number | null {
-  for (const [pt, enc] of leg.payloadMap ?? []) if (enc === "TELEPHONE-EVENT/8000") return pt;
-  return null;
+  return leg.payloadMap === null ? null : teFormatOf(leg.payloadMap)?.pt ?? null;
 }
 
 /** In-band detection: explicit, else when the peer negotiated codecs but no telephone-event. */
@@ -465,6 +543,8 @@ function buildRoutes(
     const byEncoding = new Map<string, number>();
     for (const [pt, enc] of dst.payloadMap) if (!byEncoding.has(enc)) byEncoding.set(enc, pt);
     for (const [pt, enc] of src.payloadMap) {
+      // Toward a transcoded stream (the box's own SSRC), events are sent again by the box.
+      if (dir !== null && enc.startsWith("TELEPHONE-EVENT")) continue;
       const out = byEncoding.get(enc);
       if (out !== undefined) routes.set(pt, { kind: "forward", pt: out });
     }
@@ -574,6 +654,8 @@ function needsPipeline(spec: TranscodeSpec | undefined): boolean {
 
 function bridge(a: Leg, b: Leg, opts: BridgeOptions): void {
   if (a === b) throw new RangeError(`cannot bridge a leg to itself: "${a.id}"`);
+  if (a.mix !== null) removeFromMix(a.mix, a);
+  if (b.mix !== null) removeFromMix(b.mix, b);
   const aToB = opts.transcode?.aToB;
   const bToA = opts.transcode?.bToA;
   // Open codecs first so a missing library leaves the old bridge untouched.
@@ -639,11 +721,16 @@ function resources(): MediaResources {
     codecs: liveCodecs,
     resamplers: liveResamplers,
     transcodeDirections: directions.size,
+    recorders: recorders.size,
+    mixes: mixes.size,
     timer: mediaTimer !== undefined,
   };
 }
 
 async function release(leg: Leg): Promise<void> {
+  if (leg.mix !== null) removeFromMix(leg.mix, leg);
+  // Its failure is reported as the "recorded" event (reason "error"); nothing awaits it here.
+  if (leg.recorder !== null) stopRecord(leg, "released").catch(() => {});
   unbridge(leg);
   setTap(leg, false);
   leg.dtmfQueue = [];
@@ -714,7 +801,7 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   st.lastPacketAt = Math.floor(EPOCH0 + now);
   const enc = leg.payloadMap?.get(h.payloadType);
   if (enc !== undefined && enc.startsWith("TELEPHONE-EVENT")) onTelephoneEvent(leg, msg, h, enc);
-  if (leg.tap) tapAudio(leg, msg, h, enc);
+  if (leg.tap || leg.feeds.length > 0) tapAudio(leg, msg, h, enc);
   const route = leg.routes?.get(h.payloadType);
   if (route?.kind === "jitter") {
     // Transcoded: the packet waits for the direction's clock (see tickMedia).
@@ -750,9 +837,45 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
       if (peer.tone !== null) injectG711(peer, out, parseRtp(out)!, peer.payloadMap?.get(route.pt));
     }
   }
+  if (!trackForwarded(peer, out, h, now)) return;
   peer.rtp.send(out, dest.port, dest.address);
   peer.stats.packetsOut++;
   peer.stats.bytesOut += out.length;
+}
+
+const FWD_SSRC = 0;
+const FWD_SEQ = 1;
+const FWD_TS = 2;
+const FWD_AT = 3;
+const FWD_DELTA = 4;
+
+/**
+ * Note a packet forwarded toward `dst` (its stream's SSRC, sequence and timestamp), shifting its
+ * sequence number past packets the box inserted into that stream (RFC 4733 events). While the box
+ * sends an event in the stream, the forwarded audio is held back (false: do not send). No
+ * allocation: typed-array stores only.
+ */
+function trackForwarded(dst: Leg, pkt: Uint8Array, h: RtpHeaderInfo, now: number): boolean {
+  const f = dst.fwd;
+  if (f[FWD_SSRC] !== h.ssrc || f[FWD_AT] === 0) {
+    f[FWD_SSRC] = h.ssrc; // a new stream: its own sequence space
+    f[FWD_DELTA] = 0;
+  }
+  const item = dst.dtmfQueue[0];
+  if (item !== undefined && item.inFwd === true && item.startMs !== undefined) {
+    f[FWD_DELTA] = f[FWD_DELTA]! - 1; // this packet's number goes to the event
+    return false;
+  }
+  let seq = h.sequence;
+  if (f[FWD_DELTA] !== 0) {
+    seq = (seq + f[FWD_DELTA]!) & 0xffff;
+    pkt[2] = seq >> 8;
+    pkt[3] = seq & 0xff;
+  }
+  f[FWD_SEQ] = seq;
+  f[FWD_TS] = h.timestamp;
+  f[FWD_AT] = now;
+  return true;
 }
 
 function transcodePacket(
@@ -784,8 +907,19 @@ function onTelephoneEvent(leg: Leg, msg: Uint8Array, h: RtpHeaderInfo, enc: stri
   post({ event: "dtmf", legId: leg.id, digit, durationMs, source: "rfc4733" });
   // The peer has no telephone-event: the digit becomes tones in its audio.
   const peer = leg.peer;
-  if (peer !== null && teOf(peer) === null && canInject(peer)) {
-    queueDtmf(peer, { digit, durationMs: Math.max(80, Math.min(durationMs, 1000)), mode: "inband" });
+  if (peer === null) return;
+  if (teOf(peer) === null) {
+    if (canInject(peer)) {
+      queueDtmf(peer, { digit, durationMs: Math.max(80, Math.min(durationMs, 1000)), mode: "inband" });
+    }
+    return;
+  }
+  // Forwarded as is when a route carries it (same rate, same stream as the audio forwarded with
+  // it); else (another rate, or the peer gets the box's transcoded stream) the box sends the event
+  // again in the peer's own stream and rate.
+  const route = leg.routes?.get(h.payloadType);
+  if (leg.routes !== null && route?.kind !== "forward" && route?.kind !== "transcode") {
+    queueDtmf(peer, { digit, durationMs: Math.max(40, Math.min(durationMs, 5000)), mode: "rfc4733" });
   }
 }
 
@@ -848,8 +982,19 @@ function startNextDtmf(leg: Leg): void {
       rate,
     };
   } else {
-    item.startMs = performance.now();
-    item.ts = leg.out.ts;
+    const now = performance.now();
+    const te = leg.payloadMap === null ? null : teFormatOf(leg.payloadMap);
+    if (te !== null) item.pt = te.pt;
+    else delete item.pt;
+    item.rate = te?.rate ?? 8000;
+    const f = leg.fwd;
+    // Relay path: join the stream forwarded to the leg (its SSRC, sequence and timestamp space).
+    item.inFwd = leg.codec === null && leg.player === null && leg.mix === null &&
+      f[FWD_AT] !== 0 && now - f[FWD_AT]! < 1000;
+    item.ts = item.inFwd
+      ? (f[FWD_TS]! + Math.round((now - f[FWD_AT]!) * item.rate / 1000)) >>> 0
+      : leg.out.ts;
+    item.startMs = now;
     item.sentSteps = 0;
     item.ends = 0;
     ensureMediaTimer();
@@ -870,28 +1015,43 @@ function sendDtmf(leg: Leg, digit: string, durationMs: number): DtmfDelivery {
 
 /** One 20 ms step of the RFC 4733 event at the head of a leg's queue (RFC 4733 section 2.5). */
 function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
-  const pt = teOf(leg);
+  const pt = item.pt;
   const dest = rtpDest(leg);
-  if (pt === null) {
+  if (pt === undefined || teOf(leg) === null) {
     leg.dtmfQueue.shift();
     startNextDtmf(leg);
     return;
   }
-  const total = Math.round(item.durationMs * 8);
+  const rate = item.rate ?? 8000;
+  const total = Math.min(0xffff, Math.round(item.durationMs * rate / 1000));
+  const stepTicks = Math.round(20 * rate / 1000);
   const due = Math.floor((now - item.startMs!) / 20) + 1;
+  const f = leg.fwd;
   while (item.sentSteps! < due) {
     const eventBuf = new Uint8Array(16); // dgram may still hold the previous one
     const step = ++item.sentSteps!;
-    const dur = Math.min(step * 160, total);
+    const dur = Math.min(step * stepTicks, total);
     const end = dur >= total;
+    let seq: number;
+    let ssrc: number;
+    if (item.inFwd === true) {
+      // The next number of the forwarded stream; later forwarded packets shift past it.
+      seq = (f[FWD_SEQ]! + 1) & 0xffff;
+      f[FWD_SEQ] = seq;
+      f[FWD_DELTA] = f[FWD_DELTA]! + 1;
+      ssrc = f[FWD_SSRC]!;
+    } else {
+      seq = leg.out.seq;
+      leg.out.seq = (leg.out.seq + 1) & 0xffff;
+      ssrc = leg.out.ssrc;
+    }
     writeRtpHeader(eventBuf, {
       payloadType: pt,
-      sequence: leg.out.seq,
+      sequence: seq,
       timestamp: item.ts!,
-      ssrc: leg.out.ssrc,
+      ssrc,
       marker: step === 1,
     });
-    leg.out.seq = (leg.out.seq + 1) & 0xffff;
     encodeTelephoneEvent(
       { event: digitToEvent(item.digit), end, volume: 10, duration: dur },
       eventBuf.subarray(12),
@@ -903,7 +1063,10 @@ function stepEvent(leg: Leg, item: DtmfItem, now: number): void {
     }
     if (end && ++item.ends! >= 3) {
       // Next audio/event continues the timeline after this event (plus a short gap).
-      if (leg.codec === null) leg.out.ts = (item.ts! + total + 400) >>> 0;
+      // (A player or a mix advances the leg's own timestamps itself.)
+      if (leg.codec === null && item.inFwd !== true && leg.player === null && leg.mix === null) {
+        leg.out.ts = (item.ts! + total + Math.round(50 * rate / 1000)) >>> 0;
+      }
       leg.dtmfQueue.shift();
       startNextDtmf(leg);
       return;
@@ -1035,6 +1198,14 @@ function tickMedia(): void {
     stepEvent(leg, item, now);
     senders++;
   }
+  for (const r of recorders) {
+    tickRecorder(r, now);
+    senders++;
+  }
+  for (const m of mixes.values()) {
+    tickMix(m, now);
+    senders++;
+  }
   if (directions.size === 0 && senders === 0 && mediaTimer !== undefined) {
     mediaTimer.clear();
     mediaTimer = undefined;
@@ -1092,7 +1263,7 @@ function staticEncoding(pt: number): string | undefined {
 
 function setTap(leg: Leg, on: boolean): void {
   leg.tap = on;
-  if (!on) closeTap(leg);
+  if (!on && leg.feeds.length === 0) closeTap(leg);
 }
 
 function closeTap(leg: Leg): void {
@@ -1237,10 +1408,13 @@ function emitTap(leg: Leg, t: TapState, p: JitterPacket | "lost"): void {
   t.lastTs = timestamp;
   if (n <= 0) return;
   t.frameMs = n * 1000 / t.dec.sampleRate;
-  const pcm = t.decoded.slice(0, n);
+  const view = t.decoded.subarray(0, n);
   if (t.detector !== null && p !== "lost") {
-    for (const digit of t.detector.process(pcm)) onInbandDigit(leg, digit);
+    for (const digit of t.detector.process(view)) onInbandDigit(leg, digit);
   }
+  for (const f of leg.feeds) pushFeed(f, view, t.dec.sampleRate);
+  if (!leg.tap) return;
+  const pcm = view.slice();
   post(
     { event: "audio", legId: leg.id, pcm, sampleRate: t.dec.sampleRate, timestamp, receivedAt },
     [pcm.buffer],
@@ -1279,73 +1453,163 @@ function onRtcp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
 
 // ---- playing audio into a leg ----
 
-const FRAME = 160; // 20 ms at 8 kHz
-
 function randomU32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
-function play(replyId: number, leg: Leg, source: PlaySource, opts: PlayOptions): void {
-  try {
-    stopPlay(leg, "replaced");
-    let pt = opts.payloadType;
-    if (pt === undefined) {
-      pt = 0;
-      for (const [p, enc] of leg.payloadMap ?? []) {
-        if (G711[enc] !== undefined) {
-          pt = p;
-          break;
-        }
+/** An encoder for what the box itself sends into a leg (players, mixes). */
+interface LegEncoder {
+  pt: number;
+  /** PCM rate the encoder takes. */
+  rate: number;
+  /** RTP ticks per sample. */
+  tickRatio: number;
+  encode: (pcm: Int16Array, out: Uint8Array) => number;
+  /** The registry codec to close, null for the G.711 tables. */
+  codec: AudioCodec | null;
+}
+
+/** Whether the worker can encode an encoding ("NAME/RATE") for sending. */
+function canEncode(enc: string): boolean {
+  if (G711[enc] !== undefined) return true;
+  const [name = "", rate] = enc.split("/");
+  return registry.get(name, Number(rate ?? 8000)) !== undefined;
+}
+
+/**
+ * Open an encoder for `pt` on `leg` (default: its first audio codec the worker can encode, else
+ * PCMU). TypeError when that payload type is not encodable.
+ */
+function openLegEncoder(leg: Leg, pt: number | undefined, frameMs = leg.ptime): LegEncoder {
+  if (pt === undefined) {
+    pt = 0;
+    for (const [p, enc] of leg.payloadMap ?? []) {
+      if (enc.startsWith("TELEPHONE-EVENT") || enc.startsWith("CN/")) continue;
+      if (canEncode(enc)) {
+        pt = p;
+        break;
       }
     }
-    const enc = leg.payloadMap?.get(pt) ?? (pt === 0 ? "PCMU/8000" : pt === 8 ? "PCMA/8000" : undefined);
-    const codec = enc === undefined ? undefined : G711[enc];
-    if (codec === undefined) {
-      throw new TypeError(`cannot play into payload type ${pt} (${enc ?? "unknown"}): only G.711 for now`);
+  }
+  const enc = leg.payloadMap?.get(pt) ??
+    (pt === 0 ? "PCMU/8000" : pt === 8 ? "PCMA/8000" : staticEncoding(pt));
+  if (enc === undefined) throw new TypeError(`cannot play into payload type ${pt}: unknown encoding`);
+  const g = G711[enc];
+  if (g !== undefined) return { pt, rate: 8000, tickRatio: 1, encode: g.encode, codec: null };
+  const [name = "", rate] = enc.split("/");
+  const f = registry.get(name, Number(rate ?? 8000));
+  if (f === undefined) {
+    throw new TypeError(`cannot play into payload type ${pt} (${enc}): codec not available`);
+  }
+  const codec = f.create({ frameMs });
+  liveCodecs++;
+  return {
+    pt,
+    rate: codec.sampleRate,
+    tickRatio: codec.rtpClockRate / codec.sampleRate,
+    encode: (pcm, out) => codec.encode(pcm, out),
+    codec,
+  };
+}
+
+function closeLegEncoder(e: LegEncoder): void {
+  if (e.codec !== null) closeCodec(e.codec);
+}
+
+/** Convert mono PCM between rates once (whole buffer). */
+function resampleAll(pcm: Int16Array, from: number, to: number): Int16Array {
+  if (from === to) return pcm;
+  const r = new Resampler(from, to);
+  try {
+    const out = new Int16Array(r.maxOutput(pcm.length));
+    return out.slice(0, r.process(pcm, out));
+  } finally {
+    r.close();
+  }
+}
+
+/** Mono PCM of a WAV file (any rate/channels/G.711 format), at `rate`. Read and decoded once. */
+async function loadWavFile(path: string, rate: number): Promise<Int16Array> {
+  if (typeof path !== "string" || path === "") throw new TypeError("play file needs a path");
+  const wav = readWav(await Deno.readFile(path));
+  let mono = wav.samples;
+  if (wav.channels > 1) {
+    const n = Math.floor(wav.samples.length / wav.channels);
+    mono = new Int16Array(n);
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let c = 0; c < wav.channels; c++) sum += wav.samples[i * wav.channels + c]!;
+      mono[i] = Math.round(sum / wav.channels);
     }
-    let next: (frame: Int16Array) => boolean;
+  }
+  return resampleAll(mono, wav.sampleRate, rate);
+}
+
+async function play(replyId: number, leg: Leg, source: PlaySource, opts: PlayOptions): Promise<void> {
+  let encoder: LegEncoder | null = null;
+  try {
+    encoder = openLegEncoder(leg, opts.payloadType);
+    const rate = encoder.rate;
+    let next: (frame: Int16Array, n: number) => boolean;
     if (source.kind === "tone") {
       const gen = new ToneGenerator(source.spec, {
-        sampleRate: 8000,
+        sampleRate: rate,
         ...(source.levelDbm0 !== undefined ? { levelDbm0: source.levelDbm0 } : {}),
       });
-      let left = source.durationMs === undefined ? Infinity : Math.round(source.durationMs * 8);
-      next = (frame) => {
+      let left = source.durationMs === undefined ? Infinity : Math.round(source.durationMs * rate / 1000);
+      next = (frame, n) => {
         if (left <= 0 || gen.done) return false;
-        const n = gen.generate(frame);
-        left -= n;
-        return n > 0;
+        const got = gen.generate(frame.subarray(0, n));
+        frame.fill(0, got, n);
+        left -= got;
+        return got > 0;
       };
     } else {
-      if (!(source.samples instanceof Int16Array)) {
-        throw new TypeError("play pcm needs an Int16Array of 8 kHz samples");
+      let samples: Int16Array;
+      if (source.kind === "pcm") {
+        if (!(source.samples instanceof Int16Array)) throw new TypeError("play pcm needs an Int16Array");
+        const from = source.sampleRate ?? 8000;
+        if (!Number.isInteger(from) || from < 8000 || from > 48000) {
+          throw new RangeError(`bad PCM sample rate: ${from}`);
+        }
+        samples = resampleAll(source.samples, from, rate);
+      } else {
+        samples = await loadWavFile(source.path, rate);
       }
-      const samples = source.samples;
+      if (!legs.has(leg.id)) throw new RangeError(`unknown media leg: "${leg.id}"`); // released while reading
+      const loop = source.loop === true && samples.length > 0;
       let off = 0;
-      next = (frame) => {
-        if (off >= samples.length) return false;
-        const part = samples.subarray(off, off + FRAME);
+      next = (frame, n) => {
+        if (off >= samples.length) {
+          if (!loop) return false;
+          off = 0;
+        }
+        const part = samples.subarray(off, off + n);
         frame.set(part);
-        frame.fill(0, part.length);
-        off += FRAME;
+        frame.fill(0, part.length, n);
+        off += n;
         return true;
       };
     }
+    stopPlay(leg, "replaced");
+    const frameSamplesN = Math.round(rate * leg.ptime / 1000);
     leg.player = {
       replyId,
       next,
-      encode: codec.encode,
-      pt,
-      ssrc: randomU32(),
-      seq: randomU32() & 0xffff,
-      ts: randomU32(),
+      encoder,
+      frameMs: leg.ptime,
+      frameSamples: frameSamplesN,
+      ticks: Math.round(frameSamplesN * encoder.tickRatio),
+      pt: encoder.pt,
       startMs: performance.now(),
       sent: 0,
       marker: true,
     };
+    encoder = null; // owned by the player now
     tickPlayers();
     if (playTimer === undefined && leg.player !== null) playTimer = mediaInterval(tickPlayers, 10);
   } catch (err) {
+    if (encoder !== null) closeLegEncoder(encoder);
     const error = err instanceof Error
       ? { name: err.name, message: err.message }
       : { name: "Error", message: String(err) };
@@ -1353,7 +1617,7 @@ function play(replyId: number, leg: Leg, source: PlaySource, opts: PlayOptions):
   }
 }
 
-const pcmFrame = new Int16Array(FRAME);
+const pcmFrame = new Int16Array(MAX_DECODED);
 
 function tickPlayers(): void {
   const now = performance.now();
@@ -1362,31 +1626,35 @@ function tickPlayers(): void {
     const p = leg.player;
     if (p === null) continue;
     // Send every frame that is due by wall time (at most 5 at once after a stall) so pacing never drifts.
-    let due = Math.min(5, Math.floor((now - p.startMs) / 20) + 1 - p.sent);
+    let due = Math.min(5, Math.floor((now - p.startMs) / p.frameMs) + 1 - p.sent);
     while (due-- > 0 && leg.player === p) {
-      if (!p.next(pcmFrame)) {
+      const frame = pcmFrame.subarray(0, p.frameSamples);
+      if (!p.next(frame, p.frameSamples)) {
         finishPlay(leg, "done");
         break;
       }
-      const buf = new Uint8Array(12 + FRAME);
+      const buf = new Uint8Array(12 + 1500); // dgram sends asynchronously: one buffer per packet
+      const bytes = p.encoder.encode(frame, buf.subarray(12));
+      // The leg's own stream, shared with RFC 4733 events the box sends meanwhile.
+      const out = leg.out;
       writeRtpHeader(buf, {
         payloadType: p.pt,
-        sequence: p.seq,
-        timestamp: p.ts,
-        ssrc: p.ssrc,
+        sequence: out.seq,
+        timestamp: out.ts,
+        ssrc: out.ssrc,
         marker: p.marker,
       });
-      p.encode(pcmFrame, buf.subarray(12));
-      p.marker = false;
-      p.seq = (p.seq + 1) & 0xffff;
-      p.ts = (p.ts + FRAME) >>> 0;
+      out.ts = (out.ts + p.ticks) >>> 0;
       p.sent++;
+      if (bytes <= 0) continue; // DTX
+      p.marker = false;
+      out.seq = (out.seq + 1) & 0xffff;
       const dest = rtpDest(leg);
       if (dest === null) leg.stats.dropped.noDestination++;
       else {
-        leg.rtp.send(buf, dest.port, dest.address);
+        leg.rtp.send(buf.subarray(0, 12 + bytes), dest.port, dest.address);
         leg.stats.packetsOut++;
-        leg.stats.bytesOut += buf.length;
+        leg.stats.bytesOut += 12 + bytes;
       }
     }
     if (leg.player !== null) active++;
@@ -1401,6 +1669,8 @@ function finishPlay(leg: Leg, reason: "done" | "stopped" | "replaced" | "release
   const p = leg.player;
   if (p === null) return;
   leg.player = null;
+  closeLegEncoder(p.encoder);
+  leg.out.marker = true;
   post({
     id: p.replyId,
     ok: true,
@@ -1408,6 +1678,7 @@ function finishPlay(leg: Leg, reason: "done" | "stopped" | "replaced" | "release
     activeLegs: legs.size,
     freePorts: freePorts.size,
   });
+  post({ event: "played", legId: leg.id, reason, frames: p.sent });
 }
 
 function stopPlay(leg: Leg, reason: "stopped" | "replaced" | "released"): boolean {
@@ -1416,7 +1687,394 @@ function stopPlay(leg: Leg, reason: "stopped" | "replaced" | "released"): boolea
   return playing;
 }
 
+// ---- feeds: decoded audio a leg receives, for recorders and mixes ----
+
+/**
+ * A FIFO of the decoded audio one leg receives, at the consumer's rate. Filled from the leg's tap
+ * decoder as packets arrive, drained by the consumer's clock (media timer), so it never holds
+ * more than a few frames: an overfull FIFO drops its oldest samples (bounded latency).
+ */
+interface Feed {
+  rate: number;
+  buf: Int16Array;
+  len: number;
+  rs: Resampler | null;
+  rsFrom: number;
+  scratch: Int16Array;
+}
+
+function attachFeed(leg: Leg, rate: number): Feed {
+  const f: Feed = {
+    rate,
+    buf: new Int16Array(rate / 2),
+    len: 0,
+    rs: null,
+    rsFrom: 0,
+    scratch: new Int16Array(0),
+  };
+  leg.feeds.push(f);
+  return f;
+}
+
+function detachFeed(leg: Leg, f: Feed): void {
+  const i = leg.feeds.indexOf(f);
+  if (i >= 0) leg.feeds.splice(i, 1);
+  if (f.rs !== null) {
+    f.rs.close();
+    liveResamplers--;
+    f.rs = null;
+  }
+  if (leg.feeds.length === 0 && !leg.tap) closeTap(leg);
+}
+
+function pushFeed(f: Feed, pcm: Int16Array, rate: number): void {
+  let src = pcm;
+  if (rate !== f.rate) {
+    if (f.rs === null || f.rsFrom !== rate) {
+      if (f.rs !== null) f.rs.close();
+      else liveResamplers++;
+      f.rs = new Resampler(rate, f.rate);
+      f.rsFrom = rate;
+      f.scratch = new Int16Array(f.rs.maxOutput(MAX_DECODED));
+    }
+    src = f.scratch.subarray(0, f.rs.process(pcm, f.scratch));
+  }
+  if (src.length >= f.buf.length) src = src.subarray(src.length - f.buf.length);
+  if (f.len + src.length > f.buf.length) {
+    const drop = f.len + src.length - f.buf.length;
+    f.buf.copyWithin(0, drop, f.len);
+    f.len -= drop;
+  }
+  f.buf.set(src, f.len);
+  f.len += src.length;
+}
+
+/** Take `out.length` samples (silence for what is missing); keeps at most `keep` samples queued. */
+function pullFeed(f: Feed, out: Int16Array, keep: number): void {
+  if (f.len > keep + out.length) {
+    const drop = f.len - keep - out.length;
+    f.buf.copyWithin(0, drop, f.len);
+    f.len -= drop;
+  }
+  const k = Math.min(out.length, f.len);
+  out.set(f.buf.subarray(0, k));
+  out.fill(0, k);
+  f.buf.copyWithin(0, k, f.len);
+  f.len -= k;
+}
+
+/** The rate of the first audio codec a leg negotiated (its PCM rate when decoded). */
+function legPcmRate(leg: Leg): number {
+  for (const enc of leg.payloadMap?.values() ?? []) {
+    if (enc.startsWith("TELEPHONE-EVENT") || enc.startsWith("CN/")) continue;
+    if (G711[enc] !== undefined) return 8000;
+    const [name = "", rate] = enc.split("/");
+    const f = registry.get(name, Number(rate ?? 8000));
+    if (f === undefined) continue;
+    // G.722's RTP clock is 8000 but it carries 16 kHz; Opus decodes here at 48 kHz.
+    return f.sampleRate ?? f.rtpClockRate;
+  }
+  return 8000;
+}
+
+// ---- recording a leg to a WAV file ----
+
+/**
+ * A recording: every 20 ms of the media clock one frame is taken from each feed (silence when
+ * nothing arrived) and appended, interleaved, so the file's length is the wall-clock duration. It is
+ * written to `<path>.part` and renamed to `path` when it ends: a crash leaves no half file under
+ * the final name (readWav's `lenient` option reads a `.part`).
+ */
+interface Recorder {
+  leg: Leg;
+  path: string;
+  tmp: string;
+  writer: WavWriter;
+  rate: number;
+  channels: number;
+  /** Feeds and the legs they hang on (left, then right). */
+  feeds: { leg: Leg; feed: Feed }[];
+  frame: number;
+  frames: number;
+  nextDue: number;
+  pending: Int16Array[];
+  chain: Promise<void>;
+  error: Error | null;
+}
+
+const recorders = new Set<Recorder>();
+
+async function startRecord(
+  leg: Leg,
+  path: string,
+  o: { stereo?: boolean; sampleRate?: number },
+): Promise<{ path: string; sampleRate: number; channels: number }> {
+  if (typeof path !== "string" || path === "") throw new TypeError("record needs a file path");
+  if (leg.recorder !== null) throw new RangeError(`leg "${leg.id}" is already recording`);
+  const rate = o.sampleRate ?? (legPcmRate(leg) > 8000 ? 16000 : 8000);
+  if (![8000, 16000, 32000, 48000].includes(rate)) throw new RangeError(`bad recording sample rate: ${rate}`);
+  const channels = o.stereo === true ? 2 : 1;
+  const tmp = `${path}.part`;
+  const writer = await WavWriter.create(tmp, { sampleRate: rate, channels });
+  if (!legs.has(leg.id) || leg.recorder !== null) {
+    await writer.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw new RangeError(`leg "${leg.id}" went away or started another recording`);
+  }
+  const feeds = [{ leg, feed: attachFeed(leg, rate) }];
+  if (channels === 2 && leg.peer !== null) feeds.push({ leg: leg.peer, feed: attachFeed(leg.peer, rate) });
+  const r: Recorder = {
+    leg,
+    path,
+    tmp,
+    writer,
+    rate,
+    channels,
+    feeds,
+    frame: rate / 50,
+    frames: 0,
+    nextDue: performance.now() + 20,
+    pending: [],
+    chain: Promise.resolve(),
+    error: null,
+  };
+  leg.recorder = r;
+  recorders.add(r);
+  ensureMediaTimer();
+  return { path, sampleRate: rate, channels };
+}
+
+const recLeft = new Int16Array(960);
+const recRight = new Int16Array(960);
+
+function tickRecorder(r: Recorder, now: number): void {
+  let steps = 0;
+  while (now >= r.nextDue && steps++ < 10) {
+    const l = recLeft.subarray(0, r.frame);
+    const rt = recRight.subarray(0, r.frame);
+    pullFeed(r.feeds[0]!.feed, l, r.frame * 3);
+    const out = new Int16Array(r.frame * r.channels);
+    if (r.channels === 1) out.set(l);
+    else {
+      const right = r.feeds[1];
+      if (right !== undefined) pullFeed(right.feed, rt, r.frame * 3);
+      else rt.fill(0);
+      for (let i = 0; i < r.frame; i++) {
+        out[2 * i] = l[i]!;
+        out[2 * i + 1] = rt[i]!;
+      }
+    }
+    r.pending.push(out);
+    r.frames++;
+    r.nextDue += 20;
+  }
+  if (now - r.nextDue > 200) r.nextDue = now; // after a stall
+  if (r.pending.length >= 25) flushRecorder(r);
+}
+
+function flushRecorder(r: Recorder): void {
+  if (r.pending.length === 0) return;
+  const n = r.pending.reduce((a, b) => a + b.length, 0);
+  const chunk = new Int16Array(n);
+  let off = 0;
+  for (const p of r.pending) {
+    chunk.set(p, off);
+    off += p.length;
+  }
+  r.pending = [];
+  r.chain = r.chain.then(() => r.error === null ? r.writer.write(chunk) : undefined).catch((e) => {
+    r.error = e instanceof Error ? e : new Error(String(e));
+  });
+}
+
+async function stopRecord(leg: Leg, reason: "stopped" | "released"): Promise<unknown> {
+  const r = leg.recorder;
+  if (r === null) return null;
+  leg.recorder = null;
+  recorders.delete(r);
+  for (const { leg: l, feed } of r.feeds) detachFeed(l, feed);
+  flushRecorder(r);
+  await r.chain;
+  let failed = r.error;
+  try {
+    await r.writer.close();
+    if (failed === null) await Deno.rename(r.tmp, r.path);
+  } catch (e) {
+    failed = e instanceof Error ? e : new Error(String(e));
+  }
+  const result = {
+    path: failed === null ? r.path : r.tmp,
+    reason: failed === null ? reason : "error" as const,
+    durationMs: r.frames * 20,
+    sampleRate: r.rate,
+    channels: r.channels,
+  };
+  post({ event: "recorded", legId: leg.id, ...result });
+  if (failed !== null) throw new Error(`recording ${r.path} failed: ${failed.message}`);
+  return result;
+}
+
+// ---- mixing bridges (3+ legs) ----
+
+/** One participant of a mix: what it receives, and its own encoder toward it. */
+interface MixPart {
+  feed: Feed;
+  enc: LegEncoder;
+  in: Int16Array;
+  rs: Resampler | null;
+  resampled: Int16Array;
+  /** Exactly 20 ms at the encoder's rate (a streaming resampler may give a sample more or less). */
+  encFrame: Int16Array;
+  ticks: number;
+}
+
+/**
+ * A mixing bridge: every 20 ms of the media clock each participant's received audio (decoded,
+ * resampled to the mix rate) is summed, and each participant is sent the sum minus its own audio,
+ * encoded in its own codec on its own stream (the box's SSRC toward it). The mix runs at 16 kHz
+ * when any participant's codec is wideband, else 8 kHz.
+ */
+interface MixBridge {
+  id: string;
+  rate: number;
+  frame: number;
+  mixer: Mixer<Leg>;
+  parts: Map<Leg, MixPart>;
+  nextDue: number;
+  out: Int16Array;
+}
+
+const mixes = new Map<string, MixBridge>();
+
+function getMix(id: string): MixBridge {
+  const m = mixes.get(id);
+  if (m === undefined) throw new RangeError(`unknown mix: "${id}"`);
+  return m;
+}
+
+function makeMix(id: string, members: Leg[]): { mixId: string; sampleRate: number; participants: string[] } {
+  if (typeof id !== "string" || id === "") throw new TypeError("mix needs an id");
+  if (mixes.has(id)) throw new RangeError(`mix "${id}" exists`);
+  if (new Set(members).size !== members.length) throw new RangeError("a leg is listed twice in the mix");
+  const rate = members.some((l) => legPcmRate(l) > 8000) ? 16000 : 8000;
+  const frame = rate / 50;
+  const m: MixBridge = {
+    id,
+    rate,
+    frame,
+    mixer: new Mixer<Leg>({ frameSize: frame }),
+    parts: new Map(),
+    nextDue: performance.now() + 20,
+    out: new Int16Array(frame),
+  };
+  mixes.set(id, m);
+  try {
+    for (const leg of members) addToMix(m, leg);
+  } catch (err) {
+    endMix(m);
+    throw err;
+  }
+  ensureMediaTimer();
+  return { mixId: id, sampleRate: rate, participants: members.map((l) => l.id) };
+}
+
+function addToMix(m: MixBridge, leg: Leg): boolean {
+  if (leg.mix === m) return false;
+  const enc = openLegEncoder(leg, undefined, 20);
+  if (leg.mix !== null) removeFromMix(leg.mix, leg);
+  unbridge(leg);
+  let rs: Resampler | null = null;
+  if (enc.rate !== m.rate) {
+    rs = new Resampler(m.rate, enc.rate);
+    liveResamplers++;
+  }
+  m.parts.set(leg, {
+    feed: attachFeed(leg, m.rate),
+    enc,
+    in: new Int16Array(m.frame),
+    rs,
+    resampled: new Int16Array(rs === null ? 0 : rs.maxOutput(m.frame)),
+    encFrame: new Int16Array(enc.rate / 50),
+    ticks: Math.round(enc.rate / 50 * enc.tickRatio),
+  });
+  m.mixer.add(leg);
+  leg.mix = m;
+  return true;
+}
+
+function removeFromMix(m: MixBridge, leg: Leg): void {
+  const p = m.parts.get(leg);
+  if (p === undefined) return;
+  m.parts.delete(leg);
+  m.mixer.remove(leg);
+  detachFeed(leg, p.feed);
+  closeLegEncoder(p.enc);
+  if (p.rs !== null) {
+    p.rs.close();
+    liveResamplers--;
+  }
+  leg.mix = null;
+  leg.out.marker = true;
+}
+
+function endMix(m: MixBridge): boolean {
+  for (const leg of [...m.parts.keys()]) removeFromMix(m, leg);
+  return mixes.delete(m.id);
+}
+
+const mixPacket = new Uint8Array(12 + 1500);
+
+function tickMix(m: MixBridge, now: number): void {
+  let steps = 0;
+  while (now >= m.nextDue && steps++ < 5) {
+    m.nextDue += 20;
+    for (const [leg, p] of m.parts) {
+      pullFeed(p.feed, p.in, m.frame * 3);
+      m.mixer.put(leg, p.in);
+    }
+    for (const [leg, p] of m.parts) {
+      let pcm = m.mixer.mixFor(leg, m.out);
+      if (p.rs !== null) {
+        const got = p.rs.process(pcm, p.resampled);
+        const n = Math.min(got, p.encFrame.length);
+        p.encFrame.set(p.resampled.subarray(0, n));
+        p.encFrame.fill(n > 0 ? p.encFrame[n - 1]! : 0, n);
+        pcm = p.encFrame;
+      }
+      const ts = leg.out.ts;
+      leg.out.ts = (leg.out.ts + p.ticks) >>> 0;
+      if (leg.player !== null) continue; // a prompt owns the leg's stream meanwhile
+      const bytes = p.enc.encode(pcm, mixPacket.subarray(12));
+      if (bytes <= 0) continue;
+      writeRtpHeader(mixPacket, {
+        payloadType: p.enc.pt,
+        sequence: leg.out.seq,
+        timestamp: ts,
+        ssrc: leg.out.ssrc,
+        marker: leg.out.marker,
+      });
+      leg.out.marker = false;
+      leg.out.seq = (leg.out.seq + 1) & 0xffff;
+      const dest = rtpDest(leg);
+      if (dest === null) continue;
+      // Copy: the native path sends at once, dgram later.
+      const pkt = mixPacket.slice(0, 12 + bytes);
+      leg.rtp.send(pkt, dest.port, dest.address);
+      leg.stats.packetsOut++;
+      leg.stats.bytesOut += pkt.length;
+    }
+    m.mixer.nextRound();
+  }
+  if (now - m.nextDue > 200) m.nextDue = now;
+}
+
 async function closeAll(): Promise<void> {
+  for (const m of [...mixes.values()]) endMix(m);
+  await Promise.all(
+    [...legs.values()].filter((l) => l.recorder !== null).map((l) =>
+      stopRecord(l, "released").catch(() => {})
+    ),
+  );
   playTimer?.clear();
   playTimer = undefined;
   mediaTimer?.clear();

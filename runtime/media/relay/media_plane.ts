@@ -14,6 +14,8 @@ import type {
   MediaPlaneOptions,
   MediaResources,
   PlayOptions,
+  RecordOptions,
+  RecordResult,
   Reply,
   WorkerMessage,
 } from "./_protocol.ts";
@@ -127,11 +129,98 @@ export class MediaPlane {
     }) as Promise<PlayResult>;
   }
 
-  /** Play 8 kHz mono PCM into a leg (see playTone). The samples are copied. */
-  playPcm(legId: string, samples: Int16Array, options: PlayOptions = {}): Promise<PlayResult> {
-    return this.#call({ op: "play", legId, source: { kind: "pcm", samples }, options }) as Promise<
-      PlayResult
+  /**
+   * Play mono PCM at `sampleRate` (default 8000, up to 48000) into a leg (see playTone), resampled
+   * once to the codec's rate; `loop` repeats it until stopPlay. The samples are copied.
+   */
+  playPcm(
+    legId: string,
+    samples: Int16Array,
+    options: PlayOptions & { sampleRate?: number; loop?: boolean } = {},
+  ): Promise<PlayResult> {
+    const { sampleRate, loop, ...rest } = options;
+    return this.#call({
+      op: "play",
+      legId,
+      source: {
+        kind: "pcm",
+        samples,
+        ...(sampleRate !== undefined ? { sampleRate } : {}),
+        ...(loop !== undefined ? { loop } : {}),
+      },
+      options: rest,
+    }) as Promise<PlayResult>;
+  }
+
+  /**
+   * Play a WAV file (PCM16, mu-law or A-law, any rate and channel count: mixed down and resampled)
+   * into a leg in the codec it negotiated (G.711, G.722, Opus, ... see PlayOptions.payloadType). The
+   * worker reads and decodes the file once; nothing crosses threads per frame. `loop` repeats it
+   * (music on hold) until stopPlay. Resolves as playTone does (a "played" event is posted too);
+   * rejects with the file's error (NotFound, SyntaxError for a broken WAV).
+   */
+  playFile(legId: string, path: string, options: PlayOptions & { loop?: boolean } = {}): Promise<PlayResult> {
+    const { loop, ...rest } = options;
+    return this.#call({
+      op: "play",
+      legId,
+      source: { kind: "file", path, ...(loop !== undefined ? { loop } : {}) },
+      options: rest,
+    }) as Promise<PlayResult>;
+  }
+
+  /**
+   * Record what a leg receives (decoded, at RecordOptions.sampleRate: 16 kHz for wideband codecs,
+   * else 8 kHz) to a WAV file written by the worker, one frame per 20 ms of its clock (silence
+   * when nothing arrives). `stereo` puts what the leg's bridge partner receives (the other
+   * direction) on the right channel. Written to `<path>.part` and renamed to `path` on stop, so a
+   * crash never leaves a truncated file under the final name. RangeError if already recording.
+   */
+  record(
+    legId: string,
+    path: string,
+    options: RecordOptions = {},
+  ): Promise<{ path: string; sampleRate: number; channels: number }> {
+    return this.#call({ op: "record", legId, path, options }) as Promise<
+      { path: string; sampleRate: number; channels: number }
     >;
+  }
+
+  /**
+   * Stop a leg's recording: flushes, closes and renames the file. Resolves with its duration (also
+   * posted as a "recorded" event; releasing the leg ends it the same way), or null if none.
+   */
+  stopRecord(legId: string): Promise<RecordResult | null> {
+    return this.#call({ op: "stopRecord", legId }) as Promise<RecordResult | null>;
+  }
+
+  /**
+   * Start a mixing bridge `mixId` of legs (taken out of any two-party bridge or other mix): each
+   * hears the sum of the others but not itself, in its own codec, paced by the worker's clock; the
+   * mix runs at 16 kHz when a participant is wideband, else 8 kHz. RangeError for a taken id.
+   */
+  mix(
+    mixId: string,
+    legIds: string[],
+  ): Promise<{ mixId: string; sampleRate: number; participants: string[] }> {
+    return this.#call({ op: "mix", mixId, legIds }) as Promise<
+      { mixId: string; sampleRate: number; participants: string[] }
+    >;
+  }
+
+  /** Add a leg to a mix (leaving its bridge); resolves false if it was already in. */
+  addToMix(mixId: string, legId: string): Promise<boolean> {
+    return this.#call({ op: "addToMix", mixId, legId }) as Promise<boolean>;
+  }
+
+  /** Take a leg out of a mix (it is then unbridged and silent); resolves false if it was not in. */
+  removeFromMix(mixId: string, legId: string): Promise<boolean> {
+    return this.#call({ op: "removeFromMix", mixId, legId }) as Promise<boolean>;
+  }
+
+  /** End a mix (its legs stay allocated, unbridged). */
+  endMix(mixId: string): Promise<boolean> {
+    return this.#call({ op: "endMix", mixId }) as Promise<boolean>;
   }
 
   /** Stop what is playing into a leg; resolves true if something was playing. */

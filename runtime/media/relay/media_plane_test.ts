@@ -516,3 +516,31 @@ for (const poll of ["sync", "thread", "paced"] as const) {
     }
   });
 }
+
+Deno.test("configure relatch: true opens a new window with the same remote; a locked leg ignores a burst", async () => {
+  await withPlane(async (plane) => {
+    const [pa, other, pb] = [await Phone.open(), await Phone.open(), await Phone.open()];
+    try {
+      const a = await plane.allocateLeg();
+      const b = await plane.allocateLeg();
+      await plane.configureLeg(a.legId, { remote: { address: "127.0.0.1", port: pa.port } });
+      await plane.configureLeg(b.legId, { remote: { address: "127.0.0.1", port: pb.port } });
+      await plane.bridge(a.legId, b.legId);
+      const p = new Uint8Array(20);
+      await pa.send(rtp(0, 1, 0xa, p), a.rtpPort); // from the SDP address: locked at once
+      await pb.next();
+      for (let i = 0; i < 20; i++) await other.send(rtp(0, 100 + i, 0x666, p), a.rtpPort);
+      await statsWhen(plane, a.legId, (s) => s.dropped.rejectedSource === 20);
+      assertEquals((await plane.stats(a.legId)).latched, { address: "127.0.0.1", port: pa.port });
+      // A re-INVITE with the same address: the engine asks for a new window.
+      await plane.configureLeg(a.legId, { remote: { address: "127.0.0.1", port: pa.port }, relatch: true });
+      assertEquals((await plane.stats(a.legId)).latched, null);
+      await other.send(rtp(0, 200, 0x777, p), a.rtpPort);
+      await statsWhen(plane, a.legId, (s) => s.latched?.port === other.port);
+      // strictSource is accepted as configuration (its rule is unit-tested in latch_test.ts).
+      await plane.configureLeg(a.legId, { strictSource: true });
+    } finally {
+      for (const s of [pa, other, pb]) await s.close();
+    }
+  });
+});

@@ -15,6 +15,8 @@ export type {
   PayloadMap,
   PlayOptions,
   PlaySource,
+  RecordOptions,
+  RecordResult,
   RemoteEndpoint,
   TranscodeSpec,
 } from "./_protocol.ts";

@@ -27,6 +27,8 @@ Deno.test({
         password: "x",
         service: "2002",
         timeoutSec: 1,
+        // Keywords the SUBSCRIBE scenarios take from their tests.
+        keys: { event: "presence", accept: "application/pidf+xml", expires: "60" },
       });
       ok(/timed out/.test(r.errors), `${name} did not load:\n${describeSipp(r)}`);
     }));

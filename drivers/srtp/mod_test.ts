@@ -15,6 +15,13 @@ import {
   type SrtpSuite,
   version,
 } from "./mod.ts";
+import {
+  acceptCryptoAnswer,
+  createCryptoOffer,
+  parseCrypto,
+  selectCryptoAnswer,
+  serializeCrypto,
+} from "../../runtime/sdp/crypto.ts";
 import { aesCtr, deriveKey, referenceProtect, referenceUnprotect } from "./_reference_test.ts";
 
 /** Run `fn`, expect an instance of `cls` (message containing `part`), return the error. */
@@ -248,4 +255,33 @@ Deno.test("srtp: status names", () => {
   const e = new SrtpError("srtp_unprotect", 10);
   assertEquals(e.status, "replay_old");
   assertEquals(e.name, "SrtpError");
+});
+
+Deno.test("srtp + SDES: an offer/answer's keys drive both directions", opts, () => {
+  const offer = createCryptoOffer({ suites: ["AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"] });
+  const wireOffer = offer.map((c) => parseCrypto(serializeCrypto(c)));
+  const answered = selectCryptoAnswer(wireOffer, { suites: ["AES_CM_128_HMAC_SHA1_80"] })!;
+  const ours = acceptCryptoAnswer(offer, [parseCrypto(serializeCrypto(answered.answer))]);
+  const theirs = answered.negotiated;
+  const suite = ours.suite;
+  const aTx = new SrtpSession("outbound", { suite, keySalt: ours.local.exportBytes() });
+  const bRx = new SrtpSession("inbound", { suite, keySalt: theirs.remote.exportBytes() });
+  const bTx = new SrtpSession("outbound", { suite, keySalt: theirs.local.exportBytes() });
+  const aRx = new SrtpSession("inbound", { suite, keySalt: ours.remote.exportBytes() });
+  try {
+    const p = rtp(1);
+    const plain = p.buf.slice(0, p.len);
+    assertEquals(bRx.unprotectRtp(p.buf, aTx.protectRtp(p.buf, p.len)), p.len);
+    assertEquals(p.buf.subarray(0, p.len), plain);
+    const q = rtp(2);
+    assertEquals(aRx.unprotectRtp(q.buf, bTx.protectRtp(q.buf, q.len)), q.len);
+    // a's own key does not open b's packets
+    const r = rtp(3);
+    const n = bTx.protectRtp(r.buf, r.len);
+    const wrong = new SrtpSession("inbound", { suite, keySalt: ours.local.exportBytes() });
+    assertEquals(wrong.tryUnprotectRtp(r.buf, n), -SRTP_STATUS.auth_fail);
+    wrong.close();
+  } finally {
+    for (const s of [aTx, bRx, bTx, aRx]) s.close();
+  }
 });

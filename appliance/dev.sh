@@ -14,6 +14,9 @@ TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
 # sipvicious (svcrack) and fail2ban (fail2ban-regex checks the documented filter): tests/sip/security_e2e_test.ts
 TEST_PACKAGES="$TEST_PACKAGES sipvicious fail2ban"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
+# libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
+RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"
+TEST_PACKAGES="$TEST_PACKAGES libsrtp2-1"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
 

@@ -5,6 +5,37 @@ import { SrtpSession } from "../srtp/mod.ts";
 const ffi = available();
 const opts = { ignore: !ffi, sanitizeResources: false, sanitizeOps: false };
 
+const hasOpenssl = new Deno.Command("sh", { args: ["-c", "command -v openssl"] }).outputSync().code === 0;
+
+/** A P-256 self-signed certificate made by the openssl CLI, in a temp dir. */
+async function opensslCert(): Promise<{ dir: string; certFile: string; keyFile: string }> {
+  const dir = await Deno.makeTempDir();
+  const certFile = `${dir}/c.pem`;
+  const keyFile = `${dir}/k.pem`;
+  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  args.push("-subj", "/CN=peer", "-days", "2", "-keyout", keyFile, "-out", certFile);
+  const gen = await new Deno.Command("openssl", { args, stdout: "null", stderr: "null" }).output();
+  assert(gen.success, "openssl req failed");
+  return { dir, certFile, keyFile };
+}
+
+/** Parse "Keying material: HEX" from s_server/s_client output into client/server key||salt. */
+function keyingMaterial(
+  text: string,
+  key: number,
+  salt: number,
+): { client: Uint8Array; server: Uint8Array } | null {
+  const m = /Keying material: ([0-9A-F]+)/i.exec(text);
+  if (m === null) return null;
+  const km = Uint8Array.from(m[1]!.match(/../g)!.map((h) => parseInt(h, 16)));
+  const part = (i: number) =>
+    new Uint8Array([
+      ...km.subarray(i * key, (i + 1) * key),
+      ...km.subarray(2 * key + i * salt, 2 * key + (i + 1) * salt),
+    ]);
+  return { client: part(0), server: part(1) };
+}
+
 /** Move datagrams between two endpoints until both are connected (bounded). */
 function pump(a: DtlsEndpoint, b: DtlsEndpoint): number {
   let rounds = 0;
@@ -228,6 +259,104 @@ Deno.test("dtls: keys against openssl s_server -dtls1_2 -use_srtp as an independ
     await server.status;
     await reader;
     await errReader;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dtls: a PEM certificate loads and its fingerprint equals openssl x509 -fingerprint", {
+  ...opts,
+  ignore: !ffi || !hasOpenssl,
+}, async () => {
+  const { dir, certFile, keyFile } = await opensslCert();
+  try {
+    const cert = DtlsCertificate.fromPem(await Deno.readTextFile(certFile), await Deno.readTextFile(keyFile));
+    const out = await new Deno.Command("openssl", {
+      args: ["x509", "-in", certFile, "-noout", "-fingerprint", "-sha256"],
+    }).output();
+    const fp = /Fingerprint=([0-9A-F:]+)/i.exec(new TextDecoder().decode(out.stdout))![1]!.toUpperCase();
+    assertEquals(cert.fingerprint, fp);
+    cert.close();
+    let msg = "";
+    try {
+      DtlsCertificate.fromPem("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n", "x");
+    } catch (err) {
+      msg = String(err);
+    }
+    assertMatch(msg, /reading the PEM certificate failed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dtls: as server, keys against openssl s_client -dtls1_2 -use_srtp SRTP_AEAD_AES_128_GCM", {
+  ...opts,
+  ignore: !ffi || !hasOpenssl,
+}, async () => {
+  const dgram = await import("node:dgram");
+  const { dir, certFile, keyFile } = await opensslCert();
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  const port = sock.address().port;
+  const cert = DtlsCertificate.generate();
+  const server = new DtlsEndpoint("server", { certificate: cert });
+  server.start();
+  let failure = "";
+  sock.on("message", (msg: Uint8Array, rinfo: { port: number; address: string }) => {
+    try {
+      server.feed(new Uint8Array(msg));
+      for (const d of server.drain()) sock.send(d, rinfo.port, rinfo.address);
+    } catch (err) {
+      failure = String(err);
+    }
+  });
+  const client = new Deno.Command("openssl", {
+    args: [
+      "s_client",
+      "-dtls1_2",
+      "-connect",
+      `127.0.0.1:${port}`,
+      "-cert",
+      certFile,
+      "-key",
+      keyFile,
+      "-use_srtp",
+      "SRTP_AEAD_AES_128_GCM",
+      "-keymatexport",
+      "EXTRACTOR-dtls_srtp",
+      "-keymatexportlen",
+      "56",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let text = "";
+  const reader = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of client.stdout) text += dec.decode(chunk);
+  })();
+  try {
+    for (let i = 0; i < 80 && !(server.connected && /Keying material/.test(text)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(server.connected, `handshake with openssl s_client did not finish: ${failure}`);
+    const km = keyingMaterial(text, 16, 12);
+    assert(km !== null, `no keying material in s_client output: ${text.slice(0, 300)}`);
+    const k = server.srtpKeys();
+    assertEquals(k.profile, "SRTP_AEAD_AES_128_GCM");
+    assertEquals(k.local, km.server);
+    assertEquals(k.remote, km.client);
+    assertEquals(server.peerFingerprint()?.length, 95);
+  } finally {
+    await client.stdin.close().catch(() => {});
+    try {
+      client.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await client.status;
+    await reader;
+    server.close();
+    cert.close();
+    sock.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
-import { available, DtlsCertificate, DtlsEndpoint, type DtlsSrtpProfile } from "./mod.ts";
+import { available, DtlsCertificate, DtlsEndpoint, type DtlsSrtpProfile, sslLibrary } from "./mod.ts";
 import { SrtpSession } from "../srtp/mod.ts";
 
 const ffi = available();
@@ -358,5 +358,15 @@ Deno.test("dtls: as server, keys against openssl s_client -dtls1_2 -use_srtp SRT
     cert.close();
     sock.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dtls: a missing libssl gives the apt hint, not a crash", () => {
+  sslLibrary.setPath("/nonexistent/libssl.so.3");
+  try {
+    assertEquals(sslLibrary.available(), false);
+    assertMatch(sslLibrary.reason() ?? "", /not found: DTLS \(libssl\) disabled \(apt install libssl3\)/);
+  } finally {
+    sslLibrary.setPath(undefined);
   }
 });

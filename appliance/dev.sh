@@ -16,6 +16,9 @@ TEST_PACKAGES="$TEST_PACKAGES sipvicious fail2ban"
 # SUBSCRIBE/NOTIFY interop (tests/events): twinkle-console subscribes to message-summary
 TEST_PACKAGES="$TEST_PACKAGES twinkle-console"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
+# libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
+RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"
+TEST_PACKAGES="$TEST_PACKAGES libsrtp2-1"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
 

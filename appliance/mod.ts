@@ -13,8 +13,10 @@ import { DigestAuthenticator, FailureLimiter } from "../runtime/sip/auth/mod.ts"
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
 import {
   B2bua,
+  CallRegistry,
   createDispatcher,
   LocalCalls,
+  MethodRegistry,
   type RouteTarget,
   sendCheckSync,
   startLoadMonitor,
@@ -207,7 +209,12 @@ export async function startAppliance(
       },
       onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
     });
+    // One owner of every dialog (calls, local calls, later subscriptions) and of the methods served.
+    const callRegistry = new CallRegistry({ clock });
+    const methods = new MethodRegistry();
     b2bua = new B2bua({
+      registry: callRegistry,
+      allow: () => methods.allow(),
       transactions,
       sendRaw: (req, target) => void transports!.sendRequest(req, target),
       media,
@@ -249,6 +256,7 @@ export async function startAppliance(
       },
     };
     const local = new LocalCalls({
+      registry: callRegistry,
       transactions,
       media,
       cdr: cdrSink,
@@ -276,6 +284,8 @@ export async function startAppliance(
       registrar,
       b2bua,
       local,
+      registry: callRegistry,
+      methods,
       route,
       hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),

@@ -27,14 +27,14 @@ import {
   parseUri,
   setHeader,
 } from "../sip/message/mod.ts";
-import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
+import { Dialog, newCallId, newTag } from "../sip/mod.ts";
 import type { ClientTransaction, ServerTransaction, TransactionLayer, ViaAddress } from "../sip/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
+import { describeSdp, localOfferInfo, type SdpInfo, SdpSession, srtpRefusal } from "./_sdp.ts";
 import type { Codec } from "../sdp/mod.ts";
 import {
   type AnswerPlan,
@@ -45,9 +45,14 @@ import {
   planOffer,
 } from "./_codec_plan.ts";
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
+import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
+import { buildRequest, contactFor, viaFor } from "./request.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
+
+/** RFC 3326 Reason on the CANCELs to the other forks once one answered (no "missed call" on them). */
+export const CANCEL_REASON_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 
 /** Methods the box accepts, for Allow headers. */
 export const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE";
@@ -74,6 +79,10 @@ export interface B2buaOptions {
   t2Ms?: number;
   /** Told whenever a call starts, changes state or ends. */
   onChange?(call: LiveCall, ended: boolean): void;
+  /** The registry owning the dialogs (shared with LocalCalls and event packages); default: its own. */
+  registry?: CallRegistry;
+  /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
+  allow?(): string;
 }
 
 type Side = "a" | "b";
@@ -150,16 +159,6 @@ function userOf(headerValue: string | undefined): string | undefined {
   }
 }
 
-function tagOf(headerValue: string | undefined): string | undefined {
-  if (headerValue === undefined) return undefined;
-  try {
-    const v = parseNameAddr(headerValue).params.get("tag");
-    return v ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Where to send requests for a registered contact. Behind NAT the Contact names an address the box
  * cannot reach, so requests go back along the flow the REGISTER came in on (the source address and
@@ -209,8 +208,9 @@ function dispositionFor(status: number): Disposition {
 export class B2bua {
   #o: B2buaOptions;
   #calls = new Map<string, Call>();
-  /** Dialog lookup: `${callId}|${ourTag}` -> call and side. */
-  #dialogs = new Map<string, { call: Call; side: Side }>();
+  /** The registry the dialogs live in; usages map back to their call and side. */
+  #registry: CallRegistry;
+  #usages = new WeakMap<DialogUsage, { call: Call; side: Side }>();
   /** Calls by the A side's INVITE server transaction, for CANCEL. */
   #byInviteTx = new Map<ServerTransaction, Call>();
   #noAnswerMs: number;
@@ -220,6 +220,7 @@ export class B2bua {
 
   constructor(options: B2buaOptions) {
     this.#o = options;
+    this.#registry = options.registry ?? new CallRegistry({ clock: options.clock });
     // Digits the media plane heard (RFC 4733 or in-band) are logged per call; features hook in here.
     this.#offMedia = options.media.on?.((ev) => {
       if (ev.event !== "dtmf" || !("digit" in ev)) return;
@@ -267,12 +268,15 @@ export class B2bua {
   }
 
   #contact(transport: Peer["transport"]): string {
-    const t = transport === "tcp" ? ";transport=tcp" : "";
-    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${t}>`;
+    return contactFor(this.#o, transport);
   }
 
   #via(transport: Peer["transport"]): ViaAddress {
-    return { transport, host: this.#o.publicAddress, port: this.#o.sipPort };
+    return viaFor(this.#o, transport);
+  }
+
+  #allow(): string {
+    return this.#o.allow?.() ?? ALLOW;
   }
 
   /** A response on A's INVITE transaction; undefined once the call is confirmed (nothing left to answer). */
@@ -286,7 +290,7 @@ export class B2bua {
     if (options.reason !== undefined) opts.reason = options.reason;
     const res = createResponse(call.aInvite, status, opts);
     if (status > 100 && status < 300) addHeader(res, "Contact", this.#contact(call.aPeer.transport));
-    if (status >= 200 && status < 300) addHeader(res, "Allow", ALLOW);
+    if (status >= 200 && status < 300) addHeader(res, "Allow", this.#allow());
     if (options.body !== undefined) {
       res.body = TEXT.encode(options.body);
       setHeader(res, "Content-Type", "application/sdp");
@@ -316,6 +320,13 @@ export class B2bua {
         tx.respond(createResponse(invite, 400, { reason: `Bad SDP: ${(e as Error).message}`.slice(0, 120) }));
         return;
       }
+    }
+    const srtp = offer !== undefined ? srtpRefusal(offer.sd, this.#o.publicAddress) : undefined;
+    if (srtp !== undefined) {
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
+      addHeader(res, "Warning", srtp);
+      tx.respond(res);
+      return;
     }
     if (offer !== undefined && offer.audioIndex < 0) {
       tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (no audio stream)" }));
@@ -368,10 +379,42 @@ export class B2bua {
     if (callerName !== undefined) call.callerName = detachString(callerName);
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
-    this.#dialogs.set(`${call.id}|${call.aTag}`, { call, side: "a" });
-    this.#dialogs.set(`${call.bCallId}|${call.bFromTag}`, { call, side: "b" });
+    this.#register(call, "a", call.id, call.aTag);
+    this.#register(call, "b", call.bCallId, call.bFromTag);
     this.#respondA(call, 100);
     this.#changed(call);
+    try {
+      await this.#setUp(call, offer, bindings);
+    } catch (e) {
+      // A set-up step failed half-way (media configuration, sending): the call must not stay behind.
+      o.log.error("call set-up failed", { call: call.id, error: e as Error });
+      if (call.state === "ended") return;
+      for (const f of call.forks) {
+        if (f.state === "calling" || f.state === "proceeding") {
+          f.state = "cancelled";
+          f.branchTx?.cancel();
+        }
+      }
+      call.disposition = "failed";
+      call.hangupBy = "system";
+      call.finalCode = 500;
+      this.#respondA(call, 500, { reason: "Server Internal Error (call set-up failed)" });
+      await this.#end(call);
+    }
+  }
+
+  #register(call: Call, side: Side, callId: string, tag: string): void {
+    const usage: DialogUsage = {
+      kind: "invite",
+      handle: (req, tx, source) => this.#inDialog(call, side, req, tx, source),
+    };
+    this.#usages.set(usage, { call, side });
+    this.#registry.register(callId, tag, usage);
+  }
+
+  async #setUp(call: Call, offer: SdpInfo | undefined, bindings: Binding[]): Promise<void> {
+    const o = this.#o;
+    const { caller, callee, callerName, aLeg, bLeg } = call;
 
     const box = o.media.codecs?.() ?? [];
     let bOffer: string;
@@ -388,35 +431,26 @@ export class B2bua {
       // Delayed offer: A's leg waits for A's answer in its ACK; B gets the box's own offer.
       bOffer = call.bSdp.offerFrom(localOfferInfo(o.publicAddress, boxOfferCodecs(box)), bLeg.rtpPort);
     }
-    const from =
-      `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
-      `;tag=${call.bFromTag}`;
+    const from = `${
+      callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""
+    }<sip:${caller}@${o.publicAddress}>`;
     for (const b of bindings) {
       const peer = peerOfBinding(b);
-      const req: SipRequest = {
-        type: "request",
+      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
+      const req = buildRequest({
         method: "INVITE",
         uri: b.contactUri,
-        headers: [
-          {
-            name: "Via",
-            value:
-              `SIP/2.0/${peer.transport.toUpperCase()} ${o.publicAddress}:${o.sipPort};branch=${newBranch()};rport`,
-          },
-          { name: "Max-Forwards", value: "70" },
-          { name: "From", value: from },
-          { name: "To", value: `<sip:${callee}@${o.publicAddress}>` },
-          { name: "Call-ID", value: call.bCallId },
-          { name: "CSeq", value: "1 INVITE" },
-          { name: "Contact", value: this.#contact(peer.transport) },
-          { name: "Allow", value: ALLOW },
-          { name: "User-Agent", value: "pbx-appliance" },
-          { name: "Content-Type", value: "application/sdp" },
-        ],
-        body: TEXT.encode(bOffer),
-      };
-      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
-      for (const r of [...(b.path ?? [])].reverse()) req.headers.splice(1, 0, { name: "Route", value: r });
+        via: this.#via(peer.transport),
+        route: b.path ?? [],
+        from,
+        fromTag: call.bFromTag,
+        to: `<sip:${callee}@${o.publicAddress}>`,
+        callId: call.bCallId,
+        contact: this.#contact(peer.transport),
+        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+        body: bOffer,
+        contentType: "application/sdp",
+      });
       const fork: Fork = {
         request: req,
         peer,
@@ -560,7 +594,7 @@ export class B2bua {
     for (const f of call.forks) {
       if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
         f.state = "cancelled";
-        f.branchTx?.cancel();
+        f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
       }
     }
     if (call.delayedOffer && answer !== undefined && answer.audioIndex >= 0) {
@@ -800,11 +834,16 @@ export class B2bua {
    * caller can answer 481.
    */
   handleInDialog(req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
-    const callId = getHeader(req, "Call-ID") ?? "";
-    const toTag = tagOf(getHeader(req, "To"));
-    const entry = toTag !== undefined ? this.#dialogs.get(`${callId}|${toTag}`) : undefined;
-    if (!entry) return false;
-    const { call, side } = entry;
+    return this.#registry.route(req, tx, source);
+  }
+
+  #inDialog(
+    call: Call,
+    side: Side,
+    req: SipRequest,
+    tx: ServerTransaction | undefined,
+    source: Peer,
+  ): boolean {
     const dialog = side === "a" ? call.aDialog : call.bDialog;
     if (req.method === "ACK") {
       if (side === "a") {
@@ -862,14 +901,14 @@ export class B2bua {
 
   #optionsResponse(req: SipRequest): SipResponse {
     const res = createResponse(req, 200);
-    addHeader(res, "Allow", ALLOW);
+    addHeader(res, "Allow", this.#allow());
     addHeader(res, "Accept", "application/sdp");
     return res;
   }
 
   #notAllowed(req: SipRequest): SipResponse {
     const res = createResponse(req, 405);
-    addHeader(res, "Allow", ALLOW);
+    addHeader(res, "Allow", this.#allow());
     return res;
   }
 
@@ -930,8 +969,8 @@ export class B2bua {
       body: TEXT.encode(
         theirs.offerFrom(offer, theirLeg.rtpPort, this.#rewriteFor(call, side === "a" ? "b" : "a")),
       ),
+      // The dialog adds its own Contact to a target refresh (RFC 3261 12.2.1.1): no second one here.
       contentType: "application/sdp",
-      headers: [{ name: "Contact", value: this.#contact(other.peer.transport) }],
     });
     call.pending = { from: side, tx };
     const otherDialog = other.dialog;
@@ -1029,7 +1068,8 @@ export class B2bua {
     if (cseq === undefined || parseCSeq(cseq).method !== "INVITE") return;
     const callId = getHeader(res, "Call-ID") ?? "";
     const fromTag = tagOf(getHeader(res, "From"));
-    const entry = fromTag !== undefined ? this.#dialogs.get(`${callId}|${fromTag}`) : undefined;
+    const usage = fromTag !== undefined ? this.#registry.lookup(callId, fromTag) : undefined;
+    const entry = usage !== undefined ? this.#usages.get(usage) : undefined;
     if (!entry || entry.side !== "b") return;
     const { call } = entry;
     const toTag = tagOf(getHeader(res, "To"));
@@ -1098,18 +1138,18 @@ export class B2bua {
       by: record.hangupBy,
       billsec: Math.round(record.billsecMs / 1000),
     });
-    try {
-      await o.media.releaseLeg(call.aLeg.legId);
-      await o.media.releaseLeg(call.bLeg.legId);
-    } catch (e) {
-      o.log.error("releasing media legs failed", { call: call.id, error: e as Error });
-    }
     // Keep dialogs a little longer so late retransmissions (BYE, ACK) still match (RFC 3261 Timer J).
-    o.clock.setTimeout(() => {
-      this.#calls.delete(call.id + "|" + call.aTag);
-      this.#dialogs.delete(`${call.id}|${call.aTag}`);
-      this.#dialogs.delete(`${call.bCallId}|${call.bFromTag}`);
-    }, 32_000);
+    this.#registry.linger(call.id, call.aTag);
+    this.#registry.linger(call.bCallId, call.bFromTag);
+    o.clock.setTimeout(() => this.#calls.delete(call.id + "|" + call.aTag), DIALOG_LINGER_MS);
+    // Each leg on its own: a failure releasing one must not keep the other's ports.
+    for (const leg of [call.aLeg, call.bLeg]) {
+      try {
+        await o.media.releaseLeg(leg.legId);
+      } catch (e) {
+        o.log.error("releasing a media leg failed", { call: call.id, leg: leg.legId, error: e as Error });
+      }
+    }
   }
 
   #record(record: CallRecord): void {
@@ -1144,4 +1184,4 @@ export class B2bua {
   }
 }
 
-export { tagOf, userOf };
+export { userOf };

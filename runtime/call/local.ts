@@ -13,6 +13,9 @@ import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import type { CallRecordSink, MediaLeg, MediaPort } from "./types.ts";
+import { CallRegistry, DIALOG_LINGER_MS } from "./registry.ts";
+import { contactFor, viaFor } from "./request.ts";
+import { srtpRefusal } from "./_sdp.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -99,6 +102,8 @@ export interface LocalCallsOptions {
   sipPort: number;
   t1Ms?: number;
   t2Ms?: number;
+  /** The registry owning the dialogs (shared with the B2BUA); default: its own. */
+  registry?: CallRegistry;
 }
 
 /** What the local path accepts when the media plane does not list its codecs: G.711. */
@@ -154,9 +159,11 @@ interface LocalCall {
 export class LocalCalls {
   #o: LocalCallsOptions;
   #calls = new Map<string, LocalCall>();
+  #registry: CallRegistry;
 
   constructor(options: LocalCallsOptions) {
     this.#o = options;
+    this.#registry = options.registry ?? new CallRegistry({ clock: options.clock });
   }
 
   /** Number of local calls in progress. */
@@ -165,9 +172,7 @@ export class LocalCalls {
   }
 
   #contact(peer: Peer): string {
-    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${
-      peer.transport === "tcp" ? ";transport=tcp" : ""
-    }>`;
+    return contactFor(this.#o, peer.transport);
   }
 
   /**
@@ -215,6 +220,13 @@ export class LocalCalls {
           ? `Bad SDP: ${(e as Error).message}`.slice(0, 100)
           : "Not Acceptable Here (no SDP)",
       }));
+      return;
+    }
+    const srtp = srtpRefusal(offer, o.publicAddress);
+    if (srtp !== undefined) {
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
+      addHeader(res, "Warning", srtp);
+      tx.respond(res);
       return;
     }
     const prefs = localCodecPreferences(o.media.codecs?.() ?? []);
@@ -292,13 +304,30 @@ export class LocalCalls {
       ended: false,
     };
     this.#calls.set(call.id, call);
+    this.#registry.register(callId, tag, {
+      kind: "invite",
+      handle: (req, tx, source) => this.#inDialog(call, req, tx, source),
+    });
     call.unsubscribe = o.media.on((ev) => {
       if (ev.legId !== leg.legId || call.ended) return;
       if (ev.event === "audio" && "pcm" in ev) {
         session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
       } else if (ev.event === "dtmf" && "digit" in ev) session.onDtmf?.(ev.digit);
     });
-    await o.media.tap(leg.legId, true);
+    try {
+      await o.media.tap(leg.legId, true);
+    } catch (e) {
+      // Half-way set-up: nothing was answered yet, so the call leaves at once with its port.
+      o.log.error("tapping a media leg failed", { error: e as Error });
+      call.ended = true;
+      call.unsubscribe();
+      this.#calls.delete(call.id);
+      this.#registry.unregister(callId, tag);
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      session.onEnd?.("system");
+      refuse(500, "Server Internal Error (media)");
+      return;
+    }
     const ok = createResponse(invite, 200, { toTag: tag });
     addHeader(ok, "Contact", this.#contact(source));
     ok.body = TEXT.encode(answerSdp);
@@ -328,11 +357,10 @@ export class LocalCalls {
 
   /** In-dialog requests for local calls; false when the dialog is not ours. */
   handleInDialog(req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
-    const callId = getHeader(req, "Call-ID") ?? "";
-    const to = getHeader(req, "To") ?? "";
-    const tag = /;\s*tag=([^;>\s]+)/i.exec(to)?.[1];
-    const call = tag !== undefined ? this.#calls.get(`${callId}|${tag}`) : undefined;
-    if (!call) return false;
+    return this.#registry.route(req, tx, source);
+  }
+
+  #inDialog(call: LocalCall, req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
     if (req.method === "ACK") {
       call.ok?.stop();
       call.ok = undefined;
@@ -369,9 +397,7 @@ export class LocalCalls {
     call.ok?.stop();
     call.ok = undefined;
     if (sendBye) {
-      const bye = call.dialog.createRequest("BYE", {
-        via: { transport: call.peer.transport, host: o.publicAddress, port: o.sipPort },
-      });
+      const bye = call.dialog.createRequest("BYE", { via: viaFor(o, call.peer.transport) });
       o.transactions.sendRequest(bye, call.peer, { onResponse: () => {} });
     }
     call.unsubscribe();
@@ -400,7 +426,8 @@ export class LocalCalls {
     }
     o.log.info("feature call ended", { caller: call.caller, dialled: call.dialled, by });
     // Forget the dialog after Timer J so a retransmitted BYE still gets its 200.
-    o.clock.setTimeout(() => this.#calls.delete(call.id), 32_000);
+    this.#registry.linger(call.dialog.callId, call.tag);
+    o.clock.setTimeout(() => this.#calls.delete(call.id), DIALOG_LINGER_MS);
     try {
       await o.media.tap(call.leg.legId, false);
       await o.media.releaseLeg(call.leg.legId);

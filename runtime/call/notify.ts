@@ -6,7 +6,8 @@
  * or 489) when it is set not to accept unsolicited NOTIFYs.
  */
 import type { Peer, SipRequest } from "../sip/message/types.ts";
-import { newBranch, newCallId, newTag, type TransactionLayer } from "../sip/mod.ts";
+import { newCallId, type TransactionLayer } from "../sip/mod.ts";
+import { buildRequest, viaFor } from "./request.ts";
 import type { Binding } from "../registrar/mod.ts";
 import { peerOfBinding } from "./b2bua.ts";
 
@@ -22,25 +23,21 @@ export function checkSyncRequest(
 ): { request: SipRequest; target: Peer } {
   const target = peerOfBinding(binding);
   const box = `${options.publicAddress}:${options.sipPort}`;
-  const request: SipRequest = {
-    type: "request",
+  const request = buildRequest({
     method: "NOTIFY",
     uri: binding.contactUri,
+    via: viaFor(options, target.transport),
+    from: `<sip:pbx@${box}>`,
+    to: `<sip:${binding.extension}@${box}>`,
+    callId: newCallId(options.publicAddress),
+    contact: `<sip:pbx@${box}>`,
     headers: [
-      { name: "Via", value: `SIP/2.0/${target.transport.toUpperCase()} ${box};branch=${newBranch()};rport` },
-      { name: "Max-Forwards", value: "70" },
-      { name: "From", value: `<sip:pbx@${box}>;tag=${newTag()}` },
-      { name: "To", value: `<sip:${binding.extension}@${box}>` },
-      { name: "Call-ID", value: newCallId(options.publicAddress) },
-      { name: "CSeq", value: "1 NOTIFY" },
       { name: "Event", value: checkSyncEvent(options.vendor) },
       // An unsolicited NOTIFY has no subscription behind it (RFC 6665): say it is over.
       { name: "Subscription-State", value: "terminated" },
-      { name: "Contact", value: `<sip:pbx@${box}>` },
       { name: "User-Agent", value: "pbx-appliance" },
     ],
-    body: new Uint8Array(0),
-  };
+  });
   return { request, target };
 }
 

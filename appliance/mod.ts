@@ -24,6 +24,7 @@ import {
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
+import { createMusicOnHold } from "../runtime/features/moh/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
@@ -215,6 +216,8 @@ export async function startAppliance(
     b2bua = new B2bua({
       registry: callRegistry,
       allow: () => methods.allow(),
+      // Music on hold: the held party hears the default class until resume.
+      hold: createMusicOnHold({ media, log: log.child("moh") }),
       transactions,
       sendRaw: (req, target) => void transports!.sendRequest(req, target),
       media,

@@ -35,7 +35,7 @@ import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import { describeSdp, localOfferInfo, type SdpInfo, SdpSession, srtpRefusal } from "./_sdp.ts";
-import type { Codec } from "../sdp/mod.ts";
+import { type Codec, isHold } from "../sdp/mod.ts";
 import {
   type AnswerPlan,
   boxOfferCodecs,
@@ -81,11 +81,28 @@ export interface B2buaOptions {
   onChange?(call: LiveCall, ended: boolean): void;
   /** The registry owning the dialogs (shared with LocalCalls and event packages); default: its own. */
   registry?: CallRegistry;
+  /** Told when a party holds and resumes (music on hold plays to the held party's leg). */
+  hold?: HoldHandler;
   /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
   allow?(): string;
 }
 
 type Side = "a" | "b";
+
+/** The held party of a call, as a hold handler sees it. */
+export interface HeldParty {
+  callId: string;
+  /** The held party's media leg at the box: what it hears is played into this leg. */
+  legId: string;
+  /** That leg's codec ("PCMU/8000", "G722/8000", "opus/48000") when the call's codec plan names it. */
+  codec?: string | undefined;
+}
+
+/** What the B2BUA tells when a party holds (sendonly, inactive, c=0.0.0.0) and resumes. */
+export interface HoldHandler {
+  held(party: HeldParty): void | Promise<void>;
+  resumed(party: HeldParty): void | Promise<void>;
+}
 
 /**
  * One INVITE toward one contact of the callee. Once the call is confirmed the transaction is let go
@@ -145,6 +162,8 @@ interface Call {
   /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
   okRetransmit?: OkRetransmit | undefined;
   pending?: PendingReinvite | undefined;
+  /** The side that put the call on hold, while it is held. */
+  heldBy?: Side | undefined;
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
@@ -988,13 +1007,14 @@ export class B2bua {
         this.#o.sendRaw(otherDialog.createAck(cseq, { via: this.#via(otherPeer.transport) }), otherPeer);
         const answer = this.#applyRemoteSdp(call, side === "a" ? "b" : "a", res.body);
         const ok = createResponse(req, 200, { toTag: to });
-        addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : otherPeer.transport));
+        addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : call.bPeer!.transport));
         if (answer) {
           ok.body = TEXT.encode(mine.answerFrom(answer, myLeg.rtpPort, this.#rewriteFor(call, side)));
           setHeader(ok, "Content-Type", "application/sdp");
         }
         tx.respond(ok);
         if (side === "a") this.#startOkRetransmit(call, tx, ok);
+        this.#holdChanged(call, side, offer);
       },
       onTimeout: () => {
         call.pending = undefined;
@@ -1005,6 +1025,51 @@ export class B2bua {
         tx.respond(createResponse(req, 503));
       },
     });
+  }
+
+  /**
+   * A re-INVITE from `side` went through: if it holds (sendonly, inactive or c=0.0.0.0) the other
+   * side is the held party and the hold handler (music on hold) plays to its leg; a resume stops it.
+   */
+  #holdChanged(call: Call, side: Side, offer: SdpInfo): void {
+    const hold = this.#o.hold;
+    if (hold === undefined || call.state !== "answered") return;
+    const m = offer.sd.media[offer.audioIndex];
+    const holding = m === undefined || offer.remote === undefined || isHold(m, offer.sd);
+    const heldLeg = side === "a" ? call.bLeg : call.aLeg;
+    const info = {
+      callId: call.id,
+      legId: heldLeg.legId,
+      codec: this.#legCodec(call, side === "a" ? "b" : "a"),
+    };
+    if (holding && call.heldBy === undefined) {
+      call.heldBy = side;
+      this.#o.log.info("call on hold", { call: call.id, by: side });
+      this.#safe(() => hold.held(info));
+    } else if (!holding && call.heldBy === side) {
+      call.heldBy = undefined;
+      this.#o.log.info("call resumed", { call: call.id, by: side });
+      this.#safe(() => hold.resumed(info));
+    }
+  }
+
+  /** The codec ("name/rate") a side's leg speaks, when known (the plan's payload map). */
+  #legCodec(call: Call, side: Side): string | undefined {
+    const p = call.plan;
+    if (p === undefined || p.kind === "reject") return undefined;
+    const map = side === "a" ? p.aMap : p.bMap;
+    return Object.values(map).find((c) => !/^telephone-event\//i.test(c) && !/^CN\//i.test(c));
+  }
+
+  #safe(fn: () => void | Promise<void>): void {
+    try {
+      const r = fn();
+      if (r instanceof Promise) {
+        r.catch((e) => this.#o.log.warn("hold handler failed", { error: e as Error }));
+      }
+    } catch (e) {
+      this.#o.log.warn("hold handler failed", { error: e as Error });
+    }
   }
 
   /**
@@ -1111,6 +1176,12 @@ export class B2bua {
     if (call.state === "ended") return;
     const wasState = call.state;
     call.state = "ended";
+    if (call.heldBy !== undefined && this.#o.hold !== undefined) {
+      const hold = this.#o.hold;
+      const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;
+      call.heldBy = undefined;
+      this.#safe(() => hold.resumed({ callId: call.id, legId }));
+    }
     this.#clearNoAnswer(call);
     this.#stopOkRetransmit(call);
     if (call.aTx !== undefined) this.#byInviteTx.delete(call.aTx);

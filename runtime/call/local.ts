@@ -16,6 +16,7 @@ import type { CallRecordSink, MediaLeg, MediaPort } from "./types.ts";
 import { CallRegistry, DIALOG_LINGER_MS } from "./registry.ts";
 import { contactFor, viaFor } from "./request.ts";
 import { srtpRefusal } from "./_sdp.ts";
+import { parseInfoDtmf } from "./_call_media.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -24,6 +25,8 @@ const DECODE = new TextDecoder();
 export interface LocalCallControl {
   /** End the call from the box's side (BYE to the caller). */
   hangup(reason?: string): void;
+  /** The call's media leg at the box (for players: tones, prompts, music). */
+  legId: string;
 }
 
 /** Timing of one frame of caller audio. */
@@ -39,8 +42,8 @@ export interface LocalSession {
    * 16000 for G.722, 48000 for Opus), one frame per packet.
    */
   onAudio?(pcm: Int16Array, sampleRate: number, info: LocalAudioInfo): void;
-  /** A DTMF digit from the caller (RFC 4733 or in-band). */
-  onDtmf?(digit: string): void;
+  /** A DTMF digit from the caller (RFC 4733 or in-band from the media plane, or SIP INFO). */
+  onDtmf?(digit: string, source?: "rfc4733" | "inband" | "info"): void;
   /** The call is up: media flows; `control` lets the feature hang up. */
   onStart?(control: LocalCallControl): void;
   /** The call ended (caller hung up, the feature hung up, or the box shut down). */
@@ -61,8 +64,16 @@ export interface LocalCallInfo {
 
 /** A feature reachable by a number. */
 export interface LocalCallHandler {
-  /** Accept (return a session) or refuse (return a SIP status, e.g. 403 or 486). */
-  accept(call: LocalCallInfo): LocalSession | { status: number; reason?: string };
+  /**
+   * Accept (return a session) or refuse (return a SIP status, e.g. 403 or 486); an application may
+   * decide asynchronously (see application.ts).
+   */
+  accept(
+    call: LocalCallInfo,
+  ):
+    | LocalSession
+    | { status: number; reason?: string }
+    | Promise<LocalSession | { status: number; reason?: string }>;
 }
 
 /** A codec the media plane decodes (MediaPlane `codecs()` entries fit). */
@@ -83,7 +94,7 @@ export interface LocalMediaPort extends Pick<MediaPort, "allocateLeg" | "configu
     listener: (
       ev:
         | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number; receivedAt?: number }
-        | { event: "dtmf"; legId: string; digit: string }
+        | { event: "dtmf"; legId: string; digit: string; source?: "rfc4733" | "inband" }
         | { event: string; legId: string },
     ) => void,
   ): () => void;
@@ -244,12 +255,19 @@ export class LocalCalls {
     const payloadMap: Record<number, string> = { [first.payloadType]: `${first.name}/${first.clockRate}` };
     if (te !== undefined) payloadMap[te.payloadType] = `${te.name}/${te.clockRate}`;
     const ptime = chosen.negotiated.ptime;
-    const verdict = handler.accept({
+    let verdict: LocalSession | { status: number; reason?: string };
+    const pending = handler.accept({
       caller,
       dialled,
       receivedAt,
       codec: `${first.name}/${first.clockRate}`,
     });
+    try {
+      verdict = pending instanceof Promise ? await pending : pending;
+    } catch (e) {
+      o.log.error("feature failed to decide on a call", { error: e as Error });
+      verdict = { status: 500, reason: "Server Internal Error (feature failed)" };
+    }
     if ("status" in verdict) {
       refuse(verdict.status, verdict.reason);
       return;
@@ -312,7 +330,9 @@ export class LocalCalls {
       if (ev.legId !== leg.legId || call.ended) return;
       if (ev.event === "audio" && "pcm" in ev) {
         session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
-      } else if (ev.event === "dtmf" && "digit" in ev) session.onDtmf?.(ev.digit);
+      } else if (ev.event === "dtmf" && "digit" in ev) {
+        session.onDtmf?.(ev.digit, ev.source === "inband" ? "inband" : "rfc4733");
+      }
     });
     try {
       await o.media.tap(leg.legId, true);
@@ -340,7 +360,7 @@ export class LocalCalls {
       dialled,
       codec: payloadMap[first.payloadType],
     });
-    session.onStart?.({ hangup: () => void this.#end(call, "system", true) });
+    session.onStart?.({ hangup: () => void this.#end(call, "system", true), legId: leg.legId });
   }
 
   #retransmit(call: LocalCall, response: SipResponse): void {
@@ -382,7 +402,19 @@ export class LocalCalls {
       ok.body = TEXT.encode(call.answer);
       setHeader(ok, "Content-Type", "application/sdp");
       tx.respond(ok);
-    } else if (req.method === "INFO" || req.method === "OPTIONS" || req.method === "UPDATE") {
+    } else if (req.method === "INFO") {
+      let dtmf;
+      try {
+        dtmf = parseInfoDtmf(getHeader(req, "Content-Type"), DECODE.decode(req.body));
+      } catch (e) {
+        tx.respond(
+          createResponse(req, 400, { reason: `Bad Request (${(e as Error).message})`.slice(0, 100) }),
+        );
+        return true;
+      }
+      tx.respond(createResponse(req, 200));
+      if (dtmf !== null && !call.ended) call.session.onDtmf?.(dtmf.digit, "info");
+    } else if (req.method === "OPTIONS" || req.method === "UPDATE") {
       tx.respond(createResponse(req, 200));
     } else {
       tx.respond(createResponse(req, 405));

@@ -13,3 +13,4 @@ export * from "./load_monitor.ts";
 export * from "./registry.ts";
 export * from "./methods.ts";
 export * from "./request.ts";
+export * from "./application.ts";

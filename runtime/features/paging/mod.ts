@@ -48,3 +48,4 @@ export {
   type PolycomPacket,
   writePolycomHeader,
 } from "./multicast.ts";
+export { LATENCY_PROBE_EVERY, type PageArgs, pagingApplication } from "./application.ts";

@@ -3,8 +3,18 @@
  * scheduler, and the numbers callers dial. Dialling a zone or group number pages it; the same
  * number with a leading `*` pages it at emergency priority (pre-empting normal pages and bells).
  */
-import { LATENCY_PROBE_EVERY, pagingApplication, PagingService } from "../runtime/features/paging/mod.ts";
-import { applicationHandler, type LocalCallHandler } from "../runtime/call/mod.ts";
+import {
+  LATENCY_PROBE_EVERY,
+  type PageArgs,
+  pagingFeature,
+  PagingService,
+} from "../runtime/features/paging/mod.ts";
+import {
+  type Application,
+  applicationHandler,
+  type FeatureModule,
+  type LocalCallHandler,
+} from "../runtime/call/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Logger } from "../runtime/log/mod.ts";
@@ -26,6 +36,8 @@ export { LATENCY_PROBE_EVERY };
 /** The running paging wiring. */
 export interface PagingWiring {
   service: PagingService;
+  /** What paging adds to the box, for the appliance's feature list. */
+  feature: FeatureModule;
   /** The handler for a dialled number, or undefined when it is not a paging target. */
   route(dialled: string): LocalCallHandler | undefined;
   close(): Promise<void>;
@@ -51,13 +63,16 @@ export function startPaging(options: { storage: Storage; clock: Clock; log: Logg
   });
   service.startScheduler();
 
-  // Paging is an application on the call-control API (runtime/features/paging/application.ts).
-  const app = pagingApplication(service, log);
+  // Paging is an application on the call-control API (runtime/features/paging/application.ts),
+  // declared with its numbers as a feature module.
+  const feature = pagingFeature(service, { log, store: storage.paging });
+  const app = feature.applications![0] as Application<PageArgs>;
   const handlerFor = (target: string, emergency: boolean): LocalCallHandler =>
     applicationHandler(app, { target, emergency }, { media: {}, clock, log });
 
   return {
     service,
+    feature,
     route(dialled) {
       const emergency = dialled.startsWith(EMERGENCY_PREFIX);
       const target = emergency ? dialled.slice(EMERGENCY_PREFIX.length) : dialled;

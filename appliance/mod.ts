@@ -14,7 +14,10 @@ import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../ru
 import {
   B2bua,
   CallRegistry,
+  checkFeatures,
   createDispatcher,
+  type FeatureModule,
+  type HoldHandler,
   LocalCalls,
   MethodRegistry,
   type RouteTarget,
@@ -24,7 +27,7 @@ import {
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
-import { createMusicOnHold } from "../runtime/features/moh/mod.ts";
+import { mohFeature } from "../runtime/features/moh/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
@@ -212,12 +215,17 @@ export async function startAppliance(
     });
     // One owner of every dialog (calls, local calls, later subscriptions) and of the methods served.
     const callRegistry = new CallRegistry({ clock });
+    // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
+    let holdHandler: HoldHandler | undefined;
     const methods = new MethodRegistry();
     b2bua = new B2bua({
       registry: callRegistry,
       allow: () => methods.allow(),
-      // Music on hold: the held party hears the default class until resume.
-      hold: createMusicOnHold({ media, log: log.child("moh") }),
+      // The hold handler comes from the feature list below (music on hold).
+      hold: {
+        held: (p) => holdHandler?.held(p),
+        resumed: (p) => holdHandler?.resumed(p),
+      },
       transactions,
       sendRaw: (req, target) => void transports!.sendRequest(req, target),
       media,
@@ -272,6 +280,11 @@ export async function startAppliance(
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
+    // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
+    const features: FeatureModule[] = [paging.feature, mohFeature({ media, log: log.child("moh") })];
+    checkFeatures(features);
+    for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
+    holdHandler = features.find((f) => f.hold !== undefined)?.hold;
     const route = (n: string): RouteTarget => {
       if (storage.extensions.get(n)) return { kind: "extension", number: n };
       const page = paging.route(n);

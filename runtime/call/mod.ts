@@ -14,3 +14,4 @@ export * from "./registry.ts";
 export * from "./methods.ts";
 export * from "./request.ts";
 export * from "./application.ts";
+export * from "./feature.ts";

@@ -10,7 +10,7 @@
  * negotiated codec; the seam below), and until then is logged and left in silence.
  * @module
  */
-import type { HeldParty, HoldHandler } from "../../call/mod.ts";
+import type { FeatureModule, HeldParty, HoldHandler } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { defaultMelody } from "./melody.ts";
 
@@ -96,4 +96,9 @@ export function createMusicOnHold(options: MusicOnHoldOptions): MusicOnHold {
       await media.stopPlay(party.legId).catch(() => false);
     },
   };
+}
+
+/** Music on hold as a feature module: it adds the hold handler (appliance/ registers it). */
+export function mohFeature(options: MusicOnHoldOptions): FeatureModule & { hold: MusicOnHold } {
+  return { name: "moh", hold: createMusicOnHold(options) };
 }

@@ -4,9 +4,10 @@
  * answered, and its decoded audio goes to the page until the caller hangs up or a higher-priority
  * page pre-empts it (then the box hangs up).
  */
-import type { Application } from "../../call/mod.ts";
+import type { Application, FeatureModule } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import type { PagingService } from "./service.ts";
+import type { PagingStore } from "../../storage/mod.ts";
 
 /** Every Nth frame of caller audio carries a latency probe (see appliance/_paging.ts). */
 export const LATENCY_PROBE_EVERY = 5;
@@ -71,5 +72,23 @@ export function pagingApplication(service: PagingService, log: Logger): Applicat
       });
       leg.answer();
     },
+  };
+}
+
+/**
+ * Paging as a feature module: its application and the numbers of its zones and groups (each also
+ * reachable with the emergency prefix). Its schema (migration 003) stays in the storage list.
+ */
+export function pagingFeature(
+  service: PagingService,
+  options: { log: Logger; store: Pick<PagingStore, "listZones" | "listGroups"> },
+): FeatureModule {
+  return {
+    name: "paging",
+    applications: [pagingApplication(service, options.log)],
+    numbers: () => [
+      ...options.store.listZones().map((z) => ({ number: z.number, owner: `paging zone ${z.name}` })),
+      ...options.store.listGroups().map((g) => ({ number: g.number, owner: `paging group ${g.name}` })),
+    ],
   };
 }

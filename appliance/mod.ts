@@ -218,6 +218,7 @@ export async function startAppliance(
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
     let holdHandler: HoldHandler | undefined;
     const methods = new MethodRegistry();
+    methods.allowInDialog("REFER"); // blind transfer within a call (B2BUA)
     b2bua = new B2bua({
       registry: callRegistry,
       allow: () => methods.allow(),
@@ -235,6 +236,7 @@ export async function startAppliance(
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
+      exists: (n) => storage.extensions.get(n) !== undefined,
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
       onChange: () => emit("calls"),

@@ -81,6 +81,8 @@ export interface B2buaOptions {
   onChange?(call: LiveCall, ended: boolean): void;
   /** The registry owning the dialogs (shared with LocalCalls and event packages); default: its own. */
   registry?: CallRegistry;
+  /** Whether a number exists at all (REFER to an unknown number gets 404); default: has bindings. */
+  exists?(number: string): boolean;
   /** Told when a party holds and resumes (music on hold plays to the held party's leg). */
   hold?: HoldHandler;
   /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
@@ -115,6 +117,31 @@ interface Fork {
   contactUri: string;
   state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
   finalStatus?: number;
+}
+
+/** A blind transfer (RFC 3515) in progress: side `from` referred the other side to `target`. */
+interface Transfer {
+  from: Side;
+  target: string;
+  /** The transferor's extension: recalled when the target is busy or does not answer. */
+  transferor: string;
+  /** The transferor hung up (a blind transfer usually does after the 202). */
+  transferorGone: boolean;
+  recalling: boolean;
+  /** The outbound leg being rung. */
+  out?: Originated | undefined;
+}
+
+/** An outbound INVITE to every contact of an extension, with its own media leg and SDP session. */
+interface Originated {
+  number: string;
+  callId: string;
+  fromTag: string;
+  leg: MediaLeg;
+  sdp: SdpSession;
+  forks: Fork[];
+  timer?: TimerId | undefined;
+  done: boolean;
 }
 
 /** The state of one in-dialog re-INVITE being passed across. */
@@ -164,6 +191,12 @@ interface Call {
   pending?: PendingReinvite | undefined;
   /** The side that put the call on hold, while it is held. */
   heldBy?: Side | undefined;
+  /** A blind transfer (REFER) in progress. */
+  transfer?: Transfer | undefined;
+  /** Legs already released (a transferor's, when it left). */
+  released?: Set<string>;
+  /** Registry keys of each side's current dialog (a transfer replaces one). */
+  keys: { a: [string, string]; b: [string, string] };
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
@@ -394,7 +427,9 @@ export class B2bua {
       bLeg,
       earlyMedia: false,
       delayedOffer: offer === undefined,
+      keys: { a: ["", ""], b: ["", ""] },
     };
+    call.keys = { a: [call.id, call.aTag], b: [call.bCallId, call.bFromTag] };
     if (callerName !== undefined) call.callerName = detachString(callerName);
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
@@ -897,7 +932,15 @@ export class B2bua {
     switch (req.method) {
       case "BYE":
         tx.respond(createResponse(req, 200));
+        if (call.transfer?.from === side && !call.transfer.transferorGone) {
+          // Blind transfer: the transferor leaves; the transferee stays for the target (or the recall).
+          this.#transferorLeaves(call, side);
+          return true;
+        }
         void this.#hangup(call, side === "a" ? "caller" : "callee", side);
+        return true;
+      case "REFER":
+        this.#refer(call, side, req, tx);
         return true;
       case "INVITE":
         this.#reinvite(call, side, req, tx);
@@ -1072,6 +1115,356 @@ export class B2bua {
     }
   }
 
+  // ------------------------------------------------------------------ blind transfer (RFC 3515)
+
+  /** REFER from `side`: 202, NOTIFY progress, ring the target, bridge the other side to it. */
+  #refer(call: Call, side: Side, req: SipRequest, tx: ServerTransaction): void {
+    const to = tagOf(getHeader(req, "To")) ?? "";
+    const refuse = (status: number, reason: string) =>
+      tx.respond(createResponse(req, status, { reason, toTag: to }));
+    if (call.state !== "answered" || call.pending !== undefined) return refuse(491, "Request Pending");
+    if (call.transfer !== undefined) return refuse(491, "Request Pending (a transfer is in progress)");
+    const referTo = getHeader(req, "Refer-To");
+    let number: string | undefined;
+    try {
+      number = referTo === undefined ? undefined : parseUri(parseNameAddr(referTo).uri).user;
+    } catch {
+      number = undefined;
+    }
+    if (number === undefined || number === "") return refuse(400, "Bad Request (Refer-To names no number)");
+    if (this.#o.exists !== undefined && !this.#o.exists(number)) {
+      this.#o.log.info("transfer to an unknown number refused", { call: call.id, target: number });
+      return refuse(404, "Not Found (no such number)");
+    }
+    const bindings = this.#o.bindings(number);
+    if (bindings.length === 0) return refuse(480, "Temporarily Unavailable (target not registered)");
+    tx.respond(createResponse(req, 202, { reason: "Accepted", toTag: to }));
+    const transfer: Transfer = {
+      from: side,
+      target: number,
+      transferor: side === "a" ? call.caller : call.callee,
+      transferorGone: false,
+      recalling: false,
+    };
+    call.transfer = transfer;
+    this.#o.log.info("blind transfer", { call: call.id, by: transfer.transferor, target: number });
+    this.#notifyRefer(call, "SIP/2.0 100 Trying", false);
+    void this.#ring(call, number, bindings);
+  }
+
+  /** NOTIFY the transferor of the transfer's progress (implied subscription, RFC 3515 section 2.4.4). */
+  #notifyRefer(call: Call, sipfrag: string, final: boolean): void {
+    const t = call.transfer;
+    if (t === undefined || t.transferorGone) return;
+    const dialog = t.from === "a" ? call.aDialog : call.bDialog;
+    const peer = t.from === "a" ? call.aPeer : call.bPeer;
+    if (dialog === undefined || peer === undefined) return;
+    const notify = dialog.createRequest("NOTIFY", {
+      via: this.#via(peer.transport),
+      headers: [
+        { name: "Event", value: "refer" },
+        { name: "Subscription-State", value: final ? "terminated;reason=noresource" : "active;expires=60" },
+      ],
+      body: `${sipfrag}\r\n`,
+      contentType: "message/sipfrag;version=2.0",
+    });
+    this.#o.transactions.sendRequest(notify, peer, { onResponse: () => {} });
+  }
+
+  /** The transferor hung up during the transfer: its dialog and leg go, the call goes on. */
+  #transferorLeaves(call: Call, side: Side): void {
+    const t = call.transfer!;
+    t.transferorGone = true;
+    // Its dialog keeps answering retransmissions for the linger time, but no longer reaches the call.
+    this.#registry.register(...call.keys[side], {
+      kind: "invite",
+      handle: (req, tx) => tx?.respond(createResponse(req, req.method === "BYE" ? 200 : 481)),
+    });
+    this.#registry.linger(...call.keys[side]);
+    const leg = side === "a" ? call.aLeg : call.bLeg;
+    if (side === "a") delete call.aDialog;
+    else delete call.bDialog;
+    (call.released ??= new Set()).add(leg.legId);
+    void this.#o.media.releaseLeg(leg.legId).catch(() => {});
+    this.#o.log.info("transferor left", { call: call.id, transferor: t.transferor });
+  }
+
+  /** The transferee's codecs as the call negotiated them (offered to the target, so it can relay). */
+  #transfereeCodecs(call: Call, transferee: Side): Codec[] {
+    const p = call.plan;
+    if (p !== undefined && p.kind !== "reject") {
+      const map = transferee === "a" ? p.aMap : p.bMap;
+      return Object.entries(map).map(([pt, enc]) => {
+        const [name = "", rate = "8000"] = enc.split("/");
+        return {
+          payloadType: Number(pt),
+          name,
+          clockRate: Number(rate),
+          channels: name.toLowerCase() === "opus" ? 2 : 1,
+        };
+      });
+    }
+    return [
+      { payloadType: 0, name: "PCMU", clockRate: 8000, channels: 1 },
+      { payloadType: 101, name: "telephone-event", clockRate: 8000, channels: 1 },
+    ];
+  }
+
+  /**
+   * Originate: ring every contact of `number` for the transferee (the side that stays). On answer
+   * the new dialog and leg replace the transferor's side of the call; on failure the transferor is
+   * recalled (once), and if that fails too the transferee is hung up.
+   */
+  async #ring(call: Call, number: string, bindings: Binding[]): Promise<void> {
+    const o = this.#o;
+    const t = call.transfer!;
+    const stays: Side = t.from === "a" ? "b" : "a";
+    const stayLeg = stays === "a" ? call.aLeg : call.bLeg;
+    let leg: MediaLeg;
+    try {
+      leg = await o.media.allocateLeg();
+    } catch (e) {
+      o.log.error("no media port for the transfer", { call: call.id, error: e as Error });
+      this.#transferFailed(call, 503);
+      return;
+    }
+    if (call.state === "ended" || call.transfer !== t) {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      return;
+    }
+    // While the target rings, the transferee hears music on hold.
+    if (!t.recalling && o.hold !== undefined && call.heldBy === undefined) {
+      const hold = o.hold;
+      this.#safe(() => hold.held({ callId: call.id, legId: stayLeg.legId }));
+    }
+    const out: Originated = {
+      number,
+      callId: newCallId(o.publicAddress),
+      fromTag: newTag(),
+      leg,
+      sdp: new SdpSession(o.publicAddress),
+      forks: [],
+      done: false,
+    };
+    t.out = out;
+    const who = stays === "a" ? call.caller : call.callee;
+    const offer = out.sdp.offerFrom(
+      localOfferInfo(o.publicAddress, this.#transfereeCodecs(call, stays)),
+      leg.rtpPort,
+    );
+    for (const b of bindings) {
+      const peer = peerOfBinding(b);
+      const req = buildRequest({
+        method: "INVITE",
+        uri: b.contactUri,
+        via: this.#via(peer.transport),
+        route: b.path ?? [],
+        from: `<sip:${who}@${o.publicAddress}>`,
+        fromTag: out.fromTag,
+        to: `<sip:${number}@${o.publicAddress}>`,
+        callId: out.callId,
+        contact: this.#contact(peer.transport),
+        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+        body: offer,
+        contentType: "application/sdp",
+      });
+      const fork: Fork = {
+        request: req,
+        peer,
+        contactUri: b.contactUri,
+        state: "calling",
+        branchTx: undefined,
+      };
+      try {
+        fork.branchTx = o.transactions.sendRequest(req, peer, {
+          onResponse: (res) => this.#onOutResponse(call, out, fork, res),
+          onTimeout: () => this.#onOutFailed(call, out, fork, 408),
+          onTransportError: () => this.#onOutFailed(call, out, fork, 503),
+        });
+      } catch (e) {
+        o.log.warn("sending the transfer INVITE failed", { call: call.id, error: e as Error });
+        fork.state = "failed";
+        fork.finalStatus = 503;
+      }
+      out.forks.push(fork);
+    }
+    out.timer = o.clock.setTimeout(() => {
+      out.timer = undefined;
+      if (out.done) return;
+      for (const f of out.forks) {
+        if (f.state === "calling" || f.state === "proceeding") {
+          f.state = "cancelled";
+          f.branchTx?.cancel();
+        }
+      }
+      this.#outFailed(call, out, 480);
+    }, this.#noAnswerMs);
+    if (out.forks.every((f) => f.state === "failed")) this.#outFailed(call, out, 503);
+  }
+
+  #onOutResponse(call: Call, out: Originated, fork: Fork, res: SipResponse): void {
+    if (res.status < 200) {
+      // Ringing is not reported to the transferor: 100 Trying, then the final status (RFC 3515 allows it).
+      if (res.status > 100 && fork.state === "calling") fork.state = "proceeding";
+      return;
+    }
+    if (res.status >= 300) return this.#onOutFailed(call, out, fork, res.status);
+    const o = this.#o;
+    const dialog = Dialog.fromUacResponse(fork.request, res);
+    o.sendRaw(dialog.createAck(1, { via: this.#via(fork.peer.transport) }), fork.peer);
+    if (out.done || call.state === "ended" || call.transfer?.out !== out) {
+      o.transactions.sendRequest(
+        dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) }),
+        fork.peer,
+        {
+          onResponse: () => {},
+        },
+      );
+      return;
+    }
+    out.done = true;
+    fork.state = "answered";
+    if (out.timer !== undefined) o.clock.clearTimeout(out.timer);
+    for (const f of out.forks) {
+      if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
+        f.state = "cancelled";
+        f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
+      }
+    }
+    let answer: SdpInfo | undefined;
+    try {
+      answer = describeSdp(DECODE.decode(res.body));
+    } catch {
+      answer = undefined;
+    }
+    this.#replaceSide(call, out, dialog, fork.peer, answer);
+  }
+
+  #onOutFailed(call: Call, out: Originated, fork: Fork, status: number): void {
+    if (fork.state === "answered" || fork.state === "failed") return;
+    fork.state = fork.state === "cancelled" ? "cancelled" : "failed";
+    fork.finalStatus = status;
+    if (out.done || out.forks.some((f) => f.state === "calling" || f.state === "proceeding")) return;
+    const codes = out.forks.map((f) => f.finalStatus ?? 500);
+    this.#outFailed(call, out, codes.find((c) => c === 486) ?? Math.min(...codes));
+  }
+
+  #outFailed(call: Call, out: Originated, status: number): void {
+    if (out.done) return;
+    out.done = true;
+    if (out.timer !== undefined) this.#o.clock.clearTimeout(out.timer);
+    void this.#o.media.releaseLeg(out.leg.legId).catch(() => {});
+    this.#transferFailed(call, status);
+  }
+
+  /** The target did not answer: tell the transferor, then recall it (or restore it if it stayed). */
+  #transferFailed(call: Call, status: number): void {
+    const t = call.transfer;
+    if (t === undefined || call.state === "ended") return;
+    t.out = undefined;
+    const o = this.#o;
+    const stays: Side = t.from === "a" ? "b" : "a";
+    const stayLeg = stays === "a" ? call.aLeg : call.bLeg;
+    o.log.info("transfer target did not answer", {
+      call: call.id,
+      target: t.target,
+      status,
+      recall: !t.transferorGone,
+    });
+    if (!t.recalling) {
+      this.#notifyRefer(call, `SIP/2.0 ${status} ${status === 486 ? "Busy Here" : "Failed"}`, true);
+    }
+    if (!t.transferorGone) {
+      // The transferor is still in the call: the two talk again once the music stops.
+      call.transfer = undefined;
+      this.#stopTransferMusic(call, stayLeg.legId);
+      // (Its leg was never unbridged: the music only held the bridged audio back.)
+      return;
+    }
+    if (!t.recalling) {
+      const bindings = o.bindings(t.transferor);
+      if (bindings.length > 0) {
+        t.recalling = true;
+        o.log.info("recalling the transferor", { call: call.id, transferor: t.transferor });
+        void this.#ring(call, t.transferor, bindings);
+        return;
+      }
+    }
+    // Nobody to talk to: end the call for the transferee.
+    this.#stopTransferMusic(call, stayLeg.legId);
+    call.transfer = undefined;
+    void this.#hangup(call, "system", t.from);
+  }
+
+  #stopTransferMusic(call: Call, legId: string): void {
+    const hold = this.#o.hold;
+    if (hold !== undefined && call.heldBy === undefined) {
+      this.#safe(() => hold.resumed({ callId: call.id, legId }));
+    }
+  }
+
+  /** The target (or the recalled transferor) answered: it becomes the transferor's side of the call. */
+  #replaceSide(call: Call, out: Originated, dialog: Dialog, peer: Peer, answer: SdpInfo | undefined): void {
+    const o = this.#o;
+    const t = call.transfer!;
+    const side = t.from;
+    const stays: Side = side === "a" ? "b" : "a";
+    const stayLeg = stays === "a" ? call.aLeg : call.bLeg;
+    this.#stopTransferMusic(call, stayLeg.legId);
+    if (!t.transferorGone) {
+      // Success: the transferor is told, then let go.
+      this.#notifyRefer(call, "SIP/2.0 200 OK", true);
+      const oldDialog = side === "a" ? call.aDialog : call.bDialog;
+      const oldPeer = side === "a" ? call.aPeer : call.bPeer;
+      if (oldDialog !== undefined && oldPeer !== undefined) {
+        o.transactions.sendRequest(
+          oldDialog.createRequest("BYE", { via: this.#via(oldPeer.transport) }),
+          oldPeer,
+          {
+            onResponse: () => {},
+          },
+        );
+      }
+      this.#transferorLeaves(call, side);
+    }
+    t.transferorGone = true;
+    this.#register(call, side, out.callId, out.fromTag);
+    call.keys[side] = [out.callId, out.fromTag];
+    if (side === "a") {
+      call.aDialog = dialog;
+      call.aPeer = peer;
+      call.aSdp = out.sdp;
+      call.aLeg = out.leg;
+      call.caller = out.number;
+    } else {
+      call.bDialog = dialog;
+      call.bPeer = peer;
+      call.bSdp = out.sdp;
+      call.bLeg = out.leg;
+      call.callee = out.number;
+    }
+    call.transfer = undefined;
+    o.log.info("transfer completed", { call: call.id, to: out.number, recall: t.recalling });
+    this.#changed(call);
+    const payloadMap: Record<number, string> = {};
+    if (answer !== undefined) {
+      for (const c of audioCodecs(answer)) payloadMap[c.payloadType] = `${c.name}/${c.clockRate}`;
+    }
+    void (async () => {
+      try {
+        await o.media.configureLeg(out.leg.legId, {
+          ...(answer?.remote !== undefined ? { remote: answer.remote } : {}),
+          ...(Object.keys(payloadMap).length > 0 ? { payloadMap } : {}),
+        });
+        await o.media.bridge(call.aLeg.legId, call.bLeg.legId);
+      } catch (e) {
+        if (call.state !== "ended") {
+          o.log.error("bridging the transfer failed", { call: call.id, error: e as Error });
+        }
+      }
+    })();
+  }
+
   /**
    * SIP INFO DTMF (application/dtmf-relay, application/dtmf): answered here with 200 and sent to
    * the other side as RFC 4733 events or in-band tones. False when the INFO is not DTMF.
@@ -1210,11 +1603,20 @@ export class B2bua {
       billsec: Math.round(record.billsecMs / 1000),
     });
     // Keep dialogs a little longer so late retransmissions (BYE, ACK) still match (RFC 3261 Timer J).
-    this.#registry.linger(call.id, call.aTag);
-    this.#registry.linger(call.bCallId, call.bFromTag);
+    this.#registry.linger(...call.keys.a);
+    this.#registry.linger(...call.keys.b);
+    const out = call.transfer?.out;
+    if (out !== undefined && !out.done) {
+      out.done = true;
+      if (out.timer !== undefined) o.clock.clearTimeout(out.timer);
+      for (const f of out.forks) if (f.state === "calling" || f.state === "proceeding") f.branchTx?.cancel();
+      await o.media.releaseLeg(out.leg.legId).catch(() => {});
+    }
+    call.transfer = undefined;
     o.clock.setTimeout(() => this.#calls.delete(call.id + "|" + call.aTag), DIALOG_LINGER_MS);
     // Each leg on its own: a failure releasing one must not keep the other's ports.
     for (const leg of [call.aLeg, call.bLeg]) {
+      if (call.released?.has(leg.legId)) continue;
       try {
         await o.media.releaseLeg(leg.legId);
       } catch (e) {

@@ -1,6 +1,6 @@
 /**
  * Blind transfer (RFC 3515) through the real appliance, sipp on every side: 201 calls 202 and
- * REFERs it to 203. Success (202, NOTIFY 100 then 200, 202 talks to 203), a busy target with the
+ * REFERs it to 203 (or 202 REFERs 201). Success (202, NOTIFY 100 then 200, the transferee talks to 203), a busy target with the
  * transferor gone (the box calls 201 back and bridges 202 to it), and a REFER to an unknown number
  * (404, the call goes on).
  */
@@ -33,6 +33,31 @@ Deno.test("blind transfer: success, busy target with recall, unknown number", as
         const stays = await transferee.done;
         assertOk(stays, "transferee got the box's BYE when the target hung up");
         ok(/transfer completed/.test(pbx.app.logs()), "the box bridged the transferee to the target");
+      }),
+    );
+
+    await t.step(
+      "the callee transfers: 202 REFERs the caller 201 to 203, and 201 ends up talking to 203",
+      withLogs(pbx, async () => {
+        await using referrer = await startSipp({
+          scenario: "uas_answer_refer.xml",
+          timeoutSec: 40,
+          keys: { refer_to: "203" },
+        });
+        assertOk(await register(pbx, "202", referrer.localPort), "register 202");
+        await using target = await phone(pbx, "203", "uas_answer_hangup.xml");
+        const caller = await runSipp({
+          scenario: "uac_call_bye_from_callee.xml",
+          target: pbx.target,
+          user: "201",
+          password: EXT["201"],
+          service: "202",
+          timeoutSec: 40,
+        });
+        const referred = await referrer.done;
+        assertOk(caller, "caller got the BYE when the target hung up");
+        assertOk(referred, "the callee got 202, NOTIFY 100 and 200, then BYE");
+        assertOk(await target.done, "target answered and hung up");
       }),
     );
 

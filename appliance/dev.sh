@@ -11,6 +11,8 @@ DENO_VERSION=2.9.6
 TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 alsa-utils atftp tftp-hpa sox chromium openssl"
 # The test image (os-image/test-image) is built with mmdebstrap and booted under qemu by the last test stage.
 TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
+# linphonec: a real SIP client holding, resuming and blind-transferring calls (tests/sip/linphonec_e2e_test.ts)
+TEST_PACKAGES="$TEST_PACKAGES linphone-cli"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"

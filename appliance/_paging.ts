@@ -3,8 +3,18 @@
  * scheduler, and the numbers callers dial. Dialling a zone or group number pages it; the same
  * number with a leading `*` pages it at emergency priority (pre-empting normal pages and bells).
  */
-import { PagingService } from "../runtime/features/paging/mod.ts";
-import type { LocalCallHandler, LocalSession } from "../runtime/call/mod.ts";
+import {
+  LATENCY_PROBE_EVERY,
+  type PageArgs,
+  pagingFeature,
+  PagingService,
+} from "../runtime/features/paging/mod.ts";
+import {
+  type Application,
+  applicationHandler,
+  type FeatureModule,
+  type LocalCallHandler,
+} from "../runtime/call/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Logger } from "../runtime/log/mod.ts";
@@ -21,11 +31,13 @@ export const EMERGENCY_PREFIX = "*";
  * finds the device queue too long is dropped (maxLiveQueueMs), probe and all, so "first written" is
  * what is reported. tests/bench/paging_latency.ts reads these lines.
  */
-export const LATENCY_PROBE_EVERY = 5;
+export { LATENCY_PROBE_EVERY };
 
 /** The running paging wiring. */
 export interface PagingWiring {
   service: PagingService;
+  /** What paging adds to the box, for the appliance's feature list. */
+  feature: FeatureModule;
   /** The handler for a dialled number, or undefined when it is not a paging target. */
   route(dialled: string): LocalCallHandler | undefined;
   close(): Promise<void>;
@@ -51,63 +63,16 @@ export function startPaging(options: { storage: Storage; clock: Clock; log: Logg
   });
   service.startScheduler();
 
-  const handlerFor = (target: string, emergency: boolean): LocalCallHandler => ({
-    accept({ caller, receivedAt, codec }) {
-      if (!service.canPage(caller, target)) {
-        log.warn("page refused: extension may not page this target", { caller, target });
-        return { status: 403, reason: "Forbidden (not allowed to page this zone)" };
-      }
-      let hangup: (() => void) | undefined;
-      let preempted = false;
-      const handle = service.startPage({
-        target,
-        priority: emergency ? "emergency" : "page",
-        origin: { extension: caller },
-        onPreempted: () => {
-          // A higher-priority page took the zones: end this caller's page.
-          preempted = true;
-          hangup?.();
-        },
-      });
-      let frames = 0;
-      let firstWritten = false;
-      if (handle.state === "rejected") return { status: 486, reason: "Busy Here (zone in use)" };
-      const session: LocalSession = {
-        onStart(control) {
-          hangup = () => control.hangup("pre-empted");
-          if (preempted) hangup();
-        },
-        onAudio(pcm, sampleRate, info) {
-          const n = frames++;
-          if (n % LATENCY_PROBE_EVERY !== 0) {
-            handle.push({ samples: pcm, sampleRate });
-            return;
-          }
-          handle.pushTracked({ samples: pcm, sampleRate }, (at) => {
-            const fields: Record<string, unknown> = {
-              page: handle.id,
-              codec,
-              msFromRtp: round(at - info.receivedAt),
-            };
-            if (!firstWritten) {
-              firstWritten = true;
-              fields.msFromInvite = round(at - receivedAt);
-              if (n !== 0) fields.frame = n;
-            }
-            log.debug("page audio written", fields);
-          });
-        },
-        onEnd() {
-          // The post-tone plays and the amplifier tail runs after the caller is gone.
-          void handle.end();
-        },
-      };
-      return session;
-    },
-  });
+  // Paging is an application on the call-control API (runtime/features/paging/application.ts),
+  // declared with its numbers as a feature module.
+  const feature = pagingFeature(service, { log, store: storage.paging });
+  const app = feature.applications![0] as Application<PageArgs>;
+  const handlerFor = (target: string, emergency: boolean): LocalCallHandler =>
+    applicationHandler(app, { target, emergency }, { media: {}, clock, log });
 
   return {
     service,
+    feature,
     route(dialled) {
       const emergency = dialled.startsWith(EMERGENCY_PREFIX);
       const target = emergency ? dialled.slice(EMERGENCY_PREFIX.length) : dialled;
@@ -116,8 +81,4 @@ export function startPaging(options: { storage: Storage; clock: Clock; log: Logg
     },
     close: () => service.close(),
   };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }

@@ -12,10 +12,22 @@ import { startTransports, TransactionLayer, type TransportLayer } from "../runti
 import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
 import { sipSecurity } from "./_security.ts";
-import { B2bua, createDispatcher, LocalCalls, sendCheckSync, startLoadMonitor } from "../runtime/call/mod.ts";
+import {
+  B2bua,
+  CallRegistry,
+  checkFeatures,
+  createDispatcher,
+  type FeatureModule,
+  type HoldHandler,
+  LocalCalls,
+  MethodRegistry,
+  sendCheckSync,
+  startLoadMonitor,
+} from "../runtime/call/mod.ts";
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
+import { mohFeature } from "../runtime/features/moh/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
@@ -223,7 +235,20 @@ export async function startAppliance(
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
     });
     cleanups.push(() => events.close());
+    // One owner of every dialog (calls, local calls, later subscriptions) and of the methods served.
+    const callRegistry = new CallRegistry({ clock });
+    // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
+    let holdHandler: HoldHandler | undefined;
+    const methods = new MethodRegistry();
+    methods.allowInDialog("REFER"); // blind transfer within a call (B2BUA)
     b2bua = new B2bua({
+      registry: callRegistry,
+      allow: () => methods.allow(),
+      // The hold handler comes from the feature list below (music on hold).
+      hold: {
+        held: (p) => holdHandler?.held(p),
+        resumed: (p) => holdHandler?.resumed(p),
+      },
       transactions,
       sendRaw: (req, target) => void transports!.sendRequest(req, target),
       media,
@@ -233,6 +258,7 @@ export async function startAppliance(
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
+      exists: (n) => storage.extensions.get(n) !== undefined,
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
       onChange: (call, ended) => {
@@ -271,6 +297,7 @@ export async function startAppliance(
       },
     };
     const local = new LocalCalls({
+      registry: callRegistry,
       transactions,
       media,
       cdr: cdrSink,
@@ -283,6 +310,11 @@ export async function startAppliance(
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
+    // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
+    const features: FeatureModule[] = [paging.feature, mohFeature({ media, log: log.child("moh") })];
+    checkFeatures(features);
+    for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
+    holdHandler = features.find((f) => f.hold !== undefined)?.hold;
     const route = createRouter({ storage, paging: (n) => paging.route(n), log: sipLog }); // runtime/call/route
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
@@ -293,6 +325,8 @@ export async function startAppliance(
       registrar,
       b2bua,
       local,
+      registry: callRegistry,
+      methods,
       route,
       hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
@@ -366,6 +400,12 @@ export async function startAppliance(
       guard: provisioning.guard,
     }));
     events.core.restore(); // subscriptions from before a restart continue
+    // The events core answers SUBSCRIBE (dispatcher hook); Allow and Allow-Events come from the method
+    // registry, so announce SUBSCRIBE and every package the core serves there too.
+    methods.allowInDialog("SUBSCRIBE");
+    for (const p of events.core.allowEvents()) {
+      if (!methods.hasEventPackage(p)) methods.registerEventPackage(p);
+    }
     listeners.tftp = true;
 
     const app = createApp({

@@ -41,6 +41,21 @@ export function describeSdp(text: string): SdpInfo {
   return info;
 }
 
+/**
+ * The Warning value (RFC 3261 20.43, code 302 "Incompatible transport protocol") for an offer whose
+ * audio streams all require SRTP (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF): the box does not do SRTP
+ * yet. Undefined when some audio stream is plain RTP (or there is none: that is another 488).
+ */
+export function srtpRefusal(sd: SessionDescription, host: string): string | undefined {
+  const audio = sd.media.filter((m) => m.type === "audio" && m.port !== 0);
+  if (audio.length === 0 || !audio.every((m) => /SAVP/i.test(m.protocol))) return undefined;
+  const protos = [...new Set(audio.map((m) => m.protocol))].join(", ");
+  return `302 ${host} "SRTP is not supported here: offered ${protos}, offer RTP/AVP"`;
+}
+
+/** Media-level attributes that cross the bridge: codecs, packetization (the direction is re-added). */
+const PASSED = new Set(["rtpmap", "fmtp", "ptime", "maxptime"]);
+
 /** Attributes that describe the far phone's transport and must not leak to the other side. */
 const DROPPED = new Set([
   "rtcp",
@@ -164,9 +179,8 @@ export class SdpSession {
       }
       let direction = directionOf(m, other.sd);
       if (other.remote === undefined && direction === "sendrecv") direction = "sendonly";
-      let attributes = m.attributes.filter((a) =>
-        !DROPPED.has(a.name) && !["sendrecv", "sendonly", "recvonly", "inactive"].includes(a.name)
-      );
+      // Topology hiding: only what offer/answer needs crosses (no a=ssrc, a=tool, a=label, ...).
+      let attributes = m.attributes.filter((a) => PASSED.has(a.name) && !DROPPED.has(a.name));
       let formats = m.formats;
       if (rewrite.codecs !== undefined) {
         // Our own format list: the other side's rtpmap/fmtp lines describe payload types we replace.
@@ -178,21 +192,28 @@ export class SdpSession {
         formats = rewrite.codecs.map((c) => String(c.payloadType));
       }
       attributes.push({ name: direction } as (typeof attributes)[number]);
-      const out = { ...m, port, formats, attributes } as MediaDescription;
-      delete (out as { connection?: unknown }).connection;
+      const out: MediaDescription = {
+        type: m.type,
+        port,
+        protocol: m.protocol,
+        formats,
+        bandwidths: [],
+        attributes,
+      };
       return out;
     });
     void sessionDirection;
-    const sd = {
-      ...other.sd,
+    // The box's own session: nothing of the other party's session level (e-mail, a=tool, a=group).
+    const sd: SessionDescription = {
+      version: 0,
       origin: this.#origin(),
       sessionName: "pbx",
       connection,
-      attributes: other.sd.attributes.filter((a) =>
-        !DROPPED.has(a.name) && !["sendrecv", "sendonly", "recvonly", "inactive"].includes(a.name)
-      ),
+      bandwidths: [],
+      timing: [{ start: 0, stop: 0, repeats: [] }],
+      attributes: [],
       media,
-    } as SessionDescription;
+    };
     let text = serializeSdp(sd);
     if (text !== this.#last) {
       this.#version++;

@@ -27,15 +27,15 @@ import {
   parseUri,
   setHeader,
 } from "../sip/message/mod.ts";
-import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
+import { Dialog, newCallId, newTag } from "../sip/mod.ts";
 import type { ClientTransaction, ServerTransaction, TransactionLayer, ViaAddress } from "../sip/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
-import type { Codec } from "../sdp/mod.ts";
+import { describeSdp, localOfferInfo, type SdpInfo, SdpSession, srtpRefusal } from "./_sdp.ts";
+import { type Codec, isHold } from "../sdp/mod.ts";
 import {
   type AnswerPlan,
   boxOfferCodecs,
@@ -45,9 +45,14 @@ import {
   planOffer,
 } from "./_codec_plan.ts";
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
+import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
+import { buildRequest, contactFor, viaFor } from "./request.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
+
+/** RFC 3326 Reason on the CANCELs to the other forks once one answered (no "missed call" on them). */
+export const CANCEL_REASON_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 
 /** Methods the box accepts, for Allow headers. */
 export const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE";
@@ -74,9 +79,32 @@ export interface B2buaOptions {
   t2Ms?: number;
   /** Told whenever a call starts, changes state or ends. */
   onChange?(call: LiveCall, ended: boolean): void;
+  /** The registry owning the dialogs (shared with LocalCalls and event packages); default: its own. */
+  registry?: CallRegistry;
+  /** Whether a number exists at all (REFER to an unknown number gets 404); default: has bindings. */
+  exists?(number: string): boolean;
+  /** Told when a party holds and resumes (music on hold plays to the held party's leg). */
+  hold?: HoldHandler;
+  /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
+  allow?(): string;
 }
 
 type Side = "a" | "b";
+
+/** The held party of a call, as a hold handler sees it. */
+export interface HeldParty {
+  callId: string;
+  /** The held party's media leg at the box: what it hears is played into this leg. */
+  legId: string;
+  /** That leg's codec ("PCMU/8000", "G722/8000", "opus/48000") when the call's codec plan names it. */
+  codec?: string | undefined;
+}
+
+/** What the B2BUA tells when a party holds (sendonly, inactive, c=0.0.0.0) and resumes. */
+export interface HoldHandler {
+  held(party: HeldParty): void | Promise<void>;
+  resumed(party: HeldParty): void | Promise<void>;
+}
 
 /**
  * One INVITE toward one contact of the callee. Once the call is confirmed the transaction is let go
@@ -89,6 +117,31 @@ interface Fork {
   contactUri: string;
   state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
   finalStatus?: number;
+}
+
+/** A blind transfer (RFC 3515) in progress: side `from` referred the other side to `target`. */
+interface Transfer {
+  from: Side;
+  target: string;
+  /** The transferor's extension: recalled when the target is busy or does not answer. */
+  transferor: string;
+  /** The transferor hung up (a blind transfer usually does after the 202). */
+  transferorGone: boolean;
+  recalling: boolean;
+  /** The outbound leg being rung. */
+  out?: Originated | undefined;
+}
+
+/** An outbound INVITE to every contact of an extension, with its own media leg and SDP session. */
+interface Originated {
+  number: string;
+  callId: string;
+  fromTag: string;
+  leg: MediaLeg;
+  sdp: SdpSession;
+  forks: Fork[];
+  timer?: TimerId | undefined;
+  done: boolean;
 }
 
 /** The state of one in-dialog re-INVITE being passed across. */
@@ -136,6 +189,14 @@ interface Call {
   /** 2xx retransmission toward A until its ACK (RFC 3261 13.3.1.4). */
   okRetransmit?: OkRetransmit | undefined;
   pending?: PendingReinvite | undefined;
+  /** The side that put the call on hold, while it is held. */
+  heldBy?: Side | undefined;
+  /** A blind transfer (REFER) in progress. */
+  transfer?: Transfer | undefined;
+  /** Legs already released (a transferor's, when it left). */
+  released?: Set<string>;
+  /** Registry keys of each side's current dialog (a transfer replaces one). */
+  keys: { a: [string, string]; b: [string, string] };
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
@@ -145,16 +206,6 @@ function userOf(headerValue: string | undefined): string | undefined {
   if (headerValue === undefined) return undefined;
   try {
     return parseUri(parseNameAddr(headerValue).uri).user;
-  } catch {
-    return undefined;
-  }
-}
-
-function tagOf(headerValue: string | undefined): string | undefined {
-  if (headerValue === undefined) return undefined;
-  try {
-    const v = parseNameAddr(headerValue).params.get("tag");
-    return v ?? undefined;
   } catch {
     return undefined;
   }
@@ -209,8 +260,9 @@ function dispositionFor(status: number): Disposition {
 export class B2bua {
   #o: B2buaOptions;
   #calls = new Map<string, Call>();
-  /** Dialog lookup: `${callId}|${ourTag}` -> call and side. */
-  #dialogs = new Map<string, { call: Call; side: Side }>();
+  /** The registry the dialogs live in; usages map back to their call and side. */
+  #registry: CallRegistry;
+  #usages = new WeakMap<DialogUsage, { call: Call; side: Side }>();
   /** Calls by the A side's INVITE server transaction, for CANCEL. */
   #byInviteTx = new Map<ServerTransaction, Call>();
   #noAnswerMs: number;
@@ -220,6 +272,7 @@ export class B2bua {
 
   constructor(options: B2buaOptions) {
     this.#o = options;
+    this.#registry = options.registry ?? new CallRegistry({ clock: options.clock });
     // Digits the media plane heard (RFC 4733 or in-band) are logged per call; features hook in here.
     this.#offMedia = options.media.on?.((ev) => {
       if (ev.event !== "dtmf" || !("digit" in ev)) return;
@@ -267,12 +320,15 @@ export class B2bua {
   }
 
   #contact(transport: Peer["transport"]): string {
-    const t = transport === "tcp" ? ";transport=tcp" : "";
-    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${t}>`;
+    return contactFor(this.#o, transport);
   }
 
   #via(transport: Peer["transport"]): ViaAddress {
-    return { transport, host: this.#o.publicAddress, port: this.#o.sipPort };
+    return viaFor(this.#o, transport);
+  }
+
+  #allow(): string {
+    return this.#o.allow?.() ?? ALLOW;
   }
 
   /** A response on A's INVITE transaction; undefined once the call is confirmed (nothing left to answer). */
@@ -286,7 +342,7 @@ export class B2bua {
     if (options.reason !== undefined) opts.reason = options.reason;
     const res = createResponse(call.aInvite, status, opts);
     if (status > 100 && status < 300) addHeader(res, "Contact", this.#contact(call.aPeer.transport));
-    if (status >= 200 && status < 300) addHeader(res, "Allow", ALLOW);
+    if (status >= 200 && status < 300) addHeader(res, "Allow", this.#allow());
     if (options.body !== undefined) {
       res.body = TEXT.encode(options.body);
       setHeader(res, "Content-Type", "application/sdp");
@@ -316,6 +372,13 @@ export class B2bua {
         tx.respond(createResponse(invite, 400, { reason: `Bad SDP: ${(e as Error).message}`.slice(0, 120) }));
         return;
       }
+    }
+    const srtp = offer !== undefined ? srtpRefusal(offer.sd, this.#o.publicAddress) : undefined;
+    if (srtp !== undefined) {
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
+      addHeader(res, "Warning", srtp);
+      tx.respond(res);
+      return;
     }
     if (offer !== undefined && offer.audioIndex < 0) {
       tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (no audio stream)" }));
@@ -364,14 +427,48 @@ export class B2bua {
       bLeg,
       earlyMedia: false,
       delayedOffer: offer === undefined,
+      keys: { a: ["", ""], b: ["", ""] },
     };
+    call.keys = { a: [call.id, call.aTag], b: [call.bCallId, call.bFromTag] };
     if (callerName !== undefined) call.callerName = detachString(callerName);
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
-    this.#dialogs.set(`${call.id}|${call.aTag}`, { call, side: "a" });
-    this.#dialogs.set(`${call.bCallId}|${call.bFromTag}`, { call, side: "b" });
+    this.#register(call, "a", call.id, call.aTag);
+    this.#register(call, "b", call.bCallId, call.bFromTag);
     this.#respondA(call, 100);
     this.#changed(call);
+    try {
+      await this.#setUp(call, offer, bindings);
+    } catch (e) {
+      // A set-up step failed half-way (media configuration, sending): the call must not stay behind.
+      o.log.error("call set-up failed", { call: call.id, error: e as Error });
+      if (call.state === "ended") return;
+      for (const f of call.forks) {
+        if (f.state === "calling" || f.state === "proceeding") {
+          f.state = "cancelled";
+          f.branchTx?.cancel();
+        }
+      }
+      call.disposition = "failed";
+      call.hangupBy = "system";
+      call.finalCode = 500;
+      this.#respondA(call, 500, { reason: "Server Internal Error (call set-up failed)" });
+      await this.#end(call);
+    }
+  }
+
+  #register(call: Call, side: Side, callId: string, tag: string): void {
+    const usage: DialogUsage = {
+      kind: "invite",
+      handle: (req, tx, source) => this.#inDialog(call, side, req, tx, source),
+    };
+    this.#usages.set(usage, { call, side });
+    this.#registry.register(callId, tag, usage);
+  }
+
+  async #setUp(call: Call, offer: SdpInfo | undefined, bindings: Binding[]): Promise<void> {
+    const o = this.#o;
+    const { caller, callee, callerName, aLeg, bLeg } = call;
 
     const box = o.media.codecs?.() ?? [];
     let bOffer: string;
@@ -388,35 +485,26 @@ export class B2bua {
       // Delayed offer: A's leg waits for A's answer in its ACK; B gets the box's own offer.
       bOffer = call.bSdp.offerFrom(localOfferInfo(o.publicAddress, boxOfferCodecs(box)), bLeg.rtpPort);
     }
-    const from =
-      `${callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""}<sip:${caller}@${o.publicAddress}>` +
-      `;tag=${call.bFromTag}`;
+    const from = `${
+      callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""
+    }<sip:${caller}@${o.publicAddress}>`;
     for (const b of bindings) {
       const peer = peerOfBinding(b);
-      const req: SipRequest = {
-        type: "request",
+      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
+      const req = buildRequest({
         method: "INVITE",
         uri: b.contactUri,
-        headers: [
-          {
-            name: "Via",
-            value:
-              `SIP/2.0/${peer.transport.toUpperCase()} ${o.publicAddress}:${o.sipPort};branch=${newBranch()};rport`,
-          },
-          { name: "Max-Forwards", value: "70" },
-          { name: "From", value: from },
-          { name: "To", value: `<sip:${callee}@${o.publicAddress}>` },
-          { name: "Call-ID", value: call.bCallId },
-          { name: "CSeq", value: "1 INVITE" },
-          { name: "Contact", value: this.#contact(peer.transport) },
-          { name: "Allow", value: ALLOW },
-          { name: "User-Agent", value: "pbx-appliance" },
-          { name: "Content-Type", value: "application/sdp" },
-        ],
-        body: TEXT.encode(bOffer),
-      };
-      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
-      for (const r of [...(b.path ?? [])].reverse()) req.headers.splice(1, 0, { name: "Route", value: r });
+        via: this.#via(peer.transport),
+        route: b.path ?? [],
+        from,
+        fromTag: call.bFromTag,
+        to: `<sip:${callee}@${o.publicAddress}>`,
+        callId: call.bCallId,
+        contact: this.#contact(peer.transport),
+        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+        body: bOffer,
+        contentType: "application/sdp",
+      });
       const fork: Fork = {
         request: req,
         peer,
@@ -560,7 +648,7 @@ export class B2bua {
     for (const f of call.forks) {
       if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
         f.state = "cancelled";
-        f.branchTx?.cancel();
+        f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
       }
     }
     if (call.delayedOffer && answer !== undefined && answer.audioIndex >= 0) {
@@ -800,11 +888,16 @@ export class B2bua {
    * caller can answer 481.
    */
   handleInDialog(req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
-    const callId = getHeader(req, "Call-ID") ?? "";
-    const toTag = tagOf(getHeader(req, "To"));
-    const entry = toTag !== undefined ? this.#dialogs.get(`${callId}|${toTag}`) : undefined;
-    if (!entry) return false;
-    const { call, side } = entry;
+    return this.#registry.route(req, tx, source);
+  }
+
+  #inDialog(
+    call: Call,
+    side: Side,
+    req: SipRequest,
+    tx: ServerTransaction | undefined,
+    source: Peer,
+  ): boolean {
     const dialog = side === "a" ? call.aDialog : call.bDialog;
     if (req.method === "ACK") {
       if (side === "a") {
@@ -839,7 +932,15 @@ export class B2bua {
     switch (req.method) {
       case "BYE":
         tx.respond(createResponse(req, 200));
+        if (call.transfer?.from === side && !call.transfer.transferorGone) {
+          // Blind transfer: the transferor leaves; the transferee stays for the target (or the recall).
+          this.#transferorLeaves(call, side);
+          return true;
+        }
         void this.#hangup(call, side === "a" ? "caller" : "callee", side);
+        return true;
+      case "REFER":
+        this.#refer(call, side, req, tx);
         return true;
       case "INVITE":
         this.#reinvite(call, side, req, tx);
@@ -862,14 +963,14 @@ export class B2bua {
 
   #optionsResponse(req: SipRequest): SipResponse {
     const res = createResponse(req, 200);
-    addHeader(res, "Allow", ALLOW);
+    addHeader(res, "Allow", this.#allow());
     addHeader(res, "Accept", "application/sdp");
     return res;
   }
 
   #notAllowed(req: SipRequest): SipResponse {
     const res = createResponse(req, 405);
-    addHeader(res, "Allow", ALLOW);
+    addHeader(res, "Allow", this.#allow());
     return res;
   }
 
@@ -930,8 +1031,8 @@ export class B2bua {
       body: TEXT.encode(
         theirs.offerFrom(offer, theirLeg.rtpPort, this.#rewriteFor(call, side === "a" ? "b" : "a")),
       ),
+      // The dialog adds its own Contact to a target refresh (RFC 3261 12.2.1.1): no second one here.
       contentType: "application/sdp",
-      headers: [{ name: "Contact", value: this.#contact(other.peer.transport) }],
     });
     call.pending = { from: side, tx };
     const otherDialog = other.dialog;
@@ -949,13 +1050,14 @@ export class B2bua {
         this.#o.sendRaw(otherDialog.createAck(cseq, { via: this.#via(otherPeer.transport) }), otherPeer);
         const answer = this.#applyRemoteSdp(call, side === "a" ? "b" : "a", res.body);
         const ok = createResponse(req, 200, { toTag: to });
-        addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : otherPeer.transport));
+        addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : call.bPeer!.transport));
         if (answer) {
           ok.body = TEXT.encode(mine.answerFrom(answer, myLeg.rtpPort, this.#rewriteFor(call, side)));
           setHeader(ok, "Content-Type", "application/sdp");
         }
         tx.respond(ok);
         if (side === "a") this.#startOkRetransmit(call, tx, ok);
+        this.#holdChanged(call, side, offer);
       },
       onTimeout: () => {
         call.pending = undefined;
@@ -966,6 +1068,401 @@ export class B2bua {
         tx.respond(createResponse(req, 503));
       },
     });
+  }
+
+  /**
+   * A re-INVITE from `side` went through: if it holds (sendonly, inactive or c=0.0.0.0) the other
+   * side is the held party and the hold handler (music on hold) plays to its leg; a resume stops it.
+   */
+  #holdChanged(call: Call, side: Side, offer: SdpInfo): void {
+    const hold = this.#o.hold;
+    if (hold === undefined || call.state !== "answered") return;
+    const m = offer.sd.media[offer.audioIndex];
+    const holding = m === undefined || offer.remote === undefined || isHold(m, offer.sd);
+    const heldLeg = side === "a" ? call.bLeg : call.aLeg;
+    const info = {
+      callId: call.id,
+      legId: heldLeg.legId,
+      codec: this.#legCodec(call, side === "a" ? "b" : "a"),
+    };
+    if (holding && call.heldBy === undefined) {
+      call.heldBy = side;
+      this.#o.log.info("call on hold", { call: call.id, by: side });
+      this.#safe(() => hold.held(info));
+    } else if (!holding && call.heldBy === side) {
+      call.heldBy = undefined;
+      this.#o.log.info("call resumed", { call: call.id, by: side });
+      this.#safe(() => hold.resumed(info));
+    }
+  }
+
+  /** The codec ("name/rate") a side's leg speaks, when known (the plan's payload map). */
+  #legCodec(call: Call, side: Side): string | undefined {
+    const p = call.plan;
+    if (p === undefined || p.kind === "reject") return undefined;
+    const map = side === "a" ? p.aMap : p.bMap;
+    return Object.values(map).find((c) => !/^telephone-event\//i.test(c) && !/^CN\//i.test(c));
+  }
+
+  #safe(fn: () => void | Promise<void>): void {
+    try {
+      const r = fn();
+      if (r instanceof Promise) {
+        r.catch((e) => this.#o.log.warn("hold handler failed", { error: e as Error }));
+      }
+    } catch (e) {
+      this.#o.log.warn("hold handler failed", { error: e as Error });
+    }
+  }
+
+  // ------------------------------------------------------------------ blind transfer (RFC 3515)
+
+  /** REFER from `side`: 202, NOTIFY progress, ring the target, bridge the other side to it. */
+  #refer(call: Call, side: Side, req: SipRequest, tx: ServerTransaction): void {
+    const to = tagOf(getHeader(req, "To")) ?? "";
+    const refuse = (status: number, reason: string) =>
+      tx.respond(createResponse(req, status, { reason, toTag: to }));
+    if (call.state !== "answered" || call.pending !== undefined) return refuse(491, "Request Pending");
+    if (call.transfer !== undefined) return refuse(491, "Request Pending (a transfer is in progress)");
+    const referTo = getHeader(req, "Refer-To");
+    let number: string | undefined;
+    try {
+      number = referTo === undefined ? undefined : parseUri(parseNameAddr(referTo).uri).user;
+    } catch {
+      number = undefined;
+    }
+    if (number === undefined || number === "") return refuse(400, "Bad Request (Refer-To names no number)");
+    if (this.#o.exists !== undefined && !this.#o.exists(number)) {
+      this.#o.log.info("transfer to an unknown number refused", { call: call.id, target: number });
+      return refuse(404, "Not Found (no such number)");
+    }
+    const bindings = this.#o.bindings(number);
+    if (bindings.length === 0) return refuse(480, "Temporarily Unavailable (target not registered)");
+    tx.respond(createResponse(req, 202, { reason: "Accepted", toTag: to }));
+    const transfer: Transfer = {
+      from: side,
+      target: number,
+      transferor: side === "a" ? call.caller : call.callee,
+      transferorGone: false,
+      recalling: false,
+    };
+    call.transfer = transfer;
+    this.#o.log.info("blind transfer", { call: call.id, by: transfer.transferor, target: number });
+    this.#notifyRefer(call, "SIP/2.0 100 Trying", false);
+    void this.#ring(call, number, bindings);
+  }
+
+  /** NOTIFY the transferor of the transfer's progress (implied subscription, RFC 3515 section 2.4.4). */
+  #notifyRefer(call: Call, sipfrag: string, final: boolean): void {
+    const t = call.transfer;
+    if (t === undefined || t.transferorGone) return;
+    const dialog = t.from === "a" ? call.aDialog : call.bDialog;
+    const peer = t.from === "a" ? call.aPeer : call.bPeer;
+    if (dialog === undefined || peer === undefined) return;
+    const notify = dialog.createRequest("NOTIFY", {
+      via: this.#via(peer.transport),
+      headers: [
+        { name: "Event", value: "refer" },
+        { name: "Subscription-State", value: final ? "terminated;reason=noresource" : "active;expires=60" },
+      ],
+      body: `${sipfrag}\r\n`,
+      contentType: "message/sipfrag;version=2.0",
+    });
+    this.#o.transactions.sendRequest(notify, peer, { onResponse: () => {} });
+  }
+
+  /** The transferor hung up during the transfer: its dialog and leg go, the call goes on. */
+  #transferorLeaves(call: Call, side: Side): void {
+    const t = call.transfer!;
+    t.transferorGone = true;
+    // Its dialog keeps answering retransmissions for the linger time, but no longer reaches the call.
+    this.#registry.register(...call.keys[side], {
+      kind: "invite",
+      handle: (req, tx) => tx?.respond(createResponse(req, req.method === "BYE" ? 200 : 481)),
+    });
+    this.#registry.linger(...call.keys[side]);
+    const leg = side === "a" ? call.aLeg : call.bLeg;
+    if (side === "a") delete call.aDialog;
+    else delete call.bDialog;
+    (call.released ??= new Set()).add(leg.legId);
+    void this.#o.media.releaseLeg(leg.legId).catch(() => {});
+    this.#o.log.info("transferor left", { call: call.id, transferor: t.transferor });
+  }
+
+  /** The transferee's codecs as the call negotiated them (offered to the target, so it can relay). */
+  #transfereeCodecs(call: Call, transferee: Side): Codec[] {
+    const p = call.plan;
+    if (p !== undefined && p.kind !== "reject") {
+      const map = transferee === "a" ? p.aMap : p.bMap;
+      return Object.entries(map).map(([pt, enc]) => {
+        const [name = "", rate = "8000"] = enc.split("/");
+        return {
+          payloadType: Number(pt),
+          name,
+          clockRate: Number(rate),
+          channels: name.toLowerCase() === "opus" ? 2 : 1,
+        };
+      });
+    }
+    return [
+      { payloadType: 0, name: "PCMU", clockRate: 8000, channels: 1 },
+      { payloadType: 101, name: "telephone-event", clockRate: 8000, channels: 1 },
+    ];
+  }
+
+  /**
+   * Originate: ring every contact of `number` for the transferee (the side that stays). On answer
+   * the new dialog and leg replace the transferor's side of the call; on failure the transferor is
+   * recalled (once), and if that fails too the transferee is hung up.
+   */
+  async #ring(call: Call, number: string, bindings: Binding[]): Promise<void> {
+    const o = this.#o;
+    const t = call.transfer!;
+    const stays: Side = t.from === "a" ? "b" : "a";
+    const stayLeg = stays === "a" ? call.aLeg : call.bLeg;
+    let leg: MediaLeg;
+    try {
+      leg = await o.media.allocateLeg();
+    } catch (e) {
+      o.log.error("no media port for the transfer", { call: call.id, error: e as Error });
+      this.#transferFailed(call, 503);
+      return;
+    }
+    if (call.state === "ended" || call.transfer !== t) {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      return;
+    }
+    // While the target rings, the transferee hears music on hold.
+    if (!t.recalling && o.hold !== undefined && call.heldBy === undefined) {
+      const hold = o.hold;
+      this.#safe(() => hold.held({ callId: call.id, legId: stayLeg.legId }));
+    }
+    const out: Originated = {
+      number,
+      callId: newCallId(o.publicAddress),
+      fromTag: newTag(),
+      leg,
+      sdp: new SdpSession(o.publicAddress),
+      forks: [],
+      done: false,
+    };
+    t.out = out;
+    const who = stays === "a" ? call.caller : call.callee;
+    const offer = out.sdp.offerFrom(
+      localOfferInfo(o.publicAddress, this.#transfereeCodecs(call, stays)),
+      leg.rtpPort,
+    );
+    for (const b of bindings) {
+      const peer = peerOfBinding(b);
+      const req = buildRequest({
+        method: "INVITE",
+        uri: b.contactUri,
+        via: this.#via(peer.transport),
+        route: b.path ?? [],
+        from: `<sip:${who}@${o.publicAddress}>`,
+        fromTag: out.fromTag,
+        to: `<sip:${number}@${o.publicAddress}>`,
+        callId: out.callId,
+        contact: this.#contact(peer.transport),
+        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+        body: offer,
+        contentType: "application/sdp",
+      });
+      const fork: Fork = {
+        request: req,
+        peer,
+        contactUri: b.contactUri,
+        state: "calling",
+        branchTx: undefined,
+      };
+      try {
+        fork.branchTx = o.transactions.sendRequest(req, peer, {
+          onResponse: (res) => this.#onOutResponse(call, out, fork, res),
+          onTimeout: () => this.#onOutFailed(call, out, fork, 408),
+          onTransportError: () => this.#onOutFailed(call, out, fork, 503),
+        });
+      } catch (e) {
+        o.log.warn("sending the transfer INVITE failed", { call: call.id, error: e as Error });
+        fork.state = "failed";
+        fork.finalStatus = 503;
+      }
+      out.forks.push(fork);
+    }
+    out.timer = o.clock.setTimeout(() => {
+      out.timer = undefined;
+      if (out.done) return;
+      for (const f of out.forks) {
+        if (f.state === "calling" || f.state === "proceeding") {
+          f.state = "cancelled";
+          f.branchTx?.cancel();
+        }
+      }
+      this.#outFailed(call, out, 480);
+    }, this.#noAnswerMs);
+    if (out.forks.every((f) => f.state === "failed")) this.#outFailed(call, out, 503);
+  }
+
+  #onOutResponse(call: Call, out: Originated, fork: Fork, res: SipResponse): void {
+    if (res.status < 200) {
+      // Ringing is not reported to the transferor: 100 Trying, then the final status (RFC 3515 allows it).
+      if (res.status > 100 && fork.state === "calling") fork.state = "proceeding";
+      return;
+    }
+    if (res.status >= 300) return this.#onOutFailed(call, out, fork, res.status);
+    const o = this.#o;
+    const dialog = Dialog.fromUacResponse(fork.request, res);
+    o.sendRaw(dialog.createAck(1, { via: this.#via(fork.peer.transport) }), fork.peer);
+    if (out.done || call.state === "ended" || call.transfer?.out !== out) {
+      o.transactions.sendRequest(
+        dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) }),
+        fork.peer,
+        {
+          onResponse: () => {},
+        },
+      );
+      return;
+    }
+    out.done = true;
+    fork.state = "answered";
+    if (out.timer !== undefined) o.clock.clearTimeout(out.timer);
+    for (const f of out.forks) {
+      if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
+        f.state = "cancelled";
+        f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
+      }
+    }
+    let answer: SdpInfo | undefined;
+    try {
+      answer = describeSdp(DECODE.decode(res.body));
+    } catch {
+      answer = undefined;
+    }
+    this.#replaceSide(call, out, dialog, fork.peer, answer);
+  }
+
+  #onOutFailed(call: Call, out: Originated, fork: Fork, status: number): void {
+    if (fork.state === "answered" || fork.state === "failed") return;
+    fork.state = fork.state === "cancelled" ? "cancelled" : "failed";
+    fork.finalStatus = status;
+    if (out.done || out.forks.some((f) => f.state === "calling" || f.state === "proceeding")) return;
+    const codes = out.forks.map((f) => f.finalStatus ?? 500);
+    this.#outFailed(call, out, codes.find((c) => c === 486) ?? Math.min(...codes));
+  }
+
+  #outFailed(call: Call, out: Originated, status: number): void {
+    if (out.done) return;
+    out.done = true;
+    if (out.timer !== undefined) this.#o.clock.clearTimeout(out.timer);
+    void this.#o.media.releaseLeg(out.leg.legId).catch(() => {});
+    this.#transferFailed(call, status);
+  }
+
+  /** The target did not answer: tell the transferor, then recall it (or restore it if it stayed). */
+  #transferFailed(call: Call, status: number): void {
+    const t = call.transfer;
+    if (t === undefined || call.state === "ended") return;
+    t.out = undefined;
+    const o = this.#o;
+    const stays: Side = t.from === "a" ? "b" : "a";
+    const stayLeg = stays === "a" ? call.aLeg : call.bLeg;
+    o.log.info("transfer target did not answer", {
+      call: call.id,
+      target: t.target,
+      status,
+      recall: !t.transferorGone,
+    });
+    if (!t.recalling) {
+      this.#notifyRefer(call, `SIP/2.0 ${status} ${status === 486 ? "Busy Here" : "Failed"}`, true);
+    }
+    if (!t.transferorGone) {
+      // The transferor is still in the call: the two talk again once the music stops.
+      call.transfer = undefined;
+      this.#stopTransferMusic(call, stayLeg.legId);
+      // (Its leg was never unbridged: the music only held the bridged audio back.)
+      return;
+    }
+    if (!t.recalling) {
+      const bindings = o.bindings(t.transferor);
+      if (bindings.length > 0) {
+        t.recalling = true;
+        o.log.info("recalling the transferor", { call: call.id, transferor: t.transferor });
+        void this.#ring(call, t.transferor, bindings);
+        return;
+      }
+    }
+    // Nobody to talk to: end the call for the transferee.
+    this.#stopTransferMusic(call, stayLeg.legId);
+    call.transfer = undefined;
+    void this.#hangup(call, "system", t.from);
+  }
+
+  #stopTransferMusic(call: Call, legId: string): void {
+    const hold = this.#o.hold;
+    if (hold !== undefined && call.heldBy === undefined) {
+      this.#safe(() => hold.resumed({ callId: call.id, legId }));
+    }
+  }
+
+  /** The target (or the recalled transferor) answered: it becomes the transferor's side of the call. */
+  #replaceSide(call: Call, out: Originated, dialog: Dialog, peer: Peer, answer: SdpInfo | undefined): void {
+    const o = this.#o;
+    const t = call.transfer!;
+    const side = t.from;
+    const stays: Side = side === "a" ? "b" : "a";
+    const stayLeg = stays === "a" ? call.aLeg : call.bLeg;
+    this.#stopTransferMusic(call, stayLeg.legId);
+    if (!t.transferorGone) {
+      // Success: the transferor is told, then let go.
+      this.#notifyRefer(call, "SIP/2.0 200 OK", true);
+      const oldDialog = side === "a" ? call.aDialog : call.bDialog;
+      const oldPeer = side === "a" ? call.aPeer : call.bPeer;
+      if (oldDialog !== undefined && oldPeer !== undefined) {
+        o.transactions.sendRequest(
+          oldDialog.createRequest("BYE", { via: this.#via(oldPeer.transport) }),
+          oldPeer,
+          {
+            onResponse: () => {},
+          },
+        );
+      }
+      this.#transferorLeaves(call, side);
+    }
+    t.transferorGone = true;
+    this.#register(call, side, out.callId, out.fromTag);
+    call.keys[side] = [out.callId, out.fromTag];
+    if (side === "a") {
+      call.aDialog = dialog;
+      call.aPeer = peer;
+      call.aSdp = out.sdp;
+      call.aLeg = out.leg;
+      call.caller = out.number;
+    } else {
+      call.bDialog = dialog;
+      call.bPeer = peer;
+      call.bSdp = out.sdp;
+      call.bLeg = out.leg;
+      call.callee = out.number;
+    }
+    call.transfer = undefined;
+    o.log.info("transfer completed", { call: call.id, to: out.number, recall: t.recalling });
+    this.#changed(call);
+    const payloadMap: Record<number, string> = {};
+    if (answer !== undefined) {
+      for (const c of audioCodecs(answer)) payloadMap[c.payloadType] = `${c.name}/${c.clockRate}`;
+    }
+    void (async () => {
+      try {
+        await o.media.configureLeg(out.leg.legId, {
+          ...(answer?.remote !== undefined ? { remote: answer.remote } : {}),
+          ...(Object.keys(payloadMap).length > 0 ? { payloadMap } : {}),
+        });
+        await o.media.bridge(call.aLeg.legId, call.bLeg.legId);
+      } catch (e) {
+        if (call.state !== "ended") {
+          o.log.error("bridging the transfer failed", { call: call.id, error: e as Error });
+        }
+      }
+    })();
   }
 
   /**
@@ -1029,7 +1526,8 @@ export class B2bua {
     if (cseq === undefined || parseCSeq(cseq).method !== "INVITE") return;
     const callId = getHeader(res, "Call-ID") ?? "";
     const fromTag = tagOf(getHeader(res, "From"));
-    const entry = fromTag !== undefined ? this.#dialogs.get(`${callId}|${fromTag}`) : undefined;
+    const usage = fromTag !== undefined ? this.#registry.lookup(callId, fromTag) : undefined;
+    const entry = usage !== undefined ? this.#usages.get(usage) : undefined;
     if (!entry || entry.side !== "b") return;
     const { call } = entry;
     const toTag = tagOf(getHeader(res, "To"));
@@ -1071,6 +1569,12 @@ export class B2bua {
     if (call.state === "ended") return;
     const wasState = call.state;
     call.state = "ended";
+    if (call.heldBy !== undefined && this.#o.hold !== undefined) {
+      const hold = this.#o.hold;
+      const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;
+      call.heldBy = undefined;
+      this.#safe(() => hold.resumed({ callId: call.id, legId }));
+    }
     this.#clearNoAnswer(call);
     this.#stopOkRetransmit(call);
     if (call.aTx !== undefined) this.#byInviteTx.delete(call.aTx);
@@ -1098,18 +1602,27 @@ export class B2bua {
       by: record.hangupBy,
       billsec: Math.round(record.billsecMs / 1000),
     });
-    try {
-      await o.media.releaseLeg(call.aLeg.legId);
-      await o.media.releaseLeg(call.bLeg.legId);
-    } catch (e) {
-      o.log.error("releasing media legs failed", { call: call.id, error: e as Error });
-    }
     // Keep dialogs a little longer so late retransmissions (BYE, ACK) still match (RFC 3261 Timer J).
-    o.clock.setTimeout(() => {
-      this.#calls.delete(call.id + "|" + call.aTag);
-      this.#dialogs.delete(`${call.id}|${call.aTag}`);
-      this.#dialogs.delete(`${call.bCallId}|${call.bFromTag}`);
-    }, 32_000);
+    this.#registry.linger(...call.keys.a);
+    this.#registry.linger(...call.keys.b);
+    const out = call.transfer?.out;
+    if (out !== undefined && !out.done) {
+      out.done = true;
+      if (out.timer !== undefined) o.clock.clearTimeout(out.timer);
+      for (const f of out.forks) if (f.state === "calling" || f.state === "proceeding") f.branchTx?.cancel();
+      await o.media.releaseLeg(out.leg.legId).catch(() => {});
+    }
+    call.transfer = undefined;
+    o.clock.setTimeout(() => this.#calls.delete(call.id + "|" + call.aTag), DIALOG_LINGER_MS);
+    // Each leg on its own: a failure releasing one must not keep the other's ports.
+    for (const leg of [call.aLeg, call.bLeg]) {
+      if (call.released?.has(leg.legId)) continue;
+      try {
+        await o.media.releaseLeg(leg.legId);
+      } catch (e) {
+        o.log.error("releasing a media leg failed", { call: call.id, leg: leg.legId, error: e as Error });
+      }
+    }
   }
 
   #record(record: CallRecord): void {
@@ -1144,4 +1657,4 @@ export class B2bua {
   }
 }
 
-export { tagOf, userOf };
+export { userOf };

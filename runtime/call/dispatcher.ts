@@ -1,7 +1,9 @@
 /**
  * The request router above the transaction layer: every request that is not a retransmission
  * lands here. REGISTER goes to the registrar, a new INVITE to the B2BUA after authentication,
- * in-dialog requests to their call, and everything else gets the answer RFC 3261 asks for.
+ * in-dialog requests to their call (through the `CallRegistry`), methods registered by features in
+ * the `MethodRegistry` (see methods.ts) to their handler, and everything else gets the answer RFC
+ * 3261 asks for. `Allow` and `Allow-Events` are computed from the registered methods and packages.
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
 import { addHeader, createResponse, getHeader, parseNameAddr, parseUri } from "../sip/message/mod.ts";
@@ -9,8 +11,10 @@ import type { ServerTransaction } from "../sip/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import { type Authorizer, handleRegister, type RegistrarOptions } from "../registrar/mod.ts";
-import { ALLOW, type B2bua, tagOf } from "./b2bua.ts";
+import type { B2bua } from "./b2bua.ts";
 import type { LocalCallHandler, LocalCalls } from "./local.ts";
+import { MethodRegistry } from "./methods.ts";
+import { type CallRegistry, tagOf } from "./registry.ts";
 
 /** Methods we know (405 with Allow) as opposed to unknown ones (501). */
 const KNOWN_METHODS = new Set([
@@ -55,6 +59,10 @@ export interface DispatcherOptions {
   clock: Clock;
   log: Logger;
   hooks?: RequestHook[];
+  /** The dialogs' owner: in-dialog requests are routed to their usage here first. */
+  registry?: CallRegistry;
+  /** Methods and event packages registered by features; Allow/Allow-Events are computed from it. */
+  methods?: MethodRegistry;
   /**
    * True while the box is overloaded: new calls get 503 with Retry-After so calls in progress and
    * registrations keep being served, instead of everything slowing into retransmission storms.
@@ -70,6 +78,13 @@ export function createDispatcher(
   options: DispatcherOptions,
 ): (req: SipRequest, tx: ServerTransaction | undefined, source: Peer) => void {
   const { authorizer, b2bua, log, clock } = options;
+  const methods = options.methods ?? new MethodRegistry();
+  const withAllow = (res: SipResponse): SipResponse => {
+    addHeader(res, "Allow", methods.allow());
+    const events = methods.allowEvents();
+    if (events !== undefined) addHeader(res, "Allow-Events", events);
+    return res;
+  };
 
   const respondLater = (tx: ServerTransaction, res: SipResponse, delayMs: number) => {
     if (delayMs <= 0) tx.respond(res);
@@ -79,7 +94,10 @@ export function createDispatcher(
   const handle = async (req: SipRequest, tx: ServerTransaction | undefined, source: Peer): Promise<void> => {
     const toTag = tagOf(getHeader(req, "To"));
     if (req.method === "ACK") {
-      if (toTag !== undefined && !options.local?.handleInDialog(req, undefined, source)) {
+      if (
+        toTag !== undefined && !options.registry?.route(req, undefined, source) &&
+        !options.local?.handleInDialog(req, undefined, source)
+      ) {
         b2bua.handleInDialog(req, undefined, source);
       }
       return; // ACK never gets a response
@@ -99,6 +117,7 @@ export function createDispatcher(
       return;
     }
     if (toTag !== undefined) {
+      if (options.registry?.route(req, tx, source)) return;
       if (options.local?.handleInDialog(req, tx, source)) return;
       if (!b2bua.handleInDialog(req, tx, source)) {
         tx.respond(createResponse(req, 481));
@@ -107,8 +126,7 @@ export function createDispatcher(
     }
     switch (req.method) {
       case "OPTIONS": {
-        const res = createResponse(req, 200);
-        addHeader(res, "Allow", ALLOW);
+        const res = withAllow(createResponse(req, 200));
         addHeader(res, "Accept", "application/sdp");
         tx.respond(res);
         return;
@@ -125,13 +143,13 @@ export function createDispatcher(
         tx.respond(createResponse(req, 481));
         return;
       default: {
+        const handler = methods.handler(req.method);
+        if (handler !== undefined) return await handler(req, tx, source);
         if (!KNOWN_METHODS.has(req.method)) {
           tx.respond(createResponse(req, 501));
           return;
         }
-        const res = createResponse(req, 405);
-        addHeader(res, "Allow", ALLOW);
-        tx.respond(res);
+        tx.respond(withAllow(createResponse(req, 405)));
       }
     }
   };

@@ -13,6 +13,10 @@ import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import type { CallRecordSink, MediaLeg, MediaPort } from "./types.ts";
+import { CallRegistry, DIALOG_LINGER_MS } from "./registry.ts";
+import { contactFor, viaFor } from "./request.ts";
+import { srtpRefusal } from "./_sdp.ts";
+import { parseInfoDtmf } from "./_call_media.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -21,6 +25,8 @@ const DECODE = new TextDecoder();
 export interface LocalCallControl {
   /** End the call from the box's side (BYE to the caller). */
   hangup(reason?: string): void;
+  /** The call's media leg at the box (for players: tones, prompts, music). */
+  legId: string;
 }
 
 /** Timing of one frame of caller audio. */
@@ -36,8 +42,8 @@ export interface LocalSession {
    * 16000 for G.722, 48000 for Opus), one frame per packet.
    */
   onAudio?(pcm: Int16Array, sampleRate: number, info: LocalAudioInfo): void;
-  /** A DTMF digit from the caller (RFC 4733 or in-band). */
-  onDtmf?(digit: string): void;
+  /** A DTMF digit from the caller (RFC 4733 or in-band from the media plane, or SIP INFO). */
+  onDtmf?(digit: string, source?: "rfc4733" | "inband" | "info"): void;
   /** The call is up: media flows; `control` lets the feature hang up. */
   onStart?(control: LocalCallControl): void;
   /** The call ended (caller hung up, the feature hung up, or the box shut down). */
@@ -58,8 +64,16 @@ export interface LocalCallInfo {
 
 /** A feature reachable by a number. */
 export interface LocalCallHandler {
-  /** Accept (return a session) or refuse (return a SIP status, e.g. 403 or 486). */
-  accept(call: LocalCallInfo): LocalSession | { status: number; reason?: string };
+  /**
+   * Accept (return a session) or refuse (return a SIP status, e.g. 403 or 486); an application may
+   * decide asynchronously (see application.ts).
+   */
+  accept(
+    call: LocalCallInfo,
+  ):
+    | LocalSession
+    | { status: number; reason?: string }
+    | Promise<LocalSession | { status: number; reason?: string }>;
 }
 
 /** A codec the media plane decodes (MediaPlane `codecs()` entries fit). */
@@ -80,7 +94,7 @@ export interface LocalMediaPort extends Pick<MediaPort, "allocateLeg" | "configu
     listener: (
       ev:
         | { event: "audio"; legId: string; pcm: Int16Array; sampleRate: number; receivedAt?: number }
-        | { event: "dtmf"; legId: string; digit: string }
+        | { event: "dtmf"; legId: string; digit: string; source?: "rfc4733" | "inband" }
         | { event: string; legId: string },
     ) => void,
   ): () => void;
@@ -99,6 +113,8 @@ export interface LocalCallsOptions {
   sipPort: number;
   t1Ms?: number;
   t2Ms?: number;
+  /** The registry owning the dialogs (shared with the B2BUA); default: its own. */
+  registry?: CallRegistry;
 }
 
 /** What the local path accepts when the media plane does not list its codecs: G.711. */
@@ -154,9 +170,11 @@ interface LocalCall {
 export class LocalCalls {
   #o: LocalCallsOptions;
   #calls = new Map<string, LocalCall>();
+  #registry: CallRegistry;
 
   constructor(options: LocalCallsOptions) {
     this.#o = options;
+    this.#registry = options.registry ?? new CallRegistry({ clock: options.clock });
   }
 
   /** Number of local calls in progress. */
@@ -165,9 +183,7 @@ export class LocalCalls {
   }
 
   #contact(peer: Peer): string {
-    return `<sip:pbx@${this.#o.publicAddress}:${this.#o.sipPort}${
-      peer.transport === "tcp" ? ";transport=tcp" : ""
-    }>`;
+    return contactFor(this.#o, peer.transport);
   }
 
   /**
@@ -217,6 +233,13 @@ export class LocalCalls {
       }));
       return;
     }
+    const srtp = srtpRefusal(offer, o.publicAddress);
+    if (srtp !== undefined) {
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
+      addHeader(res, "Warning", srtp);
+      tx.respond(res);
+      return;
+    }
     const prefs = localCodecPreferences(o.media.codecs?.() ?? []);
     // Our order, not the caller's: wideband wins when the phone offers it at all.
     const chosen = negotiateAudio(offer, prefs, { preferOfferOrder: false });
@@ -232,12 +255,19 @@ export class LocalCalls {
     const payloadMap: Record<number, string> = { [first.payloadType]: `${first.name}/${first.clockRate}` };
     if (te !== undefined) payloadMap[te.payloadType] = `${te.name}/${te.clockRate}`;
     const ptime = chosen.negotiated.ptime;
-    const verdict = handler.accept({
+    let verdict: LocalSession | { status: number; reason?: string };
+    const pending = handler.accept({
       caller,
       dialled,
       receivedAt,
       codec: `${first.name}/${first.clockRate}`,
     });
+    try {
+      verdict = pending instanceof Promise ? await pending : pending;
+    } catch (e) {
+      o.log.error("feature failed to decide on a call", { error: e as Error });
+      verdict = { status: 500, reason: "Server Internal Error (feature failed)" };
+    }
     if ("status" in verdict) {
       refuse(verdict.status, verdict.reason);
       return;
@@ -292,13 +322,32 @@ export class LocalCalls {
       ended: false,
     };
     this.#calls.set(call.id, call);
+    this.#registry.register(callId, tag, {
+      kind: "invite",
+      handle: (req, tx, source) => this.#inDialog(call, req, tx, source),
+    });
     call.unsubscribe = o.media.on((ev) => {
       if (ev.legId !== leg.legId || call.ended) return;
       if (ev.event === "audio" && "pcm" in ev) {
         session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
-      } else if (ev.event === "dtmf" && "digit" in ev) session.onDtmf?.(ev.digit);
+      } else if (ev.event === "dtmf" && "digit" in ev) {
+        session.onDtmf?.(ev.digit, ev.source === "inband" ? "inband" : "rfc4733");
+      }
     });
-    await o.media.tap(leg.legId, true);
+    try {
+      await o.media.tap(leg.legId, true);
+    } catch (e) {
+      // Half-way set-up: nothing was answered yet, so the call leaves at once with its port.
+      o.log.error("tapping a media leg failed", { error: e as Error });
+      call.ended = true;
+      call.unsubscribe();
+      this.#calls.delete(call.id);
+      this.#registry.unregister(callId, tag);
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      session.onEnd?.("system");
+      refuse(500, "Server Internal Error (media)");
+      return;
+    }
     const ok = createResponse(invite, 200, { toTag: tag });
     addHeader(ok, "Contact", this.#contact(source));
     ok.body = TEXT.encode(answerSdp);
@@ -311,7 +360,7 @@ export class LocalCalls {
       dialled,
       codec: payloadMap[first.payloadType],
     });
-    session.onStart?.({ hangup: () => void this.#end(call, "system", true) });
+    session.onStart?.({ hangup: () => void this.#end(call, "system", true), legId: leg.legId });
   }
 
   #retransmit(call: LocalCall, response: SipResponse): void {
@@ -328,11 +377,10 @@ export class LocalCalls {
 
   /** In-dialog requests for local calls; false when the dialog is not ours. */
   handleInDialog(req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
-    const callId = getHeader(req, "Call-ID") ?? "";
-    const to = getHeader(req, "To") ?? "";
-    const tag = /;\s*tag=([^;>\s]+)/i.exec(to)?.[1];
-    const call = tag !== undefined ? this.#calls.get(`${callId}|${tag}`) : undefined;
-    if (!call) return false;
+    return this.#registry.route(req, tx, source);
+  }
+
+  #inDialog(call: LocalCall, req: SipRequest, tx: ServerTransaction | undefined, source: Peer): boolean {
     if (req.method === "ACK") {
       call.ok?.stop();
       call.ok = undefined;
@@ -354,7 +402,19 @@ export class LocalCalls {
       ok.body = TEXT.encode(call.answer);
       setHeader(ok, "Content-Type", "application/sdp");
       tx.respond(ok);
-    } else if (req.method === "INFO" || req.method === "OPTIONS" || req.method === "UPDATE") {
+    } else if (req.method === "INFO") {
+      let dtmf;
+      try {
+        dtmf = parseInfoDtmf(getHeader(req, "Content-Type"), DECODE.decode(req.body));
+      } catch (e) {
+        tx.respond(
+          createResponse(req, 400, { reason: `Bad Request (${(e as Error).message})`.slice(0, 100) }),
+        );
+        return true;
+      }
+      tx.respond(createResponse(req, 200));
+      if (dtmf !== null && !call.ended) call.session.onDtmf?.(dtmf.digit, "info");
+    } else if (req.method === "OPTIONS" || req.method === "UPDATE") {
       tx.respond(createResponse(req, 200));
     } else {
       tx.respond(createResponse(req, 405));
@@ -369,9 +429,7 @@ export class LocalCalls {
     call.ok?.stop();
     call.ok = undefined;
     if (sendBye) {
-      const bye = call.dialog.createRequest("BYE", {
-        via: { transport: call.peer.transport, host: o.publicAddress, port: o.sipPort },
-      });
+      const bye = call.dialog.createRequest("BYE", { via: viaFor(o, call.peer.transport) });
       o.transactions.sendRequest(bye, call.peer, { onResponse: () => {} });
     }
     call.unsubscribe();
@@ -400,7 +458,8 @@ export class LocalCalls {
     }
     o.log.info("feature call ended", { caller: call.caller, dialled: call.dialled, by });
     // Forget the dialog after Timer J so a retransmitted BYE still gets its 200.
-    o.clock.setTimeout(() => this.#calls.delete(call.id), 32_000);
+    this.#registry.linger(call.dialog.callId, call.tag);
+    o.clock.setTimeout(() => this.#calls.delete(call.id), DIALOG_LINGER_MS);
     try {
       await o.media.tap(call.leg.legId, false);
       await o.media.releaseLeg(call.leg.legId);

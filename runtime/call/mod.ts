@@ -1,5 +1,7 @@
 /**
- * Calls: the B2BUA for extension-to-extension calls and the request dispatcher above the SIP stack.
+ * Calls: the B2BUA for extension-to-extension calls, calls the box answers itself, the call registry
+ * owning every dialog (registry.ts), the request builder (request.ts) and the request dispatcher with
+ * its method-handler registry (methods.ts: `registerMethod`, `registerEventPackage`).
  * @module
  */
 export * from "./types.ts";
@@ -8,3 +10,8 @@ export * from "./dispatcher.ts";
 export * from "./local.ts";
 export * from "./notify.ts";
 export * from "./load_monitor.ts";
+export * from "./registry.ts";
+export * from "./methods.ts";
+export * from "./request.ts";
+export * from "./application.ts";
+export * from "./feature.ts";

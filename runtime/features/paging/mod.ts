@@ -48,3 +48,4 @@ export {
   type PolycomPacket,
   writePolycomHeader,
 } from "./multicast.ts";
+export { LATENCY_PROBE_EVERY, type PageArgs, pagingApplication, pagingFeature } from "./application.ts";

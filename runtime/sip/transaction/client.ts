@@ -98,7 +98,7 @@ export class ClientTransaction {
   #reliable: boolean;
   #interval = 0;
   #ack: SipRequest | undefined;
-  #cancel: { handlers: ClientTransactionHandlers | undefined } | undefined;
+  #cancel: { handlers: ClientTransactionHandlers | undefined; reason: string | undefined } | undefined;
   #cancelSent = false;
 
   constructor(
@@ -156,12 +156,13 @@ export class ClientTransaction {
   /**
    * Cancel a pending INVITE (RFC 3261 section 9.1). The CANCEL goes out once a provisional response
    * has arrived (at once if one has); nothing is sent if a final response arrives first. No-op for
-   * non-INVITE transactions and repeated calls.
+   * non-INVITE transactions and repeated calls. `reason` becomes the CANCEL's Reason header
+   * (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`.
    */
-  cancel(handlers?: ClientTransactionHandlers): void {
+  cancel(handlers?: ClientTransactionHandlers, reason?: string): void {
     if (!this.isInvite || this.#cancel !== undefined) return;
     if (this.#state !== "calling" && this.#state !== "proceeding") return;
-    this.#cancel = { handlers };
+    this.#cancel = { handlers, reason };
     if (this.#state === "proceeding") this.#sendCancel();
   }
 
@@ -298,7 +299,11 @@ export class ClientTransaction {
     this.#cancelSent = true;
     const handlers = this.#cancel.handlers ??
       { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} };
-    this.#ctx.startTransaction(createCancel(this.request), this.target, handlers);
+    const cancel = createCancel(this.request);
+    if (this.#cancel.reason !== undefined) {
+      cancel.headers.splice(cancel.headers.length - 1, 0, { name: "Reason", value: this.#cancel.reason });
+    }
+    this.#ctx.startTransaction(cancel, this.target, handlers);
   }
 
   #go(state: ClientTransactionState, handler: (this: ClientTransaction, ev: Event) => void): void {

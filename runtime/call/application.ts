@@ -1,0 +1,266 @@
+/**
+ * The call-control API for applications: a feature that answers calls itself (paging, later
+ * voicemail, IVR, queues) is an `Application`, `{ name, run(leg, args) }`. `run` gets the caller's
+ * leg before it is answered and decides: `leg.answer()` or `leg.reject(status)`. After answering it
+ * can play tones, silence or PCM (files through the media worker's player once it has one: the
+ * `play({ file })` seam), collect DTMF with a digit count, timeout and terminators (RFC 4733 and
+ * in-band from the media plane, SIP INFO from signalling), read the caller's decoded audio, hang
+ * up, and listen to its own events (dtmf, hangup). A leg only ever sees its own events.
+ *
+ * ```ts
+ * const echoDigits: Application<{ greeting: string }> = {
+ *   name: "echo-digits",
+ *   async run(leg, args) {
+ *     leg.answer();
+ *     await leg.play({ tone: args.greeting, durationMs: 500 });
+ *     const { digits } = await leg.collect({ maxDigits: 4, timeoutMs: 5000, terminators: "#" });
+ *     leg.hangup(`got ${digits}`);
+ *   },
+ * };
+ * // wired to a number: route(n) -> { kind: "local", handler: applicationHandler(echoDigits, args, deps) }
+ * ```
+ *
+ * The SIP side (SDP answer, dialog, 2xx retransmission, BYE, call record) stays in `LocalCalls`.
+ */
+import type { Clock, TimerId } from "../clock/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type {
+  LocalAudioInfo,
+  LocalCallControl,
+  LocalCallHandler,
+  LocalCallInfo,
+  LocalSession,
+} from "./local.ts";
+
+/** Something a leg can play. */
+export type PlaySource =
+  | { tone: string; durationMs?: number }
+  | { silenceMs: number }
+  /** Mono PCM; the G.711 player takes 8000 Hz (the media worker's player will take any rate). */
+  | { pcm: Int16Array; sampleRate: number }
+  /** A file in the media worker: needs `LegMedia.playFile` (the media helper's player). */
+  | { file: string; loop?: boolean };
+
+/** What a leg reports to its application. */
+export type LegEvent =
+  | { type: "dtmf"; digit: string; source: "rfc4733" | "inband" | "info" }
+  | { type: "hangup"; by: "caller" | "system" };
+
+/** How `collect` ended. */
+export interface Collected {
+  digits: string;
+  /** The digit that ended it, when a terminator did. */
+  terminator?: string;
+  reason: "max-digits" | "terminator" | "timeout" | "hangup";
+}
+
+/** The caller's leg as an application drives it. */
+export interface CallLeg {
+  /** The authenticated caller, the number dialled, the negotiated codec ("PCMU/8000", "opus/48000"). */
+  readonly info: LocalCallInfo;
+  /** Answer the call (200 OK): media flows and the other methods work. */
+  answer(): void;
+  /** Refuse the call (before answering) with a SIP status, e.g. 403, 486. */
+  reject(status: number, reason?: string): void;
+  /** Play into the leg; resolves when it has played (or was stopped). Rejects before answer. */
+  play(source: PlaySource): Promise<void>;
+  /** Stop what is playing. */
+  stopPlay(): Promise<void>;
+  /** Record what the caller says to a file in the media worker (seam: `LegMedia.record`). */
+  record(path: string, options?: { maxMs?: number }): Promise<void>;
+  /** Collect DTMF digits: up to `maxDigits`, until a terminator, or until `timeoutMs` passes. */
+  collect(options: { maxDigits?: number; timeoutMs?: number; terminators?: string }): Promise<Collected>;
+  /** The caller's decoded audio (mono PCM at the codec's rate), one frame per packet. */
+  onAudio(listener: (pcm: Int16Array, sampleRate: number, info: LocalAudioInfo) => void): () => void;
+  /** This leg's events; returns an unsubscribe function. */
+  on(listener: (ev: LegEvent) => void): () => void;
+  /** End the call from the box's side. */
+  hangup(reason?: string): void;
+  /** Settles when the call has ended, with who ended it. */
+  readonly ended: Promise<"caller" | "system">;
+}
+
+/** An application: `run` drives one call. */
+export interface Application<A = unknown> {
+  name: string;
+  run(leg: CallLeg, args: A): void | Promise<void>;
+}
+
+/** The players a leg uses (the media plane's playTone/playPcm/stopPlay fit; playFile/record are seams). */
+export interface LegMedia {
+  playTone?(legId: string, spec: string, options?: { durationMs?: number }): Promise<unknown>;
+  playPcm?(legId: string, samples: Int16Array): Promise<unknown>;
+  stopPlay?(legId: string): Promise<boolean>;
+  playFile?(legId: string, path: string, options: { loop: boolean }): Promise<unknown>;
+  record?(legId: string, path: string, options: { maxMs?: number }): Promise<unknown>;
+}
+
+/** What `applicationHandler` needs. */
+export interface ApplicationDeps {
+  media: LegMedia;
+  clock: Clock;
+  log: Logger;
+}
+
+type Verdict = LocalSession | { status: number; reason?: string };
+
+/** A leg refused what it was asked (not answered yet, ended, or no player for the source). */
+function unavailable(what: string): Error {
+  return new Error(what);
+}
+
+/** Turn an application into the handler `LocalCalls` runs for a number. */
+export function applicationHandler<A>(app: Application<A>, args: A, deps: ApplicationDeps): LocalCallHandler {
+  return {
+    accept(info) {
+      return new Promise<Verdict>((decide) => {
+        let decided = false;
+        let control: LocalCallControl | undefined;
+        let endedBy: "caller" | "system" | undefined;
+        /** A hangup asked for between answer() and the call being up. */
+        let pendingHangup: string | undefined;
+        let resolveEnded: (by: "caller" | "system") => void = () => {};
+        const ended = new Promise<"caller" | "system">((r) => (resolveEnded = r));
+        const listeners = new Set<(ev: LegEvent) => void>();
+        const audio = new Set<(pcm: Int16Array, rate: number, i: LocalAudioInfo) => void>();
+        const emit = (ev: LegEvent) => {
+          for (const l of [...listeners]) {
+            try {
+              l(ev);
+            } catch (e) {
+              deps.log.warn("application listener failed", { app: app.name, error: e as Error });
+            }
+          }
+        };
+        const live = (what: string): string => {
+          if (control === undefined) throw unavailable(`${what}: the call is not answered`);
+          if (endedBy !== undefined) throw unavailable(`${what}: the call has ended`);
+          return control.legId;
+        };
+        const session: LocalSession = {
+          onStart(c) {
+            control = c;
+            if (pendingHangup !== undefined) c.hangup(pendingHangup);
+          },
+          onAudio(pcm, rate, i) {
+            for (const l of audio) l(pcm, rate, i);
+          },
+          onDtmf(digit, source) {
+            emit({ type: "dtmf", digit, source: source ?? "rfc4733" });
+          },
+          onEnd(by) {
+            endedBy = by;
+            emit({ type: "hangup", by });
+            resolveEnded(by);
+          },
+        };
+        const m = deps.media;
+        const leg: CallLeg = {
+          info,
+          ended,
+          answer() {
+            if (decided) return;
+            decided = true;
+            decide(session);
+          },
+          reject(status, reason) {
+            if (decided) throw unavailable("reject: the call was already answered or refused");
+            if (status < 300 || status > 699) {
+              throw new RangeError(`reject needs a 3xx-6xx status, got ${status}`);
+            }
+            decided = true;
+            decide(reason !== undefined ? { status, reason } : { status });
+          },
+          async play(source) {
+            const legId = live("play");
+            if ("tone" in source) {
+              if (!m.playTone) throw unavailable("play: no tone player");
+              await m.playTone(
+                legId,
+                source.tone,
+                source.durationMs !== undefined ? { durationMs: source.durationMs } : {},
+              );
+            } else if ("silenceMs" in source) {
+              await new Promise<void>((r) => deps.clock.setTimeout(r, source.silenceMs));
+            } else if ("pcm" in source) {
+              if (!m.playPcm || source.sampleRate !== 8000) {
+                throw unavailable(
+                  `play: no player for ${source.sampleRate} Hz PCM (the G.711 player takes 8000)`,
+                );
+              }
+              await m.playPcm(legId, source.pcm);
+            } else {
+              if (!m.playFile) throw unavailable("play: no file player in the media plane yet");
+              await m.playFile(legId, source.file, { loop: source.loop ?? false });
+            }
+          },
+          async stopPlay() {
+            if (control !== undefined) await m.stopPlay?.(control.legId);
+          },
+          async record(path, options = {}) {
+            const legId = live("record");
+            if (!m.record) throw unavailable("record: no recorder in the media plane yet");
+            await m.record(legId, path, options);
+          },
+          collect(options) {
+            const max = options.maxDigits ?? Infinity;
+            const terms = options.terminators ?? "";
+            return new Promise<Collected>((resolve) => {
+              let digits = "";
+              let timer: TimerId | undefined;
+              const done = (c: Collected) => {
+                off();
+                if (timer !== undefined) deps.clock.clearTimeout(timer);
+                resolve(c);
+              };
+              const off = leg.on((ev) => {
+                if (ev.type === "hangup") return done({ digits, reason: "hangup" });
+                if (terms.includes(ev.digit)) {
+                  return done({ digits, terminator: ev.digit, reason: "terminator" });
+                }
+                digits += ev.digit;
+                if (digits.length >= max) done({ digits, reason: "max-digits" });
+              });
+              if (endedBy !== undefined) return done({ digits, reason: "hangup" });
+              if (options.timeoutMs !== undefined) {
+                timer = deps.clock.setTimeout(() => done({ digits, reason: "timeout" }), options.timeoutMs);
+              }
+            });
+          },
+          onAudio(listener) {
+            audio.add(listener);
+            return () => audio.delete(listener);
+          },
+          on(listener) {
+            listeners.add(listener);
+            return () => listeners.delete(listener);
+          },
+          hangup(reason) {
+            if (!decided) {
+              decided = true;
+              decide({ status: 480, reason: reason ?? "Temporarily Unavailable" });
+              return;
+            }
+            if (control === undefined) pendingHangup = reason ?? "hangup";
+            else control.hangup(reason);
+          },
+        };
+        Promise.resolve()
+          .then(() => app.run(leg, args))
+          .then(() => {
+            if (!decided) {
+              deps.log.warn("application finished without answering", { app: app.name });
+              leg.hangup();
+            }
+          })
+          .catch((e) => {
+            deps.log.error("application failed", { app: app.name, error: e as Error });
+            if (!decided) {
+              decided = true;
+              decide({ status: 500, reason: "Server Internal Error (application failed)" });
+            } else control?.hangup("application failed");
+          });
+      });
+    },
+  };
+}

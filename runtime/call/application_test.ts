@@ -1,0 +1,83 @@
+import { deepStrictEqual as eq, ok, rejects } from "node:assert";
+import { type Application, applicationHandler, type CallLeg, type Collected } from "./application.ts";
+import type { LocalSession } from "./local.ts";
+import { VirtualClock } from "../clock/mod.ts";
+import { nullLogger } from "../log/mod.ts";
+
+const INFO = { caller: "201", dialled: "700", receivedAt: 0, codec: "PCMU/8000" };
+
+/** Run `app` as LocalCalls would: accept, then start the session. */
+async function drive(app: Application<null>, media = {}) {
+  const clock = new VirtualClock();
+  const hangups: (string | undefined)[] = [];
+  const verdict = await applicationHandler(app, null, { media, clock, log: nullLogger }).accept(INFO);
+  if ("status" in verdict) return { verdict, clock, hangups, session: undefined };
+  const session = verdict as LocalSession;
+  session.onStart?.({ legId: "leg1", hangup: (r) => hangups.push(r) });
+  return { verdict, clock, hangups, session };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("an application refuses a call with a SIP status, or fails into a 500", async () => {
+  eq((await drive({ name: "no", run: (leg) => leg.reject(486, "Busy") })).verdict, {
+    status: 486,
+    reason: "Busy",
+  });
+  eq((await drive({ name: "boom", run: () => Promise.reject(new Error("x")) })).verdict, {
+    status: 500,
+    reason: "Server Internal Error (application failed)",
+  });
+  eq((await drive({ name: "idle", run: () => {} })).verdict, {
+    status: 480,
+    reason: "Temporarily Unavailable",
+  }, "finished without answering");
+});
+
+Deno.test("collect: digit count, terminators, timeout on the injected clock, and hangup", async () => {
+  let leg!: CallLeg;
+  const r = await drive({ name: "ivr", run: (l) => (leg = l, l.answer()) });
+  const s = r.session!;
+  const results: Collected[] = [];
+  void leg.collect({ maxDigits: 3 }).then((c) => results.push(c));
+  for (const d of "1234") s.onDtmf!(d, "rfc4733");
+  await tick();
+  eq(results.pop(), { digits: "123", reason: "max-digits" });
+  void leg.collect({ terminators: "#" }).then((c) => results.push(c));
+  s.onDtmf!("4", "info");
+  s.onDtmf!("#", "inband");
+  await tick();
+  eq(results.pop(), { digits: "4", terminator: "#", reason: "terminator" });
+  void leg.collect({ timeoutMs: 5000 }).then((c) => results.push(c));
+  s.onDtmf!("9");
+  r.clock.advance(5000);
+  await tick();
+  eq(results.pop(), { digits: "9", reason: "timeout" });
+  const events: string[] = [];
+  leg.on((ev) => events.push(ev.type === "dtmf" ? `${ev.digit}/${ev.source}` : `hangup/${ev.by}`));
+  void leg.collect({}).then((c) => results.push(c));
+  s.onDtmf!("5", "info");
+  s.onEnd!("caller");
+  await tick();
+  eq(results.pop(), { digits: "5", reason: "hangup" });
+  eq(events, ["5/info", "hangup/caller"]);
+  eq(await leg.ended, "caller");
+  await rejects(leg.play({ tone: "425" }), /ended/);
+});
+
+Deno.test("play: tones and 8 kHz PCM through the media plane, files and recording through the seam", async () => {
+  const calls: string[] = [];
+  let leg!: CallLeg;
+  await drive({ name: "player", run: (l) => (leg = l, l.answer()) }, {
+    playTone: (id: string, spec: string) => (calls.push(`tone ${id} ${spec}`), Promise.resolve()),
+    playPcm: (id: string, pcm: Int16Array) => (calls.push(`pcm ${id} ${pcm.length}`), Promise.resolve()),
+  });
+  await leg.play({ tone: "440/1000" });
+  await leg.play({ pcm: new Int16Array(160), sampleRate: 8000 });
+  eq(calls, ["tone leg1 440/1000", "pcm leg1 160"]);
+  await rejects(leg.play({ pcm: new Int16Array(320), sampleRate: 16000 }), /16000 Hz/);
+  await rejects(leg.play({ file: "/x.wav" }), /no file player/);
+  await rejects(leg.record("/x.wav"), /no recorder/);
+  leg.hangup("done");
+  ok(true);
+});

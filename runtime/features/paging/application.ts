@@ -1,0 +1,94 @@
+/**
+ * Paging as an application on the call-control API (runtime/call/application.ts): the caller's leg
+ * is refused when the extension may not page the target (403) or the zones are busy (486), else
+ * answered, and its decoded audio goes to the page until the caller hangs up or a higher-priority
+ * page pre-empts it (then the box hangs up).
+ */
+import type { Application, FeatureModule } from "../../call/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { PagingService } from "./service.ts";
+import type { PagingStore } from "../../storage/mod.ts";
+
+/** Every Nth frame of caller audio carries a latency probe (see appliance/_paging.ts). */
+export const LATENCY_PROBE_EVERY = 5;
+
+/** What one page call is: the zone or group number and whether it is an emergency page. */
+export interface PageArgs {
+  target: string;
+  emergency: boolean;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** The paging application over a running service. */
+export function pagingApplication(service: PagingService, log: Logger): Application<PageArgs> {
+  return {
+    name: "paging",
+    run(leg, { target, emergency }) {
+      const { caller, receivedAt, codec } = leg.info;
+      if (!service.canPage(caller, target)) {
+        log.warn("page refused: extension may not page this target", { caller, target });
+        leg.reject(403, "Forbidden (not allowed to page this zone)");
+        return;
+      }
+      const handle = service.startPage({
+        target,
+        priority: emergency ? "emergency" : "page",
+        origin: { extension: caller },
+        // A higher-priority page took the zones: end this caller's page.
+        onPreempted: () => leg.hangup("pre-empted"),
+      });
+      if (handle.state === "rejected") {
+        leg.reject(486, "Busy Here (zone in use)");
+        return;
+      }
+      let frames = 0;
+      let firstWritten = false;
+      leg.onAudio((pcm, sampleRate, info) => {
+        const n = frames++;
+        if (n % LATENCY_PROBE_EVERY !== 0) {
+          handle.push({ samples: pcm, sampleRate });
+          return;
+        }
+        handle.pushTracked({ samples: pcm, sampleRate }, (at) => {
+          const fields: Record<string, unknown> = {
+            page: handle.id,
+            codec,
+            msFromRtp: round(at - info.receivedAt),
+          };
+          if (!firstWritten) {
+            firstWritten = true;
+            fields.msFromInvite = round(at - receivedAt);
+            if (n !== 0) fields.frame = n;
+          }
+          log.debug("page audio written", fields);
+        });
+      });
+      // The post-tone plays and the amplifier tail runs after the caller is gone.
+      leg.on((ev) => {
+        if (ev.type === "hangup") void handle.end();
+      });
+      leg.answer();
+    },
+  };
+}
+
+/**
+ * Paging as a feature module: its application and the numbers of its zones and groups (each also
+ * reachable with the emergency prefix). Its schema (migration 003) stays in the storage list.
+ */
+export function pagingFeature(
+  service: PagingService,
+  options: { log: Logger; store: Pick<PagingStore, "listZones" | "listGroups"> },
+): FeatureModule {
+  return {
+    name: "paging",
+    applications: [pagingApplication(service, options.log)],
+    numbers: () => [
+      ...options.store.listZones().map((z) => ({ number: z.number, owner: `paging zone ${z.name}` })),
+      ...options.store.listGroups().map((g) => ({ number: g.number, owner: `paging group ${g.name}` })),
+    ],
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Music on hold through the real appliance: sipp 201 calls sipp 202 and holds (a=sendonly); the
+ * held party's RTP port is a socket of this test, which counts the packets the box sends while the
+ * call is held and checks their payload is not silence. Resume is checked by sipp (a=sendrecv both
+ * ways) and by the box's log saying the music stopped.
+ */
+import { ok } from "node:assert";
+import { createSocket } from "node:dgram";
+import { assertOk, call, register, startPbx, withLogs } from "./_setup.ts";
+import { freeUdpPort, startSipp } from "../_harness/mod.ts";
+
+Deno.test("a held party hears music on hold from the box; resume stops it", async (t) => {
+  const pbx = await startPbx();
+  try {
+    await t.step(
+      "hold: RTP with non-silent G.711 arrives at the held party",
+      withLogs(pbx, async () => {
+        const port = await freeUdpPort();
+        const sock = createSocket("udp4");
+        await new Promise<void>((resolve) => sock.bind(port, "127.0.0.1", resolve));
+        let packets = 0;
+        const values = new Set<number>();
+        sock.on("message", (data: Uint8Array) => {
+          if (data.length <= 12 || (data[0]! & 0xc0) !== 0x80) return; // RTP version 2 only
+          packets++;
+          for (const b of data.subarray(12)) values.add(b);
+        });
+        try {
+          await using uas = await startSipp({
+            scenario: "uas_hold_moh.xml",
+            timeoutSec: 30,
+            keys: { moh_port: String(port) },
+          });
+          assertOk(await register(pbx, "202", uas.localPort), "register 202");
+          assertOk(await call(pbx, "201", "202", "uac_hold_music.xml"), "caller held and resumed");
+          assertOk(await uas.done, "held party saw sendonly, then sendrecv");
+        } finally {
+          await new Promise<void>((resolve) => sock.close(() => resolve()));
+        }
+        // 2.5 s on hold at 20 ms per packet is about 125 packets; any sizeable count shows the music.
+        ok(packets >= 25, `only ${packets} RTP packets reached the held party`);
+        // PCMU silence is one or two byte values; a melody spreads over many.
+        ok(values.size > 20, `payload looks like silence (${values.size} distinct byte values)`);
+        const logs = pbx.app.logs();
+        ok(/music on hold started/.test(logs), "the box logged the start");
+        ok(/music on hold stopped/.test(logs), "resume (or the call's end) stopped the music");
+        ok(/call resumed/.test(logs), "the box saw the resume");
+      }),
+    );
+  } finally {
+    await pbx.app.stop();
+  }
+});

@@ -311,7 +311,18 @@ export async function startAppliance(
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
-    const features: FeatureModule[] = [paging.feature, mohFeature({ media, log: log.child("moh") })];
+    const features: FeatureModule[] = [
+      paging.feature,
+      mohFeature({
+        media: {
+          playPcm: (leg, samples) => media.playPcm(leg, samples),
+          stopPlay: (leg) => media.stopPlay(leg),
+          // The media worker loops the class itself, encoded in the leg's own codec (narrow- or wideband).
+          playLoop: (leg, a) => media.playPcm(leg, a.samples, { sampleRate: a.sampleRate, loop: true }),
+        },
+        log: log.child("moh"),
+      }),
+    ];
     checkFeatures(features);
     for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
     holdHandler = features.find((f) => f.hold !== undefined)?.hold;

@@ -14,40 +14,57 @@ Deno.test("a held party hears music on hold from the box; resume stops it", asyn
   try {
     await t.step(
       "hold: RTP with non-silent G.711 arrives at the held party",
-      withLogs(pbx, async () => {
-        const port = await freeUdpPort();
-        const sock = createSocket("udp4");
-        await new Promise<void>((resolve) => sock.bind(port, "127.0.0.1", resolve));
-        let packets = 0;
-        const values = new Set<number>();
-        sock.on("message", (data: Uint8Array) => {
-          if (data.length <= 12 || (data[0]! & 0xc0) !== 0x80) return; // RTP version 2 only
-          packets++;
-          for (const b of data.subarray(12)) values.add(b);
-        });
-        try {
-          await using uas = await startSipp({
-            scenario: "uas_hold_moh.xml",
-            timeoutSec: 30,
-            keys: { moh_port: String(port) },
-          });
-          assertOk(await register(pbx, "202", uas.localPort), "register 202");
-          assertOk(await call(pbx, "201", "202", "uac_hold_music.xml"), "caller held and resumed");
-          assertOk(await uas.done, "held party saw sendonly, then sendrecv");
-        } finally {
-          await new Promise<void>((resolve) => sock.close(() => resolve()));
-        }
-        // 2.5 s on hold at 20 ms per packet is about 125 packets; any sizeable count shows the music.
-        ok(packets >= 25, `only ${packets} RTP packets reached the held party`);
-        // PCMU silence is one or two byte values; a melody spreads over many.
-        ok(values.size > 20, `payload looks like silence (${values.size} distinct byte values)`);
-        const logs = pbx.app.logs();
-        ok(/music on hold started/.test(logs), "the box logged the start");
-        ok(/music on hold stopped/.test(logs), "resume (or the call's end) stopped the music");
-        ok(/call resumed/.test(logs), "the box saw the resume");
-      }),
+      withLogs(pbx, () => heldPartyHearsMusic(pbx, "uas_hold_moh.xml", "uac_hold_music.xml")),
+    );
+    await t.step(
+      "hold of a wideband (G.722) call: the music comes in G.722",
+      withLogs(pbx, () => heldPartyHearsMusic(pbx, "uas_hold_moh_g722.xml", "uac_hold_music_g722.xml", 9)),
     );
   } finally {
     await pbx.app.stop();
   }
 });
+
+/** One held call through the box: the held party's RTP port (a socket here) must receive music. */
+async function heldPartyHearsMusic(
+  pbx: Awaited<ReturnType<typeof startPbx>>,
+  uasScenario: string,
+  uacScenario: string,
+  payloadType?: number,
+): Promise<void> {
+  const port = await freeUdpPort();
+  const sock = createSocket("udp4");
+  await new Promise<void>((resolve) => sock.bind(port, "127.0.0.1", resolve));
+  let packets = 0;
+  const types = new Set<number>();
+  const values = new Set<number>();
+  sock.on("message", (data: Uint8Array) => {
+    if (data.length <= 12 || (data[0]! & 0xc0) !== 0x80) return; // RTP version 2 only
+    packets++;
+    types.add(data[1]! & 0x7f);
+    for (const b of data.subarray(12)) values.add(b);
+  });
+  try {
+    await using uas = await startSipp({
+      scenario: uasScenario,
+      timeoutSec: 30,
+      keys: { moh_port: String(port) },
+    });
+    assertOk(await register(pbx, "202", uas.localPort), "register 202");
+    assertOk(await call(pbx, "201", "202", uacScenario), "caller held and resumed");
+    assertOk(await uas.done, "held party saw sendonly, then sendrecv");
+  } finally {
+    await new Promise<void>((resolve) => sock.close(() => resolve()));
+  }
+  // 2.5 s on hold at 20 ms per packet is about 125 packets; any sizeable count shows the music.
+  ok(packets >= 25, `only ${packets} RTP packets reached the held party`);
+  // Silence encodes to one or two byte values; a melody spreads over many.
+  ok(values.size > 20, `payload looks like silence (${values.size} distinct byte values)`);
+  if (payloadType !== undefined) {
+    ok(types.has(payloadType), `music not sent as payload type ${payloadType}: saw ${[...types]}`);
+  }
+  const logs = pbx.app.logs();
+  ok(/music on hold started/.test(logs), "the box logged the start");
+  ok(/music on hold stopped/.test(logs), "resume (or the call's end) stopped the music");
+  ok(/call resumed/.test(logs), "the box saw the resume");
+}

@@ -55,7 +55,11 @@ async function makeCa(dir: string, name: string): Promise<void> {
   ]);
 }
 
-async function makeLeaf(dir: string, name: string, ca: string): Promise<void> {
+/**
+ * Make `name.key` + `name.pem` in `dir`, issued by `ca` (`ca.pem`/`ca.key` in `dir`); a CA itself
+ * (intermediate) when `isCa`.
+ */
+export async function makeLeaf(dir: string, name: string, ca: string, isCa = false): Promise<void> {
   await openssl(dir, [
     "genpkey",
     "-algorithm",
@@ -77,7 +81,9 @@ async function makeLeaf(dir: string, name: string, ca: string): Promise<void> {
   ]);
   await Deno.writeTextFile(
     `${dir}/leaf.ext`,
-    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+    isCa
+      ? "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+      : "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
   );
   await openssl(dir, [
     "x509",

@@ -16,7 +16,7 @@ export {
   type Verstat,
   withVerstat,
 } from "./identity.ts";
-export { type FetchLike, X5uCache, type X5uCacheOptions, X5uFetchError } from "./x5u_cache.ts";
+export { type FetchLike, isPrivateHost, X5uCache, type X5uCacheOptions, X5uFetchError } from "./x5u_cache.ts";
 export { ChainError, MAX_CHAIN_DEPTH, parsePemBundle, TrustStore } from "./chain.ts";
 export {
   type Attestation,

@@ -79,7 +79,7 @@ async function withCtx(fn: (c: Ctx) => Promise<void>, opts: { timeoutMs?: number
   const verifier = new StirVerifier({
     trustRoots: pki.caPem,
     clock,
-    fetch: { allowHttp: true, timeoutMs: opts.timeoutMs ?? 2000, maxBytes: 16384 },
+    fetch: { allowHttp: true, allowPrivateHosts: true, timeoutMs: opts.timeoutMs ?? 2000, maxBytes: 16384 },
   });
   const nowSec = () => Math.floor(clock.wallNow() / 1000);
   const passport: Ctx["passport"] = (o = {}) =>

@@ -32,6 +32,32 @@ export interface X5uCacheOptions {
   maxTtlSec?: number;
   /** Accept `http:` URLs (tests on loopback). SHAKEN requires https; default false. */
   allowHttp?: boolean;
+  /**
+   * Accept x5u hosts that are `localhost` or a literal loopback, private, link-local or unspecified
+   * IP address (the caller picks the URL, so by default the box will not fetch its own or the LAN's
+   * services). Host names that resolve to such addresses are not caught. Default false.
+   */
+  allowPrivateHosts?: boolean;
+}
+
+/** True for `localhost` and literal loopback/private/link-local/unspecified/ULA addresses. */
+export function isPrivateHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (h.includes(":")) {
+    if (h === "::" || h === "::1") return true;
+    if (/^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h)) return true;
+    const mapped = /^::ffff:(.+)$/.exec(h);
+    if (mapped) return mapped[1]!.includes(".") ? isPrivateHost(mapped[1]!) : true;
+  }
+  return false;
 }
 
 /** Why a certificate could not be fetched: `code` is stable for the call record. */
@@ -60,6 +86,7 @@ export class X5uCache {
   readonly #defaultTtlMs: number;
   readonly #maxTtlMs: number;
   readonly #allowHttp: boolean;
+  readonly #allowPrivateHosts: boolean;
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<string>>();
   /** Number of network fetches made (for tests and the status page). */
@@ -74,6 +101,7 @@ export class X5uCache {
     this.#defaultTtlMs = (options.defaultTtlSec ?? 3600) * 1000;
     this.#maxTtlMs = (options.maxTtlSec ?? 86400) * 1000;
     this.#allowHttp = options.allowHttp ?? false;
+    this.#allowPrivateHosts = options.allowPrivateHosts ?? false;
   }
 
   /** Entries currently cached. */
@@ -91,6 +119,11 @@ export class X5uCache {
     }
     if (parsed.protocol !== "https:" && !(this.#allowHttp && parsed.protocol === "http:")) {
       return Promise.reject(new X5uFetchError("bad-url", `x5u scheme not allowed: ${parsed.protocol}`));
+    }
+    if (!this.#allowPrivateHosts && isPrivateHost(parsed.hostname)) {
+      return Promise.reject(
+        new X5uFetchError("bad-url", `x5u host not allowed (private address): ${parsed.hostname}`),
+      );
     }
     const key = parsed.href;
     const hit = this.#entries.get(key);

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, rejects } from "node:assert";
 import { VirtualClock } from "../../clock/mod.ts";
-import { type FetchLike, X5uCache } from "./x5u_cache.ts";
+import { type FetchLike, isPrivateHost, X5uCache } from "./x5u_cache.ts";
 
 /** A fake fetch answering `body` with the given headers, counting calls per URL. */
 function fakeFetch(headers: Record<string, string> = {}): { fetch: FetchLike; calls: string[] } {
@@ -96,4 +96,33 @@ Deno.test("X5uCache: a non-200 answer (redirects included) is an error, not a ce
     const cache = new X5uCache({ fetch: f, clock: new VirtualClock() });
     await rejects(cache.get("https://c.example/a.pem"), { name: "X5uFetchError", code: "http-status" });
   }
+});
+
+Deno.test("X5uCache: refuses localhost and literal private addresses unless allowPrivateHosts", async () => {
+  const f = fakeFetch();
+  const cache = new X5uCache({ fetch: f.fetch, clock: new VirtualClock() });
+  for (
+    const host of [
+      "localhost",
+      "127.0.0.1",
+      "10.1.2.3",
+      "192.168.1.1",
+      "169.254.169.254",
+      "[::1]",
+      "[fd00::1]",
+    ]
+  ) {
+    await rejects(cache.get(`https://${host}/a.pem`), { name: "X5uFetchError", code: "bad-url" });
+  }
+  assertEquals(f.calls.length, 0);
+  await cache.get("https://8.8.8.8/a.pem");
+  await cache.get("https://cert.example.com/a.pem");
+  assertEquals(f.calls.length, 2);
+  const open = new X5uCache({ fetch: f.fetch, clock: new VirtualClock(), allowPrivateHosts: true });
+  await open.get("https://127.0.0.1/a.pem");
+  assertEquals(f.calls.length, 3);
+  assertEquals(
+    ["172.16.0.1", "172.32.0.1", "::ffff:127.0.0.1", "fe80::1", "2001:db8::1", "0.0.0.0"].map(isPrivateHost),
+    [true, false, true, true, false, true],
+  );
 });

@@ -12,6 +12,10 @@ TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 
 # The test image (os-image/test-image) is built with mmdebstrap and booted under qemu by the last test stage.
 TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
+# Prompts: text-to-speech through FFI (drivers/tts, flite's kal16 voice).
+RUNTIME_PACKAGES="$RUNTIME_PACKAGES libflite1"
+# Prompts: the TTS library for the tests, and the offline recognizer that checks prompts are intelligible.
+TEST_PACKAGES="$TEST_PACKAGES libflite1 pocketsphinx pocketsphinx-en-us"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
 

@@ -23,6 +23,10 @@ RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 opens
 # libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
 RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"
 TEST_PACKAGES="$TEST_PACKAGES libsrtp2-1"
+# Prompts: text-to-speech through FFI (drivers/tts, flite's kal16 voice).
+RUNTIME_PACKAGES="$RUNTIME_PACKAGES libflite1"
+# Prompts: the TTS library for the tests, and the offline recognizer that checks prompts are intelligible.
+TEST_PACKAGES="$TEST_PACKAGES libflite1 pocketsphinx pocketsphinx-en-us"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"
 

@@ -33,6 +33,7 @@ import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
+import { PromptLibrary } from "../runtime/media/prompts/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 import { appVersion, Updater } from "./update/mod.ts";
 import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
@@ -463,6 +464,8 @@ export async function startAppliance(
           durationMs: Math.round((w.samples.length / w.channels / w.sampleRate) * 1000),
         };
       },
+      // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
+      prompts: new PromptLibrary(config.dataDir),
       logs: () => [...ring],
       firmware: updater,
       maxFirmwareBytes: config.maxFirmwareBytes,

@@ -14,6 +14,7 @@ import { LoginLimiter } from "./_login_limiter.ts";
 import { registerPhoneRoutes } from "./api_phones.ts";
 import { registerPagingRoutes } from "./api_paging.ts";
 import { registerNumberRoutes } from "./api_numbers.ts";
+import { registerPromptRoutes } from "./api_prompts.ts";
 import { OPENAPI } from "./openapi.ts";
 import { pageRoutes } from "./pages.ts";
 import { staticRoutes } from "./_static.ts";
@@ -21,6 +22,10 @@ import { securityHeaders } from "./_security_headers.ts";
 import { bodyLimit, HttpError } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
 import type { AppDeps, BoxInfo, Logger } from "./types.ts";
+
+// Prompt recordings (PUT /api/prompts/:id/override) are bounded by their route, after authentication.
+const isPromptUpload = (method: string, path: string) =>
+  method === "PUT" && /^\/api\/prompts\/[^/]+\/override$/.test(path);
 
 const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
@@ -45,7 +50,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const uploads = new Set(["/api/paging/sounds", "/api/system/restore", "/api/system/firmware"]);
   app.use(
     "/api/*",
-    (c, next) => c.req.method === "POST" && uploads.has(c.req.path) ? next() : limit(c, next),
+    (c, next) =>
+      (c.req.method === "POST" && uploads.has(c.req.path)) || isPromptUpload(c.req.method, c.req.path)
+        ? next()
+        : limit(c, next),
   );
 
   app.get("/api/health", (c) => {
@@ -112,6 +120,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     inspectWav: deps.inspectWav,
     maxSoundBytes: deps.maxSoundBytes,
   });
+  registerPromptRoutes(api, { prompts: deps.prompts }); // prompt catalogue and recordings
   api.route(
     "/",
     eventRoutes({

@@ -1221,6 +1221,45 @@ export const OPENAPI: Json = {
         responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404, 409, 503) },
       },
     },
+    "/api/prompts": {
+      get: {
+        summary: "The prompt catalogue (admin): id, default text, whether an uploaded recording overrides it",
+        responses: { 200: ok("{prompts: [{id, text, overridden, override?}]}"), ...errors(401, 403, 503) },
+      },
+    },
+    "/api/prompts/{id}/audio": {
+      parameters: [pathParam("id", "^[a-z0-9][a-z0-9-]{0,47}$")],
+      get: {
+        summary:
+          "A prompt as mono 16-bit WAV (admin): the override, else text-to-speech (made once, cached); " +
+          "download=1 adds Content-Disposition; 503 when text-to-speech is unavailable",
+        parameters: [
+          query("rate", { type: "string", enum: ["8000", "16000"] }),
+          query("download", { type: "string", enum: ["1"] }),
+        ],
+        responses: { 200: ok("audio/wav"), ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    "/api/prompts/{id}/override": {
+      parameters: [pathParam("id", "^[a-z0-9][a-z0-9-]{0,47}$")],
+      put: {
+        summary:
+          "Replace a prompt with a recording (admin): a WAV of any rate and channel count, resampled; " +
+          "400 truncated/broken WAV, 413 over the size limit (default 20 MiB), 415 not a WAV or not audio/wav",
+        requestBody: {
+          required: true,
+          content: { "audio/wav": { schema: { type: "string", format: "binary" } } },
+        },
+        responses: {
+          200: ok("{id, text, overridden, override}"),
+          ...errors(400, 401, 403, 404, 413, 415, 503),
+        },
+      },
+      delete: {
+        summary: "Remove a prompt's recording, back to text-to-speech (admin); 404 when there is none",
+        responses: { 204: { description: "Deleted" }, ...errors(401, 403, 404, 503) },
+      },
+    },
     "/api/system/logs": {
       get: {
         summary: "Recent log lines (admin)",

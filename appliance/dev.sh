@@ -15,6 +15,8 @@ TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
 TEST_PACKAGES="$TEST_PACKAGES sipvicious fail2ban"
 # SUBSCRIBE/NOTIFY interop (tests/events): twinkle-console subscribes to message-summary
 TEST_PACKAGES="$TEST_PACKAGES twinkle-console"
+# python3-aiosmtpd: a real SMTP server (STARTTLS, AUTH) for the mail outbox tests (tests/mail)
+TEST_PACKAGES="$TEST_PACKAGES python3-aiosmtpd"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"

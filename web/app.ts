@@ -14,6 +14,7 @@ import { LoginLimiter } from "./_login_limiter.ts";
 import { registerPhoneRoutes } from "./api_phones.ts";
 import { registerPagingRoutes } from "./api_paging.ts";
 import { registerNumberRoutes } from "./api_numbers.ts";
+import { registerMailRoutes } from "./api_mail.ts";
 import { OPENAPI } from "./openapi.ts";
 import { pageRoutes } from "./pages.ts";
 import { staticRoutes } from "./_static.ts";
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     inspectWav: deps.inspectWav,
     maxSoundBytes: deps.maxSoundBytes,
   });
+  registerMailRoutes(api, { storage, mail: deps.mail }); // SMTP settings, test email, outbox
   api.route(
     "/",
     eventRoutes({

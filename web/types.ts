@@ -4,6 +4,7 @@
  * real implementations; tests pass fakes.
  */
 import type { PagingControl } from "./api_paging.ts";
+import type { MailControl } from "./api_mail.ts";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 
@@ -125,6 +126,8 @@ export interface AppDeps {
   mailboxes?: MailboxSummaries | undefined;
   /** The live paging service (test tone, zone status); without it those routes answer 503. */
   paging?: PagingControl | undefined;
+  /** The mail service (SMTP settings, outbox); without it /api/mail answers 503. */
+  mail?: MailControl | undefined;
   /** Audio outputs for paging zones (drivers/alsa listPcms); without it the zone form takes names by hand. */
   audioDevices?: (() => AudioDevice[]) | undefined;
   /** Folder for uploaded bell sounds (e.g. DATA_DIR/sounds); schedules must then name a file in it. */

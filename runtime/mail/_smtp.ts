@@ -39,7 +39,7 @@ export const nodemailerTransport: SmtpTransportFactory = (s) => {
     requireTLS: s.security === "starttls",
     ignoreTLS: s.security === "none",
     auth: s.username === "" ? undefined : { user: s.username, pass: s.password },
-    tls: { rejectUnauthorized: s.verifyCertificate, servername: s.host },
+    tls: { rejectUnauthorized: s.verifyCertificate },
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,

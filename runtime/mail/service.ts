@@ -5,7 +5,13 @@
  */
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
-import type { MailStore, OutboxMessage, SmtpSettings, StoredAttachment } from "../storage/mod.ts";
+import type {
+  MailStore,
+  OutboxMessage,
+  SmtpSettings,
+  SmtpSettingsPatch,
+  StoredAttachment,
+} from "../storage/mod.ts";
 import {
   describeSmtpError,
   nodemailerTransport,
@@ -122,13 +128,23 @@ export class MailService {
     this.#kick();
   }
 
-  /** Stop scheduling; a send in progress finishes. Resolves when it has. */
-  async stop(): Promise<void> {
+  /**
+   * Stop scheduling. Resolves when a send in progress has finished, or after `waitMs` (default
+   * 5 s): a message cut off mid-send is still queued and goes again after the restart.
+   */
+  async stop(options: { waitMs?: number } = {}): Promise<void> {
     this.#started = false;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    await this.#running;
+    const running = this.#running;
+    if (running === undefined) return;
+    let timer: TimerId | undefined;
+    await Promise.race([
+      running,
+      new Promise<void>((resolve) => timer = this.#clock.setTimeout(resolve, options.waitMs ?? 5000)),
+    ]);
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
   }
 
   /**
@@ -213,6 +229,24 @@ export class MailService {
     const m = this.#store.delete(id);
     for (const a of m.attachments) removeQuietly(a.path);
     this.#log.info("mail deleted", { id, status: m.status });
+  }
+
+  /** The SMTP settings without the password (`passwordSet` says whether one is stored). */
+  smtpSettings(): SmtpSettings | undefined {
+    return this.#store.smtpSettings();
+  }
+
+  /** Change the SMTP settings (RangeError on a bad value); queued messages are tried again now. */
+  saveSmtpSettings(patch: SmtpSettingsPatch): SmtpSettings {
+    const saved = this.#store.saveSmtpSettings(patch);
+    this.#log.info("mail SMTP settings changed", {
+      host: saved.host,
+      port: saved.port,
+      security: saved.security,
+      passwordSet: saved.passwordSet,
+    });
+    this.settingsChanged();
+    return saved;
   }
 
   /** Call after the SMTP settings changed: queued messages are tried again now. */

@@ -32,7 +32,9 @@ export interface SmtpSettings {
 }
 
 /** A change to the SMTP settings; `password: null` removes the stored password. */
-export type SmtpSettingsPatch = Partial<Omit<SmtpSettings, "passwordSet">> & { password?: string | null };
+export type SmtpSettingsPatch =
+  & { [K in keyof Omit<SmtpSettings, "passwordSet">]?: SmtpSettings[K] | undefined }
+  & { password?: string | null | undefined };
 
 /** Delivery state of an outbox message. */
 export type MailStatus = "queued" | "sent" | "failed";

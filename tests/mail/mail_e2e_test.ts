@@ -227,6 +227,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: "certificates are verified by default: a self-signed STARTTLS server is refused with the reason",
+  ignore,
+  async fn() {
+    const tmp = Deno.makeTempDirSync({ prefix: "pbx-mail-e2e-" });
+    try {
+      await using sink = await startSink({ tls: selfSignedCert(tmp) });
+      await using m = await mailFixture();
+      await m.call("PUT", "/api/mail/settings", {
+        host: "127.0.0.1",
+        port: sink.port,
+        security: "starttls",
+        from: "pbx@example.test",
+      });
+      const r = await m.call("POST", "/api/mail/test", { to: "admin@example.test" });
+      assert.equal(r.body.ok, false);
+      assert.match(r.body.error, /certificate/i);
+      assert.doesNotMatch(sink.proc.logs(), /RECEIVED/);
+    } finally {
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "a wrong SMTP password: the test email reports the server's 535 and the password is not echoed",
   ignore,
   async fn() {

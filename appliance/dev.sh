@@ -19,6 +19,8 @@ TEST_PACKAGES="$TEST_PACKAGES twinkle-console"
 TEST_PACKAGES="$TEST_PACKAGES linphone-cli"
 # STIR/SHAKEN: independent PASSporT check (PyJWT + cryptography) in runtime/call/stir/sign_test.ts
 TEST_PACKAGES="$TEST_PACKAGES python3-jwt python3-cryptography"
+# python3-aiosmtpd: a real SMTP server (STARTTLS, AUTH) for the mail outbox tests (tests/mail)
+TEST_PACKAGES="$TEST_PACKAGES python3-aiosmtpd"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
 RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"

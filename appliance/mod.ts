@@ -7,6 +7,8 @@ import { type BootConfig, loadConfig, usage } from "./config.ts";
 import { createLogger, type Logger, stderrSink } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
+import { createMailStore } from "../runtime/storage/mod.ts";
+import { MailService } from "../runtime/mail/mod.ts";
 import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
@@ -327,6 +329,14 @@ export async function startAppliance(
     checkFeatures(features);
     for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
     holdHandler = features.find((f) => f.hold !== undefined)?.hold;
+    // Outgoing email (runtime/mail): the durable outbox voicemail, E911 and fraud alerts enqueue on.
+    const mail = new MailService(createMailStore(storage.db, { clock, dataDir: config.dataDir }), {
+      clock,
+      logger: log.child("mail"),
+      outboxDir: `${config.dataDir}/mail-outbox`,
+    });
+    mail.start(); // messages queued before a restart go out now
+    cleanups.push(() => mail.stop());
     const route = createRouter({ storage, paging: (n) => paging.route(n), log: sipLog }); // runtime/call/route
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
@@ -430,6 +440,7 @@ export async function startAppliance(
         },
       },
       paging: paging.service,
+      mail, // /api/mail: SMTP settings, test email, outbox
       // message-summary (MWI) counts from the REST API; voicemail will use the same setter.
       mailboxes: {
         get: (m) => events.mwi.get(m),

@@ -42,6 +42,8 @@ export const LAYERS: readonly Layer[] = [
   { name: "runtime/sip", prefix: "runtime/sip/", rank: 40 },
   { name: "runtime/sdp", prefix: "runtime/sdp/", rank: 40 },
   { name: "runtime/media", prefix: "runtime/media/", rank: 40 },
+  // mail (the SMTP outbox) sits on storage and log; features, web and appliance use it.
+  { name: "runtime/mail", prefix: "runtime/mail/", rank: 35 },
   { name: "runtime/storage", prefix: "runtime/storage/", rank: 30 },
   // log is below storage (storage logs) and above clock (log lines carry times).
   { name: "runtime/log", prefix: "runtime/log/", rank: 25 },

@@ -15,6 +15,7 @@ import { registerPhoneRoutes } from "./api_phones.ts";
 import { registerPagingRoutes } from "./api_paging.ts";
 import { registerNumberRoutes } from "./api_numbers.ts";
 import { registerPromptRoutes } from "./api_prompts.ts";
+import { registerMailRoutes } from "./api_mail.ts";
 import { OPENAPI } from "./openapi.ts";
 import { pageRoutes } from "./pages.ts";
 import { staticRoutes } from "./_static.ts";
@@ -121,6 +122,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     maxSoundBytes: deps.maxSoundBytes,
   });
   registerPromptRoutes(api, { prompts: deps.prompts }); // prompt catalogue and recordings
+  registerMailRoutes(api, { storage, mail: deps.mail }); // SMTP settings, test email, outbox
   api.route(
     "/",
     eventRoutes({

@@ -1267,5 +1267,64 @@ export const OPENAPI: Json = {
         responses: { 200: ok("Lines"), ...errors(400, 401, 403) },
       },
     },
+    "/api/mail/settings": {
+      get: {
+        summary:
+          "SMTP settings (admin): {configured, settings}; the password is never shown, only passwordSet",
+        responses: { 200: ok("Settings"), ...errors(401, 403, 503) },
+      },
+      put: {
+        summary: "Change the SMTP settings (admin); host and from are needed the first time, " +
+          "password null removes it; queued mail is tried again at once",
+        requestBody: jsonBody({
+          type: "object",
+          properties: {
+            host: { type: "string" },
+            port: { type: "integer", minimum: 1, maximum: 65535 },
+            security: { type: "string", enum: ["none", "starttls", "tls"] },
+            username: { type: "string" },
+            password: { type: ["string", "null"], writeOnly: true },
+            from: { type: "string" },
+            verifyCertificate: { type: "boolean" },
+          },
+        }),
+        responses: { 200: ok("Saved"), ...errors(400, 401, 403, 415, 503) },
+      },
+    },
+    "/api/mail/test": {
+      post: {
+        summary:
+          "Send a test email now, bypassing the outbox (admin): {ok, response} or {ok: false, error} " +
+          "with the SMTP server's answer; 409 when not configured",
+        requestBody: jsonBody({ type: "object", required: ["to"], properties: { to: { type: "string" } } }),
+        responses: { 200: ok("Tried"), ...errors(400, 401, 403, 409, 415, 503) },
+      },
+    },
+    "/api/mail/outbox": {
+      get: {
+        summary: "The mail outbox, newest first (admin): {counts, messages} with status, attempts, " +
+          "next attempt and the last SMTP error",
+        parameters: [query("status", { type: "string", enum: ["queued", "sent", "failed"] })],
+        responses: { 200: ok("Outbox"), ...errors(400, 401, 403, 503) },
+      },
+    },
+    "/api/mail/outbox/{id}": {
+      parameters: [pathParam("id", "^[0-9]{1,15}$")],
+      get: {
+        summary: "One outbox message (admin)",
+        responses: { 200: ok("Message"), ...errors(400, 401, 403, 404, 503) },
+      },
+      delete: {
+        summary: "Delete an outbox message and its attachment copies (admin)",
+        responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    "/api/mail/outbox/{id}/retry": {
+      parameters: [pathParam("id", "^[0-9]{1,15}$")],
+      post: {
+        summary: "Try a queued or failed message again now (admin); 400 when already sent",
+        responses: { 200: ok("Queued"), ...errors(400, 401, 403, 404, 503) },
+      },
+    },
   },
 };

@@ -5,6 +5,7 @@
  */
 import type { PagingControl } from "./api_paging.ts";
 import type { PromptControl } from "./api_prompts.ts";
+import type { MailControl } from "./api_mail.ts";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 
@@ -128,6 +129,8 @@ export interface AppDeps {
   paging?: PagingControl | undefined;
   /** The prompt library (runtime/media/prompts); without it /api/prompts answers 503. */
   prompts?: PromptControl | undefined;
+  /** The mail service (SMTP settings, outbox); without it /api/mail answers 503. */
+  mail?: MailControl | undefined;
   /** Audio outputs for paging zones (drivers/alsa listPcms); without it the zone form takes names by hand. */
   audioDevices?: (() => AudioDevice[]) | undefined;
   /** Folder for uploaded bell sounds (e.g. DATA_DIR/sounds); schedules must then name a file in it. */

@@ -88,6 +88,18 @@ export {
   type PagingZone,
   validateMulticast,
 } from "./paging.ts";
+export {
+  createMailStore,
+  type MailStatus,
+  type MailStore,
+  type NewOutboxMessage,
+  type OutboxMessage,
+  SMTP_SECURITY,
+  type SmtpSecurity,
+  type SmtpSettings,
+  type SmtpSettingsPatch,
+  type StoredAttachment,
+} from "./mail_outbox.ts";
 export { type Migration, MIGRATIONS } from "./migrations/mod.ts";
 export {
   applyStagedRestore,

@@ -11,6 +11,7 @@ import type { BootConfig } from "./config.ts";
 import type { Logger } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { readProvisioningSecurity, type Storage } from "../runtime/storage/mod.ts";
+import { FEATURE_CODES_SETTING, featureCodes, parsePattern } from "../runtime/call/route/mod.ts";
 import {
   type ClientTransactionHandlers,
   createResponse,
@@ -162,6 +163,7 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
         ntpServer: ntp,
         timeZone: tz,
         pagingGroups: options.pagingGroups?.() ?? [],
+        ...phoneFeatureCodes(storage),
       };
     },
     phonebook() {
@@ -525,4 +527,30 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
       await tftp.close();
     },
   };
+}
+
+/**
+ * The voicemail number (`voicemail.own`) and directed pickup prefix (`pickup.directed` up to its
+ * first wildcard, `**` by default) phones get, from the feature-code table with its stored edits.
+ * A damaged stored value falls back to the defaults, as the dialplan does.
+ */
+export function phoneFeatureCodes(
+  storage: Pick<Storage, "settings">,
+): { voicemailNumber: string; directedPickupPrefix: string } {
+  const overrides = storage.settings.get<Record<string, string>>(FEATURE_CODES_SETTING);
+  let codes;
+  try {
+    codes = featureCodes(
+      overrides && typeof overrides === "object" && !Array.isArray(overrides) ? overrides : {},
+    );
+  } catch {
+    codes = featureCodes();
+  }
+  const literal = (pattern: string) => {
+    const p = parsePattern(pattern);
+    return p.positions.slice(0, p.literalPrefixLength).map((set) => [...set][0]).join("");
+  };
+  const vm = codes.find((c) => c.name === "voicemail.own")!.pattern;
+  const pickup = codes.find((c) => c.name === "pickup.directed")!.pattern;
+  return { voicemailNumber: literal(vm) || "*97", directedPickupPrefix: literal(pickup) || "**" };
 }

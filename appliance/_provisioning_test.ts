@@ -60,6 +60,8 @@ Deno.test(
       ntpServer: "192.0.2.10",
       timeZone: "UTC",
       pagingGroups: [],
+      voicemailNumber: "*97",
+      directedPickupPrefix: "**",
     });
     s.settings.set("system.time", { timezone: "Europe/Berlin", ntpServers: ["10.0.0.1"] });
     assert.equal(data.server().timeZone, "Europe/Berlin");

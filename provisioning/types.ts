@@ -11,8 +11,11 @@ export const VENDORS: readonly Vendor[] = ["yealink", "polycom", "cisco", "grand
 
 /** A programmable key on a phone. */
 export interface LineKey {
-  /** "blf": busy lamp + speed dial to an extension; "speeddial": plain speed dial. */
-  type: "blf" | "speeddial";
+  /**
+   * "blf": busy lamp + speed dial to an extension (the phone subscribes to its `dialog` event);
+   * "speeddial": plain speed dial; "park": a key that dials a park slot or park code.
+   */
+  type: "blf" | "speeddial" | "park";
   /** Extension or number the key watches / dials. */
   value: string;
   label: string;
@@ -60,6 +63,10 @@ export interface ServerSettings {
   /** IANA zone, e.g. "Europe/Berlin". */
   timeZone: string;
   pagingGroups: PagingGroup[];
+  /** What the phone dials for its own voicemail (the `voicemail.own` feature code); default `*97`. */
+  voicemailNumber?: string | undefined;
+  /** Directed pickup prefix (the `pickup.directed` feature code before the number); default `**`. */
+  directedPickupPrefix?: string | undefined;
 }
 
 /** A phone book entry. */

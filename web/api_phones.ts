@@ -7,13 +7,18 @@ import { type Context, Hono } from "hono";
 import * as v from "valibot";
 import type { Clock } from "../runtime/clock/mod.ts";
 import {
+  type DeviceLineKey,
   type DeviceRecord,
+  type DeviceVendor,
   normalizeMac,
   normalizeNetwork,
+  phoneKeysMisfit,
   PROVISIONING_SECURITY_KEY,
   readProvisioningSecurity,
   type Storage,
 } from "../runtime/storage/mod.ts";
+import { describeOwner } from "../runtime/call/route/mod.ts";
+import { numberPlan } from "./_numbers.ts";
 import { requireAdmin } from "./api_auth.ts";
 import { clientIp, fail, jsonBody, store, validate } from "./_http.ts";
 import type { AppEnv } from "./_env.ts";
@@ -81,7 +86,7 @@ const Text64 = v.pipe(v.string("must be a string"), v.maxLength(64, "must be at 
 const LineKeys = v.pipe(
   v.array(
     v.object({
-      type: v.picklist(["blf", "speeddial"], 'must be "blf" or "speeddial"'),
+      type: v.picklist(["blf", "speeddial", "park"], 'must be "blf", "speeddial" or "park"'),
       value: v.pipe(v.string(), v.regex(/^[0-9*#+]{1,32}$/, "must be 1-32 of 0-9 * # +")),
       label: v.optional(v.pipe(v.string(), v.maxLength(32, "must be at most 32 characters")), ""),
     }),
@@ -161,6 +166,40 @@ function macParam(raw: string): string {
   }
 }
 
+/**
+ * Refuse keys a phone cannot take (400: a type its vendor's file cannot carry, more keys than the
+ * model has) or that point at no number the box has (409, naming what holds it or that nothing
+ * does): BLF keys must watch an extension, speed dials must dial a number in the number plan, park
+ * keys must not dial a number another kind of owner holds (park slots claim no numbers yet).
+ */
+function checkPhoneKeys(
+  storage: Storage,
+  vendor: DeviceVendor | null,
+  model: string | null,
+  keys: readonly DeviceLineKey[],
+): void {
+  const misfit = phoneKeysMisfit(vendor, model, keys);
+  if (misfit) fail(400, misfit);
+  if (keys.length === 0) return;
+  const plan = numberPlan(storage);
+  keys.forEach((k, i) => {
+    const hit = plan.lookup(k.value);
+    const what = `key ${i + 1} (${k.type} ${k.value})`;
+    if (k.type === "park") {
+      if (hit && hit.claim.owner.kind !== "park") {
+        fail(409, `${what}: ${k.value} is ${describeOwner(hit.claim.owner)}, not a park slot`);
+      }
+      return;
+    }
+    if (!hit) {
+      fail(409, `${what}: ${k.value} is not in the number plan (no extension, zone, group or feature code)`);
+    }
+    if (k.type === "blf" && hit.claim.owner.kind !== "extension") {
+      fail(409, `${what}: BLF keys watch extensions; ${k.value} is ${describeOwner(hit.claim.owner)}`);
+    }
+  });
+}
+
 /** Public shape of a device: the stored record, which never carries the HTTP password. */
 const view = (d: DeviceRecord) => d;
 
@@ -192,6 +231,7 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
   devices.post("/", async (c) => {
     const body = await jsonBody(c, CreateBody);
     const mac = store(() => normalizeMac(body.mac));
+    if (body.lineKeys) checkPhoneKeys(storage, body.vendor ?? null, body.model ?? null, body.lineKeys);
     const d = openWindow(store(() => storage.devices.create({ ...body, mac })));
     audit(c, "phone.create", { mac, extension: d.extension });
     return c.json(view(d), 201, { Location: `/api/phones/${mac}` });
@@ -231,6 +271,14 @@ export function registerPhoneRoutes(api: Hono<AppEnv>, deps: PhoneRoutesDeps): v
     const mac = macParam(c.req.param("mac"));
     const body = await jsonBody(c, UpdateBody);
     const before = storage.devices.get(mac);
+    if (before && (body.lineKeys !== undefined || body.vendor !== undefined || body.model !== undefined)) {
+      checkPhoneKeys(
+        storage,
+        body.vendor !== undefined ? body.vendor : before.vendor,
+        body.model !== undefined ? body.model : before.model,
+        body.lineKeys ?? before.lineKeys,
+      );
+    }
     let d = store(() => storage.devices.update(mac, body));
     if (body.extension !== undefined && d.extension !== before?.extension) d = openWindow(d);
     audit(c, "phone.update", { mac, fields: Object.keys(body) });

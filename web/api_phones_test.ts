@@ -131,7 +131,7 @@ Deno.test("assign, update, open-window and delete a phone", async () => {
       token: f.token,
       json: {
         vendor: "polycom",
-        lineKeys: [{ type: "blf", value: "202", label: "Bob" }],
+        lineKeys: [{ type: "blf", value: "201", label: "Alice" }],
         httpUser: "p",
         httpPassword: "secret-pw",
       },

@@ -291,7 +291,7 @@ export const OPENAPI: Json = {
               type: "object",
               required: ["type", "value"],
               properties: {
-                type: { enum: ["blf", "speeddial"] },
+                type: { enum: ["blf", "speeddial", "park"] },
                 value: { type: "string" },
                 label: { type: "string" },
               },

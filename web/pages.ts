@@ -285,6 +285,18 @@ const PAGES: Record<
             <button type="submit">Assign</button>
           </form>
         </section>
+        <section aria-labelledby="keys-h" class="card">
+          <h2 id="keys-h">Keys</h2>
+          <p>BLF, speed-dial and park keys of one phone, one per line: <code>blf 202 Bob</code>, <code>speeddial *97 Voicemail</code>, <code>park 701 Park 1</code>. Numbers must be in the number plan; the phone gets them at its next fetch.</p>
+          <form id="phone-keys" class="stack">
+            <label for="keys-mac">MAC address</label>
+            <input id="keys-mac" name="mac" required pattern="([0-9A-Fa-f]{2}[:\\-]?){5}[0-9A-Fa-f]{2}"
+              placeholder="00:15:65:12:34:56">
+            <label for="keys-list">Keys (type number label)</label>
+            <textarea id="keys-list" name="keys" rows="6" autocomplete="off" autocapitalize="none"></textarea>
+            <button type="submit">Save keys</button>
+          </form>
+        </section>
         <section aria-labelledby="provsec-h" class="card">
           <h2 id="provsec-h">Provisioning security</h2>
           <p>A phone's file with its SIP password goes out only during its provisioning window, which opens when the phone is assigned or re-provisioned (or with "Open window" above); afterwards only over HTTPS with the phone's own HTTP user and password. TFTP then serves only files without passwords.</p>

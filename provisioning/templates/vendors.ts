@@ -18,7 +18,10 @@ export interface TemplateSpec {
 // plugins/wazo-yealink/v86/templates/base.tpl (account.N.*, local_time.*, remote_phonebook.*);
 // Yealink y000000000028.cfg sample (pastebin.com/iqHw2U9A) for remote_phonebook.data.X.name;
 // Yealink common template (multicast.listen_address.X.channel/label/ip_address, "ip:port");
-// linekey.N.type = 16 is BLF (Yealink line key type table, e.g. in vendor T4x docs).
+// linekey.N.type = 16 is BLF (Yealink line key type table, e.g. in vendor T4x docs); 13 speed dial,
+// 10 call park (fusionpbx app/devices/resources/classes/yealink.php key function table);
+// account.N.subscribe_mwi / subscribe_mwi_to_vm, voice_mail.number.N, features.pickup.
+// direct_pickup_enable / direct_pickup_code (public Yealink templates, see SOURCES.md).
 const YEALINK_COMMON = `#!version:1.0.0.1
 ## Common file for all Yealink phones (no credentials here).
 local_time.ntp_server1 = {{ server.ntpServer }}
@@ -44,6 +47,9 @@ account.1.user_name = {{ account.number }}
 account.1.password = {{ account.password }}
 account.1.sip_server.1.address = {{ server.host }}
 account.1.sip_server.1.port = {{ server.sipPort }}
+account.1.subscribe_mwi = 1
+account.1.subscribe_mwi_to_vm = 1
+voice_mail.number.1 = {{ voicemailNumber }}
 {{else}}
 ## Not assigned to an extension yet: no account.
 account.1.enable = 0
@@ -52,8 +58,10 @@ local_time.ntp_server1 = {{ server.ntpServer }}
 local_time.time_zone = {{ server.utcOffsetHours }}
 remote_phonebook.data.1.url = {{ phonebookUrl }}
 remote_phonebook.data.1.name = Directory
-{{#each blfKeys}}
-linekey.{{ key }}.type = 16
+features.pickup.direct_pickup_enable = 1
+features.pickup.direct_pickup_code = {{ pickupPrefix }}
+{{#each keys}}
+linekey.{{ key }}.type = {{ yealinkType }}
 linekey.{{ key }}.line = 1
 linekey.{{ key }}.value = {{ value }}
 linekey.{{ key }}.label = {{ label }}
@@ -70,6 +78,9 @@ multicast.listen_address.{{ slot }}.channel = {{ channel }}
 // templates/base.tpl and common.py (reg.N.*, tcpIpApp.sntp.address, tcpIpApp.sntp.gmtOffset,
 // attendant.resourceList.N.address/label); paging: gogglespisano/Asterisk-Multicast-Paging-
 // Repeater README (ptt.address, ptt.port, ptt.pageMode.enable, ptt.pageMode.group.N.*).
+// Keys and MWI: wazo-polycom base.tpl (msg.mwi.N.subscribe/callBackMode/callBack,
+// call.directedCallPickupString, attendant.reg); attendant.resourceList.N.type normal|automata
+// and call.directedCallPickupMethod="legacy" (public Polycom configs, see SOURCES.md).
 const POLYCOM_MASTER = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <APPLICATION APP_FILE_PATH="sip.ld" CONFIG_FILES="{{ deviceFiles }}" MISC_FILES="" LOG_FILE_DIRECTORY="" OVERRIDES_DIRECTORY="" CONTACTS_DIRECTORY="" />
 `;
@@ -106,10 +117,19 @@ const POLYCOM_DEVICE = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
  reg.1.auth.password="{{ account.password }}"
  reg.1.server.1.address="{{ server.host }}"
  reg.1.server.1.port="{{ server.sipPort }}"
+ msg.mwi.1.subscribe="{{ account.number }}"
+ msg.mwi.1.callBackMode="contact"
+ msg.mwi.1.callBack="{{ voicemailNumber }}"
 {{/if}}
-{{#each blfKeys}}
+ call.directedCallPickupMethod="legacy"
+ call.directedCallPickupString="{{ pickupPrefix }}"
+{{#if polycomKeys}}
+ attendant.reg="1"
+{{/if}}
+{{#each polycomKeys}}
  attendant.resourceList.{{ @number }}.address="{{ value }}"
  attendant.resourceList.{{ @number }}.label="{{ label }}"
+ attendant.resourceList.{{ @number }}.type="{{ polycomType }}"
 {{/each}}
 />
 `;
@@ -119,6 +139,9 @@ const POLYCOM_DEVICE = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 // (Line_Enable_1_, Proxy_1_, SIP_Port_1_, Display_Name_1_, User_ID_1_, Password_1_, Auth_ID_1_,
 // Use_Auth_ID_1_, Time_Zone "GMT+01:00", Extension_N_ + Extended_Function_N_ "fnc=blf+sd+cp;
 // sub=...;nme=..."), Group_Paging_Script "pggrp=ADDR:PORT;name=..;num=..;listen=yes;".
+// Keys: Cisco MPP admin guides (fnc=sd;ext=..., fnc=prk;sub=...; Voice_Mail_Number,
+// Voice_Mail_Server_1_, Voice_Mail_Enable_1_ in the voicemail chapter); Call_Pickup_Code:
+// wazo-provd-plugins wazo-cisco-spa templates.
 const CISCO_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 <flat-profile>
 {{#if hasAccount}}
@@ -130,6 +153,8 @@ const CISCO_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
   <Password_1_>{{ account.password }}</Password_1_>
   <Use_Auth_ID_1_>Yes</Use_Auth_ID_1_>
   <Auth_ID_1_>{{ account.authName }}</Auth_ID_1_>
+  <Voice_Mail_Server_1_>{{ server.host }}:{{ server.sipPort }}</Voice_Mail_Server_1_>
+  <Voice_Mail_Enable_1_>Yes</Voice_Mail_Enable_1_>
 {{else}}
   <Line_Enable_1_>No</Line_Enable_1_>
 {{/if}}
@@ -137,9 +162,11 @@ const CISCO_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
   <Time_Zone>{{ server.ciscoTimeZone }}</Time_Zone>
   <XML_Directory_Service_Name>Directory</XML_Directory_Service_Name>
   <XML_Directory_Service_URL>{{ phonebookUrl }}</XML_Directory_Service_URL>
-{{#each blfKeys}}
-  <Extension_{{ ciscoKey }}_>Disabled</Extension_{{ ciscoKey }}_>
-  <Extended_Function_{{ ciscoKey }}_>fnc=blf+sd+cp;sub={{ value }}@{{ server.host }};nme={{ label }}</Extended_Function_{{ ciscoKey }}_>
+  <Voice_Mail_Number>{{ voicemailNumber }}</Voice_Mail_Number>
+  <Call_Pickup_Code>{{ pickupPrefix }}</Call_Pickup_Code>
+{{#each keys}}
+  <Extension_{{ key }}_>Disabled</Extension_{{ key }}_>
+  <Extended_Function_{{ key }}_>{{ ciscoFunction }}</Extended_Function_{{ key }}_>
 {{/each}}
   <Group_Paging_Script>{{ ciscoPagingScript }}</Group_Paging_Script>
 </flat-profile>
@@ -149,7 +176,9 @@ const CISCO_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 // (<gs_provision version="1"><config version="1">, P271 account active, P270 account name,
 // P47 SIP server, P35 user id, P36 auth id, P34 password, P3 display name, P30 NTP, P64 POSIX TZ,
 // MPK block P23000+(n-1)*5: type (1 = BLF), line, label, value); phone book: P330 = 1 (HTTP),
-// P331 path without scheme, P332 interval (several public GS templates).
+// P331 path without scheme, P332 interval (several public GS templates). MPK modes 0 speed dial,
+// 1 BLF, 9 call park (wazo common.py FUNCKEY_TYPES); P33 voicemail number, P1347 BLF call-pickup
+// prefix (wazo base.tpl); P99 = 1 subscribe for MWI (public GS template, see SOURCES.md).
 const GRANDSTREAM_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 <gs_provision version="1">
 {{#if mac}}
@@ -164,14 +193,17 @@ const GRANDSTREAM_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
     <P36>{{ account.authName }}</P36>
     <P34>{{ account.password }}</P34>
     <P3>{{ account.name }}</P3>
+    <P33>{{ voicemailNumber }}</P33>
+    <P99>1</P99>
 {{/if}}
     <P30>{{ server.ntpServer }}</P30>
     <P64>{{ server.posixTimeZone }}</P64>
     <P330>1</P330>
     <P331>{{ phonebookPath }}</P331>
     <P332>60</P332>
-{{#each blfKeys}}
-    <{{ gsType }}>1</{{ gsType }}>
+    <P1347>{{ pickupPrefix }}</P1347>
+{{#each keys}}
+    <{{ gsType }}>{{ gsMode }}</{{ gsType }}>
     <{{ gsLine }}>0</{{ gsLine }}>
     <{{ gsLabel }}>{{ label }}</{{ gsLabel }}>
     <{{ gsValue }}>{{ value }}</{{ gsValue }}>
@@ -185,7 +217,8 @@ const GRANDSTREAM_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 // [GENERAL_INFO]). Keys: Elastix endpoint configurator for Zultys (CommonFileZultys /
 // PrincipalFileZultys: ntp_server_addr, tftp_server_addr, register_w_proxy, proxy_addr,
 // proxy_port, device_id, display_name, auth_password, greeting_message).
-// No verified keys for a directory URL, BLF or paging on ZIP2x2: not emitted.
+// No verified keys for a directory URL, BLF/speed-dial/park keys, voicemail number, MWI or paging
+// on ZIP2x2: not emitted (the web API refuses keys for Zultys phones).
 const ZULTYS_COMMON = `[NET_CONFIG]
 ntp_server_addr={{ server.ntpServer }}
 tftp_server_addr={{ server.host }}

@@ -40,6 +40,28 @@ export const VIEW_SCHEMA: Schema = {
     },
   },
   speedKeys: { list: { value: "scalar", label: "scalar", key: "scalar" } },
+  keys: {
+    list: {
+      type: "scalar",
+      value: "scalar",
+      label: "scalar",
+      key: "scalar",
+      isBlf: "scalar",
+      isSpeedDial: "scalar",
+      isPark: "scalar",
+      yealinkType: "scalar",
+      ciscoFunction: "scalar",
+      gsMode: "scalar",
+      gsType: "scalar",
+      gsLine: "scalar",
+      gsLabel: "scalar",
+      gsValue: "scalar",
+    },
+  },
+  polycomKeys: { list: { value: "scalar", label: "scalar", polycomType: "scalar" } },
+  hasKeys: "scalar",
+  voicemailNumber: "scalar",
+  pickupPrefix: "scalar",
   paging: { list: { address: "scalar", port: "scalar", channel: "scalar", label: "scalar", slot: "scalar" } },
   hasPaging: "scalar",
   pagingAddress: "scalar",
@@ -47,6 +69,33 @@ export const VIEW_SCHEMA: Schema = {
   ciscoPagingScript: "scalar",
   deviceFiles: "scalar",
 };
+
+/** The voicemail number phones get when the server settings name none (dialplan `voicemail.own`). */
+export const DEFAULT_VOICEMAIL_NUMBER = "*97";
+/** The directed pickup prefix phones get when the server settings name none (`pickup.directed`). */
+export const DEFAULT_PICKUP_PREFIX = "**";
+
+/**
+ * Each vendor's code for a key type. Yealink `linekey.N.type` (16 BLF, 13 speed dial, 10 call
+ * park) and Grandstream MPK mode (1 BLF, 0 speed dial, 9 call park): see SOURCES.md.
+ */
+const YEALINK_TYPE = { blf: 16, speeddial: 13, park: 10 } as const;
+const GS_MODE = { blf: 1, speeddial: 0, park: 9 } as const;
+
+/**
+ * Cisco SPA/MPP `Extended_Function_N_` for a key: BLF with speed dial and call pickup
+ * (`fnc=blf+sd+cp;sub=`), speed dial (`fnc=sd;ext=`), call park (`fnc=prk;sub=`).
+ */
+function ciscoFunction(
+  type: "blf" | "speeddial" | "park",
+  value: string,
+  host: string,
+  label: string,
+): string {
+  if (type === "blf") return `fnc=blf+sd+cp;sub=${value}@${host};nme=${label}`;
+  if (type === "speeddial") return `fnc=sd;ext=${value}@${host};nme=${label}`;
+  return `fnc=prk;sub=${value}@${host};nme=${label}`;
+}
 
 /** UTC offset in minutes of `timeZone` at `at` (positive east of Greenwich). */
 export function utcOffsetMinutes(timeZone: string, at = Date.now()): number {
@@ -141,6 +190,33 @@ export function buildView(args: {
       gsValue: `P${23000 + i * 5 + 3}`,
     })),
     speedKeys: speed.map((k, i) => ({ value: k.value, label: k.label, key: blf.length + i + 2 })),
+    // All keys in the admin's order: Yealink linekey / Cisco extension N (key 1 stays the
+    // account's line), Grandstream MPK n.
+    keys: keys.map((k, i) => ({
+      type: k.type,
+      value: k.value,
+      label: k.label,
+      key: i + 2,
+      isBlf: k.type === "blf",
+      isSpeedDial: k.type === "speeddial",
+      isPark: k.type === "park",
+      yealinkType: YEALINK_TYPE[k.type],
+      ciscoFunction: ciscoFunction(k.type, k.value, server.sipHost, k.label),
+      gsMode: GS_MODE[k.type],
+      gsType: `P${23000 + i * 5}`,
+      gsLine: `P${23000 + i * 5 + 1}`,
+      gsLabel: `P${23000 + i * 5 + 2}`,
+      gsValue: `P${23000 + i * 5 + 3}`,
+    })),
+    // Polycom attendant resources: "normal" watches and calls (BLF), "automata" is a park orbit.
+    polycomKeys: keys.filter((k) => k.type !== "speeddial").map((k) => ({
+      value: k.value,
+      label: k.label,
+      polycomType: k.type === "park" ? "automata" : "normal",
+    })),
+    hasKeys: keys.length > 0,
+    voicemailNumber: server.voicemailNumber || DEFAULT_VOICEMAIL_NUMBER,
+    pickupPrefix: server.directedPickupPrefix || DEFAULT_PICKUP_PREFIX,
     paging: server.pagingGroups.map((g, i) => ({
       address: g.address,
       port: g.port,

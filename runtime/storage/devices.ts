@@ -21,9 +21,9 @@ export const DEVICE_VENDORS: readonly DeviceVendor[] = [
   "zultys",
 ];
 
-/** A programmable key (BLF or speed dial) on a phone. */
+/** A programmable key (BLF, speed dial or park) on a phone. */
 export interface DeviceLineKey {
-  type: "blf" | "speeddial";
+  type: "blf" | "speeddial" | "park";
   value: string;
   label: string;
 }
@@ -264,8 +264,10 @@ function checkLineKeys(value: unknown): DeviceLineKey[] {
   return value.map((k, i) => {
     if (typeof k !== "object" || k === null) throw new TypeError(`line key ${i} must be an object`);
     const { type, value: v, label } = k as Record<string, unknown>;
-    if (type !== "blf" && type !== "speeddial") {
-      throw new RangeError(`line key ${i} type must be "blf" or "speeddial", got ${JSON.stringify(type)}`);
+    if (type !== "blf" && type !== "speeddial" && type !== "park") {
+      throw new RangeError(
+        `line key ${i} type must be "blf", "speeddial" or "park", got ${JSON.stringify(type)}`,
+      );
     }
     if (typeof v !== "string" || !/^[0-9*#+]{1,32}$/.test(v)) {
       throw new RangeError(`line key ${i} value must be 1-32 of 0-9 * # +, got ${JSON.stringify(v)}`);

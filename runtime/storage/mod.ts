@@ -71,6 +71,13 @@ export {
   readProvisioningSecurity,
 } from "./devices.ts";
 export {
+  MAX_PHONE_KEYS,
+  PHONE_KEY_TYPES,
+  type PhoneKeyCapacity,
+  phoneKeyCapacity,
+  phoneKeysMisfit,
+} from "./phone_keys.ts";
+export {
   MAX_TEMPLATE_BYTES,
   TEMPLATE_KEY_RE,
   type TemplateOverride,

@@ -586,6 +586,24 @@
       await load();
       return `Phone ${mac} assigned to extension ${v.extension}.`;
     });
+    // Show a phone's stored keys when its MAC is entered.
+    $("#keys-mac")?.addEventListener("change", async (e) => {
+      try {
+        const d = await api("GET", `/api/phones/${encodeURIComponent(e.target.value.trim())}`);
+        $("#keys-list").value = (d.lineKeys ?? []).map((k) => `${k.type} ${k.value} ${k.label}`).join("\n");
+      } catch (err) {
+        say(err.message, "error");
+      }
+    });
+    onSubmit($("#phone-keys"), async (v) => {
+      const mac = v.mac.trim();
+      const lineKeys = v.keys.split("\n").map((l) => l.trim()).filter((l) => l !== "").map((l) => {
+        const [type, value, ...label] = l.split(/\s+/);
+        return { type, value: value ?? "", label: label.join(" ") };
+      });
+      await api("PUT", `/api/phones/${encodeURIComponent(mac)}`, { lineKeys });
+      return `Phone ${mac}: ${lineKeys.length} key(s) saved; the phone gets them at its next fetch.`;
+    });
     load().catch((e) => say(e.message, "error"));
     templateEditor();
   };

@@ -11,6 +11,8 @@ DENO_VERSION=2.9.6
 TEST_PACKAGES="sip-tester baresip libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 alsa-utils atftp tftp-hpa sox chromium openssl"
 # The test image (os-image/test-image) is built with mmdebstrap and booted under qemu by the last test stage.
 TEST_PACKAGES="$TEST_PACKAGES mmdebstrap qemu-system-x86 e2fsprogs"
+# bitbake -p / -g over os-image/meta-pbx (tests/image/yocto_layer_test.ts): host tools its sanity check wants, locale sources.
+TEST_PACKAGES="$TEST_PACKAGES chrpath diffstat gawk cpio lz4 zstd file wget git gcc g++ make patch locales"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # Reference servers the benchmarks compare against (not needed by the tests).
 BENCH_PACKAGES="kamailio rtpengine-daemon tftpd-hpa gcc"

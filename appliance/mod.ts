@@ -27,7 +27,7 @@ import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 import { appVersion, Updater } from "./update/mod.ts";
-import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
+import { commandRunner, helperRunner, HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -127,6 +127,8 @@ export async function startAppliance(
       dataDir: config.dataDir,
       iface: config.hostIface === "" ? undefined : config.hostIface,
       confirmSec: config.networkConfirmSec,
+      // Unprivileged box: privileged acts go through pbx-helper (appliance/box/pbx-helper).
+      ...(config.hostHelper === "" ? {} : { run: helperRunner(config.hostHelper, commandRunner()) }),
       clock,
       log: log.child("host"),
       onRevert: (restored, rejected) => {

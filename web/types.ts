@@ -247,4 +247,6 @@ export interface HostControl {
   reboot(): { at: number };
   /** Restart the PBX service about a second from now; `at` is epoch ms. */
   restartService(): { at: number };
+  /** Factory reset (data back to first boot, slots kept) and reboot about a second from now. */
+  factoryReset(): { at: number };
 }

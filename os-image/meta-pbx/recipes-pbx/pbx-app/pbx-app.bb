@@ -18,6 +18,7 @@ FILESEXTRAPATHS:prepend := "${PBX_SRC_DIR}/appliance/box:${PBX_SRC_DIR}/os-image
 SRC_URI = "\
     file://${PBX_SLOT_DIR};subdir=slot-src \
     file://pbx-launch \
+    file://pbx-helper \
     file://systemd \
     file://80-pbx-default.network \
     file://pbx-cache-warm.service \
@@ -46,9 +47,7 @@ do_install() {
 
     install -d ${D}${nonarch_libdir}/pbx
     install -m 0755 ${WORKDIR}/pbx-launch ${D}${nonarch_libdir}/pbx/pbx-launch
-    for h in ${WORKDIR}/systemd/../pbx-helper; do
-        [ -f $h ] && install -m 0755 $h ${D}${nonarch_libdir}/pbx/pbx-helper
-    done
+    install -m 0755 ${WORKDIR}/pbx-helper ${D}${nonarch_libdir}/pbx/pbx-helper
 
     install -d ${D}${systemd_system_unitdir}
     for u in ${WORKDIR}/systemd/* ${WORKDIR}/pbx-cache-warm.service; do
@@ -67,7 +66,7 @@ do_install() {
 }
 PBX_UPDATE_KEY ??= ""
 
-SYSTEMD_SERVICE:${PN} = "pbx.service pbx-firstboot.service pbx-cache-warm.service"
+SYSTEMD_SERVICE:${PN} = "pbx.service pbx-firstboot.service pbx-factory-reset.service pbx-cache-warm.service pbx-helper.socket"
 SYSTEMD_AUTO_ENABLE = "enable"
 
 FILES:${PN} = "/opt/pbx ${nonarch_libdir}/pbx/pbx-launch ${nonarch_libdir}/pbx/pbx-helper \

@@ -243,11 +243,13 @@ Deno.test({
           "bad address: until reverted and reachable",
           () => box.waitForHealth((NETWORK_CONFIRM_SEC + 60) * 1000),
         );
+        // The revert re-applies in steps (reload, flush, reconfigure): the box may answer between
+        // two of them, so wait for the end state, not the first answer.
         const host = await until(
           "reverted host state",
           () => admin.get<HostState>("/api/system/host"),
-          (h) => h.pendingNetwork === null,
-          20_000,
+          (h) => h.pendingNetwork === null && addressesOf(h).some((a) => a.address === "10.0.2.15"),
+          30_000,
         );
         ok(
           addressesOf(host).some((a) => a.address === "10.0.2.15" && a.dynamic === false),

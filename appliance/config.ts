@@ -64,6 +64,8 @@ export interface BootConfig {
   hostRoot: string;
   /** The LAN interface for the network file; "" = the first one with a MAC, else `en* eth*`. */
   hostIface: string;
+  /** Socket of the privileged helper (pbx-helper.socket); "" = run OS commands directly. */
+  hostHelper: string;
   /** Seconds a network change waits for confirmation before it is reverted. */
   networkConfirmSec: number;
   /** Most SIP TCP connections at once (docs/security.md, "Connections and transports"). */
@@ -180,6 +182,12 @@ export const SETTINGS: readonly Setting[] = [
     help: "root prefix for OS files (default /)",
   },
   { key: "hostIface", env: "PBX_HOST_IFACE", flag: "--host-iface", help: "LAN interface (default: detect)" },
+  {
+    key: "hostHelper",
+    env: "PBX_HOST_HELPER",
+    flag: "--host-helper",
+    help: "privileged helper socket (the box: /run/pbx/helper.sock)",
+  },
   {
     key: "networkConfirmSec",
     env: "PBX_NETWORK_CONFIRM_SEC",
@@ -305,6 +313,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   hostMode: "none",
   hostRoot: "/",
   hostIface: "",
+  hostHelper: "",
   networkConfirmSec: 120,
   sipTcpMaxConnections: 4096,
   sipTcpMaxPerSource: 64,
@@ -427,6 +436,12 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config.hostMode = mode;
       break;
     }
+    case "hostHelper":
+      if (value !== "" && !value.startsWith("/")) {
+        throw new RangeError(`${source} must be an absolute socket path, got ${JSON.stringify(value)}`);
+      }
+      config.hostHelper = value;
+      break;
     case "hostIface":
       if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(value.trim())) {
         throw new RangeError(`${source} must be an interface name like eth0, got ${JSON.stringify(value)}`);

@@ -21,6 +21,8 @@ TEST_PACKAGES="$TEST_PACKAGES linphone-cli"
 TEST_PACKAGES="$TEST_PACKAGES python3-jwt python3-cryptography"
 # python3-aiosmtpd: a real SMTP server (STARTTLS, AUTH) for the mail outbox tests (tests/mail)
 TEST_PACKAGES="$TEST_PACKAGES python3-aiosmtpd"
+# bitbake -p / -g over os-image/meta-pbx (tests/image/yocto_layer_test.ts): host tools its sanity check wants, locale sources.
+TEST_PACKAGES="$TEST_PACKAGES chrpath diffstat gawk cpio lz4 zstd file wget git gcc g++ make patch locales"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
 RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"

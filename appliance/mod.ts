@@ -38,7 +38,7 @@ import { readWav } from "../runtime/media/wav/mod.ts";
 import { PromptLibrary } from "../runtime/media/prompts/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
 import { appVersion, Updater } from "./update/mod.ts";
-import { HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
+import { commandRunner, helperRunner, HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
 import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
 import { serveWeb } from "./_web_listener.ts";
 
@@ -147,6 +147,8 @@ export async function startAppliance(
       dataDir: config.dataDir,
       iface: config.hostIface === "" ? undefined : config.hostIface,
       confirmSec: config.networkConfirmSec,
+      // Unprivileged box: privileged acts go through pbx-helper (appliance/box/pbx-helper).
+      ...(config.hostHelper === "" ? {} : { run: helperRunner(config.hostHelper, commandRunner()) }),
       clock,
       log: log.child("host"),
       onRevert: (restored, rejected) => {

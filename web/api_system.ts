@@ -433,6 +433,21 @@ export function systemRoutes(
     return c.json({ scheduled: "reboot", at }, 202);
   });
 
+  // Factory reset: data back to first boot (firmware slots kept). The body must say so.
+  app.post("/factory-reset", async (c) => {
+    const body = await c.req.json().catch(() => null) as { confirm?: unknown } | null;
+    if (body?.confirm !== "factory-reset") {
+      fail(
+        400,
+        'factory reset needs the body {"confirm":"factory-reset"}: it erases every setting and the database',
+      );
+    }
+    if (host === undefined) fail(409, `factory reset refused: ${NOT_APPLIED}`);
+    const { at } = host.factoryReset();
+    audit(c, clientIp(c), "system.factory-reset", { at });
+    return c.json({ scheduled: "factory-reset", at }, 202);
+  });
+
   app.post("/restart", (c) => {
     if (host === undefined) fail(409, `restart refused: ${NOT_APPLIED}`);
     const { at } = host.restartService();

@@ -395,6 +395,10 @@ class FakeHost implements HostControl {
     this.calls.push(["restartService"]);
     return { at: 1_900_000_002_000 };
   }
+  factoryReset() {
+    this.calls.push(["factoryReset"]);
+    return { at: 1_900_000_003_000 };
+  }
 }
 
 const STATIC_NET = {
@@ -537,6 +541,38 @@ Deno.test("reboot and restart answer 202 and are audited on a box; 409 without a
     assert.equal(body.applied, false);
     assert.match(body.reason, /stored but not applied/);
   }
+});
+
+Deno.test("factory reset needs the confirmation body, answers 202 and is audited; 409 off a box", async () => {
+  const host = new FakeHost();
+  {
+    using f = await webFixture({ deps: { host } });
+    const token = await f.login();
+    let res = await f.req("/api/system/factory-reset", { method: "POST", token });
+    assert.equal(res.status, 400);
+    assert.match(await errorOf(res), /confirm":"factory-reset"/);
+    res = await f.req("/api/system/factory-reset", { method: "POST", token, json: { confirm: "yes" } });
+    assert.equal(res.status, 400);
+    assert.deepEqual(host.calls, []);
+    res = await f.req("/api/system/factory-reset", {
+      method: "POST",
+      token,
+      json: { confirm: "factory-reset" },
+    });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await res.json(), { scheduled: "factory-reset", at: 1_900_000_003_000 });
+    assert.deepEqual(host.calls, [["factoryReset"]]);
+    assert.equal(f.storage.audit.list({ action: "system.factory-reset" }).length, 1);
+  }
+  using f = await webFixture({ deps: { host: new FakeHost("none") } });
+  const token = await f.login();
+  const res = await f.req("/api/system/factory-reset", {
+    method: "POST",
+    token,
+    json: { confirm: "factory-reset" },
+  });
+  assert.equal(res.status, 409);
+  assert.match(await errorOf(res), /PBX_HOST is not systemd/);
 });
 
 Deno.test("host routes are admin-only and cookie sessions need the CSRF token", async () => {

@@ -699,6 +699,25 @@ export const OPENAPI: Json = {
         },
       },
     },
+    "/api/system/factory-reset": {
+      post: {
+        summary:
+          "Factory reset (admin): erase the data directory (database, keys, settings) and reboot into " +
+          'first boot; firmware slots are kept. Body {"confirm":"factory-reset"} or 400; 409 when not a box install',
+        requestBody: jsonBody({
+          type: "object",
+          required: ["confirm"],
+          properties: { confirm: { const: "factory-reset" } },
+        }),
+        responses: {
+          202: ok("Scheduled", {
+            type: "object",
+            properties: { scheduled: { const: "factory-reset" }, at: { type: "integer" } },
+          }),
+          ...errors(400, 401, 403, 409),
+        },
+      },
+    },
     "/api/system/restart": {
       post: {
         summary: "Restart the PBX service (not the box) about a second after answering (admin); 409 when " +

@@ -282,6 +282,8 @@ export interface HostControl {
   reboot(): { at: number };
   /** Restart the PBX service about a second from now; `at` is epoch ms. */
   restartService(): { at: number };
+  /** Factory reset (data back to first boot, slots kept) and reboot about a second from now. */
+  factoryReset(): { at: number };
 }
 
 /** Counts of one mailbox (RFC 3842 Voice-Message new/old, urgent in brackets). */

@@ -75,7 +75,8 @@ Deno.test("pbx-launch without staged update runs the current slot offline with t
   using box = makeBox("a");
   const r = await launch(box, ["--log-level", "debug"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, "");
+  // One line: which slot and as whom (the image test checks the user on the console).
+  assert.match(r.stderr, /^pbx-launch: starting slot a as user \S+ \(uid \d+\)\n$/);
   assert.equal(r.denoDir, `${box.appRoot}/slots/a/.deno_dir`);
   assert.deepEqual(r.args, [
     "run",
@@ -139,9 +140,37 @@ Deno.test("pbx-launch counts restarts of a trial slot, then rolls back above the
   assert.equal(r.code, 0, r.stderr);
   assert.equal(target(box), "slots/a");
   assert.equal(read(box, "trial"), null);
-  assert.match(read(box, "last-result") ?? "", /^result=rolled-back\nversion=0\.3\.0\nat=[0-9]+\n$/);
+  assert.match(
+    read(box, "last-result") ?? "",
+    /^result=rolled-back\nversion=0\.3\.0\nat=[0-9]+\ndata=restored\n$/,
+  );
   assert.ok(r.args.includes(`${box.appRoot}/slots/a/mod.ts`), "the old slot runs");
   assert.match(r.stderr, /rolled back to slot a/);
+});
+
+Deno.test("an update's database migration is undone by the rollback: snapshot at the switch, restore at rollback", async () => {
+  using box = makeBox("a");
+  Deno.writeTextFileSync(`${box.dataDir}/pbx.sqlite`, "schema v3 with extension 1001");
+  Deno.writeTextFileSync(`${box.dataDir}/pbx.sqlite-wal`, "wal of v3");
+  Deno.writeTextFileSync(`${box.state}/staged`, "slot=b\nversion=0.4.0\n");
+  let r = await launch(box, [], { PBX_LAUNCH_MAX_ATTEMPTS: "1" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(Deno.readTextFileSync(`${box.state}/snapshot/pbx.sqlite`), "schema v3 with extension 1001");
+  assert.equal(Deno.readTextFileSync(`${box.state}/snapshot/pbx.sqlite-wal`), "wal of v3");
+  // The new version migrates (and checkpoints the WAL away), then fails to come up.
+  Deno.writeTextFileSync(`${box.dataDir}/pbx.sqlite`, "schema v4, extension table rewritten");
+  Deno.removeSync(`${box.dataDir}/pbx.sqlite-wal`);
+  Deno.writeTextFileSync(`${box.dataDir}/pbx.sqlite-shm`, "shm of v4");
+  r = await launch(box, [], { PBX_LAUNCH_MAX_ATTEMPTS: "1" }); // start 1 of 1
+  assert.equal(target(box), "slots/b");
+  r = await launch(box, [], { PBX_LAUNCH_MAX_ATTEMPTS: "1" }); // over the limit: roll back
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(target(box), "slots/a");
+  assert.equal(Deno.readTextFileSync(`${box.dataDir}/pbx.sqlite`), "schema v3 with extension 1001");
+  assert.equal(Deno.readTextFileSync(`${box.dataDir}/pbx.sqlite-wal`), "wal of v3");
+  assert.throws(() => Deno.statSync(`${box.dataDir}/pbx.sqlite-shm`), Deno.errors.NotFound);
+  assert.match(read(box, "last-result") ?? "", /data=restored/);
+  assert.match(r.stderr, /database restored from the pre-update snapshot/);
 });
 
 Deno.test("pbx-launch ignores a garbage staged file (slot=../x) with a log line and runs the current slot", async () => {

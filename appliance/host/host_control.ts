@@ -89,6 +89,9 @@ interface PendingRecord extends PendingNetwork {
   previousFiles: { network: string | null; hostname: string | null };
 }
 
+/** The privileged helper program (appliance/box/pbx-helper) that runs `factory-reset`. */
+export const FACTORY_RESET_COMMAND = "/usr/lib/pbx/pbx-helper";
+
 /** Delay before reboot/restart so the HTTP answer leaves the box first. */
 const ACTION_DELAY_MS = 1000;
 
@@ -385,6 +388,18 @@ export class HostControl {
     this.#requireSystemd("reboot");
     return this.#later("reboot", async () => {
       await this.#must("systemctl", ["reboot"]);
+    });
+  }
+
+  /**
+   * Factory reset about a second from now: the privileged helper marks the data dir for wiping
+   * and reboots; pbx-factory-reset.service empties /var/lib/pbx before the PBX starts, so the box
+   * comes up as on its first boot. The firmware slots are not touched.
+   */
+  factoryReset(): { at: number } {
+    this.#requireSystemd("factory reset");
+    return this.#later("factory reset", async () => {
+      await this.#must(FACTORY_RESET_COMMAND, ["factory-reset"]);
     });
   }
 

@@ -30,3 +30,4 @@ export {
   TIMESYNCD_FILE,
 } from "./render.ts";
 export { type CommandResult, type CommandRunner, commandRunner } from "./runner.ts";
+export { askHelper, helperRequest, helperRunner } from "./helper.ts";

@@ -166,11 +166,25 @@ EOF
   chmod 0755 "$ROOT/usr/lib/pbx/pbx-launch"
 fi
 
-# systemd units, the default network, enablement (symlinks: what `systemctl enable` would make).
+# The service user (system user, no login, home = the data dir) owns the firmware slots, so
+# pbx-launch switches slots and the updater writes them without privileges.
+chroot "$ROOT" useradd --system --user-group --home-dir /var/lib/pbx --no-create-home --shell /usr/sbin/nologin pbx
+chroot "$ROOT" chown -R pbx:pbx /opt/pbx
+# The privileged helper (fixed command set, reached over pbx-helper.socket).
+install -m 0755 "$REPO/appliance/box/pbx-helper" "$ROOT/usr/lib/pbx/pbx-helper"
+
+# systemd units, the default network, enablement (symlinks: what `systemctl enable` would make,
+# from each unit's WantedBy=; templates are started by their socket, not enabled).
 UNITS="$REPO/appliance/box/systemd"
-for u in "$UNITS"/*.service; do
-  install -m 0644 "$u" "$ROOT/etc/systemd/system/$(basename "$u")"
-  ln -sfn "/etc/systemd/system/$(basename "$u")" "$ROOT/etc/systemd/system/multi-user.target.wants/$(basename "$u")"
+for u in "$UNITS"/*.service "$UNITS"/*.socket; do
+  [ -f "$u" ] || continue
+  name=$(basename "$u")
+  install -m 0644 "$u" "$ROOT/etc/systemd/system/$name"
+  case $name in *@.service) continue ;; esac
+  target=$(sed -n 's/^WantedBy=//p' "$u" | head -n 1)
+  [ -n "$target" ] || continue
+  mkdir -p "$ROOT/etc/systemd/system/$target.wants"
+  ln -sfn "/etc/systemd/system/$name" "$ROOT/etc/systemd/system/$target.wants/$name"
 done
 install -D -m 0644 "$HERE/80-pbx-default.network" "$ROOT/etc/systemd/network/80-pbx-default.network"
 

@@ -28,7 +28,13 @@ Deno.test({
         service: "2002",
         timeoutSec: 1,
         // Keywords the SUBSCRIBE scenarios take from their tests.
-        keys: { event: "presence", accept: "application/pidf+xml", expires: "60" },
+        keys: {
+          event: "presence",
+          accept: "application/pidf+xml",
+          expires: "60",
+          refer_to: "sip:203@127.0.0.1",
+          moh_port: "4000",
+        },
       });
       ok(/timed out/.test(r.errors), `${name} did not load:\n${describeSipp(r)}`);
     }));

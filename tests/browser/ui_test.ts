@@ -133,7 +133,7 @@ Deno.test({
           console.warn("phones API not in this build: assignment flow skipped");
           return;
         }
-        await page.getByLabel("MAC address").fill("00:15:65:12:34:56");
+        await page.locator("#assign-mac").fill("00:15:65:12:34:56");
         await page.getByLabel("Extension").fill("201");
         await page.getByRole("button", { name: "Assign" }).click();
         await page.getByText("assigned to extension 201").waitFor();

@@ -50,8 +50,18 @@ Deno.test("pbx.service runs pbx-launch, always restarts after 2 s, with the syst
   strictEqual(env.PBX_HTTP_PORT, "80");
   strictEqual(env.PBX_SIP_PORT, "5060");
   strictEqual(env.PBX_TFTP_PORT, "69");
-  // /etc must stay writable (network, hostname, time zone files): never ProtectSystem=full/strict.
-  deepStrictEqual(service.get("ProtectSystem"), ["true"]);
+  // Unprivileged: /etc is written by pbx-helper only, so the whole OS is read-only to the service.
+  deepStrictEqual(service.get("User"), ["pbx"]);
+  deepStrictEqual(service.get("ProtectSystem"), ["strict"]);
+  deepStrictEqual(service.get("CapabilityBoundingSet"), ["CAP_NET_BIND_SERVICE"]);
+  deepStrictEqual(service.get("AmbientCapabilities"), ["CAP_NET_BIND_SERVICE"]);
+  for (
+    const key of ["ProtectHome", "PrivateTmp", "NoNewPrivileges", "RestrictAddressFamilies", "MemoryMax"]
+  ) {
+    ok(service.has(key), key);
+  }
+  deepStrictEqual(service.get("ExecStartPre"), ["+/usr/lib/pbx/pbx-helper stage-init"]);
+  strictEqual(env.PBX_HOST_HELPER, "/run/pbx/helper.sock");
   // V8 writes executable code at run time.
   strictEqual(service.get("MemoryDenyWriteExecute"), undefined);
   deepStrictEqual(section(text, "Unit").get("StartLimitIntervalSec"), ["0"]);
@@ -74,13 +84,18 @@ Deno.test({
   ignore: !hasBinary("systemd-analyze"),
 }, async () => {
   const out = await new Deno.Command("systemd-analyze", {
-    args: ["verify", `${UNITS}pbx.service`, `${UNITS}pbx-firstboot.service`],
+    args: [
+      "verify",
+      ...["pbx.service", "pbx-firstboot.service", "pbx-factory-reset.service", "pbx-helper.socket"].map((u) =>
+        `${UNITS}${u}`
+      ),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   const problems = text.split("\n").filter((l) =>
-    l.trim() !== "" && !l.includes("/usr/lib/pbx/pbx-launch is not executable")
+    l.trim() !== "" && !/\/usr\/lib\/pbx\/pbx-(launch|helper) is not executable/.test(l)
   );
   deepStrictEqual(problems, []);
 });

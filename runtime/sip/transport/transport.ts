@@ -599,7 +599,6 @@ class Transports implements TransportLayer {
   async #readLoop(c: Connection): Promise<void> {
     const buf = new Uint8Array(65536);
     try {
-      if (c.peer.transport === "tls" && c.inbound && !(await this.#handshake(c))) return;
       for (;;) {
         const n = await c.conn.read(buf);
         if (n === null) break;
@@ -625,7 +624,12 @@ class Transports implements TransportLayer {
         else if (framed || c.partialSince === null) c.partialSince = now;
       }
     } catch (e) {
-      if (!c.closed && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)) {
+      // The TLS handshake runs inside the first read (an explicit handshake() could not be cut
+      // short by the sweep): an error before any message arrived is a failed handshake.
+      if (c.peer.transport === "tls" && c.inbound && !c.delivered && !c.closed) this.#handshakeFailed(c, e);
+      else if (
+        !c.closed && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)
+      ) {
         this.#options.logger?.debug?.(`${c.peer.transport.toUpperCase()} read failed`, {
           error: String(e),
           peer: c.peer,
@@ -637,23 +641,15 @@ class Transports implements TransportLayer {
   }
 
   /**
-   * Finish an inbound TLS handshake. A failure (plain text, TLS 1.0/1.1 only, no common cipher) is
-   * logged with the source and the reason; a handshake that never finishes is closed by the sweep
-   * like a connection without a first message.
+   * Log a failed inbound TLS handshake (plain text, TLS 1.0/1.1 only, no common cipher) with the
+   * source and the reason. A handshake that never finishes is closed by the sweep like a
+   * connection without a first message.
    */
-  async #handshake(c: Connection): Promise<boolean> {
-    try {
-      await (c.conn as Deno.TlsConn).handshake();
-      return true;
-    } catch (e) {
-      if (!c.closed) {
-        this.#options.logger?.warn?.("SIP TLS handshake failed", {
-          source: `${c.peer.address}:${c.peer.port}`,
-          error: String(e instanceof Error ? e.message : e),
-        });
-      }
-      return false;
-    }
+  #handshakeFailed(c: Connection, e: unknown): void {
+    this.#options.logger?.warn?.("SIP TLS handshake failed", {
+      source: `${c.peer.address}:${c.peer.port}`,
+      error: String(e instanceof Error ? e.message : e),
+    });
   }
 
   /** Rewrite the box's own Via/Contact for a message leaving on TLS (see `advertiseTls`). */

@@ -16,6 +16,8 @@ export interface BootConfig {
   httpPort: number;
   /** Port of the HTTPS listener (same web app and /prov files); null when HTTPS is `off`. */
   httpsPort: number | null;
+  /** Port of SIP over TLS (box certificate, docs/sip-tls.md); null when `off`. */
+  sipTlsPort: number | null;
   tftpPort: number;
   rtpPortMin: number;
   rtpPortMax: number;
@@ -110,6 +112,12 @@ export const SETTINGS: readonly Setting[] = [
     env: "PBX_HTTPS_PORT",
     flag: "--https-port",
     help: "HTTPS port (box certificate), 0 = any free port, off = no HTTPS",
+  },
+  {
+    key: "sipTlsPort",
+    env: "PBX_SIP_TLS_PORT",
+    flag: "--sip-tls-port",
+    help: "SIP over TLS port (box certificate), 0 = any free port, off = no SIP TLS",
   },
   { key: "tftpPort", env: "PBX_TFTP_PORT", flag: "--tftp-port", help: "TFTP provisioning port" },
   { key: "rtpPortMin", env: "PBX_RTP_PORTS", flag: "--rtp-ports", help: "RTP port range, e.g. 20000-20999" },
@@ -288,6 +296,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   sipPort: 5060,
   httpPort: 8080,
   httpsPort: 8443,
+  sipTlsPort: 5061,
   tftpPort: 6969,
   rtpPortMin: 20000,
   rtpPortMax: 20999,
@@ -359,6 +368,9 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
     case "httpsPort":
       // "off" rather than 0: 0 already means "any free port" for every other listener.
       config.httpsPort = value.trim().toLowerCase() === "off" ? null : parsePort(source, value);
+      break;
+    case "sipTlsPort":
+      config.sipTlsPort = value.trim().toLowerCase() === "off" ? null : parsePort(source, value);
       break;
     case "rtpPortMin":
     case "rtpPortMax": {

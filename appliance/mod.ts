@@ -47,6 +47,8 @@ export interface Appliance {
   config: BootConfig;
   storage: Storage;
   sipPort: number;
+  /** The SIP over TLS port, or null when off (setting `off`, no certificate, port not free). */
+  sipTlsPort: number | null;
   httpPort: number;
   /** The HTTPS port, or null when HTTPS is off (setting `off`, or no certificate could be made). */
   httpsPort: number | null;
@@ -370,7 +372,19 @@ export async function startAppliance(
       idleSec: config.sipTcpIdleSec,
       messageSec: config.sipTcpMessageSec,
     });
+    // The box's certificate (made on first start) serves HTTPS and SIP over TLS alike.
+    const tls = config.httpsPort === null && config.sipTlsPort === null ? null : await ensureCertificate({
+      dataDir: config.dataDir,
+      hostnames: boxHostnames(config),
+      log: log.child("tls"),
+    });
+    if (config.sipTlsPort !== null && tls === null) {
+      sipLog.warn("SIP over TLS is off: the box has no certificate");
+    }
     transports = await startTransports({
+      ...(tls !== null && config.sipTlsPort !== null
+        ? { tls: { port: config.sipTlsPort, cert: tls.certPem, key: tls.keyPem, caCerts: [tls.caPem] } }
+        : {}),
       bind: config.bind,
       port: config.sipPort,
       // The plug-and-play multicast listener binds the SIP port too.
@@ -506,12 +520,7 @@ export async function startAppliance(
       phones: provisioning.phones,
       sipSecurity: security.control,
     });
-    // The box's certificate (made on first start); without one the box runs on plain HTTP only.
-    const tls = config.httpsPort === null ? null : await ensureCertificate({
-      dataDir: config.dataDir,
-      hostnames: boxHostnames(config),
-      log: log.child("tls"),
-    });
+    // Without the box's certificate (made above) the box runs on plain HTTP only.
     // Before the provisioning routes: their /prov/* would otherwise take ca.crt for a phone file.
     app.route("/", caRoutes(() => tls));
     app.route("/", provisioning.honoRoutes);
@@ -559,6 +568,7 @@ export async function startAppliance(
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
       sipUdp: transports.udpKind,
+      sipTls: transports.tlsPort === null ? "off" : `${config.bind}:${transports.tlsPort}`,
       http: `http://${host}:${httpPort}/`,
       https: httpsPort === null ? "off" : `https://${host}:${httpsPort}/ (CA: /prov/ca.crt)`,
       rtp: `${config.rtpPortMin}-${config.rtpPortMax}`,
@@ -567,7 +577,15 @@ export async function startAppliance(
       version: updater.info().version,
       slot: updater.slot ?? "dev",
     });
-    return { config, storage, sipPort: transports.port, httpPort, httpsPort, stop };
+    return {
+      config,
+      storage,
+      sipPort: transports.port,
+      sipTlsPort: transports.tlsPort,
+      httpPort,
+      httpsPort,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

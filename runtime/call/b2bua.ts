@@ -214,13 +214,13 @@ function userOf(headerValue: string | undefined): string | undefined {
 /**
  * Where to send requests for a registered contact. Behind NAT the Contact names an address the box
  * cannot reach, so requests go back along the flow the REGISTER came in on (the source address and
- * port; over TCP the same connection). When the Contact's host is the source address, no NAT sits in
+ * port; over TCP or TLS the same connection). When the Contact's host is the source address, no NAT sits in
  * between and the Contact's own port is used (a phone may send from one port and listen on another).
  */
 export function peerOfBinding(b: Binding): Peer {
-  const transport = b.sourceTransport === "tcp" ? "tcp" : "udp";
+  const transport = b.sourceTransport === "tcp" || b.sourceTransport === "tls" ? b.sourceTransport : "udp";
   const flow: Peer = { transport, address: b.sourceAddress, port: b.sourcePort };
-  if (transport === "tcp") return flow;
+  if (transport !== "udp") return flow;
   let uri;
   try {
     uri = parseUri(b.contactUri);

@@ -26,6 +26,8 @@ export interface StartApplianceOptions {
   tftpPort?: number;
   /** See sipPort; `env: {PBX_HTTPS_PORT: "off"}` turns HTTPS off. */
   httpsPort?: number;
+  /** See sipPort; `env: {PBX_SIP_TLS_PORT: "off"}` turns SIP over TLS off. */
+  sipTlsPort?: number;
   /** See sipPort. */
   rtpPorts?: [number, number];
   /** Entry module, relative to the repo root. Default "mod.ts"; the harness self-test uses a fake. */
@@ -42,6 +44,8 @@ export interface Appliance {
   httpPort: number;
   /** The HTTPS port (same app, the box's certificate); null when started with PBX_HTTPS_PORT=off. */
   httpsPort: number | null;
+  /** The SIP over TLS port (box certificate); null when started with PBX_SIP_TLS_PORT=off. */
+  sipTlsPort: number | null;
   tftpPort: number;
   rtpPorts: [number, number];
   dataDir: string;
@@ -72,7 +76,7 @@ export interface Appliance {
 export async function startAppliance(options: StartApplianceOptions = {}): Promise<Appliance> {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "pbx-test-data-" });
-  const [p1, p2, p3, p4] = await freePorts(4);
+  const [p1, p2, p3, p4, p5] = await freePorts(5);
   const sipPort = options.sipPort ?? p1!;
   const httpPort = options.httpPort ?? p2!;
   const tftpPort = options.tftpPort ?? p3!;
@@ -81,6 +85,9 @@ export async function startAppliance(options: StartApplianceOptions = {}): Promi
   // Always a free port: the appliance's default 8443 would clash between parallel tests.
   const httpsSetting = options.env?.PBX_HTTPS_PORT ?? String(options.httpsPort ?? p4!);
   const httpsPort = httpsSetting.trim().toLowerCase() === "off" ? null : Number(httpsSetting);
+  // Likewise SIP over TLS (default 5061).
+  const sipTlsSetting = options.env?.PBX_SIP_TLS_PORT ?? String(options.sipTlsPort ?? p5!);
+  const sipTlsPort = sipTlsSetting.trim().toLowerCase() === "off" ? null : Number(sipTlsSetting);
   const env: Record<string, string> = {
     PBX_DATA_DIR: dataDir,
     PBX_BIND: "127.0.0.1",
@@ -89,6 +96,7 @@ export async function startAppliance(options: StartApplianceOptions = {}): Promi
     PBX_HTTP_PORT: String(httpPort),
     PBX_TFTP_PORT: String(tftpPort),
     PBX_HTTPS_PORT: httpsSetting,
+    PBX_SIP_TLS_PORT: sipTlsSetting,
     PBX_RTP_PORTS: `${rtpPorts[0]}-${rtpPorts[1]}`,
     PBX_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     NO_COLOR: "1",
@@ -114,6 +122,7 @@ export async function startAppliance(options: StartApplianceOptions = {}): Promi
     sipPort,
     httpPort,
     httpsPort,
+    sipTlsPort,
     tftpPort,
     rtpPorts,
     dataDir,

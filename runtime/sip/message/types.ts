@@ -37,7 +37,8 @@ export type SipMessage = SipRequest | SipResponse;
 
 /** Where a message came from or goes to at the transport level. */
 export interface Peer {
-  transport: "udp" | "tcp";
+  /** `tls` is SIP over TLS (RFC 3261 section 26) on the TLS port. */
+  transport: "udp" | "tcp" | "tls";
   address: string;
   port: number;
 }

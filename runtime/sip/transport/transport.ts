@@ -11,12 +11,13 @@ import {
   StreamFramer,
 } from "../message/mod.ts";
 import type { Peer, SipMessage, SipRequest, SipResponse } from "../message/types.ts";
-import { normalizeAddress, stampVia } from "./_via.ts";
+import { advertiseTls, normalizeAddress, stampVia } from "./_via.ts";
 
 /** Minimal logger the transport reports oddities to. */
 export interface TransportLogger {
   debug?(message: string, fields?: Record<string, unknown>): void;
   warn?(message: string, fields?: Record<string, unknown>): void;
+  error?(message: string, fields?: Record<string, unknown>): void;
 }
 
 /** What `onError` hears about: a message that could not be parsed or was refused. */
@@ -29,6 +30,21 @@ export interface TransportErrorInfo {
    * answered (513) or nothing can be answered.
    */
   partial?: SipMessage;
+}
+
+/** The TLS listener of `startTransports()` (SIP over TLS, RFC 3261 section 26). */
+export interface TlsListenOptions {
+  /** Port for SIP over TLS (5061 by convention); 0 picks a free one. */
+  port: number;
+  /** Server certificate chain (PEM). */
+  cert: string;
+  /** Its private key (PEM). */
+  key: string;
+  /**
+   * Extra CA certificates (PEM) trusted when the box opens a TLS connection itself (a phone whose
+   * flow is gone); the system roots are trusted too.
+   */
+  caCerts?: string[];
 }
 
 /** Options for `startTransports()`. */
@@ -75,6 +91,14 @@ export interface TransportOptions {
    * `reuseAddr` (the native socket has no SO_REUSEADDR). Off by default.
    */
   nativeUdp?: boolean;
+  /**
+   * Also listen for SIP over TLS (TLS 1.2 and 1.3 only: Deno's rustls speaks nothing older). TLS
+   * connections share the TCP caps and deadlines (`maxConnections`, `maxConnectionsPerSource`,
+   * `idleTimeoutMs`, `messageTimeoutMs`); the handshake must finish within `messageTimeoutMs`.
+   * A failed handshake is logged (`SIP TLS handshake failed`). When the TLS port cannot be opened
+   * (port taken, unusable certificate) SIP runs without TLS, with an error line.
+   */
+  tls?: TlsListenOptions;
 }
 
 /** The running UDP+TCP transport (RFC 3261 section 18). */
@@ -83,11 +107,13 @@ export interface TransportLayer {
   readonly address: string;
   /** The port both UDP and TCP listen on. */
   readonly port: number;
-  /** Open TCP connections. */
+  /** The SIP over TLS port, or null when TLS is off. */
+  readonly tlsPort: number | null;
+  /** Open TCP and TLS connections. */
   readonly connectionCount: number;
   /** Which UDP implementation runs: node:dgram, or the native batched socket (`nativeUdp`). */
   readonly udpKind: "dgram" | "native";
-  /** Send raw bytes to a peer (UDP datagram, or over a reused/new TCP connection). */
+  /** Send raw bytes to a peer (UDP datagram, or over a reused/new TCP or TLS connection). */
   send(data: Uint8Array, peer: Peer): Promise<void>;
   /** Send a request (section 18.1.1); over TCP an open connection to the peer is reused, inbound ones too. */
   sendRequest(req: SipRequest, target: Peer): Promise<void>;
@@ -99,9 +125,10 @@ export interface TransportLayer {
 
 const CRLF = new Uint8Array([13, 10]);
 const DEFAULT_PORT = 5060;
+const DEFAULT_TLS_PORT = 5061;
 
 interface Connection {
-  conn: Deno.TcpConn;
+  conn: Deno.TcpConn | Deno.TlsConn;
   peer: Peer;
   keys: string[];
   framer: StreamFramer;
@@ -117,8 +144,10 @@ interface Connection {
   writing: Promise<void>;
 }
 
-function peerKey(address: string, port: number): string {
-  return `${normalizeAddress(address)}:${port}`;
+type StreamTransport = "tcp" | "tls";
+
+function peerKey(transport: StreamTransport, address: string, port: number): string {
+  return `${transport}:${normalizeAddress(address)}:${port}`;
 }
 
 /** Whether an error is the process (EMFILE) or system (ENFILE) running out of file descriptors. */
@@ -265,13 +294,33 @@ export async function startTransports(options: TransportOptions): Promise<Transp
     const udp = (native ? await nativeEndpoint(options.bind, options.port, options.logger) : null) ??
       await dgramEndpoint(options.bind, options.port, options.reuseAddr ?? false, options.logger);
     const port = udp.port;
+    let tcp: Deno.TcpListener;
     try {
-      const tcp = Deno.listen({ hostname: options.bind, port, transport: "tcp" });
-      return new Transports(options, udp, tcp);
+      tcp = Deno.listen({ hostname: options.bind, port, transport: "tcp" });
     } catch (e) {
       await udp.close();
       if (options.port !== 0 || !(e instanceof Deno.errors.AddrInUse) || attempt >= 20) throw e;
+      continue;
     }
+    return new Transports(options, udp, tcp, listenTls(options));
+  }
+}
+
+/** The TLS listener, or null (logged) when TLS is off or its port cannot be opened. */
+function listenTls(options: TransportOptions): Deno.TlsListener | null {
+  const tls = options.tls;
+  if (tls === undefined) return null;
+  try {
+    return Deno.listenTls({
+      hostname: options.bind,
+      port: tls.port,
+      transport: "tcp",
+      cert: tls.cert,
+      key: tls.key,
+    });
+  } catch (e) {
+    options.logger?.error?.("SIP over TLS is off: cannot listen", { port: tls.port, error: String(e) });
+    return null;
   }
 }
 
@@ -280,6 +329,7 @@ class Transports implements TransportLayer {
   readonly port: number;
   /** Which UDP implementation runs. */
   readonly udpKind: "dgram" | "native";
+  readonly tlsPort: number | null;
   #options: TransportOptions;
   #max: number;
   #idle: number;
@@ -292,6 +342,7 @@ class Transports implements TransportLayer {
   #globalCapLogged = false;
   #udp: UdpEndpoint;
   #tcp: Deno.TcpListener;
+  #tls: Deno.TlsListener | null;
   #conns = new Map<string, Connection>();
   #all = new Set<Connection>();
   #connecting = new Map<string, Promise<Connection>>();
@@ -299,7 +350,12 @@ class Transports implements TransportLayer {
   #sweeper: ReturnType<typeof setInterval>;
   #closed = false;
 
-  constructor(options: TransportOptions, udp: UdpEndpoint, tcp: Deno.TcpListener) {
+  constructor(
+    options: TransportOptions,
+    udp: UdpEndpoint,
+    tcp: Deno.TcpListener,
+    tls: Deno.TlsListener | null,
+  ) {
     this.#options = options;
     this.#max = options.maxMessageSize ?? 65535;
     this.#idle = options.idleTimeoutMs ?? 300_000;
@@ -308,13 +364,16 @@ class Transports implements TransportLayer {
     this.#maxPerSource = options.maxConnectionsPerSource ?? 64;
     this.#udp = udp;
     this.#tcp = tcp;
+    this.#tls = tls;
+    this.tlsPort = tls === null ? null : (tls.addr as Deno.NetAddr).port;
     this.address = udp.address;
     this.port = udp.port;
     this.udpKind = udp.kind;
     // The native path reuses its receive arena: keep a copy of what may outlive the call.
     const copy = udp.kind === "native";
     udp.onMessage((data, source) => this.#onDatagram(copy ? data.slice() : data, source));
-    this.#track(this.#acceptLoop());
+    this.#track(this.#acceptLoop(tcp, "tcp"));
+    if (tls !== null) this.#track(this.#acceptLoop(tls, "tls"));
     const tick = Math.max(50, Math.min(this.#idle / 4, this.#messageTimeout / 4, 30_000));
     this.#sweeper = setInterval(() => this.#sweep(), tick);
   }
@@ -331,6 +390,7 @@ class Transports implements TransportLayer {
   }
 
   sendRequest(req: SipRequest, target: Peer): Promise<void> {
+    if (target.transport === "tls") this.#advertise(req);
     return this.send(serializeMessage(req), target);
   }
 
@@ -347,17 +407,20 @@ class Transports implements TransportLayer {
     const top = getHeaderValues(res, "Via")[0];
     if (top === undefined) throw new TypeError(`${res.status} response has no Via to route it by`);
     const via = parseVia(top);
+    if (via.transport === "TLS") this.#advertise(res);
     const data = serializeMessage(res);
     const received = via.params.get("received") || undefined;
     const rportText = via.params.get("rport");
     const rport = rportText ? Number(rportText) : undefined;
-    const port = via.port ?? DEFAULT_PORT;
+    const secure = via.transport === "TLS";
+    const port = via.port ?? (secure ? DEFAULT_TLS_PORT : DEFAULT_PORT);
     if (via.transport !== "UDP") {
+      const transport = secure ? "tls" : "tcp";
       // 18.2.2: reliable transport -> the connection the request came on, if still open.
-      const existing = this.#conns.get(peerKey(received ?? via.host, rport ?? port));
+      const existing = this.#conns.get(peerKey(transport, received ?? via.host, rport ?? port));
       if (existing !== undefined && !existing.closed) return this.#write(existing, data);
       // Else open one to the source address ("received") at the sent-by port.
-      return this.send(data, { transport: "tcp", address: received ?? via.host, port });
+      return this.send(data, { transport, address: received ?? via.host, port });
     }
     const maddr = via.params.get("maddr") || undefined;
     if (maddr !== undefined) return this.send(data, { transport: "udp", address: maddr, port });
@@ -372,10 +435,12 @@ class Transports implements TransportLayer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
-    try {
-      this.#tcp.close();
-    } catch {
-      // already closed
+    for (const l of [this.#tcp, this.#tls]) {
+      try {
+        l?.close();
+      } catch {
+        // already closed
+      }
     }
     for (const c of this.#all) this.#closeConnection(c);
     await this.#udp.close();
@@ -422,15 +487,16 @@ class Transports implements TransportLayer {
    * ENFILE) or anything else, it backs off (10 ms doubling to 1 s), logs once per episode and
    * logs again when accepting works.
    */
-  async #acceptLoop(): Promise<void> {
+  async #acceptLoop(listener: Deno.Listener, transport: StreamTransport): Promise<void> {
     const log = this.#options.logger;
+    const label = transport === "tls" ? "SIP TLS" : "SIP TCP";
     let backoff = 10;
     let failingSince: number | null = null;
     let failures = 0;
     while (!this.#closed) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
-        conn = await this.#tcp.accept();
+        conn = await listener.accept();
       } catch (e) {
         if (this.#closed || e instanceof Deno.errors.BadResource) return;
         failures++;
@@ -438,8 +504,8 @@ class Transports implements TransportLayer {
           failingSince = performance.now();
           log?.warn?.(
             isFdExhaustion(e)
-              ? "SIP TCP accept: out of file descriptors; backing off"
-              : "SIP TCP accept failed; backing off",
+              ? `${label} accept: out of file descriptors; backing off`
+              : `${label} accept failed; backing off`,
             { error: String(e), connections: this.#all.size },
           );
         }
@@ -448,7 +514,7 @@ class Transports implements TransportLayer {
         continue;
       }
       if (failingSince !== null) {
-        log?.warn?.("SIP TCP accept recovered", {
+        log?.warn?.(`${label} accept recovered`, {
           failedMs: Math.round(performance.now() - failingSince),
           failures,
         });
@@ -460,12 +526,12 @@ class Transports implements TransportLayer {
         conn.close();
         return;
       }
-      this.#accept(conn);
+      this.#accept(conn as Deno.TcpConn | Deno.TlsConn, transport);
     }
   }
 
   /** Admit an inbound connection, or close it at the global or per-source cap (logged). */
-  #accept(conn: Deno.TcpConn): void {
+  #accept(conn: Deno.TcpConn | Deno.TlsConn, transport: StreamTransport): void {
     const source = normalizeAddress(conn.remoteAddr.hostname);
     if (this.#all.size >= this.#maxConnections) {
       if (!this.#globalCapLogged) {
@@ -473,6 +539,7 @@ class Transports implements TransportLayer {
         this.#options.logger?.warn?.("SIP TCP connection limit reached; refusing new connections", {
           limit: this.#maxConnections,
           source,
+          transport,
         });
       }
       conn.close();
@@ -486,19 +553,29 @@ class Transports implements TransportLayer {
           source,
           limit: this.#maxPerSource,
           refusedSinceLastLine: seen?.refused ?? 0,
+          transport,
         });
         this.#capLogged.set(source, { at: now, refused: 0 });
       } else seen.refused++;
       conn.close();
       return;
     }
-    this.#adopt(conn, undefined, true);
+    this.#adopt(conn, { transport, inbound: true });
   }
 
-  #adopt(conn: Deno.TcpConn, alias?: string, inbound = false): Connection {
+  #adopt(
+    conn: Deno.TcpConn | Deno.TlsConn,
+    how: { transport: StreamTransport; alias?: string; inbound?: boolean },
+  ): Connection {
     const remote = conn.remoteAddr;
-    const peer: Peer = { transport: "tcp", address: normalizeAddress(remote.hostname), port: remote.port };
-    const key = peerKey(peer.address, peer.port);
+    const peer: Peer = {
+      transport: how.transport,
+      address: normalizeAddress(remote.hostname),
+      port: remote.port,
+    };
+    const key = peerKey(how.transport, peer.address, peer.port);
+    const alias = how.alias;
+    const inbound = how.inbound ?? false;
     const c: Connection = {
       conn,
       peer,
@@ -547,12 +624,37 @@ class Transports implements TransportLayer {
         else if (framed || c.partialSince === null) c.partialSince = now;
       }
     } catch (e) {
-      if (!c.closed && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)) {
-        this.#options.logger?.debug?.("TCP read failed", { error: String(e), peer: c.peer });
+      // The TLS handshake runs inside the first read (an explicit handshake() could not be cut
+      // short by the sweep): an error before any message arrived is a failed handshake.
+      if (c.peer.transport === "tls" && c.inbound && !c.delivered && !c.closed) this.#handshakeFailed(c, e);
+      else if (
+        !c.closed && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)
+      ) {
+        this.#options.logger?.debug?.(`${c.peer.transport.toUpperCase()} read failed`, {
+          error: String(e),
+          peer: c.peer,
+        });
       }
     } finally {
       this.#closeConnection(c);
     }
+  }
+
+  /**
+   * Log a failed inbound TLS handshake (plain text, TLS 1.0/1.1 only, no common cipher) with the
+   * source and the reason. A handshake that never finishes is closed by the sweep like a
+   * connection without a first message.
+   */
+  #handshakeFailed(c: Connection, e: unknown): void {
+    this.#options.logger?.warn?.("SIP TLS handshake failed", {
+      source: `${c.peer.address}:${c.peer.port}`,
+      error: String(e instanceof Error ? e.message : e),
+    });
+  }
+
+  /** Rewrite the box's own Via/Contact for a message leaving on TLS (see `advertiseTls`). */
+  #advertise(msg: SipMessage): void {
+    if (this.tlsPort !== null) advertiseTls(msg, { plain: this.port, tls: this.tlsPort });
   }
 
   /** One framed item. Returns false when the connection must close. */
@@ -581,7 +683,8 @@ class Transports implements TransportLayer {
   }
 
   #connection(peer: Peer): Promise<Connection> {
-    const key = peerKey(peer.address, peer.port);
+    const transport: StreamTransport = peer.transport === "tls" ? "tls" : "tcp";
+    const key = peerKey(transport, peer.address, peer.port);
     const existing = this.#conns.get(key);
     if (existing !== undefined && !existing.closed) return Promise.resolve(existing);
     const pending = this.#connecting.get(key);
@@ -589,12 +692,31 @@ class Transports implements TransportLayer {
     if (this.#all.size >= this.#maxConnections) {
       return Promise.reject(new RangeError(`TCP connection limit of ${this.#maxConnections} reached`));
     }
-    const p = Deno.connect({ hostname: peer.address, port: peer.port, transport: "tcp" }).then((conn) => {
+    const opening: Promise<Deno.TcpConn | Deno.TlsConn> = transport === "tls"
+      ? Deno.connectTls({
+        hostname: peer.address,
+        port: peer.port,
+        ...(this.#options.tls?.caCerts ? { caCerts: this.#options.tls.caCerts } : {}),
+      }).then(async (conn) => {
+        try {
+          await conn.handshake();
+        } catch (e) {
+          conn.close();
+          this.#options.logger?.warn?.("SIP TLS handshake failed", {
+            destination: `${peer.address}:${peer.port}`,
+            error: String(e instanceof Error ? e.message : e),
+          });
+          throw e;
+        }
+        return conn;
+      })
+      : Deno.connect({ hostname: peer.address, port: peer.port, transport: "tcp" });
+    const p = opening.then((conn) => {
       if (this.#closed) {
         conn.close();
         throw new Deno.errors.BadResource("transport is closed");
       }
-      return this.#adopt(conn, key);
+      return this.#adopt(conn, { transport, alias: key });
     }).finally(() => this.#connecting.delete(key));
     this.#connecting.set(key, p);
     return p;

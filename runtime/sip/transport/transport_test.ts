@@ -12,6 +12,7 @@ import {
   type TransportLayer,
   type TransportOptions,
 } from "./transport.ts";
+import { makeTestCertificate } from "./_test_cert.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -81,8 +82,27 @@ async function udpClient(server: TransportLayer): Promise<TestClient> {
   };
 }
 
-async function tcpClient(server: TransportLayer): Promise<TestClient> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+function tcpClient(server: TransportLayer): Promise<TestClient> {
+  return streamClient(Deno.connect({ hostname: "127.0.0.1", port: server.port }), "tcp");
+}
+
+const TEST_CERT = await makeTestCertificate();
+/** The TLS listener option every TLS test passes. */
+const TLS: Partial<TransportOptions> = { tls: { port: 0, cert: TEST_CERT.cert, key: TEST_CERT.key } };
+
+function tlsClient(server: TransportLayer): Promise<TestClient> {
+  assert(server.tlsPort !== null, "TLS is listening");
+  return streamClient(
+    Deno.connectTls({ hostname: "127.0.0.1", port: server.tlsPort, caCerts: [TEST_CERT.cert] }),
+    "tls",
+  );
+}
+
+async function streamClient(
+  connecting: Promise<Deno.TcpConn | Deno.TlsConn>,
+  transport: "tcp" | "tls",
+): Promise<TestClient> {
+  const conn = await connecting;
   const messages: SipMessage[] = [];
   const raw = { text: "" };
   const closed = { value: false };
@@ -105,7 +125,7 @@ async function tcpClient(server: TransportLayer): Promise<TestClient> {
     closed.value = true;
   })();
   return {
-    peer: { transport: "tcp", address: "127.0.0.1", port: (conn.localAddr as Deno.NetAddr).port },
+    peer: { transport, address: "127.0.0.1", port: (conn.localAddr as Deno.NetAddr).port },
     messages,
     raw,
     closed,
@@ -157,11 +177,12 @@ function topVia(msg: SipMessage) {
 
 /** The cases every transport must pass (one shared suite, run per transport). */
 function transportCases(
-  name: "udp" | "tcp" | "udp-native",
+  name: "udp" | "tcp" | "udp-native" | "tls",
   connect: (s: TransportLayer) => Promise<TestClient>,
   extra: Partial<TransportOptions> = {},
 ): void {
-  const T = name === "tcp" ? "TCP" : "UDP";
+  const T = name === "tcp" ? "TCP" : name === "tls" ? "TLS" : "UDP";
+  const stream = name === "tcp" || name === "tls";
 
   Deno.test(`${name}: an inbound request gets received and rport stamped on its top Via`, async () => {
     await withServer({ ...extra }, async ({ server, received }) => {
@@ -198,7 +219,7 @@ function transportCases(
       assertStrictEquals(received.length, 0);
       assert(errors[0]!.error instanceof Error);
       assertEquals(errors[0]!.source.port, client.peer.port);
-      if (name === "tcp") {
+      if (stream) {
         // A stream that cannot be framed is closed; a fresh connection works.
         await eventually(() => client.closed.value, "the connection to close");
         await client.close();
@@ -251,7 +272,7 @@ function transportCases(
       await server.sendRequest(req as SipRequest, received[0]!.source);
       await eventually(() => client.messages.length === 1, "our request");
       assert(client.messages[0]!.type === "request");
-      if (name === "tcp") assertStrictEquals(server.connectionCount, 1, "the inbound connection was reused");
+      if (stream) assertStrictEquals(server.connectionCount, 1, "the inbound connection was reused");
       await client.close();
     });
   });
@@ -259,6 +280,8 @@ function transportCases(
 
 transportCases("udp", udpClient);
 transportCases("tcp", tcpClient);
+// SIP over TLS on its own port: the same cases on a TLS connection.
+transportCases("tls", tlsClient, TLS);
 // The same cases on the batched native UDP path (drivers/udp), when libc FFI works here.
 transportCases("udp-native", udpClient, { nativeUdp: true });
 

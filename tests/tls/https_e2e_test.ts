@@ -142,7 +142,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a restart on the same data reuses the certificate; PBX_HTTPS_PORT=off runs HTTP only with no CA",
+  name:
+    "a restart on the same data reuses the certificate; PBX_HTTPS_PORT=off with SIP TLS off runs HTTP only with no CA",
   ignore: !hasBinary("openssl"),
   async fn() {
     const dataDir = await Deno.makeTempDir({ prefix: "pbx-tls-e2e-data-" });
@@ -171,7 +172,8 @@ Deno.test({
         await app.stop();
       }
 
-      app = await startAppliance({ dataDir, env: { PBX_HTTPS_PORT: "off" } });
+      // SIP over TLS uses the same certificate, so it is off too for "no CA".
+      app = await startAppliance({ dataDir, env: { PBX_HTTPS_PORT: "off", PBX_SIP_TLS_PORT: "off" } });
       try {
         assert.equal(app.httpsPort, null);
         const health = await (await fetch(`${app.baseUrl}/api/health`)).json() as {

@@ -142,6 +142,18 @@ function netstring(obj: unknown): Uint8Array {
 
 /** Starts baresip with a generated config and waits until its ctrl_tcp port answers. */
 export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
+  // baresip also binds SIP over TLS next to its SIP port, which was not picked as free: a test running
+  // in parallel may hold it. Such a start fails at once ("Address already in use"); try new ports.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startBaresipOnce(options);
+    } catch (e) {
+      if (attempt >= 4 || !/Address already in use/.test(String((e as Error).message))) throw e;
+    }
+  }
+}
+
+async function startBaresipOnce(options: BaresipOptions): Promise<Baresip> {
   if (options.codecs.length === 0) throw new RangeError("startBaresip: codecs must not be empty");
   const format = codecFormat(options.codecs[0]!);
   const configDir = await Deno.makeTempDir({ prefix: `baresip-${options.user}-` });

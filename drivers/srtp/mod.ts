@@ -150,8 +150,12 @@ let initialized = false;
 export function init(): SrtpLib {
   const lib = library.require();
   if (!initialized) {
+    // libsrtp's crypto kernel is process-global, and a second srtp_init in the same process answers
+    // bad_param (its cipher types are already registered). Another worker of this process (the media
+    // worker beside the main thread, or deno test --parallel) may have run it: the kernel is then
+    // ready, so bad_param here means "already initialized".
     const rc = lib.srtp_init();
-    if (rc !== 0) throw new SrtpError("srtp_init", rc);
+    if (rc !== 0 && rc !== SRTP_STATUS.bad_param) throw new SrtpError("srtp_init", rc);
     initialized = true;
   }
   return lib;

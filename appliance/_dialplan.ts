@@ -5,6 +5,11 @@
  * dispatcher's RouteTarget. Extensions ring; paging zones and groups (and their emergency `*NN`
  * numbers) run the paging handler; feature codes have no route yet and answer 404.
  *
+ * Feature modules add to it (runtime/call/feature.ts): their `numbers()` join the plan, their
+ * `routing.routeFor` gives the routes of those numbers, `routing.extensionRoute` rewrites every
+ * extension's route (forwarding, voicemail after no answer), and an `application` destination runs
+ * the feature application of that name on the call.
+ *
  * Continuations (busy/noAnswer/...) need the call engine to report outcomes: the dispatcher takes
  * only the first step until then.
  */
@@ -15,11 +20,18 @@ import {
   type Route,
   storeLookup,
 } from "../runtime/call/route/mod.ts";
-import type { LocalCallHandler, RouteTarget } from "../runtime/call/mod.ts";
+import {
+  type Application,
+  type ApplicationDeps,
+  applicationHandler,
+  type FeatureModule,
+  type LocalCallHandler,
+  type RouteTarget,
+} from "../runtime/call/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import type { Logger } from "../runtime/log/mod.ts";
 
-/** The route of a number's owner, as configured today. */
+/** The route of a number's owner, as configured today (features' routes come from `routeWith`). */
 export function routeFor(match: PlanMatch): Route | undefined {
   const { owner } = match.claim;
   switch (owner.kind) {
@@ -35,15 +47,50 @@ export function routeFor(match: PlanMatch): Route | undefined {
   }
 }
 
-/** Build the dispatcher's `route(number)` over storage and the paging wiring. */
+/**
+ * `routeFor` with the feature modules: an extension's route goes through every feature's
+ * `extensionRoute` in list order; a number no built-in owner routes is offered to each feature.
+ */
+export function routeWith(features: readonly FeatureModule[]): (match: PlanMatch) => Route | undefined {
+  return (match) => {
+    const own = routeFor(match);
+    if (match.claim.owner.kind === "extension" && own !== undefined) {
+      let route = own;
+      for (const f of features) {
+        const rewrite = f.routing?.extensionRoute;
+        if (rewrite) route = rewrite(match.claim.owner.id, route);
+      }
+      return route;
+    }
+    if (own !== undefined) return own;
+    for (const f of features) {
+      const r = f.routing?.routeFor?.(match);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  };
+}
+
+/** Build the dispatcher's `route(number)` over storage, the paging wiring and the feature modules. */
 export function createRouter(options: {
   storage: Storage;
   paging: (dialled: string) => LocalCallHandler | undefined;
   log?: Logger;
+  /** Feature modules: numbers, routes and applications (default none). */
+  features?: readonly FeatureModule[];
+  /** What feature applications get to drive a leg (the media plane's players and recorder). */
+  applicationDeps?: ApplicationDeps;
 }): (dialled: string) => RouteTarget {
-  const plan = storeLookup(options.storage);
+  const features = options.features ?? [];
+  const plan = storeLookup(options.storage, {
+    extraClaims: () => features.flatMap((f) => f.numbers?.() ?? []),
+  });
+  // deno-lint-ignore no-explicit-any -- each application takes its own args type
+  const applications = new Map<string, Application<any>>();
+  for (const f of features) for (const a of f.applications ?? []) applications.set(a.name, a);
+  const routeOf = routeWith(features);
   return (dialled) => {
-    const first = resolve(dialled, { plan, routeFor });
+    const first = resolve(dialled, { plan, routeFor: routeOf });
     if (first.kind === "end") {
       if (first.cause !== "notFound") {
         options.log?.info("route ended", { dialled, status: first.status, reason: first.reason });
@@ -55,6 +102,17 @@ export function createRouter(options: {
     if (d.kind === "application" && d.name === "paging") {
       const handler = options.paging(dialled);
       return handler ? { kind: "local", handler } : { kind: "none" };
+    }
+    if (d.kind === "application") {
+      const app = applications.get(d.name);
+      if (app === undefined || options.applicationDeps === undefined) {
+        options.log?.warn("route names an application the box does not run", { dialled, app: d.name });
+        return { kind: "none" };
+      }
+      return {
+        kind: "local",
+        handler: applicationHandler(app, { ...d.args, dialled }, options.applicationDeps),
+      };
     }
     return { kind: "none" };
   };

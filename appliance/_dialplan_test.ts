@@ -1,6 +1,8 @@
 import { deepStrictEqual as eq } from "node:assert";
 import { tempStorage } from "../runtime/storage/_testing.ts";
-import type { LocalCallHandler } from "../runtime/call/mod.ts";
+import type { Application, FeatureModule, LocalCallHandler } from "../runtime/call/mod.ts";
+import { VirtualClock } from "../runtime/clock/mod.ts";
+import { nullLogger } from "../runtime/log/mod.ts";
 import { createRouter } from "./_dialplan.ts";
 
 const handler: LocalCallHandler = { accept: () => ({ status: 486, reason: "test" }) };
@@ -38,6 +40,54 @@ Deno.test("a paging number the paging service does not take is not found", () =>
     storage.paging.createZone({ number: "71", name: "Hall" });
     const route = createRouter({ storage, paging: () => undefined });
     eq(route("71"), { kind: "none" });
+  } finally {
+    storage.dispose();
+  }
+});
+
+Deno.test("feature modules: their numbers route to their applications, extension routes go through their rewrites", async () => {
+  const storage = tempStorage();
+  try {
+    storage.extensions.create({ number: "201", name: "Desk", password: "good-pass-123" }, "pbx");
+    const seen: unknown[] = [];
+    const echo: Application<{ room?: string; dialled: string }> = {
+      name: "echo",
+      run: (leg, args) => (seen.push(args), leg.reject(486, "seen")),
+    };
+    const rooms: FeatureModule = {
+      name: "rooms",
+      applications: [echo],
+      numbers: () => [{ pattern: "800", owner: { kind: "conference", id: "800" } }],
+      routing: {
+        routeFor: (m) =>
+          m.claim.owner.kind === "conference"
+            ? {
+              steps: [{
+                destination: { kind: "application", name: "echo", args: { room: m.claim.owner.id } },
+              }],
+            }
+            : undefined,
+        // "forward always" to the room: the first step the dispatcher takes is the room's.
+        extensionRoute: (ext, r) =>
+          ext === "201" ? { steps: [{ destination: { kind: "dial", number: "800" } }, ...r.steps] } : r,
+      },
+    };
+    const route = createRouter({
+      storage,
+      paging: () => undefined,
+      features: [rooms],
+      applicationDeps: { media: {}, clock: new VirtualClock(), log: nullLogger },
+    });
+    for (const n of ["800", "201"]) {
+      const t = route(n);
+      if (t.kind !== "local") throw new Error(`${n}: ${t.kind}`);
+      eq(await t.handler.accept({ caller: "202", dialled: n, receivedAt: 0, codec: "PCMU/8000" }), {
+        status: 486,
+        reason: "seen",
+      });
+    }
+    eq(seen, [{ room: "800", dialled: "800" }, { room: "800", dialled: "201" }]);
+    eq(route("801"), { kind: "none" });
   } finally {
     storage.dispose();
   }

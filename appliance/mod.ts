@@ -15,6 +15,7 @@ import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
 import { sipSecurity } from "./_security.ts";
 import {
+  type ApplicationDeps,
   B2bua,
   CallRegistry,
   checkFeatures,
@@ -341,7 +342,27 @@ export async function startAppliance(
     });
     mail.start(); // messages queued before a restart go out now
     cleanups.push(() => mail.stop());
-    const route = createRouter({ storage, paging: (n) => paging.route(n), log: sipLog }); // runtime/call/route
+    // What feature applications drive a leg with: the media worker's players and recorder.
+    const applicationDeps: ApplicationDeps = {
+      media: {
+        playTone: (leg, spec, o) => media.playTone(leg, spec, o),
+        playPcm: (leg, samples, o) =>
+          media.playPcm(leg, samples, o?.sampleRate ? { sampleRate: o.sampleRate } : {}),
+        stopPlay: (leg) => media.stopPlay(leg),
+        playFile: (leg, path, o) => media.playFile(leg, path, { loop: o.loop }),
+        record: (leg, path, o) => media.record(leg, path, o.stereo ? { stereo: true } : {}),
+        stopRecord: (leg) => media.stopRecord(leg),
+      },
+      clock,
+      log: log.child("app"),
+    };
+    const route = createRouter({
+      storage,
+      paging: (n) => paging.route(n),
+      log: sipLog,
+      features,
+      applicationDeps,
+    }); // runtime/call/route
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
     const load = startLoadMonitor();
@@ -448,6 +469,7 @@ export async function startAppliance(
 
     const app = createApp({
       storage,
+      features, // their numbers, routes and OpenAPI entries
       live: {
         calls: () => b2bua!.calls(),
         onChange: (listener) => {

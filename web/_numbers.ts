@@ -18,9 +18,17 @@ import { fail } from "./_http.ts";
 
 export { FEATURE_CODES_SETTING } from "../runtime/call/route/mod.ts";
 
-/** What claims numbers in `storage` right now. */
+/** The feature modules' claims per storage, set once by `createApp` (AppDeps.features). */
+const featureClaims = new WeakMap<Storage, () => readonly Claim[]>();
+
+/** Make the feature modules' numbers (voicemail, rooms, park slots, ...) part of `storage`'s plan. */
+export function useFeatureClaims(storage: Storage, claims: () => readonly Claim[]): void {
+  featureClaims.set(storage, claims);
+}
+
+/** What claims numbers in `storage` right now (its rows, and the feature modules' numbers). */
 export function numberSources(storage: Storage): NumberSources {
-  return sourcesFrom(storage);
+  return sourcesFrom(storage, featureClaims.get(storage)?.() ?? []);
 }
 
 /** The number plan of `storage` (stored rows that already collide keep the first owner). */

@@ -15,8 +15,8 @@ import {
   NumberPlan,
   parsePattern,
   planOf,
-  sourcesFrom,
 } from "../runtime/call/route/mod.ts";
+import { numberSources } from "./_numbers.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import { requireAdmin } from "./api_auth.ts";
 import { clientIp, fail, jsonBody } from "./_http.ts";
@@ -49,7 +49,7 @@ export function registerNumberRoutes(api: Hono<AppEnv>, deps: { storage: Storage
 
   api.get("/numbers", (c) => {
     const collisions: NumberCollision[] = [];
-    const plan = planOf(sourcesFrom(storage), { onCollision: (x) => collisions.push(x) });
+    const plan = planOf(numberSources(storage), { onCollision: (x) => collisions.push(x) });
     return c.json({
       items: plan.entries().map((e) => ({
         pattern: e.claim.pattern,
@@ -78,7 +78,7 @@ export function registerNumberRoutes(api: Hono<AppEnv>, deps: { storage: Storage
     const code = featureCodes(overrides).find((f) => f.name === name)!;
     const claim = featureCodeClaims([code])[0]!;
     // Everything else's claims, then this code's: whatever holds the number is named.
-    const others = claimsOf({ ...sourcesFrom(storage), featureCodeOverrides: overrides })
+    const others = claimsOf({ ...numberSources(storage), featureCodeOverrides: overrides })
       .filter((x) => !(x.owner.kind === "feature-code" && x.owner.id === name));
     const hit = NumberPlan.from(others).check(claim);
     if (hit) fail(409, hit.message);

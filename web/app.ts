@@ -20,7 +20,9 @@ import { OPENAPI } from "./openapi.ts";
 import { pageRoutes } from "./pages.ts";
 import { staticRoutes } from "./_static.ts";
 import { securityHeaders } from "./_security_headers.ts";
-import { bodyLimit, HttpError } from "./_http.ts";
+import { bodyLimit, clientIp, fail, HttpError, readBodyLimited } from "./_http.ts";
+import { useFeatureClaims } from "./_numbers.ts";
+import type { FeatureWebKit } from "../runtime/call/feature.ts";
 import type { AppEnv } from "./_env.ts";
 import type { AppDeps, BoxInfo, Logger } from "./types.ts";
 
@@ -42,6 +44,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const maxBody = deps.maxBodyBytes ?? 64 * 1024;
   const boxInfo = deps.boxInfo ??
     ((): BoxInfo => ({ addresses: [], sipPort: 5060, httpPort: 80, tftpPort: 69 }));
+
+  const features = deps.features ?? [];
+  useFeatureClaims(storage, () => features.flatMap((f) => f.numbers?.() ?? []));
 
   const app = new Hono<AppEnv>();
   app.use("*", securityHeaders());
@@ -74,7 +79,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     limiter: logins,
   });
   app.route("/api", auth.publicRoutes);
-  app.get("/api/openapi.json", (c) => c.json(OPENAPI));
+  const openapi = features.some((f) => f.web?.openapi)
+    ? {
+      ...OPENAPI,
+      paths: {
+        ...(OPENAPI as { paths: Record<string, unknown> }).paths,
+        ...Object.assign({}, ...features.map((f) => f.web?.openapi ?? {})),
+      },
+    }
+    : OPENAPI;
+  app.get("/api/openapi.json", (c) => c.json(openapi));
 
   // Everything under /api registered below needs a token.
   const api = new Hono<AppEnv>();
@@ -133,6 +147,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       heartbeatMs: deps.eventsHeartbeatMs ?? 20_000,
     }),
   );
+  // Each feature module's own routes (voicemail, conference, ...), behind the same sign-in.
+  const kit: FeatureWebKit = {
+    requireAdmin: requireAdmin() as FeatureWebKit["requireAdmin"],
+    fail,
+    readBody: (c, maxBytes) => readBodyLimited(c, maxBytes),
+    audit: (c, action, detail) =>
+      storage.audit.record({
+        actor: c.get("user").username,
+        action,
+        ...(detail === undefined ? {} : { detail }),
+        sourceIp: clientIp(c),
+      }),
+  };
+  for (const f of features) f.web?.routes?.(api as never, kit);
   app.route("/api", api);
 
   // The UI: page shells and their static files.

@@ -3,6 +3,7 @@
  * (implemented by runtime/call), listener health and a logger. The composition root passes the
  * real implementations; tests pass fakes.
  */
+import type { FeatureModule } from "../runtime/call/feature.ts";
 import type { PagingControl } from "./api_paging.ts";
 import type { PromptControl } from "./api_prompts.ts";
 import type { MailControl } from "./api_mail.ts";
@@ -107,6 +108,11 @@ export interface WavInfo {
 /** Dependencies of `createApp`. */
 export interface AppDeps {
   storage: Storage;
+  /**
+   * The feature modules (runtime/call/feature.ts): their numbers join the plan's collision checks,
+   * their `web.routes` are mounted on the authenticated /api app, their OpenAPI paths are served.
+   */
+  features?: readonly FeatureModule[] | undefined;
   live: LiveStatus;
   health(): Health;
   logger?: Logger | undefined;

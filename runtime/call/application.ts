@@ -36,7 +36,7 @@ import type {
 export type PlaySource =
   | { tone: string; durationMs?: number }
   | { silenceMs: number }
-  /** Mono PCM; the G.711 player takes 8000 Hz (the media worker's player will take any rate). */
+  /** Mono PCM at any rate up to 48000: the media worker resamples and encodes it in the leg's codec. */
   | { pcm: Int16Array; sampleRate: number }
   /** A file in the media worker: needs `LegMedia.playFile` (the media helper's player). */
   | { file: string; loop?: boolean };
@@ -45,6 +45,13 @@ export type PlaySource =
 export type LegEvent =
   | { type: "dtmf"; digit: string; source: "rfc4733" | "inband" | "info" }
   | { type: "hangup"; by: "caller" | "system" };
+
+/** How a recording ended. */
+export interface Recorded {
+  path: string;
+  durationMs: number;
+  reason: "stopped" | "max" | "hangup" | "error";
+}
 
 /** How `collect` ended. */
 export interface Collected {
@@ -66,8 +73,14 @@ export interface CallLeg {
   play(source: PlaySource): Promise<void>;
   /** Stop what is playing. */
   stopPlay(): Promise<void>;
-  /** Record what the caller says to a file in the media worker (seam: `LegMedia.record`). */
-  record(path: string, options?: { maxMs?: number }): Promise<void>;
+  /**
+   * Record what the caller says to a WAV file, written by the media worker (`<path>.part`, renamed
+   * on stop, so a crash leaves a whole file or none). Resolves when the recording ends: `maxMs`
+   * passed, `stopRecord()`, or the caller hung up; with its duration.
+   */
+  record(path: string, options?: { maxMs?: number; stereo?: boolean }): Promise<Recorded>;
+  /** End the recording `record` started (its promise then resolves). */
+  stopRecord(): Promise<void>;
   /** Collect DTMF digits: up to `maxDigits`, until a terminator, or until `timeoutMs` passes. */
   collect(options: { maxDigits?: number; timeoutMs?: number; terminators?: string }): Promise<Collected>;
   /** The caller's decoded audio (mono PCM at the codec's rate), one frame per packet. */
@@ -89,10 +102,11 @@ export interface Application<A = unknown> {
 /** The players a leg uses (the media plane's playTone/playPcm/stopPlay fit; playFile/record are seams). */
 export interface LegMedia {
   playTone?(legId: string, spec: string, options?: { durationMs?: number }): Promise<unknown>;
-  playPcm?(legId: string, samples: Int16Array): Promise<unknown>;
+  playPcm?(legId: string, samples: Int16Array, options?: { sampleRate?: number }): Promise<unknown>;
   stopPlay?(legId: string): Promise<boolean>;
   playFile?(legId: string, path: string, options: { loop: boolean }): Promise<unknown>;
-  record?(legId: string, path: string, options: { maxMs?: number }): Promise<unknown>;
+  record?(legId: string, path: string, options: { stereo?: boolean }): Promise<unknown>;
+  stopRecord?(legId: string): Promise<{ durationMs: number; reason: string } | null>;
 }
 
 /** What `applicationHandler` needs. */
@@ -119,6 +133,8 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
         let endedBy: "caller" | "system" | undefined;
         /** A hangup asked for between answer() and the call being up. */
         let pendingHangup: string | undefined;
+        /** The recording in progress (one per leg). */
+        let recording: { stop(): void } | undefined;
         let resolveEnded: (by: "caller" | "system") => void = () => {};
         const ended = new Promise<"caller" | "system">((r) => (resolveEnded = r));
         const listeners = new Set<(ev: LegEvent) => void>();
@@ -183,12 +199,8 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             } else if ("silenceMs" in source) {
               await new Promise<void>((r) => deps.clock.setTimeout(r, source.silenceMs));
             } else if ("pcm" in source) {
-              if (!m.playPcm || source.sampleRate !== 8000) {
-                throw unavailable(
-                  `play: no player for ${source.sampleRate} Hz PCM (the G.711 player takes 8000)`,
-                );
-              }
-              await m.playPcm(legId, source.pcm);
+              if (!m.playPcm) throw unavailable("play: no PCM player");
+              await m.playPcm(legId, source.pcm, { sampleRate: source.sampleRate });
             } else {
               if (!m.playFile) throw unavailable("play: no file player in the media plane yet");
               await m.playFile(legId, source.file, { loop: source.loop ?? false });
@@ -199,8 +211,30 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
           },
           async record(path, options = {}) {
             const legId = live("record");
-            if (!m.record) throw unavailable("record: no recorder in the media plane yet");
-            await m.record(legId, path, options);
+            if (!m.record || !m.stopRecord) throw unavailable("record: no recorder in the media plane");
+            if (recording) throw unavailable("record: already recording");
+            await m.record(legId, path, options.stereo ? { stereo: true } : {});
+            let why: Recorded["reason"] = "stopped";
+            let stop: () => void = () => {};
+            const stopped = new Promise<void>((r) => (stop = r));
+            recording = { stop: () => stop() };
+            const timer = options.maxMs === undefined ? undefined : deps.clock.setTimeout(() => {
+              why = "max";
+              stop();
+            }, options.maxMs);
+            await Promise.race([stopped, ended.then(() => void (why = "hangup"))]);
+            if (timer !== undefined) deps.clock.clearTimeout(timer);
+            recording = undefined;
+            const res = await m.stopRecord(legId).catch(() => null);
+            return {
+              path,
+              durationMs: res?.durationMs ?? 0,
+              reason: res?.reason === "error" ? "error" : why,
+            };
+          },
+          stopRecord() {
+            recording?.stop();
+            return Promise.resolve();
           },
           collect(options) {
             const max = options.maxDigits ?? Infinity;

@@ -7,8 +7,7 @@ import { nullLogger } from "../log/mod.ts";
 const INFO = { caller: "201", dialled: "700", receivedAt: 0, codec: "PCMU/8000" };
 
 /** Run `app` as LocalCalls would: accept, then start the session. */
-async function drive(app: Application<null>, media = {}) {
-  const clock = new VirtualClock();
+async function drive(app: Application<null>, media = {}, clock = new VirtualClock()) {
   const hangups: (string | undefined)[] = [];
   const verdict = await applicationHandler(app, null, { media, clock, log: nullLogger }).accept(INFO);
   if ("status" in verdict) return { verdict, clock, hangups, session: undefined };
@@ -65,18 +64,54 @@ Deno.test("collect: digit count, terminators, timeout on the injected clock, and
   await rejects(leg.play({ tone: "425" }), /ended/);
 });
 
-Deno.test("play: tones and 8 kHz PCM through the media plane, files and recording through the seam", async () => {
+Deno.test("play: tones and PCM of any rate through the media plane; no file player or recorder: clear errors", async () => {
   const calls: string[] = [];
   let leg!: CallLeg;
   await drive({ name: "player", run: (l) => (leg = l, l.answer()) }, {
     playTone: (id: string, spec: string) => (calls.push(`tone ${id} ${spec}`), Promise.resolve()),
-    playPcm: (id: string, pcm: Int16Array) => (calls.push(`pcm ${id} ${pcm.length}`), Promise.resolve()),
+    playPcm: (id: string, pcm: Int16Array, o?: { sampleRate?: number }) => (
+      calls.push(`pcm ${id} ${pcm.length}@${o?.sampleRate}`), Promise.resolve()
+    ),
   });
   await leg.play({ tone: "440/1000" });
   await leg.play({ pcm: new Int16Array(160), sampleRate: 8000 });
-  eq(calls, ["tone leg1 440/1000", "pcm leg1 160"]);
-  await rejects(leg.play({ pcm: new Int16Array(320), sampleRate: 16000 }), /16000 Hz/);
+  await leg.play({ pcm: new Int16Array(320), sampleRate: 16000 });
+  eq(calls, ["tone leg1 440/1000", "pcm leg1 160@8000", "pcm leg1 320@16000"]);
   await rejects(leg.play({ file: "/x.wav" }), /no file player/);
+  await rejects(leg.record("/x.wav"), /no recorder/);
+  leg.hangup("done");
+  ok(true);
+});
+
+Deno.test("record: resolves when maxMs passes, on stopRecord, and on hangup, with the worker's duration", async () => {
+  const clock = new VirtualClock();
+  const calls: string[] = [];
+  let leg!: CallLeg;
+  const { session: s } = await drive({ name: "recorder", run: (l) => (leg = l, l.answer()) }, {
+    record: (id: string, path: string) => (calls.push(`rec ${id} ${path}`), Promise.resolve()),
+    stopRecord: (
+      id: string,
+    ) => (calls.push(`stop ${id}`), Promise.resolve({ durationMs: 1234, reason: "stopped" })),
+  }, clock);
+  const byMax = leg.record("/a.wav", { maxMs: 5000 });
+  await tick();
+  clock.advance(5000);
+  eq(await byMax, { path: "/a.wav", durationMs: 1234, reason: "max" });
+  const byStop = leg.record("/b.wav");
+  await tick();
+  await rejects(leg.record("/c.wav"), /already recording/);
+  await leg.stopRecord();
+  eq((await byStop).reason, "stopped");
+  const byHangup = leg.record("/d.wav");
+  await tick();
+  s!.onEnd!("caller");
+  eq((await byHangup).reason, "hangup");
+  eq(calls, ["rec leg1 /a.wav", "stop leg1", "rec leg1 /b.wav", "stop leg1", "rec leg1 /d.wav", "stop leg1"]);
+});
+
+Deno.test("no recorder: clear error", async () => {
+  let leg!: CallLeg;
+  await drive({ name: "player", run: (l) => (leg = l, l.answer()) }, {});
   await rejects(leg.record("/x.wav"), /no recorder/);
   leg.hangup("done");
   ok(true);

@@ -5,6 +5,7 @@
  *
  * - `migrations`: schema steps (numbered in the feature's reserved range; see storage/migrations),
  * - `numbers`: the numbers it claims in the number plan (for collision checks and routing),
+ * - `routing`: the routes of those numbers, and rewrites of extensions' routes (forward, voicemail),
  * - `applications`: call-control applications by name (application.ts),
  * - `eventPackages`: SIP event packages it serves (announced in Allow-Events, methods.ts),
  * - `hold`: a hold handler (music on hold),
@@ -17,34 +18,68 @@
  * }
  * ```
  */
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Migration } from "../storage/migrations/mod.ts";
+import type { Role } from "../storage/mod.ts";
 import type { Application } from "./application.ts";
 import type { HoldHandler } from "./b2bua.ts";
+import type { Claim, PlanMatch, Route } from "./route/mod.ts";
 
-/** The part of the web app a feature may add routes to (Hono's app satisfies it). */
-export interface RouteHost {
-  get(path: string, ...handlers: never[]): unknown;
-  post(path: string, ...handlers: never[]): unknown;
+/** The signed-in web user a feature's routes see (`c.get("user")`). */
+export interface FeatureWebUser {
+  username: string;
+  role: Role;
+  /** The user's own extension, when it has one (a user sees only their own mailbox, recordings). */
+  extension?: string | undefined;
 }
 
-/** A number a feature claims, with what it is. */
-export interface NumberClaim {
-  number: string;
-  /** What owns it, for a collision message ("paging zone 801"). */
-  owner: string;
+/** The Hono environment of the authenticated `/api` app features mount their routes on. */
+export interface FeatureWebEnv {
+  Variables: { user: FeatureWebUser; token: string; via: "bearer" | "cookie" };
+}
+
+/** What the web layer hands a feature's `routes` (runtime never imports web/; web passes these in). */
+export interface FeatureWebKit {
+  /** Middleware: 403 unless the signed-in user is an admin. */
+  requireAdmin: MiddlewareHandler<FeatureWebEnv>;
+  /** Throw an HTTP error the app answers as `{ error: message }` with that status. */
+  fail(status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503, message: string): never;
+  /** The request body, refused with 413 past `maxBytes` (uploads: WAV, greetings, MOH classes). */
+  readBody(c: Context<FeatureWebEnv>, maxBytes: number): Promise<Uint8Array<ArrayBuffer>>;
+  /** Write an audit-log line (who did what), e.g. every play, download and delete of a recording. */
+  audit(c: Context<FeatureWebEnv>, action: string, detail?: string): void;
+}
+
+/** Routing a feature contributes to the dialplan (runtime/call/route). */
+export interface FeatureRouting {
+  /**
+   * The route of a number this feature claims (`numbers()`): the match's `claim.owner` is one of
+   * the feature's own. Undefined: not this feature's number (the next feature is asked).
+   */
+  routeFor?(match: PlanMatch): Route | undefined;
+  /**
+   * Rewrite an extension's route: forwarding, DND, "then voicemail" after busy or no answer. Each
+   * feature's `extensionRoute` is applied in feature-list order to the default route (ring the
+   * extension), so one feature can append voicemail and another prepend "forward always".
+   */
+  extensionRoute?(extension: string, route: Route): Route;
 }
 
 /** What a feature adds; see the module doc. */
 export interface FeatureModule {
   name: string;
   migrations?: readonly Migration[];
-  numbers?(): readonly NumberClaim[];
+  /** The numbers it claims (read on every call set-up and every collision check: keep it cheap). */
+  numbers?(): readonly Claim[];
+  /** Routes for its numbers, and rewrites of extensions' routes. */
+  routing?: FeatureRouting;
   // deno-lint-ignore no-explicit-any -- each application takes its own args type
   applications?: readonly Application<any>[];
   eventPackages?: readonly string[];
   hold?: HoldHandler;
   web?: {
-    routes?(app: RouteHost): void;
+    /** Mounted on the authenticated `/api` app (so `api.get("/voicemail/...")` is `/api/voicemail/...`). */
+    routes?(api: Hono<FeatureWebEnv>, kit: FeatureWebKit): void;
     pages?: readonly { path: string; title: string }[];
     openapi?: Readonly<Record<string, unknown>>;
   };

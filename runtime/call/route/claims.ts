@@ -19,6 +19,11 @@ export interface NumberSources {
    * `*`): `*71` is claimed with zone 71. Empty string: no emergency numbers.
    */
   emergencyPagePrefix?: string;
+  /**
+   * Claims of the feature modules (voicemail, conference rooms, park slots, ring groups, ...):
+   * `FeatureModule.numbers()`. They come after paging and before the feature codes.
+   */
+  extra?: readonly Claim[];
 }
 
 const named = (what: string, number: string, name?: string) =>
@@ -61,6 +66,7 @@ export function claimsOf(sources: NumberSources): Claim[] {
     ...sources.extensions.flatMap(extensionClaims),
     ...(sources.pagingZones ?? []).flatMap((z) => pagingClaims("paging-zone", z, prefix)),
     ...(sources.pagingGroups ?? []).flatMap((g) => pagingClaims("paging-group", g, prefix)),
+    ...(sources.extra ?? []),
     ...featureCodeClaims(featureCodes(usableOverrides(sources.featureCodeOverrides))),
   ];
 }
@@ -93,7 +99,7 @@ export interface NumberStores {
 }
 
 /** What claims numbers in the stores right now (every extension, zone, group, the code overrides). */
-export function sourcesFrom(stores: NumberStores): NumberSources {
+export function sourcesFrom(stores: NumberStores, extra: readonly Claim[] = []): NumberSources {
   const extensions: { number: string; name: string }[] = [];
   for (let offset = 0;; offset += 1000) {
     const page = stores.extensions.list({ limit: 1000, offset });
@@ -105,6 +111,7 @@ export function sourcesFrom(stores: NumberStores): NumberSources {
     extensions,
     pagingZones: stores.paging.listZones().map((z) => ({ number: z.number, name: z.name })),
     pagingGroups: stores.paging.listGroups().map((g) => ({ number: g.number, name: g.name })),
+    ...(extra.length > 0 ? { extra } : {}),
     ...(overrides && typeof overrides === "object" && !Array.isArray(overrides)
       ? { featureCodeOverrides: overrides }
       : {}),
@@ -146,7 +153,11 @@ export interface NumberPointStores {
  */
 export function storeLookup(
   stores: NumberPointStores,
-  options: { emergencyPagePrefix?: string } = {},
+  options: {
+    emergencyPagePrefix?: string;
+    /** The feature modules' claims (read on every lookup: they are small, in-memory sets). */
+    extraClaims?: () => readonly Claim[];
+  } = {},
 ): NumberLookup {
   const prefix = options.emergencyPagePrefix ?? "*";
   return {
@@ -163,6 +174,7 @@ export function storeLookup(
         extensions: pick((n) => stores.extensions.get(n)),
         pagingZones: pick((n) => stores.paging.getZone(n)),
         pagingGroups: pick((n) => stores.paging.getGroup(n)),
+        extra: options.extraClaims?.() ?? [],
         ...(overrides && typeof overrides === "object" && !Array.isArray(overrides)
           ? { featureCodeOverrides: overrides }
           : {}),

@@ -76,8 +76,10 @@ export function pagingApplication(service: PagingService, log: Logger): Applicat
 }
 
 /**
- * Paging as a feature module: its application and the numbers of its zones and groups (each also
- * reachable with the emergency prefix). Its schema (migration 003) stays in the storage list.
+ * Paging as a feature module: its application. The numbers of its zones and groups (each also
+ * reachable with the emergency prefix) come into the number plan from the paging store itself
+ * (route/claims.ts `pagingClaims`), so they are not declared again here; its schema (migration
+ * 003) stays in the storage list.
  */
 export function pagingFeature(
   service: PagingService,
@@ -86,9 +88,5 @@ export function pagingFeature(
   return {
     name: "paging",
     applications: [pagingApplication(service, options.log)],
-    numbers: () => [
-      ...options.store.listZones().map((z) => ({ number: z.number, owner: `paging zone ${z.name}` })),
-      ...options.store.listGroups().map((g) => ({ number: g.number, owner: `paging group ${g.name}` })),
-    ],
   };
 }

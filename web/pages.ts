@@ -8,96 +8,10 @@ import type { Storage } from "../runtime/storage/mod.ts";
 import { DISPOSITIONS, MIN_WEB_PASSWORD } from "../runtime/storage/mod.ts";
 import { Html, html } from "./_html.ts";
 import { csrfTokenFor, resolveAuth } from "./_session.ts";
-import type { AuthUser } from "./_env.ts";
 import type { BoxInfo } from "./types.ts";
 import { securityPage } from "./_security_page.ts";
-
-interface NavItem {
-  href: string;
-  label: string;
-  admin: boolean;
-}
-
-const NAV: NavItem[] = [
-  { href: "/", label: "Dashboard", admin: true },
-  { href: "/me", label: "My extension", admin: false },
-  { href: "/extensions", label: "Extensions", admin: true },
-  { href: "/phones", label: "Phones", admin: true },
-  { href: "/paging", label: "Paging", admin: true },
-  { href: "/cdr", label: "Call records", admin: false },
-  { href: "/voicemail", label: "Voicemail", admin: false },
-  { href: "/users", label: "Users", admin: true },
-  { href: "/system", label: "System", admin: true },
-  { href: "/audit", label: "Audit log", admin: true },
-  { href: "/security", label: "Security", admin: true },
-];
-
-/** Which page the shell is, for app.js (body data-page). */
-type PageId =
-  | "setup"
-  | "login"
-  | "dashboard"
-  | "me"
-  | "extensions"
-  | "phones"
-  | "paging"
-  | "cdr"
-  | "voicemail"
-  | "users"
-  | "system"
-  | "audit"
-  | "security"
-  | "denied";
-
-function layout(
-  o: { title: string; page: PageId; path: string; user?: AuthUser | undefined; csrf?: string | undefined },
-  main: Html,
-): Html {
-  const nav = o.user === undefined ? "" : html`
-    <nav class="site-nav" aria-label="Main">
-      <ul>
-        ${NAV.filter((n) =>
-          o.user!.role === "admin" ? n.href !== "/me" || o.user!.extension !== undefined : !n.admin
-        )
-          .map((n) =>
-            html`<li><a href="${n.href}"${new Html(
-              n.href === o.path ? ' aria-current="page"' : "",
-            )}>${n.label}</a></li>`
-          )}
-      </ul>
-      <form class="logout" id="logout-form">
-        <span class="whoami">${o.user.username} (${o.user.role})</span>
-        <button type="submit">Log out</button>
-      </form>
-    </nav>
-  `;
-  return html`
-    <!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="csrf-token" content="${o.csrf ?? ""}">
-        <title>${o.title} · PBX</title>
-        <link rel="stylesheet" href="/static/style.css">
-        <link rel="icon" href="data:,">
-        <script src="/static/app.js" defer></script>
-      </head>
-      <body data-page="${o.page}">
-        <a class="skip-link" href="#main">Skip to main content</a>
-        <header class="site-header">
-      <a class="brand" href="/">PBX</a>
-      ${nav}
-        </header>
-        <main id="main" tabindex="-1">
-    <h1>${o.title}</h1>
-    <p class="message" id="message" role="status" aria-live="polite" hidden></p>
-    ${main}
-        </main>
-      </body>
-    </html>
-  `;
-}
+import { dataTable, layout, type NavItem, type PageDef, pwHint } from "./pages/_kit.ts";
+import { extensionsPage } from "./pages/extensions.ts";
 
 function boxSection(box: BoxInfo): Html {
   const addrs = box.addresses.length === 0
@@ -130,35 +44,11 @@ function boxSection(box: BoxInfo): Html {
   `;
 }
 
-const pwHint = `at least ${MIN_WEB_PASSWORD} characters`;
-
 function dispositionOptions(): Html[] {
   return DISPOSITIONS.map((d) => html`<option value="${d}">${d}</option>`);
 }
 
-/**
- * An empty data table that /static/app.js fills: the scrolling wrapper, the column headers (with
- * `scope="col"` for screen readers) and an empty body.
- */
-function dataTable(id: string, columns: string[], options: { class?: string } = {}): Html {
-  return html`
-    <div class="table-wrap">
-      <table id="${id}" ${options.class === undefined ? "" : html`
-        class="${options.class}"
-      `}>
-        <thead>
-          <tr>${columns.map((c) => html`<th scope="col">${c}</th>`)}</tr>
-        </thead>
-        <tbody></tbody>
-      </table>
-    </div>
-  `;
-}
-
-const PAGES: Record<
-  Exclude<PageId, "setup" | "login" | "denied">,
-  { title: string; admin: boolean; body: (c: { box: BoxInfo; user: AuthUser }) => Html }
-> = {
+const LEGACY: Record<string, Omit<PageDef, "id" | "path">> = {
   dashboard: {
     title: "Dashboard",
     admin: true,
@@ -213,50 +103,6 @@ const PAGES: Record<
             <button type="submit">Change password</button>
           </form>
         </section>
-      `,
-  },
-  extensions: {
-    title: "Extensions",
-    admin: true,
-    body: () =>
-      html`
-        <form id="ext-search" class="inline" role="search">
-          <label for="ext-q">Search</label>
-          <input id="ext-q" name="search" type="search" maxlength="64" placeholder="number or name">
-          <button type="submit">Search</button>
-        </form>
-        ${dataTable("ext-table", ["Number", "Name", "Phones", "Actions"])}
-        <p class="empty" id="ext-empty" hidden>No extensions.</p>
-        <div class="grid">
-          <section aria-labelledby="add-h" class="card">
-            <h2 id="add-h">Add an extension</h2>
-            <form id="ext-add" class="stack">
-              <label for="add-number">Number (2-8 digits)</label>
-              <input id="add-number" name="number" inputmode="numeric" pattern="[0-9]{2,8}" required>
-              <label for="add-name">Name</label>
-              <input id="add-name" name="name" maxlength="64" required>
-              <label for="add-password">SIP password (8-64 characters)</label>
-              <input id="add-password" name="password" type="password" autocomplete="new-password" minlength="8"
-                maxlength="64" required>
-              <button type="submit">Add extension</button>
-            </form>
-          </section>
-          <section aria-labelledby="edit-h" class="card" id="ext-edit-card" hidden>
-            <h2 id="edit-h">Edit extension <span id="edit-number"></span></h2>
-            <form id="ext-edit" class="stack">
-              <input type="hidden" name="number" id="edit-number-input">
-              <label for="edit-name">Name</label>
-              <input id="edit-name" name="name" maxlength="64" required>
-              <label for="edit-password">New SIP password (leave empty to keep)</label>
-              <input id="edit-password" name="password" type="password" autocomplete="new-password" minlength="8"
-                maxlength="64">
-              <div
-                class="buttons"><button type="submit">Save</button> <button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
-            </form>
-            <h3>Registrations</h3>
-            <ul id="edit-regs" class="plain"></ul>
-          </section>
-        </div>
       `,
   },
   phones: {
@@ -659,7 +505,7 @@ const PAGES: Record<
   },
 };
 
-const PATHS: Record<string, keyof typeof PAGES> = {
+const PATHS: Record<string, string> = {
   "/": "dashboard",
   "/me": "me",
   "/extensions": "extensions",
@@ -672,6 +518,18 @@ const PATHS: Record<string, keyof typeof PAGES> = {
   "/audit": "audit",
   "/security": "security",
 };
+
+const PAGES: PageDef[] = Object.entries(PATHS).map(([path, id]) =>
+  id === "extensions"
+    ? extensionsPage
+    : { id, path, ...LEGACY[id]!, ...(id === "me" ? { needsExtension: true } : {}) }
+);
+const NAV: NavItem[] = PAGES.map((p) => ({
+  href: p.path,
+  label: p.title,
+  admin: p.admin,
+  needsExtension: p.needsExtension,
+}));
 
 function page(c: Context, status: 200 | 403, markup: Html): Response {
   return c.html(markup.value, status, { "Cache-Control": "no-store" });
@@ -688,7 +546,7 @@ export function pageRoutes(options: { storage: Storage; boxInfo: () => BoxInfo }
       c,
       200,
       layout(
-        { title: "Welcome: set the admin password", page: "setup", path: "/setup" },
+        { title: "Welcome: set the admin password", page: "setup", path: "/setup", nav: NAV },
         html`
           <p>This box has no password yet. Choose the password for the <strong>admin</strong> user; there is no default password.</p>
           <form id="setup-form" class="stack card">
@@ -714,7 +572,7 @@ export function pageRoutes(options: { storage: Storage; boxInfo: () => BoxInfo }
       c,
       200,
       layout(
-        { title: "Log in", page: "login", path: "/login" },
+        { title: "Log in", page: "login", path: "/login", nav: NAV },
         html`
           <form id="login-form" class="stack card narrow">
             <label for="login-username">User name</label>
@@ -728,12 +586,12 @@ export function pageRoutes(options: { storage: Storage; boxInfo: () => BoxInfo }
     );
   });
 
-  for (const [path, id] of Object.entries(PATHS)) {
+  for (const def of PAGES) {
+    const path = def.path;
     app.get(path, (c) => {
       if (!storage.users.hasAdmin()) return c.redirect("/setup", 302);
       const r = resolveAuth(c, storage, { allowBearer: false });
       if (!r.ok) return c.redirect("/login", 302);
-      const def = PAGES[id];
       const user = r.user;
       if (def.admin && user.role !== "admin") {
         if (path === "/") return c.redirect("/me", 302);
@@ -741,7 +599,7 @@ export function pageRoutes(options: { storage: Storage; boxInfo: () => BoxInfo }
           c,
           403,
           layout(
-            { title: "Not allowed", page: "denied", path, user, csrf: csrfTokenFor(r.token) },
+            { title: "Not allowed", page: "denied", path, nav: NAV, user, csrf: csrfTokenFor(r.token) },
             html`<p>This page needs the admin role. <a href="/me">Go to your extension</a>.</p>`,
           ),
         );
@@ -750,7 +608,15 @@ export function pageRoutes(options: { storage: Storage; boxInfo: () => BoxInfo }
         c,
         200,
         layout(
-          { title: def.title, page: id, path, user, csrf: csrfTokenFor(r.token) },
+          {
+            title: def.title,
+            page: def.id,
+            path,
+            nav: NAV,
+            script: def.script,
+            user,
+            csrf: csrfTokenFor(r.token),
+          },
           def.body({ box: options.boxInfo(), user }),
         ),
       );

@@ -12,13 +12,15 @@ export function fillTable(tableSel, emptySel, rows) {
 
 /**
  * A row: `cells` are values or elements; a cell given as {label, value} gets data-label (the
- * narrow-screen layout of `class="stack-sm"` tables), {actions: [...]} is the actions cell.
+ * narrow-screen layout of `class="stack-sm"` tables), {actions: [...]} is the actions cell, and a
+ * <td> element is taken as it is.
  */
 export function row(attrs, cells) {
   return h(
     "tr",
     attrs,
     cells.map((c) => {
+      if (c instanceof HTMLTableCellElement) return c;
       if (c !== null && typeof c === "object" && !(c instanceof Node) && !Array.isArray(c)) {
         if ("actions" in c) return h("td", { class: "actions" }, spaced(c.actions));
         return h("td", { "data-label": c.label, class: c.class }, c.value);

@@ -29,16 +29,6 @@ export function onSubmit(form, fn) {
   });
 }
 
-/** Put values into a form's fields by id: {"#zone-name": "Hall"}; arrays are joined with ", ". */
-export function fill(values) {
-  for (const [sel, val] of Object.entries(values)) {
-    const el = document.querySelector(sel);
-    if (!el || val === undefined || val === null) continue;
-    if (el.type === "checkbox") el.checked = Boolean(val);
-    else el.value = Array.isArray(val) ? val.join(", ") : String(val);
-  }
-}
-
 /** Checkbox list in a fieldset (keeps its legend): items are [value, label]. */
 export function fillChoices(fieldset, name, items, checked = new Set()) {
   if (!fieldset) return;

@@ -8,7 +8,7 @@ import { liveEvents } from "../lib/live.js";
 import { say } from "../lib/messages.js";
 import { startPage } from "../lib/page.js";
 import { fillTable } from "../lib/tables.js";
-import { deleteButton } from "../lib/crud.js";
+import { deleteButton, editButton } from "../lib/crud.js";
 
 const DAYS = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
@@ -56,20 +56,15 @@ startPage(() => {
           h(
             "td",
             { class: "actions" },
-            h("button", {
-              type: "button",
-              class: "secondary",
-              "aria-label": `Edit zone ${z.number}`,
-              onclick: () => {
-                $("#zone-number").value = z.number;
-                $("#zone-name").value = z.name;
-                $("#zone-output").value = z.alsaDevice ?? "";
-                $("#zone-channels").value = z.channels.join(", ");
-                $("#zone-volume").value = String(z.volume);
-                $("#zone-enabled").checked = z.enabled;
-                $("#zone-name").focus();
-              },
-            }, "Edit"),
+            editButton(`Edit zone ${z.number}`, () => {
+              $("#zone-number").value = z.number;
+              $("#zone-name").value = z.name;
+              $("#zone-output").value = z.alsaDevice ?? "";
+              $("#zone-channels").value = z.channels.join(", ");
+              $("#zone-volume").value = String(z.volume);
+              $("#zone-enabled").checked = z.enabled;
+              $("#zone-name").focus();
+            }),
             " ",
             h("button", {
               type: "button",
@@ -153,17 +148,12 @@ startPage(() => {
           h(
             "td",
             { class: "actions" },
-            h("button", {
-              type: "button",
-              class: "secondary",
-              "aria-label": `Edit group ${x.number}`,
-              onclick: () => {
-                $("#group-number").value = x.number;
-                $("#group-name").value = x.name;
-                setChecked(groupForm, "zones", new Set(x.zones));
-                $("#group-name").focus();
-              },
-            }, "Edit"),
+            editButton(`Edit group ${x.number}`, () => {
+              $("#group-number").value = x.number;
+              $("#group-name").value = x.name;
+              setChecked(groupForm, "zones", new Set(x.zones));
+              $("#group-name").focus();
+            }),
             " ",
             deleteButton(
               `Delete group ${x.number}`,
@@ -190,16 +180,11 @@ startPage(() => {
           h(
             "td",
             { class: "actions" },
-            h("button", {
-              type: "button",
-              class: "secondary",
-              "aria-label": `Edit what extension ${ext} may page`,
-              onclick: () => {
-                $("#perm-ext").value = ext;
-                setChecked(permForm, "targets", new Set(targets));
-                permForm.querySelector('input[name="targets"]')?.focus();
-              },
-            }, "Edit"),
+            editButton(`Edit what extension ${ext} may page`, () => {
+              $("#perm-ext").value = ext;
+              setChecked(permForm, "targets", new Set(targets));
+              permForm.querySelector('input[name="targets"]')?.focus();
+            }),
             " ",
             h("button", {
               type: "button",
@@ -241,22 +226,17 @@ startPage(() => {
           h(
             "td",
             { class: "actions" },
-            h("button", {
-              type: "button",
-              class: "secondary",
-              "aria-label": `Edit bell ${s.name}`,
-              onclick: () => {
-                $("#sched-id").value = String(s.id);
-                $("#sched-name").value = s.name;
-                $("#sched-target").value = s.target;
-                $("#sched-wav").value = s.wavPath;
-                setChecked(schedForm, "weekday", new Set(s.weekdays.map(String)));
-                $("#sched-time").value = s.time;
-                $("#sched-exceptions").value = s.exceptions.join(", ");
-                $("#sched-enabled").checked = s.enabled;
-                $("#sched-name").focus();
-              },
-            }, "Edit"),
+            editButton(`Edit bell ${s.name}`, () => {
+              $("#sched-id").value = String(s.id);
+              $("#sched-name").value = s.name;
+              $("#sched-target").value = s.target;
+              $("#sched-wav").value = s.wavPath;
+              setChecked(schedForm, "weekday", new Set(s.weekdays.map(String)));
+              $("#sched-time").value = s.time;
+              $("#sched-exceptions").value = s.exceptions.join(", ");
+              $("#sched-enabled").checked = s.enabled;
+              $("#sched-name").focus();
+            }),
             " ",
             deleteButton(
               `Delete bell ${s.name}`,

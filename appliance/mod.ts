@@ -443,7 +443,6 @@ export async function startAppliance(
       storage,
       log: log.child("prov"),
       clock,
-      sendRequest: (r, t, h) => transactions.sendRequest(r, t, h),
       receiveSip: (m, src) => transactions.receive(m, src),
       sipPort: () => transports!.port,
       httpPort: () => httpPort,

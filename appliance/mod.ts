@@ -30,7 +30,7 @@ import {
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
-import { mohFeature } from "../runtime/features/moh/mod.ts";
+import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
@@ -327,8 +327,11 @@ export async function startAppliance(
           stopPlay: (leg) => media.stopPlay(leg),
           // The media worker loops the class itself, encoded in the leg's own codec (narrow- or wideband).
           playLoop: (leg, a) => media.playPcm(leg, a.samples, { sampleRate: a.sampleRate, loop: true }),
+          playFile: (leg, path) => media.playFile(leg, path, { loop: true }),
         },
         log: log.child("moh"),
+        // Uploaded classes (WAV of any rate) in DATA_DIR/moh; the selection is a setting.
+        classes: new MohClasses(`${config.dataDir}/moh`, storage.settings),
       }),
     ];
     checkFeatures(features);

@@ -42,6 +42,7 @@ import { appVersion, Updater } from "./update/mod.ts";
 import { commandRunner, helperRunner, HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
 import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
 import { serveWeb } from "./_web_listener.ts";
+import { sipWebSocket } from "./_sip_ws.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -574,7 +575,14 @@ export async function startAppliance(
           return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
         },
         ...cert,
-      }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
+      }, (req, info) =>
+        // SIP over WebSocket (RFC 7118) on /ws; everything else is the web app. info carries the
+        // client address (login limiter, audit, the WebSocket's SIP source).
+        sipWebSocket(req, info.remoteAddr, cert !== undefined, {
+          transports: () => transports,
+          log: sipLog,
+        }) ??
+          app.fetch(req, info));
       cleanups.push(() => server.stop());
       return server.port;
     };

@@ -226,8 +226,11 @@ export async function startAppliance(
       onRequest: (req, tx, source) => dispatch(req, tx, source),
       onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
     });
+    // One owner of every dialog (calls, local calls, subscriptions).
+    const callRegistry = new CallRegistry({ clock });
     // SUBSCRIBE/NOTIFY (runtime/call/events): dialog, presence, message-summary, ua-profile.
     const events = startEvents({
+      registry: callRegistry,
       transactions,
       authorizer,
       clock,
@@ -244,8 +247,6 @@ export async function startAppliance(
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
     });
     cleanups.push(() => events.close());
-    // One owner of every dialog (calls, local calls, later subscriptions) and of the methods served.
-    const callRegistry = new CallRegistry({ clock });
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
     let holdHandler: HoldHandler | undefined;
     const methods = new MethodRegistry();

@@ -8,7 +8,7 @@ import { deepStrictEqual as eq, ok } from "node:assert";
 import type { Browser, Page } from "playwright-core";
 import type { FeatureModule } from "../../runtime/call/feature.ts";
 import type { HostControl, HostState } from "../../web/types.ts";
-import { DESKTOP, hasChromium, launchChromium, shoot, startUiServer } from "./_browser.ts";
+import { hasChromium, launchChromium, openPage, shoot, startUiServer } from "./_browser.ts";
 
 const PASSWORD = "admin-password-1";
 
@@ -69,16 +69,7 @@ Deno.test({
     let browser: Browser | undefined;
     try {
       browser = await launchChromium();
-      const context = await browser.newContext({ viewport: DESKTOP });
-      context.setDefaultTimeout(15_000);
-      const page = await context.newPage();
-      const consoleErrors: string[] = [];
-      page.on("console", (m) => {
-        // (Chromium logs every non-2xx fetch; the test's own refusals are expected.)
-        if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
-          consoleErrors.push(m.text());
-        }
-      });
+      const { context, page, consoleErrors } = await openPage(browser);
       const resets: { body: string | null; csrf: string | undefined }[] = [];
       page.on("request", (r) => {
         if (r.url().endsWith("/api/system/factory-reset")) {
@@ -201,16 +192,7 @@ startPage(() => {
     let browser: Browser | undefined;
     try {
       browser = await launchChromium();
-      const context = await browser.newContext({ viewport: DESKTOP });
-      context.setDefaultTimeout(15_000);
-      const page = await context.newPage();
-      const consoleErrors: string[] = [];
-      page.on("console", (m) => {
-        // (Chromium logs every non-2xx fetch; the test's own refusals are expected.)
-        if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
-          consoleErrors.push(m.text());
-        }
-      });
+      const { context, page, consoleErrors } = await openPage(browser);
       await signIn(page, server.url);
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Rooms" }).click();
       await page.waitForURL(`${server.url}/rooms`);

@@ -148,6 +148,12 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             }
           }
         };
+        let resolveStarted: () => void = () => {};
+        const started = new Promise<void>((r) => (resolveStarted = r));
+        /** answer() was called: wait for the call to be up (or over) before using the leg. */
+        const up = async (): Promise<void> => {
+          if (decided && control === undefined && endedBy === undefined) await Promise.race([started, ended]);
+        };
         const live = (what: string): string => {
           if (control === undefined) throw unavailable(`${what}: the call is not answered`);
           if (endedBy !== undefined) throw unavailable(`${what}: the call has ended`);
@@ -156,6 +162,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
         const session: LocalSession = {
           onStart(c) {
             control = c;
+            resolveStarted();
             if (pendingHangup !== undefined) c.hangup(pendingHangup);
           },
           onAudio(pcm, rate, i) {
@@ -188,6 +195,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             decide(reason !== undefined ? { status, reason } : { status });
           },
           async play(source) {
+            await up();
             const legId = live("play");
             if ("tone" in source) {
               if (!m.playTone) throw unavailable("play: no tone player");
@@ -210,6 +218,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             if (control !== undefined) await m.stopPlay?.(control.legId);
           },
           async record(path, options = {}) {
+            await up();
             const legId = live("record");
             if (!m.record || !m.stopRecord) throw unavailable("record: no recorder in the media plane");
             if (recording) throw unavailable("record: already recording");

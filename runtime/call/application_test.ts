@@ -116,3 +116,25 @@ Deno.test("no recorder: clear error", async () => {
   leg.hangup("done");
   ok(true);
 });
+
+Deno.test("play right after answer() waits until the call is up instead of failing", async () => {
+  const calls: string[] = [];
+  const media = { playTone: (id: string, spec: string) => (calls.push(`${id} ${spec}`), Promise.resolve()) };
+  let played!: Promise<void>;
+  const verdict = await applicationHandler<null>(
+    {
+      name: "greeter",
+      run: (l) => {
+        l.answer();
+        played = l.play({ tone: "425" });
+      },
+    },
+    null,
+    { media, clock: new VirtualClock(), log: nullLogger },
+  ).accept(INFO);
+  await tick();
+  eq(calls, [], "nothing plays before the call is up");
+  (verdict as LocalSession).onStart?.({ legId: "leg7", hangup: () => {} });
+  await played;
+  eq(calls, ["leg7 425"]);
+});

@@ -47,6 +47,28 @@ import {
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
 import { buildRequest, contactFor, viaFor } from "./request.ts";
+import type { FailureKind } from "./route/mod.ts";
+
+/** How a ringing step ended without an answer, for the dialplan's continuations. */
+export interface StepFailure {
+  kind: FailureKind;
+  /** The SIP final status seen (or 480 for no answer). */
+  status: number;
+  reason?: string;
+}
+
+/**
+ * The outcome a final status from the callee's side means for the dialplan: 486/600 busy; 480,
+ * 404/604, 408 (no response) and 503 from the transport (unreachable) unavailable; the rest failed.
+ */
+export function failureOf(status: number, reason?: string): StepFailure {
+  const kind: FailureKind = status === 486 || status === 600
+    ? "busy"
+    : status === 480 || status === 404 || status === 604 || status === 408 || status === 503
+    ? "unavailable"
+    : "failed";
+  return { kind, status, ...(reason !== undefined ? { reason } : {}) };
+}
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -200,6 +222,13 @@ interface Call {
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
+  /** Ring time before no answer (the step's ringSeconds), default the box's. */
+  ringMs?: number | undefined;
+  /**
+   * The dialplan goes on after a failure: A is not answered with it, the call ends quietly and
+   * this is told once its legs are released (the INVITE transaction still awaits a final answer).
+   */
+  onFailure?: ((failure: StepFailure) => void) | undefined;
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -358,11 +387,26 @@ export class B2bua {
   async startCall(
     invite: SipRequest,
     tx: ServerTransaction,
-    options: { caller: string; callee: string; source: Peer },
+    options: {
+      caller: string;
+      callee: string;
+      source: Peer;
+      /** Contacts to fork to (a group's members); default the callee's bindings. */
+      bindings?: Binding[];
+      /** Ring time before the outcome is no answer; default `noAnswerMs`. */
+      ringMs?: number;
+      /**
+       * Given: busy, no answer, unavailable and failed are not answered to the caller but reported
+       * here (after the step's legs are released), so the dialplan can go on on the same INVITE.
+       */
+      onFailure?: (failure: StepFailure) => void;
+      /** A later step of a route: the caller has had its 100 already. */
+      continued?: boolean;
+    },
   ): Promise<void> {
     const { caller, callee, source } = options;
     const o = this.#o;
-    const bindings = o.bindings(callee);
+    const bindings = options.bindings ?? o.bindings(callee);
     const now = o.clock.wallNow();
     let offer: SdpInfo | undefined;
     if (invite.body.length > 0) {
@@ -431,11 +475,13 @@ export class B2bua {
     };
     call.keys = { a: [call.id, call.aTag], b: [call.bCallId, call.bFromTag] };
     if (callerName !== undefined) call.callerName = detachString(callerName);
+    if (options.ringMs !== undefined) call.ringMs = options.ringMs;
+    if (options.onFailure !== undefined) call.onFailure = options.onFailure;
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
     this.#register(call, "b", call.bCallId, call.bFromTag);
-    this.#respondA(call, 100);
+    if (options.continued !== true) this.#respondA(call, 100);
     this.#changed(call);
     try {
       await this.#setUp(call, offer, bindings);
@@ -519,7 +565,7 @@ export class B2bua {
       });
       call.forks.push(fork);
     }
-    call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), this.#noAnswerMs);
+    call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), call.ringMs ?? this.#noAnswerMs);
     o.log.info("call started", {
       call: call.id,
       caller,
@@ -794,8 +840,24 @@ export class B2bua {
     call.disposition = dispositionFor(best === 503 ? 480 : best);
     call.hangupBy = "callee";
     call.finalCode = toCaller;
+    const why = reason !== undefined && best === status ? reason : undefined;
+    if (this.#continueRoute(call, failureOf(best, why))) return;
     this.#respondA(call, toCaller, reason !== undefined && toCaller === status ? { reason } : {});
     void this.#end(call);
+  }
+
+  /**
+   * The dialplan goes on after this failure: end the step without answering A (its transaction is
+   * handed back with the failure once the legs are released). False when nobody continues.
+   */
+  #continueRoute(call: Call, failure: StepFailure): boolean {
+    const go = call.onFailure;
+    if (go === undefined || call.aTx === undefined) return false;
+    call.onFailure = undefined;
+    this.#byInviteTx.delete(call.aTx);
+    call.aTx = undefined; // nothing more goes to A from this step
+    void this.#end(call).finally(() => go(failure));
+    return true;
   }
 
   #onNoAnswer(call: Call): void {
@@ -810,6 +872,7 @@ export class B2bua {
         f.branchTx?.cancel();
       }
     }
+    if (this.#continueRoute(call, { kind: "noAnswer", status: 480, reason: "No Answer" })) return;
     this.#respondA(call, 480, { reason: "No Answer" });
     void this.#end(call);
   }

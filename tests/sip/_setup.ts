@@ -26,9 +26,12 @@ export interface Pbx {
   target: string;
 }
 
-/** Start the appliance and create the extensions. */
-export async function startPbx(env: Record<string, string> = {}): Promise<Pbx> {
-  const app = await startAppliance({ env: { PBX_LOG_LEVEL: "debug", ...env } });
+/** Start the appliance (or another `entry` module that starts it) and create the extensions. */
+export async function startPbx(
+  env: Record<string, string> = {},
+  options: { entry?: string } = {},
+): Promise<Pbx> {
+  const app = await startAppliance({ env: { PBX_LOG_LEVEL: "debug", ...env }, ...options });
   try {
     const api = await app.adminApi();
     for (const [number, password] of Object.entries(EXT)) {

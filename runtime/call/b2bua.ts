@@ -294,6 +294,8 @@ export class B2bua {
   #usages = new WeakMap<DialogUsage, { call: Call; side: Side }>();
   /** Calls by the A side's INVITE server transaction, for CANCEL. */
   #byInviteTx = new Map<ServerTransaction, Call>();
+  /** INVITEs a CANCEL reached before their call was set up (media legs were being allocated). */
+  #cancelledEarly = new WeakSet<ServerTransaction>();
   #noAnswerMs: number;
   #offMedia: (() => void) | undefined;
   #t1: number;
@@ -444,6 +446,13 @@ export class B2bua {
       tx.respond(createResponse(invite, 503, { reason: "Service Unavailable (no media ports)" }));
       return;
     }
+    if (this.#cancelledEarly.has(tx)) {
+      // CANCEL arrived while the legs were being allocated: the call never starts (RFC 3261 9.2).
+      this.#cancelledEarly.delete(tx);
+      for (const leg of [aLeg, bLeg]) await o.media.releaseLeg(leg.legId).catch(() => {});
+      tx.respond(createResponse(invite, 487));
+      return;
+    }
     const fromHeader = getHeader(invite, "From") ?? "";
     let callerName: string | undefined;
     try {
@@ -520,6 +529,8 @@ export class B2bua {
     let bOffer: string;
     if (offer !== undefined) {
       await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
+      // A CANCEL while the leg was being configured ended the call: no fork may ring after it.
+      if (call.state === "ended") return;
       call.aOffer = offer;
       // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
       bOffer = call.bSdp.offerFrom(
@@ -931,6 +942,7 @@ export class B2bua {
   /** CANCEL for a pending INVITE (RFC 3261 9.2). Returns false when no call matches. */
   cancel(inviteTx: ServerTransaction): boolean {
     const call = this.#byInviteTx.get(inviteTx);
+    if (!call) this.#cancelledEarly.add(inviteTx); // a call still allocating its legs sees it
     if (!call || call.state === "answered" || call.state === "ended") return false;
     call.disposition = "cancelled";
     call.hangupBy = "caller";

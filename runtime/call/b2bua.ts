@@ -222,6 +222,11 @@ interface Call {
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
+  /**
+   * After a transfer: when the current part of the call began (its record starts there) and the
+   * Call-ID of the leg that joined. Every record the call writes carries `id` as its link id.
+   */
+  segment?: { startedAt: number; callId: string } | undefined;
   /** Ring time before no answer (the step's ringSeconds), default the box's. */
   ringMs?: number | undefined;
   /**
@@ -1503,6 +1508,27 @@ export class B2bua {
       this.#transferorLeaves(call, side);
     }
     t.transferorGone = true;
+    // The part of the call before the transfer gets its own record, linked to the call.
+    const now = o.clock.wallNow();
+    const from = call.segment?.startedAt ?? call.startedAt;
+    const answeredAt = call.answeredAt === undefined ? undefined : Math.max(call.answeredAt, from);
+    this.#record({
+      callId: call.segment?.callId ?? call.id,
+      linkedId: call.id,
+      caller: call.caller,
+      callee: call.callee,
+      ...(call.callerName !== undefined ? { callerName: call.callerName } : {}),
+      startedAt: from,
+      ...(answeredAt !== undefined ? { answeredAt } : {}),
+      endedAt: now,
+      durationMs: now - from,
+      billsecMs: answeredAt !== undefined ? now - answeredAt : 0,
+      disposition: "answered",
+      hangupBy: side === "a" ? "caller" : "callee",
+      sipCode: 200,
+      reason: `transferred to ${out.number}${t.recalling ? " (recall)" : ""}`,
+    });
+    call.segment = { startedAt: now, callId: out.callId };
     this.#register(call, side, out.callId, out.fromTag);
     call.keys[side] = [out.callId, out.fromTag];
     if (side === "a") {
@@ -1511,6 +1537,7 @@ export class B2bua {
       call.aSdp = out.sdp;
       call.aLeg = out.leg;
       call.caller = out.number;
+      delete call.callerName; // the name was the transferor's
     } else {
       call.bDialog = dialog;
       call.bPeer = peer;
@@ -1655,20 +1682,24 @@ export class B2bua {
     if (call.aTx !== undefined) this.#byInviteTx.delete(call.aTx);
     const o = this.#o;
     const endedAt = o.clock.wallNow();
+    // After a transfer the record is the part since then, on the new leg's Call-ID, linked to the call.
+    const startedAt = call.segment?.startedAt ?? call.startedAt;
+    const answeredAt = call.answeredAt === undefined ? undefined : Math.max(call.answeredAt, startedAt);
     const record: CallRecord = {
-      callId: call.id,
+      callId: call.segment?.callId ?? call.id,
+      linkedId: call.id,
       caller: call.caller,
       callee: call.callee,
-      startedAt: call.startedAt,
+      startedAt,
       endedAt,
-      durationMs: endedAt - call.startedAt,
-      billsecMs: call.answeredAt !== undefined ? endedAt - call.answeredAt : 0,
+      durationMs: endedAt - startedAt,
+      billsecMs: answeredAt !== undefined ? endedAt - answeredAt : 0,
       disposition: call.disposition ?? (wasState === "answered" ? "answered" : "failed"),
       hangupBy: call.hangupBy ?? "system",
       sipCode: call.finalCode ?? 500,
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
-    if (call.answeredAt !== undefined) record.answeredAt = call.answeredAt;
+    if (answeredAt !== undefined) record.answeredAt = answeredAt;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {

@@ -95,6 +95,9 @@ export function assertOk(r: SippResult, what: string): void {
 /** One call record as the API returns it. */
 export interface Cdr {
   callId: string;
+  /** Shared by every record of one call (route steps, transfer legs). */
+  linkedId: string;
+  reason?: string;
   caller: string;
   callee: string;
   disposition: string;

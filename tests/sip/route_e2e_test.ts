@@ -18,6 +18,7 @@ Deno.test("route continuations: busy and no answer at 201 go on to the applicati
         const [app, step] = await cdrs(pbx, 2);
         eq([step?.callee, step?.disposition, step?.sipCode], ["201", "busy", 486]);
         eq([app?.callee, app?.disposition, app?.sipCode], ["201", "answered", 200]);
+        eq(app?.linkedId, step?.linkedId, "one call: the step and the application share the link");
         ok(/route goes on.*after=busy/.test(pbx.app.logs()));
       }),
     );

@@ -53,7 +53,11 @@ Deno.test("collect: digit count, terminators, timeout on the injected clock, and
   await tick();
   eq(results.pop(), { digits: "9", reason: "timeout" });
   const events: string[] = [];
-  leg.on((ev) => events.push(ev.type === "dtmf" ? `${ev.digit}/${ev.source}` : `hangup/${ev.by}`));
+  leg.on((ev) =>
+    events.push(
+      ev.type === "dtmf" ? `${ev.digit}/${ev.source}` : ev.type === "hangup" ? `hangup/${ev.by}` : ev.type,
+    )
+  );
   void leg.collect({}).then((c) => results.push(c));
   s.onDtmf!("5", "info");
   s.onEnd!("caller");

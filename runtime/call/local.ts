@@ -5,10 +5,25 @@
  * decoded audio and DTMF, and may hang up. Features never touch SIP (ARCHITECTURE.md).
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
-import { addHeader, createResponse, getHeader, setHeader } from "../sip/message/mod.ts";
+import {
+  addHeader,
+  createResponse,
+  getHeader,
+  parseNameAddr,
+  parseUri,
+  setHeader,
+} from "../sip/message/mod.ts";
 import { Dialog, newTag } from "../sip/mod.ts";
 import type { ServerTransaction, TransactionLayer } from "../sip/mod.ts";
-import { type CodecPreference, createAnswer, negotiateAudio, parseSdp, serializeSdp } from "../sdp/mod.ts";
+import {
+  answerDirection,
+  type CodecPreference,
+  createAnswer,
+  directionOf,
+  negotiateAudio,
+  parseSdp,
+  serializeSdp,
+} from "../sdp/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
@@ -48,6 +63,34 @@ export interface LocalSession {
   onStart?(control: LocalCallControl): void;
   /** The call ended (caller hung up, the feature hung up, or the box shut down). */
   onEnd?(by: "caller" | "system"): void;
+  /** The caller put the call on hold (re-INVITE sendonly, inactive or c=0.0.0.0) or resumed it. */
+  onHold?(held: boolean): void;
+  /**
+   * The caller sent REFER to `target` (a blind transfer of the box's side). The box cannot transfer
+   * a call it answers itself yet: the REFER is answered 501 and the application is told.
+   */
+  onRefer?(target: string): void;
+}
+
+/**
+ * Whether a re-INVITE's SDP holds the call (RFC 3264 section 8.4 sendonly/inactive, or the RFC 2543
+ * c=0.0.0.0 form), and the direction to answer; undefined without usable SDP (a session refresh).
+ */
+export function holdOf(
+  body: Uint8Array,
+): { held: boolean; offered: ReturnType<typeof directionOf> } | undefined {
+  if (body.length === 0) return undefined;
+  let sdp;
+  try {
+    sdp = parseSdp(DECODE.decode(body));
+  } catch {
+    return undefined;
+  }
+  const m = sdp.media.find((x) => x.type === "audio" && x.port !== 0);
+  if (m === undefined) return undefined;
+  const offered = directionOf(m, sdp);
+  const address = (m.connection ?? sdp.connection)?.address;
+  return { held: offered === "sendonly" || offered === "inactive" || address === "0.0.0.0", offered };
 }
 
 /** The call a feature is asked to accept. */
@@ -164,6 +207,8 @@ interface LocalCall {
   ok?: OkRetransmit | undefined;
   unsubscribe: () => void;
   ended: boolean;
+  /** The caller has the call on hold. */
+  held: boolean;
 }
 
 /** Answers and runs calls to feature numbers. */
@@ -320,6 +365,7 @@ export class LocalCalls {
       answeredAt: o.clock.wallNow(),
       unsubscribe: () => {},
       ended: false,
+      held: false,
     };
     this.#calls.set(call.id, call);
     this.#registry.register(callId, tag, {
@@ -363,6 +409,25 @@ export class LocalCalls {
     session.onStart?.({ hangup: () => void this.#end(call, "system", true), legId: leg.legId });
   }
 
+  /** Our answer SDP with `direction` on its audio stream and the o= version bumped when it changed. */
+  #directed(call: LocalCall, direction: string): string {
+    const lines = call.answer.split("\r\n");
+    const current = lines.find((l) => /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l))?.slice(2) ??
+      "sendrecv";
+    if (current === direction) return call.answer;
+    const out = lines.map((l) => {
+      if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l)) return `a=${direction}`;
+      const o = /^(o=\S+ \S+ )(\d+)( .*)$/.exec(l);
+      return o ? `${o[1]}${BigInt(o[2]!) + 1n}${o[3]}` : l;
+    });
+    if (!out.some((l) => l === `a=${direction}`)) {
+      const i = out.findIndex((l) => l.startsWith("m=audio"));
+      out.splice(i + 1, 0, `a=${direction}`);
+    }
+    call.answer = out.join("\r\n");
+    return call.answer;
+  }
+
   #retransmit(call: LocalCall, response: SipResponse): void {
     call.ok = retransmitOk(() => call.tx.respond(response), {
       clock: this.#o.clock,
@@ -396,12 +461,45 @@ export class LocalCalls {
       tx.respond(createResponse(req, 200));
       void this.#end(call, "caller", false);
     } else if (req.method === "INVITE") {
-      // A re-INVITE (e.g. a session refresh): keep the same media, answer with our SDP.
+      // A re-INVITE (hold, resume or a session refresh): keep the same media, answer with our SDP in
+      // the direction the offer allows (sendonly -> recvonly, inactive -> inactive).
+      const hold = holdOf(req.body);
       const ok = createResponse(req, 200, { toTag: call.tag });
       addHeader(ok, "Contact", this.#contact(source));
-      ok.body = TEXT.encode(call.answer);
+      ok.body = TEXT.encode(
+        hold === undefined ? call.answer : this.#directed(call, answerDirection(hold.offered)),
+      );
       setHeader(ok, "Content-Type", "application/sdp");
       tx.respond(ok);
+      if (hold !== undefined && hold.held !== call.held && !call.ended) {
+        call.held = hold.held;
+        this.#o.log.info(hold.held ? "feature call held" : "feature call resumed", { caller: call.caller });
+        try {
+          call.session.onHold?.(hold.held);
+        } catch (e) {
+          this.#o.log.error("feature failed on hold", { error: e as Error });
+        }
+      }
+    } else if (req.method === "REFER") {
+      const target = getHeader(req, "Refer-To");
+      if (target === undefined) {
+        tx.respond(createResponse(req, 400, { reason: "Bad Request (no Refer-To)" }));
+        return true;
+      }
+      tx.respond(createResponse(req, 501, { reason: "Not Implemented (transfer of a feature call)" }));
+      let number = target;
+      try {
+        number = parseUri(parseNameAddr(target).uri).user ?? target;
+      } catch {
+        // the application gets the header as it came
+      }
+      if (!call.ended) {
+        try {
+          call.session.onRefer?.(number);
+        } catch (e) {
+          this.#o.log.error("feature failed on refer", { error: e as Error });
+        }
+      }
     } else if (req.method === "INFO") {
       let dtmf;
       try {

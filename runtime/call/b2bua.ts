@@ -28,7 +28,13 @@ import {
   setHeader,
 } from "../sip/message/mod.ts";
 import { Dialog, newCallId, newTag } from "../sip/mod.ts";
-import type { ClientTransaction, ServerTransaction, TransactionLayer, ViaAddress } from "../sip/mod.ts";
+import type {
+  ClientTransaction,
+  ClientTransactionHandlers,
+  ServerTransaction,
+  TransactionLayer,
+  ViaAddress,
+} from "../sip/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
@@ -550,36 +556,18 @@ export class B2bua {
     const from = `${
       callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""
     }<sip:${caller}@${o.publicAddress}>`;
+    const dialog = {
+      from,
+      fromTag: call.bFromTag,
+      to: `<sip:${callee}@${o.publicAddress}>`,
+      callId: call.bCallId,
+    };
     for (const b of bindings) {
-      const peer = peerOfBinding(b);
-      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
-      const req = buildRequest({
-        method: "INVITE",
-        uri: b.contactUri,
-        via: this.#via(peer.transport),
-        route: b.path ?? [],
-        from,
-        fromTag: call.bFromTag,
-        to: `<sip:${callee}@${o.publicAddress}>`,
-        callId: call.bCallId,
-        contact: this.#contact(peer.transport),
-        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
-        body: bOffer,
-        contentType: "application/sdp",
-      });
-      const fork: Fork = {
-        request: req,
-        peer,
-        contactUri: b.contactUri,
-        state: "calling",
-        branchTx: undefined,
-      };
-      fork.branchTx = o.transactions.sendRequest(req, peer, {
+      call.forks.push(this.#sendFork(b, dialog, bOffer, (fork) => ({
         onResponse: (res) => this.#onForkResponse(call, fork, res),
         onTimeout: () => this.#onForkFailed(call, fork, 408),
         onTransportError: () => this.#onForkFailed(call, fork, 503),
-      });
-      call.forks.push(fork);
+      })));
     }
     call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), call.ringMs ?? this.#noAnswerMs);
     o.log.info("call started", {
@@ -589,6 +577,48 @@ export class B2bua {
       forks: bindings.length,
       ...(call.delayedOffer ? { offer: "delayed" } : {}),
     });
+  }
+
+  /**
+   * One INVITE toward one registered contact (a callee's fork, or a transfer target's). RFC 3327:
+   * a contact registered through proxies gets its Path as Route. A send that throws propagates,
+   * unless `onSendError` is given: then the fork is marked failed (503) and returned.
+   */
+  #sendFork(
+    b: Binding,
+    dialog: { from: string; fromTag: string; to: string; callId: string },
+    sdp: string,
+    handlers: (fork: Fork) => ClientTransactionHandlers,
+    onSendError?: (e: Error) => void,
+  ): Fork {
+    const peer = peerOfBinding(b);
+    const req = buildRequest({
+      method: "INVITE",
+      uri: b.contactUri,
+      via: this.#via(peer.transport),
+      route: b.path ?? [],
+      ...dialog,
+      contact: this.#contact(peer.transport),
+      headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+      body: sdp,
+      contentType: "application/sdp",
+    });
+    const fork: Fork = {
+      request: req,
+      peer,
+      contactUri: b.contactUri,
+      state: "calling",
+      branchTx: undefined,
+    };
+    try {
+      fork.branchTx = this.#o.transactions.sendRequest(req, peer, handlers(fork));
+    } catch (e) {
+      if (onSendError === undefined) throw e;
+      onSendError(e as Error);
+      fork.state = "failed";
+      fork.finalStatus = 503;
+    }
+    return fork;
   }
 
   #onForkResponse(call: Call, fork: Fork, res: SipResponse): void {
@@ -1332,41 +1362,18 @@ export class B2bua {
       localOfferInfo(o.publicAddress, this.#transfereeCodecs(call, stays)),
       leg.rtpPort,
     );
+    const dialog = {
+      from: `<sip:${who}@${o.publicAddress}>`,
+      fromTag: out.fromTag,
+      to: `<sip:${number}@${o.publicAddress}>`,
+      callId: out.callId,
+    };
     for (const b of bindings) {
-      const peer = peerOfBinding(b);
-      const req = buildRequest({
-        method: "INVITE",
-        uri: b.contactUri,
-        via: this.#via(peer.transport),
-        route: b.path ?? [],
-        from: `<sip:${who}@${o.publicAddress}>`,
-        fromTag: out.fromTag,
-        to: `<sip:${number}@${o.publicAddress}>`,
-        callId: out.callId,
-        contact: this.#contact(peer.transport),
-        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
-        body: offer,
-        contentType: "application/sdp",
-      });
-      const fork: Fork = {
-        request: req,
-        peer,
-        contactUri: b.contactUri,
-        state: "calling",
-        branchTx: undefined,
-      };
-      try {
-        fork.branchTx = o.transactions.sendRequest(req, peer, {
-          onResponse: (res) => this.#onOutResponse(call, out, fork, res),
-          onTimeout: () => this.#onOutFailed(call, out, fork, 408),
-          onTransportError: () => this.#onOutFailed(call, out, fork, 503),
-        });
-      } catch (e) {
-        o.log.warn("sending the transfer INVITE failed", { call: call.id, error: e as Error });
-        fork.state = "failed";
-        fork.finalStatus = 503;
-      }
-      out.forks.push(fork);
+      out.forks.push(this.#sendFork(b, dialog, offer, (fork) => ({
+        onResponse: (res) => this.#onOutResponse(call, out, fork, res),
+        onTimeout: () => this.#onOutFailed(call, out, fork, 408),
+        onTransportError: () => this.#onOutFailed(call, out, fork, 503),
+      }), (e) => o.log.warn("sending the transfer INVITE failed", { call: call.id, error: e })));
     }
     out.timer = o.clock.setTimeout(() => {
       out.timer = undefined;

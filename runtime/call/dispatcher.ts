@@ -333,7 +333,8 @@ export function createDispatcher(
   /**
    * A group step: ringAll forks to every member's contacts at once; hunt rings one member after
    * another (each its own ringSeconds); memoryHunt keeps the members already rung ringing as it
-   * adds the next (rung again as one fork set each round). A busy or unregistered member is skipped.
+   * adds the next (rung again as one fork set each round). A member already on a call, answering
+   * busy, or not registered is skipped.
    * The group's failure: noAnswer when anyone was rung unanswered, else busy when anyone was busy,
    * else unavailable.
    */
@@ -366,6 +367,10 @@ export function createDispatcher(
       if (run.cancelled) break;
       if (!options.hasBindings(m.number)) {
         seen.add("unavailable");
+        continue;
+      }
+      if (b2bua.busyExtensions().has(m.number)) {
+        seen.add("busy"); // already on a call: the next member rings instead
         continue;
       }
       const ring = group.strategy === "memoryHunt" ? [...rung, m.number] : [m.number];

@@ -11,7 +11,7 @@ import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, MediaPort } from "./types.ts";
 import type { ClientTransactionHandlers, TransactionLayer } from "../sip/mod.ts";
 import type { Peer } from "../sip/message/types.ts";
-import { addHeader, createResponse, setHeader } from "../sip/message/mod.ts";
+import { addHeader, createResponse, serializeMessage, setHeader } from "../sip/message/mod.ts";
 
 function invite(): SipRequest {
   const text = [
@@ -161,6 +161,11 @@ function routeRig(route: (n: string) => RouteTarget, registered = ["201", "202",
     ].join("\r\n"),
   )) as SipRequest;
   const peer: Peer = { transport: "udp", address: "192.0.2.10", port: 5060 };
+  /** Another caller's INVITE (its own Call-ID), for calls started beside the routed one. */
+  const other = (callId: string) =>
+    parseMessage(new TextEncoder().encode(
+      new TextDecoder().decode(serializeMessage(req)).replace("Call-ID: route-1", `Call-ID: ${callId}`),
+    )) as SipRequest;
   /** The callee side of the `i`th INVITE the box sent answers `status`. */
   const reply = (i: number, status: number) => {
     const s = sent.filter((s) => s.req.method === "INVITE")[i]!;
@@ -183,6 +188,7 @@ function routeRig(route: (n: string) => RouteTarget, registered = ["201", "202",
     sent,
     b2bua,
     legs: () => [legs, released],
+    other,
     start: () => dispatch(req, tx, peer),
     cancel: () => dispatch(cancelFor(req), { respond: () => {} } as unknown as ServerTransaction, peer),
   };
@@ -350,4 +356,26 @@ Deno.test("route: a CANCEL while a later step rings ends with 487 and nothing mo
   eq(rig.answered, []);
   eq(rig.invites().length, 2);
   eq(rig.b2bua.calls(), []);
+});
+
+Deno.test("route: a hunt group skips a member already on a call without ringing it", async () => {
+  const rig = routeRig(() => ({
+    kind: "group",
+    strategy: "hunt",
+    members: [{ number: "202" }, { number: "201" }],
+  }));
+  // 202 is on another call (ringing) already.
+  await rig.b2bua.startCall(rig.other("other-1"), { respond: () => {} } as unknown as ServerTransaction, {
+    caller: "203",
+    callee: "202",
+    source: { transport: "udp", address: "192.0.2.11", port: 5060 },
+  });
+  eq(rig.invites(), ["sip:202@127.0.0.1:5202"]);
+  rig.start();
+  await settle();
+  eq(rig.invites(), ["sip:202@127.0.0.1:5202", "sip:201@127.0.0.1:5201"], "201 rings, 202 is skipped");
+  rig.reply(1, 486);
+  await settle();
+  eq(rig.toA.map((r) => r.status), [100, 486], "everyone busy: the group is busy");
+  await rig.b2bua.close();
 });

@@ -172,6 +172,14 @@ interface Originated {
   done: boolean;
 }
 
+/** What every fork of one outbound INVITE shares: From (with tag), To and Call-ID. */
+interface ForkDialog {
+  from: string;
+  fromTag: string;
+  to: string;
+  callId: string;
+}
+
 /** The state of one in-dialog re-INVITE being passed across. */
 interface PendingReinvite {
   from: Side;
@@ -233,6 +241,12 @@ interface Call {
    * Call-ID of the leg that joined. Every record the call writes carries `id` as its link id.
    */
   segment?: { startedAt: number; callId: string } | undefined;
+  /**
+   * Memory hunt: asked at each ring timeout for more contacts to add to the ringing ones (with
+   * their ring time); undefined or none: no answer. `ringing` keeps what a new fork needs.
+   */
+  more?: (() => { bindings: Binding[]; ringMs?: number | undefined } | undefined) | undefined;
+  ringing?: { dialog: ForkDialog; sdp: string } | undefined;
   /** Ring time before no answer (the step's ringSeconds), default the box's. */
   ringMs?: number | undefined;
   /**
@@ -415,6 +429,8 @@ export class B2bua {
       onFailure?: (failure: StepFailure) => void;
       /** A later step of a route: the caller has had its 100 already. */
       continued?: boolean;
+      /** Memory hunt: more contacts to ring, asked at each ring timeout (see `Call.more`). */
+      more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined;
     },
   ): Promise<void> {
     const { caller, callee, source } = options;
@@ -497,6 +513,7 @@ export class B2bua {
     if (callerName !== undefined) call.callerName = detachString(callerName);
     if (options.ringMs !== undefined) call.ringMs = options.ringMs;
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
+    if (options.more !== undefined) call.more = options.more;
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
@@ -562,13 +579,8 @@ export class B2bua {
       to: `<sip:${callee}@${o.publicAddress}>`,
       callId: call.bCallId,
     };
-    for (const b of bindings) {
-      call.forks.push(this.#sendFork(b, dialog, bOffer, (fork) => ({
-        onResponse: (res) => this.#onForkResponse(call, fork, res),
-        onTimeout: () => this.#onForkFailed(call, fork, 408),
-        onTransportError: () => this.#onForkFailed(call, fork, 503),
-      })));
-    }
+    for (const b of bindings) this.#addFork(call, b, dialog, bOffer);
+    if (call.more !== undefined) call.ringing = { dialog, sdp: bOffer };
     call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), call.ringMs ?? this.#noAnswerMs);
     o.log.info("call started", {
       call: call.id,
@@ -586,7 +598,7 @@ export class B2bua {
    */
   #sendFork(
     b: Binding,
-    dialog: { from: string; fromTag: string; to: string; callId: string },
+    dialog: ForkDialog,
     sdp: string,
     handlers: (fork: Fork) => ClientTransactionHandlers,
     onSendError?: (e: Error) => void,
@@ -906,9 +918,34 @@ export class B2bua {
     return true;
   }
 
+  #addFork(call: Call, b: Binding, dialog: ForkDialog, sdp: string): void {
+    call.forks.push(this.#sendFork(b, dialog, sdp, (fork) => ({
+      onResponse: (res) => this.#onForkResponse(call, fork, res),
+      onTimeout: () => this.#onForkFailed(call, fork, 408),
+      onTransportError: () => this.#onForkFailed(call, fork, 503),
+    })));
+  }
+
   #onNoAnswer(call: Call): void {
     call.noAnswerTimer = undefined;
     if (call.state === "answered" || call.state === "ended") return;
+    // Memory hunt: the contacts ringing keep ringing and the next member's are added.
+    const more = call.ringing !== undefined ? call.more?.() : undefined;
+    if (more !== undefined && more.bindings.length > 0 && call.ringing !== undefined) {
+      const { dialog, sdp } = call.ringing;
+      try {
+        for (const b of more.bindings) this.#addFork(call, b, dialog, sdp);
+      } catch (e) {
+        this.#o.log.warn("adding a fork failed", { call: call.id, error: e as Error });
+      }
+      call.noAnswerTimer = this.#o.clock.setTimeout(
+        () => this.#onNoAnswer(call),
+        more.ringMs ?? this.#noAnswerMs,
+      );
+      this.#o.log.info("ringing more contacts", { call: call.id, forks: call.forks.length });
+      return;
+    }
+    call.ringing = undefined;
     call.disposition = "no-answer";
     call.hangupBy = "system";
     call.finalCode = 480;
@@ -924,6 +961,8 @@ export class B2bua {
   }
 
   #clearNoAnswer(call: Call): void {
+    call.ringing = undefined; // answered or over: no more forks
+    call.more = undefined;
     if (call.noAnswerTimer !== undefined) {
       this.#o.clock.clearTimeout(call.noAnswerTimer);
       call.noAnswerTimer = undefined;

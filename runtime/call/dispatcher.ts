@@ -301,6 +301,7 @@ export function createDispatcher(
     ringMs: RingMs,
     run: Run,
     goesOn: boolean,
+    more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined,
   ): Promise<StepFailure | undefined> => {
     const registered = numbers.filter((n) => options.hasBindings(n));
     if (registered.length === 0) {
@@ -324,6 +325,7 @@ export function createDispatcher(
         ...(first ? {} : { continued: true }),
         // Without a continuation the B2BUA answers the caller itself, as a plain call.
         ...(goesOn ? { onFailure: resolve } : {}),
+        ...(more !== undefined ? { more } : {}),
       });
       if (!goesOn) started.then(() => resolve(undefined), () => resolve(undefined));
       else started.catch(() => resolve(undefined));
@@ -333,8 +335,8 @@ export function createDispatcher(
   /**
    * A group step: ringAll forks to every member's contacts at once; hunt rings one member after
    * another (each its own ringSeconds); memoryHunt keeps the members already rung ringing as it
-   * adds the next (rung again as one fork set each round). A member already on a call, answering
-   * busy, or not registered is skipped.
+   * adds the next (forks added to the same call at each ring timeout). A member already on a call,
+   * answering busy, or not registered is skipped.
    * The group's failure: noAnswer when anyone was rung unanswered, else busy when anyone was busy,
    * else unavailable.
    */
@@ -362,32 +364,36 @@ export function createDispatcher(
       );
     }
     const seen = new Set<FailureKindSeen>();
-    const rung: string[] = [];
-    for (const m of group.members) {
-      if (run.cancelled) break;
+    /** Whether member `m` can ring now: registered and not on a call (else noted and skipped). */
+    const free = (m: GroupMember): boolean => {
       if (!options.hasBindings(m.number)) {
         seen.add("unavailable");
-        continue;
+        return false;
       }
       if (b2bua.busyExtensions().has(m.number)) {
         seen.add("busy"); // already on a call: the next member rings instead
-        continue;
+        return false;
       }
-      const ring = group.strategy === "memoryHunt" ? [...rung, m.number] : [m.number];
-      const f = await ringOnce(
-        req,
-        tx,
-        source,
-        caller,
-        ring.length === 1 ? m.number : dialled,
-        ring,
-        ms(m.ringSeconds ?? group.ringSeconds),
-        run,
-        true,
-      );
+      return true;
+    };
+    const ringOf = (m: GroupMember) => ms(m.ringSeconds ?? group.ringSeconds);
+    const members = group.members;
+    for (let i = 0; i < members.length; i++) {
+      if (run.cancelled) break;
+      const m = members[i]!;
+      if (!free(m)) continue;
+      // memoryHunt: at each ring timeout the next free member's contacts join the ringing ones.
+      const more = group.strategy !== "memoryHunt" ? undefined : () => {
+        while (++i < members.length) {
+          const next = members[i]!;
+          if (free(next)) return { bindings: options.bindings?.(next.number) ?? [], ringMs: ringOf(next) };
+        }
+        return undefined;
+      };
+      const callee = group.strategy === "memoryHunt" ? dialled : m.number;
+      const f = await ringOnce(req, tx, source, caller, callee, [m.number], ringOf(m), run, true, more);
       if (f === undefined) return undefined;
       seen.add(f.kind === "noAnswer" ? "noAnswer" : f.kind === "busy" ? "busy" : "unavailable");
-      if (f.kind === "noAnswer") rung.push(m.number);
     }
     if (run.cancelled) {
       tx.respond(createResponse(req, 487));

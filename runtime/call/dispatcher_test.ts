@@ -308,7 +308,7 @@ Deno.test("route: a hunt group rings members one after another with their own ri
   eq(rig.toA.map((r) => r.status), [100, 200]);
 });
 
-Deno.test("route: ringAll forks to every member's contacts at once; memoryHunt keeps rung members ringing", async () => {
+Deno.test("route: ringAll forks to every member's contacts at once; memoryHunt adds members to the ringing ones", async () => {
   const all = routeRig(() => ({
     kind: "group",
     strategy: "ringAll",
@@ -334,11 +334,32 @@ Deno.test("route: ringAll forks to every member's contacts at once; memoryHunt k
   await settle();
   memory.clock.advance(2_000);
   await settle();
-  eq(memory.invites().map((u) => u.slice(4, 7)), ["201", "201", "202", "201", "202", "203"]);
-  memory.reply(5, 200);
+  // Each member's INVITE is sent once; the earlier ones keep ringing.
+  eq(memory.invites().map((u) => u.slice(4, 7)), ["201", "202", "203"]);
+  eq(memory.sent.filter((s) => s.cancelled).length, 0);
+  memory.reply(0, 200); // 201, ringing since the start, answers
   await settle();
   eq(memory.toA.at(-1)!.status, 200);
+  eq(memory.sent.filter((s) => s.cancelled).length, 2, "202 and 203 are cancelled");
   await memory.b2bua.close();
+
+  const nobody = routeRig(() => ({
+    kind: "group",
+    strategy: "memoryHunt",
+    members: [{ number: "201" }, { number: "202", ringSeconds: 3 }],
+    ringSeconds: 2,
+  }));
+  nobody.start();
+  await settle();
+  nobody.clock.advance(2_000);
+  await settle();
+  nobody.clock.advance(2_999);
+  await settle();
+  eq(nobody.toA.map((r) => r.status), [100]);
+  nobody.clock.advance(1);
+  await settle();
+  eq(nobody.toA.map((r) => r.status), [100, 480], "the last member's ring time over: no answer");
+  eq(nobody.sent.filter((s) => s.cancelled).length, 2);
 });
 
 Deno.test("route: a CANCEL while a later step rings ends with 487 and nothing more runs", async () => {

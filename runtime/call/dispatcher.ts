@@ -150,6 +150,7 @@ export function createDispatcher(
       tx.respond(createResponse(req, 200));
       const run = runs.get(invite);
       if (run !== undefined) run.cancelled = true; // a route between steps stops with 487
+      if (options.local?.cancel(invite)) return; // a feature answering it: 487 from there
       b2bua.cancel(invite); // false when already answered: the 200 above still stands per 9.2
       return;
     }

@@ -126,6 +126,7 @@ function routeRig(route: (n: string) => RouteTarget, registered = ["201", "202",
     noAnswerMs: 30_000,
   });
   const local = {
+    cancel: () => false,
     answer: (_req: SipRequest, tx: ServerTransaction, o: { caller: string; dialled: string }) => {
       answered.push({ caller: o.caller, dialled: o.dialled });
       tx.respond(createResponse(_req, 200));

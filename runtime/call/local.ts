@@ -216,6 +216,8 @@ export class LocalCalls {
   #o: LocalCallsOptions;
   #calls = new Map<string, LocalCall>();
   #registry: CallRegistry;
+  /** INVITEs being answered (the feature is deciding, or media is being set up), and whether a CANCEL came. */
+  #pending = new Map<ServerTransaction, { invite: SipRequest; cancelled: boolean }>();
 
   constructor(options: LocalCallsOptions) {
     this.#o = options;
@@ -246,13 +248,50 @@ export class LocalCalls {
       receivedAt?: number;
     },
   ): Promise<void> {
+    const pending = { invite, cancelled: false };
+    this.#pending.set(tx, pending);
+    try {
+      await this.#answer(invite, tx, options, pending);
+    } finally {
+      this.#pending.delete(tx);
+    }
+  }
+
+  /**
+   * CANCEL for an INVITE being answered here (RFC 3261 9.2): 487 now; the feature's session, if it
+   * accepted, ends before any 200. False when the INVITE is not one of ours or already answered.
+   */
+  cancel(inviteTx: ServerTransaction): boolean {
+    const p = this.#pending.get(inviteTx);
+    if (p === undefined || p.cancelled) return p !== undefined;
+    p.cancelled = true;
+    inviteTx.respond(createResponse(p.invite, 487));
+    return true;
+  }
+
+  async #answer(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: {
+      caller: string;
+      dialled: string;
+      source: Peer;
+      handler: LocalCallHandler;
+      receivedAt?: number;
+    },
+    pending: { cancelled: boolean },
+  ): Promise<void> {
     const o = this.#o;
     const { caller, dialled, source, handler } = options;
     const receivedAt = options.receivedAt ?? performance.timeOrigin + performance.now();
     const startedAt = o.clock.wallNow();
     const callId = getHeader(invite, "Call-ID") ?? "";
     const refuse = (status: number, reason?: string) => {
-      tx.respond(createResponse(invite, status, reason !== undefined ? { reason } : {}));
+      if (pending.cancelled) {
+        // The caller gave up (487 sent) while the feature decided or media was set up.
+        status = 487;
+        reason = "Request Terminated (cancelled by the caller)";
+      } else tx.respond(createResponse(invite, status, reason !== undefined ? { reason } : {}));
       o.cdr.insert({
         callId,
         caller,
@@ -261,7 +300,7 @@ export class LocalCalls {
         endedAt: o.clock.wallNow(),
         durationMs: o.clock.wallNow() - startedAt,
         billsecMs: 0,
-        disposition: status === 486 ? "busy" : "rejected",
+        disposition: status === 487 ? "cancelled" : status === 486 ? "busy" : "rejected",
         hangupBy: "system",
         sipCode: status,
         ...(reason !== undefined ? { reason } : {}),
@@ -301,14 +340,14 @@ export class LocalCalls {
     if (te !== undefined) payloadMap[te.payloadType] = `${te.name}/${te.clockRate}`;
     const ptime = chosen.negotiated.ptime;
     let verdict: LocalSession | { status: number; reason?: string };
-    const pending = handler.accept({
+    const deciding = handler.accept({
       caller,
       dialled,
       receivedAt,
       codec: `${first.name}/${first.clockRate}`,
     });
     try {
-      verdict = pending instanceof Promise ? await pending : pending;
+      verdict = deciding instanceof Promise ? await deciding : deciding;
     } catch (e) {
       o.log.error("feature failed to decide on a call", { error: e as Error });
       verdict = { status: 500, reason: "Server Internal Error (feature failed)" };
@@ -318,6 +357,11 @@ export class LocalCalls {
       return;
     }
     const session = verdict;
+    if (pending.cancelled) {
+      session.onEnd?.("caller");
+      refuse(487);
+      return;
+    }
     let leg: MediaLeg;
     try {
       leg = await o.media.allocateLeg();
@@ -392,6 +436,18 @@ export class LocalCalls {
       await o.media.releaseLeg(leg.legId).catch(() => {});
       session.onEnd?.("system");
       refuse(500, "Server Internal Error (media)");
+      return;
+    }
+    if (pending.cancelled) {
+      // CANCEL while media was set up: the call leaves before its 200.
+      call.ended = true;
+      call.unsubscribe();
+      this.#calls.delete(call.id);
+      this.#registry.unregister(callId, tag);
+      await o.media.tap(leg.legId, false).catch(() => {});
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      session.onEnd?.("caller");
+      refuse(487);
       return;
     }
     const ok = createResponse(invite, 200, { toTag: tag });

@@ -150,3 +150,56 @@ Deno.test("an application leg hears hold, resume and refer; the box answers recv
   assert.deepEqual(events, [{ type: "hold" }, { type: "resume" }, { type: "refer", target: "203" }]);
   await local.close();
 });
+
+Deno.test("a CANCEL while the feature decides gets 487; the feature's late accept ends at once, no 200, no port kept", async () => {
+  const clock = new VirtualClock();
+  let legs = 0;
+  const media: LocalMediaPort = {
+    allocateLeg:
+      () => (legs++, Promise.resolve({ legId: "leg1", address: "127.0.0.1", rtpPort: 20000, rtcpPort: 0 })),
+    configureLeg: () => Promise.resolve(),
+    releaseLeg: () => (legs--, Promise.resolve()),
+    tap: () => Promise.resolve(),
+    on: () => () => {},
+  };
+  const records: string[] = [];
+  const local = new LocalCalls({
+    transactions: { sendRequest: () => ({ cancel() {} }) } as unknown as TransactionLayer,
+    media,
+    cdr: { insert: (r) => records.push(`${r.disposition} ${r.sipCode}`) },
+    clock,
+    log: nullLogger,
+    publicAddress: "127.0.0.1",
+    sipPort: 5060,
+  });
+  let decide: (v: { onEnd(by: string): void }) => void = () => {};
+  const ends: string[] = [];
+  const responses: number[] = [];
+  const tx = { respond: (r: SipResponse) => responses.push(r.status) } as unknown as ServerTransaction;
+  const invite = req([
+    "INVITE sip:700@127.0.0.1 SIP/2.0",
+    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKc1",
+    "From: <sip:201@127.0.0.1>;tag=a",
+    "To: <sip:700@127.0.0.1>",
+    "Call-ID: cancel-1",
+    "CSeq: 1 INVITE",
+    "Contact: <sip:201@127.0.0.1:5070>",
+    "Content-Type: application/sdp",
+  ], withDirection("sendrecv"));
+  const answering = local.answer(invite, tx, {
+    caller: "201",
+    dialled: "700",
+    source: PEER,
+    handler: { accept: () => new Promise((r) => (decide = r)) },
+  });
+  assert.equal(local.cancel(tx), true);
+  assert.deepEqual(responses, [487]);
+  decide({ onEnd: (by) => ends.push(by) });
+  await answering;
+  assert.deepEqual(responses, [487], "no 200 after the 487");
+  assert.deepEqual(ends, ["caller"]);
+  assert.equal(legs, 0);
+  assert.deepEqual(records, ["cancelled 487"]);
+  assert.equal(local.cancel(tx), false, "not pending any more");
+  assert.equal(local.active, 0);
+});

@@ -725,7 +725,20 @@ export class B2bua {
       // A call that ended while its bridge was queued has released its legs: nothing went wrong.
       if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
+      this.#failMedia(call);
     }
+  }
+
+  /**
+   * An answered call whose legs could not be bridged carries no audio: end it (BYE both sides, a
+   * failed record) rather than leave two parties in silence. Early media that failed leaves the
+   * call ringing; its answer tries the bridge again.
+   */
+  #failMedia(call: Call): void {
+    if (call.state !== "answered") return;
+    call.disposition = "failed";
+    call.finalCode = 500;
+    void this.#hangup(call, "system");
   }
 
   #onForkAnswered(call: Call, fork: Fork, res: SipResponse): void {
@@ -864,6 +877,7 @@ export class B2bua {
     } catch (e) {
       if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
+      this.#failMedia(call);
     }
   }
 

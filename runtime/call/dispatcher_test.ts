@@ -89,7 +89,11 @@ const bindingOf = (n: string): Binding => ({
 const SDP = "v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
   "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
-function routeRig(route: (n: string) => RouteTarget, registered = ["201", "202", "203"]) {
+function routeRig(
+  route: (n: string) => RouteTarget,
+  registered = ["201", "202", "203"],
+  options: { bridgeFails?: boolean } = {},
+) {
   const clock = new VirtualClock();
   const sent: { req: SipRequest; handlers: ClientTransactionHandlers; cancelled: boolean }[] = [];
   const toA: SipResponse[] = [];
@@ -101,7 +105,8 @@ function routeRig(route: (n: string) => RouteTarget, registered = ["201", "202",
     allocateLeg: () =>
       Promise.resolve({ legId: `leg${++legs}`, address: "127.0.0.1", rtpPort: 20000, rtcpPort: 0 }),
     configureLeg: () => Promise.resolve(),
-    bridge: () => Promise.resolve(),
+    bridge: () =>
+      options.bridgeFails ? Promise.reject(new Error("injected bridge failure")) : Promise.resolve(),
     releaseLeg: () => (released++, Promise.resolve()),
   };
   const transactions = {
@@ -400,4 +405,17 @@ Deno.test("route: a hunt group skips a member already on a call without ringing 
   await settle();
   eq(rig.toA.map((r) => r.status), [100, 486], "everyone busy: the group is busy");
   await rig.b2bua.close();
+});
+
+Deno.test("an answered call whose legs cannot be bridged is ended (BYE both sides, failed record), not left silent", async () => {
+  const rig = routeRig(() => ({ kind: "extension", number: "201" }), undefined, { bridgeFails: true });
+  rig.start();
+  await settle();
+  rig.reply(0, 200);
+  await settle();
+  eq(rig.toA.map((r) => r.status), [100, 200]);
+  eq(rig.sent.filter((s) => s.req.method === "BYE").length, 2);
+  eq(rig.records.map((r) => [r.disposition, r.sipCode, r.hangupBy]), [["failed", 500, "system"]]);
+  const [allocated, released] = rig.legs();
+  eq(released, allocated);
 });

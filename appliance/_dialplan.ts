@@ -10,14 +10,19 @@
  * extension's route (forwarding, voicemail after no answer), and an `application` destination runs
  * the feature application of that name on the call.
  *
- * Continuations (busy/noAnswer/...) need the call engine to report outcomes: the dispatcher takes
- * only the first step until then.
+ * Every ringing target carries `next`: when the step ends busy, unanswered, unavailable or failed,
+ * the dispatcher calls it with that outcome and runs what the route's continuation gives (another
+ * extension, a group, an application such as voicemail, a hangup status, or the end) on the same
+ * INVITE.
  */
 import {
   extensionRoute,
+  type Next,
+  next,
   type PlanMatch,
   resolve,
   type Route,
+  type RouteContext,
   storeLookup,
 } from "../runtime/call/route/mod.ts";
 import {
@@ -28,6 +33,7 @@ import {
   type LocalCallHandler,
   type RouteTarget,
 } from "../runtime/call/mod.ts";
+import type { FailureKind } from "../runtime/call/route/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import type { Logger } from "../runtime/log/mod.ts";
 
@@ -88,17 +94,27 @@ export function createRouter(options: {
   // deno-lint-ignore no-explicit-any -- each application takes its own args type
   const applications = new Map<string, Application<any>>();
   for (const f of features) for (const a of f.applications ?? []) applications.set(a.name, a);
-  const routeOf = routeWith(features);
-  return (dialled) => {
-    const first = resolve(dialled, { plan, routeFor: routeOf });
-    if (first.kind === "end") {
-      if (first.cause !== "notFound") {
-        options.log?.info("route ended", { dialled, status: first.status, reason: first.reason });
+  const context: RouteContext = { plan, routeFor: routeWith(features) };
+  const target = (dialled: string, n: Next, first: boolean): RouteTarget => {
+    if (n.kind === "end") {
+      if (n.cause !== "notFound" || !first) {
+        options.log?.info("route ended", { dialled, status: n.status, reason: n.reason });
       }
-      return { kind: "none" };
+      return first && n.cause === "notFound"
+        ? { kind: "none" }
+        : { kind: "none", status: n.status, reason: n.reason };
     }
-    const d = first.step.destination;
-    if (d.kind === "extension") return { kind: "extension", number: d.number };
+    const { step, cursor } = n;
+    const d = step.destination;
+    const ring = step.ringSeconds !== undefined ? { ringSeconds: step.ringSeconds } : {};
+    const goOn = {
+      next: (failure: { kind: FailureKind; status?: number; reason?: string }) =>
+        target(dialled, next(cursor, failure, context), false),
+    };
+    if (d.kind === "extension") return { kind: "extension", number: d.number, ...ring, ...goOn };
+    if (d.kind === "group") {
+      return { kind: "group", members: d.members, strategy: d.strategy, ...ring, ...goOn };
+    }
     if (d.kind === "application" && d.name === "paging") {
       const handler = options.paging(dialled);
       return handler ? { kind: "local", handler } : { kind: "none" };
@@ -114,6 +130,9 @@ export function createRouter(options: {
         handler: applicationHandler(app, { ...d.args, dialled }, options.applicationDeps),
       };
     }
-    return { kind: "none" };
+    // Trunks are not built yet: the step fails and the route's `failed` continuation decides.
+    options.log?.warn("route names a trunk; trunks are not built yet", { dialled });
+    return goOn.next({ kind: "failed", status: 503, reason: "Service Unavailable (no trunks)" });
   };
+  return (dialled) => target(dialled, resolve(dialled, context), true);
 }

@@ -21,13 +21,17 @@ Deno.test("the router rings extensions, pages zones and groups (and their *NN nu
         return handler;
       },
     });
-    eq(route("201"), { kind: "extension", number: "201" });
+    const ext = (n: string) => {
+      const t = route(n);
+      return t.kind === "extension" ? { kind: t.kind, number: t.number } : t;
+    };
+    eq(ext("201"), { kind: "extension", number: "201" });
     for (const n of ["71", "*71", "70", "*70"]) eq(route(n).kind, "local", n);
     eq(paged, ["71", "*71", "70", "*70"]);
     for (const n of ["202", "*72", "*80201", "", "*"]) eq(route(n), { kind: "none" }, n);
     // Rows stored before numbers were checked: the extension keeps the number, as before.
     storage.paging.createZone({ number: "201", name: "Old" });
-    eq(route("201"), { kind: "extension", number: "201" });
+    eq(ext("201"), { kind: "extension", number: "201" });
     eq(route("*201").kind, "local");
   } finally {
     storage.dispose();
@@ -88,6 +92,50 @@ Deno.test("feature modules: their numbers route to their applications, extension
     }
     eq(seen, [{ room: "800", dialled: "800" }, { room: "800", dialled: "201" }]);
     eq(route("801"), { kind: "none" });
+  } finally {
+    storage.dispose();
+  }
+});
+
+Deno.test("a ringing target's next follows the route's continuations: busy -> application, the end -> the outcome's status", async () => {
+  const storage = tempStorage();
+  try {
+    storage.extensions.create({ number: "201", name: "Desk", password: "good-pass-123" }, "pbx");
+    const seen: unknown[] = [];
+    const vm: Application<{ box: string; dialled: string }> = {
+      name: "vm",
+      run: (leg, args) => (seen.push(args), leg.reject(486, "vm")),
+    };
+    const then: FeatureModule = {
+      name: "then-vm",
+      applications: [vm],
+      routing: {
+        extensionRoute: (ext, r) => ({
+          steps: [
+            { ...r.steps[0]!, ringSeconds: 7, on: { noAnswer: "end" } },
+            { destination: { kind: "application", name: "vm", args: { box: ext } } },
+          ],
+        }),
+      },
+    };
+    const route = createRouter({
+      storage,
+      paging: () => undefined,
+      features: [then],
+      applicationDeps: { media: {}, clock: new VirtualClock(), log: nullLogger },
+    });
+    const first = route("201");
+    if (first.kind !== "extension" || first.next === undefined) throw new Error(first.kind);
+    eq(first.ringSeconds, 7);
+    const after = first.next({ kind: "busy", status: 486 });
+    if (after.kind !== "local") throw new Error(after.kind);
+    await after.handler.accept({ caller: "202", dialled: "201", receivedAt: 0, codec: "PCMU/8000" });
+    eq(seen, [{ box: "201", dialled: "201" }]);
+    eq(first.next({ kind: "noAnswer", status: 480, reason: "No Answer" }), {
+      kind: "none",
+      status: 480,
+      reason: "No Answer",
+    });
   } finally {
     storage.dispose();
   }

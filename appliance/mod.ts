@@ -59,7 +59,14 @@ export interface Appliance {
 
 /** Start every service. Resolves once all listeners are up. */
 export async function startAppliance(
-  options: { args?: string[]; env?: Record<string, string | undefined>; clock?: Clock; log?: Logger } = {},
+  options: {
+    args?: string[];
+    env?: Record<string, string | undefined>;
+    clock?: Clock;
+    log?: Logger;
+    /** Feature modules run after the built-in list (tests' own applications and routes). */
+    features?: readonly FeatureModule[];
+  } = {},
 ): Promise<Appliance> {
   const config = loadConfig({ args: options.args ?? [], env: options.env ?? Deno.env.toObject() });
   // The System page shows recent log lines: keep a ring of them besides writing to stderr.
@@ -335,6 +342,7 @@ export async function startAppliance(
         // Uploaded classes (WAV of any rate) in DATA_DIR/moh; the selection is a setting.
         classes: new MohClasses(`${config.dataDir}/moh`, storage.settings),
       }),
+      ...(options.features ?? []),
     ];
     checkFeatures(features);
     for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
@@ -381,6 +389,7 @@ export async function startAppliance(
       methods,
       route,
       hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
+      bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
       overloaded: () => load.overloaded(),
       clock,
@@ -639,14 +648,17 @@ async function ensureAdmin(storage: Storage, config: BootConfig, log: Logger): P
 }
 
 /** Entry point for `mod.ts`: start, then stop cleanly on SIGINT/SIGTERM. */
-export async function main(args: string[]): Promise<void> {
+export async function main(
+  args: string[],
+  options: { features?: readonly FeatureModule[] } = {},
+): Promise<void> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log(usage());
     return;
   }
   let appliance: Appliance;
   try {
-    appliance = await startAppliance({ args });
+    appliance = await startAppliance({ args, ...options });
   } catch (e) {
     console.error(`pbx: cannot start: ${(e as Error).message}`);
     Deno.exit(1);

@@ -5,7 +5,8 @@
  * can play tones, silence or PCM (files through the media worker's player once it has one: the
  * `play({ file })` seam), collect DTMF with a digit count, timeout and terminators (RFC 4733 and
  * in-band from the media plane, SIP INFO from signalling), read the caller's decoded audio, hang
- * up, and listen to its own events (dtmf, hangup). A leg only ever sees its own events.
+ * up, and listen to its own events (dtmf, hangup, hold, resume, refer). A leg only ever sees its own
+ * events.
  *
  * ```ts
  * const echoDigits: Application<{ greeting: string }> = {
@@ -44,7 +45,12 @@ export type PlaySource =
 /** What a leg reports to its application. */
 export type LegEvent =
   | { type: "dtmf"; digit: string; source: "rfc4733" | "inband" | "info" }
-  | { type: "hangup"; by: "caller" | "system" };
+  | { type: "hangup"; by: "caller" | "system" }
+  /** The caller held the call (re-INVITE sendonly, inactive or c=0.0.0.0) or resumed it. */
+  | { type: "hold" }
+  | { type: "resume" }
+  /** The caller sent REFER to `target`; the box answered it 501 (feature calls are not transferred yet). */
+  | { type: "refer"; target: string };
 
 /** How a recording ended. */
 export interface Recorded {
@@ -148,6 +154,12 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             }
           }
         };
+        let resolveStarted: () => void = () => {};
+        const started = new Promise<void>((r) => (resolveStarted = r));
+        /** answer() was called: wait for the call to be up (or over) before using the leg. */
+        const up = async (): Promise<void> => {
+          if (decided && control === undefined && endedBy === undefined) await Promise.race([started, ended]);
+        };
         const live = (what: string): string => {
           if (control === undefined) throw unavailable(`${what}: the call is not answered`);
           if (endedBy !== undefined) throw unavailable(`${what}: the call has ended`);
@@ -156,6 +168,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
         const session: LocalSession = {
           onStart(c) {
             control = c;
+            resolveStarted();
             if (pendingHangup !== undefined) c.hangup(pendingHangup);
           },
           onAudio(pcm, rate, i) {
@@ -163,6 +176,12 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
           },
           onDtmf(digit, source) {
             emit({ type: "dtmf", digit, source: source ?? "rfc4733" });
+          },
+          onHold(held) {
+            emit({ type: held ? "hold" : "resume" });
+          },
+          onRefer(target) {
+            emit({ type: "refer", target });
           },
           onEnd(by) {
             endedBy = by;
@@ -188,6 +207,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             decide(reason !== undefined ? { status, reason } : { status });
           },
           async play(source) {
+            await up();
             const legId = live("play");
             if ("tone" in source) {
               if (!m.playTone) throw unavailable("play: no tone player");
@@ -210,6 +230,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
             if (control !== undefined) await m.stopPlay?.(control.legId);
           },
           async record(path, options = {}) {
+            await up();
             const legId = live("record");
             if (!m.record || !m.stopRecord) throw unavailable("record: no recorder in the media plane");
             if (recording) throw unavailable("record: already recording");
@@ -249,6 +270,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
               };
               const off = leg.on((ev) => {
                 if (ev.type === "hangup") return done({ digits, reason: "hangup" });
+                if (ev.type !== "dtmf") return;
                 if (terms.includes(ev.digit)) {
                   return done({ digits, terminator: ev.digit, reason: "terminator" });
                 }

@@ -53,7 +53,11 @@ Deno.test("collect: digit count, terminators, timeout on the injected clock, and
   await tick();
   eq(results.pop(), { digits: "9", reason: "timeout" });
   const events: string[] = [];
-  leg.on((ev) => events.push(ev.type === "dtmf" ? `${ev.digit}/${ev.source}` : `hangup/${ev.by}`));
+  leg.on((ev) =>
+    events.push(
+      ev.type === "dtmf" ? `${ev.digit}/${ev.source}` : ev.type === "hangup" ? `hangup/${ev.by}` : ev.type,
+    )
+  );
   void leg.collect({}).then((c) => results.push(c));
   s.onDtmf!("5", "info");
   s.onEnd!("caller");
@@ -115,4 +119,26 @@ Deno.test("no recorder: clear error", async () => {
   await rejects(leg.record("/x.wav"), /no recorder/);
   leg.hangup("done");
   ok(true);
+});
+
+Deno.test("play right after answer() waits until the call is up instead of failing", async () => {
+  const calls: string[] = [];
+  const media = { playTone: (id: string, spec: string) => (calls.push(`${id} ${spec}`), Promise.resolve()) };
+  let played!: Promise<void>;
+  const verdict = await applicationHandler<null>(
+    {
+      name: "greeter",
+      run: (l) => {
+        l.answer();
+        played = l.play({ tone: "425" });
+      },
+    },
+    null,
+    { media, clock: new VirtualClock(), log: nullLogger },
+  ).accept(INFO);
+  await tick();
+  eq(calls, [], "nothing plays before the call is up");
+  (verdict as LocalSession).onStart?.({ legId: "leg7", hangup: () => {} });
+  await played;
+  eq(calls, ["leg7 425"]);
 });

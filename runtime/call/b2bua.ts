@@ -28,7 +28,13 @@ import {
   setHeader,
 } from "../sip/message/mod.ts";
 import { Dialog, newCallId, newTag } from "../sip/mod.ts";
-import type { ClientTransaction, ServerTransaction, TransactionLayer, ViaAddress } from "../sip/mod.ts";
+import type {
+  ClientTransaction,
+  ClientTransactionHandlers,
+  ServerTransaction,
+  TransactionLayer,
+  ViaAddress,
+} from "../sip/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
@@ -47,6 +53,28 @@ import {
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
 import { buildRequest, contactFor, viaFor } from "./request.ts";
+import type { FailureKind } from "./route/mod.ts";
+
+/** How a ringing step ended without an answer, for the dialplan's continuations. */
+export interface StepFailure {
+  kind: FailureKind;
+  /** The SIP final status seen (or 480 for no answer). */
+  status: number;
+  reason?: string;
+}
+
+/**
+ * The outcome a final status from the callee's side means for the dialplan: 486/600 busy; 480,
+ * 404/604, 408 (no response) and 503 from the transport (unreachable) unavailable; the rest failed.
+ */
+export function failureOf(status: number, reason?: string): StepFailure {
+  const kind: FailureKind = status === 486 || status === 600
+    ? "busy"
+    : status === 480 || status === 404 || status === 604 || status === 408 || status === 503
+    ? "unavailable"
+    : "failed";
+  return { kind, status, ...(reason !== undefined ? { reason } : {}) };
+}
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -144,6 +172,14 @@ interface Originated {
   done: boolean;
 }
 
+/** What every fork of one outbound INVITE shares: From (with tag), To and Call-ID. */
+interface ForkDialog {
+  from: string;
+  fromTag: string;
+  to: string;
+  callId: string;
+}
+
 /** The state of one in-dialog re-INVITE being passed across. */
 interface PendingReinvite {
   from: Side;
@@ -200,6 +236,24 @@ interface Call {
   disposition?: Disposition;
   hangupBy?: CallRecord["hangupBy"];
   finalCode?: number;
+  /**
+   * After a transfer: when the current part of the call began (its record starts there) and the
+   * Call-ID of the leg that joined. Every record the call writes carries `id` as its link id.
+   */
+  segment?: { startedAt: number; callId: string } | undefined;
+  /**
+   * Memory hunt: asked at each ring timeout for more contacts to add to the ringing ones (with
+   * their ring time); undefined or none: no answer. `ringing` keeps what a new fork needs.
+   */
+  more?: (() => { bindings: Binding[]; ringMs?: number | undefined } | undefined) | undefined;
+  ringing?: { dialog: ForkDialog; sdp: string } | undefined;
+  /** Ring time before no answer (the step's ringSeconds), default the box's. */
+  ringMs?: number | undefined;
+  /**
+   * The dialplan goes on after a failure: A is not answered with it, the call ends quietly and
+   * this is told once its legs are released (the INVITE transaction still awaits a final answer).
+   */
+  onFailure?: ((failure: StepFailure) => void) | undefined;
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -267,6 +321,8 @@ export class B2bua {
   #usages = new WeakMap<DialogUsage, { call: Call; side: Side }>();
   /** Calls by the A side's INVITE server transaction, for CANCEL. */
   #byInviteTx = new Map<ServerTransaction, Call>();
+  /** INVITEs a CANCEL reached before their call was set up (media legs were being allocated). */
+  #cancelledEarly = new WeakSet<ServerTransaction>();
   #noAnswerMs: number;
   #offMedia: (() => void) | undefined;
   #t1: number;
@@ -360,11 +416,28 @@ export class B2bua {
   async startCall(
     invite: SipRequest,
     tx: ServerTransaction,
-    options: { caller: string; callee: string; source: Peer },
+    options: {
+      caller: string;
+      callee: string;
+      source: Peer;
+      /** Contacts to fork to (a group's members); default the callee's bindings. */
+      bindings?: Binding[];
+      /** Ring time before the outcome is no answer; default `noAnswerMs`. */
+      ringMs?: number;
+      /**
+       * Given: busy, no answer, unavailable and failed are not answered to the caller but reported
+       * here (after the step's legs are released), so the dialplan can go on on the same INVITE.
+       */
+      onFailure?: (failure: StepFailure) => void;
+      /** A later step of a route: the caller has had its 100 already. */
+      continued?: boolean;
+      /** Memory hunt: more contacts to ring, asked at each ring timeout (see `Call.more`). */
+      more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined;
+    },
   ): Promise<void> {
     const { caller, callee, source } = options;
     const o = this.#o;
-    const bindings = o.bindings(callee);
+    const bindings = options.bindings ?? o.bindings(callee);
     const now = o.clock.wallNow();
     let offer: SdpInfo | undefined;
     if (invite.body.length > 0) {
@@ -402,6 +475,13 @@ export class B2bua {
       tx.respond(createResponse(invite, 503, { reason: "Service Unavailable (no media ports)" }));
       return;
     }
+    if (this.#cancelledEarly.has(tx)) {
+      // CANCEL arrived while the legs were being allocated: the call never starts (RFC 3261 9.2).
+      this.#cancelledEarly.delete(tx);
+      for (const leg of [aLeg, bLeg]) await o.media.releaseLeg(leg.legId).catch(() => {});
+      tx.respond(createResponse(invite, 487));
+      return;
+    }
     const fromHeader = getHeader(invite, "From") ?? "";
     let callerName: string | undefined;
     try {
@@ -433,11 +513,14 @@ export class B2bua {
     };
     call.keys = { a: [call.id, call.aTag], b: [call.bCallId, call.bFromTag] };
     if (callerName !== undefined) call.callerName = detachString(callerName);
+    if (options.ringMs !== undefined) call.ringMs = options.ringMs;
+    if (options.onFailure !== undefined) call.onFailure = options.onFailure;
+    if (options.more !== undefined) call.more = options.more;
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
     this.#register(call, "b", call.bCallId, call.bFromTag);
-    this.#respondA(call, 100);
+    if (options.continued !== true) this.#respondA(call, 100);
     this.#changed(call);
     try {
       await this.#setUp(call, offer, bindings);
@@ -476,6 +559,8 @@ export class B2bua {
     let bOffer: string;
     if (offer !== undefined) {
       await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
+      // A CANCEL while the leg was being configured ended the call: no fork may ring after it.
+      if (call.state === "ended") return;
       call.aOffer = offer;
       // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
       bOffer = call.bSdp.offerFrom(
@@ -490,38 +575,15 @@ export class B2bua {
     const from = `${
       callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""
     }<sip:${caller}@${o.publicAddress}>`;
-    for (const b of bindings) {
-      const peer = peerOfBinding(b);
-      // RFC 3327: requests to a contact registered through proxies carry its Path as Route.
-      const req = buildRequest({
-        method: "INVITE",
-        uri: b.contactUri,
-        via: this.#via(peer.transport),
-        route: b.path ?? [],
-        from,
-        fromTag: call.bFromTag,
-        to: `<sip:${callee}@${o.publicAddress}>`,
-        callId: call.bCallId,
-        contact: this.#contact(peer.transport),
-        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
-        body: bOffer,
-        contentType: "application/sdp",
-      });
-      const fork: Fork = {
-        request: req,
-        peer,
-        contactUri: b.contactUri,
-        state: "calling",
-        branchTx: undefined,
-      };
-      fork.branchTx = o.transactions.sendRequest(req, peer, {
-        onResponse: (res) => this.#onForkResponse(call, fork, res),
-        onTimeout: () => this.#onForkFailed(call, fork, 408),
-        onTransportError: () => this.#onForkFailed(call, fork, 503),
-      });
-      call.forks.push(fork);
-    }
-    call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), this.#noAnswerMs);
+    const dialog = {
+      from,
+      fromTag: call.bFromTag,
+      to: `<sip:${callee}@${o.publicAddress}>`,
+      callId: call.bCallId,
+    };
+    for (const b of bindings) this.#addFork(call, b, dialog, bOffer);
+    if (call.more !== undefined) call.ringing = { dialog, sdp: bOffer };
+    call.noAnswerTimer = o.clock.setTimeout(() => this.#onNoAnswer(call), call.ringMs ?? this.#noAnswerMs);
     o.log.info("call started", {
       call: call.id,
       caller,
@@ -529,6 +591,48 @@ export class B2bua {
       forks: bindings.length,
       ...(call.delayedOffer ? { offer: "delayed" } : {}),
     });
+  }
+
+  /**
+   * One INVITE toward one registered contact (a callee's fork, or a transfer target's). RFC 3327:
+   * a contact registered through proxies gets its Path as Route. A send that throws propagates,
+   * unless `onSendError` is given: then the fork is marked failed (503) and returned.
+   */
+  #sendFork(
+    b: Binding,
+    dialog: ForkDialog,
+    sdp: string,
+    handlers: (fork: Fork) => ClientTransactionHandlers,
+    onSendError?: (e: Error) => void,
+  ): Fork {
+    const peer = peerOfBinding(b);
+    const req = buildRequest({
+      method: "INVITE",
+      uri: b.contactUri,
+      via: this.#via(peer.transport),
+      route: b.path ?? [],
+      ...dialog,
+      contact: this.#contact(peer.transport),
+      headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+      body: sdp,
+      contentType: "application/sdp",
+    });
+    const fork: Fork = {
+      request: req,
+      peer,
+      contactUri: b.contactUri,
+      state: "calling",
+      branchTx: undefined,
+    };
+    try {
+      fork.branchTx = this.#o.transactions.sendRequest(req, peer, handlers(fork));
+    } catch (e) {
+      if (onSendError === undefined) throw e;
+      onSendError(e as Error);
+      fork.state = "failed";
+      fork.finalStatus = 503;
+    }
+    return fork;
   }
 
   #onForkResponse(call: Call, fork: Fork, res: SipResponse): void {
@@ -623,7 +727,20 @@ export class B2bua {
       // A call that ended while its bridge was queued has released its legs: nothing went wrong.
       if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
+      this.#failMedia(call);
     }
+  }
+
+  /**
+   * An answered call whose legs could not be bridged carries no audio: end it (BYE both sides, a
+   * failed record) rather than leave two parties in silence. Early media that failed leaves the
+   * call ringing; its answer tries the bridge again.
+   */
+  #failMedia(call: Call): void {
+    if (call.state !== "answered") return;
+    call.disposition = "failed";
+    call.finalCode = 500;
+    void this.#hangup(call, "system");
   }
 
   #onForkAnswered(call: Call, fork: Fork, res: SipResponse): void {
@@ -762,6 +879,7 @@ export class B2bua {
     } catch (e) {
       if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });
+      this.#failMedia(call);
     }
   }
 
@@ -796,13 +914,54 @@ export class B2bua {
     call.disposition = dispositionFor(best === 503 ? 480 : best);
     call.hangupBy = "callee";
     call.finalCode = toCaller;
+    const why = reason !== undefined && best === status ? reason : undefined;
+    if (this.#continueRoute(call, failureOf(best, why))) return;
     this.#respondA(call, toCaller, reason !== undefined && toCaller === status ? { reason } : {});
     void this.#end(call);
+  }
+
+  /**
+   * The dialplan goes on after this failure: end the step without answering A (its transaction is
+   * handed back with the failure once the legs are released). False when nobody continues.
+   */
+  #continueRoute(call: Call, failure: StepFailure): boolean {
+    const go = call.onFailure;
+    if (go === undefined || call.aTx === undefined) return false;
+    call.onFailure = undefined;
+    this.#byInviteTx.delete(call.aTx);
+    call.aTx = undefined; // nothing more goes to A from this step
+    void this.#end(call).finally(() => go(failure));
+    return true;
+  }
+
+  #addFork(call: Call, b: Binding, dialog: ForkDialog, sdp: string): void {
+    call.forks.push(this.#sendFork(b, dialog, sdp, (fork) => ({
+      onResponse: (res) => this.#onForkResponse(call, fork, res),
+      onTimeout: () => this.#onForkFailed(call, fork, 408),
+      onTransportError: () => this.#onForkFailed(call, fork, 503),
+    })));
   }
 
   #onNoAnswer(call: Call): void {
     call.noAnswerTimer = undefined;
     if (call.state === "answered" || call.state === "ended") return;
+    // Memory hunt: the contacts ringing keep ringing and the next member's are added.
+    const more = call.ringing !== undefined ? call.more?.() : undefined;
+    if (more !== undefined && more.bindings.length > 0 && call.ringing !== undefined) {
+      const { dialog, sdp } = call.ringing;
+      try {
+        for (const b of more.bindings) this.#addFork(call, b, dialog, sdp);
+      } catch (e) {
+        this.#o.log.warn("adding a fork failed", { call: call.id, error: e as Error });
+      }
+      call.noAnswerTimer = this.#o.clock.setTimeout(
+        () => this.#onNoAnswer(call),
+        more.ringMs ?? this.#noAnswerMs,
+      );
+      this.#o.log.info("ringing more contacts", { call: call.id, forks: call.forks.length });
+      return;
+    }
+    call.ringing = undefined;
     call.disposition = "no-answer";
     call.hangupBy = "system";
     call.finalCode = 480;
@@ -812,11 +971,14 @@ export class B2bua {
         f.branchTx?.cancel();
       }
     }
+    if (this.#continueRoute(call, { kind: "noAnswer", status: 480, reason: "No Answer" })) return;
     this.#respondA(call, 480, { reason: "No Answer" });
     void this.#end(call);
   }
 
   #clearNoAnswer(call: Call): void {
+    call.ringing = undefined; // answered or over: no more forks
+    call.more = undefined;
     if (call.noAnswerTimer !== undefined) {
       this.#o.clock.clearTimeout(call.noAnswerTimer);
       call.noAnswerTimer = undefined;
@@ -870,6 +1032,7 @@ export class B2bua {
   /** CANCEL for a pending INVITE (RFC 3261 9.2). Returns false when no call matches. */
   cancel(inviteTx: ServerTransaction): boolean {
     const call = this.#byInviteTx.get(inviteTx);
+    if (!call) this.#cancelledEarly.add(inviteTx); // a call still allocating its legs sees it
     if (!call || call.state === "answered" || call.state === "ended") return false;
     call.disposition = "cancelled";
     call.hangupBy = "caller";
@@ -1254,41 +1417,18 @@ export class B2bua {
       localOfferInfo(o.publicAddress, this.#transfereeCodecs(call, stays)),
       leg.rtpPort,
     );
+    const dialog = {
+      from: `<sip:${who}@${o.publicAddress}>`,
+      fromTag: out.fromTag,
+      to: `<sip:${number}@${o.publicAddress}>`,
+      callId: out.callId,
+    };
     for (const b of bindings) {
-      const peer = peerOfBinding(b);
-      const req = buildRequest({
-        method: "INVITE",
-        uri: b.contactUri,
-        via: this.#via(peer.transport),
-        route: b.path ?? [],
-        from: `<sip:${who}@${o.publicAddress}>`,
-        fromTag: out.fromTag,
-        to: `<sip:${number}@${o.publicAddress}>`,
-        callId: out.callId,
-        contact: this.#contact(peer.transport),
-        headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
-        body: offer,
-        contentType: "application/sdp",
-      });
-      const fork: Fork = {
-        request: req,
-        peer,
-        contactUri: b.contactUri,
-        state: "calling",
-        branchTx: undefined,
-      };
-      try {
-        fork.branchTx = o.transactions.sendRequest(req, peer, {
-          onResponse: (res) => this.#onOutResponse(call, out, fork, res),
-          onTimeout: () => this.#onOutFailed(call, out, fork, 408),
-          onTransportError: () => this.#onOutFailed(call, out, fork, 503),
-        });
-      } catch (e) {
-        o.log.warn("sending the transfer INVITE failed", { call: call.id, error: e as Error });
-        fork.state = "failed";
-        fork.finalStatus = 503;
-      }
-      out.forks.push(fork);
+      out.forks.push(this.#sendFork(b, dialog, offer, (fork) => ({
+        onResponse: (res) => this.#onOutResponse(call, out, fork, res),
+        onTimeout: () => this.#onOutFailed(call, out, fork, 408),
+        onTransportError: () => this.#onOutFailed(call, out, fork, 503),
+      }), (e) => o.log.warn("sending the transfer INVITE failed", { call: call.id, error: e })));
     }
     out.timer = o.clock.setTimeout(() => {
       out.timer = undefined;
@@ -1430,6 +1570,27 @@ export class B2bua {
       this.#transferorLeaves(call, side);
     }
     t.transferorGone = true;
+    // The part of the call before the transfer gets its own record, linked to the call.
+    const now = o.clock.wallNow();
+    const from = call.segment?.startedAt ?? call.startedAt;
+    const answeredAt = call.answeredAt === undefined ? undefined : Math.max(call.answeredAt, from);
+    this.#record({
+      callId: call.segment?.callId ?? call.id,
+      linkedId: call.id,
+      caller: call.caller,
+      callee: call.callee,
+      ...(call.callerName !== undefined ? { callerName: call.callerName } : {}),
+      startedAt: from,
+      ...(answeredAt !== undefined ? { answeredAt } : {}),
+      endedAt: now,
+      durationMs: now - from,
+      billsecMs: answeredAt !== undefined ? now - answeredAt : 0,
+      disposition: "answered",
+      hangupBy: side === "a" ? "caller" : "callee",
+      sipCode: 200,
+      reason: `transferred to ${out.number}${t.recalling ? " (recall)" : ""}`,
+    });
+    call.segment = { startedAt: now, callId: out.callId };
     this.#register(call, side, out.callId, out.fromTag);
     call.keys[side] = [out.callId, out.fromTag];
     if (side === "a") {
@@ -1438,6 +1599,7 @@ export class B2bua {
       call.aSdp = out.sdp;
       call.aLeg = out.leg;
       call.caller = out.number;
+      delete call.callerName; // the name was the transferor's
     } else {
       call.bDialog = dialog;
       call.bPeer = peer;
@@ -1582,20 +1744,24 @@ export class B2bua {
     if (call.aTx !== undefined) this.#byInviteTx.delete(call.aTx);
     const o = this.#o;
     const endedAt = o.clock.wallNow();
+    // After a transfer the record is the part since then, on the new leg's Call-ID, linked to the call.
+    const startedAt = call.segment?.startedAt ?? call.startedAt;
+    const answeredAt = call.answeredAt === undefined ? undefined : Math.max(call.answeredAt, startedAt);
     const record: CallRecord = {
-      callId: call.id,
+      callId: call.segment?.callId ?? call.id,
+      linkedId: call.id,
       caller: call.caller,
       callee: call.callee,
-      startedAt: call.startedAt,
+      startedAt,
       endedAt,
-      durationMs: endedAt - call.startedAt,
-      billsecMs: call.answeredAt !== undefined ? endedAt - call.answeredAt : 0,
+      durationMs: endedAt - startedAt,
+      billsecMs: answeredAt !== undefined ? endedAt - answeredAt : 0,
       disposition: call.disposition ?? (wasState === "answered" ? "answered" : "failed"),
       hangupBy: call.hangupBy ?? "system",
       sipCode: call.finalCode ?? 500,
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
-    if (call.answeredAt !== undefined) record.answeredAt = call.answeredAt;
+    if (answeredAt !== undefined) record.answeredAt = answeredAt;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {

@@ -11,7 +11,9 @@ import type { ServerTransaction } from "../sip/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import { type Authorizer, handleRegister, type RegistrarOptions } from "../registrar/mod.ts";
-import type { B2bua } from "./b2bua.ts";
+import type { B2bua, StepFailure } from "./b2bua.ts";
+import type { Binding } from "../registrar/mod.ts";
+import type { GroupMember, GroupStrategy } from "./route/mod.ts";
 import type { LocalCallHandler, LocalCalls } from "./local.ts";
 import { MethodRegistry } from "./methods.ts";
 import { type CallRegistry, tagOf } from "./registry.ts";
@@ -34,11 +36,39 @@ const KNOWN_METHODS = new Set([
   "REFER",
 ]);
 
-/** What a dialled number resolves to: an extension, a feature the box answers itself, or nothing. */
+/**
+ * What a route step asks for after a ringing step ended unanswered: the target that follows (the
+ * dialplan's `next`, see runtime/call/route).
+ */
+export type Continue = (failure: StepFailure) => RouteTarget;
+
+/**
+ * What a dialled number (or a route's next step) resolves to: ring an extension or a group, a
+ * feature the box answers itself, or the end (`status`, default 404). A ringing target's `next`
+ * says what follows busy, no answer, unavailable or failed; without it the caller gets the failure.
+ */
 export type RouteTarget =
-  | { kind: "extension"; number: string }
+  | { kind: "extension"; number: string; ringSeconds?: number; next?: Continue }
+  | {
+    kind: "group";
+    members: readonly GroupMember[];
+    strategy: GroupStrategy;
+    ringSeconds?: number;
+    next?: Continue;
+  }
   | { kind: "local"; handler: LocalCallHandler }
-  | { kind: "none" };
+  | { kind: "none"; status?: number; reason?: string };
+
+/** A route being run on one INVITE: cancelled by the caller; a ringing step sent 100 already. */
+interface Run {
+  cancelled: boolean;
+  trying: boolean;
+}
+
+type FailureKindSeen = "noAnswer" | "busy" | "unavailable";
+
+/** Ring time of a step without its own `ringSeconds` (the B2BUA's no-answer default applies). */
+type RingMs = number | undefined;
 
 /** Hook for requests a feature wants before the generic handling (e.g. SIP plug-and-play SUBSCRIBE). */
 export type RequestHook = (req: SipRequest, tx: ServerTransaction, source: Peer) => boolean;
@@ -54,6 +84,8 @@ export interface DispatcherOptions {
   route(number: string): RouteTarget;
   /** Whether an extension has a live binding. */
   hasBindings(number: string): boolean;
+  /** An extension's live bindings (group steps fork to them); default the B2BUA's own lookup. */
+  bindings?(number: string): Binding[];
   /** Find the INVITE transaction a CANCEL refers to (RFC 3261 9.2). */
   findInviteForCancel(cancel: SipRequest): ServerTransaction | undefined;
   clock: Clock;
@@ -91,6 +123,9 @@ export function createDispatcher(
     else clock.setTimeout(() => tx.respond(res), delayMs);
   };
 
+  // Routes being run, by their INVITE transaction: a CANCEL between two steps stops the next one.
+  const runs = new WeakMap<ServerTransaction, Run>();
+
   const handle = async (req: SipRequest, tx: ServerTransaction | undefined, source: Peer): Promise<void> => {
     const toTag = tagOf(getHeader(req, "To"));
     if (req.method === "ACK") {
@@ -113,6 +148,9 @@ export function createDispatcher(
         return;
       }
       tx.respond(createResponse(req, 200));
+      const run = runs.get(invite);
+      if (run !== undefined) run.cancelled = true; // a route between steps stops with 487
+      if (options.local?.cancel(invite)) return; // a feature answering it: 487 from there
       b2bua.cancel(invite); // false when already answered: the 200 above still stands per 9.2
       return;
     }
@@ -181,31 +219,190 @@ export function createDispatcher(
       tx.respond(createResponse(req, 404, { reason: "Not Found (no number dialled)" }));
       return;
     }
-    const target = options.route(dialled);
-    if (target.kind === "none") {
-      log.info("call to unknown number", { caller: auth.username, dialled });
-      tx.respond(createResponse(req, 404, { reason: "Not Found" }));
-      return;
-    }
-    if (target.kind === "local") {
-      if (!options.local) {
-        tx.respond(createResponse(req, 404, { reason: "Not Found" }));
+    await runRoute(req, tx, source, auth.username, dialled, options.route(dialled));
+  };
+
+  /**
+   * Run a route on one INVITE transaction: each ringing step that ends unanswered (busy, no answer,
+   * unavailable, failed) goes on with its `next` target on the same transaction, which has had no
+   * final response yet; a feature step or the end answers it.
+   */
+  const runRoute = async (
+    req: SipRequest,
+    tx: ServerTransaction,
+    source: Peer,
+    caller: string,
+    dialled: string,
+    first: RouteTarget,
+  ): Promise<void> => {
+    const run = { cancelled: false, trying: false };
+    runs.set(tx, run);
+    let target = first;
+    for (let steps = 0;; steps++) {
+      if (run.cancelled) {
+        tx.respond(createResponse(req, 487));
         return;
       }
-      await options.local.answer(req, tx, {
-        caller: auth.username,
-        dialled,
-        source,
-        handler: target.handler,
+      if (steps > 64) target = { kind: "none", status: 483, reason: "Too Many Hops (route steps)" };
+      if (target.kind === "none") {
+        if (steps === 0) log.info("call to unknown number", { caller, dialled });
+        const status = target.status ?? 404;
+        const reason = target.reason ?? (status === 404 ? "Not Found" : undefined);
+        tx.respond(createResponse(req, status, reason !== undefined ? { reason } : {}));
+        return;
+      }
+      if (target.kind === "local") {
+        if (!options.local) {
+          tx.respond(createResponse(req, 404, { reason: "Not Found" }));
+          return;
+        }
+        await options.local.answer(req, tx, { caller, dialled, source, handler: target.handler });
+        return;
+      }
+      const failure = target.kind === "extension"
+        ? await ringOnce(
+          req,
+          tx,
+          source,
+          caller,
+          target.number,
+          [target.number],
+          ms(target.ringSeconds),
+          run,
+          target.next !== undefined,
+        )
+        : await ringGroup(req, tx, source, caller, dialled, target, run);
+      if (failure === undefined) return; // answered, cancelled or answered with its failure
+      if (target.next === undefined) {
+        // As a plain call answers: no response or an unreachable phone is "unavailable" (480).
+        const status = failure.status === 408 || failure.status === 503 ? 480 : failure.status;
+        const reason = status === failure.status ? failure.reason : undefined;
+        tx.respond(createResponse(req, status, reason !== undefined ? { reason } : {}));
+        return;
+      }
+      log.info("route goes on", { caller, dialled, after: failure.kind, status: failure.status });
+      target = target.next(failure);
+    }
+  };
+
+  const ms = (seconds: number | undefined): RingMs => seconds === undefined ? undefined : seconds * 1000;
+
+  /**
+   * Ring `numbers` (one extension, or a group's members at once) as one B2BUA call. Resolves with
+   * the failure when the step ended unanswered and the route goes on (or the caller must still be
+   * answered); never resolves when the call was answered or otherwise ended (the B2BUA answered A).
+   */
+  const ringOnce = (
+    req: SipRequest,
+    tx: ServerTransaction,
+    source: Peer,
+    caller: string,
+    callee: string,
+    numbers: readonly string[],
+    ringMs: RingMs,
+    run: Run,
+    goesOn: boolean,
+    more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined,
+  ): Promise<StepFailure | undefined> => {
+    const registered = numbers.filter((n) => options.hasBindings(n));
+    if (registered.length === 0) {
+      log.info("callee not registered", { caller, callee });
+      return Promise.resolve({
+        kind: "unavailable",
+        status: 480,
+        reason: "Temporarily Unavailable (not registered)",
       });
-      return;
     }
-    if (!options.hasBindings(target.number)) {
-      log.info("callee not registered", { caller: auth.username, callee: target.number });
-      tx.respond(createResponse(req, 480, { reason: "Temporarily Unavailable (not registered)" }));
-      return;
+    const single = numbers.length === 1 && numbers[0] === callee;
+    const first = !run.trying;
+    run.trying = true;
+    return new Promise((resolve) => {
+      const started = b2bua.startCall(req, tx, {
+        caller,
+        callee,
+        source,
+        ...(single ? {} : { bindings: registered.flatMap((n) => options.bindings?.(n) ?? []) }),
+        ...(ringMs !== undefined ? { ringMs } : {}),
+        ...(first ? {} : { continued: true }),
+        // Without a continuation the B2BUA answers the caller itself, as a plain call.
+        ...(goesOn ? { onFailure: resolve } : {}),
+        ...(more !== undefined ? { more } : {}),
+      });
+      if (!goesOn) started.then(() => resolve(undefined), () => resolve(undefined));
+      else started.catch(() => resolve(undefined));
+    });
+  };
+
+  /**
+   * A group step: ringAll forks to every member's contacts at once; hunt rings one member after
+   * another (each its own ringSeconds); memoryHunt keeps the members already rung ringing as it
+   * adds the next (forks added to the same call at each ring timeout). A member already on a call,
+   * answering busy, or not registered is skipped.
+   * The group's failure: noAnswer when anyone was rung unanswered, else busy when anyone was busy,
+   * else unavailable.
+   */
+  const ringGroup = async (
+    req: SipRequest,
+    tx: ServerTransaction,
+    source: Peer,
+    caller: string,
+    dialled: string,
+    group: Extract<RouteTarget, { kind: "group" }>,
+    run: Run,
+  ): Promise<StepFailure | undefined> => {
+    const numbers = group.members.map((m) => m.number);
+    if (group.strategy === "ringAll") {
+      return await ringOnce(
+        req,
+        tx,
+        source,
+        caller,
+        dialled,
+        numbers,
+        ms(group.ringSeconds),
+        run,
+        true,
+      );
     }
-    await b2bua.startCall(req, tx, { caller: auth.username, callee: target.number, source });
+    const seen = new Set<FailureKindSeen>();
+    /** Whether member `m` can ring now: registered and not on a call (else noted and skipped). */
+    const free = (m: GroupMember): boolean => {
+      if (!options.hasBindings(m.number)) {
+        seen.add("unavailable");
+        return false;
+      }
+      if (b2bua.busyExtensions().has(m.number)) {
+        seen.add("busy"); // already on a call: the next member rings instead
+        return false;
+      }
+      return true;
+    };
+    const ringOf = (m: GroupMember) => ms(m.ringSeconds ?? group.ringSeconds);
+    const members = group.members;
+    for (let i = 0; i < members.length; i++) {
+      if (run.cancelled) break;
+      const m = members[i]!;
+      if (!free(m)) continue;
+      // memoryHunt: at each ring timeout the next free member's contacts join the ringing ones.
+      const more = group.strategy !== "memoryHunt" ? undefined : () => {
+        while (++i < members.length) {
+          const next = members[i]!;
+          if (free(next)) return { bindings: options.bindings?.(next.number) ?? [], ringMs: ringOf(next) };
+        }
+        return undefined;
+      };
+      const callee = group.strategy === "memoryHunt" ? dialled : m.number;
+      const f = await ringOnce(req, tx, source, caller, callee, [m.number], ringOf(m), run, true, more);
+      if (f === undefined) return undefined;
+      seen.add(f.kind === "noAnswer" ? "noAnswer" : f.kind === "busy" ? "busy" : "unavailable");
+    }
+    if (run.cancelled) {
+      tx.respond(createResponse(req, 487));
+      return undefined;
+    }
+    if (seen.has("noAnswer")) return { kind: "noAnswer", status: 480, reason: "No Answer" };
+    if (seen.has("busy")) return { kind: "busy", status: 486, reason: "Busy Here" };
+    return { kind: "unavailable", status: 480, reason: "Temporarily Unavailable" };
   };
 
   return (req, tx, source) => {

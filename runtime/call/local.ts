@@ -5,10 +5,25 @@
  * decoded audio and DTMF, and may hang up. Features never touch SIP (ARCHITECTURE.md).
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
-import { addHeader, createResponse, getHeader, setHeader } from "../sip/message/mod.ts";
+import {
+  addHeader,
+  createResponse,
+  getHeader,
+  parseNameAddr,
+  parseUri,
+  setHeader,
+} from "../sip/message/mod.ts";
 import { Dialog, newTag } from "../sip/mod.ts";
 import type { ServerTransaction, TransactionLayer } from "../sip/mod.ts";
-import { type CodecPreference, createAnswer, negotiateAudio, parseSdp, serializeSdp } from "../sdp/mod.ts";
+import {
+  answerDirection,
+  type CodecPreference,
+  createAnswer,
+  directionOf,
+  negotiateAudio,
+  parseSdp,
+  serializeSdp,
+} from "../sdp/mod.ts";
 import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
@@ -48,6 +63,34 @@ export interface LocalSession {
   onStart?(control: LocalCallControl): void;
   /** The call ended (caller hung up, the feature hung up, or the box shut down). */
   onEnd?(by: "caller" | "system"): void;
+  /** The caller put the call on hold (re-INVITE sendonly, inactive or c=0.0.0.0) or resumed it. */
+  onHold?(held: boolean): void;
+  /**
+   * The caller sent REFER to `target` (a blind transfer of the box's side). The box cannot transfer
+   * a call it answers itself yet: the REFER is answered 501 and the application is told.
+   */
+  onRefer?(target: string): void;
+}
+
+/**
+ * Whether a re-INVITE's SDP holds the call (RFC 3264 section 8.4 sendonly/inactive, or the RFC 2543
+ * c=0.0.0.0 form), and the direction to answer; undefined without usable SDP (a session refresh).
+ */
+export function holdOf(
+  body: Uint8Array,
+): { held: boolean; offered: ReturnType<typeof directionOf> } | undefined {
+  if (body.length === 0) return undefined;
+  let sdp;
+  try {
+    sdp = parseSdp(DECODE.decode(body));
+  } catch {
+    return undefined;
+  }
+  const m = sdp.media.find((x) => x.type === "audio" && x.port !== 0);
+  if (m === undefined) return undefined;
+  const offered = directionOf(m, sdp);
+  const address = (m.connection ?? sdp.connection)?.address;
+  return { held: offered === "sendonly" || offered === "inactive" || address === "0.0.0.0", offered };
 }
 
 /** The call a feature is asked to accept. */
@@ -164,6 +207,8 @@ interface LocalCall {
   ok?: OkRetransmit | undefined;
   unsubscribe: () => void;
   ended: boolean;
+  /** The caller has the call on hold. */
+  held: boolean;
 }
 
 /** Answers and runs calls to feature numbers. */
@@ -171,6 +216,8 @@ export class LocalCalls {
   #o: LocalCallsOptions;
   #calls = new Map<string, LocalCall>();
   #registry: CallRegistry;
+  /** INVITEs being answered (the feature is deciding, or media is being set up), and whether a CANCEL came. */
+  #pending = new Map<ServerTransaction, { invite: SipRequest; cancelled: boolean }>();
 
   constructor(options: LocalCallsOptions) {
     this.#o = options;
@@ -201,13 +248,50 @@ export class LocalCalls {
       receivedAt?: number;
     },
   ): Promise<void> {
+    const pending = { invite, cancelled: false };
+    this.#pending.set(tx, pending);
+    try {
+      await this.#answer(invite, tx, options, pending);
+    } finally {
+      this.#pending.delete(tx);
+    }
+  }
+
+  /**
+   * CANCEL for an INVITE being answered here (RFC 3261 9.2): 487 now; the feature's session, if it
+   * accepted, ends before any 200. False when the INVITE is not one of ours or already answered.
+   */
+  cancel(inviteTx: ServerTransaction): boolean {
+    const p = this.#pending.get(inviteTx);
+    if (p === undefined || p.cancelled) return p !== undefined;
+    p.cancelled = true;
+    inviteTx.respond(createResponse(p.invite, 487));
+    return true;
+  }
+
+  async #answer(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: {
+      caller: string;
+      dialled: string;
+      source: Peer;
+      handler: LocalCallHandler;
+      receivedAt?: number;
+    },
+    pending: { cancelled: boolean },
+  ): Promise<void> {
     const o = this.#o;
     const { caller, dialled, source, handler } = options;
     const receivedAt = options.receivedAt ?? performance.timeOrigin + performance.now();
     const startedAt = o.clock.wallNow();
     const callId = getHeader(invite, "Call-ID") ?? "";
     const refuse = (status: number, reason?: string) => {
-      tx.respond(createResponse(invite, status, reason !== undefined ? { reason } : {}));
+      if (pending.cancelled) {
+        // The caller gave up (487 sent) while the feature decided or media was set up.
+        status = 487;
+        reason = "Request Terminated (cancelled by the caller)";
+      } else tx.respond(createResponse(invite, status, reason !== undefined ? { reason } : {}));
       o.cdr.insert({
         callId,
         caller,
@@ -216,7 +300,7 @@ export class LocalCalls {
         endedAt: o.clock.wallNow(),
         durationMs: o.clock.wallNow() - startedAt,
         billsecMs: 0,
-        disposition: status === 486 ? "busy" : "rejected",
+        disposition: status === 487 ? "cancelled" : status === 486 ? "busy" : "rejected",
         hangupBy: "system",
         sipCode: status,
         ...(reason !== undefined ? { reason } : {}),
@@ -256,14 +340,14 @@ export class LocalCalls {
     if (te !== undefined) payloadMap[te.payloadType] = `${te.name}/${te.clockRate}`;
     const ptime = chosen.negotiated.ptime;
     let verdict: LocalSession | { status: number; reason?: string };
-    const pending = handler.accept({
+    const deciding = handler.accept({
       caller,
       dialled,
       receivedAt,
       codec: `${first.name}/${first.clockRate}`,
     });
     try {
-      verdict = pending instanceof Promise ? await pending : pending;
+      verdict = deciding instanceof Promise ? await deciding : deciding;
     } catch (e) {
       o.log.error("feature failed to decide on a call", { error: e as Error });
       verdict = { status: 500, reason: "Server Internal Error (feature failed)" };
@@ -273,6 +357,11 @@ export class LocalCalls {
       return;
     }
     const session = verdict;
+    if (pending.cancelled) {
+      session.onEnd?.("caller");
+      refuse(487);
+      return;
+    }
     let leg: MediaLeg;
     try {
       leg = await o.media.allocateLeg();
@@ -320,6 +409,7 @@ export class LocalCalls {
       answeredAt: o.clock.wallNow(),
       unsubscribe: () => {},
       ended: false,
+      held: false,
     };
     this.#calls.set(call.id, call);
     this.#registry.register(callId, tag, {
@@ -348,6 +438,18 @@ export class LocalCalls {
       refuse(500, "Server Internal Error (media)");
       return;
     }
+    if (pending.cancelled) {
+      // CANCEL while media was set up: the call leaves before its 200.
+      call.ended = true;
+      call.unsubscribe();
+      this.#calls.delete(call.id);
+      this.#registry.unregister(callId, tag);
+      await o.media.tap(leg.legId, false).catch(() => {});
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      session.onEnd?.("caller");
+      refuse(487);
+      return;
+    }
     const ok = createResponse(invite, 200, { toTag: tag });
     addHeader(ok, "Contact", this.#contact(source));
     ok.body = TEXT.encode(answerSdp);
@@ -361,6 +463,25 @@ export class LocalCalls {
       codec: payloadMap[first.payloadType],
     });
     session.onStart?.({ hangup: () => void this.#end(call, "system", true), legId: leg.legId });
+  }
+
+  /** Our answer SDP with `direction` on its audio stream and the o= version bumped when it changed. */
+  #directed(call: LocalCall, direction: string): string {
+    const lines = call.answer.split("\r\n");
+    const current = lines.find((l) => /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l))?.slice(2) ??
+      "sendrecv";
+    if (current === direction) return call.answer;
+    const out = lines.map((l) => {
+      if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l)) return `a=${direction}`;
+      const o = /^(o=\S+ \S+ )(\d+)( .*)$/.exec(l);
+      return o ? `${o[1]}${BigInt(o[2]!) + 1n}${o[3]}` : l;
+    });
+    if (!out.some((l) => l === `a=${direction}`)) {
+      const i = out.findIndex((l) => l.startsWith("m=audio"));
+      out.splice(i + 1, 0, `a=${direction}`);
+    }
+    call.answer = out.join("\r\n");
+    return call.answer;
   }
 
   #retransmit(call: LocalCall, response: SipResponse): void {
@@ -396,12 +517,45 @@ export class LocalCalls {
       tx.respond(createResponse(req, 200));
       void this.#end(call, "caller", false);
     } else if (req.method === "INVITE") {
-      // A re-INVITE (e.g. a session refresh): keep the same media, answer with our SDP.
+      // A re-INVITE (hold, resume or a session refresh): keep the same media, answer with our SDP in
+      // the direction the offer allows (sendonly -> recvonly, inactive -> inactive).
+      const hold = holdOf(req.body);
       const ok = createResponse(req, 200, { toTag: call.tag });
       addHeader(ok, "Contact", this.#contact(source));
-      ok.body = TEXT.encode(call.answer);
+      ok.body = TEXT.encode(
+        hold === undefined ? call.answer : this.#directed(call, answerDirection(hold.offered)),
+      );
       setHeader(ok, "Content-Type", "application/sdp");
       tx.respond(ok);
+      if (hold !== undefined && hold.held !== call.held && !call.ended) {
+        call.held = hold.held;
+        this.#o.log.info(hold.held ? "feature call held" : "feature call resumed", { caller: call.caller });
+        try {
+          call.session.onHold?.(hold.held);
+        } catch (e) {
+          this.#o.log.error("feature failed on hold", { error: e as Error });
+        }
+      }
+    } else if (req.method === "REFER") {
+      const target = getHeader(req, "Refer-To");
+      if (target === undefined) {
+        tx.respond(createResponse(req, 400, { reason: "Bad Request (no Refer-To)" }));
+        return true;
+      }
+      tx.respond(createResponse(req, 501, { reason: "Not Implemented (transfer of a feature call)" }));
+      let number = target;
+      try {
+        number = parseUri(parseNameAddr(target).uri).user ?? target;
+      } catch {
+        // the application gets the header as it came
+      }
+      if (!call.ended) {
+        try {
+          call.session.onRefer?.(number);
+        } catch (e) {
+          this.#o.log.error("feature failed on refer", { error: e as Error });
+        }
+      }
     } else if (req.method === "INFO") {
       let dtmf;
       try {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { negotiateAudio, parseSdp } from "../sdp/mod.ts";
-import { localCodecPreferences } from "./local.ts";
+import { holdOf, LocalCalls, localCodecPreferences, type LocalMediaPort } from "./local.ts";
+import { applicationHandler, type LegEvent } from "./application.ts";
+import { getHeader, parseMessage, type Peer, type SipRequest, type SipResponse } from "../sip/message/mod.ts";
+import type { ServerTransaction, TransactionLayer } from "../sip/mod.ts";
+import { VirtualClock } from "../clock/mod.ts";
+import { nullLogger } from "../log/mod.ts";
 
 const PLANE = [
   { name: "opus", clockRate: 48000, channels: 2, fmtp: "minptime=10;useinbandfec=1" },
@@ -44,4 +49,157 @@ Deno.test("a phone offering PCMU before Opus and G.722 is answered in Opus; G.72
   assert.equal(negotiateAudio(g722, prefs, { preferOfferOrder: false })!.negotiated.codecs[0]!.name, "G722");
   const gsm = parseSdp(offer("3", ["3 GSM/8000"]));
   assert.equal(negotiateAudio(gsm, prefs, { preferOfferOrder: false }), null, "nothing in common: 488");
+});
+
+// --- Leg events: hold/resume on re-INVITE, REFER answered 501 and reported. ---
+
+const ENC = new TextEncoder();
+const PEER: Peer = { transport: "udp", address: "127.0.0.1", port: 5070 };
+
+function req(lines: string[], body = ""): SipRequest {
+  const head = [...lines, `Content-Length: ${ENC.encode(body).length}`].join("\r\n");
+  return parseMessage(ENC.encode(`${head}\r\n\r\n${body}`)) as SipRequest;
+}
+
+function withDirection(direction: string, address = "127.0.0.1"): string {
+  return offer("0", ["0 PCMU/8000"]).replace("a=sendrecv", `a=${direction}`).replace(
+    "c=IN IP4 127.0.0.1",
+    `c=IN IP4 ${address}`,
+  );
+}
+
+Deno.test("holdOf: sendonly, inactive and c=0.0.0.0 hold; sendrecv does not; no SDP is no answer", () => {
+  assert.deepEqual(holdOf(ENC.encode(withDirection("sendonly"))), { held: true, offered: "sendonly" });
+  assert.equal(holdOf(ENC.encode(withDirection("inactive")))?.held, true);
+  assert.equal(holdOf(ENC.encode(withDirection("sendrecv", "0.0.0.0")))?.held, true);
+  assert.equal(holdOf(ENC.encode(withDirection("sendrecv")))?.held, false);
+  assert.equal(holdOf(new Uint8Array()), undefined);
+  assert.equal(holdOf(ENC.encode("not sdp")), undefined);
+});
+
+Deno.test("an application leg hears hold, resume and refer; the box answers recvonly, sendrecv and 501", async () => {
+  const clock = new VirtualClock();
+  const media: LocalMediaPort = {
+    allocateLeg: () => Promise.resolve({ legId: "leg1", address: "127.0.0.1", rtpPort: 20000, rtcpPort: 0 }),
+    configureLeg: () => Promise.resolve(),
+    releaseLeg: () => Promise.resolve(),
+    tap: () => Promise.resolve(),
+    on: () => () => {},
+  };
+  const local = new LocalCalls({
+    transactions: { sendRequest: () => ({ cancel() {} }) } as unknown as TransactionLayer,
+    media,
+    cdr: { insert: () => {} },
+    clock,
+    log: nullLogger,
+    publicAddress: "127.0.0.1",
+    sipPort: 5060,
+  });
+  const events: LegEvent[] = [];
+  const handler = applicationHandler<null>(
+    {
+      name: "listener",
+      run: (leg) => {
+        leg.on((ev) => events.push(ev));
+        leg.answer();
+      },
+    },
+    null,
+    { media: {}, clock, log: nullLogger },
+  );
+  const responses: SipResponse[] = [];
+  const tx = { respond: (r: SipResponse) => responses.push(r) } as unknown as ServerTransaction;
+  const dialog = (method: string, seq: number, toTag?: string, extra: string[] = []) => [
+    `${method} sip:700@127.0.0.1 SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK${method}${seq}`,
+    "From: <sip:201@127.0.0.1>;tag=a",
+    `To: <sip:700@127.0.0.1>${toTag ? `;tag=${toTag}` : ""}`,
+    "Call-ID: events-1",
+    `CSeq: ${seq} ${method}`,
+    "Contact: <sip:201@127.0.0.1:5070>",
+    ...extra,
+  ];
+  await local.answer(
+    req(dialog("INVITE", 1, undefined, ["Content-Type: application/sdp"]), withDirection("sendrecv")),
+    tx,
+    { caller: "201", dialled: "700", source: PEER, handler },
+  );
+  const ok = responses.find((r) => r.status === 200)!;
+  const tag = /tag=([^;>\s]+)/.exec(getHeader(ok, "To")!)![1]!;
+  const answers: string[] = [];
+  const send = (r: SipRequest) =>
+    local.handleInDialog(
+      r,
+      {
+        respond: (x: SipResponse) => answers.push(`${x.status} ${new TextDecoder().decode(x.body)}`),
+      } as unknown as ServerTransaction,
+      PEER,
+    );
+  assert.ok(
+    send(req(dialog("INVITE", 2, tag, ["Content-Type: application/sdp"]), withDirection("sendonly"))),
+  );
+  assert.ok(
+    send(req(dialog("INVITE", 3, tag, ["Content-Type: application/sdp"]), withDirection("sendrecv"))),
+  );
+  assert.ok(send(req(dialog("REFER", 4, tag, ["Refer-To: <sip:203@127.0.0.1>"]))));
+  assert.ok(answers[0]!.startsWith("200") && answers[0]!.includes("a=recvonly"), answers[0]);
+  assert.ok(answers[1]!.startsWith("200") && answers[1]!.includes("a=sendrecv"), answers[1]);
+  const version = (a: string) => /o=\S+ \S+ (\d+) /.exec(a)![1];
+  assert.notEqual(version(answers[0]!), version(answers[1]!), "the o= version moves on with each change");
+  assert.ok(answers[2]!.startsWith("501"), answers[2]);
+  assert.deepEqual(events, [{ type: "hold" }, { type: "resume" }, { type: "refer", target: "203" }]);
+  await local.close();
+});
+
+Deno.test("a CANCEL while the feature decides gets 487; the feature's late accept ends at once, no 200, no port kept", async () => {
+  const clock = new VirtualClock();
+  let legs = 0;
+  const media: LocalMediaPort = {
+    allocateLeg:
+      () => (legs++, Promise.resolve({ legId: "leg1", address: "127.0.0.1", rtpPort: 20000, rtcpPort: 0 })),
+    configureLeg: () => Promise.resolve(),
+    releaseLeg: () => (legs--, Promise.resolve()),
+    tap: () => Promise.resolve(),
+    on: () => () => {},
+  };
+  const records: string[] = [];
+  const local = new LocalCalls({
+    transactions: { sendRequest: () => ({ cancel() {} }) } as unknown as TransactionLayer,
+    media,
+    cdr: { insert: (r) => records.push(`${r.disposition} ${r.sipCode}`) },
+    clock,
+    log: nullLogger,
+    publicAddress: "127.0.0.1",
+    sipPort: 5060,
+  });
+  let decide: (v: { onEnd(by: string): void }) => void = () => {};
+  const ends: string[] = [];
+  const responses: number[] = [];
+  const tx = { respond: (r: SipResponse) => responses.push(r.status) } as unknown as ServerTransaction;
+  const invite = req([
+    "INVITE sip:700@127.0.0.1 SIP/2.0",
+    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKc1",
+    "From: <sip:201@127.0.0.1>;tag=a",
+    "To: <sip:700@127.0.0.1>",
+    "Call-ID: cancel-1",
+    "CSeq: 1 INVITE",
+    "Contact: <sip:201@127.0.0.1:5070>",
+    "Content-Type: application/sdp",
+  ], withDirection("sendrecv"));
+  const answering = local.answer(invite, tx, {
+    caller: "201",
+    dialled: "700",
+    source: PEER,
+    handler: { accept: () => new Promise((r) => (decide = r)) },
+  });
+  assert.equal(local.cancel(tx), true);
+  assert.deepEqual(responses, [487]);
+  decide({ onEnd: (by) => ends.push(by) });
+  await answering;
+  assert.deepEqual(responses, [487], "no 200 after the 487");
+  assert.deepEqual(ends, ["caller"]);
+  assert.equal(legs, 0);
+  assert.deepEqual(records, ["cancelled 487"]);
+  assert.equal(local.cancel(tx), false, "not pending any more");
+  assert.equal(local.active, 0);
 });

@@ -14,7 +14,8 @@ import {
 } from "../sip/message/mod.ts";
 import type { ClientTransactionHandlers, ServerTransaction, TransactionLayer } from "../sip/mod.ts";
 import { VirtualClock } from "../clock/mod.ts";
-import { createLogger } from "../log/mod.ts";
+import { createLogger, nullLogger } from "../log/mod.ts";
+import { createDispatcher } from "./dispatcher.ts";
 import type { MediaPort } from "./types.ts";
 
 const ENC = new TextEncoder();
@@ -247,5 +248,145 @@ Deno.test("1,000 calls with a failure injected at every set-up step leave the re
   eq(r.registry.size, 0, "and then leave");
   eq(r.b2bua.size, 0);
   eq(r.b2bua.calls().length, 0);
+  eq(r.local.active, 0);
+});
+
+/** What the callee side does at one ringing step of a route. */
+const STAGES = ["busy", "fork-failures", "no-answer", "cancel-mid-setup", "cancel", "answer"] as const;
+
+Deno.test("1,000 routed calls (busy, fork failures, no answer, CANCEL mid-setup, then an application) leave nothing behind", async () => {
+  const r = rig();
+  const cancelFor = (invite: SipRequest) =>
+    request([
+      "CANCEL sip:202@127.0.0.1 SIP/2.0",
+      getHeader(invite, "Via") === undefined ? "" : `Via: ${getHeader(invite, "Via")}`,
+      "From: <sip:201@127.0.0.1>;tag=atag",
+      "To: <sip:202@127.0.0.1>",
+      `Call-ID: ${getHeader(invite, "Call-ID")}`,
+      "CSeq: 1 CANCEL",
+    ]);
+  let current: ServerTransaction | undefined;
+  const dispatch = createDispatcher({
+    authorizer: { authorize: () => ({ ok: true, username: "201" }) },
+    registrar: { locations: {} as never, extensionExists: () => true, clock: r.clock, log: nullLogger },
+    b2bua: r.b2bua,
+    local: r.local,
+    registry: r.registry,
+    // ring 202, then ring 202 again for 5 s, then an application that answers.
+    route: () => ({
+      kind: "extension",
+      number: "202",
+      next: () => ({
+        kind: "extension",
+        number: "202",
+        ringSeconds: 5,
+        next: () => ({ kind: "local", handler: { accept: () => ({}) } }),
+      }),
+    }),
+    hasBindings: () => true,
+    findInviteForCancel: () => current,
+    clock: r.clock,
+    log: nullLogger,
+  });
+  const answeredCalls: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const step = STEPS[i % STEPS.length]!;
+    const first = STAGES[Math.floor(i / STEPS.length) % STAGES.length]!;
+    const second = STAGES[(i * 7) % STAGES.length]!;
+    r.setFail(step);
+    r.sent.length = 0;
+    const toA: SipResponse[] = [];
+    const aTx = { respond: (res: SipResponse) => toA.push(res) } as unknown as ServerTransaction;
+    current = aTx;
+    const callId = `route-leak-${i}`;
+    const invite = request([
+      "INVITE sip:202@127.0.0.1 SIP/2.0",
+      `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKr${i}`,
+      "Max-Forwards: 70",
+      "From: <sip:201@127.0.0.1>;tag=atag",
+      "To: <sip:202@127.0.0.1>",
+      `Call-ID: ${callId}`,
+      "CSeq: 1 INVITE",
+      "Contact: <sip:201@127.0.0.1:5070>",
+      "Content-Type: application/sdp",
+    ], sdp(40000));
+    const final = () => toA.find((x) => x.status >= 200);
+    dispatch(invite, aTx, A);
+    const play = async (stage: typeof STAGES[number]) => {
+      if (stage === "cancel-mid-setup") {
+        dispatch(cancelFor(invite), { respond: () => {} } as unknown as ServerTransaction, A);
+        await settle();
+        return;
+      }
+      await settle();
+      const forks = r.sent.filter((s) =>
+        s.req.method === "INVITE" && !getHeader(s.req, "To")!.includes("tag=")
+      );
+      r.sent.length = 0;
+      if (final() !== undefined || forks.length === 0) return;
+      const reply = (f: typeof forks[number], status: number) => {
+        const res = createResponse(f.req, status, { toTag: `b${i}` });
+        addHeader(res, "Contact", "<sip:202@127.0.0.1:5081>");
+        if (status === 200) {
+          res.body = ENC.encode(sdp(30000));
+          setHeader(res, "Content-Type", "application/sdp");
+        }
+        f.handlers.onResponse(res);
+      };
+      for (const f of forks) reply(f, 180);
+      if (stage === "busy") { for (const f of forks) reply(f, 486); }
+      else if (stage === "fork-failures") {
+        forks[0]!.handlers.onTimeout?.();
+        forks[1]?.handlers.onTransportError?.();
+      } else if (stage === "no-answer") r.clock.advance(30_000);
+      else if (stage === "cancel") {
+        dispatch(cancelFor(invite), { respond: () => {} } as unknown as ServerTransaction, A);
+      } else reply(forks[0]!, 200);
+      await settle();
+      await settle();
+    };
+    await play(first);
+    if (final() === undefined) await play(second);
+    await settle();
+    await settle();
+    const ok200 = toA.findLast((x) => x.status === 200);
+    if (ok200 !== undefined) {
+      // Answered (by 202 or the application): ACK, then BYE from the caller.
+      answeredCalls.push(callId);
+      const to = getHeader(ok200, "To")!;
+      for (const [method, seq] of [["ACK", 1], ["BYE", 2]] as const) {
+        r.registry.route(
+          request([
+            `${method} sip:pbx@127.0.0.1:5060 SIP/2.0`,
+            `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK${method}${i}`,
+            "From: <sip:201@127.0.0.1>;tag=atag",
+            `To: ${to}`,
+            `Call-ID: ${callId}`,
+            `CSeq: ${seq} ${method}`,
+          ]),
+          method === "ACK" ? undefined : { respond: () => {} } as unknown as ServerTransaction,
+          A,
+        );
+      }
+    }
+    await settle();
+    await settle();
+    ok(final() !== undefined, `call ${i} (${step}, ${first}, ${second}) got a final answer`);
+    eq(
+      toA.filter((x) => x.status >= 200 && x.status !== 200).length <= 1,
+      true,
+      `call ${i}: one final failure`,
+    );
+    eq(
+      r.allocated.size,
+      0,
+      `call ${i} (failure at ${step}, ${first} then ${second}) released its media legs`,
+    );
+  }
+  ok(answeredCalls.length > 100, `some calls were answered (${answeredCalls.length})`);
+  eq(r.registry.active, 0, "no dialog is live");
+  r.clock.advance(40_000);
+  eq(r.registry.size, 0, "and then every dialog leaves");
+  eq(r.b2bua.size, 0);
   eq(r.local.active, 0);
 });

@@ -1,4 +1,8 @@
-/** Call detail records: one row per finished call, written by the B2BUA, read by the web UI. */
+/**
+ * Call detail records: one row per finished leg of a call (a dialplan step that rang, the part of
+ * a call before and after a transfer), written by the call layer, read by the web UI. The rows of
+ * one call share its `linkedId`.
+ */
 import type { DatabaseSync } from "node:sqlite";
 import { createGroupCommit, type GroupCommit, paging, type SqlValue } from "./_db.ts";
 
@@ -31,6 +35,11 @@ export type HangupBy = "caller" | "callee" | "system";
 /** A call record to insert. Times are epoch ms; durations default from the times. */
 export interface CdrRecord {
   callId: string;
+  /**
+   * The call this record belongs to: the Call-ID of the INVITE that started it, shared by every
+   * record the call wrote (route steps, transfer legs). Defaults to `callId`.
+   */
+  linkedId?: string | undefined;
   caller: string;
   callee: string;
   callerName?: string | undefined;
@@ -50,6 +59,7 @@ export interface CdrRecord {
 /** A stored call record. */
 export interface CdrRow extends CdrRecord {
   id: number;
+  linkedId: string;
   durationMs: number;
   billsecMs: number;
 }
@@ -61,6 +71,8 @@ export interface CdrQuery {
   /** Matches caller or callee. */
   extension?: string | undefined;
   disposition?: Disposition | undefined;
+  /** The records of one call. */
+  linkedId?: string | undefined;
   limit?: number | undefined;
   offset?: number | undefined;
 }
@@ -103,6 +115,7 @@ function str(value: unknown, what: string, optional: boolean, max = 256): string
 interface CdrDbRow {
   id: number;
   call_id: string;
+  linked_id: string | null;
   caller: string;
   callee: string;
   caller_name: string | null;
@@ -121,6 +134,7 @@ function toRow(r: CdrDbRow): CdrRow {
   const row: CdrRow = {
     id: r.id,
     callId: r.call_id,
+    linkedId: r.linked_id ?? r.call_id,
     caller: r.caller,
     callee: r.callee,
     startedAt: r.started_at,
@@ -157,6 +171,10 @@ function where(q: CdrQuery): { sql: string; params: SqlValue[] } {
     parts.push("disposition = ?");
     params.push(q.disposition);
   }
+  if (q.linkedId !== undefined) {
+    parts.push("COALESCE(linked_id, call_id) = ?");
+    params.push(str(q.linkedId, "linkedId", false, 1024));
+  }
   return { sql: parts.length === 0 ? "" : "WHERE " + parts.join(" AND "), params };
 }
 
@@ -175,6 +193,7 @@ const CSV_COLUMNS: readonly (keyof CdrRow)[] = [
   "hangupBy",
   "sipCode",
   "reason",
+  "linkedId", // last: spreadsheets reading the older columns by position still line up
 ];
 
 function csvCell(value: unknown): string {
@@ -197,8 +216,8 @@ export function createCdrStore(db: DatabaseSync, options: { committer?: GroupCom
   const committer = options.committer ?? createGroupCommit(db);
   const insert = db.prepare(
     `INSERT INTO cdr (call_id, caller, callee, caller_name, started_at, answered_at, ended_at, duration_ms,
-       billsec_ms, disposition, hangup_by, sip_code, reason)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       billsec_ms, disposition, hangup_by, sip_code, reason, linked_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const prepare = (r: CdrRecord): SqlValue[] => {
     if (typeof r !== "object" || r === null) throw new TypeError("CDR record must be an object");
@@ -239,6 +258,7 @@ export function createCdrStore(db: DatabaseSync, options: { committer?: GroupCom
       r.hangupBy ?? null,
       sipCode,
       str(r.reason, "reason", true, 1024),
+      str(r.linkedId ?? r.callId, "linkedId", false, 1024),
     ];
   };
   const store: CdrStore = {

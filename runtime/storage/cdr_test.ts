@@ -80,7 +80,7 @@ Deno.test("CDR CSV quotes commas and quotes and defuses spreadsheet formulas", (
     const lines = csv.split("\r\n");
     assert.equal(
       lines[0],
-      "id,callId,caller,callerName,callee,startedAt,answeredAt,endedAt,durationMs,billsecMs,disposition,hangupBy,sipCode,reason",
+      "id,callId,caller,callerName,callee,startedAt,answeredAt,endedAt,durationMs,billsecMs,disposition,hangupBy,sipCode,reason,linkedId",
     );
     assert.ok(csv.includes(`"'=HYPERLINK(""x""), ""Bob"""`));
     assert.ok(csv.includes('"line1\nline2"'));
@@ -120,5 +120,32 @@ Deno.test("insertDurable rejects a bad record at once and the rest of the batch 
     assert.equal(s.cdr.count(), 1);
   } finally {
     s.close();
+  }
+});
+
+Deno.test("records of one call share its link id; without one a record links to its own Call-ID", () => {
+  const s = tempStorage();
+  try {
+    const r = {
+      caller: "201",
+      callee: "202",
+      startedAt: 1000,
+      endedAt: 2000,
+      disposition: "answered" as const,
+    };
+    s.cdr.insert({ ...r, callId: "first", disposition: "busy" });
+    s.cdr.insert({ ...r, callId: "first", linkedId: "first", callee: "203" });
+    s.cdr.insert({ ...r, callId: "transfer-leg", linkedId: "first", callee: "204" });
+    s.cdr.insert({ ...r, callId: "other" });
+    assert.deepEqual(s.cdr.list({ linkedId: "first" }).map((x) => [x.callId, x.callee]).sort(), [
+      ["first", "202"],
+      ["first", "203"],
+      ["transfer-leg", "204"],
+    ]);
+    assert.equal(s.cdr.list({ linkedId: "other" })[0]!.linkedId, "other");
+    assert.equal(s.cdr.count({ linkedId: "first" }), 3);
+    assert.throws(() => s.cdr.insert({ ...r, callId: "x", linkedId: "y".repeat(2000) }), TypeError);
+  } finally {
+    s.dispose();
   }
 });

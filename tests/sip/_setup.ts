@@ -26,9 +26,12 @@ export interface Pbx {
   target: string;
 }
 
-/** Start the appliance and create the extensions. */
-export async function startPbx(env: Record<string, string> = {}): Promise<Pbx> {
-  const app = await startAppliance({ env: { PBX_LOG_LEVEL: "debug", ...env } });
+/** Start the appliance (or another `entry` module that starts it) and create the extensions. */
+export async function startPbx(
+  env: Record<string, string> = {},
+  options: { entry?: string } = {},
+): Promise<Pbx> {
+  const app = await startAppliance({ env: { PBX_LOG_LEVEL: "debug", ...env }, ...options });
   try {
     const api = await app.adminApi();
     for (const [number, password] of Object.entries(EXT)) {
@@ -92,6 +95,9 @@ export function assertOk(r: SippResult, what: string): void {
 /** One call record as the API returns it. */
 export interface Cdr {
   callId: string;
+  /** Shared by every record of one call (route steps, transfer legs). */
+  linkedId: string;
+  reason?: string;
   caller: string;
   callee: string;
   disposition: string;

@@ -6,7 +6,7 @@
  */
 import { ok } from "node:assert";
 import { runSipp, startSipp } from "../_harness/mod.ts";
-import { assertOk, EXT, phone, register, startPbx, withLogs } from "./_setup.ts";
+import { assertOk, cdrs, EXT, phone, register, startPbx, withLogs } from "./_setup.ts";
 
 function transferor(pbx: { target: string }, scenario: string, referTo: string) {
   return runSipp({
@@ -33,6 +33,20 @@ Deno.test("blind transfer: success, busy target with recall, unknown number", as
         const stays = await transferee.done;
         assertOk(stays, "transferee got the box's BYE when the target hung up");
         ok(/transfer completed/.test(pbx.app.logs()), "the box bridged the transferee to the target");
+        // One call, two linked records: 201-202 until the transfer, then 202 with 203 on the new leg.
+        const [after, before] = await cdrs(pbx, 2);
+        ok(after !== undefined && before !== undefined, "two records");
+        ok(
+          after.linkedId === before.linkedId && before.linkedId === before.callId,
+          "the records share the link",
+        );
+        ok(after.callId !== before.callId, "the transfer leg has its own Call-ID");
+        ok(before.reason === "transferred to 203" && before.callee === "202", JSON.stringify(before));
+        // 201 (the caller) referred: its side of the call is now 203's.
+        ok(
+          after.caller === "203" && after.callee === "202" && after.disposition === "answered",
+          JSON.stringify(after),
+        );
       }),
     );
 

@@ -6,9 +6,9 @@
  * or 489) when it is set not to accept unsolicited NOTIFYs.
  */
 import type { Peer, SipRequest } from "../../sip/message/types.ts";
-import { newBranch, newCallId, newTag } from "../../sip/transaction/mod.ts";
 import type { Binding } from "../../registrar/mod.ts";
 import { peerOfBinding } from "../b2bua.ts";
+import { buildRequest, contactFor, viaFor } from "../request.ts";
 import { type EventTransactions, sendUnsolicitedNotify } from "./core.ts";
 
 /** The Event header value that makes a phone of `vendor` re-fetch its configuration. */
@@ -23,25 +23,22 @@ export function checkSyncRequest(
 ): { request: SipRequest; target: Peer } {
   const target = peerOfBinding(binding);
   const box = `${options.publicAddress}:${options.sipPort}`;
-  const request: SipRequest = {
-    type: "request",
+  const request = buildRequest({
     method: "NOTIFY",
     uri: binding.contactUri,
+    via: viaFor(options, target.transport),
+    // RFC 3327: a contact registered through proxies is reached along its Path.
+    route: binding.path ?? [],
+    from: `<sip:pbx@${box}>`,
+    to: `<sip:${binding.extension}@${box}>`,
+    contact: contactFor(options, target.transport),
     headers: [
-      { name: "Via", value: `SIP/2.0/${target.transport.toUpperCase()} ${box};branch=${newBranch()};rport` },
-      { name: "Max-Forwards", value: "70" },
-      { name: "From", value: `<sip:pbx@${box}>;tag=${newTag()}` },
-      { name: "To", value: `<sip:${binding.extension}@${box}>` },
-      { name: "Call-ID", value: newCallId(options.publicAddress) },
-      { name: "CSeq", value: "1 NOTIFY" },
       { name: "Event", value: checkSyncEvent(options.vendor) },
       // An unsolicited NOTIFY has no subscription behind it (RFC 6665): say it is over.
       { name: "Subscription-State", value: "terminated" },
-      { name: "Contact", value: `<sip:pbx@${box}>` },
       { name: "User-Agent", value: "pbx-appliance" },
     ],
-    body: new Uint8Array(0),
-  };
+  });
   return { request, target };
 }
 

@@ -6,6 +6,7 @@ import type { DatabaseSync } from "node:sqlite";
 import * as m001 from "./001_initial.ts";
 import * as m002 from "./002_devices.ts";
 import * as m003 from "./003_paging.ts";
+import * as m004 from "./004_cdr_link.ts";
 import * as m010 from "./010_subscriptions.ts";
 import * as m015 from "./015_discovered_devices.ts";
 import * as m050 from "./050_mail_outbox.ts";
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m001,
   m002,
   m003,
+  m004,
   m010,
   m015,
   m050,

@@ -163,6 +163,8 @@ interface Transfer {
 /** An outbound INVITE to every contact of an extension, with its own media leg and SDP session. */
 interface Originated {
   number: string;
+  /** When it began ringing (its call record starts there). */
+  startedAt: number;
   callId: string;
   fromTag: string;
   leg: MediaLeg;
@@ -1404,6 +1406,7 @@ export class B2bua {
     }
     const out: Originated = {
       number,
+      startedAt: o.clock.wallNow(),
       callId: newCallId(o.publicAddress),
       fromTag: newTag(),
       leg,
@@ -1495,6 +1498,25 @@ export class B2bua {
     if (out.done) return;
     out.done = true;
     if (out.timer !== undefined) this.#o.clock.clearTimeout(out.timer);
+    // The attempt is part of the call's chain: its own record, linked to the call.
+    const t = call.transfer;
+    if (t !== undefined) {
+      const now = this.#o.clock.wallNow();
+      this.#record({
+        callId: out.callId,
+        linkedId: call.id,
+        caller: t.from === "a" ? call.callee : call.caller,
+        callee: out.number,
+        startedAt: out.startedAt,
+        endedAt: now,
+        durationMs: now - out.startedAt,
+        billsecMs: 0,
+        disposition: dispositionFor(status === 503 ? 480 : status),
+        hangupBy: status === 480 || status === 408 ? "system" : "callee",
+        sipCode: status,
+        reason: t.recalling ? "recall of the transferor" : "transfer target",
+      });
+    }
     void this.#o.media.releaseLeg(out.leg.legId).catch(() => {});
     this.#transferFailed(call, status);
   }

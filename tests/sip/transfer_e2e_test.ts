@@ -94,6 +94,14 @@ Deno.test("blind transfer: success, busy target with recall, unknown number", as
           /recalling the transferor/.test(logs) && /transfer completed.*recall=true/.test(logs),
           logs.slice(-3000),
         );
+        // The chain in the call records: 201-202, the busy attempt at 203, then 202 with the recalled 201.
+        const [last] = await cdrs(pbx, 7);
+        const chain = (await cdrs(pbx, 7)).filter((r) => r.linkedId === last?.linkedId);
+        const seen = chain.map((r) => `${r.caller}>${r.callee} ${r.disposition}`).sort();
+        ok(
+          seen.length === 3 && seen.includes("202>203 busy") && seen.includes("201>202 answered"),
+          JSON.stringify(chain),
+        );
       }),
     );
 

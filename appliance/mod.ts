@@ -31,6 +31,7 @@ import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { mohFeature } from "../runtime/features/moh/mod.ts";
+import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
@@ -318,6 +319,8 @@ export async function startAppliance(
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
+    // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
+    const prompts = new PromptLibrary(config.dataDir);
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -329,6 +332,17 @@ export async function startAppliance(
           playLoop: (leg, a) => media.playPcm(leg, a.samples, { sampleRate: a.sampleRate, loop: true }),
         },
         log: log.child("moh"),
+      }),
+      // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
+      voicemailFeature({
+        db: storage.db,
+        dataDir: config.dataDir,
+        clock,
+        exists: (n) => storage.extensions.get(n) !== undefined,
+        prompts,
+        mwi: (m, counts) => void events.mwi.set(m, counts),
+        mail: { enqueue: (m) => mail.enqueue(m) }, // the outbox is created just below
+        log: log.child("voicemail"),
       }),
     ];
     checkFeatures(features);
@@ -513,8 +527,7 @@ export async function startAppliance(
           durationMs: Math.round((w.samples.length / w.channels / w.sampleRate) * 1000),
         };
       },
-      // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
-      prompts: new PromptLibrary(config.dataDir),
+      prompts, // /api/prompts
       logs: () => [...ring],
       firmware: updater,
       maxFirmwareBytes: config.maxFirmwareBytes,

@@ -9,6 +9,7 @@ import * as m003 from "./003_paging.ts";
 import * as m010 from "./010_subscriptions.ts";
 import * as m015 from "./015_discovered_devices.ts";
 import * as m050 from "./050_mail_outbox.ts";
+import * as m060 from "./060_voicemail.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m010,
   m015,
   m050,
+  m060,
 ];

@@ -210,10 +210,8 @@ export function depositApplication(deps: VoicemailAppDeps): Application<DepositA
               void leg.stopPlay();
             }
           });
+          // A recorded greeting says what to do itself: the tone follows it.
           await leg.play({ file: recorded.path }).finally(off);
-          if (pressed === undefined) {
-            pressed = await speakInterruptible(leg, prompts, ["vm-leave-message"], "0#");
-          }
         } else {
           const name = store.greeting(mailbox, "name");
           const items = [
@@ -346,6 +344,7 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
               void leg.stopPlay();
             }
           });
+          log.info("voicemail message played", { mailbox, id: m.id });
           await leg.play({ file: m.path }).finally(off);
         }
         if (!m.read) {

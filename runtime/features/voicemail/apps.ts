@@ -94,6 +94,25 @@ async function removeQuietly(path: string): Promise<void> {
   await Deno.remove(path).catch(() => {});
 }
 
+/**
+ * Answer and wait until the call is up (the 200 OK is acknowledged and media flows): today's
+ * `CallLeg` has no "started" signal and refuses `play` until then, so probe with a 20 ms silent
+ * tone every 20 ms (at most 5 s). False when the call ended first.
+ */
+export async function answerAndWait(leg: CallLeg): Promise<boolean> {
+  leg.answer();
+  for (let i = 0; i < 250; i++) {
+    try {
+      await leg.play({ tone: "0", durationMs: 20 });
+      return true;
+    } catch (e) {
+      if (/ended/.test((e as Error).message)) return false;
+      await new Promise((r) => setTimeout(r, 20)); // waiting on the network (ACK), not on the call's clock
+    }
+  }
+  return false;
+}
+
 /** Play a prompt id, or text when it starts with "say:". Ends quietly when the call is gone. */
 async function speak(leg: CallLeg, prompts: VoicemailPrompts, what: string): Promise<void> {
   const audio = what.startsWith("say:") ? await prompts.say(what.slice(4)) : await prompts.get(what);
@@ -190,7 +209,7 @@ export function depositApplication(deps: VoicemailAppDeps): Application<DepositA
         leg.reject(480, "Temporarily Unavailable (voicemail off)");
         return;
       }
-      leg.answer();
+      if (!await answerAndWait(leg)) return;
       const count = store.messages(mailbox).length;
       if (count >= box.maxMessages) {
         log.warn("voicemail deposit refused: mailbox full", { mailbox, count, max: box.maxMessages });
@@ -393,7 +412,7 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
   return {
     name: "voicemail-retrieve",
     async run(leg, args) {
-      leg.answer();
+      if (!await answerAndWait(leg)) return;
       try {
         let mailbox = args.mode === "any" ? "" : leg.info.caller;
         for (let attempt = 0;; attempt++) {

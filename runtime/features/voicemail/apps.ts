@@ -113,8 +113,9 @@ export async function answerAndWait(leg: CallLeg): Promise<boolean> {
   return false;
 }
 
-/** Play a prompt id, or text when it starts with "say:". Ends quietly when the call is gone. */
+/** Play a prompt id, text after "say:", or a WAV file after "file:". Ends quietly when the call is gone. */
 async function speak(leg: CallLeg, prompts: VoicemailPrompts, what: string): Promise<void> {
+  if (what.startsWith("file:")) return await leg.play({ file: what.slice(5) });
   const audio = what.startsWith("say:") ? await prompts.say(what.slice(4)) : await prompts.get(what);
   await leg.play({ pcm: audio.rate16, sampleRate: 16000 });
 }
@@ -237,7 +238,9 @@ export function depositApplication(deps: VoicemailAppDeps): Application<DepositA
             args.reason === "busy" ? "vm-busy" : "vm-unavailable",
             "vm-leave-message",
           ];
+          // The recorded name, else the extension's digits, then the standard text.
           if (name === undefined) items.unshift(`say:Extension ${digitWords(mailbox)}.`);
+          else items.unshift(`file:${name.path}`);
           pressed = await speakInterruptible(leg, prompts, items, "0#");
         }
       } catch (e) {

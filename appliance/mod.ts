@@ -32,6 +32,7 @@ import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
+import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
@@ -343,6 +344,17 @@ export async function startAppliance(
         mwi: (m, counts) => void events.mwi.set(m, counts),
         mail: { enqueue: (m) => mail.enqueue(m) }, // the outbox is created just below
         log: log.child("voicemail"),
+      }),
+      // Auto attendant menus (/api/ivr/menus); a choice may run another feature's application on the call.
+      ivrFeature({
+        db: storage.db,
+        prompts,
+        log: log.child("ivr"),
+        runApplication: async (name, leg, args) => {
+          const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
+          if (app === undefined) throw new Error(`no application ${name}`);
+          await app.run(leg, args);
+        },
       }),
     ];
     checkFeatures(features);

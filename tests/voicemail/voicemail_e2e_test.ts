@@ -19,6 +19,7 @@ import {
 import { parseWav } from "../_harness/mod.ts";
 import { EXT, startPbx, withLogs } from "../sip/_setup.ts";
 import { callerScenario, mwiWatcherScenario } from "./_scenarios.ts";
+import { greetingWav } from "./_fake_leg.ts";
 
 const G711A = "/usr/share/sip-tester/g711a.pcap";
 
@@ -27,30 +28,6 @@ interface Message {
   caller: string;
   durationMs: number;
   read: boolean;
-}
-
-function greetingWav(): Uint8Array<ArrayBuffer> {
-  // 300 ms of 600 Hz at 8 kHz as a WAV: a short recorded greeting, so the tone comes quickly.
-  const n = 2400;
-  const out = new Uint8Array(44 + n * 2);
-  const v = new DataView(out.buffer);
-  const w = (o: number, s: string) => [...s].forEach((c, i) => out[o + i] = c.charCodeAt(0));
-  w(0, "RIFF");
-  v.setUint32(4, 36 + n * 2, true);
-  w(8, "WAVEfmt ");
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 1, true);
-  v.setUint16(22, 1, true);
-  v.setUint32(24, 8000, true);
-  v.setUint32(28, 16000, true);
-  v.setUint16(32, 2, true);
-  v.setUint16(34, 16, true);
-  w(36, "data");
-  v.setUint32(40, n * 2, true);
-  for (let i = 0; i < n; i++) {
-    v.setInt16(44 + i * 2, Math.round(6000 * Math.sin(2 * Math.PI * 600 * i / 8000)), true);
-  }
-  return out;
 }
 
 Deno.test({

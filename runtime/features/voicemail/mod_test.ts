@@ -2,14 +2,8 @@ import { deepStrictEqual as eq, ok } from "node:assert";
 import { Hono } from "hono";
 import { VirtualClock } from "../../clock/mod.ts";
 import { createLogger } from "../../log/mod.ts";
-import type {
-  CallLeg,
-  Collected,
-  FeatureWebEnv,
-  FeatureWebKit,
-  LegEvent,
-  PlaySource,
-} from "../../call/mod.ts";
+import type { FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import { fakeLeg } from "../../../tests/voicemail/_fake_leg.ts";
 import { tempStorage } from "../../storage/_testing.ts";
 import { writeWav } from "../../media/wav/mod.ts";
 import { isSilent, voicemailFeature, withVoicemail } from "./mod.ts";
@@ -20,66 +14,6 @@ function tone(ms: number, rate = 8000, amp = 8000): Int16Array {
   const s = new Int16Array(Math.round(ms * rate / 1000));
   for (let i = 0; i < s.length; i++) s[i] = Math.round(amp * Math.sin(2 * Math.PI * 440 * i / rate));
   return s;
-}
-
-/** A scripted leg: `collect` answers from `digits`, `record` writes `recording`, plays are logged. */
-function fakeLeg(
-  script: { caller?: string; digits?: string[]; recording?: Int16Array; hangupOnRecord?: boolean },
-) {
-  const played: string[] = [];
-  const listeners = new Set<(ev: LegEvent) => void>();
-  const digits = [...(script.digits ?? [])];
-  const state = { answered: false, rejected: 0, hungUp: "" as string | undefined };
-  let end: (by: "caller" | "system") => void = () => {};
-  const ended = new Promise<"caller" | "system">((r) => (end = r));
-  const leg: CallLeg = {
-    info: { caller: script.caller ?? "202", dialled: "x", receivedAt: 0, codec: "PCMU/8000" },
-    ended,
-    answer: () => void (state.answered = true),
-    reject: (status) => void (state.rejected = status),
-    play(source: PlaySource) {
-      if (state.hungUp) return Promise.reject(new Error("ended"));
-      played.push(
-        "tone" in source
-          ? `tone:${source.tone}`
-          : "file" in source
-          ? `file`
-          : "pcm" in source
-          ? "pcm"
-          : "silence",
-      );
-      return Promise.resolve();
-    },
-    stopPlay: () => Promise.resolve(),
-    async record(path) {
-      if (script.recording) {
-        await Deno.writeFile(path, writeWav({ sampleRate: 8000, channels: 1 }, script.recording));
-      }
-      if (script.hangupOnRecord) state.hungUp = "caller";
-      return { path, durationMs: 0, reason: script.hangupOnRecord ? "hangup" : "stopped" };
-    },
-    stopRecord: () => Promise.resolve(),
-    collect(): Promise<Collected> {
-      const next = digits.shift();
-      if (next === undefined) {
-        state.hungUp = "caller";
-        return Promise.resolve({ digits: "", reason: "hangup" });
-      }
-      return Promise.resolve({
-        digits: next,
-        reason: next === "" ? "timeout" : "terminator",
-        terminator: "#",
-      });
-    },
-    onAudio: () => () => {},
-    on(l) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    hangup: (reason) => void (state.hungUp = reason ?? "hangup"),
-  };
-  void end;
-  return { leg, played, state };
 }
 
 function setup(options: { maxPinFailures?: number } = {}) {

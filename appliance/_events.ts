@@ -23,6 +23,7 @@ import {
   messageSummaryPackage,
   MessageSummaryState,
   presencePackage,
+  type SubscriptionDialogs,
 } from "../runtime/call/events/mod.ts";
 import { answerPnpSubscribe, type PnpAnswer } from "../provisioning/mod.ts";
 
@@ -48,6 +49,8 @@ export function startEvents(options: {
   publicAddress: string;
   sipPort: number;
   limits?: Partial<EventLimits>;
+  /** The call registry: subscriptions are dialog usages there (in-dialog SUBSCRIBEs route through it). */
+  registry?: SubscriptionDialogs;
   /** Extensions with a live registration now (presence open); swept every `sweepMs` (30 s). */
   registered?: () => Iterable<string>;
   sweepMs?: number;
@@ -62,6 +65,7 @@ export function startEvents(options: {
     sipPort: options.sipPort,
     store: createSqliteSubscriptionStore(storage.db),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
   });
   const hub = new ExtensionStateHub({ domain });
   const mwi = new MessageSummaryState();

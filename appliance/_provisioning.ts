@@ -12,21 +12,8 @@ import type { Logger } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { readProvisioningSecurity, type Storage } from "../runtime/storage/mod.ts";
 import { FEATURE_CODES_SETTING, featureCodes, parsePattern } from "../runtime/call/route/mod.ts";
+import { parseMessage, type Peer, type SipMessage } from "../runtime/sip/mod.ts";
 import {
-  type ClientTransactionHandlers,
-  createResponse,
-  getHeader,
-  newBranch,
-  newTag,
-  parseMessage,
-  parseNameAddr,
-  type Peer,
-  type SipMessage,
-  type SipRequest,
-  type SipResponse,
-} from "../runtime/sip/mod.ts";
-import {
-  answerPnpSubscribe,
   type Contact,
   FetchGuard,
   type FetchGuardOptions,
@@ -45,19 +32,12 @@ import type { PhoneProvisioning } from "../web/api_phones.ts";
 /** The well-known SIP PnP multicast group (RFC 3261 "sip.mcast.net"). */
 export const PNP_MULTICAST_GROUP = "224.0.1.75";
 
-/** Server-transaction view the hook needs (structurally the transaction layer's ServerTransaction). */
-export interface HookTransaction {
-  respond(res: SipResponse): void;
-}
-
 /** Options of {@linkcode startProvisioning}. */
 export interface StartProvisioningOptions {
   config: BootConfig;
   storage: Storage;
   log: Logger;
   clock?: Clock | undefined;
-  /** Starts a client transaction (pass `transactions.sendRequest`); without it no NOTIFY is sent. */
-  sendRequest?: ((req: SipRequest, target: Peer, handlers: ClientTransactionHandlers) => unknown) | undefined;
   /**
    * Feeds a SIP message that arrived on the multicast socket into the stack (pass
    * `(msg, source) => transactions.receive(msg, source)`); required for `pnpMulticast`.
@@ -88,8 +68,6 @@ export interface StartProvisioningOptions {
 export interface ProvisioningService {
   /** Routes for /prov/* (paths already carry the /prov prefix: mount with `app.route("/", ...)`). */
   honoRoutes: Hono;
-  /** Answers ua-profile SUBSCRIBEs; returns false for anything else (the dispatcher's turn). */
-  sipHook: (req: SipRequest, tx: HookTransaction | undefined, source: Peer) => boolean;
   /** The bound TFTP port. */
   tftpPort: number;
   /** The multicast PnP port, or null when not listening. */
@@ -315,18 +293,9 @@ export function recordRegistration(
   return null;
 }
 
-function sipUriOf(nameAddr: string | undefined): string | undefined {
-  if (!nameAddr) return undefined;
-  try {
-    return parseNameAddr(nameAddr).uri;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Start TFTP (config.bind:config.tftpPort), build the /prov routes and the PnP hook, and join the
- * PnP multicast group when asked. Resolves once the sockets are bound.
+ * Start TFTP (config.bind:config.tftpPort), build the /prov routes, and join the PnP multicast
+ * group when asked (ua-profile SUBSCRIBEs are answered by the events core: appliance/_events.ts). Resolves once the sockets are bound.
  */
 export async function startProvisioning(options: StartProvisioningOptions): Promise<ProvisioningService> {
   const { config, storage } = options;
@@ -362,105 +331,7 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     },
   });
   const honoRoutes = provisioningRoutes(data, { ...window, guard, now: () => clock.wallNow() });
-  const evicted = evictionLogger(log.child("pnp"), clock);
   const pnpLog = log.child("pnp");
-
-  const sipHook = (req: SipRequest, tx: HookTransaction | undefined, source: Peer): boolean => {
-    if (req.method !== "SUBSCRIBE") return false;
-    const event = getHeader(req, "Event");
-    if (!event || !/^\s*ua-profile\s*(;|$)/i.test(event)) return false;
-    if (!tx) return true; // a retransmission the transaction layer already absorbed
-    if (guard.refuse(source.address)) {
-      tx.respond(createResponse(req, 403, { reason: "Forbidden (too many failed provisioning requests)" }));
-      return true;
-    }
-    const answer = answerPnpSubscribe({ uri: req.uri, headers: req.headers }, {
-      httpBase: data.server().httpBase,
-    });
-    if (answer === null) {
-      // A ua-profile subscription for another profile type (user, local-network): not offered.
-      tx.respond(
-        createResponse(req, 489, {
-          reason: "Bad Event",
-          headers: [{ name: "Allow-Events", value: "ua-profile" }],
-        }),
-      );
-      return true;
-    }
-    const toTag = newTag();
-    const server = data.server();
-    const ourUri = `sip:${server.sipHost}:${server.sipPort}`;
-    // Expires: 0 -- we answer once with the URL and end the subscription (Subscription-State terminated).
-    tx.respond(createResponse(req, 200, {
-      toTag,
-      headers: [{ name: "Expires", value: "0" }, { name: "Contact", value: `<${ourUri}>` }],
-    }));
-    if (answer.mac) {
-      // An unknown MAC counts as a miss for this source, like a guessed file name.
-      if (storage.devices.get(answer.mac) === undefined) guard.miss(source.address, "unknown MAC (PnP)");
-      try {
-        const r = storage.devices.recordFetch({
-          mac: answer.mac,
-          at: clock.wallNow(),
-          ip: source.address,
-          userAgent: getHeader(req, "User-Agent") ?? null,
-          file: "(pnp subscribe)",
-          vendor: answer.vendor,
-          model: answer.event.model,
-        });
-        evicted(r.evicted);
-      } catch (e) {
-        pnpLog.warn("recording a PnP phone failed", { mac: answer.mac, error: e as Error });
-      }
-    }
-    pnpLog.info("PnP SUBSCRIBE answered", {
-      mac: answer.mac,
-      vendor: answer.vendor,
-      url: answer.url,
-      source: source.address,
-    });
-    if (!options.sendRequest) return true;
-    const from = getHeader(req, "From") ?? "";
-    const to = getHeader(req, "To") ?? "";
-    const target = sipUriOf(getHeader(req, "Contact")) ?? sipUriOf(from) ??
-      `sip:${source.address}:${source.port}`;
-    const notify: SipRequest = {
-      type: "request",
-      method: "NOTIFY",
-      uri: target,
-      headers: [
-        {
-          name: "Via",
-          value:
-            `SIP/2.0/${source.transport.toUpperCase()} ${server.sipHost}:${server.sipPort};branch=${newBranch()};rport`,
-        },
-        { name: "Max-Forwards", value: "70" },
-        // The NOTIFY travels in the subscription's dialog: our From is their To (with our tag).
-        { name: "From", value: /;\s*tag=/i.test(to) ? to : `${to};tag=${toTag}` },
-        { name: "To", value: from },
-        { name: "Call-ID", value: getHeader(req, "Call-ID") ?? newTag() },
-        { name: "CSeq", value: "1 NOTIFY" },
-        { name: "Contact", value: `<${ourUri}>` },
-        { name: "Event", value: event.trim() },
-        { name: "Subscription-State", value: "terminated;reason=timeout" },
-        { name: "Content-Type", value: answer.contentType },
-      ],
-      body: answer.body,
-    };
-    // Sent to where the SUBSCRIBE came from: the Contact may name an address we cannot reach (NAT).
-    try {
-      options.sendRequest(notify, source, {
-        onResponse: (res) => {
-          if (res.status >= 200) pnpLog.debug("PnP NOTIFY answered", { status: res.status, mac: answer.mac });
-        },
-        onTimeout: () => pnpLog.info("PnP NOTIFY got no answer", { mac: answer.mac }),
-        onTransportError: () => pnpLog.warn("PnP NOTIFY could not be sent", { mac: answer.mac }),
-      });
-    } catch (e) {
-      pnpLog.warn("PnP NOTIFY failed", { error: e as Error });
-    }
-    return true;
-  };
 
   const env = options.env ?? (() => {
     try {
@@ -512,7 +383,6 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
 
   return {
     honoRoutes,
-    sipHook,
     tftpPort: tftp.port,
     pnpPort,
     data,

@@ -83,6 +83,15 @@ interface Tracked {
 }
 
 /** Start the web listener: capped where the runtime allows it, supervised `Deno.serve` otherwise. */
+/** Upgraded connections (WebSockets) and what ends them: the idle sweep leaves them alone until then. */
+const upgraded = new WeakMap<Response, Promise<unknown>>();
+
+/** Tell the listener that `res` upgrades its connection (a WebSocket) until `ended` settles. */
+export function keepOpenUntil(res: Response, ended: Promise<unknown>): Response {
+  upgraded.set(res, ended);
+  return res;
+}
+
 export function serveWeb(options: ServeWebOptions, handler: Handler): WebListener {
   const serveHttp = legacyServeHttp();
   if (serveHttp === null) {
@@ -249,6 +258,10 @@ class CappedListener implements WebListener {
         res = this.#o.onError ? await this.#o.onError(e) : new Response("internal error", { status: 500 });
       }
       await ev.respondWith(res);
+      // A WebSocket stays open past the idle limit (it has its own keep-alives); it still counts
+      // against the per-source and total caps.
+      const ends = upgraded.get(res);
+      if (ends !== undefined) await ends.catch(() => {});
     } catch {
       // the client went away mid-response
     } finally {

@@ -30,7 +30,7 @@ import {
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
-import { mohFeature } from "../runtime/features/moh/mod.ts";
+import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { startPaging } from "./_paging.ts";
@@ -44,6 +44,7 @@ import { appVersion, Updater } from "./update/mod.ts";
 import { commandRunner, helperRunner, HostControl, type NetworkConfig, type TimeConfig } from "./host/mod.ts";
 import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
 import { serveWeb } from "./_web_listener.ts";
+import { sipWebSocket } from "./_sip_ws.ts";
 
 /** A running appliance. */
 export interface Appliance {
@@ -227,8 +228,11 @@ export async function startAppliance(
       onRequest: (req, tx, source) => dispatch(req, tx, source),
       onStrayResponse: (res) => b2bua?.handleStrayResponse(res),
     });
+    // One owner of every dialog (calls, local calls, subscriptions).
+    const callRegistry = new CallRegistry({ clock });
     // SUBSCRIBE/NOTIFY (runtime/call/events): dialog, presence, message-summary, ua-profile.
     const events = startEvents({
+      registry: callRegistry,
       transactions,
       authorizer,
       clock,
@@ -245,8 +249,6 @@ export async function startAppliance(
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
     });
     cleanups.push(() => events.close());
-    // One owner of every dialog (calls, local calls, later subscriptions) and of the methods served.
-    const callRegistry = new CallRegistry({ clock });
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
     let holdHandler: HoldHandler | undefined;
     const methods = new MethodRegistry();
@@ -331,8 +333,11 @@ export async function startAppliance(
           stopPlay: (leg) => media.stopPlay(leg),
           // The media worker loops the class itself, encoded in the leg's own codec (narrow- or wideband).
           playLoop: (leg, a) => media.playPcm(leg, a.samples, { sampleRate: a.sampleRate, loop: true }),
+          playFile: (leg, path) => media.playFile(leg, path, { loop: true }),
         },
         log: log.child("moh"),
+        // Uploaded classes (WAV of any rate) in DATA_DIR/moh; the selection is a setting.
+        classes: new MohClasses(`${config.dataDir}/moh`, storage.settings),
       }),
       // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
       voicemailFeature({
@@ -469,7 +474,6 @@ export async function startAppliance(
       storage,
       log: log.child("prov"),
       clock,
-      sendRequest: (r, t, h) => transactions.sendRequest(r, t, h),
       receiveSip: (m, src) => transactions.receive(m, src),
       sipPort: () => transports!.port,
       httpPort: () => httpPort,
@@ -597,7 +601,14 @@ export async function startAppliance(
           return new Response(JSON.stringify({ error: "internal error" }), { status: 500 });
         },
         ...cert,
-      }, (req, info) => app.fetch(req, info)); // info carries the client address (login limiter, audit)
+      }, (req, info) =>
+        // SIP over WebSocket (RFC 7118) on /ws; everything else is the web app. info carries the
+        // client address (login limiter, audit, the WebSocket's SIP source).
+        sipWebSocket(req, info.remoteAddr, cert !== undefined, {
+          transports: () => transports,
+          log: sipLog,
+        }) ??
+          app.fetch(req, info));
       cleanups.push(() => server.stop());
       return server.port;
     };

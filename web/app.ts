@@ -54,10 +54,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Sound and backup uploads are bounded by their routes, after authentication (readBodyLimited,
   // streamBodyToFile), so an anonymous client never gets more than the small limit.
   const uploads = new Set(["/api/paging/sounds", "/api/system/restore", "/api/system/firmware"]);
+  // Feature uploads (music-on-hold classes, greetings, ...) are bounded by their routes too.
+  const featureUploads = features.flatMap((f) => f.web?.uploads ?? []);
+  const isFeatureUpload = (method: string, path: string) =>
+    (method === "PUT" || method === "POST") && featureUploads.some((p) => path.startsWith(p));
   app.use(
     "/api/*",
     (c, next) =>
-      (c.req.method === "POST" && uploads.has(c.req.path)) || isPromptUpload(c.req.method, c.req.path)
+      (c.req.method === "POST" && uploads.has(c.req.path)) || isPromptUpload(c.req.method, c.req.path) ||
+        isFeatureUpload(c.req.method, c.req.path)
         ? next()
         : limit(c, next),
   );

@@ -218,7 +218,9 @@ function userOf(headerValue: string | undefined): string | undefined {
  * between and the Contact's own port is used (a phone may send from one port and listen on another).
  */
 export function peerOfBinding(b: Binding): Peer {
-  const transport = b.sourceTransport === "tcp" || b.sourceTransport === "tls" ? b.sourceTransport : "udp";
+  const t = b.sourceTransport;
+  // Stream transports (and WebSockets, which the box cannot open) go back along the phone's flow.
+  const transport = t === "tcp" || t === "tls" || t === "ws" || t === "wss" ? t : "udp";
   const flow: Peer = { transport, address: b.sourceAddress, port: b.sourcePort };
   if (transport !== "udp") return flow;
   let uri;

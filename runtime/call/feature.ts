@@ -80,6 +80,12 @@ export interface FeatureModule {
   web?: {
     /** Mounted on the authenticated `/api` app (so `api.get("/voicemail/...")` is `/api/voicemail/...`). */
     routes?(api: Hono<FeatureWebEnv>, kit: FeatureWebKit): void;
+    /**
+     * Path prefixes under /api (e.g. `/api/moh/classes/`) whose PUT/POST bodies the feature's routes
+     * bound themselves with `kit.readBody` after authentication (uploads), instead of the API's
+     * small default body limit.
+     */
+    uploads?: readonly string[];
     pages?: readonly { path: string; title: string }[];
     openapi?: Readonly<Record<string, unknown>>;
   };

@@ -22,7 +22,8 @@ export function contactFor(
   box: { publicAddress: string; sipPort: number },
   transport: Peer["transport"],
 ): string {
-  const t = transport === "tcp" ? ";transport=tcp" : "";
+  // TLS keeps the plain form here: the transport rewrites it to the TLS port (advertiseTls).
+  const t = transport === "tcp" || transport === "ws" || transport === "wss" ? `;transport=${transport}` : "";
   return `<sip:pbx@${box.publicAddress}:${box.sipPort}${t}>`;
 }
 

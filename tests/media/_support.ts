@@ -13,6 +13,8 @@ import {
   type Appliance,
   correlate,
   describeSipp,
+  PEER_MEDIA_BAND,
+  pickPortRange,
   runSipp,
   type SippRun,
   startSipp,
@@ -352,6 +354,62 @@ export async function rtpCallee(
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** A caller that is sipp (SIP, a `uac_*_rtp_peer.xml` scenario) + an RtpPeer (media). */
+export interface RtpCaller extends AsyncDisposable {
+  peer: RtpPeer;
+  sipp: SippRun;
+  /** The box's audio port for this caller, from the 200 (the scenario prints BOX_AUDIO_PORT). */
+  boxPort: number;
+  /** Wait for another number the scenario prints as `NAME=123` (e.g. BOX_TE48_PT). */
+  printed(name: string): Promise<number>;
+}
+
+/**
+ * Place a call from `user` to `service` with a `uac_*_rtp_peer.xml` scenario: sipp binds
+ * media_port and media_port+2, and its SDP names media_port+4, where the RtpPeer listens. Resolves
+ * once the box answered (its audio port is known).
+ */
+export async function rtpCaller(
+  app: Appliance,
+  o: { scenario: string; user: string; service: string },
+): Promise<RtpCaller> {
+  const [mediaPort] = await pickPortRange(6, PEER_MEDIA_BAND);
+  const peer = await RtpPeer.open(mediaPort! + 4);
+  let sipp: SippRun;
+  try {
+    sipp = await startSipp({
+      scenario: o.scenario,
+      target: `127.0.0.1:${app.sipPort}`,
+      user: o.user,
+      password: pw(o.user),
+      service: o.service,
+      mediaPort: mediaPort!,
+    });
+  } catch (e) {
+    await peer.close();
+    throw e;
+  }
+  const printed = async (name: string) => {
+    let value = 0;
+    await waitFor(
+      () => (value = Number(new RegExp(`${name}=(\\d+)`).exec(sipp.output())?.[1] ?? 0)) > 0,
+      `${name} from the 200 (sipp prints it)`,
+      10_000,
+    );
+    return value;
+  };
+  const close = async () => {
+    await sipp.stop();
+    await peer.close();
+  };
+  try {
+    return { peer, sipp, boxPort: await printed("BOX_AUDIO_PORT"), printed, [Symbol.asyncDispose]: close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 /** Run `fn`; on failure, add the tail of the appliance log to the error. */

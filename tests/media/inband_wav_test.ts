@@ -6,15 +6,7 @@
  * the box must hear the digits and send them to it as RFC 4733 events.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import {
-  describeSipp,
-  hasBinary,
-  PEER_MEDIA_BAND,
-  pickPortRange,
-  startAppliance,
-  startBaresip,
-  startSipp,
-} from "../_harness/mod.ts";
+import { describeSipp, hasBinary, startAppliance, startBaresip } from "../_harness/mod.ts";
 import { generateDtmf } from "../../runtime/media/dtmf/mod.ts";
 import { readWav, writeWav } from "../../runtime/media/wav/mod.ts";
 import {
@@ -22,11 +14,10 @@ import {
   openCodec,
   pw,
   rtpCallee,
-  RtpPeer,
+  rtpCaller,
   setupExtensions,
   sleep,
   telephoneEvents,
-  waitFor,
   withAppLog,
 } from "./_support.ts";
 
@@ -49,9 +40,6 @@ Deno.test({
   async fn() {
     await using app = await startAppliance({ env: APP_ENV });
     const dir = await Deno.makeTempDir({ prefix: "inband-wav-" });
-    // sipp binds media_port and media_port+2; the scenario's SDP names media_port+4, our socket.
-    const [mediaPort] = await pickPortRange(6, PEER_MEDIA_BAND);
-    const caller = await RtpPeer.open(mediaPort + 4);
     try {
       await withAppLog(app, async () => {
         await setupExtensions(app, ["1001", "1002"]);
@@ -60,23 +48,12 @@ Deno.test({
         ]);
         const wavPath = `${dir}/digits.wav`;
         await Deno.writeFile(wavPath, dtmfWav());
-        await using sipp = await startSipp({
+        await using call = await rtpCaller(app, {
           scenario: "uac_pcmu_rtp_peer.xml",
-          target: `127.0.0.1:${app.sipPort}`,
           user: "1001",
-          password: pw("1001"),
           service: "1002",
-          mediaPort,
         });
-        let boxPort = 0;
-        await waitFor(
-          () => {
-            boxPort = Number(/BOX_AUDIO_PORT=(\d+)/.exec(sipp.output())?.[1] ?? 0);
-            return boxPort > 0;
-          },
-          "the box's audio port from the 200 (sipp prints it)",
-          10_000,
-        );
+        const { sipp, peer: caller, boxPort } = call;
         const wav = readWav(await Deno.readFile(wavPath));
         assertEquals([wav.sampleRate, wav.channels], [8000, 1]);
         const pcmu = openCodec("PCMU", 8000);
@@ -91,7 +68,6 @@ Deno.test({
         assertEquals(telephoneEvents(callee.peer.received, 101), [...DIGITS]);
       });
     } finally {
-      await caller.close();
       await Deno.remove(dir, { recursive: true });
     }
   },

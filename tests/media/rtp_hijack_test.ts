@@ -7,25 +7,16 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import dgram from "node:dgram";
-import {
-  describeSipp,
-  hasBinary,
-  PEER_MEDIA_BAND,
-  pickPortRange,
-  startAppliance,
-  startSipp,
-} from "../_harness/mod.ts";
+import { describeSipp, hasBinary, pickPortRange, startAppliance } from "../_harness/mod.ts";
 import { writeRtpHeader } from "../../runtime/media/rtp/rtp.ts";
 import {
   APP_ENV,
   decodeStream,
   openCodec,
-  pw,
   rtpCallee,
-  RtpPeer,
+  rtpCaller,
   setupExtensions,
   sleep,
-  waitFor,
   windowedCorrelation,
   withAppLog,
 } from "./_support.ts";
@@ -103,30 +94,17 @@ Deno.test({
     // A small range (10 pairs) so the spray covers every port the box might use, at a modest rate.
     const rtpPorts = await pickPortRange(20);
     await using app = await startAppliance({ env: APP_ENV, rtpPorts });
-    const [mediaPort] = await pickPortRange(6, PEER_MEDIA_BAND);
-    const caller = await RtpPeer.open(mediaPort + 4);
     const attacker = await Attacker.open();
     try {
       await withAppLog(app, async () => {
         await setupExtensions(app, ["1001", "1002"]);
         await using callee = await rtpCallee(app, "1002", ["0 PCMU/8000"]);
-        await using sipp = await startSipp({
+        await using call = await rtpCaller(app, {
           scenario: "uac_pcmu_rtp_peer.xml",
-          target: `127.0.0.1:${app.sipPort}`,
           user: "1001",
-          password: pw("1001"),
           service: "1002",
-          mediaPort,
         });
-        let boxA = 0;
-        await waitFor(
-          () => {
-            boxA = Number(/BOX_AUDIO_PORT=(\d+)/.exec(sipp.output())?.[1] ?? 0);
-            return boxA > 0;
-          },
-          "the box's audio port from the 200 (sipp prints it)",
-          10_000,
-        );
+        const { sipp, peer: caller, boxPort: boxA } = call;
         const aSent = noise(4, 1);
         const bSent = noise(4, 2);
         const toA = () => ({ address: "127.0.0.1", port: boxA });
@@ -178,7 +156,6 @@ Deno.test({
       });
     } finally {
       await attacker.close();
-      await caller.close();
     }
   },
 });

@@ -1,8 +1,8 @@
 /**
  * A provisioning stack for end-to-end tests: real storage in a temp dir, startProvisioning on
  * 127.0.0.1 with ephemeral ports, the web app with the phone API, and optionally the real SIP
- * transport + transaction layer feeding the PnP hook. appliance/mod.ts does not wire
- * startProvisioning yet, so the tests compose it here the way the lead will.
+ * transport + transaction layer feeding the events core with the ua-profile package, composed the
+ * way appliance/mod.ts composes them (SIP plug-and-play SUBSCRIBEs go through the same path).
  */
 import { createLogger } from "../../runtime/log/mod.ts";
 import { openStorage, type Storage } from "../../runtime/storage/mod.ts";
@@ -14,6 +14,7 @@ import {
 } from "../../runtime/sip/mod.ts";
 import { type BootConfig, DEFAULTS } from "../../appliance/config.ts";
 import { type ProvisioningService, startProvisioning } from "../../appliance/_provisioning.ts";
+import { type EventsService, startEvents, uaProfilePackage } from "../../appliance/_events.ts";
 import { createApp } from "../../web/mod.ts";
 import { realClock } from "../../runtime/clock/mod.ts";
 
@@ -76,8 +77,8 @@ export async function startStack(
 
   let transports: TransportLayer | undefined;
   let transactions: TransactionLayer | undefined;
-  // The SIP stack starts first (its port goes into the files); the hook arrives after.
-  const holder: { prov?: ProvisioningService } = {};
+  // The SIP stack starts first (its port goes into the files); the events core arrives after.
+  const holder: { events?: EventsService } = {};
   if (options.sip) {
     transactions = new TransactionLayer({
       transport: {
@@ -86,7 +87,7 @@ export async function startStack(
       },
       clock: realClock,
       onRequest: (req, tx, source) => {
-        if (holder.prov?.sipHook(req, tx, source)) return;
+        if (holder.events?.hook(req, tx, source)) return;
         if (tx && req.method !== "ACK") tx.respond(createResponse(req, 501));
       },
     });
@@ -106,8 +107,31 @@ export async function startStack(
     httpPort: 8080,
     env: {},
     ...(options.guard ? { guard: options.guard } : {}),
-    ...(transactions ? { sendRequest: (r, t, h) => transactions!.sendRequest(r, t, h) } : {}),
   });
+  if (transactions) {
+    const events = startEvents({
+      transactions,
+      // ua-profile takes no credentials; the fixture serves nothing that would ask for them.
+      authorizer: {
+        authorize: () => {
+          throw new Error("the provisioning fixture serves ua-profile only (no credentials)");
+        },
+      },
+      clock: realClock,
+      log,
+      storage,
+      publicAddress: "127.0.0.1",
+      sipPort,
+    });
+    events.core.register(uaProfilePackage({
+      httpBase: () => prov.data.server().httpBase,
+      storage,
+      clock: realClock,
+      log,
+      guard: prov.guard,
+    }));
+    holder.events = events;
+  }
   const app = createApp({
     storage,
     clock: realClock,
@@ -122,7 +146,6 @@ export async function startStack(
     body: JSON.stringify({ username: "admin", password: ADMIN_PASSWORD }),
   }, { remoteAddr: { hostname: "127.0.0.1" } });
   const { token } = await login.json() as { token: string };
-  holder.prov = prov;
   const p = prov;
   return {
     storage,
@@ -142,6 +165,7 @@ export async function startStack(
       }, { remoteAddr: { hostname: "127.0.0.1" } })),
     async close() {
       await p.stop();
+      holder.events?.close();
       transactions?.close();
       await transports?.close();
       storage.close();

@@ -6,45 +6,9 @@
  * no sound card here; it still negotiates and sends RTP.
  */
 import { ok } from "node:assert";
-import { freeUdpPort, hasBinary } from "../_harness/mod.ts";
-import { assertOk, EXT, type Pbx, phone, startPbx, withLogs } from "./_setup.ts";
-
-/** Run linphonec as 201 with `commands` (each followed by its pause in ms); resolves with its stdout. */
-async function linphonec(pbx: Pbx, commands: [string, number][]): Promise<string> {
-  const home = await Deno.makeTempDir({ prefix: "linphonec-" });
-  try {
-    await Deno.mkdir(`${home}/.local/share/linphone`, { recursive: true });
-    const rc = `${home}/rc`;
-    const sipPort = await freeUdpPort();
-    const rtpPort = await freeUdpPort();
-    await Deno.writeTextFile(
-      rc,
-      `[sip]\nsip_port=${sipPort}\nsip_tcp_port=0\n[sound]\n[rtp]\naudio_rtp_port=${rtpPort}\n`,
-    );
-    const p = new Deno.Command("linphonec", {
-      args: ["-c", rc, "-d", "0"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-      env: { HOME: home },
-    }).spawn();
-    const w = p.stdin.getWriter();
-    const all: [string, number][] = [
-      [`register sip:201@${pbx.target} sip:${pbx.target} ${EXT["201"]}`, 2000],
-      ...commands,
-      ["quit", 500],
-    ];
-    for (const [line, ms] of all) {
-      await w.write(new TextEncoder().encode(line + "\n"));
-      await new Promise((r) => setTimeout(r, ms));
-    }
-    await w.close().catch(() => {});
-    const out = await p.output();
-    return new TextDecoder().decode(out.stdout);
-  } finally {
-    await Deno.remove(home, { recursive: true }).catch(() => {});
-  }
-}
+import { hasBinary } from "../_harness/mod.ts";
+import { assertOk, phone, startPbx, withLogs } from "./_setup.ts";
+import { linphonec } from "./_linphonec.ts";
 
 Deno.test({
   name: "linphonec holds, resumes and blind-transfers calls through the box",

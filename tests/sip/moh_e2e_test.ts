@@ -4,7 +4,8 @@
  * call is held and checks their payload is not silence. Resume is checked by sipp (a=sendrecv both
  * ways) and by the box's log saying the music stopped.
  */
-import { ok } from "node:assert";
+import { equal, ok } from "node:assert";
+import { writeWav } from "../../runtime/media/wav/mod.ts";
 import { createSocket } from "node:dgram";
 import { assertOk, call, register, startPbx, withLogs } from "./_setup.ts";
 import { freeUdpPort, startSipp } from "../_harness/mod.ts";
@@ -19,6 +20,38 @@ Deno.test("a held party hears music on hold from the box; resume stops it", asyn
     await t.step(
       "hold of a wideband (G.722) call: the music comes in G.722",
       withLogs(pbx, () => heldPartyHearsMusic(pbx, "uas_hold_moh_g722.xml", "uac_hold_music_g722.xml", 9)),
+    );
+    await t.step(
+      "an uploaded class (44.1 kHz stereo WAV) is what held parties hear; broken uploads are refused",
+      withLogs(pbx, async () => {
+        const upload = async (name: string, body: Uint8Array) => {
+          const res = await fetch(`${pbx.app.baseUrl}/api/moh/classes/${name}`, {
+            method: "PUT",
+            headers: { authorization: `Bearer ${await pbx.app.adminToken()}`, "content-type": "audio/wav" },
+            body: body.slice(),
+          });
+          return { status: res.status, body: await res.json() };
+        };
+        const wav = toneWav(44100, 2, 3);
+        const truncated = await upload("broken", wav.subarray(0, 40));
+        equal(truncated.status, 400);
+        ok(/not a usable WAV file/.test(truncated.body.error), truncated.body.error);
+        const text = await upload("text", new TextEncoder().encode("not audio at all"));
+        equal(text.status, 400);
+        ok(/not a WAV file/.test(text.body.error), text.body.error);
+        const up = await upload("lobby", wav); // larger than the API's 64 KiB default body limit
+        equal(up.status, 201, JSON.stringify(up.body));
+        equal(up.body.sampleRate, 44100);
+        const api = await pbx.app.adminApi();
+        await api.put("/api/moh/selected", { class: "lobby" });
+        const list = await api.get<{ classes: { name: string; selected: boolean }[] }>("/api/moh/classes");
+        ok(list.classes.some((c) => c.name === "lobby" && c.selected), JSON.stringify(list));
+        await heldPartyHearsMusic(pbx, "uas_hold_moh_g722.xml", "uac_hold_music_g722.xml", 9);
+        ok(
+          /music on hold started.*class="?lobby"?/.test(pbx.app.logs()),
+          "the held party heard the uploaded class",
+        );
+      }),
     );
   } finally {
     await pbx.app.stop();
@@ -67,4 +100,14 @@ async function heldPartyHearsMusic(
   ok(/music on hold started/.test(logs), "the box logged the start");
   ok(/music on hold stopped/.test(logs), "resume (or the call's end) stopped the music");
   ok(/call resumed/.test(logs), "the box saw the resume");
+}
+
+/** `seconds` of a 440 Hz tone over `channels` channels. */
+function toneWav(rate: number, channels: number, seconds: number): Uint8Array {
+  const n = Math.round(rate * seconds);
+  const pcm = new Int16Array(n * channels);
+  for (let i = 0; i < n * channels; i++) {
+    pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * Math.floor(i / channels)) / rate));
+  }
+  return writeWav({ sampleRate: rate, channels }, pcm);
 }

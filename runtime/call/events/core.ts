@@ -47,6 +47,26 @@ export interface EventCoreOptions {
   sipPort: number;
   store?: SubscriptionStore;
   limits?: Partial<EventLimits>;
+  /**
+   * The call registry (runtime/call/registry.ts): each subscription's dialog is registered there as
+   * a `subscription` usage, so in-dialog SUBSCRIBEs (refresh, unsubscribe) reach the core through
+   * the dispatcher's one dialog lookup, and an ended subscription lingers there like a call. Without
+   * it, `handleRequest` takes in-dialog SUBSCRIBEs itself.
+   */
+  registry?: SubscriptionDialogs;
+}
+
+/** What the core needs of the call registry (CallRegistry satisfies it). */
+export interface SubscriptionDialogs {
+  register(
+    callId: string,
+    localTag: string,
+    usage: {
+      kind: "subscription";
+      handle(req: SipRequest, tx: EventServerTransaction | undefined, source: Peer): void;
+    },
+  ): void;
+  linger(callId: string, localTag: string): void;
 }
 
 /** A subscription the core holds (the view packages see, plus dialog and timers). */
@@ -150,6 +170,8 @@ export class EventCore {
    */
   handleRequest(req: SipRequest, tx: EventServerTransaction | undefined, source: Peer): boolean {
     if (req.method !== "SUBSCRIBE") return false;
+    // In-dialog SUBSCRIBEs go through the registry when there is one (see EventCoreOptions.registry).
+    if (this.#o.registry !== undefined && getTagOf(getHeader(req, "To")) !== undefined) return false;
     if (!tx) return true;
     try {
       this.#subscribe(req, tx, source);
@@ -215,7 +237,10 @@ export class EventCore {
   /** Stop timers. Stored subscriptions stay stored, so a restart resumes them. */
   close(): void {
     this.#closed = true;
-    for (const s of this.#subs.values()) if (s.timer !== undefined) this.#o.clock.clearTimeout(s.timer);
+    for (const s of this.#subs.values()) {
+      if (s.timer !== undefined) this.#o.clock.clearTimeout(s.timer);
+      this.#o.registry?.linger(s.dialog.callId, s.dialog.localTag);
+    }
     this.#subs.clear();
   }
 
@@ -305,7 +330,7 @@ export class EventCore {
     });
     const refusal = pkg.authorize?.(sub, req, source);
     if (refusal) {
-      this.#subs.delete(sub.id);
+      this.#drop(sub);
       return tx.respond(
         createResponse(req, refusal.status, { reason: refusal.reason, headers: refusal.headers ?? [] }),
       );
@@ -408,7 +433,32 @@ export class EventCore {
       terminated: false,
     };
     this.#subs.set(sub.id, sub);
+    this.#o.registry?.register(sub.dialog.callId, sub.dialog.localTag, {
+      kind: "subscription",
+      handle: (req, tx, source) => {
+        if (tx === undefined) return;
+        if (req.method !== "SUBSCRIBE") {
+          // Only SUBSCRIBE refreshes come in a subscription's dialog (RFC 6665 section 4.1.2).
+          return tx.respond(createResponse(req, 405, { headers: [{ name: "Allow", value: "SUBSCRIBE" }] }));
+        }
+        try {
+          this.#inDialog(req, tx, source, sub.dialog.localTag);
+        } catch (e) {
+          this.#o.log.warn("SUBSCRIBE handling failed", { error: e as Error });
+          try {
+            tx.respond(createResponse(req, 500));
+          } catch { /* already answered */ }
+        }
+      },
+    });
     return sub;
+  }
+
+  /** Forget a subscription; its dialog lingers in the registry for late retransmissions. */
+  #drop(s: Sub): void {
+    if (this.#subs.get(s.id) !== s) return;
+    this.#subs.delete(s.id);
+    this.#o.registry?.linger(s.dialog.callId, s.dialog.localTag);
   }
 
   #stored(s: Sub): StoredSubscription {
@@ -473,7 +523,7 @@ export class EventCore {
     s.terminated = true;
     if (s.timer !== undefined) this.#o.clock.clearTimeout(s.timer);
     s.timer = undefined;
-    if (this.#subs.get(s.id) === s) this.#subs.delete(s.id);
+    this.#drop(s);
     this.#o.store?.remove(s.id);
   }
 
@@ -507,7 +557,7 @@ export class EventCore {
     const done = (status: number) => {
       s.inFlight = false;
       if (final) {
-        if (this.#subs.get(s.id) === s) this.#subs.delete(s.id);
+        this.#drop(s);
         return;
       }
       if (status >= 300 && status !== 401 && status !== 407 && status !== 491) {

@@ -19,6 +19,7 @@ import {
   type SubscriptionStore,
 } from "./mod.ts";
 import { attachExtensionState, attachMessageSummary } from "./mod.ts";
+import { CallRegistry } from "../registry.ts";
 
 const PEER: Peer = { transport: "udp", address: "127.0.0.1", port: 5070 };
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -32,7 +33,10 @@ const authorizer: Authorizer = {
   },
 };
 
-function setup(options: { store?: SubscriptionStore; clock?: VirtualClock; perSource?: number } = {}) {
+function setup(
+  options: { store?: SubscriptionStore; clock?: VirtualClock; perSource?: number; registry?: CallRegistry } =
+    {},
+) {
   const clock = options.clock ?? new VirtualClock();
   const sent: { req: SipRequest; handlers: ClientTransactionHandlers }[] = [];
   const core = new EventCore({
@@ -43,6 +47,7 @@ function setup(options: { store?: SubscriptionStore; clock?: VirtualClock; perSo
     publicAddress: "127.0.0.1",
     sipPort: 5060,
     ...(options.store ? { store: options.store } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
     limits: {
       minExpires: 60,
       maxExpires: 600,
@@ -347,4 +352,64 @@ Deno.test("bad SUBSCRIBEs get clear 4xx: no Event 400, no Contact 400, wrong Acc
   const toTag = /tag=([^;]+)$/.exec(getHeader(ok, "To")!)![1]!;
   assertEquals(send(core, subscribe("dialog", { callId: "mine", toTag, cseq: 2, user: "203" })).status, 403);
   assertEquals(send(core, subscribe("presence", { callId: "mine", toTag, cseq: 3 })).status, 489);
+});
+
+Deno.test("subscriptions are dialog usages in the call registry: refresh routes through it, and none is left after they end", () => {
+  const clock = new VirtualClock();
+  const registry = new CallRegistry({ clock });
+  const { core, answer } = setup({ clock, registry });
+  const viaRegistry = (req: SipRequest): SipResponse => {
+    let res: SipResponse | undefined;
+    assert.equal(
+      core.handleRequest(req, { respond: () => {} }, PEER),
+      false,
+      "in-dialog: the registry's turn",
+    );
+    assert(
+      registry.route(req, { respond: (r: SipResponse) => void (res = r) } as never, PEER),
+      "the registry knows the dialog",
+    );
+    if (!res) throw new Error("no response");
+    return res;
+  };
+  for (let i = 0; i < 50; i++) {
+    const ok = send(core, subscribe("presence", { callId: `reg-${i}`, expires: 120 }));
+    assertEquals(ok.status, 200);
+    answer();
+    const toTag = /tag=([^;]+)/.exec(getHeader(ok, "To")!)![1]!;
+    if (i % 2 === 0) {
+      // Refresh, then unsubscribe, in the dialog.
+      assertEquals(
+        viaRegistry(subscribe("presence", { callId: `reg-${i}`, toTag, cseq: 2, expires: 120 })).status,
+        200,
+      );
+      answer();
+      assertEquals(
+        viaRegistry(subscribe("presence", { callId: `reg-${i}`, toTag, cseq: 3, expires: 0 })).status,
+        200,
+      );
+      answer();
+    }
+    if (i === 1) {
+      // Another method in a subscription's dialog is not allowed there.
+      const notify = { ...subscribe("presence", { callId: "reg-1", toTag, cseq: 9 }), method: "NOTIFY" };
+      let res: SipResponse | undefined;
+      registry.route(notify, { respond: (r: SipResponse) => void (res = r) } as never, PEER);
+      assertEquals(res?.status, 405);
+    }
+  }
+  assertEquals(core.subscriptions().length, 25);
+  assertEquals(registry.active, 25);
+  clock.advance(121_000); // the other half expire: final NOTIFYs
+  while (true) {
+    try {
+      answer();
+    } catch {
+      break;
+    }
+  }
+  assertEquals(core.subscriptions().length, 0);
+  assertEquals(registry.active, 0);
+  clock.advance(40_000); // the linger (Timer J) passes
+  assertEquals(registry.size, 0, "no dialog left behind");
 });

@@ -13,8 +13,10 @@
 import type { FeatureModule, HeldParty, HoldHandler } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { defaultMelody } from "./melody.ts";
+import { MAX_CLASS_BYTES, MohClassError, type MohClasses } from "./classes.ts";
 
 export { defaultMelody };
+export * from "./classes.ts";
 
 /** What music on hold needs from the media plane (MediaPlane satisfies the first two). */
 export interface MohMedia {
@@ -26,6 +28,8 @@ export interface MohMedia {
    * stopPlay. When present it is used for every leg (narrowband and wideband).
    */
   playLoop?(legId: string, audio: { samples: Int16Array; sampleRate: number }): Promise<unknown>;
+  /** Loop a WAV file (an uploaded class) in the leg's codec, resampled by the worker, until stopPlay. */
+  playFile?(legId: string, path: string): Promise<unknown>;
 }
 
 /** Options for `createMusicOnHold`. */
@@ -34,6 +38,8 @@ export interface MusicOnHoldOptions {
   log: Logger;
   /** The class to play: mono PCM and its rate; default the generated melody at 8 kHz. */
   music?: { samples: Int16Array; sampleRate: number };
+  /** Uploaded classes; the selected one is played (through `media.playFile`) instead of `music`. */
+  classes?: MohClasses;
 }
 
 /** The running music-on-hold handler; `playing` lists the legs it plays into (for tests, status). */
@@ -70,7 +76,9 @@ export function createMusicOnHold(options: MusicOnHoldOptions): MusicOnHold {
     held(party: HeldParty) {
       if (playing.has(party.legId)) return;
       const narrowband = party.codec === undefined || G711.test(party.codec);
-      if (media.playLoop === undefined && !narrowband) {
+      // An uploaded class is played by the worker in the leg's own codec, narrow- or wideband.
+      const file = media.playFile ? options.classes?.selectedFile() : undefined;
+      if (file === undefined && media.playLoop === undefined && !narrowband) {
         log.warn("music on hold: no player for this codec yet; the held party hears silence", {
           call: party.callId,
           codec: party.codec,
@@ -82,8 +90,14 @@ export function createMusicOnHold(options: MusicOnHoldOptions): MusicOnHold {
         call: party.callId,
         leg: party.legId,
         codec: party.codec ?? "G.711",
+        class: file === undefined ? "default" : options.classes!.selected(),
       });
-      if (media.playLoop !== undefined) {
+      if (file !== undefined) {
+        media.playFile!(party.legId, file).catch((e) => {
+          playing.delete(party.legId);
+          log.warn("music on hold failed", { call: party.callId, file, error: e as Error });
+        });
+      } else if (media.playLoop !== undefined) {
         media.playLoop(party.legId, music).catch((e) => {
           playing.delete(party.legId);
           log.warn("music on hold failed", { call: party.callId, error: e as Error });
@@ -98,7 +112,101 @@ export function createMusicOnHold(options: MusicOnHoldOptions): MusicOnHold {
   };
 }
 
-/** Music on hold as a feature module: it adds the hold handler (appliance/ registers it). */
+/**
+ * Music on hold as a feature module: the hold handler, and with `classes` the API that uploads,
+ * lists, deletes and selects classes (`/api/moh/classes`, admin only; the appliance registers it).
+ */
 export function mohFeature(options: MusicOnHoldOptions): FeatureModule & { hold: MusicOnHold } {
-  return { name: "moh", hold: createMusicOnHold(options) };
+  const classes = options.classes;
+  if (classes === undefined) return { name: "moh", hold: createMusicOnHold(options) };
+  return {
+    name: "moh",
+    hold: createMusicOnHold(options),
+    web: {
+      routes(api, kit) {
+        const guard = <T>(fn: () => T): T => {
+          try {
+            return fn();
+          } catch (e) {
+            if (e instanceof MohClassError) kit.fail(e.status, e.message);
+            throw e;
+          }
+        };
+        api.use("/moh/*", kit.requireAdmin);
+        api.get("/moh/classes", (c) => c.json({ classes: classes.list(), maxBytes: MAX_CLASS_BYTES }));
+        api.put("/moh/classes/:name", async (c) => {
+          const name = c.req.param("name");
+          const bytes = await kit.readBody(c, MAX_CLASS_BYTES);
+          const cls = guard(() => classes.put(name, bytes));
+          kit.audit(c, "moh.class.upload", `${name} (${bytes.length} bytes)`);
+          options.log.info("music-on-hold class uploaded", { class: name, bytes: bytes.length });
+          return c.json(cls, 201);
+        });
+        api.delete("/moh/classes/:name", (c) => {
+          const name = c.req.param("name");
+          guard(() => classes.delete(name));
+          kit.audit(c, "moh.class.delete", name);
+          return c.body(null, 204);
+        });
+        api.put("/moh/selected", async (c) => {
+          const body = await c.req.json().catch(() => undefined) as { class?: unknown } | undefined;
+          const name = body?.class;
+          if (typeof name !== "string") return kit.fail(400, 'body must be {"class": "<name>"}');
+          guard(() => classes.select(name));
+          kit.audit(c, "moh.class.select", name);
+          return c.json({ selected: classes.selected() });
+        });
+      },
+      uploads: ["/api/moh/classes/"],
+      openapi: MOH_OPENAPI,
+    },
+  };
 }
+
+const MOH_OPENAPI = {
+  "/api/moh/classes": {
+    get: {
+      summary: "Music-on-hold classes (the built-in one first) and which is selected",
+      tags: ["music on hold"],
+      responses: {
+        "200": {
+          description:
+            "{ classes: [{ name, builtin, selected, sampleRate, channels, durationMs, bytes }], maxBytes }",
+        },
+      },
+    },
+  },
+  "/api/moh/classes/{name}": {
+    put: {
+      summary:
+        "Upload a class: the request body is a WAV file (PCM16, mu-law or A-law; any rate 8-48 kHz, any channels)",
+      tags: ["music on hold"],
+      parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+      requestBody: { content: { "audio/wav": { schema: { type: "string", format: "binary" } } } },
+      responses: {
+        "201": { description: "The class as listed" },
+        "400": { description: "Not a usable WAV file, or a bad name; the message says what is wrong" },
+        "409": { description: "The built-in class cannot be replaced" },
+        "413": { description: "Larger than maxBytes" },
+      },
+    },
+    delete: {
+      summary: "Delete an uploaded class (the selection falls back to the built-in one)",
+      tags: ["music on hold"],
+      parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+      responses: { "204": { description: "Deleted" }, "404": { description: "No such class" } },
+    },
+  },
+  "/api/moh/selected": {
+    put: {
+      summary: "Choose the class held parties hear",
+      tags: ["music on hold"],
+      requestBody: {
+        content: {
+          "application/json": { schema: { type: "object", properties: { class: { type: "string" } } } },
+        },
+      },
+      responses: { "200": { description: "{ selected }" }, "404": { description: "No such class" } },
+    },
+  },
+};

@@ -147,6 +147,8 @@ export function voicemailFeature(
     applications: [depositApplication(deps), retrieveApplication(deps)],
     web: {
       openapi,
+      // Greeting uploads (up to MAX_GREETING_BYTES) are bounded by the routes themselves.
+      uploads: ["/api/voicemail/mailboxes/"],
       routes(api: Hono<FeatureWebEnv>, kit: FeatureWebKit) {
         const mine = (c: Context<FeatureWebEnv>, mailbox: string) => {
           const user = c.get("user");

@@ -37,8 +37,11 @@ export type SipMessage = SipRequest | SipResponse;
 
 /** Where a message came from or goes to at the transport level. */
 export interface Peer {
-  /** `tls` is SIP over TLS (RFC 3261 section 26) on the TLS port. */
-  transport: "udp" | "tcp" | "tls";
+  /**
+   * `tls` is SIP over TLS (RFC 3261 section 26) on the TLS port; `ws`/`wss` SIP over WebSocket
+   * (RFC 7118) on the web ports: `port` is then the client's source port, naming its connection.
+   */
+  transport: "udp" | "tcp" | "tls" | "ws" | "wss";
   address: string;
   port: number;
 }

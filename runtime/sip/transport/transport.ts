@@ -119,6 +119,14 @@ export interface TransportLayer {
   sendRequest(req: SipRequest, target: Peer): Promise<void>;
   /** Send a response where its top Via says (section 18.2.2, RFC 3581 section 4). */
   sendResponse(res: SipResponse): Promise<void>;
+  /**
+   * Take a WebSocket the web server accepted with subprotocol `sip` (RFC 7118): each message on it
+   * is one SIP message from `{ transport: ws|wss, address, port }`, and requests and responses for
+   * that peer go back on it. The box never opens WebSocket connections itself.
+   */
+  attachWebSocket(socket: WebSocket, remote: { address: string; port: number }, secure: boolean): void;
+  /** Open SIP WebSocket connections. */
+  readonly webSocketCount: number;
   /** Close every socket and connection. */
   close(): Promise<void>;
 }
@@ -345,6 +353,8 @@ class Transports implements TransportLayer {
   #tls: Deno.TlsListener | null;
   #conns = new Map<string, Connection>();
   #all = new Set<Connection>();
+  /** SIP WebSockets by `ws|wss:address:port` (RFC 7118). */
+  #ws = new Map<string, WebSocket>();
   #connecting = new Map<string, Promise<Connection>>();
   #loops = new Set<Promise<void>>();
   #sweeper: ReturnType<typeof setInterval>;
@@ -385,6 +395,7 @@ class Transports implements TransportLayer {
   async send(data: Uint8Array, peer: Peer): Promise<void> {
     if (this.#closed) throw new Deno.errors.BadResource("transport is closed");
     if (peer.transport === "udp") return await this.#udp.send(data, peer.port, peer.address);
+    if (peer.transport === "ws" || peer.transport === "wss") return this.#sendWs(data, peer);
     const c = await this.#connection(peer);
     await this.#write(c, data);
   }
@@ -414,6 +425,11 @@ class Transports implements TransportLayer {
     const rport = rportText ? Number(rportText) : undefined;
     const secure = via.transport === "TLS";
     const port = via.port ?? (secure ? DEFAULT_TLS_PORT : DEFAULT_PORT);
+    if (via.transport === "WS" || via.transport === "WSS") {
+      // RFC 7118 section 5: the response goes back on the WebSocket the request came on.
+      const transport = via.transport === "WSS" ? "wss" : "ws";
+      return this.send(data, { transport, address: received ?? via.host, port: rport ?? port });
+    }
     if (via.transport !== "UDP") {
       const transport = secure ? "tls" : "tcp";
       // 18.2.2: reliable transport -> the connection the request came on, if still open.
@@ -443,6 +459,14 @@ class Transports implements TransportLayer {
       }
     }
     for (const c of this.#all) this.#closeConnection(c);
+    for (const ws of this.#ws.values()) {
+      try {
+        ws.close(1001, "shutting down");
+      } catch {
+        // already closing
+      }
+    }
+    this.#ws.clear();
     await this.#udp.close();
     await Promise.allSettled([...this.#connecting.values()]);
     while (this.#loops.size > 0) await Promise.allSettled([...this.#loops]);
@@ -783,6 +807,72 @@ class Transports implements TransportLayer {
     }
     if (closed.idle > 0) log?.debug?.("SIP TCP idle connections closed", { count: closed.idle });
     for (const [source, seen] of this.#capLogged) if (now - seen.at > 120_000) this.#capLogged.delete(source);
+  }
+
+  // --- WebSocket (RFC 7118) -------------------------------------------------------------------------
+
+  get webSocketCount(): number {
+    return this.#ws.size;
+  }
+
+  attachWebSocket(socket: WebSocket, remote: { address: string; port: number }, secure: boolean): void {
+    const peer: Peer = {
+      transport: secure ? "wss" : "ws",
+      address: normalizeAddress(remote.address),
+      port: remote.port,
+    };
+    const key = `${peer.transport}:${peer.address}:${peer.port}`;
+    if (this.#closed) {
+      socket.close(1001, "shutting down");
+      return;
+    }
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("open", () => this.#ws.set(key, socket));
+    if (socket.readyState === WebSocket.OPEN) this.#ws.set(key, socket);
+    socket.addEventListener("message", (ev: MessageEvent) => {
+      const data = typeof ev.data === "string"
+        ? new TextEncoder().encode(ev.data)
+        : new Uint8Array(ev.data as ArrayBuffer);
+      try {
+        if (isBlank(data)) return; // keep-alive
+        if (data.length > this.#max) {
+          this.#options.logger?.warn?.("SIP WebSocket message too large; closing", {
+            source: key,
+            bytes: data.length,
+          });
+          socket.close(1009, "message too large");
+          return;
+        }
+        let msg: SipMessage;
+        try {
+          msg = parseMessage(data);
+        } catch (e) {
+          return this.#parseError(e, peer);
+        }
+        this.#deliver(msg, peer, data);
+      } catch (e) {
+        this.#options.logger?.warn?.("dropping SIP WebSocket message", { error: String(e), source: key });
+      }
+    });
+    const gone = () => {
+      if (this.#ws.get(key) === socket) this.#ws.delete(key);
+    };
+    socket.addEventListener("close", gone);
+    socket.addEventListener("error", gone);
+  }
+
+  #sendWs(data: Uint8Array, peer: Peer): Promise<void> {
+    const socket = this.#ws.get(`${peer.transport}:${normalizeAddress(peer.address)}:${peer.port}`);
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(
+        new Deno.errors.NotConnected(
+          `no SIP WebSocket from ${peer.address}:${peer.port} (the box cannot open one)`,
+        ),
+      );
+    }
+    // SIP over WebSocket is text in practice (JsSIP, SIP.js); RFC 7118 allows either frame type.
+    socket.send(new TextDecoder().decode(data));
+    return Promise.resolve();
   }
 
   // --- shared -------------------------------------------------------------------------------------

@@ -44,6 +44,22 @@ ${auth ? "      [authentication]\n" : ""}      User-Agent: sipp
 `;
 }
 
+/** A 200 OK to the request just received (a NOTIFY, the box's BYE). */
+const OK_200 = `  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+`;
+
 const DIGIT_FILE: Record<string, string> = { "#": "pound", "*": "star" };
 
 /** A caller scenario: INVITE (digest), ACK, the steps, then BYE (`end: "bye"`) or wait for the box's BYE. */
@@ -83,20 +99,7 @@ export function callerScenario(steps: readonly CallerStep[], end: "bye" | "await
   <recv response="200" crlf="true" />
 `
     : `  <recv request="BYE" timeout="30000" />
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-`;
+${OK_200}`;
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="voicemail_caller">
@@ -166,21 +169,6 @@ ${auth ? "      [authentication]\n" : ""}      User-Agent: sipp
 `;
 }
 
-const OK_NOTIFY = `  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-`;
-
 /** An MWI watcher: subscribe to [service]'s message-summary, take `notifies` NOTIFYs, unsubscribe. */
 export function mwiWatcherScenario(notifies: number): string {
   const to = "<sip:[service]@[remote_ip]:[remote_port]>";
@@ -193,11 +181,11 @@ ${subscribe(2, 600, true, to)}  <recv response="200">
       <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="to_hdr" />
     </action>
   </recv>
-${`  <recv request="NOTIFY" timeout="90000" />\n${OK_NOTIFY}`.repeat(notifies)}${
+${`  <recv request="NOTIFY" timeout="90000" />\n${OK_200}`.repeat(notifies)}${
     subscribe(3, 0, false, "[$to_hdr]")
   }  <recv response="401" auth="true" />
 ${subscribe(4, 0, true, "[$to_hdr]")}  <recv response="200" />
   <recv request="NOTIFY" />
-${OK_NOTIFY}</scenario>
+${OK_200}</scenario>
 `;
 }

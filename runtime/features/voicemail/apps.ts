@@ -7,7 +7,8 @@
  *   (messages per mailbox) is checked before the tone and the caller is told.
  * - `voicemail-retrieve` (args `{mode: "own" | "any"}`): mailbox (the caller's own, or typed) and
  *   PIN, then the messages: envelope (caller, time) spoken, then 1 replay, 2 save, 3 delete, `#`
- *   next; main menu 1 listen, 3 change PIN, `*` exit. Wrong PINs lock the mailbox (store).
+ *   next; main menu 1 listen, 2 record a greeting (1 unavailable, 2 busy, 3 name, 4 temporary),
+ *   3 change PIN, `*` exit. Wrong PINs lock the mailbox (store).
  *
  * After every deposit, listen and delete the MWI counts are set again (`mwi`), and a new message
  * is mailed (WAV attached) when the mailbox has an email address.
@@ -50,6 +51,9 @@ export interface VoicemailAppDeps {
   /** Digit wait in the menus (default 8000 ms). */
   digitTimeoutMs?: number;
 }
+
+/** Longest greeting recorded from the phone. */
+export const MAX_GREETING_RECORD_MS = 3 * 60_000;
 
 /** The tone before recording. */
 export const BEEP = "1000";
@@ -317,6 +321,7 @@ export interface RetrieveArgs {
 export function retrieveApplication(deps: VoicemailAppDeps): Application<RetrieveArgs> {
   const { store, prompts, log } = deps;
   const wait = deps.digitTimeoutMs ?? 8000;
+  const minMs = deps.minMessageMs ?? 1000;
   const timeZone = deps.timeZone ?? "UTC";
 
   const collect = (leg: CallLeg, max: number) =>
@@ -412,6 +417,44 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
     }
   };
 
+  /** Main menu 2: record a greeting from the phone; false when the caller hung up. */
+  const recordGreeting = async (leg: CallLeg, mailbox: string): Promise<boolean> => {
+    let d = await speakInterruptible(leg, prompts, [
+      "say:Press one for your unavailable greeting, two for busy, three for your name, four for a temporary greeting.",
+    ], "1234");
+    if (d === undefined) {
+      const r = await leg.collect({ maxDigits: 1, timeoutMs: wait });
+      if (r.reason === "hangup") return false;
+      d = r.digits;
+    }
+    const kind = ({ "1": "unavailable", "2": "busy", "3": "name", "4": "temporary" } as const)[d as "1"];
+    if (kind === undefined) {
+      await speak(leg, prompts, "menu-invalid");
+      return true;
+    }
+    await speak(leg, prompts, "vm-record-greeting");
+    await leg.play({ tone: BEEP, durationMs: 400 });
+    await Deno.mkdir(store.dir(mailbox), { recursive: true });
+    const path = `${store.dir(mailbox)}/greeting-${kind}-${crypto.randomUUID()}.wav`;
+    const off = leg.on((ev) => {
+      if (ev.type === "dtmf" && ev.digit === "#") void leg.stopRecord();
+    });
+    const result = await leg.record(path, { maxMs: MAX_GREETING_RECORD_MS }).finally(off);
+    const check = await inspectRecording(path, minMs);
+    if (!check.ok) {
+      await removeQuietly(path);
+      log.info("voicemail greeting not kept", { mailbox, kind, why: check.why });
+      if (result.reason === "hangup") return false;
+      await speak(leg, prompts, "say:Nothing was recorded.");
+      return true;
+    }
+    store.setGreeting(mailbox, kind, path, check.durationMs);
+    log.info("voicemail greeting recorded by phone", { mailbox, kind, durationMs: check.durationMs });
+    if (result.reason === "hangup") return false;
+    await speak(leg, prompts, "say:Your greeting has been saved.");
+    return true;
+  };
+
   return {
     name: "voicemail-retrieve",
     async run(leg, args) {
@@ -457,7 +500,7 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
           }.`,
         );
         for (let idle = 0; idle < 3;) {
-          const choice = await speakInterruptible(leg, prompts, ["vm-main-menu"], "13*");
+          const choice = await speakInterruptible(leg, prompts, ["vm-main-menu"], "123*");
           let d = choice;
           if (d === undefined) {
             const r = await leg.collect({ maxDigits: 1, timeoutMs: wait });
@@ -467,6 +510,9 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
           if (d === "1") {
             idle = 0;
             if (!await listen(leg, mailbox)) return;
+          } else if (d === "2") {
+            idle = 0;
+            if (!await recordGreeting(leg, mailbox)) return;
           } else if (d === "3") {
             idle = 0;
             await changePin(leg, mailbox);

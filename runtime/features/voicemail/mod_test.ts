@@ -179,6 +179,32 @@ Deno.test("retrieve: another mailbox by number; wrong PINs lock it out after the
   }
 });
 
+Deno.test("retrieve: main menu 2 records a greeting from the phone; silence is not kept", async () => {
+  const t = setup();
+  try {
+    await t.vm.store.setPin("201", "5555");
+    const { leg, played } = fakeLeg({
+      caller: "201",
+      digits: ["5555", "2", "2", "*"],
+      recording: tone(1200),
+    });
+    await t.app("voicemail-retrieve").run(leg, {});
+    ok(played.includes("tone:1000"));
+    eq(t.vm.store.greeting("201", "busy")?.durationMs, 1200);
+    ok(t.said.includes("Your greeting has been saved."), String(t.said));
+    const quiet = fakeLeg({
+      caller: "201",
+      digits: ["5555", "2", "3", "*"],
+      recording: new Int16Array(16000),
+    });
+    await t.app("voicemail-retrieve").run(quiet.leg, {});
+    eq(t.vm.store.greeting("201", "name"), undefined);
+    ok(t.said.includes("Nothing was recorded."));
+  } finally {
+    t.dispose();
+  }
+});
+
 Deno.test("routing: then-voicemail continuations, feature codes and the deposit prefix", () => {
   const t = setup();
   try {

@@ -7,7 +7,12 @@
 const PCAPS = "/usr/share/sip-tester";
 
 /** One step of a caller: a pause, a pcap played as RTP, or RFC 4733 digits (one pcap each). */
-export type CallerStep = { pauseMs: number } | { pcap: string } | { digits: string; gapMs?: number };
+export type CallerStep =
+  | { pauseMs: number }
+  | { pcap: string }
+  | { digits: string; gapMs?: number }
+  /** A digit as an in-dialog SIP INFO (application/dtmf-relay), expecting 200. */
+  | { info: string };
 
 const SDP = `v=0
       o=sipp 53655765 2353687637 IN IP[local_ip_type] [local_ip]
@@ -60,13 +65,39 @@ const OK_200 = `  <send>
   </send>
 `;
 
+function infoRequest(cseq: number, digit: string): string {
+  return `  <send retrans="500">
+    <![CDATA[
+
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      Max-Forwards: 70
+      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: ${cseq} INFO
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal=${digit}
+      Duration=160
+
+    ]]>
+  </send>
+  <recv response="200" />`;
+}
+
 const DIGIT_FILE: Record<string, string> = { "#": "pound", "*": "star" };
 
 /** A caller scenario: INVITE (digest), ACK, the steps, then BYE (`end: "bye"`) or wait for the box's BYE. */
 export function callerScenario(steps: readonly CallerStep[], end: "bye" | "await-bye"): string {
   const body: string[] = [];
+  let cseq = 3; // in-dialog requests after the INVITE (CSeq 2)
   for (const s of steps) {
     if ("pauseMs" in s) body.push(`  <pause milliseconds="${s.pauseMs}" />`);
+    else if ("info" in s) body.push(infoRequest(cseq++, s.info));
     else if ("pcap" in s) {
       body.push(`  <nop><action><exec play_pcap_audio="${s.pcap}" /></action></nop>`);
     } else {
@@ -91,7 +122,7 @@ export function callerScenario(steps: readonly CallerStep[], end: "bye" | "await
       From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
       To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
       Call-ID: [call_id]
-      CSeq: 3 BYE
+      CSeq: ${cseq} BYE
       Content-Length: 0
 
     ]]>

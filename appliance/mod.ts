@@ -33,6 +33,7 @@ import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
+import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
@@ -349,6 +350,9 @@ export async function startAppliance(
         mwi: (m, counts) => void events.mwi.set(m, counts),
         mail: { enqueue: (m) => mail.enqueue(m) }, // the outbox is created just below
         log: log.child("voicemail"),
+        // Transcripts of wideband messages where pocketsphinx is installed (drivers/stt).
+        transcribe: async (samples) =>
+          (await sttUnavailable()) === null ? await recognize(samples) : undefined,
       }),
       // Auto attendant menus (/api/ivr/menus); a choice may run another feature's application on the call.
       ivrFeature({

@@ -1,13 +1,19 @@
 /**
  * A scripted call leg for the voicemail and IVR unit tests: `collect` answers from `digits` (then
- * the caller hangs up), `record` writes `recording` as an 8 kHz WAV, plays are logged by kind.
+ * the caller hangs up), `record` writes `recording` as a WAV (`rate`, default 8 kHz), plays are logged by kind.
  */
 import type { CallLeg, Collected, LegEvent, PlaySource } from "../../runtime/call/mod.ts";
 import { writeWav } from "../../runtime/media/wav/mod.ts";
 
 /** A scripted leg: `collect` answers from `digits`, `record` writes `recording`, plays are logged. */
 export function fakeLeg(
-  script: { caller?: string; digits?: string[]; recording?: Int16Array; hangupOnRecord?: boolean },
+  script: {
+    caller?: string;
+    digits?: string[];
+    recording?: Int16Array;
+    hangupOnRecord?: boolean;
+    rate?: number;
+  },
 ) {
   const played: string[] = [];
   const listeners = new Set<(ev: LegEvent) => void>();
@@ -36,7 +42,10 @@ export function fakeLeg(
     stopPlay: () => Promise.resolve(),
     async record(path) {
       if (script.recording) {
-        await Deno.writeFile(path, writeWav({ sampleRate: 8000, channels: 1 }, script.recording));
+        await Deno.writeFile(
+          path,
+          writeWav({ sampleRate: script.rate ?? 8000, channels: 1 }, script.recording),
+        );
       }
       if (script.hangupOnRecord) state.hungUp = "caller";
       return { path, durationMs: 0, reason: script.hangupOnRecord ? "hangup" : "stopped" };

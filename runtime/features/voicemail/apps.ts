@@ -46,6 +46,12 @@ export interface VoicemailAppDeps {
   log: Logger;
   /** Shortest message kept (default 1000 ms). */
   minMessageMs?: number;
+  /**
+   * Offline speech recognition of 16 kHz mono PCM (drivers/stt through the appliance); undefined
+   * when no recognizer is installed. Only wideband recordings are transcribed: the shipped model
+   * is nearly useless on telephone-band audio (docs/prompts.md measures 87% WER through 8 kHz).
+   */
+  transcribe?: ((samples16k: Int16Array) => Promise<string | undefined>) | undefined;
   /** Time zone for spoken and mailed times (default UTC). */
   timeZone?: string;
   /** Digit wait in the menus (default 8000 ms). */
@@ -74,7 +80,9 @@ export function isSilent(samples: Int16Array, sampleRate: number): boolean {
 export async function inspectRecording(
   path: string,
   minMs: number,
-): Promise<{ ok: true; durationMs: number } | { ok: false; why: string }> {
+): Promise<
+  { ok: true; durationMs: number; samples: Int16Array; sampleRate: number } | { ok: false; why: string }
+> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -91,7 +99,7 @@ export async function inspectRecording(
   const durationMs = Math.round(mono.length * 1000 / wav.sampleRate);
   if (durationMs < minMs) return { ok: false, why: `too short (${durationMs} ms)` };
   if (isSilent(mono, wav.sampleRate)) return { ok: false, why: "silent" };
-  return { ok: true, durationMs };
+  return { ok: true, durationMs, samples: mono, sampleRate: wav.sampleRate };
 }
 
 async function removeQuietly(path: string): Promise<void> {
@@ -177,6 +185,7 @@ export function mailMessage(deps: VoicemailAppDeps, m: VoicemailMessage): number
         `Time: ${when.toISOString()}`,
         `Duration: ${formatDuration(m.durationMs)}`,
         "",
+        ...(m.transcript ? [`Transcript (automatic, may be wrong): ${m.transcript}`, ""] : []),
         "The recording is attached.",
       ].join("\n"),
       attachments: [{ filename: `voicemail-${m.id}.wav`, path: m.path, contentType: "audio/wav" }],
@@ -185,6 +194,35 @@ export function mailMessage(deps: VoicemailAppDeps, m: VoicemailMessage): number
     deps.log.error("voicemail: email not queued", { mailbox: m.mailbox, message: m.id, error: e as Error });
     return undefined;
   }
+}
+
+/** Transcribe a new wideband message when a recognizer is wired, then mail it. */
+export async function transcribeAndMail(
+  deps: VoicemailAppDeps,
+  m: VoicemailMessage,
+  samples: Int16Array,
+  sampleRate: number,
+): Promise<void> {
+  let message = m;
+  if (deps.transcribe !== undefined && sampleRate === 16000) {
+    try {
+      const text = (await deps.transcribe(samples))?.trim();
+      if (text) {
+        deps.store.setTranscript(m.id, text);
+        message = deps.store.message(m.id) ?? m;
+        deps.log.info("voicemail transcribed", {
+          mailbox: m.mailbox,
+          id: m.id,
+          words: text.split(/\s+/).length,
+        });
+      }
+    } catch (e) {
+      deps.log.warn("voicemail transcription failed", { mailbox: m.mailbox, id: m.id, error: e as Error });
+    }
+  } else if (deps.transcribe !== undefined) {
+    deps.log.debug("voicemail not transcribed: narrowband audio", { id: m.id, sampleRate });
+  }
+  mailMessage(deps, message);
 }
 
 /** The deposit application's args (the dialplan step's). */
@@ -295,7 +333,8 @@ export function depositApplication(deps: VoicemailAppDeps): Application<DepositA
           ended: result.reason,
         });
         refreshMwi(deps, mailbox);
-        mailMessage(deps, m);
+        // Transcription (when wired) can take seconds: it and the email run after the call goes on.
+        void transcribeAndMail(deps, m, check.samples, check.sampleRate);
       }
       if (result.reason === "hangup") return;
       try {

@@ -20,6 +20,7 @@ import type { Clock } from "../../clock/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { readWav, writeWav } from "../../media/wav/mod.ts";
 import * as m060 from "../../storage/migrations/060_voicemail.ts";
+import * as m062 from "../../storage/migrations/062_voicemail_transcripts.ts";
 import {
   depositApplication,
   type DepositArgs,
@@ -45,6 +46,8 @@ export interface VoicemailFeatureOptions {
   mwi(mailbox: string, counts: { newMessages: number; oldMessages: number }): void;
   mail?: VoicemailMail | undefined;
   log: Logger;
+  /** Offline transcription of 16 kHz audio (see VoicemailAppDeps.transcribe). */
+  transcribe?: VoicemailAppDeps["transcribe"];
   /** Direct-deposit prefix (default `*99`: `*99201` leaves a message for 201); null: none. */
   depositPrefix?: string | null;
   /** Store options for tests (PIN iterations, lockout). */
@@ -103,6 +106,7 @@ export function voicemailFeature(
     mwi: options.mwi,
     mail: options.mail,
     log: options.log,
+    transcribe: options.transcribe,
     ...(options.minMessageMs !== undefined ? { minMessageMs: options.minMessageMs } : {}),
     ...(options.digitTimeoutMs !== undefined ? { digitTimeoutMs: options.digitTimeoutMs } : {}),
     ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
@@ -123,7 +127,7 @@ export function voicemailFeature(
   return {
     name: "voicemail",
     store,
-    migrations: [m060],
+    migrations: [m060, m062],
     numbers: () => claims,
     routing: {
       routeFor(match: PlanMatch): Route | undefined {

@@ -16,7 +16,9 @@ function tone(ms: number, rate = 8000, amp = 8000): Int16Array {
   return s;
 }
 
-function setup(options: { maxPinFailures?: number } = {}) {
+function setup(
+  options: { maxPinFailures?: number; transcribe?: (s: Int16Array) => Promise<string | undefined> } = {},
+) {
   const storage = tempStorage();
   const clock = new VirtualClock();
   const mwi: [string, { newMessages: number; oldMessages: number }][] = [];
@@ -90,6 +92,31 @@ Deno.test("deposit: a message is stored, MWI counts set, email queued with the W
       t.mails[0]!.text,
     );
     eq(t.mails[0]!.attachments![0]!.path, msgs[0]!.path);
+  } finally {
+    t.dispose();
+  }
+});
+
+Deno.test("deposit: wideband messages are transcribed (stored, mailed); narrowband ones are not", async () => {
+  const heard: number[] = [];
+  const t = setup({ transcribe: (s) => (heard.push(s.length), Promise.resolve("call me back please")) });
+  try {
+    t.vm.store.update("201", { email: "u201@example.com" });
+    await t.app("voicemail-deposit").run(
+      fakeLeg({ recording: tone(1500, 16000), rate: 16000, hangupOnRecord: true }).leg,
+      { mailbox: "201" },
+    );
+    await t.app("voicemail-deposit").run(fakeLeg({ recording: tone(1500), hangupOnRecord: true }).leg, {
+      mailbox: "201",
+    });
+    for (let i = 0; i < 10 && t.mails.length < 2; i++) await new Promise((r) => setTimeout(r, 0));
+    eq(heard, [24000]);
+    eq(t.vm.store.messages("201").map((m) => m.transcript), ["call me back please", null]);
+    ok(
+      t.mails[0]!.text.includes("Transcript (automatic, may be wrong): call me back please"),
+      t.mails[0]!.text,
+    );
+    ok(!t.mails[1]!.text.includes("Transcript"));
   } finally {
     t.dispose();
   }

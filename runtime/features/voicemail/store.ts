@@ -1,5 +1,5 @@
 /**
- * The voicemail store: mailboxes, messages and greetings in SQLite (migration 060), audio as WAV
+ * The voicemail store: mailboxes, messages and greetings in SQLite (migrations 060, 062), audio as WAV
  * files under `<dataDir>/voicemail/<mailbox>/`. A mailbox row is made on first use for an
  * extension that exists (`exists`), enabled and without a PIN; the PIN is hashed with PBKDF2 like
  * the web passwords, and wrong PINs lock the mailbox for `lockoutMs` after `maxPinFailures`.
@@ -38,6 +38,8 @@ export interface VoicemailMessage {
   path: string;
   read: boolean;
   folder: "inbox" | "saved";
+  /** What the offline recognizer heard, or null (none installed, narrowband audio, not done yet). */
+  transcript: string | null;
 }
 
 /** What `checkPin` answers. */
@@ -92,6 +94,7 @@ interface MessageRow {
   file: string;
   read: number;
   folder: "inbox" | "saved";
+  transcript: string | null;
 }
 
 /** The store; see the module doc. */
@@ -116,6 +119,7 @@ export interface VoicemailStore {
     m: { mailbox: string; caller: string; callerName?: string | null; durationMs: number; path: string },
   ): VoicemailMessage;
   markRead(id: number, read: boolean): boolean;
+  setTranscript(id: number, text: string): boolean;
   save(id: number): boolean;
   /** Delete the row and its file. */
   deleteMessage(id: number): boolean;
@@ -155,7 +159,8 @@ export function createVoicemailStore(db: DatabaseSync, options: VoicemailStoreOp
   const insertRow = db.prepare(
     "INSERT OR IGNORE INTO vm_mailboxes (mailbox, created_at, updated_at) VALUES (?, ?, ?)",
   );
-  const msgCols = "id, mailbox, caller, caller_name, received_at, duration_ms, file, read, folder";
+  const msgCols =
+    "id, mailbox, caller, caller_name, received_at, duration_ms, file, read, folder, transcript";
   const toMessage = (r: MessageRow): VoicemailMessage => ({
     id: r.id,
     mailbox: r.mailbox,
@@ -166,6 +171,7 @@ export function createVoicemailStore(db: DatabaseSync, options: VoicemailStoreOp
     path: `${root}/${r.mailbox}/${r.file}`,
     read: r.read === 1,
     folder: r.folder,
+    transcript: r.transcript,
   });
   const row = (mailbox: string): MailboxRow | undefined => {
     if (!MAILBOX_RE.test(mailbox)) return undefined;
@@ -318,6 +324,9 @@ export function createVoicemailStore(db: DatabaseSync, options: VoicemailStoreOp
     },
     markRead(id, read) {
       return db.prepare("UPDATE vm_messages SET read = ? WHERE id = ?").run(read ? 1 : 0, id).changes > 0;
+    },
+    setTranscript(id, text) {
+      return db.prepare("UPDATE vm_messages SET transcript = ? WHERE id = ?").run(text, id).changes > 0;
     },
     save(id) {
       return db.prepare("UPDATE vm_messages SET folder = 'saved', read = 1 WHERE id = ?").run(id).changes > 0;

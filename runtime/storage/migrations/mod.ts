@@ -11,6 +11,7 @@ import * as m015 from "./015_discovered_devices.ts";
 import * as m050 from "./050_mail_outbox.ts";
 import * as m060 from "./060_voicemail.ts";
 import * as m061 from "./061_ivr.ts";
+import * as m062 from "./062_voicemail_transcripts.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m050,
   m060,
   m061,
+  m062,
 ];

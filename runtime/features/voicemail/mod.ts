@@ -124,6 +124,11 @@ export function voicemailFeature(
       options.log.warn("voicemail: MWI update failed", { mailbox, error: e as Error });
     }
   };
+  // The message-summary state lives in memory: after a restart phones learn the stored counts again.
+  for (const b of store.list()) {
+    const c = store.counts(b.mailbox);
+    if (c.newMessages + c.oldMessages > 0) refresh(b.mailbox);
+  }
   return {
     name: "voicemail",
     store,

@@ -122,6 +122,26 @@ Deno.test("deposit: wideband messages are transcribed (stored, mailed); narrowba
   }
 });
 
+Deno.test("a restart sets the stored counts again (MWI state is in memory)", async () => {
+  const t = setup();
+  try {
+    await t.app("voicemail-deposit").run(fakeLeg({ recording: tone(1500) }).leg, { mailbox: "202" });
+    const again: [string, unknown][] = [];
+    voicemailFeature({
+      db: t.storage.db,
+      dataDir: t.storage.dataDir,
+      clock: t.clock,
+      exists: () => true,
+      prompts: { get: () => Promise.reject(), say: () => Promise.reject() },
+      mwi: (m, c) => void again.push([m, c]),
+      log,
+    });
+    eq(again, [["202", { newMessages: 1, oldMessages: 0 }]]);
+  } finally {
+    t.dispose();
+  }
+});
+
 Deno.test("deposit: silence and too-short recordings leave no message and no file", async () => {
   const t = setup();
   try {

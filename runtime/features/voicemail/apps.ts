@@ -6,8 +6,8 @@
  *   operator. Recordings under `minMessageMs` or silent are deleted: no empty message. The quota
  *   (messages per mailbox) is checked before the tone and the caller is told.
  * - `voicemail-retrieve` (args `{mode: "own" | "any"}`): mailbox (the caller's own, or typed) and
- *   PIN, then the messages: envelope (caller, time) spoken, then 1 replay, 2 save, 3 delete, `#`
- *   next; main menu 1 listen, 2 record a greeting (1 unavailable, 2 busy, 3 name, 4 temporary),
+ *   PIN, then the messages: envelope (caller, time) spoken, then 1 replay, 2 save, 3 delete, 4
+ *   forward to another mailbox, `#` next; main menu 1 listen, 2 record a greeting (1 unavailable, 2 busy, 3 name, 4 temporary),
  *   3 change PIN, `*` exit. Wrong PINs lock the mailbox (store).
  *
  * After every deposit, listen and delete the MWI counts are set again (`mwi`), and a new message
@@ -225,6 +225,36 @@ export async function transcribeAndMail(
   mailMessage(deps, message);
 }
 
+/**
+ * Copy a message into another mailbox (a new message there: MWI and email follow); undefined when
+ * that mailbox does not exist, is off, is full or is the same one.
+ */
+export async function forwardMessage(
+  deps: VoicemailAppDeps,
+  m: VoicemailMessage,
+  target: string,
+): Promise<VoicemailMessage | undefined> {
+  const box = deps.store.mailbox(target);
+  if (box === undefined || !box.enabled || target === m.mailbox) return undefined;
+  if (deps.store.messages(target).length >= box.maxMessages) return undefined;
+  await Deno.mkdir(deps.store.dir(target), { recursive: true });
+  const path = `${deps.store.dir(target)}/msg-${crypto.randomUUID()}.wav`;
+  await Deno.copyFile(m.path, `${path}.part`);
+  await Deno.rename(`${path}.part`, path);
+  const copy = deps.store.addMessage({
+    mailbox: target,
+    caller: m.caller,
+    callerName: m.callerName,
+    durationMs: m.durationMs,
+    path,
+  });
+  if (m.transcript) deps.store.setTranscript(copy.id, m.transcript);
+  deps.log.info("voicemail message forwarded", { from: m.mailbox, to: target, id: m.id, copy: copy.id });
+  refreshMwi(deps, target);
+  mailMessage(deps, deps.store.message(copy.id) ?? copy);
+  return copy;
+}
+
 /** The deposit application's args (the dialplan step's). */
 export interface DepositArgs {
   mailbox?: string;
@@ -402,10 +432,10 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
         const envelope = `Message from ${digitWords(m.caller)}, received ${
           dateTimeWords(m.receivedAt, { timeZone })
         }, ${durationWords(Math.max(1, Math.round(m.durationMs / 1000)))}.`;
-        let pressed = await speakInterruptible(leg, prompts, [`say:${envelope}`], "123#");
+        let pressed = await speakInterruptible(leg, prompts, [`say:${envelope}`], "1234#");
         if (pressed === undefined) {
           const off = leg.on((ev) => {
-            if (ev.type === "dtmf" && pressed === undefined && "123#".includes(ev.digit)) {
+            if (ev.type === "dtmf" && pressed === undefined && "1234#".includes(ev.digit)) {
               pressed = ev.digit;
               void leg.stopPlay();
             }
@@ -418,7 +448,7 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
           refreshMwi(deps, mailbox);
         }
         if (pressed === undefined) {
-          pressed = await speakInterruptible(leg, prompts, ["vm-message-menu"], "123#");
+          pressed = await speakInterruptible(leg, prompts, ["vm-message-menu"], "1234#");
           if (pressed === undefined) {
             const r = await leg.collect({ maxDigits: 1, timeoutMs: wait });
             if (r.reason === "hangup") return false;
@@ -434,6 +464,20 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
           refreshMwi(deps, mailbox);
           log.info("voicemail message deleted by phone", { mailbox, id: m.id });
           await speak(leg, prompts, "vm-message-deleted");
+        } else if (pressed === "4") {
+          const target = await ask(
+            leg,
+            "say:Enter the mailbox to forward to, followed by the pound key.",
+            32,
+          );
+          if (target === null) return false;
+          const copy = await forwardMessage(deps, m, target);
+          await speak(
+            leg,
+            prompts,
+            copy ? "say:Message forwarded." : "say:That mailbox cannot take the message.",
+          );
+          replay = false;
         }
       }
     }

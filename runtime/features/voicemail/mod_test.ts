@@ -208,6 +208,28 @@ Deno.test("retrieve: PIN, listen (envelope spoken, MWI recounted), delete, exit"
   }
 });
 
+Deno.test("retrieve: 4 forwards a message to another mailbox (MWI there); a missing mailbox is refused", async () => {
+  const t = setup();
+  try {
+    await t.vm.store.setPin("202", "4321");
+    await t.app("voicemail-deposit").run(fakeLeg({ caller: "201", recording: tone(1500) }).leg, {
+      mailbox: "202",
+    });
+    t.mwi.length = 0;
+    // PIN, 1 listen, 4 forward to 201, # next (no more), then * exit.
+    await t.app("voicemail-retrieve").run(fakeLeg({ digits: ["4321", "1", "4", "201", "*"] }).leg, {});
+    const copied = t.vm.store.messages("201");
+    eq(copied.map((m) => [m.caller, m.durationMs]), [["201", 1500]]);
+    ok(copied[0]!.path !== t.vm.store.messages("202")[0]!.path);
+    ok(t.mwi.some(([m, c]) => m === "201" && c.newMessages === 1), JSON.stringify(t.mwi));
+    ok(t.said.includes("Message forwarded."));
+    await t.app("voicemail-retrieve").run(fakeLeg({ digits: ["4321", "1", "4", "999", "*"] }).leg, {});
+    ok(t.said.includes("That mailbox cannot take the message."));
+  } finally {
+    t.dispose();
+  }
+});
+
 Deno.test("retrieve: another mailbox by number; wrong PINs lock it out after the limit", async () => {
   const t = setup({ maxPinFailures: 2 });
   try {

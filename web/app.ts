@@ -17,7 +17,7 @@ import { registerNumberRoutes } from "./api_numbers.ts";
 import { registerPromptRoutes } from "./api_prompts.ts";
 import { registerMailRoutes } from "./api_mail.ts";
 import { OPENAPI } from "./openapi.ts";
-import { pageRoutes } from "./pages.ts";
+import { pageRoutes, resolvePages } from "./pages.ts";
 import { staticRoutes } from "./_static.ts";
 import { securityHeaders } from "./_security_headers.ts";
 import { bodyLimit, clientIp, fail, HttpError, readBodyLimited } from "./_http.ts";
@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ((): BoxInfo => ({ addresses: [], sipPort: 5060, httpPort: 80, tftpPort: 69 }));
 
   const features = deps.features ?? [];
+  const ui = resolvePages(features); // the features' pages join the built-in ones (throws on a clash)
   useFeatureClaims(storage, () => features.flatMap((f) => f.numbers?.() ?? []));
 
   const app = new Hono<AppEnv>();
@@ -169,8 +170,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/api", api);
 
   // The UI: page shells and their static files.
-  app.route("/", staticRoutes());
-  app.route("/", pageRoutes({ storage, boxInfo }));
+  app.route("/", staticRoutes(ui.scripts));
+  app.route("/", pageRoutes({ storage, boxInfo, pages: ui.pages }));
 
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path.slice(0, 200)}` }, 404));
   app.onError((err, c) => {

@@ -9,7 +9,11 @@ const USER_PAGES = ["/me", "/cdr", "/voicemail"];
 /** Markup that the strict CSP would block or that hides scripts: inline scripts, styles, handlers. */
 function assertNoInlineCode(page: string, path: string) {
   for (const m of page.matchAll(/<script\b([^>]*)>/g)) {
-    assert.match(m[1]!, /\ssrc="\/static\/[a-z_]+\.js"/, `${path}: inline <script> without src`);
+    assert.match(
+      m[1]!,
+      /\ssrc="\/static\/([a-z0-9_-]+\/)*[a-z0-9_-]+\.js"/,
+      `${path}: inline <script> without src`,
+    );
   }
   assert.doesNotMatch(page, /<style\b/i, `${path}: <style> element`);
   assert.doesNotMatch(page, /\sstyle=/i, `${path}: style attribute`);
@@ -113,21 +117,67 @@ Deno.test("the voicemail page says voicemail is not available rather than showin
   assert.match(system, /<div id="fw-restart"><\/div>/);
 });
 
+/** Every .js file under web/static/ (shell, lib/, pages/), as served paths. */
+function staticScripts(): string[] {
+  const out: string[] = [];
+  const walk = (dir: URL, rel: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isDirectory) walk(new URL(`${e.name}/`, dir), `${rel}${e.name}/`);
+      else if (e.name.endsWith(".js")) out.push(`/static/${rel}${e.name}`);
+    }
+  };
+  walk(new URL("./static/", import.meta.url), "");
+  return out.sort();
+}
+
 Deno.test("static JS and CSS are served from the box with their types; other names are 404", async () => {
   using f = await webFixture();
-  let res = await f.req("/static/app.js");
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get("content-type") ?? "", /^text\/javascript/);
-  const js = await res.text();
-  assert.match(js, /x-csrf-token/);
-  assert.doesNotMatch(js, /innerHTML/, "text goes in via textContent only");
-  res = await f.req("/static/style.css");
+  const scripts = staticScripts();
+  assert.ok(scripts.includes("/static/app.js") && scripts.includes("/static/lib/api.js"), scripts.join());
+  for (const path of scripts) {
+    const res = await f.req(path);
+    assert.equal(res.status, 200, path);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/javascript/);
+    const js = await res.text();
+    assert.doesNotMatch(
+      js,
+      /innerHTML|outerHTML|insertAdjacentHTML|document\.write/,
+      `${path}: text goes in via textContent only`,
+    );
+    if (path === "/static/lib/api.js") assert.match(js, /x-csrf-token/);
+  }
+  let res = await f.req("/static/style.css");
   assert.match(res.headers.get("content-type") ?? "", /^text\/css/);
   await res.body?.cancel();
-  for (const bad of ["/static/secret.key", "/static/..%2Fapp.ts", "/static/pbx.sqlite"]) {
+  for (
+    const bad of [
+      "/static/secret.key",
+      "/static/..%2Fapp.ts",
+      "/static/pbx.sqlite",
+      "/static/lib/../../app.ts",
+      "/static/lib/%2e%2e/%2e%2e/app.ts",
+      "/static/pages/missing.js",
+      "/static/lib",
+      "/static/features/rooms/rooms.js",
+      "/static/.hidden.js",
+    ]
+  ) {
     res = await f.req(bad);
     assert.equal(res.status, 404, bad);
     await res.body?.cancel();
+  }
+});
+
+Deno.test("every built-in page loads the shell and its own script, and each script file exists", async () => {
+  using f = await webFixture();
+  const s = await f.cookieLogin();
+  const served = new Set(staticScripts());
+  for (const path of [...ADMIN_PAGES, ...USER_PAGES, "/security"]) {
+    const page = await (await f.req(path, { session: s })).text();
+    const srcs = [...page.matchAll(/<script type="module" src="([^"]+)"><\/script>/g)].map((m) => m[1]!);
+    assert.equal(srcs[0], "/static/app.js", path);
+    for (const src of srcs) assert.ok(served.has(src), `${path}: ${src} is not a file in web/static`);
+    if (path !== "/voicemail") assert.equal(srcs.length, 2, `${path}: ${srcs.join(", ")}`);
   }
 });
 

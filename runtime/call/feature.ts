@@ -50,6 +50,38 @@ export interface FeatureWebKit {
   audit(c: Context<FeatureWebEnv>, action: string, detail?: string): void;
 }
 
+/** Markup a feature page renders (built with `FeaturePageContext.html`, which escapes). */
+export interface FeatureMarkup {
+  readonly value: string;
+}
+
+/** What a feature page's `render` gets from the web layer. */
+export interface FeaturePageContext {
+  user: FeatureWebUser;
+  /** Template tag: interpolated values are escaped unless they are markup from this tag. */
+  html(strings: TemplateStringsArray, ...values: unknown[]): FeatureMarkup;
+  /** An empty table (headers, empty body) for the page's script to fill, as the built-in pages have. */
+  dataTable(id: string, columns: string[]): FeatureMarkup;
+}
+
+/**
+ * A page a feature adds to the admin UI: a server-rendered shell (the layout with menu, title and
+ * message line around `render`'s markup) and the feature's own browser script, an ES module served
+ * at `/static/features/<feature name>/<file name>` that may import the shared helpers from
+ * `/static/lib/*.js`. A feature page on a built-in stand-in's path (`/voicemail`) replaces it.
+ */
+export interface FeaturePage {
+  path: string;
+  /** Title and menu label. */
+  title: string;
+  /** Admin only (the default); false: every signed-in user (show a user only their own data). */
+  admin?: boolean;
+  /** The script file, e.g. `new URL("./web/inbox.js", import.meta.url)`. */
+  script?: URL;
+  /** The main content; without it the page has an empty `<div id="feature-page">`. */
+  render?(ctx: FeaturePageContext): FeatureMarkup;
+}
+
 /** Routing a feature contributes to the dialplan (runtime/call/route). */
 export interface FeatureRouting {
   /**
@@ -86,7 +118,8 @@ export interface FeatureModule {
      * small default body limit.
      */
     uploads?: readonly string[];
-    pages?: readonly { path: string; title: string }[];
+    /** Pages in the admin UI's menu (docs/web.md, "Pages from a feature"). */
+    pages?: readonly FeaturePage[];
     openapi?: Readonly<Record<string, unknown>>;
   };
 }

@@ -2,7 +2,7 @@
  * Browser-test helpers: an in-process web UI (createApp on Deno.serve, 127.0.0.1, port 0, temp
  * storage, fake live status) and Debian's chromium driven by playwright-core.
  */
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { openStorage, type Storage } from "../../runtime/storage/mod.ts";
 import { createApp } from "../../web/mod.ts";
 import type { AppDeps, LiveCall, LiveChange } from "../../web/mod.ts";
@@ -34,6 +34,24 @@ export function launchChromium(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * A desktop-sized page in a new context (15 s default timeout) and the script errors it logs
+ * (CSP violations included). Chromium's "Failed to load resource" lines for non-2xx answers are
+ * left out: tests provoke refusals on purpose.
+ */
+export async function openPage(
+  browser: Browser,
+): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) consoleErrors.push(m.text());
+  });
+  return { context, page, consoleErrors };
 }
 
 /** A LiveStatus whose changes the test fires. */

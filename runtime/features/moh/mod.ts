@@ -10,7 +10,8 @@
  * negotiated codec; the seam below), and until then is logged and left in silence.
  * @module
  */
-import type { FeatureModule, HeldParty, HoldHandler } from "../../call/mod.ts";
+import type { Context } from "hono";
+import type { FeatureModule, FeatureWebEnv, HeldParty, HoldHandler } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { defaultMelody } from "./melody.ts";
 import { MAX_CLASS_BYTES, MohClassError, type MohClasses } from "./classes.ts";
@@ -134,14 +135,17 @@ export function mohFeature(options: MusicOnHoldOptions): FeatureModule & { hold:
         };
         api.use("/moh/*", kit.requireAdmin);
         api.get("/moh/classes", (c) => c.json({ classes: classes.list(), maxBytes: MAX_CLASS_BYTES }));
-        api.put("/moh/classes/:name", async (c) => {
-          const name = c.req.param("name");
+        // PUT (API) or POST (the page's upload helper): the body is the WAV file.
+        const put = async (c: Context<FeatureWebEnv>) => {
+          const name = c.req.param("name") ?? "";
           const bytes = await kit.readBody(c, MAX_CLASS_BYTES);
           const cls = guard(() => classes.put(name, bytes));
           kit.audit(c, "moh.class.upload", `${name} (${bytes.length} bytes)`);
           options.log.info("music-on-hold class uploaded", { class: name, bytes: bytes.length });
           return c.json(cls, 201);
-        });
+        };
+        api.put("/moh/classes/:name", put);
+        api.post("/moh/classes/:name", put);
         api.delete("/moh/classes/:name", (c) => {
           const name = c.req.param("name");
           guard(() => classes.delete(name));
@@ -158,6 +162,26 @@ export function mohFeature(options: MusicOnHoldOptions): FeatureModule & { hold:
         });
       },
       uploads: ["/api/moh/classes/"],
+      pages: [{
+        path: "/moh",
+        title: "Music on hold",
+        script: new URL("./web/moh.js", import.meta.url),
+        render: ({ html, dataTable }) =>
+          html`
+            <p>What callers hear while they are on hold. Upload a WAV file (PCM16, mu-law or A-law, any rate
+                        from 8 to 48 kHz, mono or stereo; at most <span id="moh-limit"></span>): the box plays it in each
+                        caller's own codec.</p>
+                        ${dataTable("moh-table", ["Class", "Audio", "Size", "In use", ""])}
+                        <form id="moh-form" class="stack card">
+              <h3>Upload a class</h3>
+              <label for="moh-name">Name (lower-case letters, digits, - and _)</label>
+              <input id="moh-name" name="name" required pattern="[a-z0-9][a-z0-9_\\-]{0,31}" autocomplete="off">
+              <label for="moh-file">WAV file</label>
+              <input id="moh-file" name="file" type="file" accept=".wav,audio/wav,audio/x-wav" required>
+              <div class="buttons"><button type="submit">Upload</button></div>
+            </form>
+          `,
+      }],
       openapi: MOH_OPENAPI,
     },
   };

@@ -1,10 +1,14 @@
-/** The Security page shell: blocks with unblock, and the allow-list form; /static/app.js fills it. */
-import { html } from "./_html.ts";
+/** Security page: blocks with unblock, security events, and the allow-list form (pages/security.js). */
+import { html } from "../_html.ts";
+import type { PageDef } from "./_kit.ts";
 
-/** Page definition for pages.ts (admin only). */
-export const securityPage = {
+/** /security (admin). */
+export const securityPage: PageDef = {
+  id: "security",
+  path: "/security",
   title: "Security",
   admin: true,
+  script: "/static/pages/security.js",
   body: () =>
     html`
       <section aria-labelledby="blocks-h" class="card">

@@ -158,6 +158,51 @@ export function voicemailFeature(
       openapi,
       // Greeting uploads (up to MAX_GREETING_BYTES) are bounded by the routes themselves.
       uploads: ["/api/voicemail/mailboxes/"],
+      // Visual voicemail (replaces the web layer's stand-in at /voicemail).
+      pages: [{
+        path: "/voicemail",
+        title: "Voicemail",
+        admin: false,
+        script: new URL("./web/voicemail.js", import.meta.url),
+        render: ({ html, dataTable, user }) =>
+          html`
+            <p id="vm-none" hidden>${user.role === "admin"
+              ? "No extension has a mailbox yet."
+              : "Your account has no extension, so no mailbox."}</p>
+            <div id="vm-main" class="stack">
+              <label for="vm-mailbox">Mailbox</label>
+              <select id="vm-mailbox"></select>
+              <p>Messages: <span id="vm-counts"></span></p>
+              ${dataTable("vm-table", ["From", "Received", "Length", "Status", "Play", ""])}
+              <p id="vm-empty" hidden>No messages.</p>
+              <form id="vm-settings" class="stack card">
+                <h3>Email</h3>
+                <label for="vm-email">New messages are mailed to (empty: none)</label>
+                <input id="vm-email" name="email" type="email" autocomplete="email">
+                <div class="buttons"><button type="submit">Save</button></div>
+              </form>
+              <form id="vm-pin-form" class="stack card">
+                <h3>PIN</h3>
+                <label for="vm-pin">New PIN (4 to 10 digits; also lifts a lockout)</label>
+                <input id="vm-pin" name="pin" inputmode="numeric" pattern="[0-9]{4,10}" required autocomplete="off">
+                <div class="buttons"><button type="submit">Change PIN</button></div>
+              </form>
+              <form id="vm-greeting-form" class="stack card">
+                <h3>Greeting</h3>
+                <label for="vm-greeting-kind">Which greeting</label>
+                <select id="vm-greeting-kind" name="kind">
+                  <option value="unavailable">Unavailable</option>
+                  <option value="busy">Busy</option>
+                  <option value="name">Name</option>
+                  <option value="temporary">Temporary (played instead of the others)</option>
+                </select>
+                <label for="vm-greeting-file">WAV file (any rate, mono or stereo, at most 3 minutes)</label>
+                <input id="vm-greeting-file" name="file" type="file" accept=".wav,audio/wav,audio/x-wav" required>
+                <div class="buttons"><button type="submit">Upload</button></div>
+              </form>
+            </div>
+          `,
+      }],
       routes(api: Hono<FeatureWebEnv>, kit: FeatureWebKit) {
         const mine = (c: Context<FeatureWebEnv>, mailbox: string) => {
           const user = c.get("user");
@@ -264,7 +309,8 @@ export function voicemailFeature(
           kit.audit(c, "voicemail.delete", `${m.mailbox}/${m.id}`);
           return c.body(null, 204);
         });
-        api.put("/voicemail/mailboxes/:mailbox/greetings/:kind", async (c) => {
+        // PUT, and POST as the web UI's upload helper sends it.
+        api.on(["PUT", "POST"], "/voicemail/mailboxes/:mailbox/greetings/:kind", async (c) => {
           const box = mine(c, c.req.param("mailbox"));
           const kind = c.req.param("kind") as GreetingKind;
           if (!GREETING_KINDS.includes(kind)) kit.fail(404, `greetings are ${GREETING_KINDS.join(", ")}`);

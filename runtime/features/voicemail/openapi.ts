@@ -67,6 +67,15 @@ export const openapi: Readonly<Record<string, unknown>> = {
         ...err(400, 401, 403, 404, 413, 415),
       },
     },
+    post: {
+      summary:
+        "Upload a greeting (as PUT) (WAV: PCM16, mu-law or A-law, any rate and channels; at most 3 min)",
+      requestBody: { required: true, content: { "audio/wav": {} } },
+      responses: {
+        200: json("{mailbox, kind, durationMs, sampleRate}"),
+        ...err(400, 401, 403, 404, 413, 415),
+      },
+    },
     delete: {
       summary: "Remove a greeting",
       responses: { 204: { description: "removed" }, ...err(401, 403, 404) },

@@ -88,6 +88,34 @@ export function withVoicemail(extension: string, route: Route): Route {
   return { steps: [...steps, depositStep(extension, "unavailable")] };
 }
 
+/**
+ * Remove `<file>.part` recordings a crash left behind (no row refers to them; the recorder renames
+ * a finished file), so a crash mid-recording leaves no message and no litter.
+ */
+export function removePartials(root: string, log: Logger): number {
+  let removed = 0;
+  let boxes: Deno.DirEntry[];
+  try {
+    boxes = [...Deno.readDirSync(root)];
+  } catch {
+    return 0; // no voicemail yet
+  }
+  for (const box of boxes) {
+    if (!box.isDirectory) continue;
+    for (const f of Deno.readDirSync(`${root}/${box.name}`)) {
+      if (!f.isFile || !f.name.endsWith(".part")) continue;
+      try {
+        Deno.removeSync(`${root}/${box.name}/${f.name}`);
+        removed++;
+      } catch (e) {
+        log.warn("voicemail: could not remove a partial recording", { file: f.name, error: e as Error });
+      }
+    }
+  }
+  if (removed > 0) log.info("voicemail: removed recordings a crash cut off", { count: removed });
+  return removed;
+}
+
 /** Voicemail as a feature module; `store` is exposed for the appliance and tests. */
 export function voicemailFeature(
   options: VoicemailFeatureOptions,
@@ -124,6 +152,7 @@ export function voicemailFeature(
       options.log.warn("voicemail: MWI update failed", { mailbox, error: e as Error });
     }
   };
+  removePartials(`${options.dataDir}/voicemail`, options.log);
   // The message-summary state lives in memory: after a restart phones learn the stored counts again.
   for (const b of store.list()) {
     const c = store.counts(b.mailbox);

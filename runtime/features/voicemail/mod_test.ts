@@ -122,10 +122,12 @@ Deno.test("deposit: wideband messages are transcribed (stored, mailed); narrowba
   }
 });
 
-Deno.test("a restart sets the stored counts again (MWI state is in memory)", async () => {
+Deno.test("a restart sets the stored counts again (MWI state is in memory) and removes cut-off .part recordings", async () => {
   const t = setup();
   try {
     await t.app("voicemail-deposit").run(fakeLeg({ recording: tone(1500) }).leg, { mailbox: "202" });
+    // A recording a crash cut off: the recorder's .part file, never renamed.
+    Deno.writeFileSync(`${t.vm.store.dir("202")}/msg-crashed.wav.part`, new Uint8Array(100));
     const again: [string, unknown][] = [];
     voicemailFeature({
       db: t.storage.db,
@@ -137,6 +139,7 @@ Deno.test("a restart sets the stored counts again (MWI state is in memory)", asy
       log,
     });
     eq(again, [["202", { newMessages: 1, oldMessages: 0 }]]);
+    eq([...Deno.readDirSync(t.vm.store.dir("202"))].map((f) => f.name.endsWith(".part")), [false]);
   } finally {
     t.dispose();
   }

@@ -31,6 +31,9 @@ import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
+import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
+import { ivrFeature } from "../runtime/features/ivr/mod.ts";
+import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
@@ -327,6 +330,8 @@ export async function startAppliance(
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
+    // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
+    const prompts = new PromptLibrary(config.dataDir);
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -342,6 +347,32 @@ export async function startAppliance(
         // Uploaded classes (WAV of any rate) in DATA_DIR/moh; the selection is a setting.
         classes: new MohClasses(`${config.dataDir}/moh`, storage.settings),
       }),
+      // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
+      voicemailFeature({
+        db: storage.db,
+        dataDir: config.dataDir,
+        clock,
+        exists: (n) => storage.extensions.get(n) !== undefined,
+        prompts,
+        mwi: (m, counts) => void events.mwi.set(m, counts),
+        mail: { enqueue: (m) => mail.enqueue(m) }, // the outbox is created just below
+        log: log.child("voicemail"),
+        // Transcripts of wideband messages where pocketsphinx is installed (drivers/stt).
+        transcribe: async (samples) =>
+          (await sttUnavailable()) === null ? await recognize(samples) : undefined,
+      }),
+      // Auto attendant menus (/api/ivr/menus); a choice may run another feature's application on the call.
+      ivrFeature({
+        db: storage.db,
+        prompts,
+        log: log.child("ivr"),
+        runApplication: async (name, leg, args) => {
+          const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
+          if (app === undefined) throw new Error(`no application ${name}`);
+          await app.run(leg, args);
+        },
+      }),
+      // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];
     checkFeatures(features);
@@ -526,8 +557,7 @@ export async function startAppliance(
           durationMs: Math.round((w.samples.length / w.channels / w.sampleRate) * 1000),
         };
       },
-      // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
-      prompts: new PromptLibrary(config.dataDir),
+      prompts, // /api/prompts
       logs: () => [...ring],
       firmware: updater,
       maxFirmwareBytes: config.maxFirmwareBytes,

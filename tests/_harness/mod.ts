@@ -54,3 +54,5 @@ export {
   toneLevel,
   writeWav,
 } from "./wav.ts";
+export { pcapG711, type PcapRtp, readPcapRtp } from "./pcap.ts";
+export { hasAiosmtpd, type ParsedMail, parseMime, PYTHON, type SmtpSink, startSmtpSink } from "./smtp.ts";

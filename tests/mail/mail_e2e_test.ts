@@ -11,74 +11,15 @@ import { MailService } from "../../runtime/mail/mod.ts";
 import { createMailStore, openStorage } from "../../runtime/storage/mod.ts";
 import type { MailControl } from "../../web/api_mail.ts";
 import { webFixture } from "../../web/_test_fixture.ts";
-import { freePort, LoggedProcess, makeTestWav } from "../_harness/mod.ts";
+import {
+  freePort,
+  hasAiosmtpd,
+  makeTestWav,
+  parseMime,
+  startSmtpSink as startSink,
+} from "../_harness/mod.ts";
 
-const PYTHON = "/usr/bin/python3"; // Debian's, where python3-aiosmtpd is installed
-const HERE = new URL(".", import.meta.url).pathname;
-
-function hasAiosmtpd(): boolean {
-  try {
-    return new Deno.Command(PYTHON, { args: ["-c", "import aiosmtpd"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
 const ignore = !hasAiosmtpd();
-
-interface Sink {
-  port: number;
-  dir: string;
-  proc: LoggedProcess;
-  /** Waits for the n-th accepted message (1-based) and returns its .eml path. */
-  received(n: number): Promise<string>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-async function startSink(
-  options: { reply?: string; tls?: { cert: string; key: string }; auth?: string } = {},
-): Promise<Sink> {
-  const port = await freePort();
-  const dir = Deno.makeTempDirSync({ prefix: "pbx-smtp-sink-" });
-  const args = [`${HERE}smtp_sink.py`, "--port", String(port), "--dir", dir];
-  if (options.reply !== undefined) args.push("--reply", options.reply);
-  if (options.tls !== undefined) args.push("--tls-cert", options.tls.cert, "--tls-key", options.tls.key);
-  if (options.auth !== undefined) args.push("--auth", options.auth);
-  const proc = new LoggedProcess(PYTHON, { args, name: "aiosmtpd", env: { PYTHONUNBUFFERED: "1" } });
-  await proc.waitForLog(/READY \d+/, 15_000);
-  return {
-    port,
-    dir,
-    proc,
-    async received(n) {
-      const all = [...proc.logs().matchAll(/RECEIVED (\S+)/g)];
-      if (all.length >= n) return all[n - 1]![1]!;
-      for (;;) {
-        await proc.waitForLog(/RECEIVED (\S+)/, 20_000, proc.logs().length);
-        const now = [...proc.logs().matchAll(/RECEIVED (\S+)/g)];
-        if (now.length >= n) return now[n - 1]![1]!;
-      }
-    },
-    async [Symbol.asyncDispose]() {
-      await proc.stop();
-      Deno.removeSync(dir, { recursive: true });
-    },
-  };
-}
-
-interface Parsed {
-  subject: string;
-  from: string;
-  to: string;
-  text: string;
-  attachments: { filename: string; contentType: string; base64: string }[];
-}
-
-async function parseMime(path: string): Promise<Parsed> {
-  const out = await new Deno.Command(PYTHON, { args: [`${HERE}parse_mime.py`, path] }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout));
-}
 
 function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = `${dir}/cert.pem`;

@@ -10,6 +10,9 @@ import * as m004 from "./004_cdr_link.ts";
 import * as m010 from "./010_subscriptions.ts";
 import * as m015 from "./015_discovered_devices.ts";
 import * as m050 from "./050_mail_outbox.ts";
+import * as m060 from "./060_voicemail.ts";
+import * as m061 from "./061_ivr.ts";
+import * as m062 from "./062_voicemail_transcripts.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -28,4 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m010,
   m015,
   m050,
+  m060,
+  m061,
+  m062,
 ];

@@ -1,0 +1,345 @@
+/**
+ * Auto attendant (IVR) as a feature module: menus stored per number (migration 061), each with a
+ * greeting (text spoken by the prompt library), digit choices, a digit timeout, repeats, and what
+ * happens on timeout, on an invalid digit and after the last repeat. A choice leads to another menu
+ * (run in the same call), to an application by name (e.g. `voicemail-deposit` with its args, run
+ * on the same leg through `runApplication`), or to a number (`dial`).
+ *
+ * Dialling a number onward needs the call engine to continue a route from an application, which
+ * `CallLeg` cannot do yet: such a choice is logged, the caller hears "please hold" and the box
+ * hangs up (TODO(engine)). See docs/voicemail.md ("Auto attendant").
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import type { Hono } from "hono";
+import type { CallLeg, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import * as m061 from "../../storage/migrations/061_ivr.ts";
+
+/** Where a choice, a timeout or an invalid digit leads. */
+export type IvrTarget =
+  | { kind: "menu"; number: string }
+  | { kind: "application"; name: string; args?: Record<string, unknown> }
+  | { kind: "dial"; number: string }
+  | { kind: "hangup" };
+
+/** One menu. */
+export interface IvrMenu {
+  number: string;
+  name: string;
+  /** What the caller hears (spoken by text-to-speech). */
+  greeting: string;
+  /** Digit (0-9, *, #) to target. */
+  options: Record<string, IvrTarget>;
+  /** How long to wait for a digit after the greeting (default 5000 ms). */
+  timeoutMs?: number;
+  /** Greeting plays at most 1 + repeats times on timeouts/invalid digits (default 2). */
+  repeats?: number;
+  /** After the last repeat (default hang up with goodbye). */
+  final?: IvrTarget;
+}
+
+/** The prompts the menus speak (PromptLibrary fits). */
+export interface IvrPrompts {
+  get(id: string): Promise<{ rate16: Int16Array }>;
+  say(text: string): Promise<{ rate16: Int16Array }>;
+}
+
+const NUMBER_RE = /^[0-9*#]{1,16}$/;
+const DIGITS = "0123456789*#";
+
+/** Check a menu from the API; a RangeError/TypeError names what is wrong. */
+export function checkMenu(input: unknown): IvrMenu {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new TypeError("menu must be an object");
+  }
+  const m = input as Record<string, unknown>;
+  const str = (k: string, max: number) => {
+    const v = m[k];
+    if (typeof v !== "string" || v.length === 0 || v.length > max) {
+      throw new RangeError(`${k} must be 1-${max} characters`);
+    }
+    return v;
+  };
+  const number = str("number", 16);
+  if (!NUMBER_RE.test(number)) throw new RangeError("number may hold only 0-9 * # (1-16)");
+  const target = (v: unknown, where: string): IvrTarget => {
+    const t = v as Record<string, unknown> | null;
+    if (typeof t !== "object" || t === null) throw new TypeError(`${where} must be an object`);
+    if (t.kind === "menu" || t.kind === "dial") {
+      if (typeof t.number !== "string" || !NUMBER_RE.test(t.number)) {
+        throw new RangeError(`${where}.number must be digits`);
+      }
+      return { kind: t.kind, number: t.number };
+    }
+    if (t.kind === "application") {
+      if (typeof t.name !== "string" || !/^[a-z][a-z0-9-]{0,40}$/.test(t.name)) {
+        throw new RangeError(`${where}.name must be an application name`);
+      }
+      if (t.args !== undefined && (typeof t.args !== "object" || t.args === null || Array.isArray(t.args))) {
+        throw new TypeError(`${where}.args must be an object`);
+      }
+      return t.args === undefined
+        ? { kind: "application", name: t.name }
+        : { kind: "application", name: t.name, args: t.args as Record<string, unknown> };
+    }
+    if (t.kind === "hangup") return { kind: "hangup" };
+    throw new RangeError(`${where}.kind must be menu, application, dial or hangup`);
+  };
+  const rawOptions = m.options ?? {};
+  if (typeof rawOptions !== "object" || rawOptions === null || Array.isArray(rawOptions)) {
+    throw new TypeError("options must be an object of digit: target");
+  }
+  const options: Record<string, IvrTarget> = {};
+  for (const [digit, t] of Object.entries(rawOptions)) {
+    if (digit.length !== 1 || !DIGITS.includes(digit)) {
+      throw new RangeError(`option ${JSON.stringify(digit)} is not a digit`);
+    }
+    options[digit] = target(t, `options.${digit}`);
+  }
+  const menu: IvrMenu = { number, name: str("name", 80), greeting: str("greeting", 1000), options };
+  for (const [k, lo, hi] of [["timeoutMs", 1000, 60_000], ["repeats", 0, 10]] as const) {
+    if (m[k] === undefined) continue;
+    const v = m[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
+      throw new RangeError(`${k} must be ${lo}..${hi}`);
+    }
+    menu[k] = v;
+  }
+  if (m.final !== undefined) menu.final = target(m.final, "final");
+  return menu;
+}
+
+/** The menu store over the appliance database. */
+export interface IvrStore {
+  list(): IvrMenu[];
+  get(number: string): IvrMenu | undefined;
+  put(menu: IvrMenu): void;
+  delete(number: string): boolean;
+}
+
+/** Open the store (migration 061 applied); the numbers are cached for `numbers()`. */
+export function createIvrStore(db: DatabaseSync, now: () => number = Date.now): IvrStore {
+  return {
+    list: () =>
+      (db.prepare("SELECT config FROM ivr_menus ORDER BY number").all() as { config: string }[])
+        .map((r) => JSON.parse(r.config) as IvrMenu),
+    get(number) {
+      const r = db.prepare("SELECT config FROM ivr_menus WHERE number = ?").get(number) as
+        | { config: string }
+        | undefined;
+      return r === undefined ? undefined : JSON.parse(r.config) as IvrMenu;
+    },
+    put(menu) {
+      db.prepare(
+        "INSERT INTO ivr_menus (number, config, updated_at) VALUES (?, ?, ?) ON CONFLICT (number) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at",
+      ).run(menu.number, JSON.stringify(menu), now());
+    },
+    delete: (number) => db.prepare("DELETE FROM ivr_menus WHERE number = ?").run(number).changes > 0,
+  };
+}
+
+/** What the IVR application needs. */
+export interface IvrDeps {
+  store: IvrStore;
+  prompts: IvrPrompts;
+  log: Logger;
+  /** Run another application on the same leg (voicemail, ...); absent: such choices hang up. */
+  runApplication?(name: string, leg: CallLeg, args: Record<string, unknown>): Promise<void>;
+}
+
+/** Answer and wait until the call is up (see voicemail's `answerAndWait`: no "started" signal yet). */
+async function answerAndWait(leg: CallLeg): Promise<boolean> {
+  leg.answer();
+  for (let i = 0; i < 250; i++) {
+    try {
+      await leg.play({ tone: "0", durationMs: 20 });
+      return true;
+    } catch (e) {
+      if (/ended/.test((e as Error).message)) return false;
+      await new Promise((r) => setTimeout(r, 20)); // waiting on the network (ACK)
+    }
+  }
+  return false;
+}
+
+/** Result of running a menu: what to do next. */
+type Step = IvrTarget | { kind: "done" };
+
+/** The `ivr` application: args `{menu}` (the menu number). */
+export function ivrApplication(deps: IvrDeps) {
+  const { store, prompts, log } = deps;
+  const speak = async (leg: CallLeg, what: { id: string } | { text: string }) => {
+    const a = "id" in what ? await prompts.get(what.id) : await prompts.say(what.text);
+    await leg.play({ pcm: a.rate16, sampleRate: 16000 });
+  };
+
+  /** Play the greeting (a digit stops it), wait for one digit; repeats on timeout and invalid. */
+  const runMenu = async (leg: CallLeg, menu: IvrMenu): Promise<Step> => {
+    const repeats = menu.repeats ?? 2;
+    for (let round = 0; round <= repeats; round++) {
+      let pressed: string | undefined;
+      const off = leg.on((ev) => {
+        if (ev.type === "dtmf" && pressed === undefined) {
+          pressed = ev.digit;
+          void leg.stopPlay();
+        }
+      });
+      await speak(leg, { text: menu.greeting }).finally(off);
+      let digit = pressed;
+      if (digit === undefined) {
+        const r = await leg.collect({ maxDigits: 1, timeoutMs: menu.timeoutMs ?? 5000 });
+        if (r.reason === "hangup") return { kind: "done" };
+        digit = r.digits || undefined;
+      }
+      if (digit !== undefined && menu.options[digit] !== undefined) {
+        log.info("ivr choice", { menu: menu.number, digit, caller: leg.info.caller });
+        return menu.options[digit]!;
+      }
+      log.info(digit === undefined ? "ivr timeout" : "ivr invalid choice", {
+        menu: menu.number,
+        digit,
+        round,
+        caller: leg.info.caller,
+      });
+      await speak(leg, { id: digit === undefined ? "menu-timeout" : "menu-invalid" });
+    }
+    return menu.final ?? { kind: "hangup" };
+  };
+
+  return {
+    name: "ivr",
+    async run(leg: CallLeg, args: { menu?: string }) {
+      let menu = args.menu !== undefined ? store.get(args.menu) : undefined;
+      if (menu === undefined) {
+        log.warn("ivr: no such menu", { menu: args.menu });
+        leg.reject(404, "Not Found (no such menu)");
+        return;
+      }
+      if (!await answerAndWait(leg)) return;
+      try {
+        for (let hops = 0; hops < 20; hops++) {
+          const next = await runMenu(leg, menu);
+          if (next.kind === "done") return;
+          if (next.kind === "menu") {
+            const m = store.get(next.number);
+            if (m === undefined) {
+              log.warn("ivr: choice names a missing menu", { menu: menu.number, target: next.number });
+              break;
+            }
+            menu = m;
+            continue;
+          }
+          if (next.kind === "application") {
+            if (deps.runApplication === undefined) break;
+            await deps.runApplication(next.name, leg, next.args ?? {});
+            return;
+          }
+          if (next.kind === "dial") {
+            // TODO(engine): continue the route at next.number once CallLeg can.
+            log.warn("ivr: dialling onward is not available yet", { menu: menu.number, target: next.number });
+            await speak(leg, { id: "transfer-hold" });
+          }
+          break;
+        }
+        await speak(leg, { id: "goodbye" });
+        leg.hangup("ivr done");
+      } catch (e) {
+        log.debug("ivr call ended", { caller: leg.info.caller, error: e as Error });
+      }
+    },
+  };
+}
+
+/** Options of `ivrFeature`. */
+export interface IvrFeatureOptions {
+  db: DatabaseSync;
+  prompts: IvrPrompts;
+  log: Logger;
+  runApplication?: IvrDeps["runApplication"];
+}
+
+/** The IVR as a feature module; `store` is exposed for the appliance and tests. */
+export function ivrFeature(options: IvrFeatureOptions): FeatureModule & { store: IvrStore } {
+  const store = createIvrStore(options.db);
+  let claims: Claim[] | undefined;
+  const numbers = () =>
+    claims ??= store.list().map((m) => ({
+      pattern: m.number,
+      owner: { kind: "ivr" as const, id: m.number, label: `IVR menu ${m.number} "${m.name}"` },
+      purpose: "auto attendant",
+    }));
+  const deps: IvrDeps = { store, prompts: options.prompts, log: options.log };
+  if (options.runApplication) deps.runApplication = options.runApplication;
+  return {
+    name: "ivr",
+    store,
+    migrations: [m061],
+    numbers,
+    routing: {
+      routeFor(match: PlanMatch): Route | undefined {
+        if (match.claim.owner.kind !== "ivr") return undefined;
+        return {
+          steps: [{
+            destination: { kind: "application", name: "ivr", args: { menu: match.claim.owner.id } },
+          }],
+        };
+      },
+    },
+    applications: [ivrApplication(deps)],
+    web: {
+      openapi: {
+        "/api/ivr/menus": {
+          get: { summary: "IVR menus (admin)", responses: { 200: { description: "{menus}" } } },
+        },
+        "/api/ivr/menus/{number}": {
+          parameters: [{ name: "number", in: "path", required: true, schema: { type: "string" } }],
+          get: {
+            summary: "One menu (admin)",
+            responses: { 200: { description: "IvrMenu" }, 404: { description: "none" } },
+          },
+          put: {
+            summary:
+              "Create or replace a menu: {name, greeting, options: {digit: target}, timeoutMs?, repeats?, final?}",
+            responses: { 200: { description: "IvrMenu" }, 400: { description: "what is wrong" } },
+          },
+          delete: {
+            summary: "Delete a menu",
+            responses: { 204: { description: "deleted" }, 404: { description: "none" } },
+          },
+        },
+      },
+      routes(api: Hono<FeatureWebEnv>, kit: FeatureWebKit) {
+        api.get("/ivr/menus", kit.requireAdmin, (c) => c.json({ menus: store.list() }));
+        api.get("/ivr/menus/:number", kit.requireAdmin, (c) => {
+          const m = store.get(c.req.param("number"));
+          if (m === undefined) kit.fail(404, "no such menu");
+          return c.json(m);
+        });
+        api.put("/ivr/menus/:number", kit.requireAdmin, async (c) => {
+          const bytes = await kit.readBody(c, 64 * 1024);
+          let menu: IvrMenu;
+          try {
+            menu = checkMenu({
+              ...JSON.parse(new TextDecoder().decode(bytes)),
+              number: c.req.param("number"),
+            });
+          } catch (e) {
+            kit.fail(400, (e as Error).message);
+          }
+          store.put(menu);
+          claims = undefined;
+          kit.audit(c, "ivr.menu", menu.number);
+          return c.json(menu);
+        });
+        api.delete("/ivr/menus/:number", kit.requireAdmin, (c) => {
+          if (!store.delete(c.req.param("number"))) kit.fail(404, "no such menu");
+          claims = undefined;
+          kit.audit(c, "ivr.menu.delete", c.req.param("number"));
+          return c.body(null, 204);
+        });
+      },
+    },
+  };
+}

@@ -178,7 +178,7 @@ export function voicemailFeature(
         return undefined;
       },
       extensionRoute(extension, route) {
-        const box = store.mailbox(extension);
+        const box = store.configured(extension);
         return box?.enabled ? withVoicemail(extension, route) : route;
       },
     },

@@ -104,6 +104,12 @@ export interface VoicemailStore {
   dir(mailbox: string): string;
   /** The mailbox, made on first use for an existing extension; undefined for anything else. */
   mailbox(mailbox: string): Mailbox | undefined;
+  /**
+   * The mailbox if it has been set up (a row exists: saved settings, a greeting, a PIN, a message
+   * or a phone login); unlike `mailbox` this never makes one. The dialplan diverts to voicemail
+   * only for a set-up, enabled mailbox, so a box that never configured voicemail keeps 486/480.
+   */
+  configured(mailbox: string): Mailbox | undefined;
   list(): Mailbox[];
   update(mailbox: string, patch: MailboxPatch): Mailbox;
   setPin(mailbox: string, pin: string): Promise<void>;
@@ -201,6 +207,11 @@ export function createVoicemailStore(db: DatabaseSync, options: VoicemailStoreOp
     dir: (mailbox) => `${root}/${mailbox}`,
     mailbox(mailbox) {
       const r = row(mailbox);
+      return r === undefined ? undefined : toMailbox(r);
+    },
+    configured(mailbox) {
+      if (!MAILBOX_RE.test(mailbox)) return undefined;
+      const r = getRow.get(mailbox) as MailboxRow | undefined;
       return r === undefined ? undefined : toMailbox(r);
     },
     list() {

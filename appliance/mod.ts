@@ -121,6 +121,8 @@ export async function startAppliance(
       log.warn("restored the database from a staged backup", {
         schema: restored.schemaVersion,
         previous: restored.previousAt ?? "none",
+        files: restored.files === null ? "none in the backup (folders kept)" : restored.files.files,
+        foldersKeptAs: restored.files?.replaced.length ? `<folder>.before-restore-*` : "none",
       });
     } else if (restored.reason === "rejected") {
       log.error("staged backup refused; starting on the current data", {

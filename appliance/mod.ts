@@ -257,6 +257,7 @@ export async function startAppliance(
         total: config.subscribeMax,
       },
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
+      bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
     });
     cleanups.push(() => events.close());
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first

@@ -311,18 +311,18 @@ Deno.test({
         });
         // The broken firmware's "migration": rewrites the schema version and drops the extensions,
         // then throws, so it never confirms. The rollback must bring the pre-update database back.
+        // It runs at import time on purpose, with no --help guard: the updater's warm-up run (right
+        // after staging, before the launcher's snapshot) runs it too, and must do so on a scratch
+        // data dir, not the live one (before that fix this step lost extension 1999).
         const bundle = await makeTestBundle({
           version: "0.4.0",
-          // Only on a real start: the updater loads a staged slot once with --help (cache warm-up)
-          // against the live data dir, before the launcher's snapshot.
           modTs: [
             'import { DatabaseSync } from "node:sqlite";',
-            'if (!Deno.args.includes("--help")) {',
-            '  const db = new DatabaseSync(`${Deno.env.get("PBX_DATA_DIR")}/pbx.sqlite`);',
-            '  db.exec("DELETE FROM extensions; PRAGMA user_version = 999;");',
-            "  db.close();",
-            '  throw new Error("firmware 0.4.0 migrated the database and is broken on purpose (rollback test)");',
-            "}",
+            'const db = new DatabaseSync(`${Deno.env.get("PBX_DATA_DIR")}/pbx.sqlite`);',
+            'db.exec("CREATE TABLE IF NOT EXISTS extensions (number TEXT); DELETE FROM extensions;");',
+            'db.exec("PRAGMA user_version = 999;");',
+            "db.close();",
+            'throw new Error("firmware 0.4.0 migrated the database and is broken on purpose (rollback test)");',
             "",
           ].join("\n"),
         });
@@ -340,10 +340,14 @@ Deno.test({
         strictEqual(fw.trial, null);
         strictEqual(fw.lastResult?.result, "rolled-back");
         strictEqual(fw.lastResult?.version, "0.4.0");
-        // The launcher restored its pre-update snapshot (appliance/box/pbx_launch_test.ts checks the
-        // files). Not asserted here yet: in the last image run GET /api/extensions was still empty after
-        // the rollback (extension 1999 created before the update did not come back); cause not found.
         await box.waitForConsole(/database restored from the pre-update snapshot/, { timeoutMs: 5_000 });
+        // The data as before the update: the extension the broken version deleted is back.
+        const exts = await admin.get<{ items: { number: string; name: string }[] }>("/api/extensions");
+        ok(
+          exts.items.some((e) => e.number === "1999" && e.name === "Before Update"),
+          `extension 1999 back after the rollback: ${JSON.stringify(exts.items.map((e) => e.number))}`,
+        );
+        if (hasBinary("sipp")) ok(exts.items.some((e) => e.number === "1001"), "extension 1001 back too");
       },
     );
 

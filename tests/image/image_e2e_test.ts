@@ -142,13 +142,28 @@ Deno.test({
     });
 
     await t.step(
-      "the PBX runs as the unprivileged user pbx (pbx-launch's start line on the console)",
+      "the PBX runs as the unprivileged user pbx, inside pbx.service's sandbox (pbx-launch's lines on the console)",
       async () => {
         const m = await box.waitForConsole(/pbx-launch: starting slot (a|b) as user (\S+) \(uid (\d+)\)/, {
           timeoutMs: 10_000,
         });
         strictEqual(m[2], "pbx", m[0]);
         ok(Number(m[3]) > 0, m[0]);
+        // pbx.service's hardening as the process sees it (pbx-launch reads /proc and its cgroup):
+        // NoNewPrivileges, only CAP_NET_BIND_SERVICE (bit 10) effective, ProtectSystem=strict (/ and
+        // /usr read-only), PrivateTmp, ProtectHome, MemoryMax=1G. The steps below show the box still
+        // does everything under them.
+        const sb = await box.waitForConsole(/pbx-launch: sandbox: (.*)/, { timeoutMs: 10_000 });
+        const fields = Object.fromEntries(sb[1]!.trim().split(/\s+/).map((kv) => kv.split("=", 2)));
+        deepStrictEqual(fields, {
+          NoNewPrivs: "1",
+          CapEff: "0000000000000400",
+          root: "ro",
+          usr: "ro",
+          tmp: "private",
+          home: "hidden",
+          "memory.max": String(1024 ** 3),
+        }, sb[0]);
       },
     );
 

@@ -251,6 +251,8 @@ export class Updater implements FirmwareControl {
         signal: this.#warmAbort.signal,
       }).output();
       const ms = this.#o.clock.now() - started;
+      // Stopped by close() (the appliance is stopping for the restart that applies it): not a failure.
+      if (this.#warmAbort.signal.aborted) return;
       if (out.success) log.info("staged firmware loaded once (module cache warmed)", { version, ms });
       else {
         const error = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");

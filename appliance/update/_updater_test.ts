@@ -373,3 +373,18 @@ Deno.test("warm-up runs the staged code with a temporary data dir, never the liv
   assert.equal(Deno.readTextFileSync(`${b.dataDir}/pbx.sqlite`), "live data");
   assert.throws(() => Deno.statSync(used), Deno.errors.NotFound, "the scratch data dir is removed");
 });
+
+Deno.test("a warm-up stopped by close() (the restart that applies the update) is not logged as a failure", async () => {
+  using ws = await workspace();
+  Deno.writeTextFileSync(`${ws.src}/mod.ts`, "await new Promise((r) => setTimeout(r, 60_000));\n");
+  const rec = recordingLogger();
+  const b = box(ws, { running: "a", warmUp: true, logger: rec.logger });
+  const r = await b.updater.stage(await bundle(ws, "up.pbxfw", { version: "0.3.0" }), {
+    by: "admin",
+    allowDowngrade: false,
+  });
+  assert.equal(r.ok, true);
+  await b.updater.close();
+  assert.deepEqual(rec.lines.filter((l) => l.startsWith("warn")), []);
+  assert.equal(b.updater.info().staged?.version, "0.3.0");
+});

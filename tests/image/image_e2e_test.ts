@@ -341,8 +341,16 @@ Deno.test({
             "",
           ].join("\n"),
         });
+        const consoleBefore = box.console().length;
         const { status, staged } = await upload(box.baseUrl, bundle);
         strictEqual(status, 202, JSON.stringify(staged));
+        // The warm-up has run the migrating top level (and failed on its throw) before the restart:
+        // so the data can only come back if it ran on a scratch data dir.
+        await timed("warm-up of the migrating firmware", () =>
+          box.waitForConsole(
+            /staged firmware did not load in a trial run.*version=0\.4\.0.*broken on purpose/,
+            { timeoutMs: 240_000, from: consoleBefore },
+          ));
         await admin.post("/api/system/restart");
         await timed(
           "restart into a broken firmware: until unreachable",

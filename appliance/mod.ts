@@ -38,6 +38,8 @@ import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
+import { openInput } from "../drivers/gpio/mod.ts";
+import { ResetButton } from "./_reset_button.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { PromptLibrary } from "../runtime/media/prompts/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
@@ -185,6 +187,29 @@ export async function startAppliance(
       network: storage.settings.get<NetworkConfig>("system.network"),
       time: storage.settings.get<TimeConfig>("system.time"),
     });
+    // The factory-reset button (a GPIO input), held for factoryResetHoldSec: the same reset as the
+    // System page's. A line that cannot be had is logged; the box starts anyway.
+    if (config.factoryResetButton !== "") {
+      const buttonLog = log.child("button");
+      try {
+        const button = new ResetButton({
+          line: openInput(config.factoryResetButton, { consumer: "pbx-factory-reset" }),
+          holdMs: config.factoryResetHoldSec * 1000,
+          clock,
+          logger: buttonLog,
+          onReset: () => {
+            const { at } = hostControl.factoryReset();
+            storage.audit.record({ actor: "button", action: "system.factory-reset", detail: { at } });
+          },
+        });
+        cleanups.push(() => button.stop());
+      } catch (e) {
+        buttonLog.error("factory reset button not available", {
+          line: config.factoryResetButton,
+          error: (e as Error).message,
+        });
+      }
+    }
     await ensureAdmin(storage, config, log);
 
     const media = await MediaPlane.start({

@@ -53,6 +53,7 @@ import {
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
 import { buildRequest, contactFor, viaFor } from "./request.ts";
+import { multipartBody, type OutboundLeg } from "./trunk.ts";
 import type { FailureKind } from "./route/mod.ts";
 
 /** How a ringing step ended without an answer, for the dialplan's continuations. */
@@ -256,6 +257,26 @@ interface Call {
    * this is told once its legs are released (the INVITE transaction still awaits a final answer).
    */
   onFailure?: ((failure: StepFailure) => void) | undefined;
+  /** A call out of a trunk: the leg's Request-URI, next hop, From/To and headers (runtime/call/trunk.ts). */
+  outbound?: OutboundLeg | undefined;
+  /** The trunk the call came in from or goes out of (live calls and channel counts). */
+  trunk?: string | undefined;
+  /** URI parameters for the caller's From toward the callee (`verstat=TN-Validation-Passed`). */
+  callerParams?: string | undefined;
+}
+
+/** A synthetic binding for a trunk leg: its next hop as the flow, so `peerOfBinding` sends there. */
+function bindingOfLeg(leg: OutboundLeg): Binding {
+  return {
+    extension: leg.trunk,
+    contactUri: leg.uri,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    callId: "",
+    cseq: 0,
+    sourceTransport: leg.target.transport,
+    sourceAddress: leg.target.address,
+    sourcePort: leg.target.port,
+  };
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -372,6 +393,7 @@ export class B2bua {
       startedAt: c.startedAt,
     };
     if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;
+    if (c.trunk !== undefined) l.trunk = c.trunk;
     return l;
   }
 
@@ -435,11 +457,19 @@ export class B2bua {
       continued?: boolean;
       /** Memory hunt: more contacts to ring, asked at each ring timeout (see `Call.more`). */
       more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined;
+      /** Send the call out of a trunk (instead of to registered contacts). */
+      outbound?: OutboundLeg;
+      /** The trunk an inbound call came from (live calls and channel counts). */
+      trunk?: string;
+      /** URI parameters for the caller's From toward the callee (RFC 8588 verstat). */
+      callerParams?: string;
     },
   ): Promise<void> {
     const { caller, callee, source } = options;
     const o = this.#o;
-    const bindings = options.bindings ?? o.bindings(callee);
+    const bindings = options.outbound !== undefined
+      ? [bindingOfLeg(options.outbound)]
+      : options.bindings ?? o.bindings(callee);
     const now = o.clock.wallNow();
     let offer: SdpInfo | undefined;
     if (invite.body.length > 0) {
@@ -518,6 +548,10 @@ export class B2bua {
     if (options.ringMs !== undefined) call.ringMs = options.ringMs;
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
     if (options.more !== undefined) call.more = options.more;
+    if (options.outbound !== undefined) call.outbound = options.outbound;
+    const trunk = options.outbound?.trunk ?? options.trunk;
+    if (trunk !== undefined) call.trunk = trunk;
+    if (options.callerParams !== undefined) call.callerParams = options.callerParams;
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
@@ -565,10 +599,16 @@ export class B2bua {
       if (call.state === "ended") return;
       call.aOffer = offer;
       // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
+      const only = call.outbound?.codecs;
+      const codecs = box.length > 0 ? planOffer(audioCodecs(offer), box) : undefined;
+      // A trunk's codec list narrows the offer (TELEPHONE-EVENT in it keeps RFC 4733 DTMF).
+      const narrowed = only === undefined || only.length === 0
+        ? codecs
+        : (codecs ?? audioCodecs(offer)).filter((c) => only.includes(c.name.toUpperCase()));
       bOffer = call.bSdp.offerFrom(
         offer,
         bLeg.rtpPort,
-        box.length > 0 ? { codecs: planOffer(audioCodecs(offer), box) } : {},
+        narrowed !== undefined && narrowed.length > 0 ? { codecs: narrowed } : {},
       );
     } else {
       // Delayed offer: A's leg waits for A's answer in its ACK; B gets the box's own offer.
@@ -577,10 +617,11 @@ export class B2bua {
     const from = `${
       callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""
     }<sip:${caller}@${o.publicAddress}>`;
+    const params = call.callerParams !== undefined ? `;${call.callerParams}` : "";
     const dialog = {
-      from,
+      from: call.outbound?.from ?? (params === "" ? from : from.replace(/>$/, `${params}>`)),
       fromTag: call.bFromTag,
-      to: `<sip:${callee}@${o.publicAddress}>`,
+      to: call.outbound?.to ?? `<sip:${callee}@${o.publicAddress}>`,
       callId: call.bCallId,
     };
     for (const b of bindings) this.#addFork(call, b, dialog, bOffer);
@@ -606,8 +647,13 @@ export class B2bua {
     sdp: string,
     handlers: (fork: Fork) => ClientTransactionHandlers,
     onSendError?: (e: Error) => void,
+    leg?: OutboundLeg,
   ): Fork {
     const peer = peerOfBinding(b);
+    // A trunk leg's body: the SDP alone, or multipart/mixed with its parts (PIDF-LO, RFC 6442).
+    const body = leg?.parts !== undefined && leg.parts.length > 0
+      ? multipartBody(sdp, leg.parts)
+      : { body: sdp, contentType: "application/sdp" };
     const req = buildRequest({
       method: "INVITE",
       uri: b.contactUri,
@@ -615,9 +661,13 @@ export class B2bua {
       route: b.path ?? [],
       ...dialog,
       contact: this.#contact(peer.transport),
-      headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
-      body: sdp,
-      contentType: "application/sdp",
+      headers: [
+        { name: "Allow", value: this.#allow() },
+        { name: "User-Agent", value: "pbx-appliance" },
+        ...(leg?.headers ?? []),
+      ],
+      body: body.body,
+      contentType: body.contentType,
     });
     const fork: Fork = {
       request: req,
@@ -937,11 +987,18 @@ export class B2bua {
   }
 
   #addFork(call: Call, b: Binding, dialog: ForkDialog, sdp: string): void {
-    call.forks.push(this.#sendFork(b, dialog, sdp, (fork) => ({
-      onResponse: (res) => this.#onForkResponse(call, fork, res),
-      onTimeout: () => this.#onForkFailed(call, fork, 408),
-      onTransportError: () => this.#onForkFailed(call, fork, 503),
-    })));
+    call.forks.push(this.#sendFork(
+      b,
+      dialog,
+      sdp,
+      (fork) => ({
+        onResponse: (res) => this.#onForkResponse(call, fork, res),
+        onTimeout: () => this.#onForkFailed(call, fork, 408),
+        onTransportError: () => this.#onForkFailed(call, fork, 503),
+      }),
+      undefined,
+      call.outbound,
+    ));
   }
 
   #onNoAnswer(call: Call): void {

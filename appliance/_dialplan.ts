@@ -89,7 +89,7 @@ export function createRouter(options: {
   /** What feature applications get to drive a leg (the media plane's players and recorder). */
   applicationDeps?: ApplicationDeps;
   /** Trunk steps: the leg (or a refusal) for a caller (runtime/features/trunks). */
-  trunks?: { prepare(request: OutboundRequest): OutboundDecision };
+  trunks?: { prepare(request: OutboundRequest): OutboundDecision | Promise<OutboundDecision> };
   /** Where the dialled number is looked up: `inbound` for the DIDs trunks deliver (default internal). */
   scope?: "internal" | "inbound";
 }): (dialled: string) => RouteTarget {

@@ -10,7 +10,7 @@ import { getHeader, parseNameAddr, parseUri } from "../runtime/sip/message/mod.t
 import type { TransactionLayer } from "../runtime/sip/mod.ts";
 import { OptionsPinger, RegistrationClient } from "../runtime/sip/uac/mod.ts";
 import type { InboundDecision } from "../runtime/call/mod.ts";
-import { parseHostPort, type TrunkService } from "../runtime/features/trunks/mod.ts";
+import { parseHostPort, type Stir, type TrunkService } from "../runtime/features/trunks/mod.ts";
 
 /** Start the registrations and keepalives; returns the stop function (unregisters). */
 export function startTrunkClients(options: {
@@ -144,10 +144,16 @@ export function startTrunkClients(options: {
   };
 }
 
-/** The dispatcher's trunk ingress: the request's addressing handed to the feature. */
+/**
+ * The dispatcher's trunk ingress: the request's addressing handed to the feature, then (a call
+ * it takes) the STIR/SHAKEN check of its Identity header: the verstat goes to the phone in the
+ * caller's From URI; with the reject policy a failed check is refused with its RFC 8224 code.
+ */
 export function trunkInbound(
   service: TrunkService,
-): (req: SipRequest, source: Peer) => InboundDecision | undefined {
+  stir: Stir,
+  log: Logger,
+): (req: SipRequest, source: Peer) => Promise<InboundDecision | undefined> {
   const userOf = (header: string | undefined): string | undefined => {
     if (header === undefined) return undefined;
     try {
@@ -156,7 +162,7 @@ export function trunkInbound(
       return undefined;
     }
   };
-  return (req, source) => {
+  return async (req, source) => {
     if (service.store.trunks().length === 0) return undefined;
     let requestUser: string | undefined;
     try {
@@ -164,11 +170,37 @@ export function trunkInbound(
     } catch {
       requestUser = undefined;
     }
-    return service.inbound({
+    const decision = service.inbound({
       source: { address: source.address, port: source.port, transport: source.transport },
       fromUser: userOf(getHeader(req, "From")),
       toUser: userOf(getHeader(req, "To")),
       requestUser,
     });
+    if (decision?.kind !== "accept") return decision;
+    const pai = getHeader(req, "P-Asserted-Identity");
+    const checked = await stir.verify({
+      identity: getHeader(req, "Identity"),
+      from: getHeader(req, "From") ?? "",
+      to: getHeader(req, "To") ?? "",
+      ...(pai !== undefined ? { pai } : {}),
+      requestUri: req.uri,
+    });
+    if (checked === undefined) return decision;
+    const r = checked.result;
+    log.info("STIR/SHAKEN", {
+      trunk: decision.trunk,
+      caller: decision.caller,
+      verstat: r.verstat,
+      ...(r.attest !== undefined ? { attest: r.attest } : {}),
+      ...(r.failure !== undefined ? { failure: r.failure, reason: r.reason } : {}),
+    });
+    if (checked.reject) {
+      return {
+        kind: "refuse",
+        status: r.sipCode ?? 438,
+        reason: `Invalid Identity (${r.reason})`.slice(0, 120),
+      };
+    }
+    return { ...decision, callerParams: `verstat=${r.verstat}` };
   };
 }

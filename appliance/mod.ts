@@ -475,7 +475,7 @@ export async function startAppliance(
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
       overloaded: () => load.overloaded(),
-      trunkInbound: trunkInbound(trunks.service),
+      trunkInbound: trunkInbound(trunks.service, trunks.stir, log.child("stir")),
       routeInbound,
       isEmergency: (n) => trunks.service.isEmergency(n),
       clock,

@@ -1841,6 +1841,11 @@ export class B2bua {
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
     if (answeredAt !== undefined) record.answeredAt = answeredAt;
+    if (call.trunk !== undefined) record.trunk = call.trunk;
+    const verstat = call.callerParams !== undefined
+      ? /verstat=([^;>]+)/.exec(call.callerParams)?.[1]
+      : undefined;
+    if (verstat !== undefined) record.verstat = verstat;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {

@@ -63,7 +63,7 @@ export type RouteTarget =
     kind: "trunk";
     trunk: string;
     number: string;
-    prepare(request: OutboundRequest): OutboundDecision;
+    prepare(request: OutboundRequest): OutboundDecision | Promise<OutboundDecision>;
     ringSeconds?: number;
     next?: Continue;
   }
@@ -302,7 +302,7 @@ export function createDispatcher(
         return;
       }
       if (target.kind === "trunk") {
-        const decision = target.prepare({
+        const decision = await target.prepare({
           trunk: target.trunk,
           number: target.number,
           caller,

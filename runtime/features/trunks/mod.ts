@@ -17,16 +17,19 @@ import * as m070 from "../../storage/migrations/070_trunks.ts";
 import * as m071 from "../../storage/migrations/071_outbound_routes.ts";
 import * as m072 from "../../storage/migrations/072_e911_locations.ts";
 import * as m073 from "../../storage/migrations/073_e911_seen.ts";
+import * as m074 from "../../storage/migrations/074_cdr_trunk.ts";
 import { checkClasses, checkDid, checkId, checkLocation, checkRoute, checkTrunk } from "./config.ts";
 import { TrunkStore } from "./store.ts";
 import { TrunkService, type TrunkServiceDeps } from "./service.ts";
 import { checkE911 } from "./e911.ts";
 import { trunksOpenapi } from "./openapi.ts";
+import { checkStir, Stir, stirView } from "./stir.ts";
 
 export * from "./config.ts";
 export * from "./e911.ts";
 export { TrunkService, type TrunkServiceDeps, type TrunkState } from "./service.ts";
 export { TrunkStore, type TrunkView } from "./store.ts";
+export { checkStir, DEFAULT_STIR, Stir, STIR_SETTING, type StirSettings, stirView } from "./stir.ts";
 
 /** What the feature needs. */
 export interface TrunksFeatureDeps extends Omit<TrunkServiceDeps, "store" | "settings"> {
@@ -38,12 +41,16 @@ export interface TrunksFeatureDeps extends Omit<TrunkServiceDeps, "store" | "set
 }
 
 /** The feature and its service (the appliance wires the service into ingress and the router). */
-export function trunksFeature(deps: TrunksFeatureDeps): { feature: FeatureModule; service: TrunkService } {
+export function trunksFeature(
+  deps: TrunksFeatureDeps,
+): { feature: FeatureModule; service: TrunkService; stir: Stir } {
   const store = new TrunkStore(deps.db, { clock: deps.clock, secrets: deps.secrets });
-  const service = new TrunkService({ ...deps, store, settings: deps.settings });
+  const stir = new Stir({ settings: deps.settings, secrets: deps.secrets, clock: deps.clock, log: deps.log });
+  void stir.reload();
+  const service = new TrunkService({ ...deps, store, settings: deps.settings, stir });
   const feature: FeatureModule = {
     name: "trunks",
-    migrations: [m070, m071, m072, m073],
+    migrations: [m070, m071, m072, m073, m074],
     numbers: () => service.claims(),
     routing: { routeFor: (m) => service.routeFor(m) },
     web: {
@@ -69,10 +76,10 @@ export function trunksFeature(deps: TrunksFeatureDeps): { feature: FeatureModule
             ${dataTable("alerts-table", ["When", "Kind", "Message"])}
           `,
       }],
-      routes: (api, kit) => routes(api, kit, service, deps),
+      routes: (api, kit) => routes(api, kit, service, deps, stir),
     },
   };
-  return { feature, service };
+  return { feature, service, stir };
 }
 
 async function json(c: Parameters<FeatureWebKit["readBody"]>[0], kit: FeatureWebKit): Promise<unknown> {
@@ -89,6 +96,7 @@ function routes(
   kit: FeatureWebKit,
   service: TrunkService,
   deps: TrunksFeatureDeps,
+  stir: Stir,
 ): void {
   const store = service.store;
   const bad = (e: unknown): never => kit.fail(400, (e as Error).message);
@@ -245,6 +253,22 @@ function routes(
     }
     kit.audit(c, "e911.location.delete", `${kind} ${c.req.param("id")}`);
     return c.body(null, 204);
+  });
+  api.get("/stir", kit.requireAdmin, (c) => c.json(stirView(stir.settings())));
+  api.put("/stir", kit.requireAdmin, async (c) => {
+    let s;
+    try {
+      s = await checkStir(await json(c, kit), stir.settings(), deps.secrets, deps.clock);
+    } catch (e) {
+      return bad(e);
+    }
+    await stir.save(s);
+    kit.audit(
+      c,
+      "stir.settings",
+      `verify ${s.verify.enabled ? "on" : "off"}, sign ${s.sign.enabled ? "on" : "off"}`,
+    );
+    return c.json(stirView(s));
   });
   api.get("/trunk-alerts", kit.requireAdmin, (c) => c.json({ alerts: service.alerts() }));
 }

@@ -76,28 +76,28 @@ Deno.test("an outbound route strips at | and prepends, one failover step per tru
   }
 });
 
-Deno.test("permissions: national allowed by default, international refused until granted", () => {
+Deno.test("permissions: national allowed by default, international refused until granted", async () => {
   const t = setup();
   try {
     const base = { trunk: "carrier", caller: "201", callId: "c1", dialled: "x" };
-    const nat = t.service.prepare({ ...base, number: "15551234567", route: "us" });
+    const nat = await t.service.prepare({ ...base, number: "15551234567", route: "us" });
     ok(nat.ok);
-    const intl = t.service.prepare({ ...base, number: "011441234", route: "intl" });
+    const intl = await t.service.prepare({ ...base, number: "011441234", route: "intl" });
     eq(intl.ok, false);
     ok(!intl.ok && intl.status === 403 && intl.reason.includes("international"));
     t.service.store.setClasses("201", ["internal", "local", "national", "international"]);
-    ok(t.service.prepare({ ...base, number: "011441234", route: "intl" }).ok);
+    ok((await t.service.prepare({ ...base, number: "011441234", route: "intl" })).ok);
     // Not an extension: refused.
-    eq(t.service.prepare({ ...base, caller: "5559999", number: "1555", route: "us" }).ok, false);
+    eq((await t.service.prepare({ ...base, caller: "5559999", number: "1555", route: "us" })).ok, false);
   } finally {
     t.dispose();
   }
 });
 
-Deno.test("caller ID: From and P-Asserted-Identity from the trunk's caller ID; channel limit fails over", () => {
+Deno.test("caller ID: From and P-Asserted-Identity from the trunk's caller ID; channel limit fails over", async () => {
   const t = setup();
   try {
-    const d = t.service.prepare({
+    const d = await t.service.prepare({
       trunk: "carrier",
       caller: "201",
       callId: "c",
@@ -112,7 +112,7 @@ Deno.test("caller ID: From and P-Asserted-Identity from the trunk's caller ID; c
     eq(leg.headers.find((h) => h.name === "P-Asserted-Identity")?.value, "<sip:15550001000@127.0.0.1>");
     eq(leg.target, { transport: "udp", address: "127.0.0.1", port: 5070 });
     t.setActive(2);
-    const full = t.service.prepare({
+    const full = await t.service.prepare({
       trunk: "carrier",
       caller: "201",
       callId: "c",
@@ -126,7 +126,7 @@ Deno.test("caller ID: From and P-Asserted-Identity from the trunk's caller ID; c
   }
 });
 
-Deno.test("PAI-only presentation sends an anonymous From and Privacy: id (RFC 3325)", () => {
+Deno.test("PAI-only presentation sends an anonymous From and Privacy: id (RFC 3325)", async () => {
   const t = setup();
   try {
     t.service.store.putTrunk(
@@ -140,7 +140,7 @@ Deno.test("PAI-only presentation sends an anonymous From and Privacy: id (RFC 33
         .trunk,
       undefined,
     );
-    const d = t.service.prepare({
+    const d = await t.service.prepare({
       trunk: "peer",
       caller: "201",
       callId: "c",
@@ -156,7 +156,7 @@ Deno.test("PAI-only presentation sends an anonymous From and Privacy: id (RFC 33
   }
 });
 
-Deno.test("911 and 9911 route to the trunks with PIDF-LO and Geolocation, ignoring permissions and limits", () => {
+Deno.test("911 and 9911 route to the trunks with PIDF-LO and Geolocation, ignoring permissions and limits", async () => {
   const t = setup();
   try {
     t.service.store.setClasses("202", []); // no outside permission at all
@@ -172,7 +172,7 @@ Deno.test("911 and 9911 route to the trunks with PIDF-LO and Geolocation, ignori
       ok(n.kind === "step", dialled);
       eq(n.step.destination, { kind: "trunk", trunk: "carrier", number: "911", route: "emergency" });
     }
-    const d = t.service.prepare({
+    const d = await t.service.prepare({
       trunk: "carrier",
       caller: "202",
       callId: "e1",
@@ -188,7 +188,7 @@ Deno.test("911 and 9911 route to the trunks with PIDF-LO and Geolocation, ignori
     ok(part.body.includes("<ca:FLR>2</ca:FLR>") && part.body.includes("201 &amp; &lt;b&gt;"), part.body);
     ok(t.service.isEmergency("9911") && !t.service.isEmergency("9912"));
     // Notified once per call, even when the call fails over to another trunk.
-    t.service.prepare({
+    await t.service.prepare({
       trunk: "peer",
       caller: "202",
       callId: "e1",

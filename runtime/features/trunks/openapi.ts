@@ -71,5 +71,14 @@ export const trunksOpenapi: Readonly<Record<string, unknown>> = {
     },
     delete: { summary: "Remove it", responses: { 204: { description: "deleted" } } },
   },
+  "/api/stir": {
+    get: { summary: "STIR/SHAKEN settings (hasKey instead of the key)", responses: ok("StirSettings") },
+    put: {
+      summary:
+        "Change them: {verify: {enabled, trustRoots (PEM), policy: mark|reject, maxAgeSec, allowHttp, " +
+        "allowPrivateHosts}, sign: {enabled, certPem, keyPem (write-only), x5u, attestation: owned|A|B|C}}",
+      responses: ok("StirSettings"),
+    },
+  },
   "/api/trunk-alerts": { get: { summary: "Emergency and fraud alerts", responses: ok("{alerts}") } },
 };

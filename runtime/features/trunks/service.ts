@@ -29,6 +29,7 @@ import {
   emergencyNumber,
   pidfLo,
 } from "./e911.ts";
+import type { Stir } from "./stir.ts";
 
 /** A trunk's live state (dashboard, API). */
 export interface TrunkState {
@@ -68,6 +69,8 @@ export interface TrunkServiceDeps {
   device?(extension: string): { mac: string } | undefined;
   /** The address an extension's phone registers from now. */
   currentAddress?(extension: string): string | undefined;
+  /** STIR/SHAKEN signing of outbound calls (when configured). */
+  stir?: Stir;
   /** Told at once on an emergency call (front desk ringing, page, email, audit: the appliance wires them). */
   onEmergency?(
     call: { caller: string; number: string; location: string; callback: string; test: boolean },
@@ -288,7 +291,27 @@ export class TrunkService {
   // --- outbound ---
 
   /** The leg of a trunk step for this caller, or why not. */
-  prepare(req: OutboundRequest): OutboundDecision {
+  async prepare(req: OutboundRequest): Promise<OutboundDecision> {
+    const decision = this.#prepare(req);
+    if (!decision.ok || this.#d.stir === undefined) return decision;
+    // RFC 8224: the PASSporT signs the calling number the carrier sees (the asserted one).
+    const origTn = decision.leg.headers.find((h) => h.name === "P-Asserted-Identity")?.value ??
+      decision.leg.from;
+    const tn = /sip:\+?([0-9]{1,20})@/.exec(origTn)?.[1];
+    if (tn === undefined) return decision;
+    const identity = await this.#d.stir.sign({
+      origTn: tn,
+      destTn: req.number,
+      knownCaller: this.#d.isExtension(req.caller),
+      ownedNumber: this.#d.store.dids().some((d) => d.number.replace(/^\+/, "") === tn),
+    });
+    if (identity !== undefined) {
+      (decision.leg.headers as { name: string; value: string }[]).push({ name: "Identity", value: identity });
+    }
+    return decision;
+  }
+
+  #prepare(req: OutboundRequest): OutboundDecision {
     const d = this.#d;
     const trunk = d.store.trunk(req.trunk);
     if (trunk === undefined || !trunk.enabled) {

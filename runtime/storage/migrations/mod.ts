@@ -17,6 +17,7 @@ import * as m070 from "./070_trunks.ts";
 import * as m071 from "./071_outbound_routes.ts";
 import * as m072 from "./072_e911_locations.ts";
 import * as m073 from "./073_e911_seen.ts";
+import * as m074 from "./074_cdr_trunk.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -42,4 +43,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m071,
   m072,
   m073,
+  m074,
 ];

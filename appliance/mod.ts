@@ -352,10 +352,32 @@ export async function startAppliance(
       },
       currentAddress: (ext) => storage.locations.getBindings(ext, clock.wallNow())[0]?.sourceAddress,
       numberExists: (n) => numberExists(n),
+      outsideCallers: () => b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
+      onFraud: (a) => {
+        storage.audit.record({ actor: "system", action: "fraud.block", detail: { caller: a.caller, reason: a.reason } });
+        if (a.email.length > 0) {
+          try {
+            mail.enqueue({ to: a.email, subject: `Fraud guard: ${a.reason}`, text: `${a.reason}\nThe call was refused.\n` });
+          } catch (err) {
+            log.error("fraud alert email not queued", { error: err as Error });
+          }
+        }
+      },
       onEmergency: (call) => {
         const what = `${call.test ? "TEST " : ""}Emergency call ${call.number} from extension ${call.caller}`;
         storage.audit.record({ actor: "system", action: "e911.call", detail: { ...call } });
         const e = trunks.service.e911();
+        // The zone hears it at emergency priority, the location spoken (text-to-speech).
+        const zone = e.pageZone;
+        if (zone !== undefined) {
+          void prompts.say(`${what}. ${call.location}.`).then((a) =>
+            paging.service.playWav(zone, { format: "pcm16", sampleRate: 16000, channels: 1, samples: a.rate16 }, {
+              priority: "emergency",
+              origin: { label: "e911" },
+              preTone: true,
+            })
+          ).catch((err) => log.error("emergency page failed", { zone, error: err as Error }));
+        }
         if (e.email.length > 0) {
           try {
             mail.enqueue({

@@ -24,11 +24,20 @@ import { TrunkService, type TrunkServiceDeps } from "./service.ts";
 import { checkE911 } from "./e911.ts";
 import { trunksOpenapi } from "./openapi.ts";
 import { checkStir, Stir, stirView } from "./stir.ts";
+import { checkFraud } from "./fraud.ts";
 
 export * from "./config.ts";
 export * from "./e911.ts";
 export { TrunkService, type TrunkServiceDeps, type TrunkState } from "./service.ts";
 export { TrunkStore, type TrunkView } from "./store.ts";
+export {
+  checkFraud,
+  DEFAULT_FRAUD,
+  FRAUD_SETTING,
+  FraudGuard,
+  type FraudSettings,
+  isNight,
+} from "./fraud.ts";
 export { checkStir, DEFAULT_STIR, Stir, STIR_SETTING, type StirSettings, stirView } from "./stir.ts";
 
 /** What the feature needs. */
@@ -253,6 +262,18 @@ function routes(
     }
     kit.audit(c, "e911.location.delete", `${kind} ${c.req.param("id")}`);
     return c.body(null, 204);
+  });
+  api.get("/fraud-guard", kit.requireAdmin, (c) => c.json(service.fraud()));
+  api.put("/fraud-guard", kit.requireAdmin, async (c) => {
+    let s;
+    try {
+      s = checkFraud(await json(c, kit), service.fraud());
+    } catch (e) {
+      return bad(e);
+    }
+    service.setFraud(s);
+    kit.audit(c, "fraud.settings", JSON.stringify(s).slice(0, 500));
+    return c.json(s);
   });
   api.get("/stir", kit.requireAdmin, (c) => c.json(stirView(stir.settings())));
   api.put("/stir", kit.requireAdmin, async (c) => {

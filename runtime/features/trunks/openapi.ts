@@ -71,6 +71,15 @@ export const trunksOpenapi: Readonly<Record<string, unknown>> = {
     },
     delete: { summary: "Remove it", responses: { 204: { description: "deleted" } } },
   },
+  "/api/fraud-guard": {
+    get: { summary: "Fraud guard settings", responses: ok("FraudSettings") },
+    put: {
+      summary:
+        "Change them: {maxConcurrentPerExtension, maxConcurrentBox, maxPerHourPerExtension, maxPerHourBox " +
+        "(0: off), nightStart, nightEnd (HH:MM), timeZone, nightInternational: [extensions], email: [addresses]}",
+      responses: ok("FraudSettings"),
+    },
+  },
   "/api/stir": {
     get: { summary: "STIR/SHAKEN settings (hasKey instead of the key)", responses: ok("StirSettings") },
     put: {

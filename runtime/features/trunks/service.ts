@@ -30,6 +30,7 @@ import {
   pidfLo,
 } from "./e911.ts";
 import type { Stir } from "./stir.ts";
+import { DEFAULT_FRAUD, FRAUD_SETTING, FraudGuard, type FraudSettings } from "./fraud.ts";
 
 /** A trunk's live state (dashboard, API). */
 export interface TrunkState {
@@ -69,6 +70,10 @@ export interface TrunkServiceDeps {
   device?(extension: string): { mac: string } | undefined;
   /** The address an extension's phone registers from now. */
   currentAddress?(extension: string): string | undefined;
+  /** Callers of the outside calls in progress (the fraud guard's concurrent limits). */
+  outsideCallers?(): string[];
+  /** Told when the fraud guard refuses a call for the first time in the hour (audit, email). */
+  onFraud?(alert: { caller: string; reason: string; email: string[] }): void;
   /** STIR/SHAKEN signing of outbound calls (when configured). */
   stir?: Stir;
   /** Told at once on an emergency call (front desk ringing, page, email, audit: the appliance wires them). */
@@ -85,9 +90,21 @@ export class TrunkService {
   #listeners = new Set<() => void>();
   #alerts: TrunkAlert[] = [];
   #notified = new Set<string>();
+  #fraud: FraudGuard;
+  #guarded = new Set<string>();
 
   constructor(deps: TrunkServiceDeps) {
     this.#d = deps;
+    this.#fraud = new FraudGuard(deps.clock);
+  }
+
+  /** The fraud guard settings in force. */
+  fraud(): FraudSettings {
+    return { ...DEFAULT_FRAUD, ...this.#d.settings.get<FraudSettings>(FRAUD_SETTING) };
+  }
+
+  setFraud(s: FraudSettings): void {
+    this.#d.settings.set(FRAUD_SETTING, s);
   }
 
   get store(): TrunkStore {
@@ -348,6 +365,32 @@ export class TrunkService {
           reason: `Service Unavailable (trunk ${trunk.id} channels busy)`,
           failover: true,
         };
+      }
+      // Once per call (the first trunk tried): failover to the next trunk is the same call.
+      if (!this.#guarded.has(req.callId)) {
+        const f = this.fraud();
+        const verdict = this.#fraud.check(req.caller, cls, d.outsideCallers?.() ?? [], f);
+        if (!verdict.ok) {
+          d.log.warn("SECURITY fraud guard refused an outside call", {
+            caller: req.caller,
+            reason: verdict.reason,
+          });
+          if (verdict.alert) {
+            this.alert({ kind: "fraud", caller: req.caller, message: verdict.reason });
+            try {
+              d.onFraud?.({ caller: req.caller, reason: verdict.reason, email: f.email });
+            } catch (e) {
+              d.log.error("fraud alert failed", { error: e as Error });
+            }
+          }
+          return {
+            ok: false,
+            status: 403,
+            reason: `Forbidden (fraud guard: ${verdict.reason})`.slice(0, 160),
+          };
+        }
+        this.#guarded.add(req.callId);
+        if (this.#guarded.size > 1000) this.#guarded.clear();
       }
     }
     const hop = trunk.outboundProxy !== undefined ? parseHostPort(trunk.outboundProxy, "outboundProxy") : {

@@ -354,10 +354,18 @@ export async function startAppliance(
       numberExists: (n) => numberExists(n),
       outsideCallers: () => b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
       onFraud: (a) => {
-        storage.audit.record({ actor: "system", action: "fraud.block", detail: { caller: a.caller, reason: a.reason } });
+        storage.audit.record({
+          actor: "system",
+          action: "fraud.block",
+          detail: { caller: a.caller, reason: a.reason },
+        });
         if (a.email.length > 0) {
           try {
-            mail.enqueue({ to: a.email, subject: `Fraud guard: ${a.reason}`, text: `${a.reason}\nThe call was refused.\n` });
+            mail.enqueue({
+              to: a.email,
+              subject: `Fraud guard: ${a.reason}`,
+              text: `${a.reason}\nThe call was refused.\n`,
+            });
           } catch (err) {
             log.error("fraud alert email not queued", { error: err as Error });
           }
@@ -371,7 +379,12 @@ export async function startAppliance(
         const zone = e.pageZone;
         if (zone !== undefined) {
           void prompts.say(`${what}. ${call.location}.`).then((a) =>
-            paging.service.playWav(zone, { format: "pcm16", sampleRate: 16000, channels: 1, samples: a.rate16 }, {
+            paging.service.playWav(zone, {
+              format: "pcm16",
+              sampleRate: 16000,
+              channels: 1,
+              samples: a.rate16,
+            }, {
               priority: "emergency",
               origin: { label: "e911" },
               preTone: true,

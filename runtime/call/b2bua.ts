@@ -27,7 +27,8 @@ import {
   parseUri,
   setHeader,
 } from "../sip/message/mod.ts";
-import { Dialog, newCallId, newTag } from "../sip/mod.ts";
+import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
+import { computeAuthorization } from "../sip/auth/mod.ts";
 import type {
   ClientTransaction,
   ClientTransactionHandlers,
@@ -146,6 +147,8 @@ interface Fork {
   contactUri: string;
   state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
   finalStatus?: number;
+  /** A trunk leg's INVITE was sent again with credentials (one challenge is answered, not a loop). */
+  authed?: boolean;
 }
 
 /** A blind transfer (RFC 3515) in progress: side `from` referred the other side to `target`. */
@@ -716,6 +719,7 @@ export class B2bua {
       this.#onForkAnswered(call, fork, res);
       return;
     }
+    if ((res.status === 401 || res.status === 407) && this.#answerChallenge(call, fork, res)) return;
     this.#onForkFailed(call, fork, res.status, res.reason);
   }
 
@@ -983,6 +987,65 @@ export class B2bua {
     this.#byInviteTx.delete(call.aTx);
     call.aTx = undefined; // nothing more goes to A from this step
     void this.#end(call).finally(() => go(failure));
+    return true;
+  }
+
+  /**
+   * A carrier challenged a trunk leg's INVITE (RFC 3261 22.2): send it again in the same dialog
+   * (Call-ID, From tag) with the next CSeq, a new branch and the credentials. False when there are
+   * none, the fork already answered one, or the challenge cannot be answered.
+   */
+  #answerChallenge(call: Call, fork: Fork, res: SipResponse): boolean {
+    const auth = call.outbound?.auth;
+    if (auth === undefined || fork.authed === true || call.state === "ended" || fork.state === "cancelled") {
+      return false;
+    }
+    const header = res.status === 407 ? "Proxy-Authenticate" : "WWW-Authenticate";
+    const challenge = getHeader(res, header);
+    if (challenge === undefined) return false;
+    let value: string;
+    try {
+      value = computeAuthorization({
+        method: "INVITE",
+        uri: fork.request.uri,
+        username: auth.username,
+        password: auth.password,
+        challenge,
+      });
+    } catch (e) {
+      this.#o.log.warn("trunk challenge cannot be answered", { call: call.id, error: (e as Error).message });
+      return false;
+    }
+    const req: SipRequest = { ...fork.request, headers: fork.request.headers.map((h) => ({ ...h })) };
+    for (const h of req.headers) {
+      const name = h.name.toLowerCase();
+      if (name === "via" || name === "v") {
+        h.value = h.value.replace(/;branch=[^;,\s]+/i, `;branch=${newBranch()}`);
+        break;
+      }
+    }
+    for (const h of req.headers) {
+      if (h.name.toLowerCase() === "cseq") {
+        h.value = h.value.replace(/^\s*(\d+)/, (_m, n) => String(Number(n) + 1));
+      }
+    }
+    req.headers.push({ name: res.status === 407 ? "Proxy-Authorization" : "Authorization", value });
+    fork.authed = true;
+    fork.request = req;
+    fork.state = "calling";
+    try {
+      fork.branchTx = this.#o.transactions.sendRequest(req, fork.peer, {
+        onResponse: (r) => this.#onForkResponse(call, fork, r),
+        onTimeout: () => this.#onForkFailed(call, fork, 408),
+        onTransportError: () => this.#onForkFailed(call, fork, 503),
+      });
+    } catch (e) {
+      this.#o.log.warn("resending a challenged trunk INVITE failed", {
+        call: call.id,
+        error: (e as Error).message,
+      });
+      return false;
+    }
     return true;
   }
 

@@ -25,6 +25,8 @@ export interface OutboundLeg {
   codecs?: readonly string[];
   /** Body parts sent with the SDP as multipart/mixed (RFC 6442: a PIDF-LO by Content-ID). */
   parts?: readonly BodyPart[];
+  /** Digest credentials for a carrier that challenges INVITEs (401/407): answered once per fork. */
+  auth?: { username: string; password: string };
 }
 
 /** A body part of a multipart/mixed body. */

@@ -1,6 +1,7 @@
 /**
  * kamailio as the carrier for trunk tests: an in-memory registrar with digest auth (one password
- * for every user), INVITEs from the box relayed to a far-end UAS (a sipp the test runs), and every
+ * for every user), INVITEs from the box challenged (407) and relayed to a far-end UAS (a sipp the
+ * test runs), and every
  * other INVITE (a far-end caller) delivered to the box's registered trunk contact, its DID kept in
  * To. Loopback only, its own ports and temp dir.
  * @module
@@ -64,6 +65,9 @@ request_route {
   }
   if (is_method("INVITE")) {
     if ($si == "127.0.0.1" && $sp == ${o.boxPort}) {
+      // The carrier challenges the box's calls too (407), as real ones do.
+      if (!pv_proxy_authenticate("$fd", "${o.password}", "0")) { proxy_challenge("$fd", "0"); exit; }
+      consume_credentials();
       xlog("L_NOTICE", "CARRIER from box: $ru\\n");
       $du = "sip:127.0.0.1:${o.uasPort}";
       t_relay();

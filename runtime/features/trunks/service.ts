@@ -422,7 +422,16 @@ export class TrunkService {
     }
     // RFC 3325: with PAI only, From is anonymous and Privacy: id asks the carrier to withhold it.
     if (anonymous) headers.push({ name: "Privacy", value: "id" });
+    let password: string | undefined;
+    try {
+      password = d.store.password(trunk.id);
+    } catch (e) {
+      d.log.error("trunk password cannot be read", { trunk: trunk.id, error: (e as Error).message });
+    }
     const leg: OutboundLeg = {
+      ...(password !== undefined
+        ? { auth: { username: trunk.authUsername ?? trunk.username ?? trunk.id, password } }
+        : {}),
       trunk: trunk.id,
       uri: `sip:${req.number}@${hostPart}`,
       target: { transport: trunk.transport, address, port: hop.port },

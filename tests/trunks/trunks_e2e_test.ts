@@ -240,6 +240,16 @@ Deno.test({
           ok(!pbx.app.logs().includes(CARRIER_PASSWORD), "not in the appliance log");
           const all = await pbx.api.get("/api/trunks");
           ok(!JSON.stringify(all).includes(CARRIER_PASSWORD), "not in GET /api/trunks");
+          // The backup (a copy of the database) holds it only sealed.
+          const res = await fetch(`${pbx.app.baseUrl}/api/system/backup`, {
+            headers: { authorization: `Bearer ${await pbx.app.adminToken()}` },
+          });
+          eq(res.status, 200);
+          const backup = new Uint8Array(await res.arrayBuffer());
+          ok(backup.length > 10_000, `backup of ${backup.length} bytes`);
+          const text = new TextDecoder("latin1").decode(backup);
+          ok(!text.includes(CARRIER_PASSWORD), "not in the backup in clear");
+          ok(text.includes('"username":"box1"'), "the trunk is in the backup");
         });
       })();
     } finally {

@@ -70,7 +70,7 @@ export function trunksFeature(
         script: new URL("./web/trunks.js", import.meta.url),
         render: ({ html, dataTable }) =>
           html`
-            <div id="e911-test-banner" class="banner warn" hidden>Emergency test mode is on: 911 is blocked and
+            <div id="e911-test-banner" class="notice" role="alert" hidden>Emergency test mode is on: 911 is blocked and
               the test number goes to the carrier.</div>
             <h2>Trunks</h2>
             ${dataTable("trunks-table", ["Trunk", "Kind", "Host", "Registration", "Keepalive", "Calls", ""])}

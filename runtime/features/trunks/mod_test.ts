@@ -288,3 +288,46 @@ Deno.test("the trunk password is stored sealed: never in the config column or a 
     t.dispose();
   }
 });
+
+Deno.test("a phone registering from another network is flagged moved and uses its device's location", async () => {
+  const storage = tempStorage();
+  try {
+    const { service } = trunksFeature({
+      db: storage.db,
+      secrets: createSecretBox(storage.dataDir),
+      settings: storage.settings,
+      clock: realClock,
+      log: quiet,
+      activeCalls: () => 0,
+      isExtension: (n) => n === "202",
+      boxAddress: "127.0.0.1",
+      device: () => ({ mac: "001122334455" }),
+    });
+    service.store.putTrunk(
+      checkTrunk({ kind: "peer", host: "127.0.0.1", addresses: ["127.0.0.9"] }, "c").trunk,
+      undefined,
+    );
+    service.store.setLocation("extension", "202", { address: "HQ, floor 2", country: "US" });
+    service.store.setLocation("device", "001122334455", { address: "Warehouse dock 4", country: "US" });
+    service.registered("202", "10.1.2.3");
+    service.registered("202", "10.1.2.77"); // same network: not moved
+    eq(service.locationOf("202").moved, false);
+    eq(service.locationOf("202").location?.address, "HQ, floor 2");
+    service.registered("202", "192.168.9.5");
+    eq(service.locationOf("202"), { location: { address: "Warehouse dock 4", country: "US" }, moved: true });
+    const d = await service.prepare({
+      trunk: "c",
+      caller: "202",
+      callId: "m1",
+      dialled: "911",
+      number: "911",
+      route: "emergency",
+    });
+    ok(d.ok && d.leg.parts?.[0]?.body.includes("Warehouse dock 4"));
+    // Confirming the extension's location where the phone is now clears the flag.
+    service.store.confirm("202", "192.168.9.5");
+    eq(service.locationOf("202").moved, false);
+  } finally {
+    storage.dispose();
+  }
+});

@@ -676,6 +676,15 @@ export async function startAppliance(
           memory: Deno.memoryUsage(),
           files: fdStatus(), // open-file limit and descriptors in use (System page)
           calls: b2bua!.calls().length,
+          // Trunk registration and keepalive state for the dashboard (never credentials).
+          trunks: trunks.service.store.trunks().filter((t) => t.enabled).map((t) => {
+            const s = trunks.service.state(t.id);
+            return {
+              id: t.id,
+              ...(s.registration !== undefined ? { registration: s.registration.status } : {}),
+              ...(s.keepalive !== undefined ? { keepalive: s.keepalive.status } : {}),
+            };
+          }),
         };
         return h;
       },

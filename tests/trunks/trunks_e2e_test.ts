@@ -81,6 +81,9 @@ Deno.test({
           });
           ok(view.state.registration!.detail.startsWith("registered for"), view.state.registration!.detail);
           ok(/CARRIER registered sip:box1@127\.0\.0\.1/.test(carrier.logs()), carrier.logs().slice(-2000));
+          // The dashboard's health figures carry the trunk's state.
+          const status = await pbx.api.get<{ health: { trunks?: unknown[] } }>("/api/system/status");
+          eq(status.health.trunks, [{ id: "carrier", registration: "registered", keepalive: "up" }]);
           await pbx.api.put("/api/trunks/down", {
             kind: "peer",
             host: "127.0.0.1",

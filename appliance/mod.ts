@@ -123,6 +123,8 @@ export async function startAppliance(
       log.warn("restored the database from a staged backup", {
         schema: restored.schemaVersion,
         previous: restored.previousAt ?? "none",
+        files: restored.files === null ? "none in the backup (folders kept)" : restored.files.files,
+        foldersKeptAs: restored.files?.replaced.length ? `<folder>.before-restore-*` : "none",
       });
     } else if (restored.reason === "rejected") {
       log.error("staged backup refused; starting on the current data", {
@@ -257,6 +259,7 @@ export async function startAppliance(
         total: config.subscribeMax,
       },
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
+      bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
     });
     cleanups.push(() => events.close());
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first

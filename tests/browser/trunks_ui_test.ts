@@ -36,6 +36,7 @@ Deno.test({
         log: nullLogger,
         activeCalls: () => 1,
         isExtension: () => true,
+        numberExists: () => true,
         boxAddress: "192.168.1.20",
       });
       service = t.service;
@@ -78,10 +79,26 @@ Deno.test({
       ok((await page.locator('#routes-table tr[data-route="us"]').innerText()).includes("9|NXXNXXXXXX"));
       ok(await page.locator("#e911-test-banner").isVisible(), "test-mode banner shown");
       await shoot(page, "trunks");
-      service!.setE911(checkE911({ testMode: false }));
-      await page.reload();
-      await row.waitFor();
-      ok(!(await page.locator("#e911-test-banner").isVisible()), "no banner once test mode is off");
+      await page.getByRole("button", { name: "Turn emergency test mode off" }).click();
+      await page.locator("#e911-test-banner").waitFor({ state: "hidden" });
+      ok(service!.e911().testMode === false, "test mode off on the server");
+
+      // A peer trunk without addresses: the server's words for what is wrong.
+      const form = page.locator("#trunk-form");
+      await form.getByLabel(/^Id/).fill("peer1");
+      await form.getByLabel("Kind").selectOption("peer");
+      await form.getByLabel("Carrier host").fill("192.0.2.10");
+      await form.getByRole("button", { name: "Save trunk" }).click();
+      await page.locator("#message").getByText(/peer trunk needs addresses/).waitFor();
+      await form.getByLabel(/^Addresses calls come from/).fill("192.0.2.10, 198.51.100.0/24");
+      await form.getByRole("button", { name: "Save trunk" }).click();
+      await page.locator('#trunks-table tr[data-trunk="peer1"]').waitFor();
+      ok(service!.store.trunk("peer1")?.addresses.length === 2);
+      const did = page.locator("#did-form");
+      await did.getByLabel(/^DID/).fill("5552000");
+      await did.getByLabel(/^Destination/).fill("202");
+      await did.getByRole("button", { name: "Save DID" }).click();
+      await page.locator('#dids-table tr[data-did="5552000"]').waitFor();
       ok(consoleErrors.length === 0, consoleErrors.join("\n"));
     } finally {
       await browser?.close();

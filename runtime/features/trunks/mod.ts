@@ -74,11 +74,65 @@ export function trunksFeature(
               the test number goes to the carrier.</div>
             <h2>Trunks</h2>
             ${dataTable("trunks-table", ["Trunk", "Kind", "Host", "Registration", "Keepalive", "Calls", ""])}
+            <form id="trunk-form" class="stack card">
+              <h3>Add or change a trunk</h3>
+              <label for="trunk-id">Id (lower-case letters, digits, - and _)</label>
+              <input id="trunk-id" name="id" required autocomplete="off">
+              <label for="trunk-kind">Kind</label>
+              <select id="trunk-kind" name="kind">
+                <option value="register">Registration (the box registers)</option>
+                <option value="peer">IP peer (calls accepted from its addresses)</option>
+              </select>
+              <label for="trunk-host">Carrier host</label>
+              <input id="trunk-host" name="host" required autocomplete="off">
+              <label for="trunk-port">Port</label>
+              <input id="trunk-port" name="port" type="number" min="1" max="65535" value="5060">
+              <label for="trunk-username">Username (registration)</label>
+              <input id="trunk-username" name="username" autocomplete="off">
+              <label for="trunk-password">Password (registration; never shown again)</label>
+              <input id="trunk-password" name="password" type="password" autocomplete="new-password">
+              <label for="trunk-addresses">Addresses calls come from (peer; comma separated, CIDR allowed)</label>
+              <input id="trunk-addresses" name="addresses" autocomplete="off">
+              <label for="trunk-callerid">Caller ID</label>
+              <input id="trunk-callerid" name="callerId" autocomplete="off">
+              <label for="trunk-keepalive">OPTIONS keepalive (seconds, 0 off)</label>
+              <input id="trunk-keepalive" name="keepaliveSeconds" type="number" min="0" max="3600" value="0">
+              <div class="buttons"><button type="submit">Save trunk</button></div>
+            </form>
             <h2>Inbound DIDs</h2>
             ${dataTable("dids-table", ["DID", "Trunk", "Destination", "Name", ""])}
+            <form id="did-form" class="stack card">
+              <h3>Route a DID</h3>
+              <label for="did-number">DID (as the carrier delivers it)</label>
+              <input id="did-number" name="number" required autocomplete="off">
+              <label for="did-destination">Destination (an internal number)</label>
+              <input id="did-destination" name="destination" required autocomplete="off">
+              <div class="buttons"><button type="submit">Save DID</button></div>
+            </form>
             <h2>Outbound routes</h2>
             ${dataTable("routes-table", ["Route", "Patterns", "Prepend", "Class", "Trunks", "Caller ID", ""])}
+            <form id="route-form" class="stack card">
+              <h3>Add or change an outbound route</h3>
+              <label for="route-id">Id</label>
+              <input id="route-id" name="id" required autocomplete="off">
+              <label for="route-patterns">Dial patterns (comma separated, e.g. 9|NXXNXXXXXX, 9011.)</label>
+              <input id="route-patterns" name="patterns" required autocomplete="off">
+              <label for="route-prepend">Prepend</label>
+              <input id="route-prepend" name="prepend" autocomplete="off">
+              <label for="route-class">Class</label>
+              <select id="route-class" name="class">
+                <option>local</option>
+                <option selected>national</option>
+                <option>international</option>
+                <option>premium</option>
+                <option>emergency</option>
+              </select>
+              <label for="route-trunks">Trunks in failover order (comma separated ids)</label>
+              <input id="route-trunks" name="trunks" required autocomplete="off">
+              <div class="buttons"><button type="submit">Save route</button></div>
+            </form>
             <h2>Emergency calls</h2>
+            <div class="buttons"><button type="button" id="e911-test-toggle">Turn emergency test mode on</button></div>
             <pre id="e911-settings"></pre>
             ${dataTable("locations-table", ["For", "Location", "Moved", ""])}
             <h2>Alerts</h2>

@@ -2,10 +2,12 @@
 // locations (moved phones flagged), alerts; a banner while emergency test mode is on.
 import { api } from "/static/lib/api.js";
 import { $, h } from "/static/lib/dom.js";
-import { time } from "/static/lib/format.js";
+import { list, time } from "/static/lib/format.js";
+import { onSubmit } from "/static/lib/forms.js";
 import { deleteButton } from "/static/lib/crud.js";
 import { fillTable, row } from "/static/lib/tables.js";
 import { startPage } from "/static/lib/page.js";
+import { sayError } from "/static/lib/messages.js";
 
 const enc = encodeURIComponent;
 
@@ -16,6 +18,7 @@ const pingText = (s) =>
     : "off";
 
 startPage(async () => {
+  let testMode = false;
   const load = async () => {
     const [{ trunks }, { dids }, { routes }, e911, { locations }, { alerts }] = await Promise.all([
       api("GET", "/api/trunks"),
@@ -26,6 +29,10 @@ startPage(async () => {
       api("GET", "/api/trunk-alerts"),
     ]);
     $("#e911-test-banner").hidden = !e911.testMode;
+    testMode = e911.testMode;
+    $("#e911-test-toggle").textContent = e911.testMode
+      ? "Turn emergency test mode off"
+      : "Turn emergency test mode on";
     fillTable(
       "#trunks-table",
       null,
@@ -110,5 +117,47 @@ startPage(async () => {
       alerts.slice().reverse().map((a) => row({}, [time(a.at), a.kind, a.message])),
     );
   };
+  const num = (v) => (v === "" || v === undefined ? undefined : Number(v));
+  onSubmit($("#trunk-form"), async (v, form) => {
+    const body = {
+      kind: v.kind,
+      host: v.host,
+      port: num(v.port),
+      keepaliveSeconds: num(v.keepaliveSeconds),
+      ...(v.username ? { username: v.username } : {}),
+      ...(v.password ? { password: v.password } : {}),
+      ...(v.addresses ? { addresses: list(v.addresses) } : {}),
+      ...(v.callerId ? { callerId: v.callerId } : {}),
+    };
+    await api("PUT", `/api/trunks/${enc(v.id)}`, body);
+    form.reset();
+    await load();
+    return `Trunk ${v.id} saved.`;
+  });
+  onSubmit($("#did-form"), async (v, form) => {
+    await api("PUT", `/api/dids/${enc(v.number)}`, { destination: v.destination });
+    form.reset();
+    await load();
+    return `DID ${v.number} routes to ${v.destination}.`;
+  });
+  onSubmit($("#route-form"), async (v, form) => {
+    await api("PUT", `/api/outbound-routes/${enc(v.id)}`, {
+      patterns: list(v.patterns),
+      class: v.class,
+      trunks: list(v.trunks),
+      ...(v.prepend ? { prepend: v.prepend } : {}),
+    });
+    form.reset();
+    await load();
+    return `Route ${v.id} saved.`;
+  });
+  $("#e911-test-toggle").addEventListener("click", async () => {
+    try {
+      await api("PUT", "/api/e911", { testMode: !testMode });
+      await load();
+    } catch (err) {
+      sayError(err);
+    }
+  });
   await load();
 });

@@ -239,8 +239,33 @@ Deno.test({
           ok(/INVITE sip:933@/.test(m), "933 in test mode");
         });
 
+        await t.step(
+          "a wrong password: kamailio refuses it, the trunk shows failed and backs off",
+          async () => {
+            await pbx.api.put("/api/trunks/carrier", {
+              kind: "register",
+              host: "127.0.0.1",
+              port: carrier.port,
+              username: "box1",
+              password: "Wrong-Password-42",
+            });
+            const v = await until("registration failure", async () => {
+              const x = await pbx.api.get<
+                TrunkView & { state: { registration?: { lastStatus?: number; retryAt?: number } } }
+              >(
+                "/api/trunks/carrier",
+              );
+              return x.state.registration?.status === "failed" ? x : undefined;
+            });
+            eq(v.state.registration!.detail, "credentials refused");
+            eq(v.state.registration!.lastStatus, 401);
+            ok((v.state.registration!.retryAt ?? 0) > Date.now(), "a retry is scheduled later");
+          },
+        );
+
         await t.step("the trunk password is in no log and no API answer", async () => {
           ok(!pbx.app.logs().includes(CARRIER_PASSWORD), "not in the appliance log");
+          ok(!pbx.app.logs().includes("Wrong-Password-42"), "nor the wrong one");
           const all = await pbx.api.get("/api/trunks");
           ok(!JSON.stringify(all).includes(CARRIER_PASSWORD), "not in GET /api/trunks");
           // The backup (a copy of the database) holds it only sealed.

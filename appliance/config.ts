@@ -90,6 +90,11 @@ export interface BootConfig {
   tftpMaxPerSource: number;
   /** SIP UDP on the batched native socket (drivers/udp) instead of node:dgram; off by default. */
   sipUdpNative: boolean;
+  /**
+   * Seconds an answered call's leg may receive neither RTP nor RTCP before the call is ended (the
+   * far end died); held calls are left alone. 0 = off.
+   */
+  rtpTimeoutSec: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -263,6 +268,12 @@ export const SETTINGS: readonly Setting[] = [
     help: "1 = SIP UDP on the batched native socket (recvmmsg/sendmmsg), 0 = node:dgram (default)",
   },
   {
+    key: "rtpTimeoutSec",
+    env: "PBX_RTP_TIMEOUT_SEC",
+    flag: "--rtp-timeout-sec",
+    help: "end an answered call after this many seconds without RTP/RTCP on a leg (default 60, 0 = off)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -334,6 +345,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   httpIdleSec: 60,
   tftpMaxPerSource: 8,
   sipUdpNative: false,
+  rtpTimeoutSec: 60,
 };
 
 function parsePort(name: string, value: string): number {
@@ -422,6 +434,16 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
         throw new RangeError(`${source} must be a whole number 1-10000, got ${JSON.stringify(value)}`);
       }
       config[key] = n;
+      break;
+    }
+    case "rtpTimeoutSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n > 86_400) {
+        throw new RangeError(
+          `${source} must be a whole number of seconds 0-86400, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.rtpTimeoutSec = n;
       break;
     }
     case "logLevel":

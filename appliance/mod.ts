@@ -190,6 +190,7 @@ export async function startAppliance(
       portMin: config.rtpPortMin,
       portMax: config.rtpPortMax,
       publicAddress: config.publicAddress,
+      rtpTimeoutMs: config.rtpTimeoutSec * 1000,
     });
     cleanups.push(() => media.close());
     listeners.rtp = true;

@@ -256,6 +256,8 @@ interface Call {
    * this is told once its legs are released (the INVITE transaction still awaits a final answer).
    */
   onFailure?: ((failure: StepFailure) => void) | undefined;
+  /** Why the box ended the call, for its record ("rtp-timeout", "session-timer", "connection-lost"). */
+  endReason?: string | undefined;
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -335,6 +337,7 @@ export class B2bua {
     this.#registry = options.registry ?? new CallRegistry({ clock: options.clock });
     // Digits the media plane heard (RFC 4733 or in-band) are logged per call; features hook in here.
     this.#offMedia = options.media.on?.((ev) => {
+      if (ev.event === "inactive") return this.#onInactive(ev.legId);
       if (ev.event !== "dtmf" || !("digit" in ev)) return;
       for (const c of this.#calls.values()) {
         const side = c.aLeg.legId === ev.legId ? "a" : c.bLeg.legId === ev.legId ? "b" : undefined;
@@ -1784,6 +1787,7 @@ export class B2bua {
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
     if (answeredAt !== undefined) record.answeredAt = answeredAt;
+    if (call.endReason !== undefined && record.reason === undefined) record.reason = call.endReason;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {
@@ -1813,6 +1817,38 @@ export class B2bua {
         o.log.error("releasing a media leg failed", { call: call.id, leg: leg.legId, error: e as Error });
       }
     }
+  }
+
+  /**
+   * The media plane heard nothing (no RTP, no RTCP) on a leg for the RTP timeout: the far end has
+   * died. An answered call that is not on hold is ended with BYE both ways; its record says why.
+   */
+  #onInactive(legId: string): void {
+    for (const c of this.#calls.values()) {
+      const side = c.aLeg.legId === legId ? "a" : c.bLeg.legId === legId ? "b" : undefined;
+      if (side === undefined || c.state !== "answered" || c.heldBy !== undefined) continue;
+      this.endCall(c.id, "rtp-timeout", side);
+    }
+  }
+
+  /**
+   * End an answered call from the box's side (BYE to both parties) with `reason` in its record:
+   * the far end of `side` is gone (RTP timeout, failed session refresh, lost connection). Returns
+   * false when no such call is up.
+   */
+  endCall(callId: string, reason: string, side?: "a" | "b"): boolean {
+    for (const c of this.#calls.values()) {
+      if (c.id !== callId || c.state !== "answered") continue;
+      c.endReason = reason;
+      this.#o.log.warn("ending call: far end gone", {
+        call: c.id,
+        reason,
+        ...(side !== undefined ? { party: side === "a" ? c.caller : c.callee } : {}),
+      });
+      this.#safe(() => this.#hangup(c, "system"));
+      return true;
+    }
+    return false;
   }
 
   #record(record: CallRecord): void {

@@ -8,7 +8,7 @@ import { ok } from "node:assert";
 import { hasBinary, startBaresip } from "../_harness/mod.ts";
 import { available as alsaAvailable } from "../../drivers/alsa/mod.ts";
 import { makeDac } from "../paging/_dac.ts";
-import { assertOk, call, type Cdr, cdrs, EXT, startPbx, withLogs } from "./_setup.ts";
+import { assertOk, call, type Cdr, cdrs, EXT, phone, startPbx, withLogs } from "./_setup.ts";
 
 const RTP_TIMEOUT = { PBX_RTP_TIMEOUT_SEC: "3" };
 
@@ -114,4 +114,19 @@ Deno.test({
       await dac.remove();
     }
   },
+});
+
+Deno.test("a call held (no RTP at all) for longer than the RTP timeout is not ended", async () => {
+  const pbx = await startPbx(RTP_TIMEOUT);
+  try {
+    await withLogs(pbx, async () => {
+      await using uas = await phone(pbx, "202", "uas_hold.xml");
+      assertOk(await call(pbx, "201", "202", "uac_hold_long.xml"), "caller holds 5 s, resumes, hangs up");
+      assertOk(await uas.done, "callee");
+      const [rec] = await cdrs(pbx, 1);
+      ok(rec?.hangupBy === "caller" && rec.reason === undefined, JSON.stringify(rec));
+    })();
+  } finally {
+    await pbx.app.stop();
+  }
 });

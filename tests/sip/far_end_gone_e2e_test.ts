@@ -130,3 +130,51 @@ Deno.test("a call held (no RTP at all) for longer than the RTP timeout is not en
     await pbx.app.stop();
   }
 });
+
+Deno.test({
+  name: "a page longer than the zone's maximum page duration is ended by the box; the zone is free",
+  ignore: !hasBinary("baresip") || !alsaAvailable(),
+  async fn() {
+    const dac = await makeDac("pbx-page-limit-");
+    const pbx = await startPbx(dac.env);
+    try {
+      await withLogs(pbx, async () => {
+        await pbx.api.post("/api/paging/zones", {
+          number: "802",
+          name: "Warehouse",
+          alsaDevice: "zone2",
+          channels: [1],
+          maxPageSec: 3,
+        });
+        await pbx.api.put("/api/paging/permissions/201", { targets: ["802"] });
+        await using a = await startBaresip({
+          user: "201",
+          password: EXT["201"],
+          sipPort: pbx.app.sipPort,
+          codecs: ["PCMU"],
+        });
+        await a.registered();
+        await a.dial(`sip:802@127.0.0.1:${pbx.app.sipPort}`);
+        await a.waitForEvent("CALL_ESTABLISHED", 10_000);
+        // The phone keeps talking; the box hangs up after 3 s.
+        await a.waitForEvent("CALL_CLOSED", 15_000);
+        const items: Cdr[] = await cdrs(pbx, 1);
+        const page = items.find((r) => r.callee === "802");
+        ok(page?.reason === "page-max-duration" && page.hangupBy === "system", JSON.stringify(items));
+        ok(page.billsecMs >= 2500, `the page lasted its 3 s: ${page.billsecMs} ms`);
+        let state: string | undefined;
+        for (let i = 0; i < 50; i++) {
+          const st = await pbx.api.get<{ zones: { number: string; state: string }[] }>("/api/paging/status");
+          state = st.zones.find((z) => z.number === "802")?.state;
+          if (state === "idle") break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        ok(state === "idle", `zone state ${state}`);
+        assertOk(await call(pbx, "201", "802", "uac_short_call.xml"), "the next page");
+      })();
+    } finally {
+      await pbx.app.stop();
+      await dac.remove();
+    }
+  },
+});

@@ -39,6 +39,8 @@ export function pagingApplication(service: PagingService, log: Logger): Applicat
         origin: { extension: caller },
         // A higher-priority page took the zones: end this caller's page.
         onPreempted: () => leg.hangup("pre-empted"),
+        // The zones' maximum page duration passed: the box ends the call, the zones are free.
+        onTimeLimit: () => leg.hangup("page-max-duration"),
       });
       if (handle.state === "rejected") {
         leg.reject(486, "Busy Here (zone in use)");

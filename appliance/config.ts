@@ -95,6 +95,10 @@ export interface BootConfig {
    * far end died); held calls are left alone. 0 = off.
    */
   rtpTimeoutSec: number;
+  /** SIP session timer interval offered and accepted at most (RFC 4028), seconds; 0 = off. */
+  sessionExpiresSec: number;
+  /** Smallest session interval accepted (Min-SE); RFC 4028 asks for at least 90 (lower only for tests). */
+  sessionMinSeSec: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -274,6 +278,18 @@ export const SETTINGS: readonly Setting[] = [
     help: "end an answered call after this many seconds without RTP/RTCP on a leg (default 60, 0 = off)",
   },
   {
+    key: "sessionExpiresSec",
+    env: "PBX_SESSION_EXPIRES_SEC",
+    flag: "--session-expires-sec",
+    help: "SIP session timer interval offered/accepted (RFC 4028; default 1800, 0 = off)",
+  },
+  {
+    key: "sessionMinSeSec",
+    env: "PBX_SESSION_MIN_SE_SEC",
+    flag: "--session-min-se-sec",
+    help: "smallest session interval accepted, Min-SE (default 90)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -346,6 +362,8 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   tftpMaxPerSource: 8,
   sipUdpNative: false,
   rtpTimeoutSec: 60,
+  sessionExpiresSec: 1800,
+  sessionMinSeSec: 90,
 };
 
 function parsePort(name: string, value: string): number {
@@ -432,6 +450,17 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < 1 || n > 10_000) {
         throw new RangeError(`${source} must be a whole number 1-10000, got ${JSON.stringify(value)}`);
+      }
+      config[key] = n;
+      break;
+    }
+    case "sessionExpiresSec":
+    case "sessionMinSeSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n > 86_400 || (key === "sessionMinSeSec" && n < 1)) {
+        throw new RangeError(
+          `${source} must be a whole number of seconds up to 86400, got ${JSON.stringify(value)}`,
+        );
       }
       config[key] = n;
       break;

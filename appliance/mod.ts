@@ -282,6 +282,9 @@ export async function startAppliance(
       exists: (n) => storage.extensions.get(n) !== undefined,
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
+      ...(config.sessionExpiresSec > 0
+        ? { sessionTimers: { expiresSec: config.sessionExpiresSec, minSeSec: config.sessionMinSeSec } }
+        : {}),
       onChange: (call, ended) => {
         emit("calls");
         events.hub.fromLiveCall(call, ended); // BLF (dialog) and presence watchers

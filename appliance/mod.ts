@@ -466,6 +466,16 @@ export async function startAppliance(
       idleTimeoutMs: config.sipTcpIdleSec * 1000,
       messageTimeoutMs: config.sipTcpMessageSec * 1000,
       onMessage: (msg, source) => transactions.receive(msg, source),
+      // A phone's TCP/TLS flow died: its calls end (record reason connection-lost).
+      onConnectionLost: (peer) => {
+        const ended = (b2bua?.connectionLost(peer) ?? 0) + local.connectionLost(peer);
+        if (ended > 0) {
+          sipLog.warn("SIP connection lost: calls ended", {
+            peer: `${peer.transport}:${peer.address}:${peer.port}`,
+            calls: ended,
+          });
+        }
+      },
       onError: ({ source, error, partial }) => {
         sipLog.warn("unparsable SIP message", {
           source: `${source.transport}:${source.address}:${source.port}`,

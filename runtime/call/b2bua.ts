@@ -1890,6 +1890,23 @@ export class B2bua {
   }
 
   /**
+   * A TCP or TLS connection ended from the phone's side (killed, rebooted, unplugged): every
+   * answered call with a party on that flow ends (BYE to the other party), record reason
+   * "connection-lost". Returns how many calls ended.
+   */
+  connectionLost(peer: Peer): number {
+    const same = (p: Peer | undefined) =>
+      p !== undefined && p.transport === peer.transport && p.address === peer.address && p.port === peer.port;
+    let n = 0;
+    for (const c of [...this.#calls.values()]) {
+      if (c.state !== "answered") continue;
+      const side = same(c.aPeer) ? "a" : same(c.bPeer) ? "b" : undefined;
+      if (side !== undefined && this.endCall(c.id, "connection-lost", side)) n++;
+    }
+    return n;
+  }
+
+  /**
    * End an answered call from the box's side (BYE to both parties) with `reason` in its record:
    * the far end of `side` is gone (RTP timeout, failed session refresh, lost connection). Returns
    * false when no such call is up.

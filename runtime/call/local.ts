@@ -631,6 +631,24 @@ export class LocalCalls {
     }
   }
 
+  /**
+   * The caller's TCP or TLS connection ended from its side: its calls end (no BYE: the flow is
+   * gone), record reason "connection-lost", so a page frees its zone at once.
+   */
+  connectionLost(peer: Peer): number {
+    let n = 0;
+    for (const c of [...this.#calls.values()]) {
+      const p = c.peer;
+      if (c.ended || p.transport !== peer.transport || p.address !== peer.address || p.port !== peer.port) {
+        continue;
+      }
+      this.#o.log.warn("ending feature call: connection lost", { caller: c.caller, dialled: c.dialled });
+      void this.#end(c, "system", false, "connection-lost");
+      n++;
+    }
+    return n;
+  }
+
   /** End every local call (shutdown). */
   async close(): Promise<void> {
     for (const c of [...this.#calls.values()]) await this.#end(c, "system", true);

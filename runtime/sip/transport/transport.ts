@@ -59,6 +59,11 @@ export interface TransportOptions {
   onMessage(msg: SipMessage, source: Peer, raw: Uint8Array): void;
   /** Unparsable or refused input. */
   onError?(info: TransportErrorInfo): void;
+  /**
+   * A TCP or TLS connection ended from the far side (closed, reset, read error): not when the box
+   * closed it itself (idle sweep, limits, shutdown). Dialogs whose peer is that flow are dead.
+   */
+  onConnectionLost?(peer: Peer): void;
   logger?: TransportLogger;
   /**
    * Close TCP connections that carried no complete message (request, response or CRLFCRLF ping)
@@ -660,7 +665,15 @@ class Transports implements TransportLayer {
         });
       }
     } finally {
+      const byPeer = !c.closed && !this.#closed;
       this.#closeConnection(c);
+      if (byPeer && c.delivered) {
+        try {
+          this.#options.onConnectionLost?.(c.peer);
+        } catch (e) {
+          this.#options.logger?.warn?.("connection-lost handler failed", { error: String(e) });
+        }
+      }
     }
   }
 

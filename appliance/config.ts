@@ -99,6 +99,8 @@ export interface BootConfig {
   sessionExpiresSec: number;
   /** Smallest session interval accepted (Min-SE); RFC 4028 asks for at least 90 (lower only for tests). */
   sessionMinSeSec: number;
+  /** Calls in set-up (not answered yet) above which new INVITEs get 503 + Retry-After; 0 = no limit. */
+  maxCallsSettingUp: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -290,6 +292,12 @@ export const SETTINGS: readonly Setting[] = [
     help: "smallest session interval accepted, Min-SE (default 90)",
   },
   {
+    key: "maxCallsSettingUp",
+    env: "PBX_MAX_CALLS_SETTING_UP",
+    flag: "--max-calls-setting-up",
+    help: "calls in set-up above which new INVITEs get 503 + Retry-After (default 400, 0 = no limit)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -364,6 +372,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   rtpTimeoutSec: 60,
   sessionExpiresSec: 1800,
   sessionMinSeSec: 90,
+  maxCallsSettingUp: 400,
 };
 
 function parsePort(name: string, value: string): number {
@@ -465,14 +474,15 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       config[key] = n;
       break;
     }
+    case "maxCallsSettingUp":
     case "rtpTimeoutSec": {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n > 86_400) {
         throw new RangeError(
-          `${source} must be a whole number of seconds 0-86400, got ${JSON.stringify(value)}`,
+          `${source} must be a whole number 0-86400, got ${JSON.stringify(value)}`,
         );
       }
-      config.rtpTimeoutSec = n;
+      config[key] = n;
       break;
     }
     case "logLevel":

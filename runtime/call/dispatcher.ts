@@ -99,7 +99,7 @@ export interface DispatcherOptions {
    * True while the box is overloaded: new calls get 503 with Retry-After so calls in progress and
    * registrations keep being served, instead of everything slowing into retransmission storms.
    */
-  overloaded?(): boolean;
+  overloaded?(req?: SipRequest, source?: Peer): boolean;
 }
 
 /** Seconds a caller is asked to wait when the box sheds a new call (RFC 3261 21.5.4). */
@@ -193,7 +193,7 @@ export function createDispatcher(
   };
 
   const handleInvite = async (req: SipRequest, tx: ServerTransaction, source: Peer) => {
-    if (options.overloaded?.()) {
+    if (options.overloaded?.(req, source)) {
       // Shed before the digest check: under overload the cheapest answer is the right one.
       const res = createResponse(req, 503, { reason: "Service Unavailable (overloaded)" });
       addHeader(res, "Retry-After", String(OVERLOAD_RETRY_AFTER));

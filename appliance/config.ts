@@ -101,6 +101,8 @@ export interface BootConfig {
   sessionMinSeSec: number;
   /** Calls in set-up (not answered yet) above which new INVITEs get 503 + Retry-After; 0 = no limit. */
   maxCallsSettingUp: number;
+  /** New calls per second one source address may still start while new calls are being shed. */
+  overloadSourceShare: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -298,6 +300,12 @@ export const SETTINGS: readonly Setting[] = [
     help: "calls in set-up above which new INVITEs get 503 + Retry-After (default 400, 0 = no limit)",
   },
   {
+    key: "overloadSourceShare",
+    env: "PBX_OVERLOAD_SOURCE_SHARE",
+    flag: "--overload-source-share",
+    help: "new calls/s one address may still start while the box sheds (default 10)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -373,6 +381,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   sessionExpiresSec: 1800,
   sessionMinSeSec: 90,
   maxCallsSettingUp: 400,
+  overloadSourceShare: 10,
 };
 
 function parsePort(name: string, value: string): number {
@@ -475,6 +484,7 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       break;
     }
     case "maxCallsSettingUp":
+    case "overloadSourceShare":
     case "rtpTimeoutSec": {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n > 86_400) {

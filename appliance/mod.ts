@@ -434,6 +434,7 @@ export async function startAppliance(
       lagging: () => load.overloaded(),
       settingUp: () => callsSettingUp,
       maxSettingUp: config.maxCallsSettingUp,
+      perSourceShare: config.overloadSourceShare,
     });
     const isEmergency = (req: SipRequest): boolean => {
       const user = /^sips?:([^@;>]+)@/i.exec(req.uri)?.[1] ?? "";
@@ -442,7 +443,7 @@ export async function startAppliance(
       const n = user.slice(EMERGENCY_PREFIX.length);
       return storage.paging.getZone(n) !== undefined || storage.paging.getGroup(n) !== undefined;
     };
-    let lastShedLog = 0;
+    let lastShedLog = -Infinity;
     const dispatch = createDispatcher({
       authorizer,
       registrar,

@@ -1890,7 +1890,7 @@ export class B2bua {
   }
 
   /**
-   * A TCP or TLS connection ended from the phone's side (killed, rebooted, unplugged): every
+   * A TCP, TLS or WebSocket connection ended from the phone's side (killed, rebooted, unplugged): every
    * answered call with a party on that flow ends (BYE to the other party), record reason
    * "connection-lost". Returns how many calls ended.
    */

@@ -1920,7 +1920,9 @@ export class B2bua {
         reason,
         ...(side !== undefined ? { party: side === "a" ? c.caller : c.callee } : {}),
       });
-      this.#safe(() => this.#hangup(c, "system"));
+      this.#hangup(c, "system").catch((e) =>
+        this.#o.log.error("ending a call failed", { call: c.id, reason, error: e as Error })
+      );
       return true;
     }
     return false;

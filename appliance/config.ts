@@ -94,6 +94,19 @@ export interface BootConfig {
   tftpMaxPerSource: number;
   /** SIP UDP on the batched native socket (drivers/udp) instead of node:dgram; off by default. */
   sipUdpNative: boolean;
+  /**
+   * Seconds an answered call's leg may receive neither RTP nor RTCP before the call is ended (the
+   * far end died); held calls are left alone. 0 = off.
+   */
+  rtpTimeoutSec: number;
+  /** SIP session timer interval offered and accepted at most (RFC 4028), seconds; 0 = off. */
+  sessionExpiresSec: number;
+  /** Smallest session interval accepted (Min-SE); RFC 4028 asks for at least 90 (lower only for tests). */
+  sessionMinSeSec: number;
+  /** Calls in set-up (not answered yet) above which new INVITEs get 503 + Retry-After; 0 = no limit. */
+  maxCallsSettingUp: number;
+  /** New calls per second one source address may still start while new calls are being shed. */
+  overloadSourceShare: number;
 }
 
 /** One row of the table that documents and parses every setting. */
@@ -279,6 +292,36 @@ export const SETTINGS: readonly Setting[] = [
     help: "1 = SIP UDP on the batched native socket (recvmmsg/sendmmsg), 0 = node:dgram (default)",
   },
   {
+    key: "rtpTimeoutSec",
+    env: "PBX_RTP_TIMEOUT_SEC",
+    flag: "--rtp-timeout-sec",
+    help: "end an answered call after this many seconds without RTP/RTCP on a leg (default 60, 0 = off)",
+  },
+  {
+    key: "sessionExpiresSec",
+    env: "PBX_SESSION_EXPIRES_SEC",
+    flag: "--session-expires-sec",
+    help: "SIP session timer interval offered/accepted (RFC 4028; default 1800, 0 = off)",
+  },
+  {
+    key: "sessionMinSeSec",
+    env: "PBX_SESSION_MIN_SE_SEC",
+    flag: "--session-min-se-sec",
+    help: "smallest session interval accepted, Min-SE (default 90)",
+  },
+  {
+    key: "maxCallsSettingUp",
+    env: "PBX_MAX_CALLS_SETTING_UP",
+    flag: "--max-calls-setting-up",
+    help: "calls in set-up above which new INVITEs get 503 + Retry-After (default 400, 0 = no limit)",
+  },
+  {
+    key: "overloadSourceShare",
+    env: "PBX_OVERLOAD_SOURCE_SHARE",
+    flag: "--overload-source-share",
+    help: "new calls/s one address may still start while the box sheds (default 10)",
+  },
+  {
     key: "authBlockMinutes",
     env: "PBX_AUTH_BLOCK_MINUTES",
     flag: "--auth-block-minutes",
@@ -352,6 +395,11 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   httpIdleSec: 60,
   tftpMaxPerSource: 8,
   sipUdpNative: false,
+  rtpTimeoutSec: 60,
+  sessionExpiresSec: 1800,
+  sessionMinSeSec: 90,
+  maxCallsSettingUp: 400,
+  overloadSourceShare: 10,
 };
 
 function parsePort(name: string, value: string): number {
@@ -438,6 +486,29 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < 1 || n > 10_000) {
         throw new RangeError(`${source} must be a whole number 1-10000, got ${JSON.stringify(value)}`);
+      }
+      config[key] = n;
+      break;
+    }
+    case "sessionExpiresSec":
+    case "sessionMinSeSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n > 86_400 || (key === "sessionMinSeSec" && n < 1)) {
+        throw new RangeError(
+          `${source} must be a whole number of seconds up to 86400, got ${JSON.stringify(value)}`,
+        );
+      }
+      config[key] = n;
+      break;
+    }
+    case "maxCallsSettingUp":
+    case "overloadSourceShare":
+    case "rtpTimeoutSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n > 86_400) {
+        throw new RangeError(
+          `${source} must be a whole number 0-86400, got ${JSON.stringify(value)}`,
+        );
       }
       config[key] = n;
       break;

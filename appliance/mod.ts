@@ -9,7 +9,7 @@ import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createMailStore, createSecretBox } from "../runtime/storage/mod.ts";
 import { MailService } from "../runtime/mail/mod.ts";
-import { createResponse } from "../runtime/sip/message/mod.ts";
+import { createResponse, type SipRequest } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
@@ -19,6 +19,7 @@ import {
   B2bua,
   CallRegistry,
   checkFeatures,
+  createAdmission,
   createDispatcher,
   type FeatureModule,
   type HoldHandler,
@@ -36,7 +37,7 @@ import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { trunksFeature } from "../runtime/features/trunks/mod.ts";
 import { startTrunkClients, trunkInbound } from "./_trunks.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
-import { startPaging } from "./_paging.ts";
+import { EMERGENCY_PREFIX, startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
@@ -50,6 +51,9 @@ import { commandRunner, helperRunner, HostControl, type NetworkConfig, type Time
 import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
 import { serveWeb } from "./_web_listener.ts";
 import { sipWebSocket } from "./_sip_ws.ts";
+
+/** Numbers that are never shed under overload (emergency services). */
+const EMERGENCY_NUMBERS = new Set(["911", "112", "999", "000"]);
 
 /** A running appliance. */
 export interface Appliance {
@@ -219,6 +223,7 @@ export async function startAppliance(
       portMin: config.rtpPortMin,
       portMax: config.rtpPortMax,
       publicAddress: config.publicAddress,
+      rtpTimeoutMs: config.rtpTimeoutSec * 1000,
     });
     cleanups.push(() => media.close());
     listeners.rtp = true;
@@ -254,6 +259,8 @@ export async function startAppliance(
     let httpPort = config.httpPort;
     // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let b2bua: B2bua | undefined;
+    const callStates = new Map<string, string>();
+    let callsSettingUp = 0;
     const sipLog = log.child("sip");
     const transactions: TransactionLayer = new TransactionLayer({
       transport: {
@@ -311,7 +318,17 @@ export async function startAppliance(
       exists: (n) => storage.extensions.get(n) !== undefined,
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
+      ...(config.sessionExpiresSec > 0
+        ? { sessionTimers: { expiresSec: config.sessionExpiresSec, minSeSec: config.sessionMinSeSec } }
+        : {}),
       onChange: (call, ended) => {
+        // Calls in set-up (not answered yet), for overload admission.
+        const was = callStates.get(call.id);
+        const now = ended ? undefined : call.state;
+        if (was !== undefined && was !== "answered") callsSettingUp--;
+        if (now !== undefined && now !== "answered") callsSettingUp++;
+        if (now === undefined) callStates.delete(call.id);
+        else callStates.set(call.id, now);
         emit("calls");
         events.hub.fromLiveCall(call, ended); // BLF (dialog) and presence watchers
       },
@@ -526,6 +543,22 @@ export async function startAppliance(
     cleanups.push(stopExpiry);
     const load = startLoadMonitor();
     cleanups.push(() => load.stop());
+    // New calls are shed (503 + Retry-After) while the loop lags or too many are in set-up, the
+    // flooding source first; emergency numbers and emergency pages never (runtime/call/load_monitor.ts).
+    const admission = createAdmission({
+      lagging: () => load.overloaded(),
+      settingUp: () => callsSettingUp,
+      maxSettingUp: config.maxCallsSettingUp,
+      perSourceShare: config.overloadSourceShare,
+    });
+    const isEmergency = (req: SipRequest): boolean => {
+      const user = /^sips?:([^@;>]+)@/i.exec(req.uri)?.[1] ?? "";
+      if (EMERGENCY_NUMBERS.has(user)) return true;
+      if (!user.startsWith(EMERGENCY_PREFIX)) return false;
+      const n = user.slice(EMERGENCY_PREFIX.length);
+      return storage.paging.getZone(n) !== undefined || storage.paging.getGroup(n) !== undefined;
+    };
+    let lastShedLog = -Infinity;
     const dispatch = createDispatcher({
       authorizer,
       registrar,
@@ -537,7 +570,19 @@ export async function startAppliance(
       hasBindings: (n) => storage.locations.getBindings(n, clock.wallNow()).length > 0,
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
-      overloaded: () => load.overloaded(),
+      overloaded: (req, source) => {
+        if (req === undefined || source === undefined || !admission.shed(source.address)) return false;
+        if (isEmergency(req)) return false;
+        if (clock.now() - lastShedLog > 10_000) {
+          lastShedLog = clock.now();
+          sipLog.warn("overloaded: shedding new calls with 503", {
+            why: admission.state(),
+            lagMs: Math.round(load.lagMs()),
+            settingUp: callsSettingUp,
+          });
+        }
+        return true;
+      },
       trunkInbound: trunkInbound(trunks.service, trunks.stir, log.child("stir")),
       routeInbound,
       isEmergency: (n) => trunks.service.isEmergency(n),
@@ -580,6 +625,16 @@ export async function startAppliance(
       idleTimeoutMs: config.sipTcpIdleSec * 1000,
       messageTimeoutMs: config.sipTcpMessageSec * 1000,
       onMessage: (msg, source) => transactions.receive(msg, source),
+      // A phone's TCP/TLS flow died: its calls end (record reason connection-lost).
+      onConnectionLost: (peer) => {
+        const ended = (b2bua?.connectionLost(peer) ?? 0) + local.connectionLost(peer);
+        if (ended > 0) {
+          sipLog.warn("SIP connection lost: calls ended", {
+            peer: `${peer.transport}:${peer.address}:${peer.port}`,
+            calls: ended,
+          });
+        }
+      },
       onError: ({ source, error, partial }) => {
         sipLog.warn("unparsable SIP message", {
           source: `${source.transport}:${source.address}:${source.port}`,

@@ -81,6 +81,7 @@ const ZoneFields = {
   ),
   leadMs: Int(0, 10000),
   tailMs: Int(0, 60000),
+  maxPageSec: Int(0, 86400),
   multicast: v.nullable(Multicast),
   enabled: v.boolean("must be true or false"),
 };

@@ -336,6 +336,12 @@ export const OPENAPI: Json = {
           ampLine: { type: ["string", "null"] },
           leadMs: { type: "integer" },
           tailMs: { type: "integer" },
+          maxPageSec: {
+            type: "integer",
+            minimum: 0,
+            maximum: 86400,
+            description: "longest page from a phone in seconds (default 300, 0 = no limit)",
+          },
           multicast: { type: ["object", "null"] },
           enabled: { type: "boolean" },
         },

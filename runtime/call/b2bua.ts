@@ -55,6 +55,19 @@ import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
 import { buildRequest, contactFor, viaFor } from "./request.ts";
 import { multipartBody, type OutboundLeg } from "./trunk.ts";
+import {
+  allows,
+  decideUac,
+  decideUas,
+  hasOptionTag,
+  type RefreshOutcome,
+  sessionExpiresOf,
+  SessionTimer,
+  type SessionTimerConfig,
+  uacOfferHeaders,
+  type UasDecision,
+  uasHeaders,
+} from "./_session_timer.ts";
 import type { FailureKind } from "./route/mod.ts";
 
 /** How a ringing step ended without an answer, for the dialplan's continuations. */
@@ -117,6 +130,8 @@ export interface B2buaOptions {
   hold?: HoldHandler;
   /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
   allow?(): string;
+  /** SIP session timers (RFC 4028) offered and honoured on both sides; default off. */
+  sessionTimers?: SessionTimerConfig;
 }
 
 type Side = "a" | "b";
@@ -266,6 +281,16 @@ interface Call {
   trunk?: string | undefined;
   /** URI parameters for the caller's From toward the callee (`verstat=TN-Validation-Passed`). */
   callerParams?: string | undefined;
+  /** Why the box ended the call, for its record ("rtp-timeout", "session-timer", "connection-lost"). */
+  endReason?: string | undefined;
+  /** Session timers (RFC 4028): the caller's accepted plan, and each side's running timer. */
+  timers?: {
+    plan?: Extract<UasDecision, { kind: "timer" }>;
+    aAllowsUpdate?: boolean;
+    bAllowsUpdate?: boolean;
+    a?: SessionTimer;
+    b?: SessionTimer;
+  };
 }
 
 /** A synthetic binding for a trunk leg: its next hop as the flow, so `peerOfBinding` sends there. */
@@ -359,6 +384,7 @@ export class B2bua {
     this.#registry = options.registry ?? new CallRegistry({ clock: options.clock });
     // Digits the media plane heard (RFC 4733 or in-band) are logged per call; features hook in here.
     this.#offMedia = options.media.on?.((ev) => {
+      if (ev.event === "inactive") return this.#onInactive(ev.legId);
       if (ev.event !== "dtmf" || !("digit" in ev)) return;
       for (const c of this.#calls.values()) {
         const side = c.aLeg.legId === ev.legId ? "a" : c.bLeg.legId === ev.legId ? "b" : undefined;
@@ -428,6 +454,7 @@ export class B2bua {
     const res = createResponse(call.aInvite, status, opts);
     if (status > 100 && status < 300) addHeader(res, "Contact", this.#contact(call.aPeer.transport));
     if (status >= 200 && status < 300) addHeader(res, "Allow", this.#allow());
+    if (status >= 200 && status < 300 && call.timers?.plan !== undefined) this.#acceptTimerA(call, res);
     if (options.body !== undefined) {
       res.body = TEXT.encode(options.body);
       setHeader(res, "Content-Type", "application/sdp");
@@ -494,6 +521,14 @@ export class B2bua {
       tx.respond(createResponse(invite, 488, { reason: "Not Acceptable Here (no audio stream)" }));
       return;
     }
+    const timerPlan = o.sessionTimers !== undefined ? decideUas(invite, o.sessionTimers) : undefined;
+    if (timerPlan?.kind === "reject") {
+      // RFC 4028 section 9: an interval below the box's Min-SE.
+      const res = createResponse(invite, 422, { reason: "Session Interval Too Small" });
+      addHeader(res, "Min-SE", String(timerPlan.minSeSec));
+      tx.respond(res);
+      return;
+    }
     let aLeg: MediaLeg, bLeg: MediaLeg;
     try {
       aLeg = await o.media.allocateLeg();
@@ -555,6 +590,10 @@ export class B2bua {
     const trunk = options.outbound?.trunk ?? options.trunk;
     if (trunk !== undefined) call.trunk = trunk;
     if (options.callerParams !== undefined) call.callerParams = options.callerParams;
+    if (o.sessionTimers !== undefined) {
+      call.timers = { aAllowsUpdate: allows(invite, "UPDATE") };
+      if (timerPlan?.kind === "timer") call.timers.plan = timerPlan;
+    }
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
@@ -651,6 +690,7 @@ export class B2bua {
     handlers: (fork: Fork) => ClientTransactionHandlers,
     onSendError?: (e: Error) => void,
     leg?: OutboundLeg,
+    extraHeaders: { name: string; value: string }[] = [],
   ): Fork {
     const peer = peerOfBinding(b);
     // A trunk leg's body: the SDP alone, or multipart/mixed with its parts (PIDF-LO, RFC 6442).
@@ -668,6 +708,7 @@ export class B2bua {
         { name: "Allow", value: this.#allow() },
         { name: "User-Agent", value: "pbx-appliance" },
         ...(leg?.headers ?? []),
+        ...extraHeaders,
       ],
       body: body.body,
       contentType: body.contentType,
@@ -819,6 +860,7 @@ export class B2bua {
     }
     call.bDialog = dialog;
     call.bPeer = fork.peer;
+    if (call.timers !== undefined) this.#startTimerB(call, res);
     this.#clearNoAnswer(call);
     for (const f of call.forks) {
       if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
@@ -1061,6 +1103,7 @@ export class B2bua {
       }),
       undefined,
       call.outbound,
+      this.#o.sessionTimers !== undefined ? uacOfferHeaders(this.#o.sessionTimers) : [],
     ));
   }
 
@@ -1216,6 +1259,9 @@ export class B2bua {
       return true;
     }
     if (side === "a") call.aPeer = source;
+    if ((req.method === "INVITE" || req.method === "UPDATE") && this.#sessionRefreshed(call, side, req, tx)) {
+      return true;
+    }
     switch (req.method) {
       case "BYE":
         tx.respond(createResponse(req, 200));
@@ -1342,6 +1388,7 @@ export class B2bua {
           ok.body = TEXT.encode(mine.answerFrom(answer, myLeg.rtpPort, this.#rewriteFor(call, side)));
           setHeader(ok, "Content-Type", "application/sdp");
         }
+        this.#refreshAnswerHeaders(call, side, req, ok);
         tx.respond(ok);
         if (side === "a") this.#startOkRetransmit(call, tx, ok);
         this.#holdChanged(call, side, offer);
@@ -1735,6 +1782,9 @@ export class B2bua {
     call.segment = { startedAt: now, callId: out.callId };
     this.#register(call, side, out.callId, out.fromTag);
     call.keys[side] = [out.callId, out.fromTag];
+    // The new party's dialog has no session timer negotiated: the replaced side's stops.
+    call.timers?.[side]?.stop();
+    if (call.timers !== undefined) delete call.timers[side];
     if (side === "a") {
       call.aDialog = dialog;
       call.aPeer = peer;
@@ -1875,6 +1925,8 @@ export class B2bua {
     if (call.state === "ended") return;
     const wasState = call.state;
     call.state = "ended";
+    call.timers?.a?.stop();
+    call.timers?.b?.stop();
     if (call.heldBy !== undefined && this.#o.hold !== undefined) {
       const hold = this.#o.hold;
       const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;
@@ -1909,6 +1961,7 @@ export class B2bua {
       ? /verstat=([^;>]+)/.exec(call.callerParams)?.[1]
       : undefined;
     if (verstat !== undefined) record.verstat = verstat;
+    if (call.endReason !== undefined && record.reason === undefined) record.reason = call.endReason;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {
@@ -1938,6 +1991,174 @@ export class B2bua {
         o.log.error("releasing a media leg failed", { call: call.id, leg: leg.legId, error: e as Error });
       }
     }
+  }
+
+  /**
+   * The media plane heard nothing (no RTP, no RTCP) on a leg for the RTP timeout: the far end has
+   * died. An answered call that is not on hold is ended with BYE both ways; its record says why.
+   */
+  #onInactive(legId: string): void {
+    for (const c of this.#calls.values()) {
+      const side = c.aLeg.legId === legId ? "a" : c.bLeg.legId === legId ? "b" : undefined;
+      if (side === undefined || c.state !== "answered" || c.heldBy !== undefined) continue;
+      this.endCall(c.id, "rtp-timeout", side);
+    }
+  }
+
+  /**
+   * A TCP, TLS or WebSocket connection ended from the phone's side (killed, rebooted, unplugged): every
+   * answered call with a party on that flow ends (BYE to the other party), record reason
+   * "connection-lost". Returns how many calls ended.
+   */
+  connectionLost(peer: Peer): number {
+    const same = (p: Peer | undefined) =>
+      p !== undefined && p.transport === peer.transport && p.address === peer.address && p.port === peer.port;
+    let n = 0;
+    for (const c of [...this.#calls.values()]) {
+      if (c.state !== "answered") continue;
+      const side = same(c.aPeer) ? "a" : same(c.bPeer) ? "b" : undefined;
+      if (side !== undefined && this.endCall(c.id, "connection-lost", side)) n++;
+    }
+    return n;
+  }
+
+  /**
+   * End an answered call from the box's side (BYE to both parties) with `reason` in its record:
+   * the far end of `side` is gone (RTP timeout, failed session refresh, lost connection). Returns
+   * false when no such call is up.
+   */
+  endCall(callId: string, reason: string, side?: "a" | "b"): boolean {
+    for (const c of this.#calls.values()) {
+      if (c.id !== callId || c.state !== "answered") continue;
+      c.endReason = reason;
+      this.#o.log.warn("ending call: far end gone", {
+        call: c.id,
+        reason,
+        ...(side !== undefined ? { party: side === "a" ? c.caller : c.callee } : {}),
+      });
+      this.#hangup(c, "system").catch((e) =>
+        this.#o.log.error("ending a call failed", { call: c.id, reason, error: e as Error })
+      );
+      return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------------ session timers (RFC 4028)
+
+  /** The caller's 2xx accepts its session timer (Session-Expires, Require) and starts the A timer. */
+  #acceptTimerA(call: Call, res: SipResponse): void {
+    const plan = call.timers?.plan;
+    if (plan === undefined || call.timers === undefined) return;
+    for (const h of uasHeaders(plan)) addHeader(res, h.name, h.value);
+    if (call.timers.a !== undefined) return;
+    call.timers.a = this.#newTimer(call, "a", plan.seconds, plan.refresher === "uas");
+  }
+
+  /** The callee's 2xx: a Session-Expires there starts the B timer (refresher=uac is the box). */
+  #startTimerB(call: Call, res: SipResponse): void {
+    if (call.timers === undefined) return;
+    call.timers.bAllowsUpdate = allows(res, "UPDATE");
+    const d = decideUac(res);
+    if (d === undefined) return;
+    call.timers.b?.stop();
+    call.timers.b = this.#newTimer(call, "b", d.seconds, d.weRefresh);
+  }
+
+  #newTimer(call: Call, side: Side, seconds: number, weRefresh: boolean): SessionTimer {
+    this.#o.log.debug("session timer", {
+      call: call.id,
+      side,
+      seconds,
+      refresher: weRefresh ? "box" : "peer",
+    });
+    return new SessionTimer({
+      clock: this.#o.clock,
+      seconds,
+      weRefresh,
+      refresh: () => this.#sendRefresh(call, side),
+      expired: (why) => {
+        this.#o.log.warn("session expired", { call: call.id, side, why });
+        this.endCall(call.id, "session-timer", side);
+      },
+    });
+  }
+
+  /**
+   * A re-INVITE or UPDATE from `side` refreshes its session timer. An UPDATE without a body is a
+   * pure refresh: the box answers it itself (200 with Session-Expires) instead of passing it across.
+   * Returns true when the request was answered here.
+   */
+  #sessionRefreshed(call: Call, side: Side, req: SipRequest, tx: ServerTransaction): boolean {
+    const timer = call.timers?.[side];
+    if (timer === undefined) return false;
+    timer.refreshed(sessionExpiresOf(req)?.seconds);
+    if (req.method !== "UPDATE" || req.body.length > 0) return false;
+    const ok = createResponse(req, 200, { toTag: tagOf(getHeader(req, "To")) ?? "" });
+    addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : call.bPeer!.transport));
+    this.#refreshAnswerHeaders(call, side, req, ok);
+    tx.respond(ok);
+    return true;
+  }
+
+  /** Session-Expires (and Require: timer) on the 2xx to a refresh from `side`. */
+  #refreshAnswerHeaders(call: Call, side: Side, req: SipRequest, ok: SipResponse): void {
+    const timer = call.timers?.[side];
+    if (timer === undefined) return;
+    // In a refresh transaction "uac" is the sender of the request (RFC 4028 section 9).
+    setHeader(ok, "Session-Expires", `${timer.seconds};refresher=${timer.weRefresh ? "uas" : "uac"}`);
+    if (hasOptionTag(req, "Supported", "timer")) setHeader(ok, "Require", "timer");
+  }
+
+  /**
+   * The box refreshes `side`'s session: UPDATE without a body when the peer allows UPDATE, else a
+   * re-INVITE repeating the box's last SDP (RFC 4028 section 7.4). 408, 481, a timeout or a
+   * transport error end the call (section 10); 491 retries shortly.
+   */
+  #sendRefresh(call: Call, side: Side): Promise<RefreshOutcome> {
+    if (call.state !== "answered") return Promise.resolve("ok");
+    if (call.pending !== undefined) return Promise.resolve("retry");
+    const dialog = side === "a" ? call.aDialog : call.bDialog;
+    const peer = side === "a" ? call.aPeer : call.bPeer;
+    const timer = call.timers?.[side];
+    if (dialog === undefined || peer === undefined || timer === undefined) return Promise.resolve("ok");
+    const useUpdate = side === "a"
+      ? call.timers?.aAllowsUpdate === true
+      : call.timers?.bAllowsUpdate === true;
+    const headers = [
+      { name: "Session-Expires", value: `${timer.seconds};refresher=uac` },
+      { name: "Supported", value: "timer" },
+    ];
+    const mine = side === "a" ? call.aSdp : call.bSdp;
+    const leg = side === "a" ? call.aLeg : call.bLeg;
+    const req = useUpdate
+      ? dialog.createRequest("UPDATE", { via: this.#via(peer.transport), headers })
+      : dialog.createRequest("INVITE", {
+        via: this.#via(peer.transport),
+        headers,
+        body: TEXT.encode(mine.repeatLast(leg.rtpPort)),
+        contentType: "application/sdp",
+      });
+    return new Promise((resolve) => {
+      try {
+        this.#o.transactions.sendRequest(req, peer, {
+          onResponse: (res) => {
+            if (res.status < 200) return;
+            if (req.method === "INVITE" && res.status < 300) {
+              const cseq = parseCSeq(getHeader(req, "CSeq") ?? "1 INVITE").seq;
+              this.#o.sendRaw(dialog.createAck(cseq, { via: this.#via(peer.transport) }), peer);
+            }
+            if (res.status === 491) resolve("retry");
+            else if (res.status === 408 || res.status === 481) resolve("failed");
+            else resolve("ok");
+          },
+          onTimeout: () => resolve("failed"),
+          onTransportError: () => resolve("failed"),
+        });
+      } catch {
+        resolve("failed");
+      }
+    });
   }
 
   #record(record: CallRecord): void {

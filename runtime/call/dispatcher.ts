@@ -112,7 +112,7 @@ export interface DispatcherOptions {
    * True while the box is overloaded: new calls get 503 with Retry-After so calls in progress and
    * registrations keep being served, instead of everything slowing into retransmission storms.
    */
-  overloaded?(): boolean;
+  overloaded?(req?: SipRequest, source?: Peer): boolean;
   /**
    * Trunk ingress, before extension auth: undefined when the INVITE is not from a trunk, else take
    * it in (its DID is routed by `routeInbound`) or refuse it (no DID: 404, never a phone).
@@ -218,7 +218,7 @@ export function createDispatcher(
   };
 
   const handleInvite = async (req: SipRequest, tx: ServerTransaction, source: Peer) => {
-    if (options.overloaded?.() && !emergency(req)) {
+    if (options.overloaded?.(req, source) && !emergency(req)) {
       // Shed before the digest check: under overload the cheapest answer is the right one.
       const res = createResponse(req, 503, { reason: "Service Unavailable (overloaded)" });
       addHeader(res, "Retry-After", String(OVERLOAD_RETRY_AFTER));

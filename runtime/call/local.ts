@@ -422,6 +422,14 @@ export class LocalCalls {
         session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
       } else if (ev.event === "dtmf" && "digit" in ev) {
         session.onDtmf?.(ev.digit, ev.source === "inband" ? "inband" : "rfc4733");
+      } else if (ev.event === "inactive" && !call.held) {
+        // No RTP or RTCP from the caller for the RTP timeout: the phone is gone (a held call waits).
+        o.log.warn("ending feature call: no media from the caller", {
+          caller,
+          dialled,
+          reason: "rtp-timeout",
+        });
+        void this.#end(call, "system", true, "rtp-timeout");
       }
     });
     try {
@@ -462,7 +470,7 @@ export class LocalCalls {
       dialled,
       codec: payloadMap[first.payloadType],
     });
-    session.onStart?.({ hangup: () => void this.#end(call, "system", true), legId: leg.legId });
+    session.onStart?.({ hangup: (reason) => void this.#end(call, "system", true, reason), legId: leg.legId });
   }
 
   /** Our answer SDP with `direction` on its audio stream and the o= version bumped when it changed. */
@@ -576,7 +584,7 @@ export class LocalCalls {
     return true;
   }
 
-  async #end(call: LocalCall, by: "caller" | "system", sendBye: boolean): Promise<void> {
+  async #end(call: LocalCall, by: "caller" | "system", sendBye: boolean, reason?: string): Promise<void> {
     if (call.ended) return;
     call.ended = true;
     const o = this.#o;
@@ -606,6 +614,7 @@ export class LocalCalls {
         disposition: "answered",
         hangupBy: by,
         sipCode: 200,
+        ...(reason !== undefined ? { reason } : {}),
       });
     } catch (e) {
       o.log.error("writing call record failed", { error: e as Error });
@@ -620,6 +629,24 @@ export class LocalCalls {
     } catch (e) {
       o.log.error("releasing a media leg failed", { error: e as Error });
     }
+  }
+
+  /**
+   * The caller's TCP or TLS connection ended from its side: its calls end (no BYE: the flow is
+   * gone), record reason "connection-lost", so a page frees its zone at once.
+   */
+  connectionLost(peer: Peer): number {
+    let n = 0;
+    for (const c of [...this.#calls.values()]) {
+      const p = c.peer;
+      if (c.ended || p.transport !== peer.transport || p.address !== peer.address || p.port !== peer.port) {
+        continue;
+      }
+      this.#o.log.warn("ending feature call: connection lost", { caller: c.caller, dialled: c.dialled });
+      void this.#end(c, "system", false, "connection-lost");
+      n++;
+    }
+    return n;
   }
 
   /** End every local call (shutdown). */

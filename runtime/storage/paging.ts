@@ -47,6 +47,11 @@ export interface PagingZone {
   tailMs: number;
   multicast: PagingMulticast | null;
   enabled: boolean;
+  /**
+   * Longest page from a phone, seconds (default 300, 0 = no limit): the box ends a longer page so
+   * the zone is free again (migration 75).
+   */
+  maxPageSec: number;
 }
 
 /** Fields of a new zone; omitted ones take defaults. */
@@ -205,6 +210,7 @@ function normalizeZone(z: PagingZone): PagingZone {
   if (z.ampLine !== null) checkText(z.ampLine, "amplifier line", 256);
   checkInt(z.leadMs, "lead time", 0, 10000);
   checkInt(z.tailMs, "tail time", 0, 60000);
+  checkInt(z.maxPageSec, "maximum page duration", 0, 86400);
   return {
     ...z,
     channels: [...new Set(z.channels)],
@@ -248,6 +254,7 @@ interface ZoneRow {
   tail_ms: number;
   multicast: string | null;
   enabled: number;
+  max_page_sec: number;
 }
 
 function zoneFromRow(r: ZoneRow): PagingZone {
@@ -264,6 +271,7 @@ function zoneFromRow(r: ZoneRow): PagingZone {
     tailMs: r.tail_ms,
     multicast: parseJsonColumn<PagingMulticast | null>(r.multicast, null),
     enabled: r.enabled === 1,
+    maxPageSec: r.max_page_sec,
   };
 }
 
@@ -299,11 +307,13 @@ export function createPagingStore(db: DatabaseSync, options: { clock: Clock }): 
     zone: db.prepare("SELECT * FROM paging_zones WHERE number = ?"),
     putZone: db.prepare(
       `INSERT INTO paging_zones (number, name, alsa_device, channels, volume, pre_tone, post_tone, amp_line,
-         lead_ms, tail_ms, multicast, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         lead_ms, tail_ms, multicast, enabled, updated_at, max_page_sec)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     updZone: db.prepare(
       `UPDATE paging_zones SET name = ?, alsa_device = ?, channels = ?, volume = ?, pre_tone = ?, post_tone = ?,
-         amp_line = ?, lead_ms = ?, tail_ms = ?, multicast = ?, enabled = ?, updated_at = ? WHERE number = ?`,
+         amp_line = ?, lead_ms = ?, tail_ms = ?, multicast = ?, enabled = ?, updated_at = ?, max_page_sec = ?
+         WHERE number = ?`,
     ),
     delZone: db.prepare("DELETE FROM paging_zones WHERE number = ?"),
     groups: db.prepare("SELECT * FROM paging_groups ORDER BY CAST(number AS INTEGER), number"),
@@ -372,6 +382,7 @@ export function createPagingStore(db: DatabaseSync, options: { clock: Clock }): 
       z.multicast === null ? null : JSON.stringify(z.multicast),
       z.enabled ? 1 : 0,
       clock.wallNow(),
+      z.maxPageSec,
     ] as const;
 
   return {
@@ -389,6 +400,7 @@ export function createPagingStore(db: DatabaseSync, options: { clock: Clock }): 
         tailMs: 0,
         multicast: null,
         enabled: true,
+        maxPageSec: 300,
         ...input,
       });
       return transaction(db, () => {

@@ -92,6 +92,11 @@ export interface Baresip {
   logs(): string;
   /** Recordings so far, sorted: `sent` = dump-*-enc.wav, `received` = dump-*-dec.wav. */
   recordings(): Promise<{ sent: string[]; received: string[] }>;
+  /**
+   * Kills baresip with SIGKILL, as a phone that loses power: no BYE, its RTP simply stops.
+   * Resolves when the process has exited.
+   */
+  kill(): Promise<void>;
   /** Quits baresip (quit command, then SIGTERM/SIGKILL). Recordings stay readable. */
   stop(): Promise<void>;
   /** stop(), then removes the config dir and, if the helper created it, the recordings. */
@@ -355,7 +360,13 @@ async function startBaresipOnce(options: BaresipOptions): Promise<Baresip> {
     });
   };
 
+  const kill = async () => {
+    await proc.stop("SIGKILL", 1000);
+    await stop();
+  };
+
   const phone: Baresip = {
+    kill,
     localSipPort,
     directUri: `sip:${options.user}@127.0.0.1:${localSipPort}`,
     configDir,

@@ -206,6 +206,8 @@ export interface SippLoadOptions {
   rtt?: boolean;
   /** Called right after spawn with the process (e.g. for a UAS that runs in the background). */
   name?: string;
+  /** Local address sipp binds and puts in its messages (-i); default 127.0.0.1. */
+  ip?: string;
 }
 
 /** Starts sipp for load (stats and errors only). `done` resolves with counters and RTTs. */
@@ -216,7 +218,17 @@ export async function startSippLoad(
   const scen = o.scenario.startsWith("/") ? o.scenario : BENCH_SIPP_DIR + o.scenario;
   const args: string[] = [];
   if (o.target !== undefined) args.push(o.target);
-  args.push("-sf", scen, "-nostdin", "-i", "127.0.0.1", "-t", "u1", "-timeout", `${o.timeoutSec ?? 60}s`);
+  args.push(
+    "-sf",
+    scen,
+    "-nostdin",
+    "-i",
+    o.ip ?? "127.0.0.1",
+    "-t",
+    "u1",
+    "-timeout",
+    `${o.timeoutSec ?? 60}s`,
+  );
   args.push("-trace_err", "-error_file", `${dir}/errors.log`, "-trace_stat", "-stf", `${dir}/stats.csv`);
   args.push("-fd", "1", "-max_recv_loops", "10000", "-max_sched_loops", "10000", "-buff_size", "4194304");
   // Always an explicit port: sipp's default 5060 may be taken by something else on the machine.

@@ -58,7 +58,11 @@ hookSignals();
 const samples: Sample[] = [];
 let idle: Sample | undefined;
 try {
-  const app = await startAppliance({ env: { PBX_LOG_LEVEL: "warn" }, rtpPorts: await pickPortRange(2000) });
+  // The held calls send no RTP: no RTP timeout, or they would be ended after 60 s.
+  const app = await startAppliance({
+    env: { PBX_LOG_LEVEL: "warn", PBX_RTP_TIMEOUT_SEC: "0" },
+    rtpPorts: await pickPortRange(2000),
+  });
   onCleanup(() => app.stop());
   const token = await app.adminToken();
   const client = api(app.baseUrl, token);

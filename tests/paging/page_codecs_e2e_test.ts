@@ -61,7 +61,10 @@ for (const [codec, label] of [["opus/48000/2", "opus/48000"], ["G722", "G722/800
 
           const logs = pbx.app.logs();
           ok(logs.includes(`codec=${label}`), `the box answered in ${label}`);
-          ok(/page audio written .*msFromInvite=/.test(logs), "the latency probe logged the first frame");
+          ok(
+            /page first audio written .*msFromInvite=/.test(logs),
+            "the latency probe logged the first frame",
+          );
 
           const ch = await dac.channels();
 

@@ -37,6 +37,8 @@ export const pagingPage: PageDef = {
             required>
           <label for="zone-volume">Volume (0-100)</label>
           <input id="zone-volume" name="volume" type="number" min="0" max="100" value="80" required>
+          <label for="zone-max-page">Longest page from a phone, seconds (0 = no limit)</label>
+          <input id="zone-max-page" name="maxPageSec" type="number" min="0" max="86400" value="300" required>
           <label class="check"
             for="zone-enabled"><input id="zone-enabled" name="enabled" type="checkbox" checked> Enabled</label>
           <div class="buttons">

@@ -39,6 +39,8 @@ export function pagingApplication(service: PagingService, log: Logger): Applicat
         origin: { extension: caller },
         // A higher-priority page took the zones: end this caller's page.
         onPreempted: () => leg.hangup("pre-empted"),
+        // The zones' maximum page duration passed: the box ends the call, the zones are free.
+        onTimeLimit: () => leg.hangup("page-max-duration"),
       });
       if (handle.state === "rejected") {
         leg.reject(486, "Busy Here (zone in use)");
@@ -62,6 +64,10 @@ export function pagingApplication(service: PagingService, log: Logger): Applicat
             firstWritten = true;
             fields.msFromInvite = round(at - receivedAt);
             if (n !== 0) fields.frame = n;
+            // Its own message: the log's repeat limit (20 lines of one message per 10 s) must never
+            // drop the one line per page that gives its start latency.
+            log.debug("page first audio written", fields);
+            return;
           }
           log.debug("page audio written", fields);
         });

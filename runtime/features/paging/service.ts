@@ -372,9 +372,32 @@ export class PagingService {
       }
     }
     if (granted.length > 0) page.state = "live";
+    this.#armTimeLimit(page, zones);
     this.#log.info("page started", { id: page.id, origin: page.origin, zones: page.zones, priority });
     this.#changed();
     return page;
+  }
+
+  /**
+   * A page from a phone ends after the shortest non-zero maximum page duration of its zones, so a
+   * phone that died mid-page (or a stuck talk key) cannot keep the zones busy.
+   */
+  #armTimeLimit(page: Page, zones: readonly PagingZone[]): void {
+    const onTimeLimit = page.opts.onTimeLimit;
+    if (onTimeLimit === undefined) return;
+    const limits = zones.map((z) => z.maxPageSec).filter((s) => s > 0);
+    if (limits.length === 0) return;
+    const limitSec = Math.min(...limits);
+    const timer = this.#clock.setTimeout(() => {
+      if (page.state !== "starting" && page.state !== "live") return;
+      this.#log.warn("page reached the maximum page duration", { id: page.id, zones: page.zones, limitSec });
+      try {
+        onTimeLimit(limitSec);
+      } catch (e) {
+        this.#log.error("ending a page at its time limit failed", { id: page.id, error: e as Error });
+      }
+    }, limitSec * 1000);
+    void page.done.then(() => this.#clock.clearTimeout(timer));
   }
 
   /** Play a WAV (bytes, decoded data or a file path) to a target at a priority; resolves when done. */

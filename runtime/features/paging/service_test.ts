@@ -428,3 +428,61 @@ Deno.test("a page with record: true writes a WAV of the caller's audio that runt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a page lasting the zones' maximum page duration is told to end; the zone is free again", async () => {
+  const t = setup();
+  try {
+    t.storage.paging.updateZone("71", { maxPageSec: 120 });
+    t.storage.paging.updateZone("72", { maxPageSec: 60 });
+    assert.equal(t.storage.paging.getZone("71")?.maxPageSec, 120);
+    const limits: number[] = [];
+    // Group 79 pages both zones: the shorter limit (60 s) applies.
+    const page = t.svc.startPage({
+      target: "79",
+      origin: { extension: "201" },
+      onTimeLimit: (s) => {
+        limits.push(s);
+        void page.end();
+      },
+    });
+    assert.equal(page.state, "live");
+    t.clock.advance(59_999);
+    await flush();
+    assert.equal(limits.length, 0);
+    t.clock.advance(1);
+    await flush();
+    assert.deepEqual(limits, [60]);
+    t.clock.advance(2000);
+    await flush();
+    assert.equal((await page.done).outcome, "completed");
+    assert.ok(t.svc.status().every((z) => z.state === "idle"), JSON.stringify(t.svc.status()));
+    // The next page gets the zones.
+    const next = t.svc.startPage({ target: "72", origin: { extension: "202" } });
+    assert.equal(next.state, "live");
+    await next.cancel();
+    // 0 = no limit, and a page started without onTimeLimit (a bell, the API) has none either.
+    t.storage.paging.updateZone("72", { maxPageSec: 0 });
+    const unlimited = t.svc.startPage({
+      target: "72",
+      origin: { extension: "202" },
+      onTimeLimit: () => limits.push(-1),
+    });
+    t.clock.advance(3_600_000);
+    await flush();
+    assert.deepEqual(limits, [60]);
+    await unlimited.cancel();
+  } finally {
+    await t.dispose();
+  }
+});
+
+Deno.test("a bad maximum page duration is refused by the store", () => {
+  const t = setup();
+  try {
+    assert.throws(() => t.storage.paging.updateZone("71", { maxPageSec: -1 }), RangeError);
+    assert.throws(() => t.storage.paging.updateZone("71", { maxPageSec: 90_000 }), RangeError);
+    assert.equal(t.storage.paging.getZone("71")?.maxPageSec, 300, "default 300 s");
+  } finally {
+    void t.dispose();
+  }
+});

@@ -111,6 +111,11 @@ export interface StartPageOptions {
   postTone?: boolean;
   /** Told when a higher-priority page takes zones away from this one. */
   onPreempted?: (zones: readonly string[]) => void;
+  /**
+   * Told when the page has lasted the zones' maximum page duration (the shortest non-zero
+   * `maxPageSec` of its zones): the caller should end it. Without it the page has no time limit.
+   */
+  onTimeLimit?: (limitSec: number) => void;
   /** Tag for latency measurement: `onFirstWritten` fires when the first pushed frame reaches a speaker. */
   onFirstWritten?: (at: number) => void;
 }

@@ -22,6 +22,12 @@ export interface MediaPlaneOptions {
    * waits on Deno's helper threads, "paced" polls from a 1 ms timer.
    */
   poll?: "sync" | "thread" | "paced";
+  /**
+   * RTP inactivity timeout in ms (0 or absent: off). A leg in use (a remote, a bridge, a mix or a
+   * tap) that receives neither RTP nor RTCP for this long is reported with an "inactive" event, and
+   * again after every further timeout of silence. Configure, bridge and tap restart the count.
+   */
+  rtpTimeoutMs?: number;
 }
 
 /** Where a leg's peer said (in SDP) it receives media. */
@@ -192,7 +198,8 @@ export type Reply =
  * Unprompted worker events: a DTMF digit received as RFC 4733 (on its end packet), decoded audio
  * from a tapped leg (one frame per RTP packet, or a concealed frame for a lost one, as mono PCM at
  * the codec's own rate: 8000 for G.711, 16000 for G.722, 48000 for Opus; `receivedAt` is the
- * epoch ms the packet arrived, or when a lost one was concealed), and latching changes.
+ * epoch ms the packet arrived, or when a lost one was concealed), latching changes, and legs silent
+ * longer than the RTP timeout ("inactive", see MediaPlaneOptions.rtpTimeoutMs).
  */
 export type MediaEvent =
   | { event: "dtmf"; legId: string; digit: string; durationMs: number; source?: "rfc4733" | "inband" }
@@ -205,6 +212,7 @@ export type MediaEvent =
     receivedAt: number;
   }
   | { event: "latched"; legId: string; address: string; port: number }
+  | { event: "inactive"; legId: string; silentMs: number }
   | { event: "played"; legId: string; reason: "done" | "stopped" | "replaced" | "released"; frames: number }
   | ({ event: "recorded"; legId: string } & RecordResult);
 

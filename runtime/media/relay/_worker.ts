@@ -190,6 +190,13 @@ interface Leg {
   recorder: Recorder | null;
   /** Tone being written into the audio sent to this leg, at `rate`. */
   tone: { pcm: Int16Array; off: number; rate: number } | null;
+  /**
+   * performance.now() of the last sign of life: an RTP or RTCP packet accepted, or a command that
+   * (re)starts the stream (configure, bridge, tap). The inactivity watch measures from here.
+   */
+  heardAt: number;
+  /** heardAt when "inactive" was last reported for this leg (reported again one timeout later). */
+  reportedAt: number;
 }
 
 let options: MediaPlaneOptions | null = null;
@@ -304,6 +311,12 @@ function init(o: MediaPlaneOptions): { freePorts: number; codecs: CodecInfo[]; w
   }
   options = o;
   latchOptions = o.latch ?? {};
+  if (o.rtpTimeoutMs !== undefined && o.rtpTimeoutMs !== 0) {
+    if (!Number.isInteger(o.rtpTimeoutMs) || o.rtpTimeoutMs < 100) {
+      throw new RangeError(`bad RTP timeout: ${o.rtpTimeoutMs} ms (0 = off, else at least 100)`);
+    }
+    startInactivityWatch(o.rtpTimeoutMs);
+  }
   const codecs = registry.available().map((f) => {
     const c: CodecInfo = { name: f.name, clockRate: f.rtpClockRate, channels: f.channels };
     if (f.staticPayloadType !== undefined) c.staticPayloadType = f.staticPayloadType;
@@ -377,6 +390,8 @@ async function allocate(): Promise<AllocatedLeg> {
       mix: null,
       recorder: null,
       tone: null,
+      heardAt: performance.now(),
+      reportedAt: -1,
     };
     rtp.onMessage((msg, rinfo) => onRtp(leg, msg, rinfo));
     rtcp.onMessage((msg, rinfo) => onRtcp(leg, msg, rinfo));
@@ -424,6 +439,7 @@ function buildPayloadMap(m: PayloadMap): Map<number, string> {
 }
 
 function configure(leg: Leg, config: LegConfig): void {
+  leg.heardAt = performance.now();
   if (config.remote !== undefined) {
     const r = config.remote;
     if (typeof r.address !== "string" || !Number.isInteger(r.port) || r.port < 0 || r.port > 65535) {
@@ -653,6 +669,7 @@ function needsPipeline(spec: TranscodeSpec | undefined): boolean {
 }
 
 function bridge(a: Leg, b: Leg, opts: BridgeOptions): void {
+  a.heardAt = b.heardAt = performance.now();
   if (a === b) throw new RangeError(`cannot bridge a leg to itself: "${a.id}"`);
   if (a.mix !== null) removeFromMix(a.mix, a);
   if (b.mix !== null) removeFromMix(b.mix, b);
@@ -799,6 +816,7 @@ function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   st.packetsIn++;
   st.bytesIn += msg.length;
   st.lastPacketAt = Math.floor(EPOCH0 + now);
+  leg.heardAt = now;
   const enc = leg.payloadMap?.get(h.payloadType);
   if (enc !== undefined && enc.startsWith("TELEPHONE-EVENT")) onTelephoneEvent(leg, msg, h, enc);
   if (leg.tap || leg.feeds.length > 0) tapAudio(leg, msg, h, enc);
@@ -1178,6 +1196,34 @@ function concealOrSilence(d: Direction): number {
   return n;
 }
 
+// ---- RTP inactivity: a peer that died (killed phone, lost network) stops sending ----
+
+let inactivityTimer: PollTimer | undefined;
+
+/**
+ * Check every leg for silence (no RTP and no RTCP) longer than `timeoutMs`, a few times per
+ * timeout. A silent leg is reported as an "inactive" event, and again every further `timeoutMs` it
+ * stays silent: the call layer decides (a held call is left alone, an answered one is ended).
+ */
+function startInactivityWatch(timeoutMs: number): void {
+  inactivityTimer?.clear();
+  const every = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+  inactivityTimer = mediaInterval(() => checkInactivity(timeoutMs), every);
+}
+
+function checkInactivity(timeoutMs: number): void {
+  const now = performance.now();
+  for (const leg of legs.values()) {
+    // Only legs in use: a remote to send to, a bridge, a mix or a tap (a leg waiting for its
+    // answer has none of these and is not watched).
+    if (leg.remote === null && leg.peer === null && leg.mix === null && !leg.tap) continue;
+    const since = leg.reportedAt >= leg.heardAt ? leg.reportedAt : leg.heardAt;
+    if (now - since < timeoutMs) continue;
+    leg.reportedAt = now;
+    post({ event: "inactive", legId: leg.id, silentMs: Math.round(now - leg.heardAt) });
+  }
+}
+
 /** One tick of the media clock: every transcoded direction and every RFC 4733 sender. */
 function tickMedia(): void {
   const now = performance.now();
@@ -1263,6 +1309,7 @@ function staticEncoding(pt: number): string | undefined {
 
 function setTap(leg: Leg, on: boolean): void {
   leg.tap = on;
+  leg.heardAt = performance.now();
   if (!on && leg.feeds.length === 0) closeTap(leg);
 }
 
@@ -1440,6 +1487,7 @@ function onRtcp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
     }
   }
   leg.stats.rtcpIn++;
+  leg.heardAt = performance.now();
   const peer = leg.peer;
   if (peer === null) return;
   const dest = rtcpDest(peer);
@@ -2079,5 +2127,7 @@ async function closeAll(): Promise<void> {
   playTimer = undefined;
   mediaTimer?.clear();
   mediaTimer = undefined;
+  inactivityTimer?.clear();
+  inactivityTimer = undefined;
   await Promise.all([...legs.values()].map((l) => release(l)));
 }

@@ -59,6 +59,12 @@ export interface TransportOptions {
   onMessage(msg: SipMessage, source: Peer, raw: Uint8Array): void;
   /** Unparsable or refused input. */
   onError?(info: TransportErrorInfo): void;
+  /**
+   * A TCP or TLS connection ended from the far side (closed, reset, read error), or a SIP WebSocket
+   * closed: not when the box closed it itself (idle sweep, limits, shutdown). Dialogs whose peer is
+   * that flow are dead.
+   */
+  onConnectionLost?(peer: Peer): void;
   logger?: TransportLogger;
   /**
    * Close TCP connections that carried no complete message (request, response or CRLFCRLF ping)
@@ -660,7 +666,15 @@ class Transports implements TransportLayer {
         });
       }
     } finally {
+      const byPeer = !c.closed && !this.#closed;
       this.#closeConnection(c);
+      if (byPeer && c.delivered) {
+        try {
+          this.#options.onConnectionLost?.(c.peer);
+        } catch (e) {
+          this.#options.logger?.warn?.("connection-lost handler failed", { error: String(e) });
+        }
+      }
     }
   }
 
@@ -854,8 +868,17 @@ class Transports implements TransportLayer {
         this.#options.logger?.warn?.("dropping SIP WebSocket message", { error: String(e), source: key });
       }
     });
+    let lost = false;
     const gone = () => {
       if (this.#ws.get(key) === socket) this.#ws.delete(key);
+      // The browser (or phone) went away: its dialogs are dead, as for a TCP flow (not on shutdown).
+      if (lost || this.#closed) return;
+      lost = true;
+      try {
+        this.#options.onConnectionLost?.(peer);
+      } catch (e) {
+        this.#options.logger?.warn?.("connection-lost handler failed", { error: String(e) });
+      }
     };
     socket.addEventListener("close", gone);
     socket.addEventListener("error", gone);

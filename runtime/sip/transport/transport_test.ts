@@ -184,6 +184,29 @@ function transportCases(
   const T = name === "tcp" ? "TCP" : name === "tls" ? "TLS" : "UDP";
   const stream = name === "tcp" || name === "tls";
 
+  if (stream) {
+    Deno.test(`${name}: a connection the peer closes is reported lost; one the box closes (idle) is not`, async () => {
+      const lost: Peer[] = [];
+      await withServer(
+        { ...extra, idleTimeoutMs: 300, onConnectionLost: (p) => lost.push(p) },
+        async ({ server, received }) => {
+          const a = await connect(server);
+          await a.send(options("OPTIONS", { transport: T }));
+          await eventually(() => received.length === 1, "the request");
+          await a.close(); // the phone's side goes away
+          await eventually(() => lost.length === 1, "the lost connection");
+          assertEquals(lost[0], a.peer);
+          const b = await connect(server);
+          await b.send(options("OPTIONS", { transport: T }));
+          await eventually(() => b.closed.value, "the idle close by the box");
+          await new Promise((r) => setTimeout(r, 50));
+          assertEquals(lost.length, 1, "closing an idle connection is not a lost phone");
+          await b.close();
+        },
+      );
+    });
+  }
+
   Deno.test(`${name}: an inbound request gets received and rport stamped on its top Via`, async () => {
     await withServer({ ...extra }, async ({ server, received }) => {
       const client = await connect(server);

@@ -18,6 +18,7 @@ import * as m071 from "./071_outbound_routes.ts";
 import * as m072 from "./072_e911_locations.ts";
 import * as m073 from "./073_e911_seen.ts";
 import * as m074 from "./074_cdr_trunk.ts";
+import * as m075 from "./075_paging_max_page.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -44,4 +45,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m072,
   m073,
   m074,
+  m075,
 ];

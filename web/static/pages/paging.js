@@ -62,6 +62,7 @@ startPage(() => {
               $("#zone-output").value = z.alsaDevice ?? "";
               $("#zone-channels").value = z.channels.join(", ");
               $("#zone-volume").value = String(z.volume);
+              $("#zone-max-page").value = String(z.maxPageSec ?? 300);
               $("#zone-enabled").checked = z.enabled;
               $("#zone-name").focus();
             }),
@@ -298,6 +299,7 @@ startPage(() => {
       alsaDevice: v.alsaDevice ? v.alsaDevice : null,
       channels,
       volume: Number(v.volume),
+      maxPageSec: Number(v.maxPageSec),
       enabled: v.enabled === "on",
     };
     const known = zones.some((z) => z.number === v.number);

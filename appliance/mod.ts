@@ -19,6 +19,7 @@ import {
   B2bua,
   CallRegistry,
   checkFeatures,
+  createCalls,
   createDispatcher,
   type FeatureModule,
   type HoldHandler,
@@ -325,6 +326,16 @@ export async function startAppliance(
       log: log.child("feature"),
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
+      // Onward routing from an application's caller (leg.dial, continueTo, REFER): the dialplan below.
+      onward: {
+        route: (n) => route(n),
+        bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
+        busy: (n) => b2bua!.busyExtensions().has(n),
+        sendRaw: (req, target) => void transports!.sendRequest(req, target),
+        media,
+        noAnswerMs: config.noAnswerSeconds * 1000,
+        allow: () => methods.allow(),
+      },
     });
     cleanups.push(() => local.close());
     const paging = startPaging({ storage, clock, log: log.child("paging") });
@@ -407,6 +418,24 @@ export async function startAppliance(
       features,
       applicationDeps,
     }); // runtime/call/route
+    // The call-control API features get (runtime/call/calls.ts): originate, bridge, replace.
+    const calls = createCalls({
+      transactions,
+      sendRaw: (req, target) => void transports!.sendRequest(req, target),
+      media,
+      registry: callRegistry,
+      cdr: cdrSink,
+      clock,
+      log: log.child("calls"),
+      publicAddress: config.publicAddress,
+      sipPort: config.sipPort,
+      noAnswerMs: config.noAnswerSeconds * 1000,
+      allow: () => methods.allow(),
+      route: (n) => route(n),
+      bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
+      players: applicationDeps.media,
+    });
+    for (const f of features) f.useCalls?.(calls);
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
     const load = startLoadMonitor();

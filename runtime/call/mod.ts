@@ -15,3 +15,6 @@ export * from "./methods.ts";
 export * from "./request.ts";
 export * from "./application.ts";
 export * from "./feature.ts";
+export * from "./outbound.ts";
+export * from "./onward.ts";
+export * from "./calls.ts";

@@ -185,9 +185,10 @@ export function createCalls(deps: CallsDeps): Calls {
       if (ev.type === "dtmf") session.onDtmf?.(ev.digit, "info");
       else if (ev.type === "hold" || ev.type === "resume") session.onHold?.(ev.type === "hold");
     });
-    void out.ended.then(() => {
+    // In a CallLeg's words the far end is the "caller": the one the box talks to.
+    void out.ended.then((by) => {
       offMedia?.();
-      session.onEnd?.(out.state === "ended" && out.codec() !== undefined ? "caller" : "system");
+      session.onEnd?.(by === "callee" ? "caller" : "system");
     });
     void out.result.then((r) => {
       if (r.outcome !== "answered") return;

@@ -850,6 +850,7 @@ export class LocalCalls {
     try {
       o.cdr.insert({
         callId: getHeader(call.invite, "Call-ID") ?? "",
+        linkedId: call.callId, // an onward leg's record shares it
         caller: call.caller,
         callee: call.dialled,
         startedAt: call.startedAt,

@@ -234,7 +234,20 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
     fail(best, best === status ? reason : undefined);
   };
   const onAnswered = (fork: Fork, res: SipResponse) => {
-    const d = Dialog.fromUacResponse(fork.request, res);
+    let d: Dialog;
+    try {
+      d = Dialog.fromUacResponse(fork.request, res);
+    } catch (e) {
+      // No usable Contact: no dialog can be built (nor ACKed); the callee's transaction times out.
+      o.log.warn("outbound leg answered with an unusable 2xx", { call: callId, error: e as Error });
+      fork.state = "failed";
+      fork.status = 502;
+      if (state === "ringing") {
+        cancelForks();
+        fail(502, "Bad Gateway (unusable 2xx)");
+      }
+      return;
+    }
     o.sendRaw(d.createAck(1, { via: via(fork.peer) }), fork.peer);
     if (state !== "ringing") {
       bye(d, fork.peer); // another contact answered first, or the leg was hung up meanwhile

@@ -82,6 +82,9 @@ const DECODE = new TextDecoder();
 /** RFC 3326 Reason on the CANCELs to the other forks once one answered (no "missed call" on them). */
 export const CANCEL_REASON_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 
+/** How long a transferor has to send BYE after an attended transfer before the box sends one. */
+export const TRANSFEROR_BYE_MS = 10_000;
+
 /** Methods the box accepts, for Allow headers. */
 export const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE";
 
@@ -256,6 +259,66 @@ interface Call {
    * this is told once its legs are released (the INVITE transaction still awaits a final answer).
    */
   onFailure?: ((failure: StepFailure) => void) | undefined;
+  /** Semi-attended transfer: when this (consultation) call is answered it joins that call's side. */
+  joinInto?: { call: Call; side: Side } | undefined;
+}
+
+/** A Replaces header value (RFC 3891 section 6.1), from a Refer-To URI or an INVITE. */
+export interface Replaces {
+  callId: string;
+  toTag: string;
+  fromTag: string;
+  earlyOnly: boolean;
+}
+
+/** Parse a Replaces value: call-id;to-tag=..;from-tag=..[;early-only]. SyntaxError when malformed. */
+export function parseReplaces(value: string): Replaces {
+  const [callId = "", ...params] = value.split(";").map((p) => p.trim());
+  const get = (k: string) => params.find((p) => p.toLowerCase().startsWith(`${k}=`))?.slice(k.length + 1);
+  const toTag = get("to-tag");
+  const fromTag = get("from-tag");
+  if (callId === "" || !toTag || !fromTag) {
+    throw new SyntaxError(`Replaces needs call-id;to-tag=..;from-tag=.., got ${JSON.stringify(value)}`);
+  }
+  return { callId, toTag, fromTag, earlyOnly: params.some((p) => p.toLowerCase() === "early-only") };
+}
+
+/**
+ * The Replaces a Refer-To carries (as the URI header `?Replaces=`), undefined without one,
+ * "malformed" when the Refer-To or the Replaces does not parse.
+ */
+function replacesOf(referTo: string | undefined): Replaces | "malformed" | undefined {
+  if (referTo === undefined) return undefined;
+  let headers: Map<string, string>;
+  try {
+    headers = parseUri(parseNameAddr(referTo).uri).headers;
+  } catch {
+    return "malformed";
+  }
+  const raw = [...headers].find(([k]) => k.toLowerCase() === "replaces")?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    return parseReplaces(raw);
+  } catch {
+    return "malformed";
+  }
+}
+
+/** Bridge options for two legs' codecs: relay when they match, else transcode both ways. */
+function bridgeOptionsFor(
+  a: { name: string; clockRate: number; payloadType: number } | undefined,
+  b: { name: string; clockRate: number; payloadType: number } | undefined,
+): {
+  transcode?: {
+    aToB: { from: { codec: string; pt: number }; to: { codec: string; pt: number } };
+    bToA: { from: { codec: string; pt: number }; to: { codec: string; pt: number } };
+  };
+} {
+  if (a === undefined || b === undefined) return {};
+  if (a.name.toLowerCase() === b.name.toLowerCase() && a.clockRate === b.clockRate) return {};
+  const ra = { codec: `${a.name}/${a.clockRate}`, pt: a.payloadType };
+  const rb = { codec: `${b.name}/${b.clockRate}`, pt: b.payloadType };
+  return { transcode: { aToB: { from: ra, to: rb }, bToA: { from: rb, to: ra } } };
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -770,6 +833,27 @@ export class B2bua {
       if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
         f.state = "cancelled";
         f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
+      }
+    }
+    if (call.joinInto !== undefined && answer !== undefined && answer.audioIndex >= 0 && !call.delayedOffer) {
+      // Semi-attended transfer: the target answered after the transferor let go of it.
+      const { call: x, side: xs } = call.joinInto;
+      call.joinInto = undefined;
+      if (x.state === "answered") {
+        call.state = "answered";
+        call.answeredAt = o.clock.wallNow();
+        call.disposition = "answered";
+        call.finalCode = 200;
+        void o.media.configureLeg(call.bLeg.legId, { remote: answer.remote }).catch(() => {});
+        const codecs = audioCodecs(answer);
+        const first = codecs.find((c) => !/^(telephone-event|CN)$/i.test(c.name));
+        if (first !== undefined) {
+          const bMap: Record<number, string> = {};
+          for (const c of codecs) bMap[c.payloadType] = `${c.name}/${c.clockRate}`;
+          call.plan = { kind: "passthrough", aMap: bMap, bMap } as unknown as AnswerPlan;
+        }
+        this.#join(x, xs, call, "a");
+        return;
       }
     }
     if (call.delayedOffer && answer !== undefined && answer.audioIndex >= 0) {
@@ -1292,6 +1376,28 @@ export class B2bua {
     if (call.state !== "answered" || call.pending !== undefined) return refuse(491, "Request Pending");
     if (call.transfer !== undefined) return refuse(491, "Request Pending (a transfer is in progress)");
     const referTo = getHeader(req, "Refer-To");
+    const replaces = replacesOf(referTo);
+    if (replaces === "malformed") {
+      this.#o.log.info("REFER with a malformed Refer-To refused", { call: call.id, referTo });
+      return refuse(400, "Bad Request (malformed Refer-To or Replaces)");
+    }
+    if (replaces !== undefined) {
+      // Attended transfer (RFC 5589 section 7): the Replaces names the transferor's other call.
+      const found = this.#dialogOf(replaces);
+      if (found === undefined || found.call === call || found.call.state === "ended") {
+        this.#o.log.info("REFER with Replaces naming no dialog", {
+          call: call.id,
+          replaces: replaces.callId,
+        });
+        return refuse(481, "Call/Transaction Does Not Exist (Replaces names no dialog)");
+      }
+      if (found.call.pending !== undefined || found.call.transfer !== undefined) {
+        return refuse(491, "Request Pending");
+      }
+      tx.respond(createResponse(req, 202, { reason: "Accepted", toTag: to }));
+      this.#attended(call, side, found.call, found.side, req);
+      return;
+    }
     let number: string | undefined;
     try {
       number = referTo === undefined ? undefined : parseUri(parseNameAddr(referTo).uri).user;
@@ -1317,6 +1423,253 @@ export class B2bua {
     this.#o.log.info("blind transfer", { call: call.id, by: transfer.transferor, target: number });
     this.#notifyRefer(call, "SIP/2.0 100 Trying", false);
     void this.#ring(call, number, bindings);
+  }
+
+  /** The call and side whose dialog a Replaces names (the box's tag is one of the two tags). */
+  #dialogOf(r: Replaces): { call: Call; side: Side } | undefined {
+    for (const tag of [r.toTag, r.fromTag]) {
+      const usage = this.#registry.lookup(r.callId, tag);
+      const entry = usage !== undefined ? this.#usages.get(usage) : undefined;
+      if (entry === undefined) continue;
+      const { call, side } = entry;
+      // The current dialog of that side (not a transferor's lingering one), with the other tag.
+      if (call.keys[side][0] !== r.callId || call.keys[side][1] !== tag) continue;
+      const dialog = side === "a" ? call.aDialog : call.bDialog;
+      const remote = tag === r.toTag ? r.fromTag : r.toTag;
+      if (dialog !== undefined && dialog.remoteTag !== remote) continue;
+      if (dialog === undefined && !(side === "a" && call.state !== "answered")) continue;
+      return entry;
+    }
+    return undefined;
+  }
+
+  /**
+   * Attended transfer: the transferor (side `xs` of call `x`) REFERs with Replaces naming its own
+   * dialog (side `ys`) in call `y`. The two parties it talked to (the other sides) are joined: `y`'s
+   * remaining side becomes `x`'s side `xs` (its dialog, leg and SDP session move over, no new
+   * INVITE), their media legs are bridged, held parties are resumed with a re-INVITE, and the
+   * transferor gets NOTIFY 200 and BYE on both its dialogs. When `y` is still ringing
+   * (semi-attended), its caller's INVITE gets 487 and whoever answers `y` is joined the same way.
+   */
+  #attended(x: Call, xs: Side, y: Call, ys: Side, _req: SipRequest): void {
+    const o = this.#o;
+    const transferor = xs === "a" ? x.caller : x.callee;
+    o.log.info("attended transfer", {
+      call: x.id,
+      with: y.id,
+      by: transferor,
+      consultation: y.state === "answered" ? "answered" : "ringing",
+    });
+    x.transfer = {
+      from: xs,
+      target: ys === "a" ? y.callee : y.caller,
+      transferor,
+      transferorGone: false,
+      recalling: false,
+    };
+    this.#notifyRefer(x, "SIP/2.0 100 Trying", false);
+    if (y.state !== "answered") {
+      // Semi-attended: the target still rings; the transferor's INVITE for it ends (487), the
+      // target's answer joins it to this call's other party.
+      y.joinInto = { call: x, side: xs };
+      if (y.aTx !== undefined && y.aInvite !== undefined) {
+        this.#respondA(y, 487, { reason: "Request Terminated (transferred)" });
+        this.#byInviteTx.delete(y.aTx);
+        y.aTx = undefined;
+      }
+      y.onFailure = undefined;
+      return;
+    }
+    this.#join(x, xs, y, ys);
+  }
+
+  /**
+   * Join: call `y`'s side other than `ys` takes the place of side `xs` of call `x`; the parties of
+   * `xs` and `ys` (the transferor's dialogs) get BYE and their legs are released; `y` is over.
+   */
+  #join(x: Call, xs: Side, y: Call, ys: Side): void {
+    const o = this.#o;
+    const yo: Side = ys === "a" ? "b" : "a";
+    const xo: Side = xs === "a" ? "b" : "a";
+    // Music on hold stops on both calls: the two that remain talk to each other.
+    for (const c of [x, y]) {
+      if (c.heldBy !== undefined && o.hold !== undefined) {
+        const hold = o.hold;
+        const legId = c.heldBy === "a" ? c.bLeg.legId : c.aLeg.legId;
+        c.heldBy = undefined;
+        this.#safe(() => hold.resumed({ callId: c.id, legId }));
+      }
+    }
+    const transferor = xs === "a" ? x.caller : x.callee;
+    this.#notifyRefer(x, "SIP/2.0 200 OK", true);
+    // The transferor's dialogs (RFC 5589 section 7.1): the replaced one (y) gets BYE from the box
+    // as the target would send it; on the referring one (x) the transferor sends BYE itself after
+    // NOTIFY 200, else the box does after TRANSFEROR_BYE_MS. Both then answer retransmissions only.
+    for (const [c, side] of [[x, xs], [y, ys]] as const) {
+      const dialog = side === "a" ? c.aDialog : c.bDialog;
+      const peer = side === "a" ? c.aPeer : c.bPeer;
+      const key = c.keys[side];
+      let byeSeen = false;
+      const bye = () => {
+        if (byeSeen || dialog === undefined || peer === undefined) return;
+        byeSeen = true;
+        o.transactions.sendRequest(dialog.createRequest("BYE", { via: this.#via(peer.transport) }), peer, {
+          onResponse: () => {},
+        });
+      };
+      if (c === y) bye();
+      else {
+        o.clock.setTimeout(() => {
+          if (!byeSeen) o.log.info("the transferor did not hang up; ending its dialog", { call: x.id });
+          bye();
+        }, TRANSFEROR_BYE_MS);
+      }
+      this.#registry.register(...key, {
+        kind: "invite",
+        handle: (req, tx) => {
+          if (req.method === "BYE") byeSeen = true;
+          tx?.respond(createResponse(req, req.method === "BYE" ? 200 : 481));
+        },
+      });
+      o.clock.setTimeout(() => this.#registry.linger(...key), TRANSFEROR_BYE_MS);
+      const leg = side === "a" ? c.aLeg : c.bLeg;
+      (c.released ??= new Set()).add(leg.legId);
+      void o.media.releaseLeg(leg.legId).catch(() => {});
+    }
+    // Records: x up to now, and the consultation call y, both linked to x.
+    const now = o.clock.wallNow();
+    const part = (c: Call, reason: string) => {
+      const from = c.segment?.startedAt ?? c.startedAt;
+      const answeredAt = c.answeredAt === undefined ? undefined : Math.max(c.answeredAt, from);
+      this.#record({
+        callId: c.segment?.callId ?? c.id,
+        linkedId: x.id,
+        caller: c.caller,
+        callee: c.callee,
+        ...(c.callerName !== undefined ? { callerName: c.callerName } : {}),
+        startedAt: from,
+        ...(answeredAt !== undefined ? { answeredAt } : {}),
+        endedAt: now,
+        durationMs: now - from,
+        billsecMs: answeredAt !== undefined ? now - answeredAt : 0,
+        disposition: "answered",
+        hangupBy: "caller",
+        sipCode: 200,
+        reason,
+      });
+    };
+    const target = yo === "a" ? y.caller : y.callee;
+    part(x, `attended transfer to ${target}`);
+    part(y, `consultation, joined to ${xo === "a" ? x.caller : x.callee}`);
+    // y's remaining side moves into x.
+    const moved = {
+      dialog: yo === "a" ? y.aDialog : y.bDialog,
+      peer: yo === "a" ? y.aPeer : y.bPeer,
+      sdp: yo === "a" ? y.aSdp : y.bSdp,
+      leg: yo === "a" ? y.aLeg : y.bLeg,
+      key: y.keys[yo],
+      codec: this.#sideCodec(y, yo),
+    };
+    const stayCodec = this.#sideCodec(x, xo);
+    if (xs === "a") {
+      if (moved.dialog !== undefined) x.aDialog = moved.dialog;
+      if (moved.peer !== undefined) x.aPeer = moved.peer;
+      x.aSdp = moved.sdp;
+      x.aLeg = moved.leg;
+      x.caller = target;
+      delete x.callerName;
+    } else {
+      if (moved.dialog !== undefined) x.bDialog = moved.dialog;
+      if (moved.peer !== undefined) x.bPeer = moved.peer;
+      x.bSdp = moved.sdp;
+      x.bLeg = moved.leg;
+      x.callee = target;
+    }
+    x.keys[xs] = moved.key;
+    this.#register(x, xs, moved.key[0], moved.key[1]);
+    x.segment = { startedAt: now, callId: moved.key[0] };
+    x.transfer = undefined;
+    x.plan = undefined; // re-INVITEs pass each side's SDP across as they come from now on
+    // y is over without touching the moved party: its keys and legs are no longer its own.
+    (y.released ??= new Set()).add(moved.leg.legId);
+    y.keys[yo] = ["", ""];
+    y.state = "ended";
+    this.#clearNoAnswer(y);
+    this.#stopOkRetransmit(y);
+    if (y.aTx !== undefined) this.#byInviteTx.delete(y.aTx);
+    this.#changed(y);
+    o.clock.setTimeout(() => this.#calls.delete(y.id + "|" + y.aTag), DIALOG_LINGER_MS);
+    o.log.info("attended transfer completed", { call: x.id, joined: target, transferor });
+    this.#changed(x);
+    void (async () => {
+      try {
+        await o.media.bridge(
+          x.aLeg.legId,
+          x.bLeg.legId,
+          bridgeOptionsFor(
+            xs === "a" ? moved.codec : stayCodec,
+            xs === "a" ? stayCodec : moved.codec,
+          ),
+        );
+      } catch (e) {
+        if (x.state !== "ended") {
+          o.log.error("bridging the attended transfer failed", { call: x.id, error: e as Error });
+        }
+      }
+      // A party the transferor held (sendonly/inactive toward it) is taken off hold.
+      for (const side of ["a", "b"] as const) this.#unhold(x, side);
+    })();
+  }
+
+  /** The codec a side's leg speaks under the call's plan (name, rate, payload type). */
+  #sideCodec(call: Call, side: Side): { name: string; clockRate: number; payloadType: number } | undefined {
+    const p = call.plan;
+    if (p === undefined || p.kind === "reject") return undefined;
+    const map = side === "a" ? p.aMap : p.bMap;
+    for (const [pt, enc] of Object.entries(map)) {
+      const [name = "", rate = "8000"] = enc.split("/");
+      if (/^(telephone-event|CN)$/i.test(name)) continue;
+      return { name, clockRate: Number(rate), payloadType: Number(pt) };
+    }
+    return undefined;
+  }
+
+  /** Re-INVITE a side whose last SDP from the box holds it (sendonly, recvonly, inactive) with sendrecv. */
+  #unhold(call: Call, side: Side): void {
+    const dialog = side === "a" ? call.aDialog : call.bDialog;
+    const peer = side === "a" ? call.aPeer : call.bPeer;
+    const sdp = side === "a" ? call.aSdp : call.bSdp;
+    const leg = side === "a" ? call.aLeg : call.bLeg;
+    if (dialog === undefined || peer === undefined || call.state !== "answered") return;
+    const last = sdp.repeatLast(leg.rtpPort);
+    if (!/a=(sendonly|recvonly|inactive)/.test(last)) return;
+    let offer: string;
+    try {
+      offer = sdp.offerFrom(
+        describeSdp(last.replace(/a=(sendonly|recvonly|inactive)/g, "a=sendrecv")),
+        leg.rtpPort,
+      );
+    } catch {
+      return;
+    }
+    const out = dialog.createRequest("INVITE", {
+      via: this.#via(peer.transport),
+      body: TEXT.encode(offer),
+      contentType: "application/sdp",
+    });
+    const cseq = parseCSeq(getHeader(out, "CSeq") ?? "1 INVITE").seq;
+    this.#o.transactions.sendRequest(out, peer, {
+      onResponse: (res) => {
+        if (res.status < 200) return;
+        if (res.status < 300) {
+          this.#o.sendRaw(dialog.createAck(cseq, { via: this.#via(peer.transport) }), peer);
+          if (res.body.length > 0) this.#applyRemoteSdp(call, side, res.body);
+        }
+      },
+      onTimeout: () => {},
+      onTransportError: () => {},
+    });
+    this.#o.log.info("resumed a held party after the transfer", { call: call.id, side });
   }
 
   /** NOTIFY the transferor of the transfer's progress (implied subscription, RFC 3515 section 2.4.4). */
@@ -1755,6 +2108,17 @@ export class B2bua {
     if (call.state === "ended") return;
     const wasState = call.state;
     call.state = "ended";
+    if (call.joinInto !== undefined) {
+      // A semi-attended transfer's target never answered: the transferor is told; a transferee
+      // whose transferor already left is hung up (nobody is left to talk to).
+      const { call: x } = call.joinInto;
+      call.joinInto = undefined;
+      const code = call.finalCode ?? 480;
+      this.#notifyRefer(x, `SIP/2.0 ${code} ${code === 486 ? "Busy Here" : "Failed"}`, true);
+      const gone = x.transfer?.transferorGone === true;
+      x.transfer = undefined;
+      if (gone) void this.#hangup(x, "system");
+    }
     if (call.heldBy !== undefined && this.#o.hold !== undefined) {
       const hold = this.#o.hold;
       const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;

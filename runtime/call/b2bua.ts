@@ -1437,7 +1437,7 @@ export class B2bua {
       const dialog = side === "a" ? call.aDialog : call.bDialog;
       const remote = tag === r.toTag ? r.fromTag : r.toTag;
       if (dialog !== undefined && dialog.remoteTag !== remote) continue;
-      if (dialog === undefined && !(side === "a" && call.state !== "answered")) continue;
+      if (dialog === undefined && call.state === "answered") continue; // a side already gone
       return entry;
     }
     return undefined;
@@ -1619,6 +1619,236 @@ export class B2bua {
       // A party the transferor held (sendonly/inactive toward it) is taken off hold.
       for (const side of ["a", "b"] as const) this.#unhold(x, side);
     })();
+  }
+
+  /**
+   * An INVITE with Replaces (RFC 3891): the sender takes the place of the party in the dialog it
+   * names. A confirmed dialog: that party gets BYE and the new one is bridged to the other side
+   * (an attended transfer completed by the target phone, or a call taken over). An early dialog of
+   * a ringing call's callee (BLF pickup): the forks are cancelled and the caller is answered with
+   * the new party. 481 when no dialog matches, 486 for `early-only` on a confirmed one, 400 for a
+   * malformed header, 488 without a usable offer. False when the INVITE has no Replaces.
+   */
+  async acceptReplaces(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: { caller: string; source: Peer },
+  ): Promise<boolean> {
+    const header = getHeader(invite, "Replaces");
+    if (header === undefined) return false;
+    const o = this.#o;
+    const refuse = (status: number, reason: string) => {
+      o.log.info("INVITE with Replaces refused", { caller: options.caller, status, reason });
+      tx.respond(createResponse(invite, status, { reason }));
+      return true;
+    };
+    let r: Replaces;
+    try {
+      r = parseReplaces(header);
+    } catch {
+      return refuse(400, "Bad Request (malformed Replaces)");
+    }
+    const found = this.#dialogOf(r);
+    if (found === undefined || found.call.state === "ended") {
+      return refuse(481, "Call/Transaction Does Not Exist (Replaces names no dialog)");
+    }
+    const { call: z, side: zs } = found;
+    if (r.earlyOnly && z.state === "answered") return refuse(486, "Busy Here (early-only, dialog confirmed)");
+    if (z.pending !== undefined || z.transfer !== undefined || z.joinInto !== undefined) {
+      return refuse(491, "Request Pending");
+    }
+    if (z.state !== "answered" && (zs !== "b" || z.delayedOffer || z.aOffer === undefined)) {
+      return refuse(481, "Call/Transaction Does Not Exist (only a ringing callee can be replaced)");
+    }
+    let offer: SdpInfo;
+    try {
+      offer = describeSdp(DECODE.decode(invite.body));
+    } catch {
+      return refuse(488, "Not Acceptable Here (an offer is needed)");
+    }
+    const offered = offer.audioIndex >= 0 ? audioCodecs(offer) : [];
+    const audio = offered.filter((c) => !/^(telephone-event|CN)$/i.test(c.name));
+    if (audio.length === 0 || offer.remote === undefined) {
+      return refuse(488, "Not Acceptable Here (no audio)");
+    }
+    let leg: MediaLeg;
+    try {
+      leg = await o.media.allocateLeg();
+    } catch {
+      return refuse(503, "Service Unavailable (no media ports)");
+    }
+    if (z.state === "ended" || (z.state !== "answered" && zs !== "b")) {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      return refuse(481, "Call/Transaction Does Not Exist (the call ended)");
+    }
+    const zo: Side = zs === "a" ? "b" : "a";
+    // The codec the new party gets: the other side's when it offers it (relay), else its first.
+    const keep = this.#sideCodec(z, zo);
+    const chosen =
+      (keep !== undefined
+        ? audio.find((c) =>
+          c.name.toLowerCase() === keep.name.toLowerCase() && c.clockRate === keep.clockRate
+        )
+        : undefined) ?? audio[0]!;
+    const te = offered.find((c) => /^telephone-event$/i.test(c.name) && c.clockRate === chosen.clockRate);
+    const answerCodecs = te !== undefined ? [chosen, te] : [chosen];
+    const sdp = new SdpSession(o.publicAddress);
+    const tag = newTag();
+    const callId = detachString(getHeader(invite, "Call-ID") ?? newCallId());
+    const contact = this.#contact(options.source.transport);
+    const dialog = Dialog.fromUasRequest(invite, tag, contact);
+    const payloadMap: Record<number, string> = {};
+    for (const c of answerCodecs) payloadMap[c.payloadType] = `${c.name}/${c.clockRate}`;
+    try {
+      await o.media.configureLeg(leg.legId, { remote: offer.remote, payloadMap });
+    } catch (e) {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      o.log.error("configuring the replacing leg failed", { error: e as Error });
+      return refuse(500, "Server Internal Error (media)");
+    }
+    if ((z.state as Call["state"]) === "ended") {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      return refuse(481, "Call/Transaction Does Not Exist (the call ended)");
+    }
+    const now = o.clock.wallNow();
+    const ok = createResponse(invite, 200, { toTag: tag });
+    addHeader(ok, "Contact", contact);
+    addHeader(ok, "Allow", this.#allow());
+    ok.body = TEXT.encode(sdp.answerFrom(offer, leg.rtpPort, { codecs: answerCodecs }));
+    setHeader(ok, "Content-Type", "application/sdp");
+    // The new party's ACK stops the 2xx retransmission (its own, next to A's).
+    const retransmit = retransmitOk(() => tx.respond(ok), {
+      clock: o.clock,
+      t1Ms: this.#t1,
+      t2Ms: this.#t2,
+      onGiveUp: () => void this.#hangup(z, "system"),
+    });
+    const usage: DialogUsage = {
+      kind: "invite",
+      handle: (req, t, source) => {
+        if (req.method === "ACK") retransmit.stop();
+        this.#inDialog(z, zs, req, t, source);
+      },
+    };
+    const previous = zs === "a" ? z.caller : z.callee;
+    if (z.state === "answered") {
+      // The replaced party: BYE, its leg released, its dialog answers retransmissions only.
+      const oldDialog = zs === "a" ? z.aDialog : z.bDialog;
+      const oldPeer = zs === "a" ? z.aPeer : z.bPeer;
+      if (oldDialog !== undefined && oldPeer !== undefined) {
+        o.transactions.sendRequest(
+          oldDialog.createRequest("BYE", { via: this.#via(oldPeer.transport) }),
+          oldPeer,
+          {
+            onResponse: () => {},
+          },
+        );
+      }
+      this.#registry.register(...z.keys[zs], {
+        kind: "invite",
+        handle: (req, t) => t?.respond(createResponse(req, req.method === "BYE" ? 200 : 481)),
+      });
+      this.#registry.linger(...z.keys[zs]);
+      const oldLeg = zs === "a" ? z.aLeg : z.bLeg;
+      (z.released ??= new Set()).add(oldLeg.legId);
+      void o.media.releaseLeg(oldLeg.legId).catch(() => {});
+      const from = z.segment?.startedAt ?? z.startedAt;
+      const answeredAt = z.answeredAt === undefined ? undefined : Math.max(z.answeredAt, from);
+      this.#record({
+        callId: z.segment?.callId ?? z.id,
+        linkedId: z.id,
+        caller: z.caller,
+        callee: z.callee,
+        startedAt: from,
+        ...(answeredAt !== undefined ? { answeredAt } : {}),
+        endedAt: now,
+        durationMs: now - from,
+        billsecMs: answeredAt !== undefined ? now - answeredAt : 0,
+        disposition: "answered",
+        hangupBy: "system",
+        sipCode: 200,
+        reason: `replaced by ${options.caller}`,
+      });
+      z.segment = { startedAt: now, callId };
+      if (z.heldBy !== undefined && o.hold !== undefined) {
+        const hold = o.hold;
+        const legId = z.heldBy === "a" ? z.bLeg.legId : z.aLeg.legId;
+        z.heldBy = undefined;
+        this.#safe(() => hold.resumed({ callId: z.id, legId }));
+      }
+    } else {
+      // Pickup of a ringing call: the forks stop, the caller is answered with the new party.
+      this.#clearNoAnswer(z);
+      for (const f of z.forks) {
+        if (f.state === "calling" || f.state === "proceeding") {
+          f.state = "cancelled";
+          f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
+        }
+      }
+      (z.released ??= new Set()).add(z.bLeg.legId);
+      void o.media.releaseLeg(z.bLeg.legId).catch(() => {});
+      this.#registry.linger(...z.keys.b);
+    }
+    if (zs === "a") {
+      z.aDialog = dialog;
+      z.aPeer = options.source;
+      z.aSdp = sdp;
+      z.aLeg = leg;
+      z.caller = options.caller;
+      delete z.callerName;
+    } else {
+      z.bDialog = dialog;
+      z.bPeer = options.source;
+      z.bSdp = sdp;
+      z.bLeg = leg;
+      z.callee = options.caller;
+    }
+    z.keys[zs] = [callId, tag];
+    this.#usages.set(usage, { call: z, side: zs });
+    this.#registry.register(callId, tag, usage);
+    tx.respond(ok);
+    o.log.info(z.state === "answered" ? "dialog replaced" : "ringing call picked up", {
+      call: z.id,
+      replaced: previous,
+      by: options.caller,
+    });
+    if (z.state === "answered") {
+      z.plan = undefined;
+      this.#changed(z);
+      const mine = { name: chosen.name, clockRate: chosen.clockRate, payloadType: chosen.payloadType };
+      void o.media.bridge(
+        z.aLeg.legId,
+        z.bLeg.legId,
+        zs === "a" ? bridgeOptionsFor(mine, keep) : bridgeOptionsFor(keep, mine),
+      )
+        .catch((e) => {
+          if (z.state !== "ended") {
+            o.log.error("bridging the replacing leg failed", { call: z.id, error: e as Error });
+          }
+        });
+      return true;
+    }
+    // Answer the ringing caller: its codecs planned against the new party's offer (as B's answer,
+    // whose first codec is the one the new party was answered with).
+    const body = this.#answerForA(z, offer);
+    if (body === undefined) {
+      z.disposition = "failed";
+      z.finalCode = 488;
+      this.#respondA(z, 488, { reason: "Not Acceptable Here (no codec for the pickup)" });
+      void this.#hangup(z, "system");
+      return true;
+    }
+    z.state = "answered";
+    z.answeredAt = o.clock.wallNow();
+    z.disposition = "answered";
+    z.finalCode = 200;
+    const aTx = z.aTx!;
+    const okA = this.#respondA(z, 200, { body })!;
+    z.aDialog = Dialog.fromUasRequest(z.aInvite!, z.aTag, this.#contact(z.aPeer.transport));
+    this.#startOkRetransmit(z, aTx, okA);
+    this.#changed(z);
+    void this.#connectMedia(z, offer);
+    return true;
   }
 
   /** The codec a side's leg speaks under the call's plan (name, rate, payload type). */

@@ -219,6 +219,8 @@ export function createDispatcher(
       tx.respond(createResponse(req, 404, { reason: "Not Found (no number dialled)" }));
       return;
     }
+    // RFC 3891: an INVITE with Replaces takes over a dialog of the box (pickup, attended transfer).
+    if (await b2bua.acceptReplaces?.(req, tx, { caller: auth.username, source })) return;
     await runRoute(req, tx, source, auth.username, dialled, options.route(dialled));
   };
 

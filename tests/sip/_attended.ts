@@ -20,7 +20,7 @@ const SDP = `v=0
 
 const FROM = "From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]";
 
-function invite(cseq: number, auth: boolean, direction = "sendrecv"): string {
+function invite(cseq: number, auth: boolean, direction = "sendrecv", extra: readonly string[] = []): string {
   return `  <send retrans="500">
     <![CDATA[
 
@@ -32,7 +32,9 @@ function invite(cseq: number, auth: boolean, direction = "sendrecv"): string {
       Call-ID: [call_id]
       CSeq: ${cseq} INVITE
       Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
-${auth ? "      [authentication]\n" : ""}      Content-Type: application/sdp
+${extra.map((h) => `      ${h}\n`).join("")}${
+    auth ? "      [authentication]\n" : ""
+  }      Content-Type: application/sdp
       Content-Length: [len]
 
       ${SDP.replace("[direction]", direction)}
@@ -98,8 +100,8 @@ const ACK2 = (cseq: number) =>
 `;
 
 /** INVITE with the digest challenge answered; ends after the 401/407 ACK and the second INVITE. */
-function challenged(): string {
-  return `${invite(1, false)}  <recv response="100" optional="true" />
+function challenged(extra: readonly string[] = []): string {
+  return `${invite(1, false, "sendrecv", extra)}  <recv response="100" optional="true" />
   <recv response="407" optional="true" auth="true" next="challenged" />
   <recv response="401" auth="true" />
   <label id="challenged" />
@@ -117,8 +119,62 @@ function challenged(): string {
 
     ]]>
   </send>
-${invite(2, true)}  <recv response="100" optional="true" />
+${invite(2, true, "sendrecv", extra)}  <recv response="100" optional="true" />
 `;
+}
+
+/**
+ * A picker: INVITE with `Replaces: <replaces>` (RFC 3891), expecting `status`; on 200 it ACKs,
+ * talks `talkMs` and hangs up.
+ */
+export function pickerScenario(replaces: string, status: number, talkMs = 1000): string {
+  const end = status === 200
+    ? `  <recv response="180" optional="true" />
+  <recv response="200" rrs="true" />
+${ACK2(2)}  <pause milliseconds="${talkMs}" />
+${inDialog("BYE", 3)}  <recv response="200" crlf="true" />
+`
+    : `  <recv response="${status}" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      Max-Forwards: 70
+      ${FROM}
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Content-Length: 0
+
+    ]]>
+  </send>
+`;
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="picker">
+${challenged([`Replaces: ${replaces}`])}${end}</scenario>
+`;
+}
+
+/** A callee that rings (writing its early dialog, Call-ID;to-tag;from-tag as it sees them, to `file`) until CANCEL. */
+export function ringingCallee(file: string): string {
+  return Deno.readTextFileSync(new URL("../sipp/uas_ring_no_answer.xml", import.meta.url))
+    .replace(
+      "<action>",
+      `<action>
+      <ereg regexp="tag=([^;> ]*)" search_in="hdr" header="From:" check_it="true" assign_to="ftag_all,ftag" />`,
+    )
+    .replace(
+      '<recv request="CANCEL" />',
+      `<nop>
+    <action>
+      <exec command="echo '[call_id];to-tag=[pid]SIPpTag01[call_number];from-tag=[$ftag]' > ${file}" />
+    </action>
+  </nop>
+  <recv request="CANCEL" />
+  <Reference variables="ftag_all" />`,
+    );
 }
 
 const TAG =

@@ -11,7 +11,7 @@
 import { ok } from "node:assert";
 import { runSipp, startSipp } from "../_harness/mod.ts";
 import { assertOk, cdrs, EXT, type Pbx, phone, startPbx, withLogs } from "./_setup.ts";
-import { holderScenario, referrerScenario, referTo } from "./_attended.ts";
+import { holderScenario, pickerScenario, referrerScenario, referTo, ringingCallee } from "./_attended.ts";
 
 async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
   const until = Date.now() + timeoutMs;
@@ -151,6 +151,49 @@ Deno.test("attended transfer: three message orders, semi-attended, 481 and 400",
         assertOk(await second.done, "203 answered, talked to 202, hung up");
         assertOk(await first.done, "202 got BYE");
         ok(/attended transfer .*consultation=ringing/.test(pbx.app.logs()));
+      }),
+    );
+
+    await t.step(
+      "INVITE with Replaces: 203 picks up 202's call ringing at 201 (481 for no dialog, 400 malformed)",
+      withLogs(pbx, async () => {
+        const file = `${tmp}/early`;
+        Deno.writeTextFileSync(`${tmp}/ringing.xml`, ringingCallee(file));
+        await using ringing = await phone(pbx, "201", `${tmp}/ringing.xml`);
+        const callerPath = `${tmp}/pickup_caller.xml`;
+        Deno.writeTextFileSync(
+          callerPath,
+          Deno.readTextFileSync(new URL("../sipp/uac_call_bye_from_callee.xml", import.meta.url)),
+        );
+        await using caller = await startSipp({
+          scenario: callerPath,
+          target: host,
+          user: "202",
+          password: EXT["202"],
+          service: "201",
+          timeoutSec: 40,
+        });
+        const early = await waitForFile(file);
+        const pick = (name: string, replaces: string, status: number) => {
+          Deno.writeTextFileSync(`${tmp}/${name}.xml`, pickerScenario(replaces, status));
+          return runSipp({
+            scenario: `${tmp}/${name}.xml`,
+            target: host,
+            user: "203",
+            password: EXT["203"],
+            service: "201",
+            timeoutSec: 40,
+          });
+        };
+        assertOk(
+          await pick("p481", "nothing-here;to-tag=a;from-tag=b", 481),
+          "481 for a dialog that is not there",
+        );
+        assertOk(await pick("p400", "only-a-call-id", 400), "400 for a malformed Replaces");
+        assertOk(await pick("p200", early, 200), "203 picked up, talked, hung up");
+        assertOk(await ringing.done, "201 got CANCEL (completed elsewhere)");
+        assertOk(await caller.done, "the caller was answered by 203 and got BYE");
+        ok(/ringing call picked up/.test(pbx.app.logs()));
       }),
     );
   } finally {

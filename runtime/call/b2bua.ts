@@ -1660,6 +1660,46 @@ export class B2bua {
     if (z.state !== "answered" && (zs !== "b" || z.delayedOffer || z.aOffer === undefined)) {
       return refuse(481, "Call/Transaction Does Not Exist (only a ringing callee can be replaced)");
     }
+    return await this.#takeOver(invite, tx, z, zs, options, refuse);
+  }
+
+  /**
+   * Call pickup by feature code (*8 any ringing extension, **NNN the call ringing at NNN): the
+   * oldest call ringing there (not the picker's own) is answered by the picker, as with an INVITE
+   * with Replaces naming its early dialog. False when no call rings there (nothing was answered).
+   */
+  async pickup(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: { caller: string; source: Peer; extension?: string | undefined },
+  ): Promise<boolean> {
+    const ringing = [...this.#calls.values()]
+      .filter((c) =>
+        (c.state === "ringing" || c.state === "trying") && c.aTx !== undefined && !c.delayedOffer &&
+        c.aOffer !== undefined && c.joinInto === undefined && c.caller !== options.caller &&
+        c.callee !== options.caller && (options.extension === undefined || c.callee === options.extension)
+      )
+      .sort((x, y) => x.startedAt - y.startedAt);
+    const z = ringing[0];
+    if (z === undefined) return false;
+    this.#o.log.info("pickup", { call: z.id, ringing: z.callee, by: options.caller });
+    return await this.#takeOver(invite, tx, z, "b", options, (status, reason) => {
+      this.#o.log.info("pickup refused", { caller: options.caller, status, reason });
+      tx.respond(createResponse(invite, status, { reason }));
+      return true;
+    });
+  }
+
+  /** The sender of `invite` takes side `zs` of call `z` (see acceptReplaces). */
+  async #takeOver(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    z: Call,
+    zs: Side,
+    options: { caller: string; source: Peer },
+    refuse: (status: number, reason: string) => boolean,
+  ): Promise<boolean> {
+    const o = this.#o;
     let offer: SdpInfo;
     try {
       offer = describeSdp(DECODE.decode(invite.body));

@@ -57,6 +57,8 @@ export type RouteTarget =
     next?: Continue;
   }
   | { kind: "local"; handler: LocalCallHandler }
+  /** Call pickup: answer the call ringing at `extension` (any ringing extension without one). */
+  | { kind: "pickup"; extension?: string | undefined }
   | { kind: "none"; status?: number; reason?: string };
 
 /** A route being run on one INVITE: cancelled by the caller; a ringing step sent 100 already. */
@@ -251,6 +253,14 @@ export function createDispatcher(
         const status = target.status ?? 404;
         const reason = target.reason ?? (status === 404 ? "Not Found" : undefined);
         tx.respond(createResponse(req, status, reason !== undefined ? { reason } : {}));
+        return;
+      }
+      if (target.kind === "pickup") {
+        const picked = await b2bua.pickup(req, tx, { caller, source, extension: target.extension });
+        if (!picked) {
+          log.info("no call to pick up", { caller, extension: target.extension ?? "any" });
+          tx.respond(createResponse(req, 480, { reason: "Temporarily Unavailable (no call to pick up)" }));
+        }
         return;
       }
       if (target.kind === "local") {

@@ -138,6 +138,9 @@ export async function runOnward(
       if (ok) return { outcome: "handedOver", number: options.dialled };
       return { outcome: "failed", status: 500, reason: "the application refused the call" };
     }
+    if (target.kind === "pickup") {
+      return { outcome: "failed", status: 403, reason: "Forbidden (pickup from an application leg)" };
+    }
     let result: DialResult | StepFailure;
     if (target.kind === "extension") {
       result = await ringNumbers(leg, target.number, [target.number], target.ringSeconds, deps, options);

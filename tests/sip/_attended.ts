@@ -124,7 +124,7 @@ ${invite(2, true, "sendrecv", extra)}  <recv response="100" optional="true" />
 }
 
 /**
- * A picker: INVITE with `Replaces: <replaces>` (RFC 3891), expecting `status`; on 200 it ACKs,
+ * A picker: INVITE with `Replaces: <replaces>` (RFC 3891; none when ""), expecting `status`; on 200 it ACKs,
  * talks `talkMs` and hangs up.
  */
 export function pickerScenario(replaces: string, status: number, talkMs = 1000): string {
@@ -153,7 +153,7 @@ ${inDialog("BYE", 3)}  <recv response="200" crlf="true" />
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="picker">
-${challenged([`Replaces: ${replaces}`])}${end}</scenario>
+${challenged(replaces === "" ? [] : [`Replaces: ${replaces}`])}${end}</scenario>
 `;
 }
 

@@ -196,6 +196,40 @@ Deno.test("attended transfer: three message orders, semi-attended, 481 and 400",
         ok(/ringing call picked up/.test(pbx.app.logs()));
       }),
     );
+
+    await t.step(
+      "feature codes: **201 picks up the call ringing at 201; *8 with nothing ringing gets 480",
+      withLogs(pbx, async () => {
+        await using ringing = await phone(pbx, "201", `${tmp}/ringing.xml`);
+        Deno.writeTextFileSync(`${tmp}/early`, "");
+        await using caller = await startSipp({
+          scenario: `${tmp}/pickup_caller.xml`,
+          target: host,
+          user: "202",
+          password: EXT["202"],
+          service: "201",
+          timeoutSec: 40,
+        });
+        await waitForFile(`${tmp}/early`);
+        const dialCode = (name: string, code: string, status: number) => {
+          Deno.writeTextFileSync(`${tmp}/${name}.xml`, pickerScenario("", status));
+          return runSipp({
+            scenario: `${tmp}/${name}.xml`,
+            target: host,
+            user: "203",
+            password: EXT["203"],
+            service: code,
+            timeoutSec: 40,
+          });
+        };
+        assertOk(await dialCode("directed", "**201", 200), "203 dialled **201 and got the call");
+        assertOk(await ringing.done, "201 stopped ringing (CANCEL)");
+        assertOk(await caller.done, "202 talked to 203");
+        assertOk(await dialCode("group", "*8", 480), "*8 with no call ringing: 480");
+        ok(/pickup call=.* ringing=201 by=203/.test(pbx.app.logs()));
+        ok(/no call to pick up caller=203 extension=any/.test(pbx.app.logs()));
+      }),
+    );
   } finally {
     await pbx.app.stop();
     Deno.removeSync(tmp, { recursive: true });

@@ -280,6 +280,12 @@ export async function startAppliance(
       sipPort: config.sipPort,
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
       exists: (n) => storage.extensions.get(n) !== undefined,
+      // A blind transfer to a number the box answers itself (IVR, voicemail, park) hands the party to it.
+      applicationFor: (n) => {
+        const target = route(n);
+        if (target.kind !== "local") return undefined;
+        return (party) => local.adopt({ ...party, handler: target.handler });
+      },
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
       onChange: (call, ended) => {

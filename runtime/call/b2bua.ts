@@ -118,6 +118,23 @@ export interface B2buaOptions {
   hold?: HoldHandler;
   /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
   allow?(): string;
+  /**
+   * A number the box answers itself (park, IVR, voicemail): how to hand a party over to it (a blind
+   * transfer to that number). Undefined for numbers that ring phones. `LocalCalls.adopt` fits.
+   */
+  applicationFor?(number: string): ((party: AdoptedParty) => Promise<boolean>) | undefined;
+}
+
+/** A party the B2BUA hands to an application (see `B2buaOptions.applicationFor`). */
+export interface AdoptedParty {
+  dialog: Dialog;
+  peer: Peer;
+  leg: MediaLeg;
+  sdp: string;
+  codec: { name: string; clockRate: number; payloadType: number; telephoneEvent?: number };
+  caller: string;
+  dialled: string;
+  linkedId: string;
 }
 
 type Side = "a" | "b";
@@ -1405,6 +1422,12 @@ export class B2bua {
       number = undefined;
     }
     if (number === undefined || number === "") return refuse(400, "Bad Request (Refer-To names no number)");
+    const application = this.#o.applicationFor?.(number);
+    if (application !== undefined) {
+      tx.respond(createResponse(req, 202, { reason: "Accepted", toTag: to }));
+      this.#toApplication(call, side, number, application);
+      return;
+    }
     if (this.#o.exists !== undefined && !this.#o.exists(number)) {
       this.#o.log.info("transfer to an unknown number refused", { call: call.id, target: number });
       return refuse(404, "Not Found (no such number)");
@@ -1942,6 +1965,92 @@ export class B2bua {
     this.#o.log.info("resumed a held party after the transfer", { call: call.id, side });
   }
 
+  /**
+   * Blind transfer of the other party to a number the box answers itself (park, IVR, voicemail):
+   * that party's dialog, leg and SDP go to the application (`applicationFor`), the transferor gets
+   * NOTIFY 100 then 200 and BYE, this call ends with a record "transferred to N". A held party is
+   * resumed first (re-INVITE to sendrecv) so it hears the application and its digits arrive.
+   */
+  #toApplication(call: Call, side: Side, number: string, adopt: (p: AdoptedParty) => Promise<boolean>): void {
+    const o = this.#o;
+    const stays: Side = side === "a" ? "b" : "a";
+    call.transfer = {
+      from: side,
+      target: number,
+      transferor: side === "a" ? call.caller : call.callee,
+      transferorGone: false,
+      recalling: false,
+    };
+    this.#notifyRefer(call, "SIP/2.0 100 Trying", false);
+    if (call.heldBy !== undefined && o.hold !== undefined) {
+      const hold = o.hold;
+      const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;
+      call.heldBy = undefined;
+      this.#safe(() => hold.resumed({ callId: call.id, legId }));
+    }
+    this.#unhold(call, stays);
+    const dialog = stays === "a" ? call.aDialog : call.bDialog;
+    const peer = stays === "a" ? call.aPeer : call.bPeer;
+    const leg = stays === "a" ? call.aLeg : call.bLeg;
+    const sdp = stays === "a" ? call.aSdp : call.bSdp;
+    if (dialog === undefined || peer === undefined) {
+      this.#notifyRefer(call, "SIP/2.0 500 Server Internal Error", true);
+      call.transfer = undefined;
+      return;
+    }
+    const codec = this.#sideCodec(call, stays) ?? { name: "PCMU", clockRate: 8000, payloadType: 0 };
+    const p = call.plan;
+    const map = p !== undefined && p.kind !== "reject" ? (stays === "a" ? p.aMap : p.bMap) : {};
+    const te = Object.entries(map).find(([, enc]) => /^telephone-event\//i.test(enc))?.[0];
+    const party: AdoptedParty = {
+      dialog,
+      peer,
+      leg,
+      sdp: sdp.repeatLast(leg.rtpPort),
+      codec: { ...codec, ...(te !== undefined ? { telephoneEvent: Number(te) } : {}) },
+      caller: stays === "a" ? call.caller : call.callee,
+      dialled: number,
+      linkedId: call.id,
+    };
+    o.log.info("blind transfer to an application", { call: call.id, target: number });
+    // The transferor's side leaves now; the other side is the application's once it accepts.
+    const t = call.transfer;
+    void (async () => {
+      const taken = await adopt(party).catch((e) => {
+        o.log.error("handing the call to the application failed", { call: call.id, error: e as Error });
+        return false;
+      });
+      if (call.state === "ended") return;
+      if (!taken) {
+        this.#notifyRefer(call, "SIP/2.0 480 Temporarily Unavailable", true);
+        call.transfer = undefined;
+        if (t.transferorGone) void this.#hangup(call, "system", side);
+        return;
+      }
+      this.#notifyRefer(call, "SIP/2.0 200 OK", true);
+      const oldDialog = side === "a" ? call.aDialog : call.bDialog;
+      const oldPeer = side === "a" ? call.aPeer : call.bPeer;
+      if (!t.transferorGone && oldDialog !== undefined && oldPeer !== undefined) {
+        o.transactions.sendRequest(
+          oldDialog.createRequest("BYE", { via: this.#via(oldPeer.transport) }),
+          oldPeer,
+          {
+            onResponse: () => {},
+          },
+        );
+      }
+      if (!t.transferorGone) this.#transferorLeaves(call, side);
+      // The staying party's dialog and leg belong to the application now: this call lets go of them.
+      (call.released ??= new Set()).add(leg.legId);
+      call.keys[stays] = ["", ""];
+      call.transfer = undefined;
+      call.disposition = "answered";
+      call.hangupBy = side === "a" ? "caller" : "callee";
+      call.finalCode = 200;
+      await this.#end(call, `transferred to ${number}`);
+    })();
+  }
+
   /** NOTIFY the transferor of the transfer's progress (implied subscription, RFC 3515 section 2.4.4). */
   #notifyRefer(call: Call, sipfrag: string, final: boolean): void {
     const t = call.transfer;
@@ -2374,7 +2483,7 @@ export class B2bua {
     await this.#end(call);
   }
 
-  async #end(call: Call): Promise<void> {
+  async #end(call: Call, reason?: string): Promise<void> {
     if (call.state === "ended") return;
     const wasState = call.state;
     call.state = "ended";
@@ -2418,6 +2527,7 @@ export class B2bua {
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
     if (answeredAt !== undefined) record.answeredAt = answeredAt;
+    if (reason !== undefined) record.reason = reason;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {

@@ -231,8 +231,11 @@ interface LocalCall {
   caller: string;
   dialled: string;
   tag: string;
-  invite: SipRequest;
-  tx: ServerTransaction;
+  /** The INVITE and its transaction (absent for a call adopted from the B2BUA). */
+  invite?: SipRequest;
+  tx?: ServerTransaction;
+  /** The call this one belongs to (its records' link id): its own Call-ID, or the adopting call's. */
+  linkedId: string;
   peer: Peer;
   dialog: Dialog;
   leg: MediaLeg;
@@ -451,6 +454,7 @@ export class LocalCalls {
       over,
       resolveOver,
       onward: false,
+      linkedId: callId,
       id: `${callId}|${tag}`,
       caller,
       dialled,
@@ -580,7 +584,7 @@ export class LocalCalls {
       : call.dialled;
     const leg: OnwardLeg = {
       legId: call.leg.legId,
-      linkedId: call.callId,
+      linkedId: call.linkedId,
       caller: call.caller,
       codec: call.codec,
       ended: call.over,
@@ -656,6 +660,94 @@ export class LocalCalls {
     return true;
   }
 
+  /**
+   * Take over a leg the B2BUA holds (a blind transfer of that party to an application's number:
+   * park, IVR, voicemail): its dialog, media leg and the box's last SDP toward it become a local
+   * call run by `handler`, as if the party had called `dialled`. False when the handler refuses (the
+   * caller should then end the leg) or the media tap fails.
+   */
+  async adopt(options: {
+    dialog: Dialog;
+    peer: Peer;
+    leg: MediaLeg;
+    /** The box's last SDP toward the party (answered again on a re-INVITE). */
+    sdp: string;
+    codec: AnsweredCodec & { telephoneEventRate?: number };
+    caller: string;
+    dialled: string;
+    /** The call it came from: the records' link id. */
+    linkedId: string;
+    handler: LocalCallHandler;
+  }): Promise<boolean> {
+    const o = this.#o;
+    let verdict;
+    try {
+      verdict = await options.handler.accept({
+        caller: options.caller,
+        dialled: options.dialled,
+        receivedAt: Date.now(),
+        codec: `${options.codec.name}/${options.codec.clockRate}`,
+      });
+    } catch (e) {
+      o.log.error("feature failed to decide on a call", { error: e as Error });
+      return false;
+    }
+    if ("status" in verdict) return false;
+    const { dialog, leg } = options;
+    let resolveOver: () => void = () => {};
+    const over = new Promise<void>((r) => (resolveOver = r));
+    const now = o.clock.wallNow();
+    const call: LocalCall = {
+      callId: dialog.callId,
+      linkedId: options.linkedId,
+      codec: options.codec,
+      over,
+      resolveOver,
+      onward: false,
+      id: `${dialog.callId}|${dialog.localTag}`,
+      caller: options.caller,
+      dialled: options.dialled,
+      tag: dialog.localTag,
+      peer: options.peer,
+      dialog,
+      leg,
+      session: verdict,
+      answer: options.sdp,
+      startedAt: now,
+      answeredAt: now,
+      unsubscribe: () => {},
+      ended: false,
+      held: false,
+    };
+    this.#calls.set(call.id, call);
+    this.#registry.register(dialog.callId, dialog.localTag, {
+      kind: "invite",
+      handle: (req, tx, source) => this.#inDialog(call, req, tx, source),
+    });
+    call.unsubscribe = o.media.on((ev) => {
+      if (ev.legId !== leg.legId || call.ended) return;
+      if (ev.event === "audio" && "pcm" in ev) {
+        call.session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
+      } else if (ev.event === "dtmf" && "digit" in ev) {
+        call.session.onDtmf?.(ev.digit, ev.source === "inband" ? "inband" : "rfc4733");
+      }
+    });
+    try {
+      await o.media.tap(leg.legId, true);
+    } catch (e) {
+      o.log.error("tapping a media leg failed", { error: e as Error });
+      await this.#end(call, "system", true);
+      return true; // the call ended here (BYE sent, leg released)
+    }
+    o.log.info("feature call adopted", {
+      call: call.callId,
+      caller: options.caller,
+      dialled: options.dialled,
+    });
+    verdict.onStart?.(this.#control(call));
+    return true;
+  }
+
   /** Our answer SDP with `direction` on its audio stream and the o= version bumped when it changed. */
   #directed(call: LocalCall, direction: string): string {
     const lines = call.answer.split("\r\n");
@@ -676,7 +768,7 @@ export class LocalCalls {
   }
 
   #retransmit(call: LocalCall, response: SipResponse): void {
-    call.ok = retransmitOk(() => call.tx.respond(response), {
+    call.ok = retransmitOk(() => call.tx?.respond(response), {
       clock: this.#o.clock,
       ...(this.#o.t1Ms !== undefined ? { t1Ms: this.#o.t1Ms } : {}),
       ...(this.#o.t2Ms !== undefined ? { t2Ms: this.#o.t2Ms } : {}),
@@ -849,8 +941,8 @@ export class LocalCalls {
     const endedAt = o.clock.wallNow();
     try {
       o.cdr.insert({
-        callId: getHeader(call.invite, "Call-ID") ?? "",
-        linkedId: call.callId, // an onward leg's record shares it
+        callId: call.callId,
+        linkedId: call.linkedId, // an onward leg's record shares it
         caller: call.caller,
         callee: call.dialled,
         startedAt: call.startedAt,

@@ -117,6 +117,31 @@ Deno.test("onward routing: ivr dials the operator, busy back to the menu, REFER 
         ok(/REFER with a malformed Refer-To refused/.test(pbx.app.logs()));
       }),
     );
+
+    await t.step(
+      "201 blind-transfers 202 into the ivr (500): NOTIFY 200, BYE; 202 hears the menu, which hangs up",
+      withLogs(pbx, async () => {
+        await using transferee = await phone(pbx, "202", "uas_answer.xml");
+        const r = await runSipp({
+          scenario: "uac_refer_blind.xml",
+          target: pbx.target,
+          user: "201",
+          password: EXT["201"],
+          service: "202",
+          keys: { refer_to: "500" },
+          timeoutSec: 40,
+        });
+        assertOk(r, "transferor: 202, NOTIFY 100 and 200, BYE");
+        assertOk(await transferee.done, "202 was in the ivr and got its BYE");
+        await pbx.app.waitForLog(/feature call adopted .*caller=202 dialled=500/, 10_000);
+        await pbx.app.waitForLog(/ivr timeout menu=500 .*caller=202/, 15_000);
+        const list = await cdrs(pbx, 8);
+        const part = list.find((c: Cdr) => c.reason === "transferred to 500");
+        ok(part !== undefined, JSON.stringify(list.slice(0, 3)));
+        const ivr = list.find((c: Cdr) => c.callee === "500" && c.caller === "202");
+        ok(ivr !== undefined && ivr.linkedId === part.linkedId, "the ivr part is linked to the call");
+      }),
+    );
   } finally {
     await pbx.app.stop();
     Deno.removeSync(tmp, { recursive: true });

@@ -34,6 +34,7 @@ import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
+import { parkFeature } from "../runtime/features/park/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -389,6 +390,8 @@ export async function startAppliance(
           await app.run(leg, args);
         },
       }),
+      // Call park: 700 parks (by blind transfer or dialling it), 701-708 retrieve, recall after PBX_PARK_SECONDS.
+      parkFeature({ prompts, clock, log: log.child("park"), timeoutMs: config.parkSeconds * 1000 }),
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];

@@ -135,6 +135,8 @@ export interface AdoptedParty {
   caller: string;
   dialled: string;
   linkedId: string;
+  /** Who transferred the party there (a park recall rings it). */
+  referredBy?: string;
 }
 
 type Side = "a" | "b";
@@ -2011,6 +2013,7 @@ export class B2bua {
       caller: stays === "a" ? call.caller : call.callee,
       dialled: number,
       linkedId: call.id,
+      referredBy: side === "a" ? call.caller : call.callee,
     };
     o.log.info("blind transfer to an application", { call: call.id, target: number });
     // The transferor's side leaves now; the other side is the application's once it accepts.

@@ -126,6 +126,8 @@ export interface LocalCallInfo {
   receivedAt: number;
   /** The audio codec negotiated with the caller ("opus/48000", "G722/8000", "PCMU/8000"). */
   codec: string;
+  /** A call handed over by a blind transfer: the extension that transferred it (park recalls it). */
+  referredBy?: string;
 }
 
 /** A feature reachable by a number. */
@@ -677,6 +679,7 @@ export class LocalCalls {
     dialled: string;
     /** The call it came from: the records' link id. */
     linkedId: string;
+    referredBy?: string;
     handler: LocalCallHandler;
   }): Promise<boolean> {
     const o = this.#o;
@@ -687,6 +690,7 @@ export class LocalCalls {
         dialled: options.dialled,
         receivedAt: Date.now(),
         codec: `${options.codec.name}/${options.codec.clockRate}`,
+        ...(options.referredBy !== undefined ? { referredBy: options.referredBy } : {}),
       });
     } catch (e) {
       o.log.error("feature failed to decide on a call", { error: e as Error });

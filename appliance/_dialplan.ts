@@ -50,8 +50,19 @@ export function routeFor(match: PlanMatch): Route | undefined {
       return {
         steps: [{ destination: { kind: "application", name: "paging", args: { dialled: match.dialled } } }],
       };
+    case "feature-code":
+      // Call pickup (runtime/call/b2bua.ts pickup): *8 any ringing extension, **NNN the one at NNN.
+      if (owner.id === "pickup.group" || owner.id === "pickup.directed") {
+        const extension = owner.id === "pickup.directed" ? match.suffix : undefined;
+        return {
+          steps: [{
+            destination: { kind: "application", name: "pickup", args: extension ? { extension } : {} },
+          }],
+        };
+      }
+      return undefined; // the other feature codes: their features route them (or 404)
     default:
-      return undefined; // feature codes and later destinations: not built yet
+      return undefined; // later destinations: not built yet
   }
 }
 
@@ -124,6 +135,10 @@ export function createRouter(options: {
     if (d.kind === "extension") return { kind: "extension", number: d.number, ...ring, ...goOn };
     if (d.kind === "group") {
       return { kind: "group", members: d.members, strategy: d.strategy, ...ring, ...goOn };
+    }
+    if (d.kind === "application" && d.name === "pickup") {
+      const extension = d.args?.extension;
+      return { kind: "pickup", extension: typeof extension === "string" ? extension : undefined };
     }
     if (d.kind === "application" && d.name === "paging") {
       const handler = options.paging(dialled);

@@ -28,6 +28,8 @@ export interface BootConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Seconds a call rings before the box gives up (no answer). */
   noAnswerSeconds: number;
+  /** Seconds a parked call waits before it rings the parker back (runtime/features/park). */
+  parkSeconds: number;
   /** SUBSCRIBE limits (runtime/call/events): minimum and maximum Expires, per source, in all. */
   subscribeMinExpires: number;
   subscribeMaxExpires: number;
@@ -142,6 +144,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: "adminPassword", env: "PBX_ADMIN_PASSWORD", flag: "--admin-password", help: "first admin password" },
   { key: "logLevel", env: "PBX_LOG_LEVEL", flag: "--log-level", help: "debug, info, warn or error" },
   { key: "noAnswerSeconds", env: "PBX_NO_ANSWER_SECONDS", flag: "--no-answer-seconds", help: "ring timeout" },
+  { key: "parkSeconds", env: "PBX_PARK_SECONDS", flag: "--park-seconds", help: "park timeout before recall" },
   {
     key: "subscribeMinExpires",
     env: "PBX_SUBSCRIBE_MIN_EXPIRES",
@@ -362,6 +365,7 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   realm: "pbx",
   logLevel: "info",
   noAnswerSeconds: 30,
+  parkSeconds: 60,
   subscribeMinExpires: 60,
   subscribeMaxExpires: 3600,
   subscribePerSource: 100,
@@ -472,6 +476,7 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       break;
     }
     case "noAnswerSeconds":
+    case "parkSeconds":
     case "subscribeMinExpires":
     case "subscribeMaxExpires":
     case "subscribePerSource":

@@ -20,6 +20,7 @@ import {
   CallRegistry,
   checkFeatures,
   createAdmission,
+  createCalls,
   createDispatcher,
   type FeatureModule,
   type HoldHandler,
@@ -36,6 +37,7 @@ import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { trunksFeature } from "../runtime/features/trunks/mod.ts";
 import { startTrunkClients, trunkInbound } from "./_trunks.ts";
+import { parkFeature } from "../runtime/features/park/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { EMERGENCY_PREFIX, startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -316,6 +318,12 @@ export async function startAppliance(
       sipPort: config.sipPort,
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
       exists: (n) => storage.extensions.get(n) !== undefined,
+      // A blind transfer to a number the box answers itself (IVR, voicemail, park) hands the party to it.
+      applicationFor: (n) => {
+        const target = route(n);
+        if (target.kind !== "local") return undefined;
+        return (party) => local.adopt({ ...party, handler: target.handler });
+      },
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
       ...(config.sessionExpiresSec > 0
@@ -375,6 +383,16 @@ export async function startAppliance(
       log: log.child("feature"),
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
+      // Onward routing from an application's caller (leg.dial, continueTo, REFER): the dialplan below.
+      onward: {
+        route: (n) => route(n),
+        bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
+        busy: (n) => b2bua!.busyExtensions().has(n),
+        sendRaw: (req, target) => void transports!.sendRequest(req, target),
+        media,
+        noAnswerMs: config.noAnswerSeconds * 1000,
+        allow: () => methods.allow(),
+      },
     });
     cleanups.push(() => local.close());
     const paging = startPaging({ storage, clock, log: log.child("paging") });
@@ -492,6 +510,8 @@ export async function startAppliance(
         },
       }),
       trunks.feature,
+      // Call park: 700 parks (by blind transfer or dialling it), 701-708 retrieve, recall after PBX_PARK_SECONDS.
+      parkFeature({ prompts, clock, log: log.child("park"), timeoutMs: config.parkSeconds * 1000 }),
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];
@@ -539,6 +559,24 @@ export async function startAppliance(
       scope: "inbound",
     });
     const numberExists = (n: string) => route(n).kind !== "none";
+    // The call-control API features get (runtime/call/calls.ts): originate, bridge, replace.
+    const calls = createCalls({
+      transactions,
+      sendRaw: (req, target) => void transports!.sendRequest(req, target),
+      media,
+      registry: callRegistry,
+      cdr: cdrSink,
+      clock,
+      log: log.child("calls"),
+      publicAddress: config.publicAddress,
+      sipPort: config.sipPort,
+      noAnswerMs: config.noAnswerSeconds * 1000,
+      allow: () => methods.allow(),
+      route: (n) => route(n),
+      bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
+      players: applicationDeps.media,
+    });
+    for (const f of features) f.useCalls?.(calls);
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
     const load = startLoadMonitor();

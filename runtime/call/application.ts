@@ -25,7 +25,10 @@
  */
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { DialResult } from "./onward.ts";
+import type { RouteTarget } from "./dispatcher.ts";
 import type {
+  DialOptions,
   LocalAudioInfo,
   LocalCallControl,
   LocalCallHandler,
@@ -49,7 +52,10 @@ export type LegEvent =
   /** The caller held the call (re-INVITE sendonly, inactive or c=0.0.0.0) or resumed it. */
   | { type: "hold" }
   | { type: "resume" }
-  /** The caller sent REFER to `target`; the box answered it 501 (feature calls are not transferred yet). */
+  /**
+   * The caller sent REFER to `target`. With onward routing the box transfers the caller there
+   * (202) and the application has left the call (a `hangup` by "system" follows); without, 501.
+   */
   | { type: "refer"; target: string };
 
 /** How a recording ended. */
@@ -95,6 +101,22 @@ export interface CallLeg {
   on(listener: (ev: LegEvent) => void): () => void;
   /** End the call from the box's side. */
   hangup(reason?: string): void;
+  /**
+   * Route the caller onward, like Asterisk's Dial(): `target` is a number (run through the
+   * dialplan with its continuations: busy, no answer, ... may go on to voicemail, which then takes
+   * the call: outcome "handedOver") or a route target (`{ kind: "extension", number, ringSeconds }`,
+   * a group). The caller hears ringback; on answer the two are bridged until one hangs up. Resolves
+   * with the outcome: answered (and who hung up: after "callee" the application still has the
+   * caller and may go on), busy, noAnswer, unavailable, failed (with the SIP status), cancelled
+   * (the caller hung up first). Rejects before answer.
+   */
+  dial(target: string | RouteTarget, options?: DialOptions): Promise<DialResult>;
+  /**
+   * Hand the caller to the dialplan at `number` and leave: the application's part of the call is
+   * over at once (its `ended` settles "system"); the box rings the number's route for the caller
+   * and hangs up when that ends.
+   */
+  continueTo(number: string): Promise<void>;
   /** Settles when the call has ended, with who ended it. */
   readonly ended: Promise<"caller" | "system">;
 }
@@ -120,6 +142,14 @@ export interface ApplicationDeps {
   media: LegMedia;
   clock: Clock;
   log: Logger;
+}
+
+/** The live control of each answered application leg (for bridges, calls.ts). */
+const CONTROLS = new WeakMap<CallLeg, LocalCallControl>();
+
+/** The control of an answered, live leg (its media leg id, codec); undefined before answer or after the end. */
+export function controlOf(leg: CallLeg): LocalCallControl | undefined {
+  return CONTROLS.get(leg);
 }
 
 type Verdict = LocalSession | { status: number; reason?: string };
@@ -168,6 +198,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
         const session: LocalSession = {
           onStart(c) {
             control = c;
+            CONTROLS.set(leg, c);
             resolveStarted();
             if (pendingHangup !== undefined) c.hangup(pendingHangup);
           },
@@ -185,6 +216,7 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
           },
           onEnd(by) {
             endedBy = by;
+            CONTROLS.delete(leg);
             emit({ type: "hangup", by });
             resolveEnded(by);
           },
@@ -290,6 +322,23 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
           on(listener) {
             listeners.add(listener);
             return () => listeners.delete(listener);
+          },
+          async dial(target, options) {
+            await up();
+            live("dial");
+            if (control?.dial === undefined) throw unavailable("dial: onward routing is not available here");
+            return await control.dial(target, options);
+          },
+          async continueTo(number) {
+            await up();
+            live("continueTo");
+            if (control?.continueTo === undefined) {
+              throw unavailable("continueTo: onward routing is not available here");
+            }
+            void control.continueTo(number).catch((e) =>
+              deps.log.error("continuing the route failed", { app: app.name, error: e as Error })
+            );
+            await ended;
           },
           hangup(reason) {
             if (!decided) {

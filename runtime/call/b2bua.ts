@@ -97,6 +97,9 @@ const DECODE = new TextDecoder();
 /** RFC 3326 Reason on the CANCELs to the other forks once one answered (no "missed call" on them). */
 export const CANCEL_REASON_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 
+/** How long a transferor has to send BYE after an attended transfer before the box sends one. */
+export const TRANSFEROR_BYE_MS = 10_000;
+
 /** Methods the box accepts, for Allow headers. */
 export const ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE";
 
@@ -132,6 +135,25 @@ export interface B2buaOptions {
   allow?(): string;
   /** SIP session timers (RFC 4028) offered and honoured on both sides; default off. */
   sessionTimers?: SessionTimerConfig;
+  /**
+   * A number the box answers itself (park, IVR, voicemail): how to hand a party over to it (a blind
+   * transfer to that number). Undefined for numbers that ring phones. `LocalCalls.adopt` fits.
+   */
+  applicationFor?(number: string): ((party: AdoptedParty) => Promise<boolean>) | undefined;
+}
+
+/** A party the B2BUA hands to an application (see `B2buaOptions.applicationFor`). */
+export interface AdoptedParty {
+  dialog: Dialog;
+  peer: Peer;
+  leg: MediaLeg;
+  sdp: string;
+  codec: { name: string; clockRate: number; payloadType: number; telephoneEvent?: number };
+  caller: string;
+  dialled: string;
+  linkedId: string;
+  /** Who transferred the party there (a park recall rings it). */
+  referredBy?: string;
 }
 
 type Side = "a" | "b";
@@ -291,6 +313,8 @@ interface Call {
     a?: SessionTimer;
     b?: SessionTimer;
   };
+  /** Semi-attended transfer: when this (consultation) call is answered it joins that call's side. */
+  joinInto?: { call: Call; side: Side } | undefined;
 }
 
 /** A synthetic binding for a trunk leg: its next hop as the flow, so `peerOfBinding` sends there. */
@@ -305,6 +329,64 @@ function bindingOfLeg(leg: OutboundLeg): Binding {
     sourceAddress: leg.target.address,
     sourcePort: leg.target.port,
   };
+}
+
+/** A Replaces header value (RFC 3891 section 6.1), from a Refer-To URI or an INVITE. */
+export interface Replaces {
+  callId: string;
+  toTag: string;
+  fromTag: string;
+  earlyOnly: boolean;
+}
+
+/** Parse a Replaces value: call-id;to-tag=..;from-tag=..[;early-only]. SyntaxError when malformed. */
+export function parseReplaces(value: string): Replaces {
+  const [callId = "", ...params] = value.split(";").map((p) => p.trim());
+  const get = (k: string) => params.find((p) => p.toLowerCase().startsWith(`${k}=`))?.slice(k.length + 1);
+  const toTag = get("to-tag");
+  const fromTag = get("from-tag");
+  if (callId === "" || !toTag || !fromTag) {
+    throw new SyntaxError(`Replaces needs call-id;to-tag=..;from-tag=.., got ${JSON.stringify(value)}`);
+  }
+  return { callId, toTag, fromTag, earlyOnly: params.some((p) => p.toLowerCase() === "early-only") };
+}
+
+/**
+ * The Replaces a Refer-To carries (as the URI header `?Replaces=`), undefined without one,
+ * "malformed" when the Refer-To or the Replaces does not parse.
+ */
+function replacesOf(referTo: string | undefined): Replaces | "malformed" | undefined {
+  if (referTo === undefined) return undefined;
+  let headers: Map<string, string>;
+  try {
+    headers = parseUri(parseNameAddr(referTo).uri).headers;
+  } catch {
+    return "malformed";
+  }
+  const raw = [...headers].find(([k]) => k.toLowerCase() === "replaces")?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    return parseReplaces(raw);
+  } catch {
+    return "malformed";
+  }
+}
+
+/** Bridge options for two legs' codecs: relay when they match, else transcode both ways. */
+function bridgeOptionsFor(
+  a: { name: string; clockRate: number; payloadType: number } | undefined,
+  b: { name: string; clockRate: number; payloadType: number } | undefined,
+): {
+  transcode?: {
+    aToB: { from: { codec: string; pt: number }; to: { codec: string; pt: number } };
+    bToA: { from: { codec: string; pt: number }; to: { codec: string; pt: number } };
+  };
+} {
+  if (a === undefined || b === undefined) return {};
+  if (a.name.toLowerCase() === b.name.toLowerCase() && a.clockRate === b.clockRate) return {};
+  const ra = { codec: `${a.name}/${a.clockRate}`, pt: a.payloadType };
+  const rb = { codec: `${b.name}/${b.clockRate}`, pt: b.payloadType };
+  return { transcode: { aToB: { from: ra, to: rb }, bToA: { from: rb, to: ra } } };
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -866,6 +948,27 @@ export class B2bua {
       if (f !== fork && (f.state === "calling" || f.state === "proceeding")) {
         f.state = "cancelled";
         f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
+      }
+    }
+    if (call.joinInto !== undefined && answer !== undefined && answer.audioIndex >= 0 && !call.delayedOffer) {
+      // Semi-attended transfer: the target answered after the transferor let go of it.
+      const { call: x, side: xs } = call.joinInto;
+      call.joinInto = undefined;
+      if (x.state === "answered") {
+        call.state = "answered";
+        call.answeredAt = o.clock.wallNow();
+        call.disposition = "answered";
+        call.finalCode = 200;
+        void o.media.configureLeg(call.bLeg.legId, { remote: answer.remote }).catch(() => {});
+        const codecs = audioCodecs(answer);
+        const first = codecs.find((c) => !/^(telephone-event|CN)$/i.test(c.name));
+        if (first !== undefined) {
+          const bMap: Record<number, string> = {};
+          for (const c of codecs) bMap[c.payloadType] = `${c.name}/${c.clockRate}`;
+          call.plan = { kind: "passthrough", aMap: bMap, bMap } as unknown as AnswerPlan;
+        }
+        this.#join(x, xs, call, "a");
+        return;
       }
     }
     if (call.delayedOffer && answer !== undefined && answer.audioIndex >= 0) {
@@ -1459,6 +1562,28 @@ export class B2bua {
     if (call.state !== "answered" || call.pending !== undefined) return refuse(491, "Request Pending");
     if (call.transfer !== undefined) return refuse(491, "Request Pending (a transfer is in progress)");
     const referTo = getHeader(req, "Refer-To");
+    const replaces = replacesOf(referTo);
+    if (replaces === "malformed") {
+      this.#o.log.info("REFER with a malformed Refer-To refused", { call: call.id, referTo });
+      return refuse(400, "Bad Request (malformed Refer-To or Replaces)");
+    }
+    if (replaces !== undefined) {
+      // Attended transfer (RFC 5589 section 7): the Replaces names the transferor's other call.
+      const found = this.#dialogOf(replaces);
+      if (found === undefined || found.call === call || found.call.state === "ended") {
+        this.#o.log.info("REFER with Replaces naming no dialog", {
+          call: call.id,
+          replaces: replaces.callId,
+        });
+        return refuse(481, "Call/Transaction Does Not Exist (Replaces names no dialog)");
+      }
+      if (found.call.pending !== undefined || found.call.transfer !== undefined) {
+        return refuse(491, "Request Pending");
+      }
+      tx.respond(createResponse(req, 202, { reason: "Accepted", toTag: to }));
+      this.#attended(call, side, found.call, found.side, req);
+      return;
+    }
     let number: string | undefined;
     try {
       number = referTo === undefined ? undefined : parseUri(parseNameAddr(referTo).uri).user;
@@ -1466,6 +1591,12 @@ export class B2bua {
       number = undefined;
     }
     if (number === undefined || number === "") return refuse(400, "Bad Request (Refer-To names no number)");
+    const application = this.#o.applicationFor?.(number);
+    if (application !== undefined) {
+      tx.respond(createResponse(req, 202, { reason: "Accepted", toTag: to }));
+      this.#toApplication(call, side, number, application);
+      return;
+    }
     if (this.#o.exists !== undefined && !this.#o.exists(number)) {
       this.#o.log.info("transfer to an unknown number refused", { call: call.id, target: number });
       return refuse(404, "Not Found (no such number)");
@@ -1484,6 +1615,610 @@ export class B2bua {
     this.#o.log.info("blind transfer", { call: call.id, by: transfer.transferor, target: number });
     this.#notifyRefer(call, "SIP/2.0 100 Trying", false);
     void this.#ring(call, number, bindings);
+  }
+
+  /** The call and side whose dialog a Replaces names (the box's tag is one of the two tags). */
+  #dialogOf(r: Replaces): { call: Call; side: Side } | undefined {
+    for (const tag of [r.toTag, r.fromTag]) {
+      const usage = this.#registry.lookup(r.callId, tag);
+      const entry = usage !== undefined ? this.#usages.get(usage) : undefined;
+      if (entry === undefined) continue;
+      const { call, side } = entry;
+      // The current dialog of that side (not a transferor's lingering one), with the other tag.
+      if (call.keys[side][0] !== r.callId || call.keys[side][1] !== tag) continue;
+      const dialog = side === "a" ? call.aDialog : call.bDialog;
+      const remote = tag === r.toTag ? r.fromTag : r.toTag;
+      if (dialog !== undefined && dialog.remoteTag !== remote) continue;
+      if (dialog === undefined && call.state === "answered") continue; // a side already gone
+      return entry;
+    }
+    return undefined;
+  }
+
+  /**
+   * Attended transfer: the transferor (side `xs` of call `x`) REFERs with Replaces naming its own
+   * dialog (side `ys`) in call `y`. The two parties it talked to (the other sides) are joined: `y`'s
+   * remaining side becomes `x`'s side `xs` (its dialog, leg and SDP session move over, no new
+   * INVITE), their media legs are bridged, held parties are resumed with a re-INVITE, and the
+   * transferor gets NOTIFY 200 and BYE on both its dialogs. When `y` is still ringing
+   * (semi-attended), its caller's INVITE gets 487 and whoever answers `y` is joined the same way.
+   */
+  #attended(x: Call, xs: Side, y: Call, ys: Side, _req: SipRequest): void {
+    const o = this.#o;
+    const transferor = xs === "a" ? x.caller : x.callee;
+    o.log.info("attended transfer", {
+      call: x.id,
+      with: y.id,
+      by: transferor,
+      consultation: y.state === "answered" ? "answered" : "ringing",
+    });
+    x.transfer = {
+      from: xs,
+      target: ys === "a" ? y.callee : y.caller,
+      transferor,
+      transferorGone: false,
+      recalling: false,
+    };
+    this.#notifyRefer(x, "SIP/2.0 100 Trying", false);
+    if (y.state !== "answered") {
+      // Semi-attended: the target still rings; the transferor's INVITE for it ends (487), the
+      // target's answer joins it to this call's other party.
+      y.joinInto = { call: x, side: xs };
+      if (y.aTx !== undefined && y.aInvite !== undefined) {
+        this.#respondA(y, 487, { reason: "Request Terminated (transferred)" });
+        this.#byInviteTx.delete(y.aTx);
+        y.aTx = undefined;
+      }
+      y.onFailure = undefined;
+      return;
+    }
+    this.#join(x, xs, y, ys);
+  }
+
+  /**
+   * Join: call `y`'s side other than `ys` takes the place of side `xs` of call `x`; the parties of
+   * `xs` and `ys` (the transferor's dialogs) get BYE and their legs are released; `y` is over.
+   */
+  #join(x: Call, xs: Side, y: Call, ys: Side): void {
+    const o = this.#o;
+    const yo: Side = ys === "a" ? "b" : "a";
+    const xo: Side = xs === "a" ? "b" : "a";
+    // Music on hold stops on both calls: the two that remain talk to each other.
+    for (const c of [x, y]) {
+      if (c.heldBy !== undefined && o.hold !== undefined) {
+        const hold = o.hold;
+        const legId = c.heldBy === "a" ? c.bLeg.legId : c.aLeg.legId;
+        c.heldBy = undefined;
+        this.#safe(() => hold.resumed({ callId: c.id, legId }));
+      }
+    }
+    const transferor = xs === "a" ? x.caller : x.callee;
+    this.#notifyRefer(x, "SIP/2.0 200 OK", true);
+    // The transferor's dialogs (RFC 5589 section 7.1): the replaced one (y) gets BYE from the box
+    // as the target would send it; on the referring one (x) the transferor sends BYE itself after
+    // NOTIFY 200, else the box does after TRANSFEROR_BYE_MS. Both then answer retransmissions only.
+    for (const [c, side] of [[x, xs], [y, ys]] as const) {
+      const dialog = side === "a" ? c.aDialog : c.bDialog;
+      const peer = side === "a" ? c.aPeer : c.bPeer;
+      const key = c.keys[side];
+      let byeSeen = false;
+      const bye = () => {
+        if (byeSeen || dialog === undefined || peer === undefined) return;
+        byeSeen = true;
+        o.transactions.sendRequest(dialog.createRequest("BYE", { via: this.#via(peer.transport) }), peer, {
+          onResponse: () => {},
+        });
+      };
+      if (c === y) bye();
+      else {
+        o.clock.setTimeout(() => {
+          if (!byeSeen) o.log.info("the transferor did not hang up; ending its dialog", { call: x.id });
+          bye();
+        }, TRANSFEROR_BYE_MS);
+      }
+      this.#registry.register(...key, {
+        kind: "invite",
+        handle: (req, tx) => {
+          if (req.method === "BYE") byeSeen = true;
+          tx?.respond(createResponse(req, req.method === "BYE" ? 200 : 481));
+        },
+      });
+      o.clock.setTimeout(() => this.#registry.linger(...key), TRANSFEROR_BYE_MS);
+      const leg = side === "a" ? c.aLeg : c.bLeg;
+      (c.released ??= new Set()).add(leg.legId);
+      void o.media.releaseLeg(leg.legId).catch(() => {});
+    }
+    // Records: x up to now, and the consultation call y, both linked to x.
+    const now = o.clock.wallNow();
+    const part = (c: Call, reason: string) => {
+      const from = c.segment?.startedAt ?? c.startedAt;
+      const answeredAt = c.answeredAt === undefined ? undefined : Math.max(c.answeredAt, from);
+      this.#record({
+        callId: c.segment?.callId ?? c.id,
+        linkedId: x.id,
+        caller: c.caller,
+        callee: c.callee,
+        ...(c.callerName !== undefined ? { callerName: c.callerName } : {}),
+        startedAt: from,
+        ...(answeredAt !== undefined ? { answeredAt } : {}),
+        endedAt: now,
+        durationMs: now - from,
+        billsecMs: answeredAt !== undefined ? now - answeredAt : 0,
+        disposition: "answered",
+        hangupBy: "caller",
+        sipCode: 200,
+        reason,
+      });
+    };
+    const target = yo === "a" ? y.caller : y.callee;
+    part(x, `attended transfer to ${target}`);
+    part(y, `consultation, joined to ${xo === "a" ? x.caller : x.callee}`);
+    // y's remaining side moves into x.
+    const moved = {
+      dialog: yo === "a" ? y.aDialog : y.bDialog,
+      peer: yo === "a" ? y.aPeer : y.bPeer,
+      sdp: yo === "a" ? y.aSdp : y.bSdp,
+      leg: yo === "a" ? y.aLeg : y.bLeg,
+      key: y.keys[yo],
+      codec: this.#sideCodec(y, yo),
+    };
+    const stayCodec = this.#sideCodec(x, xo);
+    if (xs === "a") {
+      if (moved.dialog !== undefined) x.aDialog = moved.dialog;
+      if (moved.peer !== undefined) x.aPeer = moved.peer;
+      x.aSdp = moved.sdp;
+      x.aLeg = moved.leg;
+      x.caller = target;
+      delete x.callerName;
+    } else {
+      if (moved.dialog !== undefined) x.bDialog = moved.dialog;
+      if (moved.peer !== undefined) x.bPeer = moved.peer;
+      x.bSdp = moved.sdp;
+      x.bLeg = moved.leg;
+      x.callee = target;
+    }
+    x.keys[xs] = moved.key;
+    this.#register(x, xs, moved.key[0], moved.key[1]);
+    x.segment = { startedAt: now, callId: moved.key[0] };
+    x.transfer = undefined;
+    x.plan = undefined; // re-INVITEs pass each side's SDP across as they come from now on
+    // y is over without touching the moved party: its keys and legs are no longer its own.
+    (y.released ??= new Set()).add(moved.leg.legId);
+    y.keys[yo] = ["", ""];
+    y.state = "ended";
+    this.#clearNoAnswer(y);
+    this.#stopOkRetransmit(y);
+    if (y.aTx !== undefined) this.#byInviteTx.delete(y.aTx);
+    this.#changed(y);
+    o.clock.setTimeout(() => this.#calls.delete(y.id + "|" + y.aTag), DIALOG_LINGER_MS);
+    o.log.info("attended transfer completed", { call: x.id, joined: target, transferor });
+    this.#changed(x);
+    void (async () => {
+      try {
+        await o.media.bridge(
+          x.aLeg.legId,
+          x.bLeg.legId,
+          bridgeOptionsFor(
+            xs === "a" ? moved.codec : stayCodec,
+            xs === "a" ? stayCodec : moved.codec,
+          ),
+        );
+      } catch (e) {
+        if (x.state !== "ended") {
+          o.log.error("bridging the attended transfer failed", { call: x.id, error: e as Error });
+        }
+      }
+      // A party the transferor held (sendonly/inactive toward it) is taken off hold.
+      for (const side of ["a", "b"] as const) this.#unhold(x, side);
+    })();
+  }
+
+  /**
+   * An INVITE with Replaces (RFC 3891): the sender takes the place of the party in the dialog it
+   * names. A confirmed dialog: that party gets BYE and the new one is bridged to the other side
+   * (an attended transfer completed by the target phone, or a call taken over). An early dialog of
+   * a ringing call's callee (BLF pickup): the forks are cancelled and the caller is answered with
+   * the new party. 481 when no dialog matches, 486 for `early-only` on a confirmed one, 400 for a
+   * malformed header, 488 without a usable offer. False when the INVITE has no Replaces.
+   */
+  async acceptReplaces(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: { caller: string; source: Peer },
+  ): Promise<boolean> {
+    const header = getHeader(invite, "Replaces");
+    if (header === undefined) return false;
+    const o = this.#o;
+    const refuse = (status: number, reason: string) => {
+      o.log.info("INVITE with Replaces refused", { caller: options.caller, status, reason });
+      tx.respond(createResponse(invite, status, { reason }));
+      return true;
+    };
+    let r: Replaces;
+    try {
+      r = parseReplaces(header);
+    } catch {
+      return refuse(400, "Bad Request (malformed Replaces)");
+    }
+    const found = this.#dialogOf(r);
+    if (found === undefined || found.call.state === "ended") {
+      return refuse(481, "Call/Transaction Does Not Exist (Replaces names no dialog)");
+    }
+    const { call: z, side: zs } = found;
+    if (r.earlyOnly && z.state === "answered") return refuse(486, "Busy Here (early-only, dialog confirmed)");
+    if (z.pending !== undefined || z.transfer !== undefined || z.joinInto !== undefined) {
+      return refuse(491, "Request Pending");
+    }
+    if (z.state !== "answered" && (zs !== "b" || z.delayedOffer || z.aOffer === undefined)) {
+      return refuse(481, "Call/Transaction Does Not Exist (only a ringing callee can be replaced)");
+    }
+    return await this.#takeOver(invite, tx, z, zs, options, refuse);
+  }
+
+  /**
+   * Call pickup by feature code (*8 any ringing extension, **NNN the call ringing at NNN): the
+   * oldest call ringing there (not the picker's own) is answered by the picker, as with an INVITE
+   * with Replaces naming its early dialog. False when no call rings there (nothing was answered).
+   */
+  async pickup(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    options: { caller: string; source: Peer; extension?: string | undefined },
+  ): Promise<boolean> {
+    const ringing = [...this.#calls.values()]
+      .filter((c) =>
+        (c.state === "ringing" || c.state === "trying") && c.aTx !== undefined && !c.delayedOffer &&
+        c.aOffer !== undefined && c.joinInto === undefined && c.caller !== options.caller &&
+        c.callee !== options.caller && (options.extension === undefined || c.callee === options.extension)
+      )
+      .sort((x, y) => x.startedAt - y.startedAt);
+    const z = ringing[0];
+    if (z === undefined) return false;
+    this.#o.log.info("pickup", { call: z.id, ringing: z.callee, by: options.caller });
+    return await this.#takeOver(invite, tx, z, "b", options, (status, reason) => {
+      this.#o.log.info("pickup refused", { caller: options.caller, status, reason });
+      tx.respond(createResponse(invite, status, { reason }));
+      return true;
+    });
+  }
+
+  /** The sender of `invite` takes side `zs` of call `z` (see acceptReplaces). */
+  async #takeOver(
+    invite: SipRequest,
+    tx: ServerTransaction,
+    z: Call,
+    zs: Side,
+    options: { caller: string; source: Peer },
+    refuse: (status: number, reason: string) => boolean,
+  ): Promise<boolean> {
+    const o = this.#o;
+    let offer: SdpInfo;
+    try {
+      offer = describeSdp(DECODE.decode(invite.body));
+    } catch {
+      return refuse(488, "Not Acceptable Here (an offer is needed)");
+    }
+    const offered = offer.audioIndex >= 0 ? audioCodecs(offer) : [];
+    const audio = offered.filter((c) => !/^(telephone-event|CN)$/i.test(c.name));
+    if (audio.length === 0 || offer.remote === undefined) {
+      return refuse(488, "Not Acceptable Here (no audio)");
+    }
+    let leg: MediaLeg;
+    try {
+      leg = await o.media.allocateLeg();
+    } catch {
+      return refuse(503, "Service Unavailable (no media ports)");
+    }
+    if (z.state === "ended" || (z.state !== "answered" && zs !== "b")) {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      return refuse(481, "Call/Transaction Does Not Exist (the call ended)");
+    }
+    const zo: Side = zs === "a" ? "b" : "a";
+    // The codec the new party gets: the other side's when it offers it (relay), else its first.
+    const keep = this.#sideCodec(z, zo);
+    const chosen =
+      (keep !== undefined
+        ? audio.find((c) =>
+          c.name.toLowerCase() === keep.name.toLowerCase() && c.clockRate === keep.clockRate
+        )
+        : undefined) ?? audio[0]!;
+    const te = offered.find((c) => /^telephone-event$/i.test(c.name) && c.clockRate === chosen.clockRate);
+    const answerCodecs = te !== undefined ? [chosen, te] : [chosen];
+    const sdp = new SdpSession(o.publicAddress);
+    const tag = newTag();
+    const callId = detachString(getHeader(invite, "Call-ID") ?? newCallId());
+    const contact = this.#contact(options.source.transport);
+    const dialog = Dialog.fromUasRequest(invite, tag, contact);
+    const payloadMap: Record<number, string> = {};
+    for (const c of answerCodecs) payloadMap[c.payloadType] = `${c.name}/${c.clockRate}`;
+    try {
+      await o.media.configureLeg(leg.legId, { remote: offer.remote, payloadMap });
+    } catch (e) {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      o.log.error("configuring the replacing leg failed", { error: e as Error });
+      return refuse(500, "Server Internal Error (media)");
+    }
+    if ((z.state as Call["state"]) === "ended") {
+      await o.media.releaseLeg(leg.legId).catch(() => {});
+      return refuse(481, "Call/Transaction Does Not Exist (the call ended)");
+    }
+    const now = o.clock.wallNow();
+    const ok = createResponse(invite, 200, { toTag: tag });
+    addHeader(ok, "Contact", contact);
+    addHeader(ok, "Allow", this.#allow());
+    ok.body = TEXT.encode(sdp.answerFrom(offer, leg.rtpPort, { codecs: answerCodecs }));
+    setHeader(ok, "Content-Type", "application/sdp");
+    // The new party's ACK stops the 2xx retransmission (its own, next to A's).
+    const retransmit = retransmitOk(() => tx.respond(ok), {
+      clock: o.clock,
+      t1Ms: this.#t1,
+      t2Ms: this.#t2,
+      onGiveUp: () => void this.#hangup(z, "system"),
+    });
+    const usage: DialogUsage = {
+      kind: "invite",
+      handle: (req, t, source) => {
+        if (req.method === "ACK") retransmit.stop();
+        this.#inDialog(z, zs, req, t, source);
+      },
+    };
+    const previous = zs === "a" ? z.caller : z.callee;
+    if (z.state === "answered") {
+      // The replaced party: BYE, its leg released, its dialog answers retransmissions only.
+      const oldDialog = zs === "a" ? z.aDialog : z.bDialog;
+      const oldPeer = zs === "a" ? z.aPeer : z.bPeer;
+      if (oldDialog !== undefined && oldPeer !== undefined) {
+        o.transactions.sendRequest(
+          oldDialog.createRequest("BYE", { via: this.#via(oldPeer.transport) }),
+          oldPeer,
+          {
+            onResponse: () => {},
+          },
+        );
+      }
+      this.#registry.register(...z.keys[zs], {
+        kind: "invite",
+        handle: (req, t) => t?.respond(createResponse(req, req.method === "BYE" ? 200 : 481)),
+      });
+      this.#registry.linger(...z.keys[zs]);
+      const oldLeg = zs === "a" ? z.aLeg : z.bLeg;
+      (z.released ??= new Set()).add(oldLeg.legId);
+      void o.media.releaseLeg(oldLeg.legId).catch(() => {});
+      const from = z.segment?.startedAt ?? z.startedAt;
+      const answeredAt = z.answeredAt === undefined ? undefined : Math.max(z.answeredAt, from);
+      this.#record({
+        callId: z.segment?.callId ?? z.id,
+        linkedId: z.id,
+        caller: z.caller,
+        callee: z.callee,
+        startedAt: from,
+        ...(answeredAt !== undefined ? { answeredAt } : {}),
+        endedAt: now,
+        durationMs: now - from,
+        billsecMs: answeredAt !== undefined ? now - answeredAt : 0,
+        disposition: "answered",
+        hangupBy: "system",
+        sipCode: 200,
+        reason: `replaced by ${options.caller}`,
+      });
+      z.segment = { startedAt: now, callId };
+      if (z.heldBy !== undefined && o.hold !== undefined) {
+        const hold = o.hold;
+        const legId = z.heldBy === "a" ? z.bLeg.legId : z.aLeg.legId;
+        z.heldBy = undefined;
+        this.#safe(() => hold.resumed({ callId: z.id, legId }));
+      }
+    } else {
+      // Pickup of a ringing call: the forks stop, the caller is answered with the new party.
+      this.#clearNoAnswer(z);
+      for (const f of z.forks) {
+        if (f.state === "calling" || f.state === "proceeding") {
+          f.state = "cancelled";
+          f.branchTx?.cancel(undefined, CANCEL_REASON_ELSEWHERE);
+        }
+      }
+      (z.released ??= new Set()).add(z.bLeg.legId);
+      void o.media.releaseLeg(z.bLeg.legId).catch(() => {});
+      this.#registry.linger(...z.keys.b);
+    }
+    if (zs === "a") {
+      z.aDialog = dialog;
+      z.aPeer = options.source;
+      z.aSdp = sdp;
+      z.aLeg = leg;
+      z.caller = options.caller;
+      delete z.callerName;
+    } else {
+      z.bDialog = dialog;
+      z.bPeer = options.source;
+      z.bSdp = sdp;
+      z.bLeg = leg;
+      z.callee = options.caller;
+    }
+    z.keys[zs] = [callId, tag];
+    this.#usages.set(usage, { call: z, side: zs });
+    this.#registry.register(callId, tag, usage);
+    tx.respond(ok);
+    o.log.info(z.state === "answered" ? "dialog replaced" : "ringing call picked up", {
+      call: z.id,
+      replaced: previous,
+      by: options.caller,
+    });
+    if (z.state === "answered") {
+      z.plan = undefined;
+      this.#changed(z);
+      const mine = { name: chosen.name, clockRate: chosen.clockRate, payloadType: chosen.payloadType };
+      void o.media.bridge(
+        z.aLeg.legId,
+        z.bLeg.legId,
+        zs === "a" ? bridgeOptionsFor(mine, keep) : bridgeOptionsFor(keep, mine),
+      )
+        .catch((e) => {
+          if (z.state !== "ended") {
+            o.log.error("bridging the replacing leg failed", { call: z.id, error: e as Error });
+          }
+        });
+      return true;
+    }
+    // Answer the ringing caller: its codecs planned against the new party's offer (as B's answer,
+    // whose first codec is the one the new party was answered with).
+    const body = this.#answerForA(z, offer);
+    if (body === undefined) {
+      z.disposition = "failed";
+      z.finalCode = 488;
+      this.#respondA(z, 488, { reason: "Not Acceptable Here (no codec for the pickup)" });
+      void this.#hangup(z, "system");
+      return true;
+    }
+    z.state = "answered";
+    z.answeredAt = o.clock.wallNow();
+    z.disposition = "answered";
+    z.finalCode = 200;
+    const aTx = z.aTx!;
+    const okA = this.#respondA(z, 200, { body })!;
+    z.aDialog = Dialog.fromUasRequest(z.aInvite!, z.aTag, this.#contact(z.aPeer.transport));
+    this.#startOkRetransmit(z, aTx, okA);
+    this.#changed(z);
+    void this.#connectMedia(z, offer);
+    return true;
+  }
+
+  /** The codec a side's leg speaks under the call's plan (name, rate, payload type). */
+  #sideCodec(call: Call, side: Side): { name: string; clockRate: number; payloadType: number } | undefined {
+    const p = call.plan;
+    if (p === undefined || p.kind === "reject") return undefined;
+    const map = side === "a" ? p.aMap : p.bMap;
+    for (const [pt, enc] of Object.entries(map)) {
+      const [name = "", rate = "8000"] = enc.split("/");
+      if (/^(telephone-event|CN)$/i.test(name)) continue;
+      return { name, clockRate: Number(rate), payloadType: Number(pt) };
+    }
+    return undefined;
+  }
+
+  /** Re-INVITE a side whose last SDP from the box holds it (sendonly, recvonly, inactive) with sendrecv. */
+  #unhold(call: Call, side: Side): void {
+    const dialog = side === "a" ? call.aDialog : call.bDialog;
+    const peer = side === "a" ? call.aPeer : call.bPeer;
+    const sdp = side === "a" ? call.aSdp : call.bSdp;
+    const leg = side === "a" ? call.aLeg : call.bLeg;
+    if (dialog === undefined || peer === undefined || call.state !== "answered") return;
+    const last = sdp.repeatLast(leg.rtpPort);
+    if (!/a=(sendonly|recvonly|inactive)/.test(last)) return;
+    let offer: string;
+    try {
+      offer = sdp.offerFrom(
+        describeSdp(last.replace(/a=(sendonly|recvonly|inactive)/g, "a=sendrecv")),
+        leg.rtpPort,
+      );
+    } catch {
+      return;
+    }
+    const out = dialog.createRequest("INVITE", {
+      via: this.#via(peer.transport),
+      body: TEXT.encode(offer),
+      contentType: "application/sdp",
+    });
+    const cseq = parseCSeq(getHeader(out, "CSeq") ?? "1 INVITE").seq;
+    this.#o.transactions.sendRequest(out, peer, {
+      onResponse: (res) => {
+        if (res.status < 200) return;
+        if (res.status < 300) {
+          this.#o.sendRaw(dialog.createAck(cseq, { via: this.#via(peer.transport) }), peer);
+          if (res.body.length > 0) this.#applyRemoteSdp(call, side, res.body);
+        }
+      },
+      onTimeout: () => {},
+      onTransportError: () => {},
+    });
+    this.#o.log.info("resumed a held party after the transfer", { call: call.id, side });
+  }
+
+  /**
+   * Blind transfer of the other party to a number the box answers itself (park, IVR, voicemail):
+   * that party's dialog, leg and SDP go to the application (`applicationFor`), the transferor gets
+   * NOTIFY 100 then 200 and BYE, this call ends with a record "transferred to N". A held party is
+   * resumed first (re-INVITE to sendrecv) so it hears the application and its digits arrive.
+   */
+  #toApplication(call: Call, side: Side, number: string, adopt: (p: AdoptedParty) => Promise<boolean>): void {
+    const o = this.#o;
+    const stays: Side = side === "a" ? "b" : "a";
+    call.transfer = {
+      from: side,
+      target: number,
+      transferor: side === "a" ? call.caller : call.callee,
+      transferorGone: false,
+      recalling: false,
+    };
+    this.#notifyRefer(call, "SIP/2.0 100 Trying", false);
+    if (call.heldBy !== undefined && o.hold !== undefined) {
+      const hold = o.hold;
+      const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;
+      call.heldBy = undefined;
+      this.#safe(() => hold.resumed({ callId: call.id, legId }));
+    }
+    this.#unhold(call, stays);
+    const dialog = stays === "a" ? call.aDialog : call.bDialog;
+    const peer = stays === "a" ? call.aPeer : call.bPeer;
+    const leg = stays === "a" ? call.aLeg : call.bLeg;
+    const sdp = stays === "a" ? call.aSdp : call.bSdp;
+    if (dialog === undefined || peer === undefined) {
+      this.#notifyRefer(call, "SIP/2.0 500 Server Internal Error", true);
+      call.transfer = undefined;
+      return;
+    }
+    const codec = this.#sideCodec(call, stays) ?? { name: "PCMU", clockRate: 8000, payloadType: 0 };
+    const p = call.plan;
+    const map = p !== undefined && p.kind !== "reject" ? (stays === "a" ? p.aMap : p.bMap) : {};
+    const te = Object.entries(map).find(([, enc]) => /^telephone-event\//i.test(enc))?.[0];
+    const party: AdoptedParty = {
+      dialog,
+      peer,
+      leg,
+      sdp: sdp.repeatLast(leg.rtpPort),
+      codec: { ...codec, ...(te !== undefined ? { telephoneEvent: Number(te) } : {}) },
+      caller: stays === "a" ? call.caller : call.callee,
+      dialled: number,
+      linkedId: call.id,
+      referredBy: side === "a" ? call.caller : call.callee,
+    };
+    o.log.info("blind transfer to an application", { call: call.id, target: number });
+    // The transferor's side leaves now; the other side is the application's once it accepts.
+    const t = call.transfer;
+    void (async () => {
+      const taken = await adopt(party).catch((e) => {
+        o.log.error("handing the call to the application failed", { call: call.id, error: e as Error });
+        return false;
+      });
+      if (call.state === "ended") return;
+      if (!taken) {
+        this.#notifyRefer(call, "SIP/2.0 480 Temporarily Unavailable", true);
+        call.transfer = undefined;
+        if (t.transferorGone) void this.#hangup(call, "system", side);
+        return;
+      }
+      this.#notifyRefer(call, "SIP/2.0 200 OK", true);
+      const oldDialog = side === "a" ? call.aDialog : call.bDialog;
+      const oldPeer = side === "a" ? call.aPeer : call.bPeer;
+      if (!t.transferorGone && oldDialog !== undefined && oldPeer !== undefined) {
+        o.transactions.sendRequest(
+          oldDialog.createRequest("BYE", { via: this.#via(oldPeer.transport) }),
+          oldPeer,
+          {
+            onResponse: () => {},
+          },
+        );
+      }
+      if (!t.transferorGone) this.#transferorLeaves(call, side);
+      // The staying party's dialog and leg belong to the application now: this call lets go of them.
+      (call.released ??= new Set()).add(leg.legId);
+      call.keys[stays] = ["", ""];
+      call.transfer = undefined;
+      call.disposition = "answered";
+      call.hangupBy = side === "a" ? "caller" : "callee";
+      call.finalCode = 200;
+      await this.#end(call, `transferred to ${number}`);
+    })();
   }
 
   /** NOTIFY the transferor of the transfer's progress (implied subscription, RFC 3515 section 2.4.4). */
@@ -1921,12 +2656,23 @@ export class B2bua {
     await this.#end(call);
   }
 
-  async #end(call: Call): Promise<void> {
+  async #end(call: Call, reason?: string): Promise<void> {
     if (call.state === "ended") return;
     const wasState = call.state;
     call.state = "ended";
     call.timers?.a?.stop();
     call.timers?.b?.stop();
+    if (call.joinInto !== undefined) {
+      // A semi-attended transfer's target never answered: the transferor is told; a transferee
+      // whose transferor already left is hung up (nobody is left to talk to).
+      const { call: x } = call.joinInto;
+      call.joinInto = undefined;
+      const code = call.finalCode ?? 480;
+      this.#notifyRefer(x, `SIP/2.0 ${code} ${code === 486 ? "Busy Here" : "Failed"}`, true);
+      const gone = x.transfer?.transferorGone === true;
+      x.transfer = undefined;
+      if (gone) void this.#hangup(x, "system");
+    }
     if (call.heldBy !== undefined && this.#o.hold !== undefined) {
       const hold = this.#o.hold;
       const legId = call.heldBy === "a" ? call.bLeg.legId : call.aLeg.legId;
@@ -1956,6 +2702,7 @@ export class B2bua {
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
     if (answeredAt !== undefined) record.answeredAt = answeredAt;
+    if (reason !== undefined) record.reason = reason;
     if (call.trunk !== undefined) record.trunk = call.trunk;
     const verstat = call.callerParams !== undefined
       ? /verstat=([^;>]+)/.exec(call.callerParams)?.[1]

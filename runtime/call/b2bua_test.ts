@@ -259,3 +259,23 @@ Deno.test("delayed offer: no ACK at all for the 200 carrying the offer ends the 
   eq(rig.records.map((r) => [r.disposition, r.sipCode]), [["failed", 488]]);
   await rig.b2bua.close();
 });
+
+Deno.test("parseReplaces reads call-id, to-tag, from-tag and early-only; anything else is a SyntaxError", async () => {
+  const { parseReplaces } = await import("./b2bua.ts");
+  eq(parseReplaces("abc@host;to-tag=1;from-tag=2"), {
+    callId: "abc@host",
+    toTag: "1",
+    fromTag: "2",
+    earlyOnly: false,
+  });
+  eq(parseReplaces("abc; from-tag=2 ;to-tag=1;early-only").earlyOnly, true);
+  for (const bad of ["", "abc", "abc;to-tag=1", ";to-tag=1;from-tag=2", "abc;to-tag=;from-tag=2"]) {
+    let threw = false;
+    try {
+      parseReplaces(bad);
+    } catch (e) {
+      threw = e instanceof SyntaxError;
+    }
+    ok(threw, `refused ${JSON.stringify(bad)}`);
+  }
+});

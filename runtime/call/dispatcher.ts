@@ -67,6 +67,8 @@ export type RouteTarget =
     ringSeconds?: number;
     next?: Continue;
   }
+  /** Call pickup: answer the call ringing at `extension` (any ringing extension without one). */
+  | { kind: "pickup"; extension?: string | undefined }
   | { kind: "none"; status?: number; reason?: string };
 
 /** A route being run on one INVITE: cancelled by the caller; a ringing step sent 100 already. */
@@ -260,6 +262,8 @@ export function createDispatcher(
       tx.respond(createResponse(req, 404, { reason: "Not Found (no number dialled)" }));
       return;
     }
+    // RFC 3891: an INVITE with Replaces takes over a dialog of the box (pickup, attended transfer).
+    if (await b2bua.acceptReplaces?.(req, tx, { caller: auth.username, source })) return;
     await runRoute(req, tx, source, auth.username, dialled, options.route(dialled));
   };
 
@@ -291,6 +295,14 @@ export function createDispatcher(
         const status = target.status ?? 404;
         const reason = target.reason ?? (status === 404 ? "Not Found" : undefined);
         tx.respond(createResponse(req, status, reason !== undefined ? { reason } : {}));
+        return;
+      }
+      if (target.kind === "pickup") {
+        const picked = await b2bua.pickup(req, tx, { caller, source, extension: target.extension });
+        if (!picked) {
+          log.info("no call to pick up", { caller, extension: target.extension ?? "any" });
+          tx.respond(createResponse(req, 480, { reason: "Temporarily Unavailable (no call to pick up)" }));
+        }
         return;
       }
       if (target.kind === "local") {

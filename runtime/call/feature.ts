@@ -9,6 +9,9 @@
  * - `applications`: call-control applications by name (application.ts),
  * - `eventPackages`: SIP event packages it serves (announced in Allow-Events, methods.ts),
  * - `hold`: a hold handler (music on hold),
+ * - `useCalls`: receives the call-control API (`Calls`, calls.ts: originate, bridge, replace)
+ *   once the engine is wired, for features that start or join calls themselves (park recall,
+ *   wake-up calls, queues),
  * - `web`: routes (a function the appliance hands the web app to; runtime never imports web),
  *   pages for the navigation, and OpenAPI path entries.
  *
@@ -23,6 +26,7 @@ import type { Migration } from "../storage/migrations/mod.ts";
 import type { Role } from "../storage/mod.ts";
 import type { Application } from "./application.ts";
 import type { HoldHandler } from "./b2bua.ts";
+import type { Calls } from "./calls.ts";
 import type { Claim, PlanMatch, Route } from "./route/mod.ts";
 
 /** The signed-in web user a feature's routes see (`c.get("user")`). */
@@ -109,6 +113,12 @@ export interface FeatureModule {
   applications?: readonly Application<any>[];
   eventPackages?: readonly string[];
   hold?: HoldHandler;
+  /**
+   * The call-control API, handed over once at start-up (after every feature is built): `originate`
+   * an outbound leg to an extension or group, `bridge` two legs, `replace` one in a bridge. A
+   * feature keeps it for its applications (whose `CallLeg`s it can bridge) and timers.
+   */
+  useCalls?(calls: Calls): void;
   web?: {
     /** Mounted on the authenticated `/api` app (so `api.get("/voicemail/...")` is `/api/voicemail/...`). */
     routes?(api: Hono<FeatureWebEnv>, kit: FeatureWebKit): void;

@@ -28,10 +28,14 @@ import type { Clock } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import type { CallRecordSink, MediaLeg, MediaPort } from "./types.ts";
-import { CallRegistry, DIALOG_LINGER_MS } from "./registry.ts";
+import { CallRegistry, DIALOG_LINGER_MS, tagOf } from "./registry.ts";
 import { contactFor, viaFor } from "./request.ts";
 import { srtpRefusal } from "./_sdp.ts";
 import { parseInfoDtmf } from "./_call_media.ts";
+import type { RouteTarget } from "./dispatcher.ts";
+import type { Binding } from "../registrar/mod.ts";
+import type { AnsweredCodec } from "./outbound.ts";
+import { type DialResult, type OnwardDeps, type OnwardLeg, runOnward } from "./onward.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -42,6 +46,25 @@ export interface LocalCallControl {
   hangup(reason?: string): void;
   /** The call's media leg at the box (for players: tones, prompts, music). */
   legId: string;
+  /** The caller's Call-ID: the link id of every record the call writes. */
+  callId?: string;
+  /** The codec the leg speaks (what a bridge or an onward call must match to relay). */
+  codec?: AnsweredCodec & { telephoneEventRate?: number };
+  /**
+   * Route the caller onward (LocalCalls with `onward` set): ring `target` (a number through the
+   * dialplan, or a target), bridge on answer, resolve with the outcome when it ended.
+   */
+  dial?(target: string | RouteTarget, options?: DialOptions): Promise<DialResult>;
+  /** Hand the caller to the dialplan at `number`: the session ends (onEnd "system"), the call goes on. */
+  continueTo?(number: string): Promise<void>;
+}
+
+/** Options of `dial`. */
+export interface DialOptions {
+  /** Ring time of a step without its own ringSeconds. */
+  ringMs?: number;
+  /** Extra headers on the INVITEs (e.g. Alert-Info). */
+  headers?: readonly { name: string; value: string }[];
 }
 
 /** Timing of one frame of caller audio. */
@@ -103,6 +126,8 @@ export interface LocalCallInfo {
   receivedAt: number;
   /** The audio codec negotiated with the caller ("opus/48000", "G722/8000", "PCMU/8000"). */
   codec: string;
+  /** A call handed over by a blind transfer: the extension that transferred it (park recalls it). */
+  referredBy?: string;
 }
 
 /** A feature reachable by a number. */
@@ -158,6 +183,19 @@ export interface LocalCallsOptions {
   t2Ms?: number;
   /** The registry owning the dialogs (shared with the B2BUA); default: its own. */
   registry?: CallRegistry;
+  /**
+   * Onward routing from an answered call (`dial`, `continueTo`, REFER on the call): the dialplan,
+   * contacts, raw sends and the bridge. Without it those answer "not available" (REFER 501).
+   */
+  onward?: {
+    route(number: string): RouteTarget;
+    bindings(number: string): Binding[];
+    busy?(number: string): boolean;
+    sendRaw(req: SipRequest, target: Peer): void;
+    media: OnwardDeps["media"];
+    noAnswerMs?: number;
+    allow?(): string;
+  };
 }
 
 /** What the local path accepts when the media plane does not list its codecs: G.711. */
@@ -195,8 +233,11 @@ interface LocalCall {
   caller: string;
   dialled: string;
   tag: string;
-  invite: SipRequest;
-  tx: ServerTransaction;
+  /** The INVITE and its transaction (absent for a call adopted from the B2BUA). */
+  invite?: SipRequest;
+  tx?: ServerTransaction;
+  /** The call this one belongs to (its records' link id): its own Call-ID, or the adopting call's. */
+  linkedId: string;
   peer: Peer;
   dialog: Dialog;
   leg: MediaLeg;
@@ -209,6 +250,15 @@ interface LocalCall {
   ended: boolean;
   /** The caller has the call on hold. */
   held: boolean;
+  callId: string;
+  codec: AnsweredCodec & { telephoneEventRate?: number };
+  /** Settles when the call ends. */
+  over: Promise<void>;
+  resolveOver: () => void;
+  /** An onward route (dial, continueTo, REFER) is running on the call. */
+  onward: boolean;
+  /** Subscription state of a REFER's implied subscription while its transfer runs. */
+  refer?: { done: boolean } | undefined;
 }
 
 /** Answers and runs calls to feature numbers. */
@@ -393,7 +443,20 @@ export class LocalCalls {
       mediaIndex: chosen.mediaIndex,
       username: "pbx",
     }));
+    let resolveOver: () => void = () => {};
+    const over = new Promise<void>((r) => (resolveOver = r));
     const call: LocalCall = {
+      callId,
+      codec: {
+        name: first.name,
+        clockRate: first.clockRate,
+        payloadType: first.payloadType,
+        ...(te !== undefined ? { telephoneEvent: te.payloadType, telephoneEventRate: te.clockRate } : {}),
+      },
+      over,
+      resolveOver,
+      onward: false,
+      linkedId: callId,
       id: `${callId}|${tag}`,
       caller,
       dialled,
@@ -470,7 +533,231 @@ export class LocalCalls {
       dialled,
       codec: payloadMap[first.payloadType],
     });
-    session.onStart?.({ hangup: (reason) => void this.#end(call, "system", true, reason), legId: leg.legId });
+    session.onStart?.(this.#control(call));
+  }
+
+  /** What a session may do with its call (a handed-over session gets its own). */
+  #control(call: LocalCall): LocalCallControl {
+    const mine = call.session;
+    const current = () => call.session === mine && !call.ended;
+    const control: LocalCallControl = {
+      hangup: (reason) => {
+        if (current()) void this.#end(call, "system", true, reason);
+      },
+      legId: call.leg.legId,
+      callId: call.callId,
+      codec: call.codec,
+    };
+    if (this.#o.onward !== undefined) {
+      control.dial = (target, options = {}) => {
+        if (!current()) return Promise.resolve({ outcome: "cancelled" } as DialResult);
+        return this.#runOnward(call, target, options);
+      };
+      control.continueTo = async (number) => {
+        if (!current()) return;
+        this.#leaveSession(call);
+        const r = await this.#runOnward(call, number, {});
+        if (r.outcome !== "handedOver" && !call.ended) {
+          void this.#end(call, "system", true, `onward ${r.outcome}`);
+        }
+      };
+    }
+    return control;
+  }
+
+  /** The session's application leaves the call (continueTo, REFER): it is told the call ended for it. */
+  #leaveSession(call: LocalCall): void {
+    const old = call.session;
+    call.session = {}; // nothing listens until an application takes the call over
+    try {
+      old.onEnd?.("system");
+    } catch (e) {
+      this.#o.log.error("feature failed at call end", { error: e as Error });
+    }
+  }
+
+  /** Run an onward route (a number through the dialplan, or a target) for an answered call. */
+  async #runOnward(
+    call: LocalCall,
+    target: string | RouteTarget,
+    options: DialOptions,
+    onAnswered?: (number: string) => void,
+  ): Promise<DialResult> {
+    const w = this.#o.onward!;
+    const o = this.#o;
+    if (call.onward) return { outcome: "failed", status: 491, reason: "Request Pending (already dialling)" };
+    call.onward = true;
+    const dialled = typeof target === "string"
+      ? target
+      : target.kind === "extension"
+      ? target.number
+      : call.dialled;
+    const leg: OnwardLeg = {
+      legId: call.leg.legId,
+      linkedId: call.linkedId,
+      caller: call.caller,
+      codec: call.codec,
+      ended: call.over,
+      isEnded: () => call.ended,
+      handOver: (handler, number) => this.#handOver(call, handler, number),
+    };
+    try {
+      const first = typeof target === "string" ? w.route(target) : target;
+      return await runOnward(leg, first, {
+        transactions: o.transactions,
+        sendRaw: w.sendRaw,
+        // Method calls on the objects themselves (a MediaPlane's methods need their `this`).
+        media: {
+          allocateLeg: () => o.media.allocateLeg(),
+          configureLeg: (id, c) => o.media.configureLeg(id, c),
+          releaseLeg: (id) => o.media.releaseLeg(id),
+          bridge: (a, b, opt) => w.media.bridge(a, b, opt),
+          unbridge: (id) => w.media.unbridge?.(id) ?? Promise.resolve(),
+          playTone: (id, spec, op) => w.media.playTone?.(id, spec, op) ?? Promise.resolve(),
+          stopPlay: (id) => w.media.stopPlay?.(id) ?? Promise.resolve(),
+        },
+        registry: this.#registry,
+        cdr: o.cdr,
+        clock: o.clock,
+        log: o.log,
+        publicAddress: o.publicAddress,
+        sipPort: o.sipPort,
+        route: w.route,
+        bindings: w.bindings,
+        ...(w.busy !== undefined ? { busy: w.busy } : {}),
+        ...(w.noAnswerMs !== undefined ? { noAnswerMs: w.noAnswerMs } : {}),
+        ...(w.allow !== undefined ? { allow: w.allow } : {}),
+      }, {
+        dialled,
+        ...(options.ringMs !== undefined ? { ringMs: options.ringMs } : {}),
+        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        reason: `onward from ${call.dialled}`,
+        ...(onAnswered !== undefined ? { onAnswered } : {}),
+      });
+    } finally {
+      call.onward = false;
+    }
+  }
+
+  /** Give an answered call to another application's handler (its session starts at once). */
+  async #handOver(call: LocalCall, handler: LocalCallHandler, dialled: string): Promise<boolean> {
+    if (call.ended) return false;
+    let verdict;
+    try {
+      verdict = await handler.accept({
+        caller: call.caller,
+        dialled,
+        receivedAt: Date.now(),
+        codec: `${call.codec.name}/${call.codec.clockRate}`,
+      });
+    } catch (e) {
+      this.#o.log.error("feature failed to decide on a call", { error: e as Error });
+      return false;
+    }
+    if ("status" in verdict) {
+      this.#o.log.info("application refused a handed-over call", { dialled, status: verdict.status });
+      return false;
+    }
+    if (call.ended) {
+      verdict.onEnd?.("caller");
+      return false;
+    }
+    this.#leaveSession(call);
+    call.session = verdict;
+    call.dialled = dialled;
+    this.#o.log.info("call handed over", { call: call.callId, dialled });
+    verdict.onStart?.(this.#control(call));
+    return true;
+  }
+
+  /**
+   * Take over a leg the B2BUA holds (a blind transfer of that party to an application's number:
+   * park, IVR, voicemail): its dialog, media leg and the box's last SDP toward it become a local
+   * call run by `handler`, as if the party had called `dialled`. False when the handler refuses (the
+   * caller should then end the leg) or the media tap fails.
+   */
+  async adopt(options: {
+    dialog: Dialog;
+    peer: Peer;
+    leg: MediaLeg;
+    /** The box's last SDP toward the party (answered again on a re-INVITE). */
+    sdp: string;
+    codec: AnsweredCodec & { telephoneEventRate?: number };
+    caller: string;
+    dialled: string;
+    /** The call it came from: the records' link id. */
+    linkedId: string;
+    referredBy?: string;
+    handler: LocalCallHandler;
+  }): Promise<boolean> {
+    const o = this.#o;
+    let verdict;
+    try {
+      verdict = await options.handler.accept({
+        caller: options.caller,
+        dialled: options.dialled,
+        receivedAt: Date.now(),
+        codec: `${options.codec.name}/${options.codec.clockRate}`,
+        ...(options.referredBy !== undefined ? { referredBy: options.referredBy } : {}),
+      });
+    } catch (e) {
+      o.log.error("feature failed to decide on a call", { error: e as Error });
+      return false;
+    }
+    if ("status" in verdict) return false;
+    const { dialog, leg } = options;
+    let resolveOver: () => void = () => {};
+    const over = new Promise<void>((r) => (resolveOver = r));
+    const now = o.clock.wallNow();
+    const call: LocalCall = {
+      callId: dialog.callId,
+      linkedId: options.linkedId,
+      codec: options.codec,
+      over,
+      resolveOver,
+      onward: false,
+      id: `${dialog.callId}|${dialog.localTag}`,
+      caller: options.caller,
+      dialled: options.dialled,
+      tag: dialog.localTag,
+      peer: options.peer,
+      dialog,
+      leg,
+      session: verdict,
+      answer: options.sdp,
+      startedAt: now,
+      answeredAt: now,
+      unsubscribe: () => {},
+      ended: false,
+      held: false,
+    };
+    this.#calls.set(call.id, call);
+    this.#registry.register(dialog.callId, dialog.localTag, {
+      kind: "invite",
+      handle: (req, tx, source) => this.#inDialog(call, req, tx, source),
+    });
+    call.unsubscribe = o.media.on((ev) => {
+      if (ev.legId !== leg.legId || call.ended) return;
+      if (ev.event === "audio" && "pcm" in ev) {
+        call.session.onAudio?.(ev.pcm, ev.sampleRate, { receivedAt: ev.receivedAt ?? Date.now() });
+      } else if (ev.event === "dtmf" && "digit" in ev) {
+        call.session.onDtmf?.(ev.digit, ev.source === "inband" ? "inband" : "rfc4733");
+      }
+    });
+    try {
+      await o.media.tap(leg.legId, true);
+    } catch (e) {
+      o.log.error("tapping a media leg failed", { error: e as Error });
+      await this.#end(call, "system", true);
+      return true; // the call ended here (BYE sent, leg released)
+    }
+    o.log.info("feature call adopted", {
+      call: call.callId,
+      caller: options.caller,
+      dialled: options.dialled,
+    });
+    verdict.onStart?.(this.#control(call));
+    return true;
   }
 
   /** Our answer SDP with `direction` on its audio stream and the o= version bumped when it changed. */
@@ -493,7 +780,7 @@ export class LocalCalls {
   }
 
   #retransmit(call: LocalCall, response: SipResponse): void {
-    call.ok = retransmitOk(() => call.tx.respond(response), {
+    call.ok = retransmitOk(() => call.tx?.respond(response), {
       clock: this.#o.clock,
       ...(this.#o.t1Ms !== undefined ? { t1Ms: this.#o.t1Ms } : {}),
       ...(this.#o.t2Ms !== undefined ? { t2Ms: this.#o.t2Ms } : {}),
@@ -545,25 +832,7 @@ export class LocalCalls {
         }
       }
     } else if (req.method === "REFER") {
-      const target = getHeader(req, "Refer-To");
-      if (target === undefined) {
-        tx.respond(createResponse(req, 400, { reason: "Bad Request (no Refer-To)" }));
-        return true;
-      }
-      tx.respond(createResponse(req, 501, { reason: "Not Implemented (transfer of a feature call)" }));
-      let number = target;
-      try {
-        number = parseUri(parseNameAddr(target).uri).user ?? target;
-      } catch {
-        // the application gets the header as it came
-      }
-      if (!call.ended) {
-        try {
-          call.session.onRefer?.(number);
-        } catch (e) {
-          this.#o.log.error("feature failed on refer", { error: e as Error });
-        }
-      }
+      this.#refer(call, req, tx);
     } else if (req.method === "INFO") {
       let dtmf;
       try {
@@ -584,9 +853,90 @@ export class LocalCalls {
     return true;
   }
 
+  /**
+   * REFER from the caller (RFC 3515): with onward routing, a blind transfer of the caller's leg to
+   * the Refer-To number through the dialplan (202, NOTIFY sipfrag 100 then the final status); the
+   * application leaves the call. 400 for a Refer-To naming no number, 404 for an unknown number,
+   * 491 while one runs; without onward routing 501 (the application is still told).
+   */
+  #refer(call: LocalCall, req: SipRequest, tx: ServerTransaction): void {
+    const to = tagOf(getHeader(req, "To")) ?? call.tag;
+    const respond = (status: number, reason: string) =>
+      tx.respond(createResponse(req, status, { reason, toTag: to }));
+    const referTo = getHeader(req, "Refer-To");
+    let number: string | undefined;
+    let replaces = false;
+    try {
+      const uri = referTo === undefined ? undefined : parseUri(parseNameAddr(referTo).uri);
+      number = uri?.user;
+      replaces = uri !== undefined && [...uri.headers.keys()].some((k) => k.toLowerCase() === "replaces");
+    } catch {
+      number = undefined;
+    }
+    if (number === undefined || number === "" || !/^[0-9*#+]{1,32}$/.test(number)) {
+      this.#o.log.info("REFER with a malformed Refer-To refused", { caller: call.caller, referTo });
+      return respond(400, "Bad Request (Refer-To names no number)");
+    }
+    const tell = () => {
+      if (call.ended) return;
+      try {
+        call.session.onRefer?.(number);
+      } catch (e) {
+        this.#o.log.error("feature failed on refer", { error: e as Error });
+      }
+    };
+    const w = this.#o.onward;
+    if (w === undefined || replaces) {
+      respond(
+        501,
+        replaces
+          ? "Not Implemented (Replaces on a feature call)"
+          : "Not Implemented (transfer of a feature call)",
+      );
+      tell();
+      return;
+    }
+    if (call.onward || call.refer !== undefined) return respond(491, "Request Pending");
+    const first = w.route(number);
+    if (first.kind === "none" && (first.status === undefined || first.status === 404)) {
+      this.#o.log.info("transfer to an unknown number refused", { caller: call.caller, target: number });
+      return respond(404, "Not Found (no such number)");
+    }
+    respond(202, "Accepted");
+    const refer = { done: false };
+    call.refer = refer;
+    const notify = (frag: string, final: boolean) => {
+      if (refer.done || call.ended) return;
+      refer.done = final;
+      const n = call.dialog.createRequest("NOTIFY", {
+        via: viaFor(this.#o, call.peer.transport),
+        headers: [
+          { name: "Event", value: "refer" },
+          { name: "Subscription-State", value: final ? "terminated;reason=noresource" : "active;expires=60" },
+        ],
+        body: `${frag}\r\n`,
+        contentType: "message/sipfrag;version=2.0",
+      });
+      this.#o.transactions.sendRequest(n, call.peer, { onResponse: () => {} });
+    };
+    notify("SIP/2.0 100 Trying", false);
+    this.#o.log.info("blind transfer of a feature call", { caller: call.caller, target: number });
+    tell();
+    this.#leaveSession(call);
+    void this.#runOnward(call, first, {}, () => notify("SIP/2.0 200 OK", true)).then((r) => {
+      call.refer = undefined;
+      if (r.outcome === "handedOver") notify("SIP/2.0 200 OK", true);
+      else if (r.outcome !== "answered" && r.outcome !== "cancelled") {
+        notify(`SIP/2.0 ${r.status} ${r.reason ?? "Failed"}`, true);
+      }
+      if (r.outcome !== "handedOver" && !call.ended) void this.#end(call, "system", true, "transfer over");
+    });
+  }
+
   async #end(call: LocalCall, by: "caller" | "system", sendBye: boolean, reason?: string): Promise<void> {
     if (call.ended) return;
     call.ended = true;
+    call.resolveOver();
     const o = this.#o;
     call.ok?.stop();
     call.ok = undefined;
@@ -603,7 +953,8 @@ export class LocalCalls {
     const endedAt = o.clock.wallNow();
     try {
       o.cdr.insert({
-        callId: getHeader(call.invite, "Call-ID") ?? "",
+        callId: call.callId,
+        linkedId: call.linkedId, // an onward leg's record shares it
         caller: call.caller,
         callee: call.dialled,
         startedAt: call.startedAt,

@@ -16,3 +16,6 @@ export * from "./request.ts";
 export * from "./application.ts";
 export * from "./feature.ts";
 export * from "./trunk.ts";
+export * from "./outbound.ts";
+export * from "./onward.ts";
+export * from "./calls.ts";

@@ -2,7 +2,7 @@
  * A scripted call leg for the voicemail and IVR unit tests: `collect` answers from `digits` (then
  * the caller hangs up), `record` writes `recording` as a WAV (`rate`, default 8 kHz), plays are logged by kind.
  */
-import type { CallLeg, Collected, LegEvent, PlaySource } from "../../runtime/call/mod.ts";
+import type { CallLeg, Collected, DialResult, LegEvent, PlaySource } from "../../runtime/call/mod.ts";
 import { writeWav } from "../../runtime/media/wav/mod.ts";
 
 /** A scripted leg: `collect` answers from `digits`, `record` writes `recording`, plays are logged. */
@@ -13,8 +13,12 @@ export function fakeLeg(
     recording?: Int16Array;
     hangupOnRecord?: boolean;
     rate?: number;
+    /** What each `dial` resolves with (default unavailable 480). */
+    dials?: DialResult[];
   },
 ) {
+  const dialled: string[] = [];
+  const dials = [...(script.dials ?? [])];
   const played: string[] = [];
   const listeners = new Set<(ev: LegEvent) => void>();
   const digits = [...(script.digits ?? [])];
@@ -69,9 +73,18 @@ export function fakeLeg(
       return () => listeners.delete(l);
     },
     hangup: (reason) => void (state.hungUp = reason ?? "hangup"),
+    dial(target) {
+      dialled.push(typeof target === "string" ? target : JSON.stringify(target));
+      return Promise.resolve(dials.shift() ?? { outcome: "unavailable", status: 480 });
+    },
+    continueTo(number) {
+      dialled.push(`continue:${number}`);
+      state.hungUp = "continued";
+      return Promise.resolve();
+    },
   };
   void end;
-  return { leg, played, state };
+  return { leg, played, state, dialled };
 }
 
 /** 300 ms of 600 Hz at 8 kHz as WAV bytes: a short recorded greeting, so the tone comes quickly. */

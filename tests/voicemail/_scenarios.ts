@@ -12,7 +12,12 @@ export type CallerStep =
   | { pcap: string }
   | { digits: string; gapMs?: number }
   /** A digit as an in-dialog SIP INFO (application/dtmf-relay), expecting 200. */
-  | { info: string };
+  | { info: string }
+  /**
+   * An in-dialog REFER with this Refer-To value, expecting `status`; after a 202 the two NOTIFYs
+   * of the implied subscription (sipfrag 100, then `final`, default 200) are taken and answered.
+   */
+  | { refer: string; status: number; final?: number };
 
 const SDP = `v=0
       o=sipp 53655765 2353687637 IN IP[local_ip_type] [local_ip]
@@ -92,6 +97,37 @@ function infoRequest(cseq: number, digit: string): string {
   <recv response="200" />`;
 }
 
+function referRequest(cseq: number, referTo: string, status: number, final: number): string {
+  const notify = (frag: number) =>
+    `  <recv request="NOTIFY" crlf="true">
+    <action>
+      <ereg regexp="SIP/2.0 ${frag} " search_in="body" check_it="true" assign_to="frag${cseq}_${frag}" />
+    </action>
+  </recv>
+${OK_200}  <Reference variables="frag${cseq}_${frag}" />
+`;
+  return `  <send retrans="500">
+    <![CDATA[
+
+      REFER [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      Max-Forwards: 70
+      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: ${cseq} REFER
+      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
+      Refer-To: ${referTo}
+      Referred-By: <sip:[user]@[remote_ip]:[remote_port]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="${status}" />
+${status === 202 ? notify(100) + notify(final) : ""}`;
+}
+
 const DIGIT_FILE: Record<string, string> = { "#": "pound", "*": "star" };
 
 /** A caller scenario: INVITE (digest), ACK, the steps, then BYE (`end: "bye"`) or wait for the box's BYE. */
@@ -106,6 +142,7 @@ export function callerScenario(
   for (const s of steps) {
     if ("pauseMs" in s) body.push(`  <pause milliseconds="${s.pauseMs}" />`);
     else if ("info" in s) body.push(infoRequest(cseq++, s.info));
+    else if ("refer" in s) body.push(referRequest(cseq++, s.refer, s.status, s.final ?? 200));
     else if ("pcap" in s) {
       body.push(`  <nop><action><exec play_pcap_audio="${s.pcap}" /></action></nop>`);
     } else {

@@ -3,11 +3,13 @@
  * greeting (text spoken by the prompt library), digit choices, a digit timeout, repeats, and what
  * happens on timeout, on an invalid digit and after the last repeat. A choice leads to another menu
  * (run in the same call), to an application by name (e.g. `voicemail-deposit` with its args, run
- * on the same leg through `runApplication`), or to a number (`dial`).
+ * on the same leg through `runApplication`), to a number (`dial`: the operator, a department's
+ * group), or to dial-by-extension (`extension`: the caller types an extension and #).
  *
- * Dialling a number onward needs the call engine to continue a route from an application, which
- * `CallLeg` cannot do yet: such a choice is logged, the caller hears "please hold" and the box
- * hangs up (TODO(engine)). See docs/voicemail.md ("Auto attendant").
+ * Dialling goes through the call engine's onward routing (`leg.dial`, runtime/call/onward.ts): the
+ * number's route runs for the caller with its continuations (voicemail after no answer takes the
+ * call); when nobody answers the caller hears why and is back in the menu. See docs/voicemail.md
+ * ("Auto attendant").
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
@@ -22,6 +24,8 @@ export type IvrTarget =
   | { kind: "menu"; number: string }
   | { kind: "application"; name: string; args?: Record<string, unknown> }
   | { kind: "dial"; number: string }
+  /** The caller enters an extension (digits then #, or a pause) and is dialled there. */
+  | { kind: "extension" }
   | { kind: "hangup" };
 
 /** One menu. */
@@ -85,7 +89,8 @@ export function checkMenu(input: unknown): IvrMenu {
         : { kind: "application", name: t.name, args: t.args as Record<string, unknown> };
     }
     if (t.kind === "hangup") return { kind: "hangup" };
-    throw new RangeError(`${where}.kind must be menu, application, dial or hangup`);
+    if (t.kind === "extension") return { kind: "extension" };
+    throw new RangeError(`${where}.kind must be menu, application, dial, extension or hangup`);
   };
   const rawOptions = m.options ?? {};
   if (typeof rawOptions !== "object" || rawOptions === null || Array.isArray(rawOptions)) {
@@ -236,10 +241,33 @@ export function ivrApplication(deps: IvrDeps) {
             await deps.runApplication(next.name, leg, next.args ?? {});
             return;
           }
-          if (next.kind === "dial") {
-            // TODO(engine): continue the route at next.number once CallLeg can.
-            log.warn("ivr: dialling onward is not available yet", { menu: menu.number, target: next.number });
+          if (next.kind === "dial" || next.kind === "extension") {
+            let number = next.kind === "dial" ? next.number : "";
+            if (next.kind === "extension") {
+              await speak(leg, { id: "menu-enter-extension" });
+              const r = await leg.collect({
+                maxDigits: 8,
+                timeoutMs: menu.timeoutMs ?? 5000,
+                terminators: "#",
+              });
+              if (r.reason === "hangup") return;
+              number = r.digits;
+              if (!/^[0-9*]{1,8}$/.test(number)) {
+                await speak(leg, { id: "menu-invalid" });
+                continue;
+              }
+            }
             await speak(leg, { id: "transfer-hold" });
+            const r = await leg.dial(number);
+            log.info("ivr dialled", { menu: menu.number, target: number, outcome: r.outcome });
+            if (r.outcome === "handedOver" || r.outcome === "cancelled") return;
+            if (r.outcome === "answered") {
+              if (r.by === "caller") return;
+              break; // the callee hung up: goodbye
+            }
+            // Nobody answered: say why, then the menu again.
+            await speak(leg, { id: r.outcome === "busy" ? "vm-busy" : "vm-unavailable" });
+            continue;
           }
           break;
         }

@@ -50,13 +50,49 @@ Deno.test("ivr: a digit leads to its destination, another menu, or (dial) a logg
     await t.app.run(fakeLeg({ digits: ["2", "1"] }).leg, { menu: "500" });
     eq(t.ran.at(-1), ["voicemail-deposit", { mailbox: "203" }]);
     ok(t.said.includes("Press one to leave a message."));
-    const dial = fakeLeg({ digits: ["9"] });
+    // 9 dials 201 (the operator): it answers and the caller hangs up in the bridge.
+    const dial = fakeLeg({ digits: ["9"], dials: [{ outcome: "answered", number: "201", by: "caller" }] });
     await t.app.run(dial.leg, { menu: "500" });
     ok(t.said.includes("transfer-hold"));
-    eq(dial.state.hungUp, "ivr done");
+    eq(dial.dialled, ["201"]);
+    eq(dial.state.hungUp, "", "the caller hung up in the bridge: nothing more from the ivr");
     const missing = fakeLeg({});
     await t.app.run(missing.leg, { menu: "599" });
     eq(missing.state.rejected, 404);
+  } finally {
+    t.dispose();
+  }
+});
+
+Deno.test("ivr: a busy dial says so and returns to the menu; dial-by-extension dials what was typed", async () => {
+  const t = setup();
+  try {
+    t.ivr.store.put(checkMenu({
+      number: "502",
+      name: "Directory",
+      greeting: "Press one to dial an extension.",
+      options: { "1": { kind: "extension" }, "9": { kind: "dial", number: "201" } },
+      repeats: 0,
+    }));
+    const busy = fakeLeg({
+      digits: ["9", "1", "203"],
+      dials: [
+        { outcome: "busy", status: 486 },
+        { outcome: "answered", number: "203", by: "callee" },
+      ],
+    });
+    await t.app.run(busy.leg, { menu: "502" });
+    eq(busy.dialled, ["201", "203"]);
+    ok(t.said.includes("vm-busy") && t.said.includes("menu-enter-extension"), String(t.said));
+    eq(busy.state.hungUp, "ivr done", "after the callee hung up the ivr says goodbye");
+    // Voicemail after no answer took the call: the ivr leaves.
+    const vm = fakeLeg({ digits: ["9"], dials: [{ outcome: "handedOver", number: "201" }] });
+    await t.app.run(vm.leg, { menu: "502" });
+    eq(vm.state.hungUp, "");
+    throws(
+      () => checkMenu({ number: "5", name: "x", greeting: "g", options: { "1": { kind: "jump" } } }),
+      /extension/,
+    );
   } finally {
     t.dispose();
   }

@@ -33,9 +33,11 @@ import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
+import { callFeaturesFeature } from "../runtime/features/callfeatures/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
+import { claimsOf, NumberPlan, sourcesFrom, storeLookup } from "../runtime/call/route/mod.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
@@ -332,6 +334,27 @@ export async function startAppliance(
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
     // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
     const prompts = new PromptLibrary(config.dataDir);
+    // The number plan with the feature modules' claims (forward targets, time-condition destinations).
+    const featurePlan = storeLookup(storage, {
+      extraClaims: () => features.flatMap((f) => f.numbers?.() ?? []),
+    });
+    // Forwarding, DND and time conditions (after voicemail: DND takes voicemail's busy route).
+    const callFeatures = callFeaturesFeature({
+      db: storage.db,
+      clock,
+      log: log.child("callfeatures"),
+      exists: (n) => storage.extensions.get(n) !== undefined,
+      extensions: () => sourcesFrom(storage).extensions.map((e) => e.number),
+      lookup: (n) => featurePlan.lookup(n),
+      collision: (claim) =>
+        NumberPlan.from(claimsOf(sourcesFrom(storage, features.flatMap((f) => f.numbers?.() ?? []))))
+          .check(claim)?.message,
+      onDnd: (ext, dnd) => events.hub.setPresence(ext, { dnd }),
+      onChange: () => emit("calls"),
+      timeZone: () => storage.settings.get<{ timezone?: string }>("system.time")?.timezone || undefined,
+    });
+    // Presence is in memory: phones watching an extension on DND see it again after a restart.
+    for (const f of callFeatures.store.list()) if (f.dnd) events.hub.setPresence(f.extension, { dnd: true });
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -372,6 +395,7 @@ export async function startAppliance(
           await app.run(leg, args);
         },
       }),
+      callFeatures,
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];

@@ -111,7 +111,10 @@ export function createRouter(options: {
       next: (failure: { kind: FailureKind; status?: number; reason?: string }) =>
         target(dialled, next(cursor, failure, context), false),
     };
-    if (d.kind === "extension") return { kind: "extension", number: d.number, ...ring, ...goOn };
+    if (d.kind === "extension") {
+      const headers = d.headers !== undefined ? { headers: d.headers } : {};
+      return { kind: "extension", number: d.number, ...ring, ...goOn, ...headers };
+    }
     if (d.kind === "group") {
       return { kind: "group", members: d.members, strategy: d.strategy, ...ring, ...goOn };
     }

@@ -352,6 +352,12 @@ export async function startAppliance(
       onDnd: (ext, dnd) => events.hub.setPresence(ext, { dnd }),
       onChange: () => emit("calls"),
       timeZone: () => storage.settings.get<{ timezone?: string }>("system.time")?.timezone || undefined,
+      // Intercom: a phone in a call is never auto-answered; the header follows the provisioned vendor.
+      inCall: (ext) => b2bua!.busyExtensions().has(ext),
+      vendorOf: (ext) => storage.devices.byExtension(ext)[0]?.vendor,
+      boxUri: `sip:${
+        config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress
+      }`,
     });
     // Presence is in memory: phones watching an extension on DND see it again after a restart.
     for (const f of callFeatures.store.list()) if (f.dnd) events.hub.setPresence(f.extension, { dnd: true });

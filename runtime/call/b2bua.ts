@@ -192,6 +192,8 @@ interface Call {
   id: string;
   caller: string;
   callee: string;
+  /** Extra headers on every fork's INVITE (intercom: the callee's auto-answer header). */
+  forkHeaders?: readonly { name: string; value: string }[];
   callerName?: string;
   state: "trying" | "ringing" | "answered" | "ended";
   startedAt: number;
@@ -435,6 +437,8 @@ export class B2bua {
       continued?: boolean;
       /** Memory hunt: more contacts to ring, asked at each ring timeout (see `Call.more`). */
       more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined;
+      /** Extra headers on the callee's INVITEs (intercom: Call-Info answer-after, Alert-Info). */
+      headers?: readonly { name: string; value: string }[];
     },
   ): Promise<void> {
     const { caller, callee, source } = options;
@@ -518,6 +522,7 @@ export class B2bua {
     if (options.ringMs !== undefined) call.ringMs = options.ringMs;
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
     if (options.more !== undefined) call.more = options.more;
+    if (options.headers !== undefined && options.headers.length > 0) call.forkHeaders = options.headers;
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
@@ -606,6 +611,7 @@ export class B2bua {
     sdp: string,
     handlers: (fork: Fork) => ClientTransactionHandlers,
     onSendError?: (e: Error) => void,
+    extraHeaders: readonly { name: string; value: string }[] = [],
   ): Fork {
     const peer = peerOfBinding(b);
     const req = buildRequest({
@@ -615,7 +621,11 @@ export class B2bua {
       route: b.path ?? [],
       ...dialog,
       contact: this.#contact(peer.transport),
-      headers: [{ name: "Allow", value: this.#allow() }, { name: "User-Agent", value: "pbx-appliance" }],
+      headers: [
+        { name: "Allow", value: this.#allow() },
+        { name: "User-Agent", value: "pbx-appliance" },
+        ...extraHeaders,
+      ],
       body: sdp,
       contentType: "application/sdp",
     });
@@ -937,11 +947,18 @@ export class B2bua {
   }
 
   #addFork(call: Call, b: Binding, dialog: ForkDialog, sdp: string): void {
-    call.forks.push(this.#sendFork(b, dialog, sdp, (fork) => ({
-      onResponse: (res) => this.#onForkResponse(call, fork, res),
-      onTimeout: () => this.#onForkFailed(call, fork, 408),
-      onTransportError: () => this.#onForkFailed(call, fork, 503),
-    })));
+    call.forks.push(this.#sendFork(
+      b,
+      dialog,
+      sdp,
+      (fork) => ({
+        onResponse: (res) => this.#onForkResponse(call, fork, res),
+        onTimeout: () => this.#onForkFailed(call, fork, 408),
+        onTransportError: () => this.#onForkFailed(call, fork, 503),
+      }),
+      undefined,
+      call.forkHeaders,
+    ));
   }
 
   #onNoAnswer(call: Call): void {

@@ -48,7 +48,14 @@ export type Continue = (failure: StepFailure) => RouteTarget;
  * says what follows busy, no answer, unavailable or failed; without it the caller gets the failure.
  */
 export type RouteTarget =
-  | { kind: "extension"; number: string; ringSeconds?: number; next?: Continue }
+  | {
+    kind: "extension";
+    number: string;
+    ringSeconds?: number;
+    next?: Continue;
+    /** Extra headers on the callee's INVITEs (intercom's auto-answer header). */
+    headers?: readonly { name: string; value: string }[];
+  }
   | {
     kind: "group";
     members: readonly GroupMember[];
@@ -270,6 +277,8 @@ export function createDispatcher(
           ms(target.ringSeconds),
           run,
           target.next !== undefined,
+          undefined,
+          target.headers,
         )
         : await ringGroup(req, tx, source, caller, dialled, target, run);
       if (failure === undefined) return; // answered, cancelled or answered with its failure
@@ -303,6 +312,7 @@ export function createDispatcher(
     run: Run,
     goesOn: boolean,
     more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined,
+    headers?: readonly { name: string; value: string }[],
   ): Promise<StepFailure | undefined> => {
     const registered = numbers.filter((n) => options.hasBindings(n));
     if (registered.length === 0) {
@@ -327,6 +337,7 @@ export function createDispatcher(
         // Without a continuation the B2BUA answers the caller itself, as a plain call.
         ...(goesOn ? { onFailure: resolve } : {}),
         ...(more !== undefined ? { more } : {}),
+        ...(headers !== undefined ? { headers } : {}),
       });
       if (!goesOn) started.then(() => resolve(undefined), () => resolve(undefined));
       else started.catch(() => resolve(undefined));

@@ -29,9 +29,14 @@ import {
 } from "./store.ts";
 import { checkSchedule, forwardLoop, timeConditionRoute, timeState, withForwarding } from "./routing.ts";
 import { openapi } from "./openapi.ts";
+import { autoAnswerHeaders } from "./intercom.ts";
 
 export * from "./store.ts";
 export * from "./routing.ts";
+export * from "./intercom.ts";
+
+/** Seconds an intercom call rings (a phone that does not auto-answer) before the caller gets 480. */
+export const INTERCOM_RING_SECONDS = 20;
 
 /** Options of `callFeaturesFeature`. */
 export interface CallFeaturesOptions {
@@ -52,6 +57,12 @@ export interface CallFeaturesOptions {
   onChange?(extension: string): void;
   /** The box's time zone (the system.time setting) for time conditions without their own. */
   timeZone?(): string | undefined;
+  /** Whether an extension is on a call now (intercom never auto-answers a phone in a call). */
+  inCall?(extension: string): boolean;
+  /** The vendor of the phone provisioned for an extension (its auto-answer header), if known. */
+  vendorOf?(extension: string): string | null | undefined;
+  /** The box's SIP URI for the auto-answer headers (default `sip:pbx`). */
+  boxUri?: string;
 }
 
 /** The application the feature codes run. */
@@ -250,6 +261,32 @@ export function callFeaturesFeature(options: CallFeaturesOptions): FeatureModule
     }
   };
 
+  // *80NNN: ring NNN with its vendor's auto-answer header; never a phone already in a call.
+  const intercomRoute = (target: string): Route => {
+    const end = (status: number, reason: string): Route => {
+      log.info("intercom refused", { target, status, reason });
+      return { steps: [{ destination: { kind: "hangup", status, reason } }] };
+    };
+    if (!options.exists(target)) return end(404, `Not Found (intercom: ${target} is not an extension)`);
+    if (options.inCall?.(target)) return end(486, `Busy Here (intercom: ${target} is on a call)`);
+    if (store.get(target).dnd) return end(486, `Busy Here (intercom: ${target} is on do not disturb)`);
+    const vendor = options.vendorOf?.(target);
+    const headers = autoAnswerHeaders(vendor, options.boxUri ?? "sip:pbx");
+    log.info("intercom", {
+      target,
+      vendor: vendor ?? "unknown",
+      headers: headers.map((h) => h.name).join(","),
+    });
+    return {
+      steps: [{
+        destination: { kind: "extension", number: target, headers },
+        ringSeconds: INTERCOM_RING_SECONDS,
+        // No forwarding and no voicemail: the caller hears what the phone answered.
+        on: { busy: "end", noAnswer: "end", unavailable: "end", failed: "end" },
+      }],
+    };
+  };
+
   const tcClaim = (tc: Pick<TimeCondition, "number" | "name">): Claim => ({
     pattern: tc.number,
     owner: {
@@ -429,6 +466,7 @@ export function callFeaturesFeature(options: CallFeaturesOptions): FeatureModule
             }],
           };
         }
+        if (owner.kind === "feature-code" && owner.id === "intercom") return intercomRoute(match.suffix);
         if (owner.kind === "time-condition") {
           const tc = store.timeCondition(owner.id);
           if (tc === undefined) return undefined;

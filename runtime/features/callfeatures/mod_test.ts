@@ -268,3 +268,54 @@ Deno.test("time condition as a number: routeFor follows the clock; *28 toggles n
     t.dispose();
   }
 });
+
+Deno.test("intercom route: the vendor's auto-answer header, 486 in a call or on DND, 404 for no extension", () => {
+  const storage = tempStorage();
+  try {
+    const busy = new Set<string>();
+    const cf = callFeaturesFeature({
+      db: storage.db,
+      clock: new VirtualClock(),
+      log,
+      exists: (n) => EXTS.includes(n),
+      lookup: () => undefined,
+      inCall: (e) => busy.has(e),
+      vendorOf: (e) => (e === "202" ? "grandstream" : e === "203" ? "yealink" : null),
+      boxUri: "sip:192.0.2.10",
+    });
+    const route = (n: string) =>
+      cf.routing!.routeFor!({
+        claim: { pattern: "_*80XX!", owner: { kind: "feature-code", id: "intercom" } },
+        dialled: `*80${n}`,
+        suffix: n,
+        stripped: `*80${n}`,
+      })!.steps[0]!;
+    const gs = route("202");
+    eq(gs.destination, {
+      kind: "extension",
+      number: "202",
+      headers: [{ name: "Call-Info", value: "<sip:192.0.2.10>;answer-after=0" }],
+    });
+    eq(
+      gs.on,
+      { busy: "end", noAnswer: "end", unavailable: "end", failed: "end" },
+      "no forward, no voicemail",
+    );
+    const yl = route("203").destination as unknown as { headers: { name: string; value: string }[] };
+    eq(yl.headers.map((h) => h.value), [
+      "<sip:192.0.2.10>;answer-after=0",
+      "<sip:192.0.2.10>;info=alert-autoanswer;delay=0",
+    ]);
+    busy.add("202");
+    eq(route("202").destination, {
+      kind: "hangup",
+      status: 486,
+      reason: "Busy Here (intercom: 202 is on a call)",
+    });
+    cf.setFeatures("203", { dnd: true });
+    eq((route("203").destination as { status: number }).status, 486);
+    eq((route("299").destination as { status: number }).status, 404);
+  } finally {
+    storage.dispose();
+  }
+});

@@ -355,6 +355,11 @@ export async function startAppliance(
       // Intercom: a phone in a call is never auto-answered; the header follows the provisioned vendor.
       inCall: (ext) => b2bua!.busyExtensions().has(ext),
       vendorOf: (ext) => storage.devices.byExtension(ext)[0]?.vendor,
+      extensionState: (ext) => ({
+        ...events.hub.presence(ext),
+        registered: storage.locations.getBindings(ext, clock.wallNow()).length > 0,
+        dialogs: events.hub.dialogs(ext),
+      }),
       boxUri: `sip:${
         config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress
       }`,

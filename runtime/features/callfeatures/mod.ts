@@ -63,6 +63,28 @@ export interface CallFeaturesOptions {
   vendorOf?(extension: string): string | null | undefined;
   /** The box's SIP URI for the auto-answer headers (default `sip:pbx`). */
   boxUri?: string;
+  /** What BLF watchers see of an extension (the events core): registration, away, its dialogs. */
+  extensionState?(extension: string): {
+    registered: boolean;
+    away: boolean;
+    dialogs: readonly { direction: "initiator" | "recipient"; state: string }[];
+  };
+}
+
+/** An extension's state on the BLF board. */
+export type BlfState = "idle" | "ringing" | "busy" | "dnd" | "away" | "offline";
+
+/** The board state from DND and what the events core knows (dialog states as in RFC 4235). */
+export function blfState(
+  dnd: boolean,
+  s: { registered: boolean; away: boolean; dialogs: readonly { direction: string; state: string }[] },
+): BlfState {
+  const live = s.dialogs.filter((d) => d.state !== "terminated");
+  if (live.some((d) => d.state === "confirmed" || d.direction === "initiator")) return "busy";
+  if (live.some((d) => d.direction === "recipient")) return "ringing";
+  if (dnd) return "dnd";
+  if (!s.registered) return "offline";
+  return s.away ? "away" : "idle";
 }
 
 /** The application the feature codes run. */
@@ -368,6 +390,16 @@ export function callFeaturesFeature(options: CallFeaturesOptions): FeatureModule
       return c.json(after);
     });
 
+    // The dashboard's BLF board (admin): every extension's state, fetched again on each live event.
+    api.get("/callfeatures/blf", kit.requireAdmin, (c) => {
+      const numbers = options.extensions?.() ?? store.list().map((f) => f.extension);
+      const items = numbers.map((extension) => {
+        const s = options.extensionState?.(extension) ?? { registered: false, away: false, dialogs: [] };
+        return { extension, state: blfState(store.get(extension).dnd, s) };
+      });
+      return c.json({ items });
+    });
+
     const tcView = (tc: TimeCondition) => ({ ...tc, state: timeState(tc, options.clock.wallNow(), tz()) });
     api.use("/callfeatures/time-conditions", kit.requireAdmin);
     api.use("/callfeatures/time-conditions/*", kit.requireAdmin);
@@ -545,6 +577,11 @@ export function callFeaturesFeature(options: CallFeaturesOptions): FeatureModule
                     <input id="tc-tz" name="timeZone" autocomplete="off" placeholder="Europe/Berlin">
                     <div class="buttons"><button type="submit">Save</button></div>
                   </form>
+                </section>
+                <section class="card stack">
+                  <h2>Feature codes</h2>
+                  <p>What phones dial. A code another number already holds is refused, naming both owners.</p>
+                  ${dataTable("fc-table", ["Name", "Code", "Default", "What it does", ""])}
                 </section>
               `
               : ""}

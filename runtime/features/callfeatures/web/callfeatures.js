@@ -6,6 +6,7 @@ import { list } from "/static/lib/format.js";
 import { onSubmit } from "/static/lib/forms.js";
 import { actionButton, deleteButton, editButton } from "/static/lib/crud.js";
 import { fillTable, row } from "/static/lib/tables.js";
+import { h } from "/static/lib/dom.js";
 import { startPage } from "/static/lib/page.js";
 
 const enc = encodeURIComponent;
@@ -115,4 +116,45 @@ startPage(async () => {
     return `Time condition ${v.number} saved.`;
   });
   await loadTcs();
+
+  // Feature codes (admins): edit in place; 409 names the owner of the number.
+  const loadCodes = async () => {
+    const { items } = await api("GET", "/api/feature-codes");
+    fillTable(
+      "#fc-table",
+      null,
+      items.map((f) => {
+        const input = h("input", {
+          value: f.pattern,
+          "aria-label": `Code for ${f.name}`,
+          autocomplete: "off",
+          size: 10,
+          "data-code": f.name,
+        });
+        return row({ "data-name": f.name }, [
+          { label: "Name", value: f.name },
+          { label: "Code", value: input },
+          { label: "Default", value: f.default },
+          { label: "What it does", value: f.description },
+          {
+            actions: [
+              actionButton("Save", {
+                label: `Save the code for ${f.name}`,
+                run: () => api("PUT", `/api/feature-codes/${enc(f.name)}`, { pattern: input.value.trim() }),
+                done: `Code for ${f.name} saved.`,
+                reload: loadCodes,
+              }),
+              actionButton("Default", {
+                label: `Put back the default code for ${f.name}`,
+                run: () => api("DELETE", `/api/feature-codes/${enc(f.name)}`),
+                done: `Code for ${f.name} is ${f.default} again.`,
+                reload: loadCodes,
+              }),
+            ],
+          },
+        ]);
+      }),
+    );
+  };
+  await loadCodes();
 });

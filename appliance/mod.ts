@@ -34,6 +34,7 @@ import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { callFeaturesFeature } from "../runtime/features/callfeatures/mod.ts";
+import { ringGroupsFeature } from "../runtime/features/ringgroups/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -407,6 +408,18 @@ export async function startAppliance(
         },
       }),
       callFeatures,
+      // Ring groups (/ringgroups); members on DND are left out of the ringing.
+      ringGroupsFeature({
+        db: storage.db,
+        clock,
+        log: log.child("ringgroups"),
+        exists: (n) => storage.extensions.get(n) !== undefined,
+        lookup: (n) => featurePlan.lookup(n),
+        collision: (claim) =>
+          NumberPlan.from(claimsOf(sourcesFrom(storage, features.flatMap((f) => f.numbers?.() ?? []))))
+            .check(claim)?.message,
+        skip: (m) => callFeatures.store.get(m).dnd,
+      }),
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];

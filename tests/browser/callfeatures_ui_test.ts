@@ -2,7 +2,8 @@
  * Call features in chromium against the REAL appliance with sipp phones: forwarding set on the
  * Call features page takes effect on the next call (202 answers a call to 201), DND toggled there
  * makes the next call busy (486), a missing target is refused with the server's words, and the
- * dashboard's BLF board changes live (ringing, busy, idle, DND) while a sipp phone rings and answers.
+ * dashboard's BLF board changes live (ringing, busy, idle, DND) while a sipp phone rings and answers;
+ * a ring group built on the Ring groups page rings its members (a DND member is left out).
  */
 import assert from "node:assert/strict";
 import type { Browser } from "playwright-core";
@@ -100,6 +101,39 @@ Deno.test({
         const box = await tile("201").boundingBox();
         assert.ok(box && box.width < PHONE.width / 2, "two or more tiles per row on a phone");
       });
+      await step(
+        "a ring group built on the Ring groups page rings its members; a DND member is left out",
+        async () => {
+          await page.setViewportSize(DESKTOP);
+          await pbx.api.put("/api/callfeatures/extensions/201", { dnd: false });
+          await page.getByRole("link", { name: "Ring groups" }).click();
+          await page.getByLabel("Number").fill("600");
+          await page.getByLabel("Name").fill("Sales");
+          await page.getByLabel("Members").fill("");
+          await page.getByRole("button", { name: "Save ring group" }).click();
+          await page.getByText("a ring group needs at least one member").waitFor();
+          await page.getByLabel("Members").fill("201, 202");
+          await page.getByRole("button", { name: "Save ring group" }).click();
+          await page.getByText("Ring group 600 saved.").waitFor();
+          await page.locator('#rg-table tr[data-number="600"]').waitFor();
+          {
+            await using alice = await phone(pbx, "201", "uas_ring_no_answer.xml");
+            await using bob = await phone(pbx, "202", "uas_answer.xml");
+            assertOk(await call(pbx, "203", "600", "uac_short_call.xml"), "203 -> ring group 600");
+            assertOk(await alice.done, "201 rang and was cancelled when 202 answered");
+            assertOk(await bob.done, "202 answered");
+          }
+          await pbx.api.put("/api/callfeatures/extensions/201", { dnd: true });
+          {
+            await using bob = await phone(pbx, "202", "uas_answer.xml");
+            assertOk(await call(pbx, "203", "600", "uac_short_call.xml"), "only 202 rings now");
+            assertOk(await bob.done, "202 answered");
+          }
+          await pbx.api.put("/api/callfeatures/extensions/202", { dnd: true });
+          assertOk(await call(pbx, "203", "600", "uac_unavailable.xml"), "every member on DND: 480");
+          assert.match(pbx.app.logs(), /ring group has no member to ring group=600/);
+        },
+      );
       assert.deepEqual(consoleErrors, []);
     } finally {
       await browser?.close();

@@ -252,7 +252,10 @@ export function createDispatcher(
       }
       if (steps > 64) target = { kind: "none", status: 483, reason: "Too Many Hops (route steps)" };
       if (target.kind === "none") {
-        if (steps === 0) log.info("call to unknown number", { caller, dialled });
+        // A route that ends at once with its own status (DND's 486) is logged by the router instead.
+        if (steps === 0 && (target.status ?? 404) === 404) {
+          log.info("call to unknown number", { caller, dialled });
+        }
         const status = target.status ?? 404;
         const reason = target.reason ?? (status === 404 ? "Not Found" : undefined);
         tx.respond(createResponse(req, status, reason !== undefined ? { reason } : {}));

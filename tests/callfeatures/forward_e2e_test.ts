@@ -5,7 +5,9 @@
  * an unconditional forward loop is refused 409.
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
-import { assertOk, call, cdrs, phone, startPbx, withLogs } from "../sip/_setup.ts";
+import { match } from "node:assert";
+import { runSipp } from "../_harness/mod.ts";
+import { assertOk, call, cdrs, EXT, phone, startPbx, withLogs } from "../sip/_setup.ts";
 
 Deno.test("forwarding always / busy / no answer and DND, from feature codes and the API", async (t) => {
   const pbx = await startPbx();
@@ -99,6 +101,73 @@ Deno.test("forwarding always / busy / no answer and DND, from feature codes and 
         await using alice = await phone(pbx, "201", "uas_answer.xml");
         assertOk(await call(pbx, "203", "201", "uac_short_call.xml"), "201 rings again");
         assertOk(await alice.done, "201 answered");
+      }),
+    );
+
+    await t.step(
+      "presence: a watcher of 201 gets a NOTIFY saying DND when 201 dials *78",
+      withLogs(pbx, async () => {
+        const watcher = runSipp({
+          scenario: "subscribe_presence_dnd.xml",
+          target: pbx.target,
+          user: "202",
+          password: EXT["202"],
+          service: "201",
+          keys: { event: "presence", accept: "application/pidf+xml", expires: "120" },
+          timeoutSec: 30,
+        });
+        await pbx.app.waitForLog(/subscription event=presence resource=201 subscriber=202/, 10_000);
+        await new Promise((r) => setTimeout(r, 300)); // the initial NOTIFY goes out first
+        assertOk(await call(pbx, "201", "*78", "uac_call_bye_from_callee.xml"), "*78");
+        const w = await watcher;
+        assertOk(w, "presence watcher saw DND");
+        match(w.messages, /<note>DND<\/note>|DND/);
+        assertOk(await call(pbx, "201", "*79", "uac_call_bye_from_callee.xml"), "*79");
+      }),
+    );
+
+    await t.step(
+      "a feature code typed wrong (*7, *729) is 404 with a log line; no forward is set",
+      withLogs(pbx, async () => {
+        assertOk(await call(pbx, "201", "*7", "uac_unknown_number.xml"), "*7: no such code");
+        ok(/call to unknown number caller=201 dialled="\*7"/.test(pbx.app.logs()), "logged");
+        assertOk(
+          await call(pbx, "201", "*729", "uac_unknown_number.xml"),
+          "*729: *72 takes two digits or more",
+        );
+        ok(/call to unknown number caller=201 dialled="\*729"/.test(pbx.app.logs()), "logged");
+        eq(
+          (await pbx.api.get<{ forwardAlways: null }>("/api/callfeatures/extensions/201")).forwardAlways,
+          null,
+        );
+      }),
+    );
+
+    await t.step(
+      "time condition 500: open rings 201; *28500 (night mode) sends the next call to 203",
+      withLogs(pbx, async () => {
+        await pbx.api.put("/api/callfeatures/time-conditions/500", {
+          name: "Front desk",
+          openDestination: "201",
+          closedDestination: "203",
+          hours: [{ days: [1, 2, 3, 4, 5, 6, 7], from: "00:00", to: "24:00" }],
+        });
+        {
+          await using alice = await phone(pbx, "201", "uas_answer.xml");
+          assertOk(await call(pbx, "202", "500", "uac_short_call.xml"), "open: 201");
+          assertOk(await alice.done, "201 answered");
+        }
+        assertOk(await call(pbx, "201", "*28500", "uac_call_bye_from_callee.xml"), "*28500 night mode");
+        const tc = await pbx.api.get<{ mode: string; state: { why: string } }>(
+          "/api/callfeatures/time-conditions/500",
+        );
+        eq([tc.mode, tc.state.why], ["closed", "night mode"]);
+        const before = (await cdrs(pbx, 0)).length;
+        await using carol = await phone(pbx, "203", "uas_answer.xml");
+        assertOk(await call(pbx, "202", "500", "uac_short_call.xml"), "closed: 203");
+        assertOk(await carol.done, "203 answered");
+        const [rec] = await cdrs(pbx, before + 1);
+        eq([rec?.caller, rec?.callee], ["202", "203"]);
       }),
     );
   } finally {

@@ -3,7 +3,8 @@
  * in the number plan (point reads over storage, the same precedence the web API's collision check
  * uses), its owner's route is stepped to the first destination, and that destination becomes the
  * dispatcher's RouteTarget. Extensions ring; paging zones and groups (and their emergency `*NN`
- * numbers) run the paging handler; feature codes have no route yet and answer 404.
+ * numbers) run the paging handler; feature codes are routed by the feature that answers them
+ * (voicemail, callfeatures), and a code no feature routes answers 404.
  *
  * Feature modules add to it (runtime/call/feature.ts): their `numbers()` join the plan, their
  * `routing.routeFor` gives the routes of those numbers, `routing.extensionRoute` rewrites every
@@ -49,7 +50,7 @@ export function routeFor(match: PlanMatch): Route | undefined {
         steps: [{ destination: { kind: "application", name: "paging", args: { dialled: match.dialled } } }],
       };
     default:
-      return undefined; // feature codes and later destinations: not built yet
+      return undefined; // feature codes and feature numbers: the feature modules route them
   }
 }
 

@@ -124,6 +124,12 @@ export function callFeaturesFeature(options: CallFeaturesOptions): FeatureModule
 } {
   const store = createCallFeatureStore(options.db, { clock: options.clock });
   const log = options.log;
+  // An extension deleted while the box was off (or before) must not hand its forwards to a new one of
+  // the same number; deletions while running are caught when its settings are next read or set.
+  const pruned = store.prune(options.exists);
+  if (pruned.length > 0) {
+    log.info("call features of deleted extensions removed", { extensions: pruned.join(",") });
+  }
   const tz = () => options.timeZone?.() ?? "UTC";
 
   /** Check a forward target: in the plan, not the extension itself, closing no loop. */

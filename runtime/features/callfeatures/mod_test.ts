@@ -319,3 +319,23 @@ Deno.test("intercom route: the vendor's auto-answer header, 486 in a call or on 
     storage.dispose();
   }
 });
+
+Deno.test("features of an extension deleted while the box was off are removed at start", () => {
+  const storage = tempStorage();
+  try {
+    const make = (exts: string[]) =>
+      callFeaturesFeature({
+        db: storage.db,
+        clock: new VirtualClock(),
+        log,
+        exists: (n) => exts.includes(n),
+        lookup: () => undefined,
+      });
+    make(["201"]).store.set("201", { dnd: true });
+    const after = make(["202"]);
+    eq(after.store.list(), []);
+    eq(after.store.get("201").dnd, false);
+  } finally {
+    storage.dispose();
+  }
+});

@@ -64,6 +64,8 @@ export interface CallFeatureStore {
   set(extension: string, patch: FeaturesPatch): ExtensionFeatures;
   /** Forget an extension's features (it was deleted). */
   remove(extension: string): void;
+  /** Forget the features of every extension `exists` no longer knows; the extensions removed. */
+  prune(exists: (extension: string) => boolean): string[];
   timeConditions(): TimeCondition[];
   timeCondition(number: string): TimeCondition | undefined;
   putTimeCondition(tc: TimeCondition): void;
@@ -171,6 +173,14 @@ export function createCallFeatureStore(
     remove(extension) {
       db.prepare("DELETE FROM call_features WHERE extension = ?").run(extension);
       cache.delete(extension);
+    },
+    prune(exists) {
+      const gone = [...cache.keys()].filter((e) => !exists(e));
+      for (const e of gone) {
+        db.prepare("DELETE FROM call_features WHERE extension = ?").run(e);
+        cache.delete(e);
+      }
+      return gone;
     },
     timeConditions: () =>
       [...tcs.values()].map((t) => structuredClone(t)).sort((a, b) => a.number.localeCompare(b.number)),

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { callFeaturesFeature } from "../../runtime/features/callfeatures/mod.ts";
+import { ringGroupsFeature } from "../../runtime/features/ringgroups/mod.ts";
 import { claimsOf, NumberPlan, sourcesFrom, storeLookup } from "../../runtime/call/route/mod.ts";
 import type { FeatureModule } from "../../runtime/call/feature.ts";
 import { createLogger } from "../../runtime/log/mod.ts";
@@ -147,4 +148,31 @@ Deno.test("time conditions by API: collisions 409 naming both, destinations chec
   await res.body?.cancel();
   const spec = await (await f.req("/api/openapi.json")).json();
   assert.ok(spec.paths["/api/callfeatures/extensions/{ext}"]);
+});
+
+Deno.test("every call-features and ring-group route is in the OpenAPI document, and nothing more", async () => {
+  using f = await webFixture({
+    features: (s, clock) => [
+      callFeaturesFeature({ db: s.db, clock, log, exists: () => true, lookup: () => undefined }),
+      ringGroupsFeature({ db: s.db, clock, log, exists: () => true, lookup: () => undefined }),
+    ],
+  });
+  const doc = await (await f.req("/api/openapi.json")).json() as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const ours = (p: string) => p.startsWith("/api/callfeatures") || p.startsWith("/api/ringgroups");
+  const documented = new Set<string>();
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (!ours(path)) continue;
+    for (const m of ["get", "post", "put", "patch", "delete"]) {
+      if (item[m] !== undefined) documented.add(`${m.toUpperCase()} ${path}`);
+    }
+  }
+  const actual = new Set(
+    f.app.routes
+      .filter((r) => r.method !== "ALL" && ours(r.path))
+      .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`),
+  );
+  assert.deepEqual([...actual].filter((r) => !documented.has(r)), [], "undocumented routes");
+  assert.deepEqual([...documented].filter((r) => !actual.has(r)), [], "documented routes that do not exist");
 });

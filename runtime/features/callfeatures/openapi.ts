@@ -38,6 +38,13 @@ export const openapi: Readonly<Record<string, unknown>> = {
       responses: { 200: json("ExtensionFeatures"), ...err(400, 401, 403, 404, 409) },
     },
   },
+  "/api/callfeatures/blf": {
+    get: {
+      summary:
+        "Every extension's state for the dashboard's BLF board: idle, ringing, busy, dnd, away or offline (admin)",
+      responses: { 200: json("{items: [{extension, state}]}"), ...err(401, 403) },
+    },
+  },
   "/api/callfeatures/time-conditions": {
     get: {
       summary: "Time conditions with whether each is open now (state.open, state.why)",

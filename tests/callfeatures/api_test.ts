@@ -176,3 +176,23 @@ Deno.test("every call-features and ring-group route is in the OpenAPI document, 
   assert.deepEqual([...actual].filter((r) => !documented.has(r)), [], "undocumented routes");
   assert.deepEqual([...documented].filter((r) => !actual.has(r)), [], "documented routes that do not exist");
 });
+
+Deno.test("deleting an extension removes its forwarding and DND: a new 201 starts clean", async () => {
+  using f = await fixture();
+  for (const n of ["201", "202"]) {
+    f.storage.extensions.create({ number: n, name: `Ext ${n}`, password: "good-pass-123" }, "pbx");
+  }
+  const token = await f.login();
+  let res = await f.req("/api/callfeatures/extensions/201", {
+    method: "PUT",
+    token,
+    json: { forwardAlways: "202", dnd: true },
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  res = await f.req("/api/extensions/201", { method: "DELETE", token });
+  assert.equal(res.status, 204);
+  f.storage.extensions.create({ number: "201", name: "New", password: "good-pass-123" }, "pbx");
+  const fresh = await (await f.req("/api/callfeatures/extensions/201", { token })).json();
+  assert.deepEqual([fresh.forwardAlways, fresh.dnd], [null, false]);
+});

@@ -123,17 +123,21 @@ const tcFromRow = (r: TcRow): TimeCondition => ({
 });
 
 /**
- * The store over `db`. Extension settings are cached in memory (routing reads them on every call
- * set-up); writes go through to SQLite first.
+ * The store over `db`. Extension settings are read from SQLite each time; time conditions are kept in
+ * memory (routing reads them on every call set-up), written through to SQLite first.
  */
 export function createCallFeatureStore(
   db: DatabaseSync,
   options: { clock: Pick<Clock, "wallNow"> },
 ): CallFeatureStore {
-  const cache = new Map<string, ExtensionFeatures>();
-  for (const r of db.prepare("SELECT * FROM call_features").all() as unknown as FeatureRow[]) {
-    cache.set(r.extension, fromRow(r));
-  }
+  // Read through to SQLite (a primary-key read per call set-up): the extension-deleted trigger
+  // (migration 055) removes rows behind the store's back, so nothing is cached here.
+  const one = db.prepare("SELECT * FROM call_features WHERE extension = ?");
+  const all = db.prepare("SELECT * FROM call_features ORDER BY extension");
+  const read = (extension: string): ExtensionFeatures | undefined => {
+    const r = one.get(extension) as unknown as FeatureRow | undefined;
+    return r === undefined ? undefined : fromRow(r);
+  };
   const tcs = new Map<string, TimeCondition>();
   for (const r of db.prepare("SELECT * FROM time_conditions").all() as unknown as TcRow[]) {
     tcs.set(r.number, tcFromRow(r));
@@ -153,11 +157,10 @@ export function createCallFeatureStore(
        time_zone = excluded.time_zone, mode = excluded.mode, updated_at = excluded.updated_at`,
   );
   return {
-    get: (extension) => ({ ...(cache.get(extension) ?? off(extension)) }),
-    list: () =>
-      [...cache.values()].map((f) => ({ ...f })).sort((a, b) => a.extension.localeCompare(b.extension)),
+    get: (extension) => read(extension) ?? off(extension),
+    list: () => (all.all() as unknown as FeatureRow[]).map(fromRow),
     set(extension, patch) {
-      const next: ExtensionFeatures = { ...(cache.get(extension) ?? off(extension)), ...patch, extension };
+      const next: ExtensionFeatures = { ...(read(extension) ?? off(extension)), ...patch, extension };
       upsert.run(
         extension,
         next.forwardAlways,
@@ -167,19 +170,14 @@ export function createCallFeatureStore(
         next.dnd ? 1 : 0,
         options.clock.wallNow(),
       );
-      cache.set(extension, next);
       return { ...next };
     },
     remove(extension) {
       db.prepare("DELETE FROM call_features WHERE extension = ?").run(extension);
-      cache.delete(extension);
     },
     prune(exists) {
-      const gone = [...cache.keys()].filter((e) => !exists(e));
-      for (const e of gone) {
-        db.prepare("DELETE FROM call_features WHERE extension = ?").run(e);
-        cache.delete(e);
-      }
+      const gone = (all.all() as unknown as FeatureRow[]).map((r) => r.extension).filter((e) => !exists(e));
+      for (const e of gone) db.prepare("DELETE FROM call_features WHERE extension = ?").run(e);
       return gone;
     },
     timeConditions: () =>

@@ -1,4 +1,7 @@
-/** Migration 55: per-extension call forwarding (always / busy / no answer) and do not disturb. */
+/**
+ * Migration 55: per-extension call forwarding (always / busy / no answer) and do not disturb. A deleted
+ * extension's row goes with it (trigger), so a new extension of the same number starts clean.
+ */
 
 /** Migration number; migrations run in ascending order, each in its own transaction. */
 export const version = 55;
@@ -17,4 +20,8 @@ CREATE TABLE call_features (
   dnd INTEGER NOT NULL DEFAULT 0,
   updated_at INTEGER NOT NULL
 );
+CREATE TRIGGER call_features_extension_deleted AFTER DELETE ON extensions
+BEGIN
+  DELETE FROM call_features WHERE extension = OLD.number;
+END;
 `;

@@ -32,6 +32,8 @@ import {
   applicationHandler,
   type FeatureModule,
   type LocalCallHandler,
+  type OutboundDecision,
+  type OutboundRequest,
   type RouteTarget,
 } from "../runtime/call/mod.ts";
 import type { FailureKind } from "../runtime/call/route/mod.ts";
@@ -87,6 +89,10 @@ export function createRouter(options: {
   features?: readonly FeatureModule[];
   /** What feature applications get to drive a leg (the media plane's players and recorder). */
   applicationDeps?: ApplicationDeps;
+  /** Trunk steps: the leg (or a refusal) for a caller (runtime/features/trunks). */
+  trunks?: { prepare(request: OutboundRequest): OutboundDecision | Promise<OutboundDecision> };
+  /** Where the dialled number is looked up: `inbound` for the DIDs trunks deliver (default internal). */
+  scope?: "internal" | "inbound";
 }): (dialled: string) => RouteTarget {
   const features = options.features ?? [];
   const plan = storeLookup(options.storage, {
@@ -95,7 +101,11 @@ export function createRouter(options: {
   // deno-lint-ignore no-explicit-any -- each application takes its own args type
   const applications = new Map<string, Application<any>>();
   for (const f of features) for (const a of f.applications ?? []) applications.set(a.name, a);
-  const context: RouteContext = { plan, routeFor: routeWith(features) };
+  const context: RouteContext = {
+    plan,
+    routeFor: routeWith(features),
+    ...(options.scope !== undefined ? { scope: options.scope } : {}),
+  };
   const target = (dialled: string, n: Next, first: boolean): RouteTarget => {
     if (n.kind === "end") {
       if (n.cause !== "notFound" || !first) {
@@ -134,9 +144,32 @@ export function createRouter(options: {
         handler: applicationHandler(app, { ...d.args, dialled }, options.applicationDeps),
       };
     }
-    // Trunks are not built yet: the step fails and the route's `failed` continuation decides.
-    options.log?.warn("route names a trunk; trunks are not built yet", { dialled });
-    return goOn.next({ kind: "failed", status: 503, reason: "Service Unavailable (no trunks)" });
+    const trunks = options.trunks;
+    if (d.kind !== "trunk") {
+      return { kind: "none", status: 500, reason: `Server Internal Error (step ${d.kind})` };
+    }
+    if (trunks === undefined) {
+      // No trunk feature: the step fails and the route's `failed` continuation decides.
+      options.log?.warn("route names a trunk; the box runs no trunks", { dialled });
+      return goOn.next({ kind: "failed", status: 503, reason: "Service Unavailable (no trunks)" });
+    }
+    // Failover is on 5xx, 408 and transport failure (local 503): those are `failed`; any other
+    // final status (404, 486, 603, ...) is the far end's answer and is not `failed`.
+    const classify = (f: { kind: FailureKind; status?: number; reason?: string }) =>
+      f.status !== undefined && (f.status === 408 || f.status >= 500)
+        ? { ...f, kind: "failed" as const }
+        : f.kind === "failed"
+        ? { ...f, kind: "unavailable" as const }
+        : f;
+    const route = d.route;
+    return {
+      kind: "trunk",
+      trunk: d.trunk,
+      number: d.number,
+      prepare: (r) => trunks.prepare({ ...r, route }),
+      ...ring,
+      next: (f) => goOn.next(classify(f)),
+    };
   };
   return (dialled) => target(dialled, resolve(dialled, context), true);
 }

@@ -7,7 +7,7 @@
 import type { Logger } from "../runtime/log/mod.ts";
 import type { Clock } from "../runtime/clock/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
-import type { Authorizer } from "../runtime/registrar/mod.ts";
+import type { Authorizer, Binding } from "../runtime/registrar/mod.ts";
 import { getHeader, type Peer, type SipRequest } from "../runtime/sip/mod.ts";
 import {
   attachExtensionState,
@@ -24,6 +24,7 @@ import {
   MessageSummaryState,
   presencePackage,
   type SubscriptionDialogs,
+  unsolicitedMwiRequest,
 } from "../runtime/call/events/mod.ts";
 import { answerPnpSubscribe, type PnpAnswer } from "../provisioning/mod.ts";
 
@@ -53,6 +54,11 @@ export function startEvents(options: {
   registry?: SubscriptionDialogs;
   /** Extensions with a live registration now (presence open); swept every `sweepMs` (30 s). */
   registered?: () => Iterable<string>;
+  /**
+   * An extension's registered contacts, for unsolicited MWI (a phone that did not subscribe to its
+   * mailbox gets message-summary NOTIFYs anyway); without it none are sent.
+   */
+  bindings?: (extension: string) => readonly Binding[];
   sweepMs?: number;
 }): EventsService {
   const { storage, publicAddress: domain } = options;
@@ -73,7 +79,30 @@ export function startEvents(options: {
   core.register(dialogPackage({ source: hub, domain, exists }));
   core.register(presencePackage({ source: hub, domain, exists }));
   core.register(messageSummaryPackage({ state: mwi, domain, exists }));
-  const detach = [attachExtensionState(core, hub), attachMessageSummary(core, mwi)];
+  // Unsolicited MWI: to the mailbox's own phones that hold no message-summary subscription for it.
+  const unsolicited = (mailbox: string) => {
+    if (!options.bindings) return;
+    const watched = core.subscriptions({ event: "message-summary", resource: mailbox })
+      .some((s) => s.subscriber === mailbox);
+    if (watched) return;
+    const counts = mwi.get(mailbox);
+    for (const b of options.bindings(mailbox)) {
+      const { request, target } = unsolicitedMwiRequest(b, counts, {
+        publicAddress: domain,
+        sipPort: options.sipPort,
+      });
+      void core.sendUnsolicited(request, target).then((status) => {
+        const line = { mailbox, contact: b.contactUri, status, waiting: counts.newMessages };
+        if (status >= 200 && status < 300) options.log.debug("unsolicited MWI sent", line);
+        else options.log.debug("unsolicited MWI not taken", line);
+      }, (e) => options.log.debug("unsolicited MWI failed", { mailbox, error: e as Error }));
+    }
+  };
+  const detach = [
+    attachExtensionState(core, hub),
+    attachMessageSummary(core, mwi),
+    mwi.onChange((mailbox) => unsolicited(mailbox)),
+  ];
   // Registrations expire without a REGISTER (no registrar callback): reconcile presence with the
   // location table at start and then periodically, so a phone that vanished shows closed.
   const online = new Set<string>();
@@ -82,7 +111,9 @@ export function startEvents(options: {
     if (!options.registered) return;
     const now = new Set(options.registered());
     for (const ext of now) {
-      if (!online.has(ext)) hub.setPresence(ext, { registered: true });
+      if (online.has(ext)) continue;
+      hub.setPresence(ext, { registered: true });
+      if (mwi.get(ext).newMessages > 0) unsolicited(ext); // came online with messages waiting
     }
     for (const ext of online) {
       if (!now.has(ext)) hub.setPresence(ext, { registered: false });

@@ -70,6 +70,10 @@ export interface BootConfig {
   hostHelper: string;
   /** Seconds a network change waits for confirmation before it is reverted. */
   networkConfirmSec: number;
+  /** The factory-reset button's input line (`gpiochip0:27:active-low`, `file:/path`); "" = none. */
+  factoryResetButton: string;
+  /** Seconds the factory-reset button must be held. */
+  factoryResetHoldSec: number;
   /** Most SIP TCP connections at once (docs/security.md, "Connections and transports"). */
   sipTcpMaxConnections: number;
   /** Most SIP TCP connections from one IP address. */
@@ -203,6 +207,18 @@ export const SETTINGS: readonly Setting[] = [
     help: "seconds to confirm a network change before it is reverted (10-3600)",
   },
   {
+    key: "factoryResetButton",
+    env: "PBX_FACTORY_RESET_BUTTON",
+    flag: "--factory-reset-button",
+    help: "factory-reset button input, e.g. gpiochip0:27:active-low (default: none)",
+  },
+  {
+    key: "factoryResetHoldSec",
+    env: "PBX_FACTORY_RESET_HOLD_SEC",
+    flag: "--factory-reset-hold-sec",
+    help: "seconds the factory-reset button must be held (2-60, default 10)",
+  },
+  {
     key: "sipTcpMaxConnections",
     env: "PBX_SIP_TCP_MAX_CONNECTIONS",
     flag: "--sip-tcp-max-connections",
@@ -324,6 +340,8 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   hostIface: "",
   hostHelper: "",
   networkConfirmSec: 120,
+  factoryResetButton: "",
+  factoryResetHoldSec: 10,
   sipTcpMaxConnections: 4096,
   sipTcpMaxPerSource: 64,
   sipTcpIdleSec: 300,
@@ -460,6 +478,26 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
       }
       config.hostIface = value.trim();
       break;
+    case "factoryResetButton": {
+      const spec = value.trim();
+      if (spec !== "" && !/^gpiochip\d+:\d+(:active-low)?$/.test(spec) && !/^file:\/./.test(spec)) {
+        throw new RangeError(
+          `${source} must be gpiochipN:LINE[:active-low] or file:/path, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.factoryResetButton = spec;
+      break;
+    }
+    case "factoryResetHoldSec": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < 2 || n > 60) {
+        throw new RangeError(
+          `${source} must be a whole number of seconds 2-60, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.factoryResetHoldSec = n;
+      break;
+    }
     case "networkConfirmSec": {
       const n = Number(value);
       if (!/^\d+$/.test(value.trim()) || n < 10 || n > 3600) {

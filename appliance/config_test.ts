@@ -122,3 +122,25 @@ Deno.test("firmware update settings: defaults, PBX_APP_ROOT, PBX_UPDATE_KEYS_DIR
   );
   throws(() => loadConfig({ readFile: noFile, env: { PBX_MAX_FIRMWARE_BYTES: "1k" } }), /1 MiB to 16 GiB/);
 });
+
+Deno.test("factory-reset button: none by default; a GPIO or file spec and a hold time parse; bad values are refused", () => {
+  const d = loadConfig({ readFile: noFile, env: {} });
+  assertEquals([d.factoryResetButton, d.factoryResetHoldSec], ["", 10]);
+  const c = loadConfig({
+    readFile: noFile,
+    env: { PBX_FACTORY_RESET_BUTTON: "gpiochip0:27:active-low", PBX_FACTORY_RESET_HOLD_SEC: "5" },
+  });
+  assertEquals([c.factoryResetButton, c.factoryResetHoldSec], ["gpiochip0:27:active-low", 5]);
+  const f = loadConfig({
+    readFile: noFile,
+    env: {},
+    args: ["--factory-reset-button", "file:/run/pbx-button"],
+  });
+  assertEquals(f.factoryResetButton, "file:/run/pbx-button");
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_FACTORY_RESET_BUTTON: "gpio27" } }),
+    /PBX_FACTORY_RESET_BUTTON must be gpiochipN:LINE\[:active-low\] or file:\/path/,
+  );
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_FACTORY_RESET_HOLD_SEC: "1" } }), /2-60/);
+  throws(() => loadConfig({ readFile: noFile, env: { PBX_FACTORY_RESET_HOLD_SEC: "ten" } }), /2-60/);
+});

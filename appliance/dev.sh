@@ -23,6 +23,8 @@ TEST_PACKAGES="$TEST_PACKAGES python3-jwt python3-cryptography"
 TEST_PACKAGES="$TEST_PACKAGES python3-aiosmtpd"
 # bitbake -p / -g over os-image/meta-pbx (tests/image/yocto_layer_test.ts): host tools its sanity check wants, locale sources.
 TEST_PACKAGES="$TEST_PACKAGES chrpath diffstat gawk cpio lz4 zstd file wget git gcc g++ make patch locales"
+# The layer's RAUC system.conf and GRUB A/B script are checked with the real tools (rauc, grub-script-check).
+TEST_PACKAGES="$TEST_PACKAGES rauc grub-common"
 RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 openssl"
 # libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
 RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"

@@ -7,7 +7,7 @@ import { type BootConfig, loadConfig, usage } from "./config.ts";
 import { createLogger, type Logger, stderrSink } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
-import { createMailStore } from "../runtime/storage/mod.ts";
+import { createMailStore, createSecretBox } from "../runtime/storage/mod.ts";
 import { MailService } from "../runtime/mail/mod.ts";
 import { createResponse } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
@@ -35,12 +35,16 @@ import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { callFeaturesFeature } from "../runtime/features/callfeatures/mod.ts";
 import { ringGroupsFeature } from "../runtime/features/ringgroups/mod.ts";
+import { trunksFeature } from "../runtime/features/trunks/mod.ts";
+import { startTrunkClients, trunkInbound } from "./_trunks.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { claimsOf, NumberPlan, sourcesFrom, storeLookup } from "../runtime/call/route/mod.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
+import { openInput } from "../drivers/gpio/mod.ts";
+import { ResetButton } from "./_reset_button.ts";
 import { readWav } from "../runtime/media/wav/mod.ts";
 import { PromptLibrary } from "../runtime/media/prompts/mod.ts";
 import { boxHostnames, caRoutes, ensureCertificate } from "./_tls.ts";
@@ -124,6 +128,8 @@ export async function startAppliance(
       log.warn("restored the database from a staged backup", {
         schema: restored.schemaVersion,
         previous: restored.previousAt ?? "none",
+        files: restored.files === null ? "none in the backup (folders kept)" : restored.files.files,
+        foldersKeptAs: restored.files?.replaced.length ? `<folder>.before-restore-*` : "none",
       });
     } else if (restored.reason === "rejected") {
       log.error("staged backup refused; starting on the current data", {
@@ -186,6 +192,29 @@ export async function startAppliance(
       network: storage.settings.get<NetworkConfig>("system.network"),
       time: storage.settings.get<TimeConfig>("system.time"),
     });
+    // The factory-reset button (a GPIO input), held for factoryResetHoldSec: the same reset as the
+    // System page's. A line that cannot be had is logged; the box starts anyway.
+    if (config.factoryResetButton !== "") {
+      const buttonLog = log.child("button");
+      try {
+        const button = new ResetButton({
+          line: openInput(config.factoryResetButton, { consumer: "pbx-factory-reset" }),
+          holdMs: config.factoryResetHoldSec * 1000,
+          clock,
+          logger: buttonLog,
+          onReset: () => {
+            const { at } = hostControl.factoryReset();
+            storage.audit.record({ actor: "button", action: "system.factory-reset", detail: { at } });
+          },
+        });
+        cleanups.push(() => button.stop());
+      } catch (e) {
+        buttonLog.error("factory reset button not available", {
+          line: config.factoryResetButton,
+          error: (e as Error).message,
+        });
+      }
+    }
     await ensureAdmin(storage, config, log);
 
     const media = await MediaPlane.start({
@@ -258,6 +287,7 @@ export async function startAppliance(
         total: config.subscribeMax,
       },
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
+      bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
     });
     cleanups.push(() => events.close());
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
@@ -308,6 +338,9 @@ export async function startAppliance(
         events.hub.setPresence(ext, {
           registered: storage.locations.getBindings(ext, clock.wallNow()).length > 0,
         });
+        // E911: a phone registering from another network is flagged as moved.
+        const first = storage.locations.getBindings(ext, clock.wallNow())[0];
+        if (first !== undefined) trunks.service.registered(ext, first.sourceAddress);
         // The device registry shows each phone's last registration (User-Agent, contact).
         for (const b of storage.locations.getBindings(ext, clock.wallNow())) {
           recordRegistration(storage, {
@@ -333,6 +366,75 @@ export async function startAppliance(
     const paging = startPaging({ storage, clock, log: log.child("paging") });
     cleanups.push(() => paging.close());
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
+    // Outside lines (runtime/features/trunks): trunks, DIDs, outbound routes, E911.
+    const trunks = trunksFeature({
+      db: storage.db,
+      secrets: createSecretBox(config.dataDir),
+      settings: storage.settings,
+      clock,
+      log: log.child("trunks"),
+      activeCalls: (id) => b2bua!.calls().filter((c) => c.trunk === id).length,
+      isExtension: (n) => storage.extensions.get(n) !== undefined,
+      displayName: (n) => storage.extensions.get(n)?.name,
+      boxAddress: config.publicAddress,
+      device: (ext) => {
+        const [d] = storage.devices.byExtension(ext);
+        return d === undefined ? undefined : { mac: d.mac };
+      },
+      currentAddress: (ext) => storage.locations.getBindings(ext, clock.wallNow())[0]?.sourceAddress,
+      numberExists: (n) => numberExists(n),
+      outsideCallers: () => b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
+      onFraud: (a) => {
+        storage.audit.record({
+          actor: "system",
+          action: "fraud.block",
+          detail: { caller: a.caller, reason: a.reason },
+        });
+        if (a.email.length > 0) {
+          try {
+            mail.enqueue({
+              to: a.email,
+              subject: `Fraud guard: ${a.reason}`,
+              text: `${a.reason}\nThe call was refused.\n`,
+            });
+          } catch (err) {
+            log.error("fraud alert email not queued", { error: err as Error });
+          }
+        }
+      },
+      onEmergency: (call) => {
+        const what = `${call.test ? "TEST " : ""}Emergency call ${call.number} from extension ${call.caller}`;
+        storage.audit.record({ actor: "system", action: "e911.call", detail: { ...call } });
+        const e = trunks.service.e911();
+        // The zone hears it at emergency priority, the location spoken (text-to-speech).
+        const zone = e.pageZone;
+        if (zone !== undefined) {
+          void prompts.say(`${what}. ${call.location}.`).then((a) =>
+            paging.service.playWav(zone, {
+              format: "pcm16",
+              sampleRate: 16000,
+              channels: 1,
+              samples: a.rate16,
+            }, {
+              priority: "emergency",
+              origin: { label: "e911" },
+              preTone: true,
+            })
+          ).catch((err) => log.error("emergency page failed", { zone, error: err as Error }));
+        }
+        if (e.email.length > 0) {
+          try {
+            mail.enqueue({
+              to: e.email,
+              subject: what,
+              text: `${what}\nCallback number: ${call.callback}\nLocation: ${call.location}\n`,
+            });
+          } catch (err) {
+            log.error("emergency email not queued", { error: err as Error });
+          }
+        }
+      },
+    });
     // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
     const prompts = new PromptLibrary(config.dataDir);
     // The number plan with the feature modules' claims (forward targets, time-condition destinations).
@@ -420,6 +522,7 @@ export async function startAppliance(
             .check(claim)?.message,
         skip: (m) => callFeatures.store.get(m).dnd,
       }),
+      trunks.feature,
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];
@@ -454,7 +557,19 @@ export async function startAppliance(
       log: sipLog,
       features,
       applicationDeps,
+      trunks: trunks.service,
     }); // runtime/call/route
+    // The DIDs trunks deliver: the inbound scope of the same plan.
+    const routeInbound = createRouter({
+      storage,
+      paging: (n) => paging.route(n),
+      log: sipLog,
+      features,
+      applicationDeps,
+      trunks: trunks.service,
+      scope: "inbound",
+    });
+    const numberExists = (n: string) => route(n).kind !== "none";
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });
     cleanups.push(stopExpiry);
     const load = startLoadMonitor();
@@ -471,6 +586,9 @@ export async function startAppliance(
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
       overloaded: () => load.overloaded(),
+      trunkInbound: trunkInbound(trunks.service, trunks.stir, log.child("stir")),
+      routeInbound,
+      isEmergency: (n) => trunks.service.isEmergency(n),
       clock,
       log: sipLog,
       hooks: [events.hook],
@@ -530,6 +648,15 @@ export async function startAppliance(
     cleanups.push(() => transports!.close());
     cleanups.push(() => transactions.close());
     listeners.sip = true;
+    // Trunk registrations and keepalives (before the transports close: they unregister).
+    cleanups.push(startTrunkClients({
+      service: trunks.service,
+      transactions,
+      clock,
+      log: log.child("trunks"),
+      publicAddress: config.publicAddress,
+      sipPort: () => transports!.port,
+    }));
 
     prov = await startProvisioning({
       config,
@@ -625,6 +752,15 @@ export async function startAppliance(
           memory: Deno.memoryUsage(),
           files: fdStatus(), // open-file limit and descriptors in use (System page)
           calls: b2bua!.calls().length,
+          // Trunk registration and keepalive state for the dashboard (never credentials).
+          trunks: trunks.service.store.trunks().filter((t) => t.enabled).map((t) => {
+            const s = trunks.service.state(t.id);
+            return {
+              id: t.id,
+              ...(s.registration !== undefined ? { registration: s.registration.status } : {}),
+              ...(s.keepalive !== undefined ? { keepalive: s.keepalive.status } : {}),
+            };
+          }),
         };
         return h;
       },

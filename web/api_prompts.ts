@@ -48,7 +48,7 @@ export function registerPromptRoutes(api: Hono<AppEnv>, deps: PromptRouteDeps): 
     return id;
   };
 
-  api.get("/prompts", async (c) => c.json({ prompts: await lib().list() }));
+  api.get("/prompts", async (c) => c.json({ prompts: await lib().list(), maxBytes: lib().maxUploadBytes }));
 
   api.get("/prompts/:id/audio", async (c) => {
     const id = known(c.req.param("id"));

@@ -506,9 +506,14 @@ export function systemRoutes(
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       const bytes = await streamBodyToFile(c, tmp, options.maxRestoreBytes ?? DEFAULT_MAX_RESTORE_BYTES);
       let schemaVersion: number | null = null;
+      let files: number | null = null;
       try {
         await checkSqliteHeader(tmp, bytes);
-        if (options.validateBackup !== undefined) schemaVersion = options.validateBackup(tmp).schemaVersion;
+        if (options.validateBackup !== undefined) {
+          const info = options.validateBackup(tmp);
+          schemaVersion = info.schemaVersion;
+          files = info.files ?? null;
+        }
       } catch (e) {
         fail(400, e instanceof RangeError ? e.message : `not a usable backup: ${(e as Error).message}`);
       }
@@ -516,14 +521,14 @@ export function systemRoutes(
       const stagedBy = c.get("user").username;
       // The note first, then the database by rename: a reader never sees half a file.
       const note = `${dir}/.info-${crypto.randomUUID()}`;
-      Deno.writeTextFileSync(note, JSON.stringify({ stagedAt, stagedBy, schemaVersion, bytes }), {
+      Deno.writeTextFileSync(note, JSON.stringify({ stagedAt, stagedBy, schemaVersion, bytes, files }), {
         mode: 0o600,
       });
       Deno.renameSync(note, `${dir}/info.json`);
       Deno.renameSync(tmp, `${dir}/pbx.sqlite`);
-      audit(c, ip, "system.restore-stage", { bytes, schemaVersion });
+      audit(c, ip, "system.restore-stage", { bytes, schemaVersion, files });
       return c.json(
-        { staged: true, applyOn: "restart", schemaVersion, bytes, stagedAt, stagedBy },
+        { staged: true, applyOn: "restart", schemaVersion, bytes, files, stagedAt, stagedBy },
         202,
       );
     } catch (e) {

@@ -1243,7 +1243,10 @@ export const OPENAPI: Json = {
     "/api/prompts": {
       get: {
         summary: "The prompt catalogue (admin): id, default text, whether an uploaded recording overrides it",
-        responses: { 200: ok("{prompts: [{id, text, overridden, override?}]}"), ...errors(401, 403, 503) },
+        responses: {
+          200: ok("{prompts: [{id, text, overridden, override?}], maxBytes}"),
+          ...errors(401, 403, 503),
+        },
       },
     },
     "/api/prompts/{id}/audio": {

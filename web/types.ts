@@ -186,6 +186,8 @@ export interface ReprovisionResult {
 /** What `validateBackup` found out about an uploaded database. */
 export interface BackupInfo {
   schemaVersion: number;
+  /** Files the backup carries (voicemail, music on hold, prompts, sounds); null: none (older backup). */
+  files?: number | null;
 }
 
 /** A firmware update staged for the next start. `stagedAt` is epoch ms. */

@@ -49,6 +49,7 @@ async function box(): Promise<Box> {
           PBX_STAGE: stage,
           PBX_DATA_DIR: data,
           PBX_USER: String(Deno.uid() ?? 0),
+          PBX_FACTORY_DIR: `${dir}/factory`,
         },
       }).spawn();
       const w = p.stdin.getWriter();
@@ -157,6 +158,45 @@ Deno.test("factory-reset marks the data dir and reboots; reboot and restart-pbx 
     deepStrictEqual(r.calls, ["systemctl --no-block restart pbx.service"]);
     r = await b.run("reboot");
     deepStrictEqual(r.calls, ["systemctl --no-block reboot"]);
+  } finally {
+    await Deno.remove(b.dir, { recursive: true });
+  }
+});
+
+Deno.test("factory-etc puts the managed /etc files back to the image's and sets the hostname again", async () => {
+  const b = await box();
+  try {
+    // The image's values (build.sh copies them to /usr/lib/pbx/factory).
+    await Deno.mkdir(`${b.dir}/factory`);
+    await Deno.writeTextFile(`${b.dir}/factory/hostname`, "pbx\n");
+    await Deno.writeTextFile(`${b.dir}/factory/timezone`, "Etc/UTC\n");
+    await Deno.symlink("/usr/share/zoneinfo/Etc/UTC", `${b.dir}/factory/localtime`);
+    // What the admin set before the reset.
+    await Deno.writeTextFile(`${b.root}/etc/hostname`, "pbx-office\n");
+    await Deno.writeTextFile(`${b.root}/etc/timezone`, "Europe/Berlin\n");
+    await Deno.symlink("/usr/share/zoneinfo/Europe/Berlin", `${b.root}/etc/localtime`);
+    await Deno.writeTextFile(`${b.root}/etc/systemd/network/20-pbx-lan.network`, "[Match]\n");
+    await Deno.mkdir(`${b.root}/etc/systemd/timesyncd.conf.d`);
+    await Deno.writeTextFile(`${b.root}/etc/systemd/timesyncd.conf.d/50-pbx.conf`, "[Time]\n");
+    // Another network file (the image's default) is not the helper's to remove.
+    await Deno.writeTextFile(`${b.root}/etc/systemd/network/80-pbx-default.network`, "[Match]\n");
+    const r = await b.run("factory-etc");
+    deepStrictEqual([r.code, r.out, r.calls], [0, "ok", ["hostname pbx"]]);
+    strictEqual(await Deno.readTextFile(`${b.root}/etc/hostname`), "pbx\n");
+    strictEqual(await Deno.readTextFile(`${b.root}/etc/timezone`), "Etc/UTC\n");
+    strictEqual(await Deno.readLink(`${b.root}/etc/localtime`), "/usr/share/zoneinfo/Etc/UTC");
+    deepStrictEqual([...Deno.readDirSync(`${b.root}/etc/systemd/network`)].map((e) => e.name), [
+      "80-pbx-default.network",
+    ]);
+    deepStrictEqual([...Deno.readDirSync(`${b.root}/etc/systemd/timesyncd.conf.d`)], []);
+    // Without factory copies (the Yocto image: /etc is an overlay emptied before boot) it only
+    // removes the managed files.
+    await Deno.remove(`${b.dir}/factory`, { recursive: true });
+    await Deno.writeTextFile(`${b.root}/etc/systemd/network/20-pbx-lan.network`, "[Match]\n");
+    const again = await b.run("factory-etc");
+    strictEqual(again.code, 0, again.out);
+    strictEqual(await Deno.readTextFile(`${b.root}/etc/hostname`), "pbx\n");
+    ok(!Deno.readDirSync(`${b.root}/etc/systemd/network`).some((e) => e.name === "20-pbx-lan.network"));
   } finally {
     await Deno.remove(b.dir, { recursive: true });
   }

@@ -76,7 +76,10 @@ Deno.test("pbx-launch without staged update runs the current slot offline with t
   const r = await launch(box, ["--log-level", "debug"]);
   assert.equal(r.code, 0, r.stderr);
   // One line: which slot and as whom (the image test checks the user on the console).
-  assert.match(r.stderr, /^pbx-launch: starting slot a as user \S+ \(uid \d+\)\n$/);
+  assert.match(
+    r.stderr,
+    /^pbx-launch: starting slot a as user \S+ \(uid \d+\)\npbx-launch: sandbox: NoNewPrivs=\S+ CapEff=\S+ root=(ro|rw) usr=(ro|rw) tmp=\S+ home=\S+ memory.max=\S+\n$/,
+  );
   assert.equal(r.denoDir, `${box.appRoot}/slots/a/.deno_dir`);
   assert.deepEqual(r.args, [
     "run",

@@ -41,7 +41,9 @@ export interface UpdaterOptions {
    * transpiles and caches its modules at the path they will run from: its cache is keyed by
    * absolute path, so otherwise the first start of the new version transpiles everything. Off by
    * default (tests); the appliance turns it on. A failure is logged, not fatal: the launcher's
-   * trial and rollback handle a version that does not start.
+   * trial and rollback handle a version that does not start. The run gets a temporary, empty
+   * `PBX_DATA_DIR` (removed afterwards): it happens before the launcher's pre-update snapshot, so
+   * it must never touch the live data.
    */
   warmUp?: boolean;
 }
@@ -233,17 +235,24 @@ export class Updater implements FirmwareControl {
         return Deno.execPath();
       }
     })();
+    // The staged code's top level runs here, before the launcher snapshots the database: give it a
+    // data dir of its own, so nothing it does at import time (a migration, a wipe) reaches the live
+    // data. Removed afterwards.
+    let scratch: string | undefined;
     try {
+      scratch = await Deno.makeTempDir({ prefix: "pbx-warmup-data-" });
       const out = await new Deno.Command(deno, {
         args: ["run", "--cached-only", "--allow-all", `${dir}/mod.ts`, "--help"],
         cwd: dir,
-        env: { DENO_DIR: `${dir}/.deno_dir`, NO_COLOR: "1" },
+        env: { DENO_DIR: `${dir}/.deno_dir`, NO_COLOR: "1", PBX_DATA_DIR: scratch },
         stdout: "null",
         stderr: "piped",
         stdin: "null",
         signal: this.#warmAbort.signal,
       }).output();
       const ms = this.#o.clock.now() - started;
+      // Stopped by close() (the appliance is stopping for the restart that applies it): not a failure.
+      if (this.#warmAbort.signal.aborted) return;
       if (out.success) log.info("staged firmware loaded once (module cache warmed)", { version, ms });
       else {
         const error = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
@@ -256,6 +265,8 @@ export class Updater implements FirmwareControl {
     } catch (e) {
       if (this.#warmAbort.signal.aborted) return;
       log.warn("could not warm the staged firmware's module cache", { version, error: (e as Error).message });
+    } finally {
+      if (scratch !== undefined) await Deno.remove(scratch, { recursive: true }).catch(() => {});
     }
   }
 

@@ -336,3 +336,55 @@ Deno.test("a staged slot that fails its trial load stays staged and the failure 
   );
   assert.equal(b.updater.info().staged?.version, "0.3.0");
 });
+
+Deno.test("warm-up runs the staged code with a temporary data dir, never the live one, and removes it", async () => {
+  using ws = await workspace();
+  // Staged code that "migrates" at import time: it writes into whatever PBX_DATA_DIR it gets and
+  // notes that path in its slot.
+  Deno.writeTextFileSync(
+    `${ws.src}/mod.ts`,
+    [
+      'const dir = Deno.env.get("PBX_DATA_DIR") ?? "";',
+      'Deno.writeTextFileSync("warmup-data-dir.txt", dir);',
+      'if (dir !== "") Deno.writeTextFileSync(`${dir}/pbx.sqlite`, "migrated by the warm-up");',
+      "",
+    ].join("\n"),
+  );
+  const b = box(ws, { running: "a", warmUp: true });
+  Deno.mkdirSync(b.dataDir, { recursive: true });
+  Deno.writeTextFileSync(`${b.dataDir}/pbx.sqlite`, "live data");
+  // The service's environment: the live data dir.
+  const before = Deno.env.get("PBX_DATA_DIR");
+  Deno.env.set("PBX_DATA_DIR", b.dataDir);
+  try {
+    const r = await b.updater.stage(await bundle(ws, "up.pbxfw", { version: "0.3.0" }), {
+      by: "admin",
+      allowDowngrade: false,
+    });
+    assert.equal(r.ok, true);
+    await b.updater.settled();
+  } finally {
+    if (before === undefined) Deno.env.delete("PBX_DATA_DIR");
+    else Deno.env.set("PBX_DATA_DIR", before);
+  }
+  const used = Deno.readTextFileSync(`${b.appRoot}/slots/b/warmup-data-dir.txt`);
+  assert.notEqual(used, "");
+  assert.notEqual(Deno.realPathSync(b.dataDir), used);
+  assert.equal(Deno.readTextFileSync(`${b.dataDir}/pbx.sqlite`), "live data");
+  assert.throws(() => Deno.statSync(used), Deno.errors.NotFound, "the scratch data dir is removed");
+});
+
+Deno.test("a warm-up stopped by close() (the restart that applies the update) is not logged as a failure", async () => {
+  using ws = await workspace();
+  Deno.writeTextFileSync(`${ws.src}/mod.ts`, "await new Promise((r) => setTimeout(r, 60_000));\n");
+  const rec = recordingLogger();
+  const b = box(ws, { running: "a", warmUp: true, logger: rec.logger });
+  const r = await b.updater.stage(await bundle(ws, "up.pbxfw", { version: "0.3.0" }), {
+    by: "admin",
+    allowDowngrade: false,
+  });
+  assert.equal(r.ok, true);
+  await b.updater.close();
+  assert.deepEqual(rec.lines.filter((l) => l.startsWith("warn")), []);
+  assert.equal(b.updater.info().staged?.version, "0.3.0");
+});

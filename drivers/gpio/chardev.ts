@@ -1,7 +1,8 @@
 /**
  * Linux GPIO character-device lines (uAPI v2, linux/gpio.h, kernel 5.10+) through libc `open`,
- * `ioctl` and `close`: request one output line with GPIO_V2_GET_LINE_IOCTL on /dev/gpiochipN, then
- * drive it with GPIO_V2_LINE_SET_VALUES_IOCTL on the line fd the kernel returns. The kernel keeps
+ * `ioctl` and `close`: request one line with GPIO_V2_GET_LINE_IOCTL on /dev/gpiochipN, then drive an
+ * output with GPIO_V2_LINE_SET_VALUES_IOCTL (or read an input, a button, with
+ * GPIO_V2_LINE_GET_VALUES_IOCTL) on the line fd the kernel returns. The kernel keeps
  * the line ours until that fd is closed (or the process dies, which releases it too).
  *
  * Struct layouts (x86-64 and arm64 alike: every u64 is 8-aligned, no implicit padding):
@@ -25,6 +26,8 @@ const GPIO_V2_LINES_MAX = 64;
 /** enum gpio_v2_line_flag. */
 export const GPIO_V2_LINE_FLAG_ACTIVE_LOW = 1n << 1n;
 /** enum gpio_v2_line_flag. */
+export const GPIO_V2_LINE_FLAG_INPUT = 1n << 2n;
+/** enum gpio_v2_line_flag. */
 export const GPIO_V2_LINE_FLAG_OUTPUT = 1n << 3n;
 /** enum gpio_v2_line_attr_id. */
 export const GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES = 2;
@@ -39,6 +42,8 @@ export function iowr(type: number, nr: number, size: number): bigint {
 export const GPIO_V2_GET_LINE_IOCTL: bigint = iowr(0xb4, 0x07, LINE_REQUEST_SIZE);
 /** _IOWR(0xB4, 0x0F, struct gpio_v2_line_values) = 0xC010B40F. */
 export const GPIO_V2_LINE_SET_VALUES_IOCTL: bigint = iowr(0xb4, 0x0f, LINE_VALUES_SIZE);
+/** _IOWR(0xB4, 0x0E, struct gpio_v2_line_values) = 0xC010B40E. */
+export const GPIO_V2_LINE_GET_VALUES_IOCTL: bigint = iowr(0xb4, 0x0e, LINE_VALUES_SIZE);
 
 /** What to request. */
 export interface LineRequestOptions {
@@ -46,13 +51,15 @@ export interface LineRequestOptions {
   offset: number;
   /** Consumer label shown by `gpioinfo` (truncated to 31 bytes). */
   consumer?: string;
-  /** Initial output value (default false). */
+  /** Initial output value (default false; outputs only). */
   initial?: boolean;
+  /** Output (default) or input (a button: no output value attribute). */
+  direction?: "output" | "input";
   /** Asserted = low level. */
   activeLow?: boolean;
 }
 
-/** Encode a gpio_v2_line_request for one output line. RangeError for a bad offset. */
+/** Encode a gpio_v2_line_request for one output (or input) line. RangeError for a bad offset. */
 export function encodeLineRequest(options: LineRequestOptions): Uint8Array {
   const { offset } = options;
   if (!Number.isInteger(offset) || offset < 0 || offset > 0xffff_ffff) {
@@ -64,14 +71,17 @@ export function encodeLineRequest(options: LineRequestOptions): Uint8Array {
   const label = new TextEncoder().encode(options.consumer ?? "pbx").subarray(0, GPIO_MAX_NAME_SIZE - 1);
   buf.set(label, GPIO_V2_LINES_MAX * 4); // consumer, NUL-terminated by the zero fill
   const config = 288;
-  let flags = GPIO_V2_LINE_FLAG_OUTPUT;
+  const input = options.direction === "input";
+  let flags = input ? GPIO_V2_LINE_FLAG_INPUT : GPIO_V2_LINE_FLAG_OUTPUT;
   if (options.activeLow === true) flags |= GPIO_V2_LINE_FLAG_ACTIVE_LOW;
   v.setBigUint64(config, flags, true);
-  v.setUint32(config + 8, 1, true); // num_attrs
-  const attr = config + 32; // attrs[0]
-  v.setUint32(attr, GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES, true); // attr.id
-  v.setBigUint64(attr + 8, options.initial === true ? 1n : 0n, true); // attr.values
-  v.setBigUint64(attr + 16, 1n, true); // mask: line 0 of this request
+  if (!input) {
+    v.setUint32(config + 8, 1, true); // num_attrs
+    const attr = config + 32; // attrs[0]
+    v.setUint32(attr, GPIO_V2_LINE_ATTR_ID_OUTPUT_VALUES, true); // attr.id
+    v.setBigUint64(attr + 8, options.initial === true ? 1n : 0n, true); // attr.values
+    v.setBigUint64(attr + 16, 1n, true); // mask: line 0 of this request
+  }
   v.setUint32(560, 1, true); // num_lines
   return buf;
 }
@@ -88,6 +98,12 @@ export function encodeLineValues(on: boolean): Uint8Array {
   v.setBigUint64(0, on ? 1n : 0n, true); // bits
   v.setBigUint64(8, 1n, true); // mask
   return buf;
+}
+
+/** Line 0's logical value in a gpio_v2_line_values the kernel filled in (true = asserted). */
+export function decodeLineValue(values: Uint8Array): boolean {
+  const v = new DataView(values.buffer, values.byteOffset, values.byteLength);
+  return (v.getBigUint64(0, true) & 1n) === 1n;
 }
 
 const SYMBOLS = {
@@ -145,6 +161,43 @@ export function parseGpioSpec(spec: string): GpioSpec | undefined {
   return { chip: m[1]!, offset, activeLow: m[3] !== undefined };
 }
 
+/** Request one line of a spec; the line fd, the device and libc. Errors name spec, device, errno. */
+function requestLine(
+  spec: string,
+  direction: "output" | "input",
+  consumer: string,
+  devDir: string | undefined,
+): { fd: number; device: string; lib: ReturnType<typeof libc.require> } {
+  const parsed = parseGpioSpec(spec);
+  if (parsed === undefined) {
+    throw new RangeError(`GPIO line ${JSON.stringify(spec)} is not "gpiochipN:LINE"`);
+  }
+  const device = `${devDir ?? "/dev"}/${parsed.chip}`;
+  try {
+    Deno.statSync(device);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "not found" : e instanceof Error ? e.message : String(e);
+    throw new Error(`GPIO line ${spec}: ${device} ${why} (no such GPIO chip on this box)`);
+  }
+  const lib = libc.require();
+  const chipFd = lib.open(new TextEncoder().encode(`${device}\0`), O_RDWR | O_CLOEXEC);
+  if (chipFd < 0) throw new Error(`GPIO line ${spec}: cannot open ${device}: ${errnoText(lib)}`);
+  try {
+    const req = encodeLineRequest({
+      offset: parsed.offset,
+      consumer,
+      activeLow: parsed.activeLow,
+      direction,
+    });
+    if (lib.ioctl(chipFd, GPIO_V2_GET_LINE_IOCTL, req) < 0) {
+      throw new Error(`GPIO line ${spec}: requesting line ${parsed.offset} failed: ${errnoText(lib)}`);
+    }
+    return { fd: requestFd(req), device, lib };
+  } finally {
+    lib.close(chipFd); // the line fd lives on without the chip fd
+  }
+}
+
 /**
  * One requested output line. Construction requests the line (de-asserted); `set` drives it;
  * `close` de-asserts and releases it. Errors name the spec, the device and the errno.
@@ -160,40 +213,11 @@ export class GpioLine {
 
   /** Request the line. Error when the chip is missing, the line busy or FFI unavailable. */
   constructor(spec: string, options: { devDir?: string; consumer?: string } = {}) {
-    const parsed = parseGpioSpec(spec);
-    if (parsed === undefined) {
-      throw new RangeError(`GPIO line ${JSON.stringify(spec)} is not "gpiochipN:LINE"`);
-    }
     this.spec = spec;
-    this.device = `${options.devDir ?? "/dev"}/${parsed.chip}`;
-    try {
-      Deno.statSync(this.device);
-    } catch (e) {
-      const why = e instanceof Deno.errors.NotFound
-        ? "not found"
-        : e instanceof Error
-        ? e.message
-        : String(e);
-      throw new Error(`GPIO line ${spec}: ${this.device} ${why} (no such GPIO chip on this box)`);
-    }
-    this.#lib = libc.require();
-    const chipFd = this.#lib.open(new TextEncoder().encode(`${this.device}\0`), O_RDWR | O_CLOEXEC);
-    if (chipFd < 0) throw new Error(`GPIO line ${spec}: cannot open ${this.device}: ${errnoText(this.#lib)}`);
-    try {
-      const req = encodeLineRequest({
-        offset: parsed.offset,
-        consumer: options.consumer ?? "pbx-amplifier",
-        activeLow: parsed.activeLow,
-      });
-      if (this.#lib.ioctl(chipFd, GPIO_V2_GET_LINE_IOCTL, req) < 0) {
-        throw new Error(
-          `GPIO line ${spec}: requesting line ${parsed.offset} failed: ${errnoText(this.#lib)}`,
-        );
-      }
-      this.#fd = requestFd(req);
-    } finally {
-      this.#lib.close(chipFd); // the line fd lives on without the chip fd
-    }
+    const r = requestLine(spec, "output", options.consumer ?? "pbx-amplifier", options.devDir);
+    this.device = r.device;
+    this.#lib = r.lib;
+    this.#fd = r.fd;
   }
 
   /** The last value set. */
@@ -217,6 +241,46 @@ export class GpioLine {
   async close(): Promise<void> {
     if (this.#fd < 0) return;
     if (this.#value) await this.set(false).catch(() => {});
+    this.#lib.close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/**
+ * One requested input line (a button). Construction requests it; `read` returns its logical value
+ * (true = asserted: pressed, `:active-low` for a button that pulls the line to ground); `close`
+ * releases it. Errors name the spec, the device and the errno.
+ */
+export class GpioInput {
+  /** The spec ("gpiochip0:27:active-low"). */
+  readonly spec: string;
+  /** The device path ("/dev/gpiochip0"). */
+  readonly device: string;
+  #fd: number;
+  readonly #lib: ReturnType<typeof libc.require>;
+
+  /** Request the line as an input. Error when the chip is missing, the line busy or FFI unavailable. */
+  constructor(spec: string, options: { devDir?: string; consumer?: string } = {}) {
+    this.spec = spec;
+    const r = requestLine(spec, "input", options.consumer ?? "pbx-button", options.devDir);
+    this.device = r.device;
+    this.#lib = r.lib;
+    this.#fd = r.fd;
+  }
+
+  /** The line's logical value now. Throws an Error naming the errno. */
+  read(): boolean {
+    if (this.#fd < 0) throw new TypeError(`GPIO line ${this.spec} used after close()`);
+    const values = encodeLineValues(false); // bits 0, mask: line 0
+    if (this.#lib.ioctl(this.#fd, GPIO_V2_LINE_GET_VALUES_IOCTL, values) < 0) {
+      throw new Error(`GPIO line ${this.spec}: reading failed: ${errnoText(this.#lib)}`);
+    }
+    return decodeLineValue(values);
+  }
+
+  /** Release the line. Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
     this.#lib.close(this.#fd);
     this.#fd = -1;
   }

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  decodeLineValue,
   encodeLineRequest,
   encodeLineValues,
   GPIO_V2_GET_LINE_IOCTL,
+  GPIO_V2_LINE_GET_VALUES_IOCTL,
   GPIO_V2_LINE_SET_VALUES_IOCTL,
   iowr,
   LINE_REQUEST_SIZE,
   LINE_VALUES_SIZE,
+  openInput,
   openLine,
   parseGpioSpec,
   requestFd,
@@ -24,6 +27,7 @@ Deno.test("the GPIO v2 ioctl numbers match _IOWR(0xB4, nr, size) from linux/gpio
   assert.equal(LINE_VALUES_SIZE, 16);
   assert.equal(GPIO_V2_GET_LINE_IOCTL, 0xc250b407n);
   assert.equal(GPIO_V2_LINE_SET_VALUES_IOCTL, 0xc010b40fn);
+  assert.equal(GPIO_V2_LINE_GET_VALUES_IOCTL, 0xc010b40en);
   assert.equal(iowr(0xb4, 0x01, 68), 0xc044b401n); // GPIO_GET_CHIPINFO_IOCTL's size/type/nr, as _IOWR
   assert.throws(() => iowr(0xb4, 1, 1 << 14), RangeError);
 });
@@ -101,6 +105,40 @@ Deno.test("a chip path that is not a GPIO device fails the line request with ENO
       }).length;
     assert.throws(() => openLine("gpiochip0:4", { devDir: dir }), /requesting line 4 failed: ENOTTY/);
     assert.equal(chipFds(), 0, "the chip fd is closed after a failed request");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("an input line request (a button) sets INPUT, no output attribute; its value is bit 0", () => {
+  const req = encodeLineRequest({ offset: 27, consumer: "btn", activeLow: true, direction: "input" });
+  assert.deepEqual(nonZero(req), [
+    [0, 27], // offsets[0]
+    [256, 0x62], // "btn"
+    [257, 0x74],
+    [258, 0x6e],
+    [288, 0x06], // config.flags = INPUT (1 << 2) | ACTIVE_LOW (1 << 1)
+    [560, 1], // num_lines; num_attrs stays 0
+  ]);
+  const values = new Uint8Array(16);
+  assert.equal(decodeLineValue(values), false);
+  values[0] = 1;
+  assert.equal(decodeLineValue(values), true);
+  values[0] = 2; // another line's bit
+  assert.equal(decodeLineValue(values), false);
+});
+
+Deno.test("an input on a chip path that is not a GPIO device fails with ENOTTY; a missing chip names it", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    assert.throws(() => openInput("gpiochip3:1", { devDir: dir }), /gpiochip3:1: .*gpiochip3 not found/);
+    Deno.writeTextFileSync(`${dir}/gpiochip0`, "");
+    assert.throws(
+      () => openInput("gpiochip0:27:active-low", { devDir: dir }),
+      /requesting line 27 failed: ENOTTY/,
+    );
+    assert.throws(() => openInput("gpio0:27"), RangeError);
+    assert.throws(() => openInput("gpiochip0:x"), RangeError);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

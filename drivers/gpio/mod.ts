@@ -1,5 +1,6 @@
 /**
- * Output lines that switch amplifiers (or relays) on and off.
+ * Output lines that switch amplifiers (or relays) on and off, and input lines (a factory-reset
+ * button) read by polling (`openInput`).
  *
  * - `file:/path` — a file-backed line for tests and for boxes where a script watches a file: the
  *   file holds "1" or "0", and every change is appended to `/path.history` as
@@ -10,13 +11,16 @@
  *
  * @module
  */
-import { GpioLine } from "./chardev.ts";
+import { GpioInput, GpioLine } from "./chardev.ts";
 
 export {
+  decodeLineValue,
   encodeLineRequest,
   encodeLineValues,
   GPIO_V2_GET_LINE_IOCTL,
+  GPIO_V2_LINE_GET_VALUES_IOCTL,
   GPIO_V2_LINE_SET_VALUES_IOCTL,
+  GpioInput,
   GpioLine,
   type GpioSpec,
   iowr,
@@ -123,4 +127,57 @@ export function openLine(spec: string, options: { now?: () => number; devDir?: s
     return new GpioLine(spec, options.devDir === undefined ? {} : { devDir: options.devDir });
   }
   throw new RangeError(`amplifier line ${JSON.stringify(spec)} is neither "file:/path" nor "gpiochipN:LINE"`);
+}
+
+/** One input line (a button), read by polling. */
+export interface InputLine {
+  /** The spec it was opened from ("gpiochip0:27:active-low", "file:/run/pbx-button"). */
+  readonly spec: string;
+  /** The logical value now (true = asserted: the button is pressed). Throws when it cannot be read. */
+  read(): boolean;
+  /** Release the line. Idempotent. */
+  close(): void;
+}
+
+/**
+ * An input backed by a file (tests, or a box where another program reflects the button): "1" =
+ * asserted, anything else or no file = released.
+ */
+export class FileInput implements InputLine {
+  /** The spec ("file:" + path). */
+  readonly spec: string;
+  /** The file path. */
+  readonly path: string;
+
+  /** An input reading `path`. RangeError for an empty path. */
+  constructor(path: string) {
+    if (path === "" || path.includes("\0")) {
+      throw new RangeError(`input file path ${JSON.stringify(path)} invalid`);
+    }
+    this.path = path;
+    this.spec = `file:${path}`;
+  }
+
+  /** True when the file holds "1". */
+  read(): boolean {
+    try {
+      return Deno.readTextFileSync(this.path).trim() === "1";
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  /** Nothing to release. */
+  close(): void {}
+}
+
+/**
+ * Open an input line from its spec (`file:/path` or `gpiochipN:LINE[:active-low]`). RangeError for
+ * a malformed spec, Error when the line cannot be had. `devDir` replaces /dev (tests).
+ */
+export function openInput(spec: string, options: { devDir?: string; consumer?: string } = {}): InputLine {
+  if (spec.startsWith("file:")) return new FileInput(spec.slice(5));
+  if (/^gpiochip/.test(spec)) return new GpioInput(spec, options);
+  throw new RangeError(`input line ${JSON.stringify(spec)} is neither "file:/path" nor "gpiochipN:LINE"`);
 }

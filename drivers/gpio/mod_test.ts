@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FileLine, openLine, readLineHistory } from "./mod.ts";
+import { FileLine, openInput, openLine, readLineHistory } from "./mod.ts";
 
 Deno.test("a file-backed line writes 1/0 and a timestamped history", async () => {
   const dir = Deno.makeTempDirSync();
@@ -32,4 +32,21 @@ Deno.test("a malformed or unsupported line spec is refused with a clear error", 
   assert.throws(() => openLine("relay7"), RangeError);
   assert.throws(() => openLine("gpiochip0:17", { devDir: "/nonexistent" }), /not found/);
   assert.deepEqual(readLineHistory("/nonexistent/line"), []);
+});
+
+Deno.test("a file-backed input reads 1 as asserted; anything else or no file is released", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const input = openInput(`file:${dir}/button`);
+    assert.equal(input.spec, `file:${dir}/button`);
+    assert.equal(input.read(), false);
+    Deno.writeTextFileSync(`${dir}/button`, "1\n");
+    assert.equal(input.read(), true);
+    Deno.writeTextFileSync(`${dir}/button`, "0");
+    assert.equal(input.read(), false);
+    input.close();
+    assert.throws(() => openInput("file:"), RangeError);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -172,6 +172,12 @@ chroot "$ROOT" useradd --system --user-group --home-dir /var/lib/pbx --no-create
 chroot "$ROOT" chown -R pbx:pbx /opt/pbx
 # The privileged helper (fixed command set, reached over pbx-helper.socket).
 install -m 0755 "$REPO/appliance/box/pbx-helper" "$ROOT/usr/lib/pbx/pbx-helper"
+# The image's own values of the /etc files the box manages: a factory reset puts them back
+# (pbx-helper factory-etc, run by pbx-factory-reset.service).
+mkdir -p "$ROOT/usr/lib/pbx/factory"
+cp "$ROOT/etc/hostname" "$ROOT/usr/lib/pbx/factory/hostname"
+[ -f "$ROOT/etc/timezone" ] && cp "$ROOT/etc/timezone" "$ROOT/usr/lib/pbx/factory/timezone"
+lt=$(readlink "$ROOT/etc/localtime" 2>/dev/null) && ln -sfn "$lt" "$ROOT/usr/lib/pbx/factory/localtime"
 
 # systemd units, the default network, enablement (symlinks: what `systemctl enable` would make,
 # from each unit's WantedBy=; templates are started by their socket, not enabled).

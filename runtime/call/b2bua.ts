@@ -27,7 +27,8 @@ import {
   parseUri,
   setHeader,
 } from "../sip/message/mod.ts";
-import { Dialog, newCallId, newTag } from "../sip/mod.ts";
+import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
+import { computeAuthorization } from "../sip/auth/mod.ts";
 import type {
   ClientTransaction,
   ClientTransactionHandlers,
@@ -53,6 +54,7 @@ import {
 import { audioCodecs, mediaSetup, parseInfoDtmf } from "./_call_media.ts";
 import { CallRegistry, DIALOG_LINGER_MS, type DialogUsage, tagOf } from "./registry.ts";
 import { buildRequest, contactFor, viaFor } from "./request.ts";
+import { multipartBody, type OutboundLeg } from "./trunk.ts";
 import type { FailureKind } from "./route/mod.ts";
 
 /** How a ringing step ended without an answer, for the dialplan's continuations. */
@@ -145,6 +147,8 @@ interface Fork {
   contactUri: string;
   state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
   finalStatus?: number;
+  /** A trunk leg's INVITE was sent again with credentials (one challenge is answered, not a loop). */
+  authed?: boolean;
 }
 
 /** A blind transfer (RFC 3515) in progress: side `from` referred the other side to `target`. */
@@ -258,6 +262,26 @@ interface Call {
    * this is told once its legs are released (the INVITE transaction still awaits a final answer).
    */
   onFailure?: ((failure: StepFailure) => void) | undefined;
+  /** A call out of a trunk: the leg's Request-URI, next hop, From/To and headers (runtime/call/trunk.ts). */
+  outbound?: OutboundLeg | undefined;
+  /** The trunk the call came in from or goes out of (live calls and channel counts). */
+  trunk?: string | undefined;
+  /** URI parameters for the caller's From toward the callee (`verstat=TN-Validation-Passed`). */
+  callerParams?: string | undefined;
+}
+
+/** A synthetic binding for a trunk leg: its next hop as the flow, so `peerOfBinding` sends there. */
+function bindingOfLeg(leg: OutboundLeg): Binding {
+  return {
+    extension: leg.trunk,
+    contactUri: leg.uri,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    callId: "",
+    cseq: 0,
+    sourceTransport: leg.target.transport,
+    sourceAddress: leg.target.address,
+    sourcePort: leg.target.port,
+  };
 }
 
 function userOf(headerValue: string | undefined): string | undefined {
@@ -374,6 +398,7 @@ export class B2bua {
       startedAt: c.startedAt,
     };
     if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;
+    if (c.trunk !== undefined) l.trunk = c.trunk;
     return l;
   }
 
@@ -439,11 +464,19 @@ export class B2bua {
       more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined;
       /** Extra headers on the callee's INVITEs (intercom: Call-Info answer-after, Alert-Info). */
       headers?: readonly { name: string; value: string }[];
+      /** Send the call out of a trunk (instead of to registered contacts). */
+      outbound?: OutboundLeg;
+      /** The trunk an inbound call came from (live calls and channel counts). */
+      trunk?: string;
+      /** URI parameters for the caller's From toward the callee (RFC 8588 verstat). */
+      callerParams?: string;
     },
   ): Promise<void> {
     const { caller, callee, source } = options;
     const o = this.#o;
-    const bindings = options.bindings ?? o.bindings(callee);
+    const bindings = options.outbound !== undefined
+      ? [bindingOfLeg(options.outbound)]
+      : options.bindings ?? o.bindings(callee);
     const now = o.clock.wallNow();
     let offer: SdpInfo | undefined;
     if (invite.body.length > 0) {
@@ -523,6 +556,10 @@ export class B2bua {
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
     if (options.more !== undefined) call.more = options.more;
     if (options.headers !== undefined && options.headers.length > 0) call.forkHeaders = options.headers;
+    if (options.outbound !== undefined) call.outbound = options.outbound;
+    const trunk = options.outbound?.trunk ?? options.trunk;
+    if (trunk !== undefined) call.trunk = trunk;
+    if (options.callerParams !== undefined) call.callerParams = options.callerParams;
     this.#calls.set(call.id + "|" + call.aTag, call);
     this.#byInviteTx.set(tx, call);
     this.#register(call, "a", call.id, call.aTag);
@@ -570,10 +607,16 @@ export class B2bua {
       if (call.state === "ended") return;
       call.aOffer = offer;
       // B is offered A's codecs plus whatever else the box can transcode (see _codec_plan.ts).
+      const only = call.outbound?.codecs;
+      const codecs = box.length > 0 ? planOffer(audioCodecs(offer), box) : undefined;
+      // A trunk's codec list narrows the offer (TELEPHONE-EVENT in it keeps RFC 4733 DTMF).
+      const narrowed = only === undefined || only.length === 0
+        ? codecs
+        : (codecs ?? audioCodecs(offer)).filter((c) => only.includes(c.name.toUpperCase()));
       bOffer = call.bSdp.offerFrom(
         offer,
         bLeg.rtpPort,
-        box.length > 0 ? { codecs: planOffer(audioCodecs(offer), box) } : {},
+        narrowed !== undefined && narrowed.length > 0 ? { codecs: narrowed } : {},
       );
     } else {
       // Delayed offer: A's leg waits for A's answer in its ACK; B gets the box's own offer.
@@ -582,10 +625,11 @@ export class B2bua {
     const from = `${
       callerName ? `"${callerName.replace(/["\\]/g, "")}" ` : ""
     }<sip:${caller}@${o.publicAddress}>`;
+    const params = call.callerParams !== undefined ? `;${call.callerParams}` : "";
     const dialog = {
-      from,
+      from: call.outbound?.from ?? (params === "" ? from : from.replace(/>$/, `${params}>`)),
       fromTag: call.bFromTag,
-      to: `<sip:${callee}@${o.publicAddress}>`,
+      to: call.outbound?.to ?? `<sip:${callee}@${o.publicAddress}>`,
       callId: call.bCallId,
     };
     for (const b of bindings) this.#addFork(call, b, dialog, bOffer);
@@ -611,9 +655,14 @@ export class B2bua {
     sdp: string,
     handlers: (fork: Fork) => ClientTransactionHandlers,
     onSendError?: (e: Error) => void,
+    leg?: OutboundLeg,
     extraHeaders: readonly { name: string; value: string }[] = [],
   ): Fork {
     const peer = peerOfBinding(b);
+    // A trunk leg's body: the SDP alone, or multipart/mixed with its parts (PIDF-LO, RFC 6442).
+    const body = leg?.parts !== undefined && leg.parts.length > 0
+      ? multipartBody(sdp, leg.parts)
+      : { body: sdp, contentType: "application/sdp" };
     const req = buildRequest({
       method: "INVITE",
       uri: b.contactUri,
@@ -624,10 +673,11 @@ export class B2bua {
       headers: [
         { name: "Allow", value: this.#allow() },
         { name: "User-Agent", value: "pbx-appliance" },
+        ...(leg?.headers ?? []),
         ...extraHeaders,
       ],
-      body: sdp,
-      contentType: "application/sdp",
+      body: body.body,
+      contentType: body.contentType,
     });
     const fork: Fork = {
       request: req,
@@ -676,6 +726,7 @@ export class B2bua {
       this.#onForkAnswered(call, fork, res);
       return;
     }
+    if ((res.status === 401 || res.status === 407) && this.#answerChallenge(call, fork, res)) return;
     this.#onForkFailed(call, fork, res.status, res.reason);
   }
 
@@ -946,6 +997,65 @@ export class B2bua {
     return true;
   }
 
+  /**
+   * A carrier challenged a trunk leg's INVITE (RFC 3261 22.2): send it again in the same dialog
+   * (Call-ID, From tag) with the next CSeq, a new branch and the credentials. False when there are
+   * none, the fork already answered one, or the challenge cannot be answered.
+   */
+  #answerChallenge(call: Call, fork: Fork, res: SipResponse): boolean {
+    const auth = call.outbound?.auth;
+    if (auth === undefined || fork.authed === true || call.state === "ended" || fork.state === "cancelled") {
+      return false;
+    }
+    const header = res.status === 407 ? "Proxy-Authenticate" : "WWW-Authenticate";
+    const challenge = getHeader(res, header);
+    if (challenge === undefined) return false;
+    let value: string;
+    try {
+      value = computeAuthorization({
+        method: "INVITE",
+        uri: fork.request.uri,
+        username: auth.username,
+        password: auth.password,
+        challenge,
+      });
+    } catch (e) {
+      this.#o.log.warn("trunk challenge cannot be answered", { call: call.id, error: (e as Error).message });
+      return false;
+    }
+    const req: SipRequest = { ...fork.request, headers: fork.request.headers.map((h) => ({ ...h })) };
+    for (const h of req.headers) {
+      const name = h.name.toLowerCase();
+      if (name === "via" || name === "v") {
+        h.value = h.value.replace(/;branch=[^;,\s]+/i, `;branch=${newBranch()}`);
+        break;
+      }
+    }
+    for (const h of req.headers) {
+      if (h.name.toLowerCase() === "cseq") {
+        h.value = h.value.replace(/^\s*(\d+)/, (_m, n) => String(Number(n) + 1));
+      }
+    }
+    req.headers.push({ name: res.status === 407 ? "Proxy-Authorization" : "Authorization", value });
+    fork.authed = true;
+    fork.request = req;
+    fork.state = "calling";
+    try {
+      fork.branchTx = this.#o.transactions.sendRequest(req, fork.peer, {
+        onResponse: (r) => this.#onForkResponse(call, fork, r),
+        onTimeout: () => this.#onForkFailed(call, fork, 408),
+        onTransportError: () => this.#onForkFailed(call, fork, 503),
+      });
+    } catch (e) {
+      this.#o.log.warn("resending a challenged trunk INVITE failed", {
+        call: call.id,
+        error: (e as Error).message,
+      });
+      return false;
+    }
+    return true;
+  }
+
   #addFork(call: Call, b: Binding, dialog: ForkDialog, sdp: string): void {
     call.forks.push(this.#sendFork(
       b,
@@ -957,6 +1067,7 @@ export class B2bua {
         onTransportError: () => this.#onForkFailed(call, fork, 503),
       }),
       undefined,
+      call.outbound,
       call.forkHeaders,
     ));
   }
@@ -1801,6 +1912,11 @@ export class B2bua {
     };
     if (call.callerName !== undefined) record.callerName = call.callerName;
     if (answeredAt !== undefined) record.answeredAt = answeredAt;
+    if (call.trunk !== undefined) record.trunk = call.trunk;
+    const verstat = call.callerParams !== undefined
+      ? /verstat=([^;>]+)/.exec(call.callerParams)?.[1]
+      : undefined;
+    if (verstat !== undefined) record.verstat = verstat;
     this.#record(record);
     this.#changed(call);
     o.log.info("call ended", {

@@ -17,6 +17,7 @@ import type { GroupMember, GroupStrategy } from "./route/mod.ts";
 import type { LocalCallHandler, LocalCalls } from "./local.ts";
 import { MethodRegistry } from "./methods.ts";
 import { type CallRegistry, tagOf } from "./registry.ts";
+import type { InboundDecision, OutboundDecision, OutboundRequest } from "./trunk.ts";
 
 /** Methods we know (405 with Allow) as opposed to unknown ones (501). */
 const KNOWN_METHODS = new Set([
@@ -64,12 +65,24 @@ export type RouteTarget =
     next?: Continue;
   }
   | { kind: "local"; handler: LocalCallHandler }
+  /** Out of a trunk: `prepare` gives the leg (or a refusal) for this caller; see trunk.ts. */
+  | {
+    kind: "trunk";
+    trunk: string;
+    number: string;
+    prepare(request: OutboundRequest): OutboundDecision | Promise<OutboundDecision>;
+    ringSeconds?: number;
+    next?: Continue;
+  }
   | { kind: "none"; status?: number; reason?: string };
 
 /** A route being run on one INVITE: cancelled by the caller; a ringing step sent 100 already. */
 interface Run {
   cancelled: boolean;
   trying: boolean;
+  /** A call from a trunk: its id, and URI parameters for the caller's From (verstat). */
+  trunk?: string;
+  callerParams?: string;
 }
 
 type FailureKindSeen = "noAnswer" | "busy" | "unavailable";
@@ -107,6 +120,18 @@ export interface DispatcherOptions {
    * registrations keep being served, instead of everything slowing into retransmission storms.
    */
   overloaded?(): boolean;
+  /**
+   * Trunk ingress, before extension auth: undefined when the INVITE is not from a trunk, else take
+   * it in (its DID is routed by `routeInbound`) or refuse it (no DID: 404, never a phone).
+   */
+  trunkInbound?(
+    req: SipRequest,
+    source: Peer,
+  ): InboundDecision | undefined | Promise<InboundDecision | undefined>;
+  /** Resolve a DID a trunk delivered (the inbound scope of the number plan). */
+  routeInbound?(number: string): RouteTarget;
+  /** Emergency numbers (911): never shed under overload (Kari's Law). */
+  isEmergency?(dialled: string): boolean;
 }
 
 /** Seconds a caller is asked to wait when the box sheds a new call (RFC 3261 21.5.4). */
@@ -200,12 +225,28 @@ export function createDispatcher(
   };
 
   const handleInvite = async (req: SipRequest, tx: ServerTransaction, source: Peer) => {
-    if (options.overloaded?.()) {
+    if (options.overloaded?.() && !emergency(req)) {
       // Shed before the digest check: under overload the cheapest answer is the right one.
       const res = createResponse(req, 503, { reason: "Service Unavailable (overloaded)" });
       addHeader(res, "Retry-After", String(OVERLOAD_RETRY_AFTER));
       tx.respond(res);
       return;
+    }
+    // A trunk's INVITE is matched by its address before extension auth (ingress classification).
+    const inbound = options.trunkInbound === undefined ? undefined : await options.trunkInbound(req, source);
+    if (inbound?.kind === "refuse") {
+      tx.respond(createResponse(req, inbound.status, { reason: inbound.reason }));
+      return;
+    }
+    if (inbound?.kind === "accept") {
+      const first = options.routeInbound?.(inbound.dialled) ?? { kind: "none" as const };
+      if (first.kind === "none" && first.status === undefined) {
+        log.info("trunk call to a number that is no DID", { trunk: inbound.trunk, dialled: inbound.dialled });
+      }
+      return await runRoute(req, tx, source, inbound.caller, inbound.dialled, first, {
+        trunk: inbound.trunk,
+        ...(inbound.callerParams === undefined ? {} : { callerParams: inbound.callerParams }),
+      });
     }
     const auth = authorizer.authorize(req, source);
     if (!auth.ok) return respondLater(tx, auth.response, auth.delayMs);
@@ -241,8 +282,9 @@ export function createDispatcher(
     caller: string,
     dialled: string,
     first: RouteTarget,
+    from: { trunk?: string; callerParams?: string } = {},
   ): Promise<void> => {
-    const run = { cancelled: false, trying: false };
+    const run: Run = { cancelled: false, trying: false, ...from };
     runs.set(tx, run);
     let target = first;
     for (let steps = 0;; steps++) {
@@ -268,6 +310,39 @@ export function createDispatcher(
         }
         await options.local.answer(req, tx, { caller, dialled, source, handler: target.handler });
         return;
+      }
+      if (target.kind === "trunk") {
+        const decision = await target.prepare({
+          trunk: target.trunk,
+          number: target.number,
+          caller,
+          callId: getHeader(req, "Call-ID") ?? "",
+          dialled,
+        });
+        if (!decision.ok) {
+          log.info("trunk step refused", { caller, dialled, trunk: target.trunk, status: decision.status });
+          if (decision.failover !== true || target.next === undefined) {
+            tx.respond(createResponse(req, decision.status, { reason: decision.reason }));
+            return;
+          }
+          target = target.next({ kind: "failed", status: decision.status, reason: decision.reason });
+          continue;
+        }
+        const failure = await ringTrunk(req, tx, source, caller, target, decision.leg, run);
+        if (failure === undefined) return;
+        if (target.next === undefined) {
+          tx.respond(
+            createResponse(
+              req,
+              failure.status,
+              failure.reason !== undefined ? { reason: failure.reason } : {},
+            ),
+          );
+          return;
+        }
+        log.info("route goes on", { caller, dialled, after: failure.kind, status: failure.status });
+        target = target.next(failure);
+        continue;
       }
       const failure = target.kind === "extension"
         ? await ringOnce(
@@ -298,6 +373,44 @@ export function createDispatcher(
   };
 
   const ms = (seconds: number | undefined): RingMs => seconds === undefined ? undefined : seconds * 1000;
+
+  const emergency = (req: SipRequest): boolean => {
+    if (options.isEmergency === undefined) return false;
+    try {
+      const user = parseUri(req.uri).user;
+      return user !== undefined && options.isEmergency(user);
+    } catch {
+      return false;
+    }
+  };
+
+  /** A trunk step: one INVITE out of the trunk; resolves with the failure as `ringOnce` does. */
+  const ringTrunk = (
+    req: SipRequest,
+    tx: ServerTransaction,
+    source: Peer,
+    caller: string,
+    target: Extract<RouteTarget, { kind: "trunk" }>,
+    leg: Parameters<B2bua["startCall"]>[2]["outbound"] & object,
+    run: Run,
+  ): Promise<StepFailure | undefined> => {
+    const first = !run.trying;
+    run.trying = true;
+    const goesOn = target.next !== undefined;
+    return new Promise((resolve) => {
+      const started = b2bua.startCall(req, tx, {
+        caller,
+        callee: target.number,
+        source,
+        outbound: leg,
+        ringMs: ms(target.ringSeconds) ?? 180_000,
+        ...(first ? {} : { continued: true }),
+        ...(goesOn ? { onFailure: resolve } : {}),
+      });
+      if (!goesOn) started.then(() => resolve(undefined), () => resolve(undefined));
+      else started.catch(() => resolve(undefined));
+    });
+  };
 
   /**
    * Ring `numbers` (one extension, or a group's members at once) as one B2BUA call. Resolves with
@@ -341,6 +454,8 @@ export function createDispatcher(
         ...(goesOn ? { onFailure: resolve } : {}),
         ...(more !== undefined ? { more } : {}),
         ...(headers !== undefined ? { headers } : {}),
+        ...(run.trunk !== undefined ? { trunk: run.trunk } : {}),
+        ...(run.callerParams !== undefined ? { callerParams: run.callerParams } : {}),
       });
       if (!goesOn) started.then(() => resolve(undefined), () => resolve(undefined));
       else started.catch(() => resolve(undefined));

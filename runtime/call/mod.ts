@@ -15,3 +15,4 @@ export * from "./methods.ts";
 export * from "./request.ts";
 export * from "./application.ts";
 export * from "./feature.ts";
+export * from "./trunk.ts";

@@ -83,4 +83,6 @@ export interface LiveCall {
   state: "dialing" | "ringing" | "answered";
   startedAt: number;
   answeredAt?: number;
+  /** The trunk the call came in from or goes out of. */
+  trunk?: string;
 }

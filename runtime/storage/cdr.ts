@@ -54,6 +54,10 @@ export interface CdrRecord {
   hangupBy?: HangupBy | undefined;
   sipCode?: number | undefined;
   reason?: string | undefined;
+  /** The trunk the call came in from or went out of. */
+  trunk?: string | undefined;
+  /** STIR/SHAKEN verification of a trunk caller (RFC 8588 verstat). */
+  verstat?: string | undefined;
 }
 
 /** A stored call record. */
@@ -128,6 +132,8 @@ interface CdrDbRow {
   hangup_by: HangupBy | null;
   sip_code: number | null;
   reason: string | null;
+  trunk: string | null;
+  verstat: string | null;
 }
 
 function toRow(r: CdrDbRow): CdrRow {
@@ -148,6 +154,8 @@ function toRow(r: CdrDbRow): CdrRow {
   if (r.hangup_by !== null) row.hangupBy = r.hangup_by;
   if (r.sip_code !== null) row.sipCode = r.sip_code;
   if (r.reason !== null) row.reason = r.reason;
+  if (r.trunk !== null) row.trunk = r.trunk;
+  if (r.verstat !== null) row.verstat = r.verstat;
   return row;
 }
 
@@ -193,7 +201,9 @@ const CSV_COLUMNS: readonly (keyof CdrRow)[] = [
   "hangupBy",
   "sipCode",
   "reason",
-  "linkedId", // last: spreadsheets reading the older columns by position still line up
+  "linkedId", // after the older columns: spreadsheets reading them by position still line up
+  "trunk",
+  "verstat",
 ];
 
 function csvCell(value: unknown): string {
@@ -216,8 +226,8 @@ export function createCdrStore(db: DatabaseSync, options: { committer?: GroupCom
   const committer = options.committer ?? createGroupCommit(db);
   const insert = db.prepare(
     `INSERT INTO cdr (call_id, caller, callee, caller_name, started_at, answered_at, ended_at, duration_ms,
-       billsec_ms, disposition, hangup_by, sip_code, reason, linked_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       billsec_ms, disposition, hangup_by, sip_code, reason, linked_id, trunk, verstat)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const prepare = (r: CdrRecord): SqlValue[] => {
     if (typeof r !== "object" || r === null) throw new TypeError("CDR record must be an object");
@@ -259,6 +269,8 @@ export function createCdrStore(db: DatabaseSync, options: { committer?: GroupCom
       sipCode,
       str(r.reason, "reason", true, 1024),
       str(r.linkedId ?? r.callId, "linkedId", false, 1024),
+      str(r.trunk, "trunk", true, 64),
+      str(r.verstat, "verstat", true, 64),
     ];
   };
   const store: CdrStore = {

@@ -80,7 +80,7 @@ Deno.test("CDR CSV quotes commas and quotes and defuses spreadsheet formulas", (
     const lines = csv.split("\r\n");
     assert.equal(
       lines[0],
-      "id,callId,caller,callerName,callee,startedAt,answeredAt,endedAt,durationMs,billsecMs,disposition,hangupBy,sipCode,reason,linkedId",
+      "id,callId,caller,callerName,callee,startedAt,answeredAt,endedAt,durationMs,billsecMs,disposition,hangupBy,sipCode,reason,linkedId,trunk,verstat",
     );
     assert.ok(csv.includes(`"'=HYPERLINK(""x""), ""Bob"""`));
     assert.ok(csv.includes('"line1\nline2"'));

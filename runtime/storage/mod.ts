@@ -108,6 +108,8 @@ export {
   type StoredAttachment,
 } from "./mail_outbox.ts";
 export { type Migration, MIGRATIONS } from "./migrations/mod.ts";
+export { createSecretBox, type SecretBox } from "./secrets.ts";
+export { BACKUP_DIRS, type FilesRestored } from "./backup_files.ts";
 export {
   applyStagedRestore,
   type DatabaseInfo,

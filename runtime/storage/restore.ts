@@ -7,10 +7,13 @@
 import { DatabaseSync } from "node:sqlite";
 import { schemaVersion } from "./_db.ts";
 import { MIGRATIONS } from "./migrations/mod.ts";
+import { backupFileList, type FilesRestored, restoreBackupFiles } from "./backup_files.ts";
 
 /** What a database file holds, as far as a restore cares. */
 export interface DatabaseInfo {
   schemaVersion: number;
+  /** Files the backup carries (voicemail, music on hold, ...); null: a backup without files. */
+  files: number | null;
 }
 
 const LATEST = MIGRATIONS.reduce((m, x) => Math.max(m, x.version), 0);
@@ -52,7 +55,8 @@ export function inspectDatabase(path: string): DatabaseInfo {
     )
       .get();
     if (hasExtensions === undefined) throw new RangeError("not a PBX database (no extensions table)");
-    return { schemaVersion: version };
+    const files = backupFileList(db); // every path checked: a hostile one refuses the backup
+    return { schemaVersion: version, files: files?.length ?? null };
   } finally {
     db.close();
   }
@@ -67,7 +71,7 @@ export function stagedRestorePath(dataDir: string): string {
 export type RestoreOutcome =
   | { applied: false; reason: "none" }
   | { applied: false; reason: "rejected"; error: string; keptAt: string }
-  | { applied: true; schemaVersion: number; previousAt: string | null };
+  | { applied: true; schemaVersion: number; previousAt: string | null; files: FilesRestored | null };
 
 function exists(path: string): boolean {
   try {
@@ -110,5 +114,6 @@ export function applyStagedRestore(dataDir: string, options: { now?: () => numbe
     for (const suffix of ["-wal", "-shm"]) if (exists(live + suffix)) Deno.removeSync(live + suffix);
   }
   Deno.renameSync(staged, live);
-  return { applied: true, schemaVersion: info.schemaVersion, previousAt };
+  const files = restoreBackupFiles(live, dataDir, stamp) ?? null;
+  return { applied: true, schemaVersion: info.schemaVersion, previousAt, files };
 }

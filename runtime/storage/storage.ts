@@ -4,6 +4,7 @@ import { type Clock, realClock } from "../clock/mod.ts";
 import { createGroupCommit, migrate, openDatabase, schemaVersion } from "./_db.ts";
 import { loadOrCreateKey } from "./_secret.ts";
 import { MIGRATIONS } from "./migrations/mod.ts";
+import { addBackupFiles } from "./backup_files.ts";
 import { createExtensionStore, type ExtensionStore } from "./extensions.ts";
 import { createLocationStore, type LocationStore } from "./location.ts";
 import { type CdrStore, createCdrStore } from "./cdr.ts";
@@ -52,7 +53,10 @@ export interface Storage {
   readonly paging: PagingStore;
   /** Applied schema version. */
   schemaVersion(): number;
-  /** Write a consistent copy of the database to `path` (VACUUM INTO); the file must not exist. */
+  /**
+   * Write a consistent copy of the database to `path` (VACUUM INTO; the file must not exist), with
+   * the files of the data dir's user-data folders in it (backup_files.ts).
+   */
   backupTo(path: string): void;
   /** Flush queued group commits and close. Idempotent. */
   close(): void;
@@ -98,6 +102,7 @@ export function openStorage(options: StorageOptions): Storage {
     schemaVersion: () => schemaVersion(db),
     backupTo(target) {
       db.prepare("VACUUM INTO ?").run(target);
+      addBackupFiles(target, dataDir);
     },
     close() {
       if (closed) return;

@@ -54,5 +54,5 @@ export {
   toneLevel,
   writeWav,
 } from "./wav.ts";
-export { pcapG711, type PcapRtp, readPcapRtp } from "./pcap.ts";
+export { dtmfTones, pcapG711, type PcapRtp, readPcapRtp, writePcapG711 } from "./pcap.ts";
 export { hasAiosmtpd, type ParsedMail, parseMime, PYTHON, type SmtpSink, startSmtpSink } from "./smtp.ts";

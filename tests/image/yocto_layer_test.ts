@@ -5,7 +5,9 @@
  * parses) and `bitbake -g pbx-image` (the dependency graph resolves), and checks that the graph
  * holds a recipe for every shared library the code opens through FFI (the `soname: "..."` of
  * every driver, mapped in os-image/meta-pbx/files/ffi-libraries.tsv: a new driver without a
- * mapping fails here). Nothing is built or fetched (BB_NO_NETWORK).
+ * mapping fails here). Then `bitbake -e pbx-image` (the read-only root with the /etc overlay and
+ * the layer's own /sbin/init) and `bitbake -g pbx-rauc-grubconf` (the RAUC variant's GRUB
+ * environment). Nothing is built or fetched (BB_NO_NETWORK).
  *
  * bitbake refuses to run as root: as root (CI) the test creates the system user `pbxbuild`
  * (useradd) and runs bitbake through `runuser`. bitbake also needs the en_US.UTF-8 locale; when
@@ -338,6 +340,22 @@ Deno.test({
       );
       ok(edge.test(dot), `${s}: packagegroup-pbx-runtime does not depend on ${v.recipe}`);
     }
+
+    // The image's /etc overlay and its own /sbin/init (files/pbx-etc-preinit.sh.in; run by
+    // yocto_files_test.ts), on the read-only root.
+    const imageEnv = await t("bitbake -e pbx-image", () => bb(["-e", "pbx-image"]));
+    const value = (name: string) => new RegExp(`^${name}="([^"]*)"`, "m").exec(imageEnv)?.[1];
+    for (const feature of ["read-only-rootfs", "overlayfs-etc"]) {
+      ok(value("IMAGE_FEATURES")?.split(/\s+/).includes(feature), `IMAGE_FEATURES has ${feature}`);
+    }
+    strictEqual(value("OVERLAYFS_ETC_INIT_TEMPLATE"), `${LAYER}/files/pbx-etc-preinit.sh.in`);
+    strictEqual(value("OVERLAYFS_ETC_DEVICE"), "LABEL=data");
+    strictEqual(value("WKS_FILE"), "pbx-ab.wks");
+    // The RAUC variant's GRUB environment recipe needs nothing from meta-rauc: it resolves here.
+    // (The bundle and rauc-conf append need meta-rauc and are parsed only with it: BBFILES_DYNAMIC.)
+    await t("bitbake -g pbx-rauc-grubconf", () => bb(["-g", "pbx-rauc-grubconf"]));
+    const grubconf = Deno.readTextFileSync(`${build}/pn-buildlist`);
+    ok(/^grub-native$/m.test(grubconf), "pbx-rauc-grubconf builds its grubenv with grub-native");
 
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     await Deno.writeTextFile(`${ARTIFACTS}/timings.json`, JSON.stringify(timings, null, 2) + "\n");

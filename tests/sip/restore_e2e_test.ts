@@ -1,6 +1,7 @@
 /**
  * Backup and restore through the API of the real appliance: download a backup, change the data,
- * upload the backup, restart: the box is back to the backed-up state and kept the replaced database.
+ * upload the backup, restart: the box is back to the backed-up state (database and the voicemail and
+ * music-on-hold files) and kept the replaced database and folders.
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
 import { startAppliance } from "../_harness/mod.ts";
@@ -12,6 +13,8 @@ Deno.test("a restored backup replaces the data at the next start", async () => {
     try {
       const api = await app.adminApi();
       await api.createExtension({ number: "201", name: "Before", password: "Granite-Fox-q" });
+      Deno.mkdirSync(`${dataDir}/voicemail/201`, { recursive: true });
+      Deno.writeFileSync(`${dataDir}/voicemail/201/kept.wav`, new Uint8Array([82, 73, 70, 70]));
       const token = await app.adminToken();
       const backup = await fetch(`${app.baseUrl}/api/system/backup`, {
         headers: { authorization: `Bearer ${token}` },
@@ -19,6 +22,8 @@ Deno.test("a restored backup replaces the data at the next start", async () => {
       eq(backup.status, 200);
       const bytes = new Uint8Array(await backup.arrayBuffer());
       await api.createExtension({ number: "202", name: "After the backup", password: "Granite-Fox-q" });
+      Deno.removeSync(`${dataDir}/voicemail/201/kept.wav`);
+      Deno.writeFileSync(`${dataDir}/voicemail/201/later.wav`, new Uint8Array([1]));
       // A file that is not a database is refused with a message, and nothing is staged.
       const junk = await fetch(`${app.baseUrl}/api/system/restore`, {
         method: "POST",
@@ -33,7 +38,7 @@ Deno.test("a restored backup replaces the data at the next start", async () => {
         body: bytes,
       });
       eq(staged.status, 202);
-      await staged.body?.cancel();
+      eq((await staged.json()).files, 1, "the backup carries the voicemail file");
     } finally {
       await app.stop();
     }
@@ -47,6 +52,9 @@ Deno.test("a restored backup replaces the data at the next start", async () => {
         e.name.startsWith("pbx.sqlite.before-restore-")
       );
       eq(kept.length, 1, "the replaced database is kept");
+      eq([...Deno.readFileSync(`${dataDir}/voicemail/201/kept.wav`)], [82, 73, 70, 70]);
+      ok(!/later\.wav/.test([...Deno.readDirSync(`${dataDir}/voicemail/201`)].map((e) => e.name).join()));
+      ok([...Deno.readDirSync(dataDir)].some((e) => e.name.startsWith("voicemail.before-restore-")));
     } finally {
       await app.stop();
     }

@@ -26,7 +26,10 @@ const SDP = `v=0
       a=ptime:20
       a=sendrecv`;
 
-function invite(cseq: number, auth: boolean): string {
+/** The SDP without telephone-event: the box must find the caller's digits in its audio. */
+const SDP_NO_TE = SDP.replace(" 8 101", " 8").replace(/\n\s*a=rtpmap:101[^\n]*\n\s*a=fmtp:101[^\n]*/, "");
+
+function invite(cseq: number, auth: boolean, sdp = SDP): string {
   return `  <send retrans="500">
     <![CDATA[
 
@@ -42,7 +45,7 @@ ${auth ? "      [authentication]\n" : ""}      User-Agent: sipp
       Content-Type: application/sdp
       Content-Length: [len]
 
-      ${SDP}
+      ${sdp}
 
     ]]>
   </send>
@@ -92,7 +95,12 @@ function infoRequest(cseq: number, digit: string): string {
 const DIGIT_FILE: Record<string, string> = { "#": "pound", "*": "star" };
 
 /** A caller scenario: INVITE (digest), ACK, the steps, then BYE (`end: "bye"`) or wait for the box's BYE. */
-export function callerScenario(steps: readonly CallerStep[], end: "bye" | "await-bye"): string {
+export function callerScenario(
+  steps: readonly CallerStep[],
+  end: "bye" | "await-bye",
+  options: { telephoneEvent?: boolean } = {},
+): string {
+  const sdp = options.telephoneEvent === false ? SDP_NO_TE : SDP;
   const body: string[] = [];
   let cseq = 3; // in-dialog requests after the INVITE (CSeq 2)
   for (const s of steps) {
@@ -134,7 +142,7 @@ ${OK_200}`;
   return `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="voicemail_caller">
-${invite(1, false)}  <recv response="100" optional="true" />
+${invite(1, false, sdp)}  <recv response="100" optional="true" />
   <recv response="407" optional="true" auth="true" next="challenged" />
   <recv response="401" auth="true" />
   <label id="challenged" />
@@ -152,7 +160,7 @@ ${invite(1, false)}  <recv response="100" optional="true" />
 
     ]]>
   </send>
-${invite(2, true)}  <recv response="100" optional="true" />
+${invite(2, true, sdp)}  <recv response="100" optional="true" />
   <recv response="180" optional="true" />
   <recv response="183" optional="true" />
   <recv response="200" rrs="true" />

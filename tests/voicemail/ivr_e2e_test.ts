@@ -2,15 +2,17 @@
  * An IVR call through the real appliance: menu 500 (made through /api/ivr/menus) answers, sipp
  * presses 1 as RFC 4733 during the greeting, the choice runs voicemail deposit for 203 on the same
  * call, and the pcap the caller plays after the tone is stored in 203's mailbox; a second call sends
- * SIP INFO digits: 2 leads to menu 501, 5 there to voicemail for 201.
+ * SIP INFO digits: 2 leads to menu 501, 5 there to voicemail for 201; a third caller offers no
+ * telephone-event and dials 2 then 5 as in-band tones (a pcap of G.711 DTMF made by the test), which
+ * the box finds in its audio and follows to 201's mailbox the same way.
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
-import { runSipp } from "../_harness/mod.ts";
+import { dtmfTones, runSipp, writePcapG711 } from "../_harness/mod.ts";
 import { EXT, startPbx, withLogs } from "../sip/_setup.ts";
 import { callerScenario } from "./_scenarios.ts";
 import { greetingWav } from "./_fake_leg.ts";
 
-Deno.test("ivr: RFC 4733 digit 1 leads to voicemail for 203; SIP INFO 2 then 5 go through menu 501 to 201", async () => {
+Deno.test("ivr: RFC 4733 digit 1 leads to voicemail for 203; SIP INFO and in-band 2 then 5 go through menu 501 to 201", async () => {
   const tmp = Deno.makeTempDirSync({ prefix: "pbx-ivr-e2e-" });
   const pbx = await startPbx();
   try {
@@ -96,6 +98,51 @@ Deno.test("ivr: RFC 4733 digit 1 leads to voicemail for 203; SIP INFO 2 then 5 g
       ok(info.ok, `ivr INFO call: ${info.output.slice(-1500)}${info.errors.slice(-1500)}`);
       await pbx.app.waitForLog(/voicemail message stored.*mailbox=201/, 10_000);
       ok(/ivr choice menu=501 digit=5/.test(pbx.app.logs()), "menu 501 took the INFO digit");
+
+      // In-band: no telephone-event in the caller's SDP, the digits are tones in its PCMA audio.
+      const tones2 = `${tmp}/dtmf_2.pcap`, tones5 = `${tmp}/dtmf_5.pcap`;
+      Deno.writeFileSync(tones2, writePcapG711(dtmfTones("2"), 8));
+      Deno.writeFileSync(tones5, writePcapG711(dtmfTones("5"), 8));
+      const inbandPath = `${tmp}/ivr_inband.xml`;
+      Deno.writeTextFileSync(
+        inbandPath,
+        callerScenario(
+          [
+            { pauseMs: 1500 },
+            { pcap: tones2 },
+            { pauseMs: 1500 },
+            { pcap: tones5 },
+            { pauseMs: 1500 },
+            { pcap: "/usr/share/sip-tester/g711a.pcap" },
+            { pauseMs: 7500 },
+          ],
+          "bye",
+          { telephoneEvent: false },
+        ),
+      );
+      const before = (pbx.app.logs().match(/ivr choice menu=501 digit=5/g) ?? []).length;
+      const inband = await runSipp({
+        scenario: inbandPath,
+        target: pbx.target,
+        user: "202",
+        password: EXT["202"],
+        service: "500",
+        timeoutSec: 40,
+      });
+      ok(inband.ok, `ivr in-band call: ${inband.output.slice(-1500)}${inband.errors.slice(-1500)}`);
+      await pbx.app.waitForLog(
+        /voicemail message stored.*mailbox=201[\s\S]*voicemail message stored.*mailbox=201/,
+        10_000,
+      );
+      eq(
+        (pbx.app.logs().match(/ivr choice menu=501 digit=5/g) ?? []).length,
+        before + 1,
+        "menu 501 took the tone",
+      );
+      const msgs201 = await pbx.api.get<{ messages: { caller: string }[] }>(
+        "/api/voicemail/mailboxes/201/messages",
+      );
+      eq(msgs201.messages.length, 2);
     })();
   } finally {
     await pbx.app.stop();

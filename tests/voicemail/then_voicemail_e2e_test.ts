@@ -36,6 +36,7 @@ Deno.test({
             { pauseMs: 7500 },
           ], "bye"),
         );
+        let stored = 0;
         const leave = async (to: string) => {
           const r = await runSipp({
             scenario: path,
@@ -46,6 +47,12 @@ Deno.test({
             timeoutSec: 40,
           });
           ok(r.ok, `call to ${to}: ${r.output.slice(-1500)}${r.errors.slice(-1500)}`);
+          // The message row is written just after the caller's BYE: wait for it, not for sipp.
+          stored++;
+          for (let i = 0; (pbx.app.logs().match(/voicemail message stored/g) ?? []).length < stored; i++) {
+            if (i === 100) throw new Error(`message ${stored} was not stored within 10 s`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
         };
         // Busy: the phone answers 486.
         {

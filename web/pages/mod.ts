@@ -12,6 +12,7 @@ import { phonesPage } from "./phones.ts";
 import { pagingPage } from "./paging.ts";
 import { cdrPage } from "./cdr.ts";
 import { voicemailPage } from "./voicemail.ts";
+import { promptsPage } from "./prompts.ts";
 import { usersPage } from "./users.ts";
 import { systemPage } from "./system.ts";
 import { auditPage } from "./audit.ts";
@@ -30,6 +31,7 @@ export const PAGES: readonly PageDef[] = [
   pagingPage,
   cdrPage,
   voicemailPage,
+  promptsPage,
   usersPage,
   systemPage,
   auditPage,

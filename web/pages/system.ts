@@ -81,7 +81,7 @@ export const systemPage: PageDef = {
         </section>
         <section aria-labelledby="restore-h" class="card">
           <h2 id="restore-h">Restore a backup</h2>
-          <p>Upload a backup file made with <em>Download backup</em>. It is checked and <strong>staged</strong>: it replaces the configuration and call records at the <strong>next start</strong> of the box, and everything changed since the backup was made is lost.</p>
+          <p>Upload a backup file made with <em>Download backup</em>. It is checked and <strong>staged</strong>: it replaces the configuration, call records, voicemail, music on hold and uploaded prompts and sounds at the <strong>next start</strong> of the box, and everything changed since the backup was made is lost.</p>
           <p
             class="notice">SIP passwords in a backup are encrypted with the box's <code>secret.key</code>. Restoring onto the same box needs nothing more. To restore onto another box, copy the old box's <code>secret.key</code> into its data directory as well, or the SIP passwords cannot be read and must be set again.</p>
           <p id="restore-status" role="status" aria-live="polite">Checking for a staged restore…</p>

@@ -28,6 +28,7 @@ export * from "./message_summary.ts";
 export * from "./refer.ts";
 export * from "./store.ts";
 export * from "./check_sync.ts";
+export * from "./unsolicited_mwi.ts";
 
 /**
  * Forward state changes to the core: a dialog change notifies `dialog` watchers (partial state)

@@ -162,7 +162,10 @@ export function storeLookup(
   const prefix = options.emergencyPagePrefix ?? "*";
   return {
     lookup(dialled, scope = "internal") {
-      if (scope !== "internal") return undefined; // no DIDs yet
+      // DIDs are only features' claims (trunks): the inbound scope is looked up among those alone.
+      if (scope !== "internal") {
+        return planOf({ extensions: [], extra: options.extraClaims?.() ?? [] }).lookup(dialled, scope);
+      }
       const numbers = [dialled];
       if (prefix !== "" && dialled.startsWith(prefix) && dialled.length > prefix.length) {
         numbers.push(dialled.slice(prefix.length));

@@ -23,8 +23,8 @@ export type Destination =
   | { kind: "group"; members: readonly GroupMember[]; strategy: GroupStrategy }
   /** An application the box runs on the call (paging, voicemail, IVR, park, ...). */
   | { kind: "application"; name: string; args?: Readonly<Record<string, unknown>> }
-  /** Send the call out of a trunk. */
-  | { kind: "trunk"; trunk: string; number: string }
+  /** Send the call out of a trunk (`route`: the outbound route it came from, for class and caller ID). */
+  | { kind: "trunk"; trunk: string; number: string; route?: string }
   /** Answer the caller with a SIP final status (e.g. 486, 404, 403) and stop. */
   | { kind: "hangup"; status: number; reason?: string }
   /** Continue with whatever `number` resolves to in the plan (forwarding, follow-me). */

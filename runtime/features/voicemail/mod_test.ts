@@ -283,6 +283,9 @@ Deno.test("routing: then-voicemail continuations, feature codes and the deposit 
     const route = {
       steps: [{ destination: { kind: "extension" as const, number: "201" }, ringSeconds: 20 }],
     };
+    eq(t.vm.routing!.extensionRoute!("201", route), route, "a mailbox never set up: route unchanged");
+    eq(t.vm.store.configured("201"), undefined, "routing made no mailbox");
+    t.vm.store.update("201", { email: null }); // set up (any saved setting)
     const r = t.vm.routing!.extensionRoute!("201", route);
     eq(r, withVoicemail("201", route));
     eq(r.steps.length, 2);

@@ -16,6 +16,11 @@ import * as m057 from "./057_ring_groups.ts";
 import * as m060 from "./060_voicemail.ts";
 import * as m061 from "./061_ivr.ts";
 import * as m062 from "./062_voicemail_transcripts.ts";
+import * as m070 from "./070_trunks.ts";
+import * as m071 from "./071_outbound_routes.ts";
+import * as m072 from "./072_e911_locations.ts";
+import * as m073 from "./073_e911_seen.ts";
+import * as m074 from "./074_cdr_trunk.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -40,4 +45,9 @@ export const MIGRATIONS: readonly Migration[] = [
   m060,
   m061,
   m062,
+  m070,
+  m071,
+  m072,
+  m073,
+  m074,
 ];

@@ -42,9 +42,9 @@ export async function api(method, path, body) {
  * POST a file as the raw body (not a form), so the server can check and stream it: sounds,
  * backups. Resolves to the JSON answer; throws ApiError on a non-2xx answer.
  */
-export async function upload(path, file, contentType) {
+export async function upload(path, file, contentType, method = "POST") {
   const res = await fetch(path, {
-    method: "POST",
+    method,
     headers: { "content-type": contentType, "x-csrf-token": csrf, accept: "application/json" },
     credentials: "same-origin",
     body: file,

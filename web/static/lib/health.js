@@ -24,6 +24,19 @@ export function renderHealth(s) {
     ["Addresses", s.box.addresses.length ? s.box.addresses.join(", ") : "unknown"],
     ["SIP port", String(s.box.sipPort)],
   ];
+  // Trunks (runtime/features/trunks): registration and OPTIONS keepalive up/down.
+  if (Array.isArray(s.health.trunks) && s.health.trunks.length > 0) {
+    pairs.push([
+      "Trunks",
+      s.health.trunks.map((t) =>
+        `${t.id} ${
+          [t.registration, t.keepalive === undefined ? "" : `keepalive ${t.keepalive}`].filter(Boolean).join(
+            ", ",
+          ) || "configured"
+        }`
+      ).join("; "),
+    ]);
+  }
   const files = s.health.files;
   if (files) {
     pairs.push([

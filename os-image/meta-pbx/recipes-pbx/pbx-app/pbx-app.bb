@@ -45,6 +45,10 @@ do_install() {
     ln -sfn slots/a ${D}/opt/pbx/current
     chown -R pbx:pbx ${D}/opt/pbx
 
+    # The data partition's mount point on the read-only root (pbx-image's /sbin/init mounts it
+    # there before systemd, for the /etc overlay).
+    install -d -m 0755 ${D}${PBX_DATA_MOUNT}
+
     install -d ${D}${nonarch_libdir}/pbx
     install -m 0755 ${WORKDIR}/pbx-launch ${D}${nonarch_libdir}/pbx/pbx-launch
     install -m 0755 ${WORKDIR}/pbx-helper ${D}${nonarch_libdir}/pbx/pbx-helper
@@ -69,7 +73,7 @@ PBX_UPDATE_KEY ??= ""
 SYSTEMD_SERVICE:${PN} = "pbx.service pbx-firstboot.service pbx-factory-reset.service pbx-cache-warm.service pbx-helper.socket"
 SYSTEMD_AUTO_ENABLE = "enable"
 
-FILES:${PN} = "/opt/pbx ${nonarch_libdir}/pbx/pbx-launch ${nonarch_libdir}/pbx/pbx-helper \
+FILES:${PN} = "/opt/pbx ${PBX_DATA_MOUNT} ${nonarch_libdir}/pbx/pbx-launch ${nonarch_libdir}/pbx/pbx-helper \
     ${systemd_system_unitdir} ${nonarch_libdir}/systemd/network ${sysconfdir}/pbx"
 # The slot is an app tree (TypeScript, npm packages in DENO_DIR), not target binaries.
 INSANE_SKIP:${PN} = "file-rdeps arch already-stripped"

@@ -143,8 +143,13 @@ export function callFeaturesFeature(options: CallFeaturesOptions): FeatureModule
     if (target === extension) {
       throw new FeatureRefusal(400, `extension ${extension} cannot forward to itself`);
     }
-    if (options.lookup(target) === undefined) {
+    const match = options.lookup(target);
+    if (match === undefined) {
       throw new FeatureRefusal(404, `forward target ${target} is not in the number plan`);
+    }
+    // Forwarding every call (or every busy one) to an emergency number would flood it.
+    if (match.claim.owner.kind === "outbound-route" && match.claim.owner.id === "emergency") {
+      throw new FeatureRefusal(400, `forward target ${target} is an emergency number`);
     }
     if (always) {
       const loop = forwardLoop(extension, target, (e) => store.get(e).forwardAlways);

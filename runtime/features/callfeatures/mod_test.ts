@@ -339,3 +339,28 @@ Deno.test("features of an extension deleted while the box was off are removed at
     storage.dispose();
   }
 });
+
+Deno.test("forwarding to an outside number an outbound route takes is accepted; to an emergency number refused", () => {
+  const storage = tempStorage();
+  try {
+    const plan = NumberPlan.from([
+      { pattern: "201", owner: { kind: "extension", id: "201" } },
+      { pattern: "_9|NXXNXXXXXX", owner: { kind: "outbound-route", id: "local" } },
+      { pattern: "911", owner: { kind: "outbound-route", id: "emergency" } },
+    ]);
+    const cf = callFeaturesFeature({
+      db: storage.db,
+      clock: new VirtualClock(),
+      log,
+      exists: (n) => n === "201",
+      lookup: (n) => plan.lookup(n),
+    });
+    eq(cf.setFeatures("201", { forwardNoAnswer: "92125551234" }).forwardNoAnswer, "92125551234");
+    throws(
+      () => cf.setFeatures("201", { forwardAlways: "911" }),
+      (e) => e instanceof FeatureRefusal && e.status === 400 && /emergency number/.test(e.message),
+    );
+  } finally {
+    storage.dispose();
+  }
+});

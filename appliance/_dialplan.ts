@@ -3,7 +3,8 @@
  * in the number plan (point reads over storage, the same precedence the web API's collision check
  * uses), its owner's route is stepped to the first destination, and that destination becomes the
  * dispatcher's RouteTarget. Extensions ring; paging zones and groups (and their emergency `*NN`
- * numbers) run the paging handler; feature codes have no route yet and answer 404.
+ * numbers) run the paging handler; feature codes are routed by the feature that answers them
+ * (voicemail, callfeatures), and a code no feature routes answers 404.
  *
  * Feature modules add to it (runtime/call/feature.ts): their `numbers()` join the plan, their
  * `routing.routeFor` gives the routes of those numbers, `routing.extensionRoute` rewrites every
@@ -62,7 +63,7 @@ export function routeFor(match: PlanMatch): Route | undefined {
       }
       return undefined; // the other feature codes: their features route them (or 404)
     default:
-      return undefined; // later destinations: not built yet
+      return undefined; // feature codes and feature numbers: the feature modules route them
   }
 }
 
@@ -132,7 +133,10 @@ export function createRouter(options: {
       next: (failure: { kind: FailureKind; status?: number; reason?: string }) =>
         target(dialled, next(cursor, failure, context), false),
     };
-    if (d.kind === "extension") return { kind: "extension", number: d.number, ...ring, ...goOn };
+    if (d.kind === "extension") {
+      const headers = d.headers !== undefined ? { headers: d.headers } : {};
+      return { kind: "extension", number: d.number, ...ring, ...goOn, ...headers };
+    }
     if (d.kind === "group") {
       return { kind: "group", members: d.members, strategy: d.strategy, ...ring, ...goOn };
     }

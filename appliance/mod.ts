@@ -35,12 +35,15 @@ import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
+import { callFeaturesFeature } from "../runtime/features/callfeatures/mod.ts";
+import { ringGroupsFeature } from "../runtime/features/ringgroups/mod.ts";
 import { trunksFeature } from "../runtime/features/trunks/mod.ts";
 import { startTrunkClients, trunkInbound } from "./_trunks.ts";
 import { parkFeature } from "../runtime/features/park/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { EMERGENCY_PREFIX, startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
+import { claimsOf, NumberPlan, sourcesFrom, storeLookup } from "../runtime/call/route/mod.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { openInput } from "../drivers/gpio/mod.ts";
@@ -469,6 +472,38 @@ export async function startAppliance(
     });
     // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
     const prompts = new PromptLibrary(config.dataDir);
+    // The number plan with the feature modules' claims (forward targets, time-condition destinations).
+    const featurePlan = storeLookup(storage, {
+      extraClaims: () => features.flatMap((f) => f.numbers?.() ?? []),
+    });
+    // Forwarding, DND and time conditions (after voicemail: DND takes voicemail's busy route).
+    const callFeatures = callFeaturesFeature({
+      db: storage.db,
+      clock,
+      log: log.child("callfeatures"),
+      exists: (n) => storage.extensions.get(n) !== undefined,
+      extensions: () => sourcesFrom(storage).extensions.map((e) => e.number),
+      lookup: (n) => featurePlan.lookup(n),
+      collision: (claim) =>
+        NumberPlan.from(claimsOf(sourcesFrom(storage, features.flatMap((f) => f.numbers?.() ?? []))))
+          .check(claim)?.message,
+      onDnd: (ext, dnd) => events.hub.setPresence(ext, { dnd }),
+      onChange: () => emit("calls"),
+      timeZone: () => storage.settings.get<{ timezone?: string }>("system.time")?.timezone || undefined,
+      // Intercom: a phone in a call is never auto-answered; the header follows the provisioned vendor.
+      inCall: (ext) => b2bua!.busyExtensions().has(ext),
+      vendorOf: (ext) => storage.devices.byExtension(ext)[0]?.vendor,
+      extensionState: (ext) => ({
+        ...events.hub.presence(ext),
+        registered: storage.locations.getBindings(ext, clock.wallNow()).length > 0,
+        dialogs: events.hub.dialogs(ext),
+      }),
+      boxUri: `sip:${
+        config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress
+      }`,
+    });
+    // Presence is in memory: phones watching an extension on DND see it again after a restart.
+    for (const f of callFeatures.store.list()) if (f.dnd) events.hub.setPresence(f.extension, { dnd: true });
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -508,6 +543,19 @@ export async function startAppliance(
           if (app === undefined) throw new Error(`no application ${name}`);
           await app.run(leg, args);
         },
+      }),
+      callFeatures,
+      // Ring groups (/ringgroups); members on DND are left out of the ringing.
+      ringGroupsFeature({
+        db: storage.db,
+        clock,
+        log: log.child("ringgroups"),
+        exists: (n) => storage.extensions.get(n) !== undefined,
+        lookup: (n) => featurePlan.lookup(n),
+        collision: (claim) =>
+          NumberPlan.from(claimsOf(sourcesFrom(storage, features.flatMap((f) => f.numbers?.() ?? []))))
+            .check(claim)?.message,
+        skip: (m) => callFeatures.store.get(m).dnd,
       }),
       trunks.feature,
       // Call park: 700 parks (by blind transfer or dialling it), 701-708 retrieve, recall after PBX_PARK_SECONDS.

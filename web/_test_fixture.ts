@@ -53,7 +53,12 @@ export interface WebFixture {
 
 /** Build a fixture; `setup: false` leaves the box in first-boot state. */
 export async function webFixture(
-  options: { setup?: boolean; deps?: Partial<AppDeps> } = {},
+  options: {
+    setup?: boolean;
+    deps?: Partial<AppDeps>;
+    /** Feature modules built over the fixture's storage (their stores need its database). */
+    features?: (storage: Storage, clock: VirtualClock) => NonNullable<AppDeps["features"]>;
+  } = {},
 ): Promise<WebFixture> {
   const dataDir = Deno.makeTempDirSync({ prefix: "pbx-web-test-" });
   const clock = new VirtualClock();
@@ -67,6 +72,7 @@ export async function webFixture(
     health: () => health,
     boxInfo: () => ({ addresses: ["192.0.2.10"], sipPort: 5060, httpPort: 8080, tftpPort: 69 }),
     ...options.deps,
+    ...(options.features ? { features: options.features(storage, clock) } : {}),
   });
   const f: WebFixture = {
     app,

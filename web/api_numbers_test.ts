@@ -10,7 +10,23 @@ Deno.test("the feature-code table lists the defaults; an edit claims the new num
   const codes = ((await res.json()) as { items: Code[] }).items;
   assert.deepEqual(
     codes.map((c) => c.pattern),
-    ["*72", "*73", "*78", "*79", "*8", "_**XX!", "_*80XX!", "*97", "*98"],
+    [
+      "*72",
+      "_*72X.",
+      "*73",
+      "_*90X.",
+      "*91",
+      "_*52X.",
+      "*53",
+      "*78",
+      "*79",
+      "*8",
+      "_**XX!",
+      "_*80XX!",
+      "*97",
+      "*98",
+      "_*28X!",
+    ],
   );
   res = await f.req("/api/feature-codes/dnd.on", { method: "PUT", token, json: { pattern: "*76" } });
   assert.equal(res.status, 200);

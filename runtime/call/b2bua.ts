@@ -233,6 +233,8 @@ interface Call {
   id: string;
   caller: string;
   callee: string;
+  /** Extra headers on every fork's INVITE (intercom: the callee's auto-answer header). */
+  forkHeaders?: readonly { name: string; value: string }[];
   callerName?: string;
   state: "trying" | "ringing" | "answered" | "ended";
   startedAt: number;
@@ -569,6 +571,8 @@ export class B2bua {
       continued?: boolean;
       /** Memory hunt: more contacts to ring, asked at each ring timeout (see `Call.more`). */
       more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined;
+      /** Extra headers on the callee's INVITEs (intercom: Call-Info answer-after, Alert-Info). */
+      headers?: readonly { name: string; value: string }[];
       /** Send the call out of a trunk (instead of to registered contacts). */
       outbound?: OutboundLeg;
       /** The trunk an inbound call came from (live calls and channel counts). */
@@ -668,6 +672,7 @@ export class B2bua {
     if (options.ringMs !== undefined) call.ringMs = options.ringMs;
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
     if (options.more !== undefined) call.more = options.more;
+    if (options.headers !== undefined && options.headers.length > 0) call.forkHeaders = options.headers;
     if (options.outbound !== undefined) call.outbound = options.outbound;
     const trunk = options.outbound?.trunk ?? options.trunk;
     if (trunk !== undefined) call.trunk = trunk;
@@ -772,7 +777,7 @@ export class B2bua {
     handlers: (fork: Fork) => ClientTransactionHandlers,
     onSendError?: (e: Error) => void,
     leg?: OutboundLeg,
-    extraHeaders: { name: string; value: string }[] = [],
+    extraHeaders: readonly { name: string; value: string }[] = [],
   ): Fork {
     const peer = peerOfBinding(b);
     // A trunk leg's body: the SDP alone, or multipart/mixed with its parts (PIDF-LO, RFC 6442).
@@ -1206,7 +1211,10 @@ export class B2bua {
       }),
       undefined,
       call.outbound,
-      this.#o.sessionTimers !== undefined ? uacOfferHeaders(this.#o.sessionTimers) : [],
+      [
+        ...(this.#o.sessionTimers !== undefined ? uacOfferHeaders(this.#o.sessionTimers) : []),
+        ...(call.forkHeaders ?? []),
+      ],
     ));
   }
 

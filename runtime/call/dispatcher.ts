@@ -49,7 +49,14 @@ export type Continue = (failure: StepFailure) => RouteTarget;
  * says what follows busy, no answer, unavailable or failed; without it the caller gets the failure.
  */
 export type RouteTarget =
-  | { kind: "extension"; number: string; ringSeconds?: number; next?: Continue }
+  | {
+    kind: "extension";
+    number: string;
+    ringSeconds?: number;
+    next?: Continue;
+    /** Extra headers on the callee's INVITEs (intercom's auto-answer header). */
+    headers?: readonly { name: string; value: string }[];
+  }
   | {
     kind: "group";
     members: readonly GroupMember[];
@@ -291,7 +298,10 @@ export function createDispatcher(
       }
       if (steps > 64) target = { kind: "none", status: 483, reason: "Too Many Hops (route steps)" };
       if (target.kind === "none") {
-        if (steps === 0) log.info("call to unknown number", { caller, dialled });
+        // A route that ends at once with its own status (DND's 486) is logged by the router instead.
+        if (steps === 0 && (target.status ?? 404) === 404) {
+          log.info("call to unknown number", { caller, dialled });
+        }
         const status = target.status ?? 404;
         const reason = target.reason ?? (status === 404 ? "Not Found" : undefined);
         tx.respond(createResponse(req, status, reason !== undefined ? { reason } : {}));
@@ -357,6 +367,8 @@ export function createDispatcher(
           ms(target.ringSeconds),
           run,
           target.next !== undefined,
+          undefined,
+          target.headers,
         )
         : await ringGroup(req, tx, source, caller, dialled, target, run);
       if (failure === undefined) return; // answered, cancelled or answered with its failure
@@ -428,6 +440,7 @@ export function createDispatcher(
     run: Run,
     goesOn: boolean,
     more?: () => { bindings: Binding[]; ringMs?: number | undefined } | undefined,
+    headers?: readonly { name: string; value: string }[],
   ): Promise<StepFailure | undefined> => {
     const registered = numbers.filter((n) => options.hasBindings(n));
     if (registered.length === 0) {
@@ -452,6 +465,7 @@ export function createDispatcher(
         // Without a continuation the B2BUA answers the caller itself, as a plain call.
         ...(goesOn ? { onFailure: resolve } : {}),
         ...(more !== undefined ? { more } : {}),
+        ...(headers !== undefined ? { headers } : {}),
         ...(run.trunk !== undefined ? { trunk: run.trunk } : {}),
         ...(run.callerParams !== undefined ? { callerParams: run.callerParams } : {}),
       });

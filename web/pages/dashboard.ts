@@ -13,6 +13,10 @@ export const dashboardPage: PageDef = {
     html`
       <p class="live" id="live-status" role="status" aria-live="polite">Connecting to live updates…</p>
       <div class="grid">
+        <section aria-labelledby="blf-h" class="card wide" id="blf-card" hidden>
+          <h2 id="blf-h">Extensions</h2>
+          <ul id="blf-board" class="blf-board" aria-live="polite"></ul>
+        </section>
         <section aria-labelledby="regs-h" class="card wide">
           <h2 id="regs-h">Registered phones <span class="count" id="regs-count"></span></h2>
           ${dataTable("regs-table", ["Extension", "Address", "Phone", "Expires"])}

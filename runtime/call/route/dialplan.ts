@@ -17,8 +17,8 @@ export type GroupStrategy = "ringAll" | "hunt" | "memoryHunt";
 
 /** Where a step sends the call. */
 export type Destination =
-  /** Ring an extension's registered contacts. */
-  | { kind: "extension"; number: string }
+  /** Ring an extension's registered contacts (`headers`: extra INVITE headers, e.g. intercom's auto-answer). */
+  | { kind: "extension"; number: string; headers?: readonly { name: string; value: string }[] }
   /** Ring several numbers by `strategy`; the group's own outcome drives the continuations. */
   | { kind: "group"; members: readonly GroupMember[]; strategy: GroupStrategy }
   /** An application the box runs on the call (paging, voicemail, IVR, park, ...). */

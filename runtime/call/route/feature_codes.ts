@@ -11,13 +11,19 @@ import { parsePattern } from "./pattern.ts";
 export type FeatureCodeName =
   | "forward.on"
   | "forward.off"
+  | "forward.to"
+  | "forward.busy"
+  | "forward.busy.off"
+  | "forward.noanswer"
+  | "forward.noanswer.off"
   | "dnd.on"
   | "dnd.off"
   | "pickup.group"
   | "pickup.directed"
   | "intercom"
   | "voicemail.own"
-  | "voicemail.any";
+  | "voicemail.any"
+  | "nightmode.toggle";
 
 /** One row of the table. */
 export interface FeatureCode {
@@ -32,8 +38,38 @@ export interface FeatureCode {
 
 /** The default codes (Asterisk/FreePBX conventions, as issue 12 lists them). */
 export const DEFAULT_FEATURE_CODES: readonly FeatureCode[] = [
-  { name: "forward.on", pattern: "*72", description: "call forwarding (always) on", takesNumber: false },
-  { name: "forward.off", pattern: "*73", description: "call forwarding off", takesNumber: false },
+  {
+    name: "forward.on",
+    pattern: "*72",
+    description: "call forwarding (always) on: asks for the number, ended by #",
+    takesNumber: false,
+  },
+  {
+    name: "forward.to",
+    pattern: "_*72X.",
+    description: "forward every call to NNN (*72NNN)",
+    takesNumber: true,
+  },
+  { name: "forward.off", pattern: "*73", description: "call forwarding (always) off", takesNumber: false },
+  {
+    name: "forward.busy",
+    pattern: "_*90X.",
+    description: "forward to NNN when busy (*90NNN)",
+    takesNumber: true,
+  },
+  { name: "forward.busy.off", pattern: "*91", description: "forwarding on busy off", takesNumber: false },
+  {
+    name: "forward.noanswer",
+    pattern: "_*52X.",
+    description: "forward to NNN when not answered or not registered (*52NNN)",
+    takesNumber: true,
+  },
+  {
+    name: "forward.noanswer.off",
+    pattern: "*53",
+    description: "forwarding on no answer off",
+    takesNumber: false,
+  },
   { name: "dnd.on", pattern: "*78", description: "do not disturb on", takesNumber: false },
   { name: "dnd.off", pattern: "*79", description: "do not disturb off", takesNumber: false },
   {
@@ -60,6 +96,12 @@ export const DEFAULT_FEATURE_CODES: readonly FeatureCode[] = [
     pattern: "*98",
     description: "any voicemail box (asks which)",
     takesNumber: false,
+  },
+  {
+    name: "nightmode.toggle",
+    pattern: "_*28X!",
+    description: "night mode on/off for time condition NNN (*28NNN), or for every one (*28)",
+    takesNumber: true,
   },
 ];
 

@@ -10,6 +10,9 @@ import * as m004 from "./004_cdr_link.ts";
 import * as m010 from "./010_subscriptions.ts";
 import * as m015 from "./015_discovered_devices.ts";
 import * as m050 from "./050_mail_outbox.ts";
+import * as m055 from "./055_call_features.ts";
+import * as m056 from "./056_time_conditions.ts";
+import * as m057 from "./057_ring_groups.ts";
 import * as m060 from "./060_voicemail.ts";
 import * as m061 from "./061_ivr.ts";
 import * as m062 from "./062_voicemail_transcripts.ts";
@@ -37,6 +40,9 @@ export const MIGRATIONS: readonly Migration[] = [
   m010,
   m015,
   m050,
+  m055,
+  m056,
+  m057,
   m060,
   m061,
   m062,

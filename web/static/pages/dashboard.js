@@ -40,6 +40,38 @@ function renderRegistrations(items) {
   );
 }
 
+// BLF board: every extension's state (idle, ringing, busy, DND, away, offline), from the call
+// features module's /api/callfeatures/blf (absent in a build without it: the card stays hidden).
+const BLF_LABEL = {
+  idle: "idle",
+  ringing: "ringing",
+  busy: "busy",
+  dnd: "DND",
+  away: "away",
+  offline: "offline",
+};
+let blfSeq = 0;
+async function loadBlf() {
+  const seq = ++blfSeq;
+  try {
+    const { items } = await api("GET", "/api/callfeatures/blf");
+    if (seq !== blfSeq) return;
+    $("#blf-board").replaceChildren(
+      ...items.map((x) =>
+        h(
+          "li",
+          { class: `blf ${x.state}`, "data-extension": x.extension, "data-state": x.state },
+          h("span", { class: "blf-number" }, x.extension),
+          h("span", { class: "blf-state" }, BLF_LABEL[x.state] ?? x.state),
+        )
+      ),
+    );
+    $("#blf-card").hidden = false;
+  } catch {
+    $("#blf-card").hidden = true;
+  }
+}
+
 let zonesSeq = 0;
 async function loadZonesSummary() {
   const empty = $("#zones-empty");
@@ -80,9 +112,16 @@ startPage(() => {
   refreshHealth();
   setInterval(refreshHealth, 30_000);
   loadZonesSummary();
+  loadBlf();
   liveEvents({
-    registrations: (d) => renderRegistrations(d.items),
-    calls: (d) => renderCalls(d.items),
+    registrations: (d) => {
+      renderRegistrations(d.items);
+      loadBlf();
+    },
+    calls: (d) => {
+      renderCalls(d.items);
+      loadBlf();
+    },
     zones: () => loadZonesSummary(),
   }, {
     status: (state) => {

@@ -105,7 +105,11 @@ Deno.test({
         const wavBytes = new Uint8Array(await audio.arrayBuffer());
         const stored = toMono(parseWav(wavBytes));
         const reference = await pcapG711(G711A);
-        const { maxCorr } = correlate(reference.subarray(8000, 32000), stored);
+        // The best of three 1 s windows: on a loaded machine sipp's stream can have a gap (a late burst),
+        // which shifts what follows it in the recording; the signal must still be there.
+        const maxCorr = Math.max(
+          ...[8000, 16000, 24000].map((at) => correlate(reference.subarray(at, at + 8000), stored).maxCorr),
+        );
         ok(maxCorr > 0.9, `the pcap's signal is in the stored message: correlation ${maxCorr.toFixed(3)}`);
 
         // The email: MIME parsed by Python, the attachment byte-equal to the stored WAV.

@@ -33,6 +33,7 @@ import { recordRegistration, startProvisioning } from "./_provisioning.ts";
 import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
+import { conferenceFeature } from "../runtime/features/conference/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -372,6 +373,20 @@ export async function startAppliance(
           await app.run(leg, args);
         },
       }),
+      // Conference rooms (/api/conference, /conference): mixing in the media worker's mix rooms.
+      conferenceFeature({
+        db: storage.db,
+        prompts,
+        log: log.child("conference"),
+        numberInUse: (n) => {
+          if (storage.extensions.get(n) !== undefined) return `extension ${n}`;
+          const claim = features.filter((f) => f.name !== "conference").flatMap((f) => f.numbers?.() ?? [])
+            .find((c) => c.pattern === n);
+          return claim === undefined
+            ? undefined
+            : (claim.owner.label ?? `${claim.owner.kind} ${claim.owner.id}`);
+        },
+      }),
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];
@@ -387,6 +402,7 @@ export async function startAppliance(
     mail.start(); // messages queued before a restart go out now
     cleanups.push(() => mail.stop());
     // What feature applications drive a leg with: the media worker's players and recorder.
+    const talkListeners = new Map<string, (talking: boolean) => void>();
     const applicationDeps: ApplicationDeps = {
       media: {
         playTone: (leg, spec, o) => media.playTone(leg, spec, o),
@@ -396,10 +412,25 @@ export async function startAppliance(
         playFile: (leg, path, o) => media.playFile(leg, path, { loop: o.loop }),
         record: (leg, path, o) => media.record(leg, path, o.stereo ? { stereo: true } : {}),
         stopRecord: (leg) => media.stopRecord(leg),
+        // Conference rooms: a leg's audio stays in the worker while it is in a mix (no tap).
+        joinMix: async (leg, room, o) => {
+          if (o.onTalking) talkListeners.set(leg, o.onTalking);
+          await media.tap(leg, false);
+          await media.addToMix(room, leg, { sampleRate: o.sampleRate, endWhenEmpty: true, talkEvents: true });
+        },
+        leaveMix: async (leg, room) => {
+          talkListeners.delete(leg);
+          await media.removeFromMix(room, leg).catch(() => false); // the leg may be released already
+          await media.tap(leg, true).catch(() => {});
+        },
+        muteInMix: (leg, room, muted) => media.muteInMix(room, leg, muted),
       },
       clock,
       log: log.child("app"),
     };
+    cleanups.push(media.on((ev) => {
+      if (ev.event === "talking") talkListeners.get(ev.legId)?.(ev.talking);
+    }));
     const route = createRouter({
       storage,
       paging: (n) => paging.route(n),

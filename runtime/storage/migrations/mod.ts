@@ -13,6 +13,7 @@ import * as m050 from "./050_mail_outbox.ts";
 import * as m060 from "./060_voicemail.ts";
 import * as m061 from "./061_ivr.ts";
 import * as m062 from "./062_voicemail_transcripts.ts";
+import * as m065 from "./065_conference.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m060,
   m061,
   m062,
+  m065,
 ];

@@ -34,6 +34,7 @@ import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { conferenceFeature } from "../runtime/features/conference/mod.ts";
+import { Recorder, recordingFeature } from "../runtime/features/recording/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -260,6 +261,8 @@ export async function startAppliance(
     cleanups.push(() => events.close());
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
     let holdHandler: HoldHandler | undefined;
+    // Call recording (runtime/features/recording): started on bridged calls, after storage is migrated.
+    let recorder: Recorder | undefined;
     const methods = new MethodRegistry();
     methods.allowInDialog("REFER"); // blind transfer within a call (B2BUA)
     b2bua = new B2bua({
@@ -282,7 +285,9 @@ export async function startAppliance(
       exists: (n) => storage.extensions.get(n) !== undefined,
       displayName: (ext) => storage.extensions.get(ext)?.name,
       noAnswerMs: config.noAnswerSeconds * 1000,
+      onBridged: (call) => recorder?.onBridged(call),
       onChange: (call, ended) => {
+        if (ended) recorder?.callEnded(call.id);
         emit("calls");
         events.hub.fromLiveCall(call, ended); // BLF (dialog) and presence watchers
       },
@@ -387,10 +392,20 @@ export async function startAppliance(
             : (claim.owner.label ?? `${claim.owner.kind} ${claim.owner.id}`);
         },
       }),
+      // Call recording: /api/recordings, the Recordings page (the recorder is started below).
+      recordingFeature({ recorder: () => recorder }),
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];
     checkFeatures(features);
+    recorder = new Recorder({
+      db: storage.db,
+      dataDir: config.dataDir,
+      clock,
+      log: log.child("recording"),
+      media,
+    });
+    cleanups.push(() => recorder?.close());
     for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
     holdHandler = features.find((f) => f.hold !== undefined)?.hold;
     // Outgoing email (runtime/mail): the durable outbox voicemail, E911 and fraud alerts enqueue on.

@@ -115,6 +115,22 @@ export interface B2buaOptions {
   hold?: HoldHandler;
   /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
   allow?(): string;
+  /**
+   * Told when a call's two media legs are bridged (answer): call recording starts here. The legs
+   * are released when the call ends, which ends any recording of them.
+   */
+  onBridged?(call: BridgedCall): void;
+}
+
+/** A call whose media legs were just bridged (B2buaOptions.onBridged). */
+export interface BridgedCall {
+  callId: string;
+  caller: string;
+  callee: string;
+  /** The caller's leg at the box (it receives what the caller says). */
+  aLegId: string;
+  /** The callee's leg at the box. */
+  bLegId: string;
 }
 
 type Side = "a" | "b";
@@ -373,6 +389,22 @@ export class B2bua {
     };
     if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;
     return l;
+  }
+
+  /** Tell onBridged (a listener's failure never touches the call). */
+  #bridged(c: Call): void {
+    if (this.#o.onBridged === undefined || c.state === "ended") return;
+    try {
+      this.#o.onBridged({
+        callId: c.id,
+        caller: c.caller,
+        callee: c.callee,
+        aLegId: c.aLeg.legId,
+        bLegId: c.bLeg.legId,
+      });
+    } catch (e) {
+      this.#o.log.warn("onBridged listener failed", { call: c.id, error: e as Error });
+    }
   }
 
   #changed(c: Call): void {
@@ -721,10 +753,12 @@ export class B2bua {
         await this.#o.media.configureLeg(call.aLeg.legId, setup.a);
         await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote, ...setup.b });
         await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId, setup.bridge);
+        this.#bridged(call);
         return;
       }
       await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote });
       await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId);
+      this.#bridged(call);
     } catch (e) {
       // A call that ended while its bridge was queued has released its legs: nothing went wrong.
       if (call.state === "ended") return;
@@ -878,6 +912,7 @@ export class B2bua {
       await this.#o.media.configureLeg(call.aLeg.legId, { remote: aAnswer.remote, ...setup.a });
       await this.#o.media.configureLeg(call.bLeg.legId, { remote: bAnswer.remote, ...setup.b });
       await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId, setup.bridge);
+      this.#bridged(call);
     } catch (e) {
       if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });

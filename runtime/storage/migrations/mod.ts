@@ -14,6 +14,7 @@ import * as m060 from "./060_voicemail.ts";
 import * as m061 from "./061_ivr.ts";
 import * as m062 from "./062_voicemail_transcripts.ts";
 import * as m065 from "./065_conference.ts";
+import * as m066 from "./066_recordings.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m061,
   m062,
   m065,
+  m066,
 ];

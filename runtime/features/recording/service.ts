@@ -297,21 +297,26 @@ export class Recorder {
         }
       }
     }
-    if (p.maxBytes > 0) {
-      let used = this.usedBytes();
-      for (
-        const r of this.#rows("SELECT * FROM recordings WHERE status != 'recording' ORDER BY started_at, id")
-      ) {
-        if (used <= p.maxBytes) break;
-        if (this.delete(r.id)) {
-          deleted++;
-          used -= r.bytes ?? 0;
-          this.#o.log.info("recording deleted by retention (disk share)", {
-            id: r.id,
-            file: r.file,
-            maxBytes: p.maxBytes,
-          });
-        }
+    if (p.maxBytes > 0) deleted += this.#trim(p.maxBytes, false);
+    return deleted;
+  }
+
+  /** Delete the oldest finished recordings while they take more than `max` (`room`: `max` or more). */
+  #trim(max: number, room: boolean): number {
+    let deleted = 0;
+    let used = this.usedBytes();
+    for (
+      const r of this.#rows("SELECT * FROM recordings WHERE status != 'recording' ORDER BY started_at, id")
+    ) {
+      if (room ? used < max : used <= max) break;
+      if (this.delete(r.id)) {
+        deleted++;
+        used -= r.bytes ?? 0;
+        this.#o.log.info("recording deleted by retention (disk share)", {
+          id: r.id,
+          file: r.file,
+          maxBytes: max,
+        });
       }
     }
     return deleted;
@@ -339,6 +344,9 @@ export class Recorder {
   async #start(live: Live, mode: Recording["mode"]): Promise<boolean> {
     const { call } = live;
     const p = this.policy();
+    // A full share makes room by deleting the oldest (retention's rule); what is still recording
+    // cannot go, and then no new recording starts.
+    if (p.maxBytes > 0 && this.usedBytes() >= p.maxBytes) this.#trim(p.maxBytes, true);
     if (p.maxBytes > 0 && this.usedBytes() >= p.maxBytes) {
       this.#o.log.warn("recording not started: the recordings' disk share is full", {
         call: call.callId,

@@ -30,11 +30,12 @@ import {
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
-import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
+import { defaultMelody, MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { conferenceFeature } from "../runtime/features/conference/mod.ts";
 import { Recorder, recordingFeature } from "../runtime/features/recording/mod.ts";
+import { queueFeature } from "../runtime/features/queue/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -262,6 +263,7 @@ export async function startAppliance(
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
     let holdHandler: HoldHandler | undefined;
     // Call recording (runtime/features/recording): started on bridged calls, after storage is migrated.
+    // deno-lint-ignore prefer-const -- assigned below, once storage is migrated; the B2BUA refers to it first
     let recorder: Recorder | undefined;
     const methods = new MethodRegistry();
     methods.allowInDialog("REFER"); // blind transfer within a call (B2BUA)
@@ -338,6 +340,14 @@ export async function startAppliance(
     cleanups.push(paging.service.onChange(() => emit("zones"))); // live zone state on the dashboard
     // Prompts: text-to-speech cached in DATA_DIR/cache/prompts, uploaded recordings in DATA_DIR/prompts.
     const prompts = new PromptLibrary(config.dataDir);
+    // Who holds a number besides feature `except` (rooms and queues refuse taken numbers).
+    const numberHolder = (n: string, except: string): string | undefined => {
+      if (storage.extensions.get(n) !== undefined) return `extension ${n}`;
+      const claim = features.filter((f) => f.name !== except).flatMap((f) => f.numbers?.() ?? [])
+        .find((c) => c.pattern === n);
+      return claim === undefined ? undefined : (claim.owner.label ?? `${claim.owner.kind} ${claim.owner.id}`);
+    };
+    const mohClasses = new MohClasses(`${config.dataDir}/moh`, storage.settings);
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -351,7 +361,7 @@ export async function startAppliance(
         },
         log: log.child("moh"),
         // Uploaded classes (WAV of any rate) in DATA_DIR/moh; the selection is a setting.
-        classes: new MohClasses(`${config.dataDir}/moh`, storage.settings),
+        classes: mohClasses,
       }),
       // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
       voicemailFeature({
@@ -383,14 +393,27 @@ export async function startAppliance(
         db: storage.db,
         prompts,
         log: log.child("conference"),
-        numberInUse: (n) => {
-          if (storage.extensions.get(n) !== undefined) return `extension ${n}`;
-          const claim = features.filter((f) => f.name !== "conference").flatMap((f) => f.numbers?.() ?? [])
-            .find((c) => c.pattern === n);
-          return claim === undefined
-            ? undefined
-            : (claim.owner.label ?? `${claim.owner.kind} ${claim.owner.id}`);
+        numberInUse: (n) => numberHolder(n, "conference"),
+      }),
+      // Call queues (/api/queues, /queues wallboard); agents are not rung until the engine can
+      // originate/bridge from an application (the connect seam, docs/queues.md).
+      queueFeature({
+        db: storage.db,
+        clock,
+        log: log.child("queue"),
+        prompts,
+        holdMusic: async (leg) => {
+          const file = mohClasses.selectedFile();
+          if (file !== undefined) await leg.play({ file });
+          else await leg.play({ pcm: defaultMelody(16000), sampleRate: 16000 });
         },
+        runApplication: async (name, leg, args) => {
+          const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
+          if (app === undefined) throw new Error(`no application ${name}`);
+          await app.run(leg, args);
+        },
+        isBusy: (ext) => b2bua!.calls().some((c) => c.caller === ext || c.callee === ext),
+        numberInUse: (n) => numberHolder(n, "queue"),
       }),
       // Call recording: /api/recordings, the Recordings page (the recorder is started below).
       recordingFeature({ recorder: () => recorder }),

@@ -15,6 +15,7 @@ import * as m061 from "./061_ivr.ts";
 import * as m062 from "./062_voicemail_transcripts.ts";
 import * as m065 from "./065_conference.ts";
 import * as m066 from "./066_recordings.ts";
+import * as m067 from "./067_queues.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m062,
   m065,
   m066,
+  m067,
 ];

@@ -21,6 +21,7 @@ const BENCHES: { name: string; cap: number; args: string[]; json?: string }[] = 
   { name: "relay_density", cap: 180, args: [] },
   { name: "memory", cap: 180, args: [] },
   { name: "transcode", cap: 90, args: ["--seconds=0.4", "--rounds=3"] },
+  { name: "mixer", cap: 60, args: ["--seconds=1", "--rounds=4"] },
   { name: "paging_latency", cap: 90, args: [], json: "paging" },
   { name: "tftp_500", cap: 120, args: [], json: "tftp" },
 ];

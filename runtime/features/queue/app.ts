@@ -297,9 +297,14 @@ export function queueApplications(rt: QueueRuntime) {
       let agent: string | undefined;
       let resolveDone: () => void = () => {};
       const done = new Promise<void>((r) => (resolveDone = r));
+      /** When the wait ended (an agent answered, or the caller moved on). */
+      let waitedUntil = joinedAt;
+      /** The call with the agent, once one answered; wrap-up starts when it ends. */
+      let talk: Promise<void> | undefined;
       const finish = (o: QueueOutcome) => {
         if (outcome !== undefined) return;
         outcome = o;
+        waitedUntil = clock.wallNow();
         resolveDone();
         void leg.stopPlay().catch(() => {});
       };
@@ -373,11 +378,8 @@ export function queueApplications(rt: QueueRuntime) {
               const r = await rt.deps.connect(a, leg, { ringMs: q.ringMs, queue: q.number });
               if (r.outcome === "answered" && outcome === undefined) {
                 agent = a;
-                outcome = "answered";
-                rt.leave(q.number, me);
-                await r.ended;
-                rt.agentDone(q, a);
-                resolveDone();
+                talk = r.ended.then(() => rt.agentDone(q, a));
+                finish("answered"); // the music stops; the caller now talks to the agent
                 return;
               }
             }
@@ -392,7 +394,8 @@ export function queueApplications(rt: QueueRuntime) {
       offLeg();
       rt.leave(q.number, me);
       await music;
-      const waitMs = clock.wallNow() - joinedAt;
+      const waitMs = waitedUntil - joinedAt;
+      if (talk !== undefined) await talk;
       store.ended(rowId, {
         at: clock.wallNow(),
         outcome: outcome ?? "abandoned",

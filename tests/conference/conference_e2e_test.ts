@@ -4,7 +4,7 @@
  * (PCMU) join one room. Each participant's known signal (distinct chirps) is heard by the others
  * and not by itself (windowed cross-correlation); muting one from the REST API removes it from
  * what the others hear. A wrong PIN is logged and retried, then the right one admits; a locked
- * room refuses entry.
+ * room refuses entry; `*` from the phone toggles mute; a REST kick ends the call.
  */
 import { ok as assert } from "node:assert";
 import { type Appliance, hasBinary, readWav, startAppliance, startBaresip, toMono } from "../_harness/mod.ts";
@@ -146,7 +146,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "conference: a wrong PIN is logged and retried, the right PIN admits; a locked room refuses entry",
+  name:
+    "conference: a wrong PIN is logged and retried, the right PIN admits; a locked room refuses entry; * mutes; REST kick",
   ignore: !HAVE_PEERS,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -178,7 +179,16 @@ Deno.test({
       muted: true,
     });
     assert(none.status === 404, `unknown participant: ${none.status}`);
-    await a.hangup();
+    // From the phone: * toggles the caller's own mute.
+    await a.sendDtmf("*");
+    await waitFor(() => /conference participant muted room=801/.test(app.logs()), "DTMF mute", 10_000);
+    assert((await participants(app, "801")).participants[0]!.muted, "muted by DTMF");
+    await a.sendDtmf("*");
+    await waitFor(() => /conference participant unmuted room=801/.test(app.logs()), "DTMF unmute", 10_000);
+    // Kick from the REST API ends the phone's call.
+    const id = (await participants(app, "801")).participants[0]!.id;
+    await admin.post(`/api/conference/rooms/801/participants/${id}/kick`);
+    await a.waitForEvent("CALL_CLOSED", 10_000);
     await waitForCount(app, "801", 0);
   },
 });

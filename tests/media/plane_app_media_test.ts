@@ -202,6 +202,42 @@ Deno.test("record stereo: left what the leg receives, right the other direction 
   }
 });
 
+Deno.test("record mixed: both directions of the bridge summed in one channel", async () => {
+  const plane = await startPlane();
+  const pa = await RtpPeer.open();
+  const pb = await RtpPeer.open();
+  const dir = await Deno.makeTempDir({ prefix: "record-" });
+  const ca = openCodec("PCMU", 8000);
+  const cb = openCodec("PCMU", 8000);
+  try {
+    const a = await legFor(plane, pa, { 0: "PCMU/8000" });
+    const b = await legFor(plane, pb, { 0: "PCMU/8000" });
+    await plane.bridge(a.legId, b.legId);
+    const path = `${dir}/call.wav`;
+    await plane.record(a.legId, path, { mixed: true });
+    await Promise.all([
+      pa.stream(BOX(a.rtpPort), ca, 0, sine(500, 8000, 1.5)),
+      pb.stream(BOX(b.rtpPort), cb, 0, sine(1300, 8000, 1.5)),
+    ]);
+    const r = (await plane.stopRecord(a.legId))!;
+    assertEquals(r.channels, 1);
+    const wav = readWav(await Deno.readFile(path));
+    assertEquals(wav.channels, 1);
+    const mid = wav.samples.subarray(2400, 9600);
+    const a500 = tonePower(mid, 500, 8000);
+    const b1300 = tonePower(mid, 1300, 8000);
+    const off = tonePower(mid, 900, 8000);
+    assert(a500 > 50 * off && b1300 > 50 * off, `500 Hz ${a500}, 1300 Hz ${b1300}, 900 Hz ${off}`);
+  } finally {
+    ca.close();
+    cb.close();
+    await pa.close();
+    await pb.close();
+    await plane.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "mix: three legs (one G.722, so the mix is wideband); each hears the other two, not itself",
   ignore: !codecAvailable("G722", 8000),

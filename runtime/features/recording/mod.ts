@@ -48,7 +48,7 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
         "/api/recordings/policy": {
           get: { summary: "The recording policy (admin)", responses: { 200: { description: "policy" } } },
           put: {
-            summary: "Change it: {alwaysExtensions, featureCode, notice, retentionDays, maxBytes}",
+            summary: "Change it: {alwaysExtensions, featureCode, notice, channels, retentionDays, maxBytes}",
             responses: { 200: { description: "policy" }, 400: { description: "what is wrong" } },
           },
         },

@@ -18,6 +18,8 @@ export interface RecordingPolicy {
   featureCode: string;
   /** Play a short tone to both parties when a recording starts (the "call is recorded" notice). */
   notice: boolean;
+  /** `stereo`: caller left, callee right (default); `mixed`: both in one channel. */
+  channels: "stereo" | "mixed";
   /** Recordings older than this many days are deleted (0: kept). */
   retentionDays: number;
   /** Most bytes all recordings may take; the oldest are deleted past it (0: no limit). */
@@ -29,6 +31,7 @@ export const DEFAULT_POLICY: RecordingPolicy = {
   alwaysExtensions: [],
   featureCode: "*1",
   notice: true,
+  channels: "stereo",
   retentionDays: 90,
   maxBytes: 2 * 1024 ** 3,
 };
@@ -50,6 +53,9 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
     throw new RangeError("featureCode must be 2-4 of * # 0-9, starting with * or #");
   }
   if (typeof p.notice !== "boolean") throw new TypeError("notice must be true or false");
+  if (p.channels !== "stereo" && p.channels !== "mixed") {
+    throw new RangeError('channels must be "stereo" or "mixed"');
+  }
   for (const k of ["retentionDays", "maxBytes"] as const) {
     if (typeof p[k] !== "number" || !Number.isSafeInteger(p[k]) || p[k] < 0) {
       throw new RangeError(`${k} must be an integer >= 0`);
@@ -59,6 +65,7 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
     alwaysExtensions: [...new Set(p.alwaysExtensions.map(String))],
     featureCode: p.featureCode,
     notice: p.notice,
+    channels: p.channels,
     retentionDays: p.retentionDays,
     maxBytes: p.maxBytes,
   };
@@ -90,7 +97,7 @@ export interface RecordedCall {
 
 /** The media the recorder needs (MediaPlane fits). */
 export interface RecordingMedia {
-  record(legId: string, path: string, options: { stereo: true }): Promise<unknown>;
+  record(legId: string, path: string, options: { stereo: true } | { mixed: true }): Promise<unknown>;
   stopRecord(legId: string): Promise<{ durationMs: number; reason: string } | null>;
   playTone?(legId: string, spec: string, options: { durationMs: number }): Promise<unknown>;
   /** DTMF digits and finished recordings from the media worker. */
@@ -366,7 +373,11 @@ export class Recorder {
     );
     live.recordingId = id;
     try {
-      await this.#o.media.record(call.aLegId, `${this.dir}/${file}`, { stereo: true });
+      await this.#o.media.record(
+        call.aLegId,
+        `${this.dir}/${file}`,
+        p.channels === "mixed" ? { mixed: true } : { stereo: true },
+      );
     } catch (e) {
       live.recordingId = undefined;
       this.#o.db.prepare("UPDATE recordings SET status = 'failed' WHERE id = ?").run(id);

@@ -68,6 +68,7 @@ Deno.test("checkPolicy merges over the current policy and names what is wrong", 
   throws(() => checkPolicy({ featureCode: "12" }), /featureCode/);
   throws(() => checkPolicy({ retentionDays: -1 }), /retentionDays must be an integer/);
   throws(() => checkPolicy({ alwaysExtensions: "201" }), /alwaysExtensions/);
+  throws(() => checkPolicy({ channels: "quad" }), /channels must be/);
   throws(() => checkPolicy(null), TypeError);
 });
 

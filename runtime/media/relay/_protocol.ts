@@ -142,6 +142,8 @@ export interface RecordOptions {
    * i.e. the other direction of a two-party call. Default mono (what the leg receives).
    */
   stereo?: boolean;
+  /** One channel holding both directions summed (saturated): a mixed recording of the call. */
+  mixed?: boolean;
   /** WAV sample rate; default 16000 when the leg's codec is wideband, else 8000. */
   sampleRate?: number;
 }

@@ -1821,7 +1821,7 @@ const recorders = new Set<Recorder>();
 async function startRecord(
   leg: Leg,
   path: string,
-  o: { stereo?: boolean; sampleRate?: number },
+  o: { stereo?: boolean; mixed?: boolean; sampleRate?: number },
 ): Promise<{ path: string; sampleRate: number; channels: number }> {
   if (typeof path !== "string" || path === "") throw new TypeError("record needs a file path");
   if (leg.recorder !== null) throw new RangeError(`leg "${leg.id}" is already recording`);
@@ -1836,7 +1836,8 @@ async function startRecord(
     throw new RangeError(`leg "${leg.id}" went away or started another recording`);
   }
   const feeds = [{ leg, feed: attachFeed(leg, rate) }];
-  if (channels === 2 && leg.peer !== null) feeds.push({ leg: leg.peer, feed: attachFeed(leg.peer, rate) });
+  const both = channels === 2 || o.mixed === true;
+  if (both && leg.peer !== null) feeds.push({ leg: leg.peer, feed: attachFeed(leg.peer, rate) });
   const r: Recorder = {
     leg,
     path,
@@ -1868,8 +1869,16 @@ function tickRecorder(r: Recorder, now: number): void {
     const rt = recRight.subarray(0, r.frame);
     pullFeed(r.feeds[0]!.feed, l, r.frame * 3);
     const out = new Int16Array(r.frame * r.channels);
-    if (r.channels === 1) out.set(l);
-    else {
+    const other = r.feeds[1];
+    if (r.channels === 1 && other === undefined) out.set(l);
+    else if (r.channels === 1) {
+      // Mixed: both directions in one channel.
+      pullFeed(other!.feed, rt, r.frame * 3);
+      for (let i = 0; i < r.frame; i++) {
+        const v = l[i]! + rt[i]!;
+        out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      }
+    } else {
       const right = r.feeds[1];
       if (right !== undefined) pullFeed(right.feed, rt, r.frame * 3);
       else rt.fill(0);

@@ -32,7 +32,7 @@ import {
 import { MediaPlane } from "../runtime/media/relay/mod.ts";
 import { createApp, type LiveChange } from "../web/mod.ts";
 import { recordRegistration, startProvisioning } from "./_provisioning.ts";
-import { MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
+import { defaultMelody, MohClasses, mohFeature } from "../runtime/features/moh/mod.ts";
 import { voicemailFeature } from "../runtime/features/voicemail/mod.ts";
 import { ivrFeature } from "../runtime/features/ivr/mod.ts";
 import { callFeaturesFeature } from "../runtime/features/callfeatures/mod.ts";
@@ -40,6 +40,9 @@ import { ringGroupsFeature } from "../runtime/features/ringgroups/mod.ts";
 import { trunksFeature } from "../runtime/features/trunks/mod.ts";
 import { startTrunkClients, trunkInbound } from "./_trunks.ts";
 import { parkFeature } from "../runtime/features/park/mod.ts";
+import { conferenceFeature } from "../runtime/features/conference/mod.ts";
+import { Recorder, recordingFeature } from "../runtime/features/recording/mod.ts";
+import { queueFeature } from "../runtime/features/queue/mod.ts";
 import { recognize, unavailableReason as sttUnavailable } from "../drivers/stt/mod.ts";
 import { EMERGENCY_PREFIX, startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
@@ -301,6 +304,9 @@ export async function startAppliance(
     cleanups.push(() => events.close());
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
     let holdHandler: HoldHandler | undefined;
+    // Call recording (runtime/features/recording): started on bridged calls, after storage is migrated.
+    // deno-lint-ignore prefer-const -- assigned below, once storage is migrated; the B2BUA refers to it first
+    let recorder: Recorder | undefined;
     const methods = new MethodRegistry();
     methods.allowInDialog("REFER"); // blind transfer within a call (B2BUA)
     b2bua = new B2bua({
@@ -332,7 +338,9 @@ export async function startAppliance(
       ...(config.sessionExpiresSec > 0
         ? { sessionTimers: { expiresSec: config.sessionExpiresSec, minSeSec: config.sessionMinSeSec } }
         : {}),
+      onBridged: (call) => recorder?.onBridged(call),
       onChange: (call, ended) => {
+        if (ended) recorder?.callEnded(call.id);
         // Calls in set-up (not answered yet), for overload admission.
         const was = callStates.get(call.id);
         const now = ended ? undefined : call.state;
@@ -504,6 +512,14 @@ export async function startAppliance(
     });
     // Presence is in memory: phones watching an extension on DND see it again after a restart.
     for (const f of callFeatures.store.list()) if (f.dnd) events.hub.setPresence(f.extension, { dnd: true });
+    // Who holds a number besides feature `except` (rooms and queues refuse taken numbers).
+    const numberHolder = (n: string, except: string): string | undefined => {
+      if (storage.extensions.get(n) !== undefined) return `extension ${n}`;
+      const claim = features.filter((f) => f.name !== except).flatMap((f) => f.numbers?.() ?? [])
+        .find((c) => c.pattern === n);
+      return claim === undefined ? undefined : (claim.owner.label ?? `${claim.owner.kind} ${claim.owner.id}`);
+    };
+    const mohClasses = new MohClasses(`${config.dataDir}/moh`, storage.settings);
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -517,7 +533,7 @@ export async function startAppliance(
         },
         log: log.child("moh"),
         // Uploaded classes (WAV of any rate) in DATA_DIR/moh; the selection is a setting.
-        classes: new MohClasses(`${config.dataDir}/moh`, storage.settings),
+        classes: mohClasses,
       }),
       // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
       voicemailFeature({
@@ -560,10 +576,47 @@ export async function startAppliance(
       trunks.feature,
       // Call park: 700 parks (by blind transfer or dialling it), 701-708 retrieve, recall after PBX_PARK_SECONDS.
       parkFeature({ prompts, clock, log: log.child("park"), timeoutMs: config.parkSeconds * 1000 }),
+      // Conference rooms (/api/conference, /conference): mixing in the media worker's mix rooms.
+      conferenceFeature({
+        db: storage.db,
+        prompts,
+        log: log.child("conference"),
+        numberInUse: (n) => numberHolder(n, "conference"),
+      }),
+      // Call queues (/api/queues, /queues wallboard); agents are not rung until the engine can
+      // originate/bridge from an application (the connect seam, docs/queues.md).
+      queueFeature({
+        db: storage.db,
+        clock,
+        log: log.child("queue"),
+        prompts,
+        holdMusic: async (leg) => {
+          const file = mohClasses.selectedFile();
+          if (file !== undefined) await leg.play({ file });
+          else await leg.play({ pcm: defaultMelody(16000), sampleRate: 16000 });
+        },
+        runApplication: async (name, leg, args) => {
+          const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
+          if (app === undefined) throw new Error(`no application ${name}`);
+          await app.run(leg, args);
+        },
+        isBusy: (ext) => b2bua!.calls().some((c) => c.caller === ext || c.callee === ext),
+        numberInUse: (n) => numberHolder(n, "queue"),
+      }),
+      // Call recording: /api/recordings, the Recordings page (the recorder is started below).
+      recordingFeature({ recorder: () => recorder }),
       // Extra features a test entry adds (tests/sip/_route_entry.ts).
       ...(options.features ?? []),
     ];
     checkFeatures(features);
+    recorder = new Recorder({
+      db: storage.db,
+      dataDir: config.dataDir,
+      clock,
+      log: log.child("recording"),
+      media,
+    });
+    cleanups.push(() => recorder?.close());
     for (const f of features) for (const p of f.eventPackages ?? []) methods.registerEventPackage(p);
     holdHandler = features.find((f) => f.hold !== undefined)?.hold;
     // Outgoing email (runtime/mail): the durable outbox voicemail, E911 and fraud alerts enqueue on.
@@ -575,6 +628,7 @@ export async function startAppliance(
     mail.start(); // messages queued before a restart go out now
     cleanups.push(() => mail.stop());
     // What feature applications drive a leg with: the media worker's players and recorder.
+    const talkListeners = new Map<string, (talking: boolean) => void>();
     const applicationDeps: ApplicationDeps = {
       media: {
         playTone: (leg, spec, o) => media.playTone(leg, spec, o),
@@ -584,10 +638,25 @@ export async function startAppliance(
         playFile: (leg, path, o) => media.playFile(leg, path, { loop: o.loop }),
         record: (leg, path, o) => media.record(leg, path, o.stereo ? { stereo: true } : {}),
         stopRecord: (leg) => media.stopRecord(leg),
+        // Conference rooms: a leg's audio stays in the worker while it is in a mix (no tap).
+        joinMix: async (leg, room, o) => {
+          if (o.onTalking) talkListeners.set(leg, o.onTalking);
+          await media.tap(leg, false);
+          await media.addToMix(room, leg, { sampleRate: o.sampleRate, endWhenEmpty: true, talkEvents: true });
+        },
+        leaveMix: async (leg, room) => {
+          talkListeners.delete(leg);
+          await media.removeFromMix(room, leg).catch(() => false); // the leg may be released already
+          await media.tap(leg, true).catch(() => {});
+        },
+        muteInMix: (leg, room, muted) => media.muteInMix(room, leg, muted),
       },
       clock,
       log: log.child("app"),
     };
+    cleanups.push(media.on((ev) => {
+      if (ev.event === "talking") talkListeners.get(ev.legId)?.(ev.talking);
+    }));
     const route = createRouter({
       storage,
       paging: (n) => paging.route(n),

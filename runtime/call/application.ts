@@ -119,6 +119,22 @@ export interface CallLeg {
   continueTo(number: string): Promise<void>;
   /** Settles when the call has ended, with who ended it. */
   readonly ended: Promise<"caller" | "system">;
+  /**
+   * Join a mixing room `room` in the media worker (conference): started by the first leg that
+   * joins (at `sampleRate`, default 16000, so wideband parties keep their band; each leg is
+   * encoded in its own codec), ended with the last. The leg hears everyone else in the room and
+   * never itself; its audio stays in the worker meanwhile (no `onAudio` frames). `onTalking` hears
+   * this leg's voice activity changes (not per frame). A leg is in at most one room; joining
+   * another leaves the first. Needs `LegMedia.joinMix`.
+   */
+  joinMix?(
+    room: string,
+    options?: { sampleRate?: number; onTalking?: (talking: boolean) => void },
+  ): Promise<void>;
+  /** Leave the room `joinMix` joined (the leg is then silent until it plays something). */
+  leaveMix?(): Promise<void>;
+  /** Mute (nobody in the room hears the leg; it still hears them) or unmute the leg in its room. */
+  muteInMix?(muted: boolean): Promise<void>;
 }
 
 /** An application: `run` drives one call. */
@@ -135,6 +151,14 @@ export interface LegMedia {
   playFile?(legId: string, path: string, options: { loop: boolean }): Promise<unknown>;
   record?(legId: string, path: string, options: { stereo?: boolean }): Promise<unknown>;
   stopRecord?(legId: string): Promise<{ durationMs: number; reason: string } | null>;
+  /** Mixing rooms (CallLeg.joinMix): the media worker's addToMix with create, muteInMix, removeFromMix. */
+  joinMix?(
+    legId: string,
+    room: string,
+    options: { sampleRate: number; onTalking?: (talking: boolean) => void },
+  ): Promise<unknown>;
+  leaveMix?(legId: string, room: string): Promise<unknown>;
+  muteInMix?(legId: string, room: string, muted: boolean): Promise<unknown>;
 }
 
 /** What `applicationHandler` needs. */
@@ -171,6 +195,8 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
         let pendingHangup: string | undefined;
         /** The recording in progress (one per leg). */
         let recording: { stop(): void } | undefined;
+        /** The mixing room the leg is in (joinMix). */
+        let mixRoom: string | undefined;
         let resolveEnded: (by: "caller" | "system") => void = () => {};
         const ended = new Promise<"caller" | "system">((r) => (resolveEnded = r));
         const listeners = new Set<(ev: LegEvent) => void>();
@@ -339,6 +365,26 @@ export function applicationHandler<A>(app: Application<A>, args: A, deps: Applic
               deps.log.error("continuing the route failed", { app: app.name, error: e as Error })
             );
             await ended;
+          },
+          async joinMix(room, options = {}) {
+            await up();
+            const legId = live("joinMix");
+            if (!m.joinMix) throw unavailable("joinMix: no mixer in the media plane");
+            await m.joinMix(legId, room, {
+              sampleRate: options.sampleRate ?? 16000,
+              ...(options.onTalking ? { onTalking: options.onTalking } : {}),
+            });
+            mixRoom = room;
+          },
+          async leaveMix() {
+            const room = mixRoom;
+            mixRoom = undefined;
+            if (room !== undefined && control !== undefined) await m.leaveMix?.(control.legId, room);
+          },
+          async muteInMix(muted) {
+            const legId = live("muteInMix");
+            if (mixRoom === undefined) throw unavailable("muteInMix: the leg is in no room");
+            await m.muteInMix?.(legId, mixRoom, muted);
           },
           hangup(reason) {
             if (!decided) {

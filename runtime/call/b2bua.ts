@@ -140,6 +140,11 @@ export interface B2buaOptions {
    * transfer to that number). Undefined for numbers that ring phones. `LocalCalls.adopt` fits.
    */
   applicationFor?(number: string): ((party: AdoptedParty) => Promise<boolean>) | undefined;
+  /**
+   * Told when a call's two media legs are bridged (answer): call recording starts here. The legs
+   * are released when the call ends, which ends any recording of them.
+   */
+  onBridged?(call: BridgedCall): void;
 }
 
 /** A party the B2BUA hands to an application (see `B2buaOptions.applicationFor`). */
@@ -154,6 +159,17 @@ export interface AdoptedParty {
   linkedId: string;
   /** Who transferred the party there (a park recall rings it). */
   referredBy?: string;
+}
+
+/** A call whose media legs were just bridged (B2buaOptions.onBridged). */
+export interface BridgedCall {
+  callId: string;
+  caller: string;
+  callee: string;
+  /** The caller's leg at the box (it receives what the caller says). */
+  aLegId: string;
+  /** The callee's leg at the box. */
+  bLegId: string;
 }
 
 type Side = "a" | "b";
@@ -508,6 +524,22 @@ export class B2bua {
     if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;
     if (c.trunk !== undefined) l.trunk = c.trunk;
     return l;
+  }
+
+  /** Tell onBridged (a listener's failure never touches the call). */
+  #bridged(c: Call): void {
+    if (this.#o.onBridged === undefined || c.state === "ended") return;
+    try {
+      this.#o.onBridged({
+        callId: c.id,
+        caller: c.caller,
+        callee: c.callee,
+        aLegId: c.aLeg.legId,
+        bLegId: c.bLeg.legId,
+      });
+    } catch (e) {
+      this.#o.log.warn("onBridged listener failed", { call: c.id, error: e as Error });
+    }
   }
 
   #changed(c: Call): void {
@@ -903,10 +935,12 @@ export class B2bua {
         await this.#o.media.configureLeg(call.aLeg.legId, setup.a);
         await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote, ...setup.b });
         await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId, setup.bridge);
+        this.#bridged(call);
         return;
       }
       await this.#o.media.configureLeg(call.bLeg.legId, { remote: answer.remote });
       await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId);
+      this.#bridged(call);
     } catch (e) {
       // A call that ended while its bridge was queued has released its legs: nothing went wrong.
       if (call.state === "ended") return;
@@ -1082,6 +1116,7 @@ export class B2bua {
       await this.#o.media.configureLeg(call.aLeg.legId, { remote: aAnswer.remote, ...setup.a });
       await this.#o.media.configureLeg(call.bLeg.legId, { remote: bAnswer.remote, ...setup.b });
       await this.#o.media.bridge(call.aLeg.legId, call.bLeg.legId, setup.bridge);
+      this.#bridged(call);
     } catch (e) {
       if (call.state === "ended") return;
       this.#o.log.error("media bridge failed", { call: call.id, error: e as Error });

@@ -24,6 +24,7 @@ const BENCHES: { name: string; cap: number; args: string[]; json?: string }[] = 
   { name: "idle_rss", cap: 120, args: [] },
   { name: "transcode", cap: 90, args: ["--seconds=0.4", "--rounds=3"] },
   { name: "paging_latency", cap: 420, args: [], json: "paging" },
+  { name: "mixer", cap: 60, args: ["--seconds=1", "--rounds=4"] },
   { name: "tftp_500", cap: 120, args: [], json: "tftp" },
 ];
 

@@ -202,6 +202,42 @@ Deno.test("record stereo: left what the leg receives, right the other direction 
   }
 });
 
+Deno.test("record mixed: both directions of the bridge summed in one channel", async () => {
+  const plane = await startPlane();
+  const pa = await RtpPeer.open();
+  const pb = await RtpPeer.open();
+  const dir = await Deno.makeTempDir({ prefix: "record-" });
+  const ca = openCodec("PCMU", 8000);
+  const cb = openCodec("PCMU", 8000);
+  try {
+    const a = await legFor(plane, pa, { 0: "PCMU/8000" });
+    const b = await legFor(plane, pb, { 0: "PCMU/8000" });
+    await plane.bridge(a.legId, b.legId);
+    const path = `${dir}/call.wav`;
+    await plane.record(a.legId, path, { mixed: true });
+    await Promise.all([
+      pa.stream(BOX(a.rtpPort), ca, 0, sine(500, 8000, 1.5)),
+      pb.stream(BOX(b.rtpPort), cb, 0, sine(1300, 8000, 1.5)),
+    ]);
+    const r = (await plane.stopRecord(a.legId))!;
+    assertEquals(r.channels, 1);
+    const wav = readWav(await Deno.readFile(path));
+    assertEquals(wav.channels, 1);
+    const mid = wav.samples.subarray(2400, 9600);
+    const a500 = tonePower(mid, 500, 8000);
+    const b1300 = tonePower(mid, 1300, 8000);
+    const off = tonePower(mid, 900, 8000);
+    assert(a500 > 50 * off && b1300 > 50 * off, `500 Hz ${a500}, 1300 Hz ${b1300}, 900 Hz ${off}`);
+  } finally {
+    ca.close();
+    cb.close();
+    await pa.close();
+    await pb.close();
+    await plane.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "mix: three legs (one G.722, so the mix is wideband); each hears the other two, not itself",
   ignore: !codecAvailable("G722", 8000),
@@ -256,6 +292,55 @@ Deno.test({
       const res = await plane.resources();
       assertEquals([res.mixes, res.codecs, res.resamplers], [0, 0, 0]);
     } finally {
+      for (const c of codecs) c.close();
+      for (const p of peers) await p.close();
+      await plane.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "mix room: created by the first join at 16 kHz, a muted party is heard by nobody, talking events on change, ends when empty",
+  async fn() {
+    const plane = await startPlane();
+    const peers = [await RtpPeer.open(), await RtpPeer.open(), await RtpPeer.open()];
+    const freqs = [500, 900, 1400];
+    const codecs = peers.map(() => openCodec("PCMU", 8000));
+    const talking: { legId: string; talking: boolean }[] = [];
+    const off = plane.on((ev) => {
+      if (ev.event === "talking") talking.push({ legId: ev.legId, talking: ev.talking });
+    });
+    try {
+      const legs: { legId: string; rtpPort: number }[] = [];
+      for (const p of peers) legs.push(await legFor(plane, p, { 0: "PCMU/8000" }));
+      const room = { sampleRate: 16000, endWhenEmpty: true, talkEvents: true };
+      for (const l of legs) assertEquals(await plane.addToMix("room-1", l.legId, room), true);
+      await assertRejects(plane.muteInMix("room-1", "nope", true));
+      assertEquals(await plane.muteInMix("room-1", legs[1]!.legId, true), true);
+      await Promise.all(
+        peers.map((p, i) => p.stream(BOX(legs[i]!.rtpPort), codecs[i]!, 0, sine(freqs[i]!, 8000, 1.5))),
+      );
+      await sleep(100);
+      const heard = peers.map((p) => {
+        const dec = openCodec("PCMU", 8000);
+        const pcm = decodeStream(p.received, 0, dec);
+        dec.close();
+        return pcm.subarray(3200, 9600);
+      });
+      // Party 0 hears party 2, not the muted party 1; party 1 (muted) still hears 0 and 2.
+      assert(tonePower(heard[0]!, 1400, 8000) > 30 * tonePower(heard[0]!, 900, 8000), "0 hears 2, not 1");
+      assert(tonePower(heard[2]!, 500, 8000) > 30 * tonePower(heard[2]!, 900, 8000), "2 hears 0, not 1");
+      assert(tonePower(heard[1]!, 500, 8000) > 30 * tonePower(heard[1]!, 900, 8000), "1 hears 0, not itself");
+      assert(tonePower(heard[1]!, 1400, 8000) > 30 * tonePower(heard[1]!, 900, 8000), "1 hears 2");
+      await waitFor(() => talking.filter((t) => !t.talking).length >= 2, "talking stopped events");
+      const on = new Set(talking.filter((t) => t.talking).map((t) => t.legId));
+      assertEquals(on, new Set([legs[0]!.legId, legs[2]!.legId]), "the muted party is never talking");
+      for (const l of legs) await plane.removeFromMix("room-1", l.legId);
+      assertEquals((await plane.resources()).mixes, 0);
+      await assertRejects(plane.muteInMix("room-1", legs[0]!.legId, false), RangeError);
+    } finally {
+      off();
       for (const c of codecs) c.close();
       for (const p of peers) await p.close();
       await plane.close();

@@ -148,6 +148,8 @@ export interface RecordOptions {
    * i.e. the other direction of a two-party call. Default mono (what the leg receives).
    */
   stereo?: boolean;
+  /** One channel holding both directions summed (saturated): a mixed recording of the call. */
+  mixed?: boolean;
   /** WAV sample rate; default 16000 when the leg's codec is wideband, else 8000. */
   sampleRate?: number;
 }
@@ -159,6 +161,19 @@ export interface RecordResult {
   durationMs: number;
   sampleRate: number;
   channels: number;
+}
+
+/** Options of a mixing bridge. */
+export interface MixOptions {
+  /**
+   * Mix rate: 8000, 16000 or 48000. Default 16000 when a first participant is wideband, else 8000
+   * (a conference room sets 16000 so later wideband participants keep their band).
+   */
+  sampleRate?: number;
+  /** End the mix by itself when its last participant leaves (conference rooms). */
+  endWhenEmpty?: boolean;
+  /** Post "talking" events for this mix (a participant's voice activity changed). */
+  talkEvents?: boolean;
 }
 
 /** Commands sent to the worker. */
@@ -176,8 +191,9 @@ export type Command =
   | { op: "dtmf"; legId: string; digit: string; durationMs: number }
   | { op: "record"; legId: string; path: string; options: RecordOptions }
   | { op: "stopRecord"; legId: string }
-  | { op: "mix"; mixId: string; legIds: string[] }
-  | { op: "addToMix"; mixId: string; legId: string }
+  | { op: "mix"; mixId: string; legIds: string[]; options?: MixOptions }
+  | { op: "addToMix"; mixId: string; legId: string; create?: MixOptions }
+  | { op: "muteInMix"; mixId: string; legId: string; muted: boolean }
   | { op: "removeFromMix"; mixId: string; legId: string }
   | { op: "endMix"; mixId: string }
   | { op: "resources" }
@@ -214,7 +230,12 @@ export type MediaEvent =
   | { event: "latched"; legId: string; address: string; port: number }
   | { event: "inactive"; legId: string; silentMs: number }
   | { event: "played"; legId: string; reason: "done" | "stopped" | "replaced" | "released"; frames: number }
-  | ({ event: "recorded"; legId: string } & RecordResult);
+  | ({ event: "recorded"; legId: string } & RecordResult)
+  /**
+   * Voice activity of a mix participant changed (mixes with `talkEvents`): posted on change only,
+   * with hysteresis, never per frame.
+   */
+  | { event: "talking"; legId: string; mixId: string; talking: boolean };
 
 /** A codec the worker can transcode (its library loaded), as SDP describes it. */
 export interface CodecInfo {

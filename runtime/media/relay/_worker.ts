@@ -49,6 +49,7 @@ import type {
   MediaEvent,
   MediaPlaneOptions,
   MediaResources,
+  MixOptions,
   PayloadMap,
   PlayOptions,
   PlaySource,
@@ -269,9 +270,22 @@ function handle(req: Request): Promise<unknown> | unknown {
     case "stopRecord":
       return getLeg(cmd.legId).recorder === null ? null : stopRecord(getLeg(cmd.legId), "stopped");
     case "mix":
-      return makeMix(cmd.mixId, cmd.legIds.map(getLeg));
-    case "addToMix":
-      return addToMix(getMix(cmd.mixId), getLeg(cmd.legId));
+      return makeMix(cmd.mixId, cmd.legIds.map(getLeg), cmd.options ?? {});
+    case "addToMix": {
+      const leg = getLeg(cmd.legId);
+      if (cmd.create !== undefined && !mixes.has(cmd.mixId)) {
+        makeMix(cmd.mixId, [leg], cmd.create);
+        return true;
+      }
+      return addToMix(getMix(cmd.mixId), leg);
+    }
+    case "muteInMix": {
+      const m = getMix(cmd.mixId);
+      const p = m.parts.get(getLeg(cmd.legId));
+      if (p === undefined) throw new RangeError(`leg "${cmd.legId}" is not in mix "${cmd.mixId}"`);
+      p.muted = cmd.muted === true;
+      return p.muted;
+    }
     case "removeFromMix": {
       const m = getMix(cmd.mixId);
       const leg = getLeg(cmd.legId);
@@ -1855,7 +1869,7 @@ const recorders = new Set<Recorder>();
 async function startRecord(
   leg: Leg,
   path: string,
-  o: { stereo?: boolean; sampleRate?: number },
+  o: { stereo?: boolean; mixed?: boolean; sampleRate?: number },
 ): Promise<{ path: string; sampleRate: number; channels: number }> {
   if (typeof path !== "string" || path === "") throw new TypeError("record needs a file path");
   if (leg.recorder !== null) throw new RangeError(`leg "${leg.id}" is already recording`);
@@ -1870,7 +1884,8 @@ async function startRecord(
     throw new RangeError(`leg "${leg.id}" went away or started another recording`);
   }
   const feeds = [{ leg, feed: attachFeed(leg, rate) }];
-  if (channels === 2 && leg.peer !== null) feeds.push({ leg: leg.peer, feed: attachFeed(leg.peer, rate) });
+  const both = channels === 2 || o.mixed === true;
+  if (both && leg.peer !== null) feeds.push({ leg: leg.peer, feed: attachFeed(leg.peer, rate) });
   const r: Recorder = {
     leg,
     path,
@@ -1902,8 +1917,16 @@ function tickRecorder(r: Recorder, now: number): void {
     const rt = recRight.subarray(0, r.frame);
     pullFeed(r.feeds[0]!.feed, l, r.frame * 3);
     const out = new Int16Array(r.frame * r.channels);
-    if (r.channels === 1) out.set(l);
-    else {
+    const other = r.feeds[1];
+    if (r.channels === 1 && other === undefined) out.set(l);
+    else if (r.channels === 1) {
+      // Mixed: both directions in one channel.
+      pullFeed(other!.feed, rt, r.frame * 3);
+      for (let i = 0; i < r.frame; i++) {
+        const v = l[i]! + rt[i]!;
+        out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      }
+    } else {
       const right = r.feeds[1];
       if (right !== undefined) pullFeed(right.feed, rt, r.frame * 3);
       else rt.fill(0);
@@ -1974,6 +1997,12 @@ interface MixPart {
   /** Exactly 20 ms at the encoder's rate (a streaming resampler may give a sample more or less). */
   encFrame: Int16Array;
   ticks: number;
+  /** Muted: heard by nobody (still hears the others). */
+  muted: boolean;
+  /** Voice activity (talkEvents): the state last posted. */
+  talking: boolean;
+  /** Frames the level has been on the other side of the threshold (hysteresis). */
+  flip: number;
 }
 
 /**
@@ -1990,6 +2019,8 @@ interface MixBridge {
   parts: Map<Leg, MixPart>;
   nextDue: number;
   out: Int16Array;
+  endWhenEmpty: boolean;
+  talkEvents: boolean;
 }
 
 const mixes = new Map<string, MixBridge>();
@@ -2000,11 +2031,18 @@ function getMix(id: string): MixBridge {
   return m;
 }
 
-function makeMix(id: string, members: Leg[]): { mixId: string; sampleRate: number; participants: string[] } {
+function makeMix(
+  id: string,
+  members: Leg[],
+  o: MixOptions,
+): { mixId: string; sampleRate: number; participants: string[] } {
   if (typeof id !== "string" || id === "") throw new TypeError("mix needs an id");
   if (mixes.has(id)) throw new RangeError(`mix "${id}" exists`);
   if (new Set(members).size !== members.length) throw new RangeError("a leg is listed twice in the mix");
-  const rate = members.some((l) => legPcmRate(l) > 8000) ? 16000 : 8000;
+  if (o.sampleRate !== undefined && ![8000, 16000, 48000].includes(o.sampleRate)) {
+    throw new RangeError(`mix rate must be 8000, 16000 or 48000, got ${o.sampleRate}`);
+  }
+  const rate = o.sampleRate ?? (members.some((l) => legPcmRate(l) > 8000) ? 16000 : 8000);
   const frame = rate / 50;
   const m: MixBridge = {
     id,
@@ -2014,6 +2052,8 @@ function makeMix(id: string, members: Leg[]): { mixId: string; sampleRate: numbe
     parts: new Map(),
     nextDue: performance.now() + 20,
     out: new Int16Array(frame),
+    endWhenEmpty: o.endWhenEmpty === true,
+    talkEvents: o.talkEvents === true,
   };
   mixes.set(id, m);
   try {
@@ -2044,6 +2084,9 @@ function addToMix(m: MixBridge, leg: Leg): boolean {
     resampled: new Int16Array(rs === null ? 0 : rs.maxOutput(m.frame)),
     encFrame: new Int16Array(enc.rate / 50),
     ticks: Math.round(enc.rate / 50 * enc.tickRatio),
+    muted: false,
+    talking: false,
+    flip: 0,
   });
   m.mixer.add(leg);
   leg.mix = m;
@@ -2063,6 +2106,8 @@ function removeFromMix(m: MixBridge, leg: Leg): void {
   }
   leg.mix = null;
   leg.out.marker = true;
+  if (m.talkEvents && p.talking) post({ event: "talking", legId: leg.id, mixId: m.id, talking: false });
+  if (m.endWhenEmpty && m.parts.size === 0) mixes.delete(m.id);
 }
 
 function endMix(m: MixBridge): boolean {
@@ -2072,13 +2117,36 @@ function endMix(m: MixBridge): boolean {
 
 const mixPacket = new Uint8Array(12 + 1500);
 
+/** Mean-square level of -40 dBFS-ish; a frame above it is speech, below it silence (or comfort noise). */
+const TALK_LEVEL = 330 * 330;
+/** Frames (20 ms) a level must stay across the threshold before the state flips: 60 ms on, 400 ms off. */
+const TALK_ON_FRAMES = 3;
+const TALK_OFF_FRAMES = 20;
+
+/** Update a participant's voice activity from this round's frame; post only a change. */
+function voiceActivity(m: MixBridge, leg: Leg, p: MixPart): void {
+  let e = 0;
+  const f = p.in;
+  for (let i = 0; i < f.length; i++) e += f[i]! * f[i]!;
+  const loud = !p.muted && e / f.length > TALK_LEVEL;
+  if (loud === p.talking) {
+    p.flip = 0;
+    return;
+  }
+  if (++p.flip < (loud ? TALK_ON_FRAMES : TALK_OFF_FRAMES)) return;
+  p.flip = 0;
+  p.talking = loud;
+  post({ event: "talking", legId: leg.id, mixId: m.id, talking: loud });
+}
+
 function tickMix(m: MixBridge, now: number): void {
   let steps = 0;
   while (now >= m.nextDue && steps++ < 5) {
     m.nextDue += 20;
     for (const [leg, p] of m.parts) {
       pullFeed(p.feed, p.in, m.frame * 3);
-      m.mixer.put(leg, p.in);
+      if (m.talkEvents) voiceActivity(m, leg, p);
+      if (!p.muted) m.mixer.put(leg, p.in);
     }
     for (const [leg, p] of m.parts) {
       let pcm = m.mixer.mixFor(leg, m.out);

@@ -13,6 +13,7 @@ import type {
   MediaEvent,
   MediaPlaneOptions,
   MediaResources,
+  MixOptions,
   PlayOptions,
   RecordOptions,
   RecordResult,
@@ -202,15 +203,28 @@ export class MediaPlane {
   mix(
     mixId: string,
     legIds: string[],
+    options: MixOptions = {},
   ): Promise<{ mixId: string; sampleRate: number; participants: string[] }> {
-    return this.#call({ op: "mix", mixId, legIds }) as Promise<
+    return this.#call({ op: "mix", mixId, legIds, options }) as Promise<
       { mixId: string; sampleRate: number; participants: string[] }
     >;
   }
 
-  /** Add a leg to a mix (leaving its bridge); resolves false if it was already in. */
-  addToMix(mixId: string, legId: string): Promise<boolean> {
-    return this.#call({ op: "addToMix", mixId, legId }) as Promise<boolean>;
+  /**
+   * Add a leg to a mix (leaving its bridge); resolves false if it was already in. With `create`, a
+   * missing mix is started with those options (a conference room's first participant), so two legs
+   * joining at once cannot race to create it.
+   */
+  addToMix(mixId: string, legId: string, create?: MixOptions): Promise<boolean> {
+    return this.#call({ op: "addToMix", mixId, legId, ...(create ? { create } : {}) }) as Promise<boolean>;
+  }
+
+  /**
+   * Mute or unmute a participant of a mix: a muted leg still hears the others, nobody hears it.
+   * RangeError when the leg is not in that mix.
+   */
+  muteInMix(mixId: string, legId: string, muted: boolean): Promise<boolean> {
+    return this.#call({ op: "muteInMix", mixId, legId, muted }) as Promise<boolean>;
   }
 
   /** Take a leg out of a mix (it is then unbridged and silent); resolves false if it was not in. */

@@ -12,6 +12,7 @@ export type {
   MediaEvent,
   MediaPlaneOptions,
   MediaResources,
+  MixOptions,
   PayloadMap,
   PlayOptions,
   PlaySource,

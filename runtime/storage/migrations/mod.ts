@@ -22,6 +22,9 @@ import * as m072 from "./072_e911_locations.ts";
 import * as m073 from "./073_e911_seen.ts";
 import * as m074 from "./074_cdr_trunk.ts";
 import * as m075 from "./075_paging_max_page.ts";
+import * as m065 from "./065_conference.ts";
+import * as m066 from "./066_recordings.ts";
+import * as m067 from "./067_queues.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -52,4 +55,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m073,
   m074,
   m075,
+  m065,
+  m066,
+  m067,
 ];

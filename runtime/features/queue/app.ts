@@ -1,0 +1,450 @@
+/**
+ * The queue's live state (waiting callers, agents' states, wrap-up, round-robin memory) and its
+ * applications: `queue` (a caller waits with music, hears their position and estimated wait, may
+ * press the exit digit, and overflows on max wait or when no agents are left) and `queue-agent`
+ * (agents log in/out and pause by feature code).
+ *
+ * Ringing an agent and bridging the caller needs the call engine's originate + bridge from an
+ * application leg, which `CallLeg` does not offer yet: that step is the `connect` seam. Without it
+ * callers wait (logged once per call) until the exit digit, max wait or leave-when-empty moves
+ * them on. With it the head of the queue rings agents in strategy order.
+ * @module
+ */
+import type { CallLeg } from "../../call/mod.ts";
+import type { Clock } from "../../clock/mod.ts";
+import type { Logger } from "../../log/mod.ts";
+import { numberWords } from "../../media/prompts/mod.ts";
+import { type AgentState, chooseAgents } from "./strategy.ts";
+import type { QueueConfig, QueueOutcome, QueueStore, QueueTarget } from "./store.ts";
+
+/** How an attempt to reach an agent ended (the `connect` seam). */
+export type ConnectResult =
+  | { outcome: "answered"; ended: Promise<void> }
+  | { outcome: "no-answer" | "busy" | "failed" };
+
+/** What the queue needs from the rest of the box. */
+export interface QueueDeps {
+  store: QueueStore;
+  clock: Clock;
+  log: Logger;
+  prompts: { say(text: string): Promise<{ rate16: Int16Array }> };
+  /** One round of music on hold into the leg (resolves when it ends or is stopped). */
+  holdMusic?(leg: CallLeg): Promise<void>;
+  /** Run another application on the leg (overflow, exit digit: voicemail, IVR). */
+  runApplication?(name: string, leg: CallLeg, args: Record<string, unknown>): Promise<void>;
+  /** Whether an extension is on a call now (busy agents are skipped). */
+  isBusy?(extension: string): boolean;
+  /** Whether an extension is on do-not-disturb (never rung). */
+  isDnd?(extension: string): boolean;
+  /**
+   * Ring `agent` for `ringMs` and bridge the caller's leg to it when it answers. Needs the call
+   * engine's originate/bridge (TODO(engine)); absent: agents are not rung.
+   */
+  connect?(agent: string, leg: CallLeg, options: { ringMs: number; queue: string }): Promise<ConnectResult>;
+}
+
+/** An agent on the wallboard. */
+export interface AgentView {
+  extension: string;
+  static: boolean;
+  state: "free" | "paused" | "busy" | "wrap-up" | "logged-out" | "dnd";
+  callsToday: number;
+}
+
+/** A queue's wallboard. */
+export interface Wallboard {
+  queue: string;
+  name: string;
+  strategy: string;
+  waiting: number;
+  longestWaitMs: number;
+  callers: { caller: string; position: number; waitMs: number }[];
+  agents: AgentView[];
+  answeredToday: number;
+  abandonedToday: number;
+}
+
+interface Waiter {
+  id: number;
+  caller: string;
+  joinedAt: number;
+}
+
+const DAY = 86_400_000;
+
+/** The queues' live state. */
+export class QueueRuntime {
+  readonly deps: QueueDeps;
+  #waiting = new Map<string, Waiter[]>();
+  #lastRung = new Map<string, string>();
+  #wrapUp = new Map<string, number>();
+  #lastEnded = new Map<string, number>();
+  #listeners = new Set<() => void>();
+  #next = 1;
+
+  constructor(deps: QueueDeps) {
+    this.deps = deps;
+  }
+
+  onChange(l: () => void): () => void {
+    this.#listeners.add(l);
+    return () => this.#listeners.delete(l);
+  }
+
+  changed(): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l();
+      } catch (e) {
+        this.deps.log.warn("queue change listener failed", { error: e as Error });
+      }
+    }
+  }
+
+  /** Agents' states for the strategies. */
+  agentStates(queue: string): AgentState[] {
+    const now = this.deps.clock.wallNow();
+    const counts = this.deps.store.answeredSince(queue, now - (now % DAY));
+    return this.deps.store.agents(queue).map((a, order) => ({
+      extension: a.extension,
+      order,
+      loggedIn: a.loggedIn,
+      paused: a.paused,
+      busy: this.deps.isBusy?.(a.extension) ?? false,
+      dnd: this.deps.isDnd?.(a.extension) ?? false,
+      wrapUpUntil: this.#wrapUp.get(`${queue}|${a.extension}`) ?? 0,
+      lastCallEndedAt: this.#lastEnded.get(`${queue}|${a.extension}`) ?? null,
+      callsToday: counts.get(a.extension) ?? 0,
+    }));
+  }
+
+  /** Whether any agent is logged in (paused ones count: they may come back). */
+  hasAgents(queue: string): boolean {
+    return this.deps.store.agents(queue).some((a) => a.loggedIn);
+  }
+
+  join(queue: string, caller: string): Waiter {
+    const w = { id: this.#next++, caller, joinedAt: this.deps.clock.wallNow() };
+    const list = this.#waiting.get(queue) ?? [];
+    list.push(w);
+    this.#waiting.set(queue, list);
+    this.changed();
+    return w;
+  }
+
+  leave(queue: string, w: Waiter): void {
+    const list = this.#waiting.get(queue) ?? [];
+    const i = list.indexOf(w);
+    if (i >= 0) list.splice(i, 1);
+    this.changed();
+  }
+
+  /** 1-based position, 0 when not waiting. */
+  position(queue: string, w: Waiter): number {
+    return (this.#waiting.get(queue) ?? []).indexOf(w) + 1;
+  }
+
+  /** Mark an agent rung (round-robin memory). */
+  rang(queue: string, agent: string): void {
+    this.#lastRung.set(queue, agent);
+  }
+
+  lastRung(queue: string): string | undefined {
+    return this.#lastRung.get(queue);
+  }
+
+  /** A queue call with an agent ended: wrap-up starts. */
+  agentDone(q: QueueConfig, agent: string): void {
+    const now = this.deps.clock.wallNow();
+    this.#lastEnded.set(`${q.number}|${agent}`, now);
+    this.#wrapUp.set(`${q.number}|${agent}`, now + q.wrapUpMs);
+    this.changed();
+  }
+
+  /** Log in/out or pause an agent; static members cannot log out. Returns the new row. */
+  setAgent(queue: string, extension: string, change: { loggedIn?: boolean; paused?: boolean }) {
+    const cur = this.deps.store.agents(queue).find((a) => a.extension === extension);
+    if (change.loggedIn === false && cur?.static) {
+      throw new RangeError(`${extension} is a static member of ${queue}`);
+    }
+    if (cur === undefined && change.loggedIn !== true) {
+      throw new RangeError(`${extension} is not an agent of ${queue}`);
+    }
+    const row = {
+      queue,
+      extension,
+      static: cur?.static ?? false,
+      loggedIn: change.loggedIn ?? cur?.loggedIn ?? false,
+      paused: change.loggedIn === true && cur?.loggedIn !== true
+        ? false
+        : change.paused ?? cur?.paused ?? false,
+      since: this.deps.clock.wallNow(),
+    };
+    if (!row.loggedIn && !row.static) this.deps.store.removeAgent(queue, extension);
+    else this.deps.store.setAgent(row);
+    this.deps.log.info("queue agent", {
+      queue,
+      agent: extension,
+      loggedIn: row.loggedIn,
+      paused: row.paused,
+    });
+    this.changed();
+    return row;
+  }
+
+  /** The wallboard of a queue. */
+  wallboard(q: QueueConfig): Wallboard {
+    const now = this.deps.clock.wallNow();
+    const callers = (this.#waiting.get(q.number) ?? []).map((w, i) => ({
+      caller: w.caller,
+      position: i + 1,
+      waitMs: now - w.joinedAt,
+    }));
+    const today = this.deps.store.stats(q.number, now - (now % DAY), now + 1)[0];
+    const rows = this.deps.store.agents(q.number);
+    return {
+      queue: q.number,
+      name: q.name,
+      strategy: q.strategy,
+      waiting: callers.length,
+      longestWaitMs: callers.reduce((m, c) => Math.max(m, c.waitMs), 0),
+      callers,
+      agents: this.agentStates(q.number).map((a, i) => ({
+        extension: a.extension,
+        static: rows[i]?.static ?? false,
+        callsToday: a.callsToday,
+        state: !a.loggedIn
+          ? "logged-out"
+          : a.paused
+          ? "paused"
+          : a.busy
+          ? "busy"
+          : a.dnd
+          ? "dnd"
+          : a.wrapUpUntil > now
+          ? "wrap-up"
+          : "free",
+      })),
+      answeredToday: today?.answered ?? 0,
+      abandonedToday: today?.abandoned ?? 0,
+    };
+  }
+}
+
+/** Answer and wait until the call is up (as voicemail's `answerAndWait`). */
+async function answerAndWait(leg: CallLeg): Promise<boolean> {
+  leg.answer();
+  for (let i = 0; i < 250; i++) {
+    try {
+      await leg.play({ tone: "0", durationMs: 20 });
+      return true;
+    } catch (e) {
+      if (/ended/.test((e as Error).message)) return false;
+      await new Promise((r) => setTimeout(r, 20)); // waiting on the network (ACK)
+    }
+  }
+  return false;
+}
+
+/** The `queue` application (args `{queue}`) and `queue-agent` (args `{action, queue?}`). */
+export function queueApplications(rt: QueueRuntime) {
+  const { store, log, clock } = rt.deps;
+  const say = async (leg: CallLeg, text: string) => {
+    try {
+      const a = await rt.deps.prompts.say(text);
+      await leg.play({ pcm: a.rate16, sampleRate: 16000 });
+    } catch (e) {
+      log.debug("queue prompt not played", { text, error: e as Error });
+    }
+  };
+  const goTo = async (leg: CallLeg, target: QueueTarget | undefined, why: string) => {
+    if (target?.kind === "application" && rt.deps.runApplication) {
+      log.info("queue: caller moved on", { caller: leg.info.caller, why, to: target.name });
+      await rt.deps.runApplication(target.name, leg, target.args ?? {});
+      return;
+    }
+    await say(leg, "Thank you for calling. Goodbye.");
+    leg.hangup(`queue ${why}`);
+  };
+
+  const queueApp = {
+    name: "queue",
+    async run(leg: CallLeg, args: { queue?: string }) {
+      const q = args.queue !== undefined ? store.get(args.queue) : undefined;
+      if (q === undefined) {
+        log.warn("queue: no such queue", { queue: args.queue });
+        leg.reject(404, "Not Found (no such queue)");
+        return;
+      }
+      const joinedAt = clock.wallNow();
+      if (!q.joinEmpty && !rt.hasAgents(q.number)) {
+        log.info("queue: no agents, caller not queued", { queue: q.number, caller: leg.info.caller });
+        const id = store.joined(q.number, leg.info.caller, joinedAt);
+        store.ended(id, { at: joinedAt, outcome: "empty", waitMs: 0 });
+        if (q.overflow.kind === "application") return await goTo(leg, q.overflow, "empty");
+        leg.reject(480, "Temporarily Unavailable (no queue agents)");
+        return;
+      }
+      if (!await answerAndWait(leg)) return;
+      const rowId = store.joined(q.number, leg.info.caller, joinedAt);
+      const me = rt.join(q.number, leg.info.caller);
+      log.info("queue: caller joined", {
+        queue: q.number,
+        caller: leg.info.caller,
+        position: rt.position(q.number, me),
+      });
+      let outcome: QueueOutcome | undefined;
+      let agent: string | undefined;
+      let resolveDone: () => void = () => {};
+      const done = new Promise<void>((r) => (resolveDone = r));
+      /** When the wait ended (an agent answered, or the caller moved on). */
+      let waitedUntil = joinedAt;
+      /** The call with the agent, once one answered; wrap-up starts when it ends. */
+      let talk: Promise<void> | undefined;
+      const finish = (o: QueueOutcome) => {
+        if (outcome !== undefined) return;
+        outcome = o;
+        waitedUntil = clock.wallNow();
+        resolveDone();
+        void leg.stopPlay().catch(() => {});
+      };
+      let announce = true;
+      const offLeg = leg.on((ev) => {
+        if (ev.type === "hangup") finish("abandoned");
+        else if (ev.type === "dtmf" && q.exitDigit !== undefined && ev.digit === q.exitDigit) finish("exit");
+      });
+      const maxTimer = clock.setTimeout(() => finish("timeout"), q.maxWaitMs);
+      let announceTimer: number | undefined;
+      const scheduleAnnounce = () => {
+        if (q.announceEveryMs <= 0) return;
+        announceTimer = clock.setTimeout(() => {
+          announce = true;
+          void leg.stopPlay().catch(() => {});
+          scheduleAnnounce();
+        }, q.announceEveryMs);
+      };
+      scheduleAnnounce();
+      const offRt = rt.onChange(() => {
+        if (q.leaveWhenEmpty && !rt.hasAgents(q.number)) finish("empty");
+      });
+      // Music and announcements until something moves the caller on.
+      const music = (async () => {
+        while (outcome === undefined) {
+          if (announce) {
+            announce = false;
+            const pos = rt.position(q.number, me);
+            const today = store.stats(q.number, joinedAt - (joinedAt % DAY), joinedAt + DAY)[0];
+            const est = today !== undefined && today.answered > 0
+              ? Math.ceil(today.averageWaitMs * pos / 60_000)
+              : 0;
+            await say(
+              leg,
+              `You are caller number ${numberWords(pos)}.` +
+                (est > 0
+                  ? ` Your estimated wait is about ${numberWords(est)} minute${est === 1 ? "" : "s"}.`
+                  : ""),
+            );
+            continue;
+          }
+          try {
+            if (rt.deps.holdMusic) await rt.deps.holdMusic(leg);
+            else await leg.play({ tone: "!440/300,!0/1700", durationMs: 2000 });
+          } catch {
+            if (outcome === undefined) finish("abandoned");
+          }
+        }
+      })();
+      // Ringing agents (needs the engine's originate/bridge: the connect seam).
+      const ringing = (async () => {
+        if (rt.deps.connect === undefined) {
+          log.warn(
+            "queue: agents cannot be rung yet (needs the call engine's originate/bridge); the caller waits",
+            {
+              queue: q.number,
+              caller: leg.info.caller,
+            },
+          );
+          return;
+        }
+        while (outcome === undefined) {
+          if (rt.position(q.number, me) === 1) {
+            const order = chooseAgents(q.strategy, rt.agentStates(q.number), {
+              now: clock.wallNow(),
+              lastRung: rt.lastRung(q.number),
+            });
+            for (const a of order) {
+              if (outcome !== undefined) break;
+              rt.rang(q.number, a);
+              const r = await rt.deps.connect(a, leg, { ringMs: q.ringMs, queue: q.number });
+              if (r.outcome === "answered" && outcome === undefined) {
+                agent = a;
+                talk = r.ended.then(() => rt.agentDone(q, a));
+                finish("answered"); // the music stops; the caller now talks to the agent
+                return;
+              }
+            }
+          }
+          await new Promise<void>((r) => clock.setTimeout(r, 1000));
+        }
+      })();
+      await done;
+      clock.clearTimeout(maxTimer);
+      if (announceTimer !== undefined) clock.clearTimeout(announceTimer);
+      offRt();
+      offLeg();
+      rt.leave(q.number, me);
+      await music;
+      const waitMs = waitedUntil - joinedAt;
+      if (talk !== undefined) await talk;
+      store.ended(rowId, {
+        at: clock.wallNow(),
+        outcome: outcome ?? "abandoned",
+        waitMs,
+        ...(agent ? { agent } : {}),
+      });
+      log.info("queue: caller left", { queue: q.number, caller: leg.info.caller, outcome, waitMs });
+      rt.changed();
+      void ringing;
+      if (outcome === "exit") await goTo(leg, q.exitTarget, "exit digit");
+      else if (outcome === "timeout" || outcome === "empty") await goTo(leg, q.overflow, outcome);
+      else if (outcome === "answered") leg.hangup("queue call done");
+    },
+  };
+
+  const agentApp = {
+    name: "queue-agent",
+    async run(leg: CallLeg, args: { action?: "login" | "pause"; queue?: string }) {
+      const ext = leg.info.caller;
+      const queues = args.queue ? [args.queue] : store.queuesOf(ext);
+      if (args.queue && store.get(args.queue) === undefined) {
+        log.warn("queue agent: no such queue", { queue: args.queue, agent: ext });
+        leg.reject(404, "Not Found (no such queue)");
+        return;
+      }
+      if (!await answerAndWait(leg)) return;
+      const said: string[] = [];
+      for (const qn of queues) {
+        const cur = store.agents(qn).find((a) => a.extension === ext);
+        try {
+          if (args.action === "pause") {
+            if (cur === undefined) throw new RangeError(`${ext} is not an agent of ${qn}`);
+            const r = rt.setAgent(qn, ext, { paused: !cur.paused });
+            said.push(`${r.paused ? "Paused" : "Unpaused"} in queue ${qn}.`);
+          } else {
+            if (cur?.static) {
+              said.push(`You are a permanent member of queue ${qn}.`);
+              continue;
+            }
+            const r = rt.setAgent(qn, ext, { loggedIn: !(cur?.loggedIn ?? false) });
+            said.push(`${r.loggedIn ? "Logged in to" : "Logged out of"} queue ${qn}.`);
+          }
+        } catch (e) {
+          log.warn("queue agent change refused", { queue: qn, agent: ext, error: e as Error });
+        }
+      }
+      await say(leg, said.length > 0 ? said.join(" ") : "You are not an agent of any queue.");
+      leg.hangup("queue agent done");
+    },
+  };
+  return [queueApp, agentApp];
+}

@@ -1,0 +1,295 @@
+/**
+ * Call queues (ACD) as a feature module: queues by number (migration 067), strategies
+ * (strategy.ts), the caller's and agents' applications (app.ts), agent feature codes (`*45` log
+ * in/out, `*46` pause; `*45NNN` / `*46NNN` for one queue), the admin REST API, daily statistics
+ * (JSON and CSV) and a live wallboard page over SSE. Ringing agents needs the call engine's
+ * originate/bridge (the `connect` seam in app.ts). See docs/queues.md.
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+import type { Context, Hono } from "hono";
+import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
+import * as m067 from "../../storage/migrations/067_queues.ts";
+import { queueApplications, type QueueDeps, QueueRuntime } from "./app.ts";
+import { checkQueue, createQueueStore, type QueueConfig, type QueueStore } from "./store.ts";
+
+export * from "./strategy.ts";
+export * from "./store.ts";
+export * from "./app.ts";
+
+/** Options of `queueFeature`. */
+export interface QueueFeatureOptions extends Omit<QueueDeps, "store"> {
+  db: DatabaseSync;
+  /** Who else holds a number, for refusing a queue on it (409). */
+  numberInUse?(number: string): string | undefined;
+}
+
+const LOGIN = "*45";
+const PAUSE = "*46";
+
+/** The queue feature; `store` and `runtime` are exposed for the appliance and tests. */
+export function queueFeature(
+  options: QueueFeatureOptions,
+): FeatureModule & { store: QueueStore; runtime: QueueRuntime } {
+  const { db, numberInUse, ...deps } = options;
+  const store = createQueueStore(db, () => deps.clock.wallNow());
+  const runtime = new QueueRuntime({ ...deps, store });
+  const codes: Claim[] = [
+    {
+      pattern: LOGIN,
+      owner: { kind: "queue", id: "agent-login", label: "queue agent login" },
+      purpose: "log in/out of your queues",
+    },
+    {
+      pattern: `_${LOGIN}XX!`,
+      owner: { kind: "queue", id: "agent-login-queue", label: "queue agent login" },
+      purpose: "log in/out of queue NNN (*45NNN)",
+    },
+    {
+      pattern: PAUSE,
+      owner: { kind: "queue", id: "agent-pause", label: "queue agent pause" },
+      purpose: "pause/unpause in your queues",
+    },
+    {
+      pattern: `_${PAUSE}XX!`,
+      owner: { kind: "queue", id: "agent-pause-queue", label: "queue agent pause" },
+      purpose: "pause/unpause in queue NNN (*46NNN)",
+    },
+  ];
+  let claims: Claim[] | undefined;
+  const numbers = () =>
+    claims ??= [
+      ...codes,
+      ...store.list().map((q) => ({
+        pattern: q.number,
+        owner: { kind: "queue" as const, id: `q:${q.number}`, label: `queue ${q.number} "${q.name}"` },
+        purpose: "call queue",
+      })),
+    ];
+  const app = (name: string, args: Record<string, unknown>): Route => ({
+    steps: [{ destination: { kind: "application", name, args } }],
+  });
+  const DAY = 86_400_000;
+  const dayOf = (s: string | undefined, fallback: number, kit: FeatureWebKit): number => {
+    if (s === undefined || s === "") return fallback;
+    const t = Date.parse(`${s}T00:00:00Z`);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(s) || Number.isNaN(t)) {
+      kit.fail(400, `a day is YYYY-MM-DD, got ${JSON.stringify(s.slice(0, 20))}`);
+    }
+    return t;
+  };
+
+  return {
+    name: "queue",
+    store,
+    runtime,
+    migrations: [m067],
+    numbers,
+    routing: {
+      routeFor(match: PlanMatch): Route | undefined {
+        const { owner } = match.claim;
+        if (owner.kind !== "queue") return undefined;
+        if (owner.id.startsWith("q:")) return app("queue", { queue: owner.id.slice(2) });
+        const action = owner.id.startsWith("agent-pause") ? "pause" : "login";
+        return app("queue-agent", { action, ...(match.suffix ? { queue: match.suffix } : {}) });
+      },
+    },
+    applications: queueApplications(runtime),
+    web: {
+      openapi: {
+        "/api/queues": {
+          get: { summary: "Queues (admin)", responses: { 200: { description: "{queues}" } } },
+        },
+        "/api/queues/{number}": {
+          put: {
+            summary:
+              "Create or replace a queue: {name?, strategy?, ringMs?, wrapUpMs?, maxWaitMs?, members?, joinEmpty?, leaveWhenEmpty?, announceEveryMs?, exitDigit?, exitTarget?, overflow?}",
+            responses: {
+              200: { description: "queue" },
+              400: { description: "what is wrong" },
+              409: { description: "number taken" },
+            },
+          },
+          get: { summary: "One queue", responses: { 200: { description: "queue" } } },
+          delete: { summary: "Delete a queue", responses: { 204: { description: "deleted" } } },
+        },
+        "/api/queues/{number}/agents/{extension}": {
+          post: {
+            summary: "Log an agent in/out or pause it: {loggedIn?, paused?}",
+            responses: { 200: { description: "agent" }, 400: { description: "refused" } },
+          },
+        },
+        "/api/queues/{number}/wallboard": {
+          get: {
+            summary: "Waiting callers, longest wait, agents' states, answered/abandoned today",
+            responses: { 200: { description: "wallboard" } },
+          },
+        },
+        "/api/queues/{number}/stats": {
+          get: {
+            summary: "Statistics per day: ?from=YYYY-MM-DD&to=YYYY-MM-DD (to exclusive)&format=csv",
+            responses: { 200: { description: "{days} or text/csv" } },
+          },
+        },
+        "/api/queues/events": {
+          get: {
+            summary: "SSE: `wallboard` with every queue on each change",
+            responses: { 200: { description: "text/event-stream" } },
+          },
+        },
+      },
+      pages: [{
+        path: "/queues",
+        title: "Queues",
+        script: new URL("./web/queues.js", import.meta.url),
+        render: ({ html }) =>
+          html`
+            <p id="q-status" role="status">Connecting…</p>
+            <div id="q-boards" class="stack"></div>
+            <p id="q-none" hidden>No queues yet (PUT /api/queues/{number}).</p>
+          `,
+      }],
+      routes(api: Hono<FeatureWebEnv>, kit: FeatureWebKit) {
+        const queueOf = (c: Context<FeatureWebEnv>): QueueConfig => {
+          const q = store.get(c.req.param("number") ?? "");
+          if (q === undefined) {
+            kit.fail(404, `no queue ${JSON.stringify(c.req.param("number")?.slice(0, 20))}`);
+          }
+          return q;
+        };
+        const json = async (c: Context<FeatureWebEnv>): Promise<Record<string, unknown>> => {
+          const bytes = await kit.readBody(c, 32 * 1024);
+          try {
+            const v = bytes.length === 0 ? {} : JSON.parse(new TextDecoder().decode(bytes));
+            if (v === null || typeof v !== "object" || Array.isArray(v)) throw new TypeError();
+            return v as Record<string, unknown>;
+          } catch {
+            kit.fail(400, "the body must be a JSON object");
+          }
+        };
+        api.use("/queues/*", kit.requireAdmin);
+        api.use("/queues", kit.requireAdmin);
+        api.get("/queues", (c) => c.json({ queues: store.list() }));
+        api.get("/queues/events", (c) => {
+          const enc = new TextEncoder();
+          let stop = () => {};
+          const body = new ReadableStream<Uint8Array>({
+            start(ctl) {
+              const send = () => {
+                try {
+                  const boards = store.list().map((q) => runtime.wallboard(q));
+                  ctl.enqueue(
+                    enc.encode(`event: wallboard\ndata: ${JSON.stringify({ queues: boards })}\n\n`),
+                  );
+                } catch {
+                  stop();
+                }
+              };
+              let pending: ReturnType<typeof setTimeout> | undefined;
+              const off = runtime.onChange(() => {
+                pending ??= setTimeout(() => {
+                  pending = undefined;
+                  send();
+                }, 100);
+              });
+              // Waits grow by the second: a refresh every 5 s keeps the wallboard's times current.
+              const beat = setInterval(send, 5000);
+              stop = () => {
+                off();
+                clearInterval(beat);
+                if (pending !== undefined) clearTimeout(pending);
+              };
+              ctl.enqueue(enc.encode("retry: 3000\n\n"));
+              send();
+            },
+            cancel() {
+              stop();
+            },
+          });
+          return c.body(body, 200, {
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+          });
+        });
+        api.get("/queues/:number", (c) => c.json(queueOf(c)));
+        api.put("/queues/:number", async (c) => {
+          let q: QueueConfig;
+          try {
+            q = checkQueue({ ...await json(c), number: c.req.param("number") });
+          } catch (e) {
+            kit.fail(400, (e as Error).message);
+          }
+          if (store.get(q.number) === undefined) {
+            const other = numberInUse?.(q.number);
+            if (other !== undefined) kit.fail(409, `number ${q.number} is taken by ${other}`);
+          }
+          store.put(q);
+          claims = undefined;
+          runtime.changed();
+          kit.audit(c, "queue.put", q.number);
+          return c.json(q);
+        });
+        api.delete("/queues/:number", (c) => {
+          const q = queueOf(c);
+          store.delete(q.number);
+          claims = undefined;
+          runtime.changed();
+          kit.audit(c, "queue.delete", q.number);
+          return c.body(null, 204);
+        });
+        api.get("/queues/:number/wallboard", (c) => c.json(runtime.wallboard(queueOf(c))));
+        api.post("/queues/:number/agents/:extension", async (c) => {
+          const q = queueOf(c);
+          const body = await json(c);
+          const change: { loggedIn?: boolean; paused?: boolean } = {};
+          for (const k of ["loggedIn", "paused"] as const) {
+            if (body[k] === undefined) continue;
+            if (typeof body[k] !== "boolean") kit.fail(400, `${k} must be true or false`);
+            change[k] = body[k] as boolean;
+          }
+          const ext = c.req.param("extension");
+          if (!/^[0-9]{1,16}$/.test(ext)) kit.fail(400, "extension must be digits");
+          try {
+            const row = runtime.setAgent(q.number, ext, change);
+            kit.audit(c, "queue.agent", `${q.number} ${ext} ${JSON.stringify(change)}`);
+            return c.json(row);
+          } catch (e) {
+            kit.fail(400, (e as Error).message);
+          }
+        });
+        api.get("/queues/:number/stats", (c) => {
+          const q = queueOf(c);
+          const now = deps.clock.wallNow();
+          const today = now - (now % DAY);
+          const from = dayOf(c.req.query("from"), today, kit);
+          const to = dayOf(c.req.query("to"), from + DAY, kit);
+          if (to <= from) kit.fail(400, "to must be after from");
+          const days = store.stats(q.number, from, to);
+          if (c.req.query("format") === "csv") {
+            const head =
+              "queue,day,calls,answered,abandoned,overflowed,exited,average_wait_ms,longest_wait_ms";
+            const lines = days.map((d) =>
+              [
+                d.queue,
+                d.day,
+                d.calls,
+                d.answered,
+                d.abandoned,
+                d.overflowed,
+                d.exited,
+                d.averageWaitMs,
+                d.longestWaitMs,
+              ].join(",")
+            );
+            return c.body([head, ...lines].join("\n") + "\n", 200, {
+              "Content-Type": "text/csv; charset=utf-8",
+              "Content-Disposition": `attachment; filename="queue-${q.number}-stats.csv"`,
+            });
+          }
+          return c.json({ days });
+        });
+      },
+    },
+  };
+}

@@ -61,6 +61,23 @@ export interface LegConfig {
    * another source (not even a NAT rebind with the same SSRC) until the signalling resets it.
    */
   strictSource?: boolean;
+  /**
+   * SRTP/SRTCP (SDES or DTLS-SRTP keys) on this leg: what it receives is unprotected with
+   * `recvKey`, what the box sends it is protected with `sendKey` (each the master key followed by
+   * the master salt). null turns it off. A direction whose suite and key did not change keeps its
+   * session (its rollover counter). Keys are never logged.
+   */
+  srtp?: SrtpLegConfig | null;
+}
+
+/** SRTP keys of one leg (see LegConfig.srtp). */
+export interface SrtpLegConfig {
+  /** drivers/srtp suite name, e.g. "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_256_GCM". */
+  suite: string;
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  /** Replay window in packets (default libsrtp's 128). */
+  replayWindow?: number;
 }
 
 /** One side of a transcoding step: codec name (as in PayloadMap) and its payload type. */
@@ -102,7 +119,16 @@ export interface LegStats {
   rtcpIn: number;
   rtcpOut: number;
   /** Packets dropped: malformed, from a non-latched source, with no route or no destination. */
-  dropped: { invalid: number; rejectedSource: number; noRoute: number; noDestination: number };
+  dropped: {
+    invalid: number;
+    rejectedSource: number;
+    noRoute: number;
+    noDestination: number;
+    /** SRTP/SRTCP packets that failed to unprotect (wrong key, forged, replayed), or plain ones on an SRTP leg. */
+    srtp: number;
+  };
+  /** The SRTP suite of the leg, null when it is plain RTP. */
+  srtp: string | null;
   /** Where this leg currently sends RTP (latched source), null before the first packet. */
   latched: { address: string; port: number } | null;
   latchedSsrc: number | null;
@@ -205,6 +231,8 @@ export type MediaEvent =
     receivedAt: number;
   }
   | { event: "latched"; legId: string; address: string; port: number }
+  /** Packets on an SRTP leg failed to unprotect: posted for the first and then every 1000th. */
+  | { event: "srtpError"; legId: string; status: string; rtcp: boolean; dropped: number }
   | { event: "played"; legId: string; reason: "done" | "stopped" | "replaced" | "released"; frames: number }
   | ({ event: "recorded"; legId: string } & RecordResult);
 

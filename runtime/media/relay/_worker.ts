@@ -37,6 +37,7 @@ import {
   Resampler,
 } from "../codec/mod.ts";
 import { Latch, type LatchOptions } from "./_latch.ts";
+import { isSrtpSuite, SrtpSession, srtpStatusName } from "../../../drivers/srtp/mod.ts";
 import type {
   AllocatedLeg,
   BridgeOptions,
@@ -55,6 +56,7 @@ import type {
   RemoteEndpoint,
   Reply,
   Request,
+  SrtpLegConfig,
   TranscodeSpec,
 } from "./_protocol.ts";
 
@@ -135,11 +137,31 @@ interface Player {
   marker: boolean;
 }
 
+/** A leg's SRTP state: one libsrtp session per direction (see configureSrtp). */
+interface LegSrtp {
+  suite: string;
+  /** Protects what the box sends to the leg. */
+  out: SrtpSession;
+  /** Unprotects what the leg sends. */
+  in: SrtpSession;
+  /** Copies of the keys, to tell a re-keying from a repeated configuration (never logged). */
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  replayWindow: number | undefined;
+  /** Packets that failed to unprotect. */
+  failures: number;
+}
+
 interface Leg {
   id: string;
   rtpPort: number;
+  /** Where RTP to this leg goes out: the socket itself, or an SRTP-protecting wrapper of it. */
   rtp: RelaySocket;
   rtcp: RelaySocket;
+  /** The bound sockets (rtp/rtcp wrap them while SRTP is on). */
+  rtpSocket: RelaySocket;
+  rtcpSocket: RelaySocket;
+  srtp: LegSrtp | null;
   remote: RemoteEndpoint | null;
   payloadMap: Map<number, string> | null; // PT -> normalised "NAME/RATE"
   latching: boolean;
@@ -152,7 +174,15 @@ interface Leg {
   stats:
     & Omit<
       LegStats,
-      "legId" | "rtpPort" | "rtcpPort" | "latched" | "latchedSsrc" | "remote" | "bridgedTo" | "lastPacketAt"
+      | "legId"
+      | "rtpPort"
+      | "rtcpPort"
+      | "latched"
+      | "latchedSsrc"
+      | "remote"
+      | "bridgedTo"
+      | "lastPacketAt"
+      | "srtp"
     >
     & {
       /** Epoch ms of the last RTP packet, 0 = none (a number field: written per packet, never boxed). */
@@ -342,6 +372,9 @@ async function allocate(): Promise<AllocatedLeg> {
       rtpPort: p,
       rtp,
       rtcp,
+      rtpSocket: rtp,
+      rtcpSocket: rtcp,
+      srtp: null,
       remote: null,
       payloadMap: null,
       latching: true,
@@ -357,7 +390,7 @@ async function allocate(): Promise<AllocatedLeg> {
         bytesOut: 0,
         rtcpIn: 0,
         rtcpOut: 0,
-        dropped: { invalid: 0, rejectedSource: 0, noRoute: 0, noDestination: 0 },
+        dropped: { invalid: 0, rejectedSource: 0, noRoute: 0, noDestination: 0, srtp: 0 },
         lastPacketAt: 0,
       },
       player: null,
@@ -444,6 +477,7 @@ function configure(leg: Leg, config: LegConfig): void {
     }
     leg.ptime = config.ptime;
   }
+  if (config.srtp !== undefined) configureSrtp(leg, config.srtp);
   if (config.payloadMap !== undefined) leg.payloadMap = toPayloadMap(config.payloadMap);
   if (config.latching !== undefined) leg.latching = config.latching;
   if (config.detectInband !== undefined) leg.detectInband = config.detectInband;
@@ -452,6 +486,120 @@ function configure(leg: Leg, config: LegConfig): void {
     leg.routes = buildRoutes(leg, leg.peer, leg.transcode, leg.dirIn);
     leg.peer.routes = buildRoutes(leg.peer, leg, leg.peer.transcode, leg.peer.dirIn);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+/**
+ * Turn SRTP on, re-key or off for a leg. A direction whose suite and key are unchanged keeps its
+ * libsrtp session (and so its rollover counter and replay window); the other is created afresh.
+ * Sessions are created before anything is replaced, so a bad key leaves the leg as it was.
+ */
+function configureSrtp(leg: Leg, c: SrtpLegConfig | null): void {
+  const old = leg.srtp;
+  if (c === null) {
+    if (old === null) return;
+    leg.srtp = null;
+    leg.rtp = leg.rtpSocket;
+    leg.rtcp = leg.rtcpSocket;
+    closeSrtp(old);
+    return;
+  }
+  if (!isSrtpSuite(c.suite)) throw new RangeError(`SRTP suite ${String(c.suite)} not supported`);
+  if (!(c.sendKey instanceof Uint8Array) || !(c.recvKey instanceof Uint8Array)) {
+    throw new TypeError("SRTP keys must be Uint8Arrays");
+  }
+  const same = old !== null && old.suite === c.suite && old.replayWindow === c.replayWindow;
+  const keepOut = same && sameBytes(old.sendKey, c.sendKey);
+  const keepIn = same && sameBytes(old.recvKey, c.recvKey);
+  if (keepOut && keepIn) return;
+  const w = c.replayWindow !== undefined ? { replayWindow: c.replayWindow } : {};
+  const out = keepOut ? old.out : new SrtpSession("outbound", { suite: c.suite, keySalt: c.sendKey, ...w });
+  let inbound: SrtpSession;
+  try {
+    inbound = keepIn ? old.in : new SrtpSession("inbound", { suite: c.suite, keySalt: c.recvKey, ...w });
+  } catch (e) {
+    if (!keepOut) out.close();
+    throw e;
+  }
+  if (old !== null) {
+    if (!keepOut) old.out.close();
+    if (!keepIn) old.in.close();
+    old.sendKey.fill(0);
+    old.recvKey.fill(0);
+  }
+  leg.srtp = {
+    suite: c.suite,
+    out,
+    in: inbound,
+    sendKey: c.sendKey.slice(),
+    recvKey: c.recvKey.slice(),
+    replayWindow: c.replayWindow,
+    failures: old?.failures ?? 0,
+  };
+  // Structured clones of the keys arrived with the command: nothing else keeps them.
+  c.sendKey.fill(0);
+  c.recvKey.fill(0);
+  if (old === null) {
+    leg.rtp = protectingSocket(leg.rtpSocket, leg, false);
+    leg.rtcp = protectingSocket(leg.rtcpSocket, leg, true);
+  }
+}
+
+function closeSrtp(s: LegSrtp): void {
+  s.out.close();
+  s.in.close();
+  s.sendKey.fill(0);
+  s.recvKey.fill(0);
+}
+
+/** Room for the largest SRTP/SRTCP overhead (AEAD tag 16 plus SRTCP index 4). */
+const SRTP_ROOM = 32;
+
+/**
+ * A socket whose sends protect each packet with the leg's outbound SRTP session. Each packet gets
+ * its own buffer: the dgram path holds a sent buffer until it is on the wire. A packet that cannot
+ * be protected is dropped (never sent in clear).
+ */
+function protectingSocket(sock: RelaySocket, leg: Leg, rtcp: boolean): RelaySocket {
+  return {
+    port: sock.port,
+    send(data, p, a) {
+      const s = leg.srtp;
+      if (s === null) return; // cannot happen: the plain socket is restored when SRTP goes off
+      const buf = new Uint8Array(data.length + SRTP_ROOM);
+      buf.set(data);
+      let n: number;
+      try {
+        n = rtcp ? s.out.protectRtcp(buf, data.length) : s.out.protectRtp(buf, data.length);
+      } catch {
+        leg.stats.dropped.srtp++;
+        return;
+      }
+      sock.send(buf.subarray(0, n), p, a);
+    },
+    onMessage: (cb) => sock.onMessage(cb),
+    close: () => sock.close(),
+  };
+}
+
+/**
+ * Unprotect an SRTP/SRTCP packet in place: the plain length, or -1 when it must be dropped (the
+ * failure is counted and reported for the first and every 1000th packet, with the libsrtp reason).
+ */
+function unprotect(leg: Leg, s: LegSrtp, msg: Uint8Array, rtcp: boolean): number {
+  const n = rtcp ? s.in.tryUnprotectRtcp(msg, msg.length) : s.in.tryUnprotectRtp(msg, msg.length);
+  if (n >= 0) return n;
+  leg.stats.dropped.srtp++;
+  if (s.failures++ % 1000 === 0) {
+    post({ event: "srtpError", legId: leg.id, status: srtpStatusName(-n), rtcp, dropped: s.failures });
+  }
+  return -1;
 }
 
 /** Open a relatch window on both latches, preferring the signalled addresses. */
@@ -736,7 +884,11 @@ async function release(leg: Leg): Promise<void> {
   leg.dtmfQueue = [];
   stopPlay(leg, "released");
   legs.delete(leg.id);
-  await Promise.all([closeSocket(leg.rtp), closeSocket(leg.rtcp)]);
+  if (leg.srtp !== null) {
+    closeSrtp(leg.srtp);
+    leg.srtp = null;
+  }
+  await Promise.all([closeSocket(leg.rtpSocket), closeSocket(leg.rtcpSocket)]);
   freePorts.add(leg.rtpPort);
 }
 
@@ -753,6 +905,7 @@ function stats(leg: Leg): LegStats {
     latchedSsrc: l.ssrc,
     remote: leg.remote === null ? null : { ...leg.remote },
     bridgedTo: leg.peer?.id ?? null,
+    srtp: leg.srtp?.suite ?? null,
   };
 }
 
@@ -783,6 +936,12 @@ const EPOCH0 = performance.timeOrigin;
 function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   const st = leg.stats;
   const h = rtpIn;
+  // SRTP first: a packet that does not authenticate never latches, counts or reaches the peer.
+  if (leg.srtp !== null) {
+    const n = unprotect(leg, leg.srtp, msg, false);
+    if (n < 0) return;
+    msg = msg.subarray(0, n);
+  }
   if (!readRtpHeaderInto(msg, h)) {
     st.dropped.invalid++;
     return;
@@ -1428,6 +1587,11 @@ function silenceFrame(t: TapState): number {
 }
 
 function onRtcp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
+  if (leg.srtp !== null) {
+    const n = unprotect(leg, leg.srtp, msg, true);
+    if (n < 0) return;
+    msg = msg.subarray(0, n);
+  }
   const pkts = parseRtcp(msg);
   if (pkts === null) {
     leg.stats.dropped.invalid++;

@@ -46,6 +46,12 @@ import { commandRunner, helperRunner, HostControl, type NetworkConfig, type Time
 import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
 import { serveWeb } from "./_web_listener.ts";
 import { sipWebSocket } from "./_sip_ws.ts";
+import { isSrtpPolicy, type SrtpPolicy } from "../runtime/sdp/crypto.ts";
+
+/** An extension's SRTP policy from its options (absent or unknown: "offered", SDES only over TLS). */
+function srtpPolicyOf(v: unknown): SrtpPolicy {
+  return typeof v === "string" && isSrtpPolicy(v) ? v : "offered";
+}
 
 /** A running appliance. */
 export interface Appliance {
@@ -193,6 +199,18 @@ export async function startAppliance(
     });
     cleanups.push(() => media.close());
     listeners.rtp = true;
+    const mediaLog = log.child("media");
+    media.on((ev) => {
+      // A leg whose SRTP does not authenticate (wrong key, forged or plain packets): dropped.
+      if (ev.event === "srtpError") {
+        mediaLog.warn("SRTP packets dropped", {
+          leg: ev.legId,
+          status: ev.status,
+          rtcp: ev.rtcp,
+          dropped: ev.dropped,
+        });
+      }
+    });
 
     // Call records go through the group commit: one fsync for every call that ended in the same
     // few milliseconds, off the per-call path.
@@ -280,6 +298,8 @@ export async function startAppliance(
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
       exists: (n) => storage.extensions.get(n) !== undefined,
       displayName: (ext) => storage.extensions.get(ext)?.name,
+      // SDES SRTP per extension (options.srtp); keys only ever travel over TLS/WSS signalling.
+      srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
       noAnswerMs: config.noAnswerSeconds * 1000,
       onChange: (call, ended) => {
         emit("calls");

@@ -12,6 +12,18 @@ import {
   serializeSdp,
   type SessionDescription,
 } from "../sdp/mod.ts";
+import {
+  acceptCryptoAnswer,
+  createCryptoOffer,
+  cryptoAttribute,
+  cryptoOf,
+  judgeCryptoOffer,
+  planCryptoOffer,
+  type SdesCrypto,
+  type SdesNegotiated,
+  selectCryptoAnswer,
+  type SrtpPolicy,
+} from "../sdp/crypto.ts";
 
 /** What the B2BUA needs to know of one side's SDP. */
 export interface SdpInfo {
@@ -106,25 +118,178 @@ export function localOfferInfo(address: string, codecs: readonly Codec[]): SdpIn
   return describeSdp(lines.join("\r\n"));
 }
 
-/** One side's SDP identity: a stable session id and a version that goes up with every change. */
+/** The SRTP keys of one media leg, as the media plane takes them (LegConfig.srtp). */
+export interface SrtpLegKeys {
+  suite: string;
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  replayWindow?: number;
+}
+
+/** SRTP (SDES, RFC 4568) toward one side: its extension's policy and how its signalling travels. */
+export interface SdpSecurity {
+  policy: SrtpPolicy;
+  /** The side's signalling is TLS or WSS: only then may SDES keys travel in its SDP. */
+  secure: boolean;
+}
+
+/** RTP/SAVP -> RTP/AVP, RTP/SAVPF -> RTP/AVPF; other profiles unchanged. */
+function plainProtocol(p: string): string {
+  return p.replace(/^RTP\/SAVP(F?)$/i, "RTP/AVP$1");
+}
+
+/**
+ * One side's SDP identity: a stable session id and a version that goes up with every change. With
+ * an {@linkcode SdpSecurity} it also negotiates SDES SRTP with that side: `takeOffer` /
+ * `takeAnswer` read the side's a=crypto, the SDP built for the side carries the box's own, and
+ * the negotiated keys go to the side's media leg through the function given to `bindKeys`.
+ */
 export class SdpSession {
   #address: string;
   #sessionId = String(Math.floor(Math.random() * 1e9) + 1);
   #version = 0;
   #last: string | undefined;
+  #security: SdpSecurity;
+  /** Our a=crypto lines in the last offer to this side, undefined when it offered none. */
+  #offered: SdesCrypto[] | undefined;
+  /** Our a=crypto answer to this side's last offer (if SRTP) and that offer's protocol. */
+  #answering: { line?: SdesCrypto; protocol: string } | undefined;
+  #negotiated: SdesNegotiated | null = null;
+  #apply: ((keys: SrtpLegKeys | null) => void) | undefined;
+  #applied = false;
 
-  constructor(address: string) {
+  constructor(address: string, security: SdpSecurity = { policy: "off", secure: false }) {
     this.#address = address;
+    this.#security = security;
+  }
+
+  /** The SRTP suite negotiated with this side, null for plain RTP. */
+  get srtpSuite(): string | null {
+    return this.#negotiated?.suite ?? null;
+  }
+
+  /**
+   * Where negotiated keys go (the side's media leg); keys negotiated before this call are passed at
+   * once. Called with null when the side falls back to plain RTP.
+   */
+  bindKeys(apply: (keys: SrtpLegKeys | null) => void): void {
+    this.#apply = apply;
+    if (this.#negotiated !== null) this.#push();
+  }
+
+  /**
+   * Why no offer can be made to this side (its policy requires SRTP but its signalling is not
+   * secure), undefined when one can.
+   */
+  offerError(): string | undefined {
+    const plan = planCryptoOffer(this.#security.policy, { secureSignalling: this.#security.secure });
+    return "error" in plan ? plan.error : undefined;
+  }
+
+  /**
+   * This side's SDP offer (INVITE, re-INVITE): judge its a=crypto under the policy. Returns the
+   * reason for a 488 (never containing key material), or undefined when the offer is acceptable;
+   * then the answer built for this side carries the box's a=crypto when SRTP was chosen.
+   */
+  takeOffer(info: SdpInfo): string | undefined {
+    const m = info.sd.media[info.audioIndex];
+    if (m === undefined) return undefined;
+    const verdict = judgeCryptoOffer(this.#security.policy, m, { secureSignalling: this.#security.secure });
+    if ("status" in verdict) return verdict.reason;
+    if (!verdict.srtp) {
+      this.#answering = { protocol: plainProtocol(m.protocol) };
+      this.#setNegotiated(null);
+      return undefined;
+    }
+    const chosen = selectCryptoAnswer(verdict.crypto);
+    if (chosen === null) return "no supported crypto suite";
+    const prev = this.#negotiated;
+    // A re-offer keeping the suite keeps our key (and so the leg's outbound session).
+    if (prev !== null && prev.suite === chosen.negotiated.suite) {
+      chosen.negotiated.local = prev.local;
+      chosen.answer.keys = [{ key: prev.local }];
+    }
+    this.#answering = { line: chosen.answer, protocol: m.protocol };
+    this.#setNegotiated(chosen.negotiated);
+    return undefined;
+  }
+
+  /**
+   * This side's answer to the box's offer: match its a=crypto against what we offered. Returns why
+   * it is unacceptable (SRTP required but answered without crypto, or a crypto line we did not
+   * offer), else undefined.
+   */
+  takeAnswer(info: SdpInfo): string | undefined {
+    const m = info.sd.media[info.audioIndex];
+    const offered = this.#offered;
+    if (m === undefined || offered === undefined) return undefined;
+    const { crypto } = cryptoOf(m.attributes);
+    if (crypto.length === 0) {
+      if (this.#security.policy === "required") return "SRTP required: answer has no a=crypto";
+      this.#setNegotiated(null);
+      return undefined;
+    }
+    try {
+      this.#setNegotiated(acceptCryptoAnswer(offered, crypto));
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return undefined;
+  }
+
+  #setNegotiated(n: SdesNegotiated | null): void {
+    if (n === null && this.#negotiated === null) return;
+    this.#negotiated = n;
+    this.#push();
+  }
+
+  #push(): void {
+    const n = this.#negotiated;
+    if (this.#apply === undefined) return;
+    if (n === null) {
+      if (this.#applied) this.#apply(null);
+      this.#applied = false;
+      return;
+    }
+    this.#applied = true;
+    this.#apply({
+      suite: n.suite,
+      sendKey: n.local.exportBytes(),
+      recvKey: n.remote.exportBytes(),
+      ...(n.replayWindow !== undefined ? { replayWindow: n.replayWindow } : {}),
+    });
+  }
+
+  /** The protocol and a=crypto lines of an offer to this side (fresh keys, or the negotiated ones). */
+  #cryptoForOffer(): { protocol: string; lines: SdesCrypto[] } {
+    const plan = planCryptoOffer(this.#security.policy, { secureSignalling: this.#security.secure });
+    if (!plan.crypto) {
+      this.#offered = undefined;
+      return { protocol: "", lines: [] };
+    }
+    const n = this.#negotiated;
+    // A re-offer keeps the negotiated suite and our key (RFC 4568 section 7.1.4 allows either).
+    const prevTag = this.#answering?.line?.tag ?? this.#offered?.find((c) => c.suite === n?.suite)?.tag ?? 1;
+    const lines = n !== null
+      ? [{ tag: prevTag, suite: n.suite, keys: [{ key: n.local }], sessionParams: [] }]
+      : createCryptoOffer();
+    this.#offered = lines;
+    this.#answering = undefined;
+    return { protocol: plan.protocol, lines };
   }
 
   /** Build the SDP this side gets, from the other side's SDP, anchored at the box on `port`. */
   offerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
-    return this.#build(other, port, rewrite);
+    return this.#build(other, port, rewrite, this.#cryptoForOffer());
   }
 
   /** Same transformation for an answer (the m-line layout follows the other side's SDP). */
   answerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
-    return this.#build(other, port, rewrite);
+    const a = this.#answering;
+    return this.#build(other, port, rewrite, {
+      protocol: a?.protocol ?? "",
+      lines: a?.line !== undefined ? [a.line] : [],
+    });
   }
 
   /** The SDP this side got last (for a re-INVITE without an offer). */
@@ -166,7 +331,12 @@ export class SdpSession {
     return text;
   }
 
-  #build(other: SdpInfo, port: number, rewrite: CodecRewrite): string {
+  #build(
+    other: SdpInfo,
+    port: number,
+    rewrite: CodecRewrite,
+    srtp: { protocol: string; lines: SdesCrypto[] },
+  ): string {
     const addrType = this.#address.includes(":") ? "IP6" : "IP4";
     const connection = { netType: "IN", addrType, address: this.#address } as NonNullable<
       SessionDescription["connection"]
@@ -192,10 +362,13 @@ export class SdpSession {
         formats = rewrite.codecs.map((c) => String(c.payloadType));
       }
       attributes.push({ name: direction } as (typeof attributes)[number]);
+      // This side's own SRTP: the other side's a=crypto (its keys) never crosses (not in PASSED).
+      for (const c of srtp.lines) attributes.push(cryptoAttribute(c) as (typeof attributes)[number]);
       const out: MediaDescription = {
         type: m.type,
         port,
-        protocol: m.protocol,
+        // Plain RTP keeps the other side's profile (RTP/AVP, RTP/AVPF) without the S.
+        protocol: srtp.protocol !== "" ? srtp.protocol : plainProtocol(m.protocol),
         formats,
         bandwidths: [],
         attributes,

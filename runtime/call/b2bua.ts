@@ -40,7 +40,8 @@ import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import { describeSdp, localOfferInfo, type SdpInfo, SdpSession, srtpRefusal } from "./_sdp.ts";
+import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
+import type { SrtpPolicy } from "../sdp/crypto.ts";
 import { type Codec, isHold } from "../sdp/mod.ts";
 import {
   type AnswerPlan,
@@ -115,6 +116,11 @@ export interface B2buaOptions {
   hold?: HoldHandler;
   /** The Allow header value (the dispatcher computes it from its registered methods); default ALLOW. */
   allow?(): string;
+  /**
+   * An extension's SRTP policy (SDES keys, only over TLS/WSS signalling; see runtime/sdp/crypto.ts);
+   * default "off": SRTP offers get 488, offers with optional a=crypto are answered plain.
+   */
+  srtpPolicy?(extension: string): SrtpPolicy;
 }
 
 type Side = "a" | "b";
@@ -291,6 +297,12 @@ export function peerOfBinding(b: Binding): Peer {
   return { transport, address: uri.host, port: uri.port ?? 5060 };
 }
 
+/** A binding whose requests travel over TLS or WSS (SDES keys may be offered to it). */
+function securedBinding(b: Binding): boolean {
+  const t = peerOfBinding(b).transport;
+  return t === "tls" || t === "wss";
+}
+
 /** The headers `Dialog.fromUacResponse` reads from the request; the rest of a fork's INVITE can go. */
 const DIALOG_HEADERS = new Set(["From", "To", "Call-ID", "CSeq", "Contact"]);
 
@@ -450,10 +462,12 @@ export class B2bua {
         return;
       }
     }
-    const srtp = offer !== undefined ? srtpRefusal(offer.sd, this.#o.publicAddress) : undefined;
+    const aSdp = this.#sdpFor(caller, source.transport);
+    const srtp = offer !== undefined && offer.audioIndex >= 0 ? aSdp.takeOffer(offer) : undefined;
     if (srtp !== undefined) {
-      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
-      addHeader(res, "Warning", srtp);
+      o.log.info("call refused: SRTP policy", { caller, callee, reason: srtp });
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP)" });
+      addHeader(res, "Warning", `399 ${o.publicAddress} "${srtp.replaceAll('"', "'")}"`);
       tx.respond(res);
       return;
     }
@@ -502,18 +516,20 @@ export class B2bua {
       aInvite: invite,
       aPeer: source,
       aTag: newTag(),
-      aSdp: new SdpSession(o.publicAddress),
+      aSdp,
       aLeg,
       bCallId: newCallId(o.publicAddress),
       bFromTag: newTag(),
       forks: [],
-      bSdp: new SdpSession(o.publicAddress),
+      bSdp: this.#sdpFor(callee, bindings.length > 0 && bindings.every(securedBinding) ? "tls" : "udp"),
       bLeg,
       earlyMedia: false,
       delayedOffer: offer === undefined,
       keys: { a: ["", ""], b: ["", ""] },
     };
     call.keys = { a: [call.id, call.aTag], b: [call.bCallId, call.bFromTag] };
+    this.#bindKeys(call, call.aSdp, aLeg.legId);
+    this.#bindKeys(call, call.bSdp, bLeg.legId);
     if (callerName !== undefined) call.callerName = detachString(callerName);
     if (options.ringMs !== undefined) call.ringMs = options.ringMs;
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
@@ -544,6 +560,27 @@ export class B2bua {
     }
   }
 
+  /** A side's SDP session under its extension's SRTP policy and signalling transport. */
+  #sdpFor(extension: string, transport: Peer["transport"]): SdpSession {
+    const policy = this.#o.srtpPolicy?.(extension) ?? "off";
+    return new SdpSession(this.#o.publicAddress, {
+      policy,
+      secure: transport === "tls" || transport === "wss",
+    });
+  }
+
+  /** Negotiated SRTP keys of a side go to its media leg (queued before any later configure/bridge). */
+  #bindKeys(call: Call, sdp: SdpSession, legId: string): void {
+    sdp.bindKeys((srtp) => {
+      if (srtp !== null) this.#o.log.info("SRTP on", { call: call.id, leg: legId, suite: srtp.suite });
+      this.#o.media.configureLeg(legId, { srtp }).catch((e) => {
+        if (call.state !== "ended") {
+          this.#o.log.error("SRTP set-up failed", { call: call.id, error: e as Error });
+        }
+      });
+    });
+  }
+
   #register(call: Call, side: Side, callId: string, tag: string): void {
     const usage: DialogUsage = {
       kind: "invite",
@@ -558,6 +595,16 @@ export class B2bua {
     const { caller, callee, callerName, aLeg, bLeg } = call;
 
     const box = o.media.codecs?.() ?? [];
+    const srtpError = call.bSdp.offerError();
+    if (srtpError !== undefined) {
+      o.log.info("call refused: SRTP policy", { call: call.id, callee, reason: srtpError });
+      call.disposition = "failed";
+      call.hangupBy = "system";
+      call.finalCode = 488;
+      this.#respondA(call, 488, { reason: "Not Acceptable Here (callee requires SRTP over TLS)" });
+      await this.#end(call);
+      return;
+    }
     let bOffer: string;
     if (offer !== undefined) {
       await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
@@ -647,6 +694,8 @@ export class B2bua {
       if (res.body.length > 0 && !call.earlyMedia && !call.delayedOffer) {
         try {
           const answer = describeSdp(DECODE.decode(res.body));
+          const bad = call.bSdp.takeAnswer(answer);
+          if (bad !== undefined) throw new RangeError(bad);
           body = this.#answerForA(call, answer);
           if (body !== undefined) {
             call.earlyMedia = true;
@@ -760,7 +809,10 @@ export class B2bua {
     let answer: SdpInfo | undefined;
     try {
       answer = describeSdp(DECODE.decode(res.body));
+      const bad = call.bSdp.takeAnswer(answer);
+      if (bad !== undefined) throw new RangeError(bad);
     } catch (e) {
+      answer = undefined;
       o.log.warn("callee answered with unusable SDP; ending the call", { call: call.id, error: e as Error });
     }
     call.bDialog = dialog;
@@ -849,6 +901,11 @@ export class B2bua {
     }
     if (answer.audioIndex < 0) {
       this.#failDelayedOffer(call, "the caller's answer accepts no audio stream");
+      return;
+    }
+    const badSrtp = call.aSdp.takeAnswer(answer);
+    if (badSrtp !== undefined) {
+      this.#failDelayedOffer(call, badSrtp);
       return;
     }
     const plan = planDelayedAnswer(audioCodecs(answer), audioCodecs(bAnswer), this.#o.media.codecs?.() ?? []);
@@ -1185,6 +1242,11 @@ export class B2bua {
       );
       return;
     }
+    const badSrtp = offer.audioIndex >= 0 ? mine.takeOffer(offer) : undefined;
+    if (badSrtp !== undefined) {
+      tx.respond(createResponse(req, 488, { reason: `Not Acceptable Here (${badSrtp})`.slice(0, 100) }));
+      return;
+    }
     void this.#o.media.configureLeg(myLeg.legId, { remote: offer.remote });
     const other = this.#otherSide(call, side);
     if (!other.dialog || !other.peer) {
@@ -1216,6 +1278,10 @@ export class B2bua {
         const cseq = parseCSeq(getHeader(out, "CSeq") ?? "1 INVITE").seq;
         this.#o.sendRaw(otherDialog.createAck(cseq, { via: this.#via(otherPeer.transport) }), otherPeer);
         const answer = this.#applyRemoteSdp(call, side === "a" ? "b" : "a", res.body);
+        const badAnswer = answer === undefined ? undefined : theirs.takeAnswer(answer);
+        if (badAnswer !== undefined) {
+          this.#o.log.warn("re-INVITE answer: SRTP", { call: call.id, reason: badAnswer });
+        }
         const ok = createResponse(req, 200, { toTag: to });
         addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : call.bPeer!.transport));
         if (answer) {

@@ -43,6 +43,8 @@ export interface MediaPort {
       payloadMap?: Record<number, string>;
       /** a=ptime of this leg's peer. */
       ptime?: number;
+      /** SRTP keys of this leg (SDES), null for plain RTP; omitted: unchanged. */
+      srtp?: { suite: string; sendKey: Uint8Array; recvKey: Uint8Array; replayWindow?: number } | null;
     },
   ): Promise<void>;
   bridge(

@@ -467,7 +467,7 @@ export class B2bua {
     if (srtp !== undefined) {
       o.log.info("call refused: SRTP policy", { caller, callee, reason: srtp });
       const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP)" });
-      addHeader(res, "Warning", `399 ${o.publicAddress} "${srtp.replaceAll('"', "'")}"`);
+      addHeader(res, "Warning", `302 ${o.publicAddress} "${srtp.replaceAll('"', "'")}"`);
       tx.respond(res);
       return;
     }

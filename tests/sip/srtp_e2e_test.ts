@@ -8,13 +8,16 @@ import { ok } from "node:assert";
 import dgram from "node:dgram";
 import {
   correlate,
+  freeUdpPort,
   hasBinary,
   LoggedProcess,
+  makeTestWav,
   readPcapRtp,
   readWav,
   startBaresip,
   toMono,
 } from "../_harness/mod.ts";
+import { defaultSignalFor } from "../_harness/baresip.ts";
 import { SrtpSession } from "../../drivers/srtp/mod.ts";
 import { writeRtpHeader } from "../../runtime/media/rtp/rtp.ts";
 import { EXT, startPbx, withLogs } from "./_setup.ts";
@@ -191,6 +194,102 @@ Deno.test({
         await pbx.app.waitForLog(/call refused: SRTP policy.*SRTP not enabled for this extension/, 5000);
       })();
     } finally {
+      await pbx.app.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "linphonec over TLS with mandatory SRTP calls a baresip phone (TLS, SRTP) through the box: audio both ways",
+  ignore: !hasBinary("baresip") || !hasBinary("linphonec"),
+  async fn() {
+    const pbx = await startPbx();
+    const home = await Deno.makeTempDir({ prefix: "linphonec-srtp-" });
+    try {
+      await withLogs(pbx, async () => {
+        for (const n of ["201", "202"]) {
+          await pbx.api.put(`/api/extensions/${n}`, { options: { srtp: "required" } });
+        }
+        const tlsPort = pbx.app.sipTlsPort!;
+        const ca = `${pbx.app.dataDir}/tls/ca/rootCA.pem`;
+        await using b = await startBaresip({
+          user: "202",
+          password: EXT["202"],
+          sipPort: tlsPort,
+          transport: "tls",
+          caFile: ca,
+          mediaenc: "srtp-mand",
+          codecs: ["PCMU"],
+        });
+        await b.registered(15_000);
+        // linphonec: its own rc file in a temp dir (never a /dev/null config), files as its sound card.
+        const signal = `${home}/signal.wav`;
+        const heard = `${home}/heard.wav`;
+        await makeTestWav(signal, { ...defaultSignalFor("201"), sampleRate: 8000, channels: 1, seconds: 30 });
+        await Deno.mkdir(`${home}/.local/share/linphone`, { recursive: true });
+        const rc = `${home}/rc`;
+        await Deno.writeTextFile(
+          rc,
+          [
+            "[sip]",
+            `sip_port=${await freeUdpPort()}`,
+            "sip_tcp_port=0",
+            "sip_tls_port=-1",
+            `root_ca=${ca}`,
+            "verify_server_certs=1",
+            // The CA is checked; the name is not (bctoolbox matches DNS names, the box is 127.0.0.1 here).
+            "verify_server_cn=0",
+            "media_encryption=srtp",
+            "media_encryption_mandatory=1",
+            "[sound]",
+            "[rtp]",
+            `audio_rtp_port=${await freeUdpPort()}`,
+            "",
+          ].join("\n"),
+        );
+        const p = new Deno.Command("linphonec", {
+          args: ["-c", rc, "-d", "0"],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "null",
+          env: { HOME: home },
+        }).spawn();
+        const w = p.stdin.getWriter();
+        const target = `127.0.0.1:${tlsPort};transport=tls`;
+        for (
+          const [line, ms] of [
+            ["soundcard use files", 300],
+            [`register sip:201@${target} sip:${target} ${EXT["201"]}`, 2500],
+            [`call sip:202@${target}`, 2500],
+            [`play ${signal}`, 200],
+            [`record ${heard}`, 4000],
+            ["terminate", 1000],
+            ["quit", 500],
+          ] as [string, number][]
+        ) {
+          await w.write(new TextEncoder().encode(line + "\n"));
+          await new Promise((r) => setTimeout(r, ms));
+        }
+        await w.close().catch(() => {});
+        const out = new TextDecoder().decode((await p.output()).stdout);
+        await b.stop();
+        const logs = pbx.app.logs();
+        ok(
+          /SRTP on.*leg-1/.test(logs) && /SRTP on.*leg-2/.test(logs),
+          `both legs encrypted\n${out.slice(-1500)}`,
+        );
+        const bHeard = toMono(await readWav((await b.recordings()).received[0]!));
+        const lHeard = toMono(await readWav(heard));
+        const bSent = toMono(await readWav((await b.recordings()).sent[0]!));
+        const lSent = toMono(await readWav(signal));
+        const toB = correlate(lSent.subarray(8000, 16000), bHeard).maxCorr;
+        const toL = correlate(bSent.subarray(8000, 16000), lHeard).maxCorr;
+        ok(toB > 0.8, `baresip hears linphonec: correlation ${toB.toFixed(3)}`);
+        ok(toL > 0.8, `linphonec hears baresip: correlation ${toL.toFixed(3)} (${lHeard.length} samples)`);
+      })();
+    } finally {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
       await pbx.app.stop();
     }
   },

@@ -19,6 +19,7 @@ const BENCHES: { name: string; cap: number; args: string[]; json?: string }[] = 
   { name: "sip_cps", cap: 330, args: [] },
   { name: "sip_register", cap: 270, args: [] },
   { name: "relay_density", cap: 180, args: [] },
+  { name: "srtp_relay", cap: 150, args: [] },
   { name: "memory", cap: 180, args: [] },
   { name: "transcode", cap: 90, args: ["--seconds=0.4", "--rounds=3"] },
   { name: "paging_latency", cap: 90, args: [], json: "paging" },

@@ -68,6 +68,23 @@ export interface LegConfig {
    * session (its rollover counter). Keys are never logged.
    */
   srtp?: SrtpLegConfig | null;
+  /**
+   * DTLS-SRTP (RFC 5763/5764) on this leg: the box runs a DTLS `role` ("server" when it answered
+   * a=setup:passive) with its certificate (MediaPlane.setDtlsIdentity) on the RTP port, checks the
+   * peer's certificate against `peerFingerprint` (SHA-256, "AB:CD:...", from the peer's SDP) and
+   * keys SRTP from the handshake. With `ice`, the leg is an ICE-lite agent: it answers STUN Binding
+   * requests with those credentials and stops sending 30 s after the last one (consent freshness,
+   * RFC 7675). `rtcpMux`: RTCP shares the RTP port. null turns it off.
+   */
+  dtls?: DtlsLegConfig | null;
+}
+
+/** DTLS-SRTP and ICE-lite of one leg (see LegConfig.dtls). */
+export interface DtlsLegConfig {
+  role: "client" | "server";
+  peerFingerprint: string;
+  ice?: { localUfrag: string; localPwd: string };
+  rtcpMux?: boolean;
 }
 
 /** SRTP keys of one leg (see LegConfig.srtp). */
@@ -201,6 +218,7 @@ export type Command =
   | { op: "removeFromMix"; mixId: string; legId: string }
   | { op: "endMix"; mixId: string }
   | { op: "resources" }
+  | { op: "dtlsIdentity"; certPem?: string; keyPem?: string }
   | { op: "close" };
 
 /**
@@ -231,6 +249,8 @@ export type MediaEvent =
     receivedAt: number;
   }
   | { event: "latched"; legId: string; address: string; port: number }
+  /** A leg's DTLS-SRTP handshake finished (`suite` keyed) or failed (`error`, e.g. a fingerprint mismatch). */
+  | { event: "dtls"; legId: string; suite?: string; error?: string }
   /** Packets on an SRTP leg failed to unprotect: posted for the first and then every 1000th. */
   | { event: "srtpError"; legId: string; status: string; rtcp: boolean; dropped: number }
   | { event: "played"; legId: string; reason: "done" | "stopped" | "replaced" | "released"; frames: number }

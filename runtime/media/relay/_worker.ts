@@ -38,12 +38,15 @@ import {
 } from "../codec/mod.ts";
 import { Latch, type LatchOptions } from "./_latch.ts";
 import { isSrtpSuite, SrtpSession, srtpStatusName } from "../../../drivers/srtp/mod.ts";
+import { DtlsCertificate, DtlsEndpoint } from "../../../drivers/dtls/mod.ts";
+import { bindingSuccess, checkBindingRequest } from "./_stun.ts";
 import type {
   AllocatedLeg,
   BridgeOptions,
   CodecInfo,
   CodecRef,
   Command,
+  DtlsLegConfig,
   DtmfDelivery,
   LegConfig,
   LegStats,
@@ -152,6 +155,16 @@ interface LegSrtp {
   failures: number;
 }
 
+/** A leg's DTLS-SRTP association and ICE-lite state (see configureDtls). */
+interface LegDtls {
+  config: DtlsLegConfig;
+  ep: DtlsEndpoint;
+  /** Keys taken from the finished handshake (or it failed): later DTLS records are only answered. */
+  done: boolean;
+  /** performance.now() of the last valid STUN check (consent), or of the configuration. */
+  consentAt: number;
+}
+
 interface Leg {
   id: string;
   rtpPort: number;
@@ -162,6 +175,7 @@ interface Leg {
   rtpSocket: RelaySocket;
   rtcpSocket: RelaySocket;
   srtp: LegSrtp | null;
+  dtls: LegDtls | null;
   remote: RemoteEndpoint | null;
   payloadMap: Map<number, string> | null; // PT -> normalised "NAME/RATE"
   latching: boolean;
@@ -306,6 +320,8 @@ function handle(req: Request): Promise<unknown> | unknown {
       return endMix(getMix(cmd.mixId));
     case "resources":
       return resources();
+    case "dtlsIdentity":
+      return dtlsIdentity(cmd.certPem, cmd.keyPem);
     case "close":
       return closeAll();
   }
@@ -375,6 +391,7 @@ async function allocate(): Promise<AllocatedLeg> {
       rtpSocket: rtp,
       rtcpSocket: rtcp,
       srtp: null,
+      dtls: null,
       remote: null,
       payloadMap: null,
       latching: true,
@@ -477,6 +494,7 @@ function configure(leg: Leg, config: LegConfig): void {
     }
     leg.ptime = config.ptime;
   }
+  if (config.dtls !== undefined) configureDtls(leg, config.dtls);
   if (config.srtp !== undefined) configureSrtp(leg, config.srtp);
   if (config.payloadMap !== undefined) leg.payloadMap = toPayloadMap(config.payloadMap);
   if (config.latching !== undefined) leg.latching = config.latching;
@@ -547,7 +565,12 @@ function configureSrtp(leg: Leg, c: SrtpLegConfig | null): void {
   c.recvKey.fill(0);
   if (old === null) {
     leg.rtp = protectingSocket(leg.rtpSocket, leg, false);
-    leg.rtcp = protectingSocket(leg.rtcpSocket, leg, true);
+    // rtcp-mux: RTCP leaves from the RTP port too (the peer's ICE pair is that port).
+    leg.rtcp = protectingSocket(
+      leg.dtls?.config.rtcpMux === true ? leg.rtpSocket : leg.rtcpSocket,
+      leg,
+      true,
+    );
   }
 }
 
@@ -556,6 +579,120 @@ function closeSrtp(s: LegSrtp): void {
   s.in.close();
   s.sendKey.fill(0);
   s.recvKey.fill(0);
+}
+
+/** The box's DTLS certificate (dtlsIdentity command), made on first use when none was given. */
+let dtlsCert: DtlsCertificate | null = null;
+
+function dtlsIdentity(certPem?: string, keyPem?: string): { fingerprint: string } {
+  const next = certPem !== undefined && keyPem !== undefined
+    ? DtlsCertificate.fromPem(certPem, keyPem)
+    : DtlsCertificate.generate({ commonName: "pbx" });
+  dtlsCert?.close();
+  dtlsCert = next;
+  return { fingerprint: next.fingerprint };
+}
+
+const CONSENT_MS = 30_000;
+
+/**
+ * DTLS-SRTP on a leg: a DTLS endpoint in `role` over the leg's RTP port (RFC 5764 demultiplexing
+ * in onRtp), keyed into SRTP when the handshake ends and the peer's certificate matches the
+ * fingerprint its SDP gave. A client starts its handshake toward the SDP address at once.
+ */
+function configureDtls(leg: Leg, c: DtlsLegConfig | null): void {
+  const old = leg.dtls;
+  if (c === null) {
+    if (old !== null) old.ep.close();
+    leg.dtls = null;
+    return;
+  }
+  if (
+    typeof c.peerFingerprint !== "string" || !/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(c.peerFingerprint)
+  ) {
+    throw new RangeError("DTLS peer fingerprint must be a SHA-256 fingerprint (32 hex pairs)");
+  }
+  if (
+    old !== null && old.config.role === c.role &&
+    sameFingerprint(old.config.peerFingerprint, c.peerFingerprint)
+  ) {
+    old.config = c; // a re-INVITE with the same association: keep it (and its keys)
+    return;
+  }
+  dtlsCert ??= DtlsCertificate.generate({ commonName: "pbx" });
+  const ep = new DtlsEndpoint(c.role, { certificate: dtlsCert });
+  if (old !== null) old.ep.close();
+  leg.dtls = { config: c, ep, done: false, consentAt: performance.now() };
+  if (c.role === "client") {
+    ep.start();
+    if (leg.remote !== null) sendDtls(leg, leg.remote);
+  }
+}
+
+function sameFingerprint(a: string, b: string): boolean {
+  return a.toUpperCase() === b.toUpperCase();
+}
+
+function sendDtls(leg: Leg, to: { address: string; port: number }): void {
+  for (const d of leg.dtls!.ep.drain()) leg.rtpSocket.send(d, to.port, to.address);
+}
+
+/** A DTLS record on the RTP port (first byte 20-63, RFC 7983). */
+function onDtls(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void {
+  try {
+    d.ep.feed(msg.slice());
+  } catch (e) {
+    leg.stats.dropped.invalid++;
+    if (!d.done) {
+      d.done = true;
+      post({ event: "dtls", legId: leg.id, error: `DTLS handshake failed: ${(e as Error).message}` });
+    }
+    return;
+  }
+  const from = { address: rinfo.address, port: rinfo.port };
+  sendDtls(leg, from);
+  if (d.done || !d.ep.connected) return;
+  d.done = true;
+  const fp = d.ep.peerFingerprint();
+  if (fp === null || !sameFingerprint(fp, d.config.peerFingerprint)) {
+    post({ event: "dtls", legId: leg.id, error: "DTLS peer certificate does not match the SDP fingerprint" });
+    return;
+  }
+  let keys;
+  try {
+    keys = d.ep.srtpKeys();
+  } catch (e) {
+    post({ event: "dtls", legId: leg.id, error: (e as Error).message });
+    return;
+  }
+  if (leg.remote === null) {
+    leg.remote = { ...from, rtcpPort: d.config.rtcpMux === true ? from.port : from.port + 1 };
+    resetLatches(leg);
+  }
+  configureSrtp(leg, { suite: keys.suite, sendKey: keys.local, recvKey: keys.remote });
+  post({ event: "dtls", legId: leg.id, suite: keys.suite });
+}
+
+/** A STUN message on the RTP port: an ICE-lite leg answers valid Binding requests (and notes consent). */
+function onStun(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void {
+  const ice = d.config.ice;
+  const req = ice === undefined ? null : checkBindingRequest(msg, ice.localUfrag, ice.localPwd);
+  if (req === null || ice === undefined || rinfo.address.includes(":")) {
+    leg.stats.dropped.invalid++;
+    return;
+  }
+  leg.rtpSocket.send(bindingSuccess(req.transactionId, rinfo, ice.localPwd), rinfo.port, rinfo.address);
+  d.consentAt = performance.now();
+  const r = leg.remote;
+  if (r === null || (req.useCandidate && (r.address !== rinfo.address || r.port !== rinfo.port))) {
+    // The checked (nominated) pair is where media goes: ICE replaces the SDP address.
+    leg.remote = {
+      address: rinfo.address,
+      port: rinfo.port,
+      rtcpPort: d.config.rtcpMux === true ? rinfo.port : rinfo.port + 1,
+    };
+    resetLatches(leg);
+  }
 }
 
 /** Room for the largest SRTP/SRTCP overhead (AEAD tag 16 plus SRTCP index 4). */
@@ -572,6 +709,9 @@ function protectingSocket(sock: RelaySocket, leg: Leg, rtcp: boolean): RelaySock
     send(data, p, a) {
       const s = leg.srtp;
       if (s === null) return; // cannot happen: the plain socket is restored when SRTP goes off
+      // ICE consent (RFC 7675): no valid check for 30 s means the peer no longer wants our media.
+      const d = leg.dtls;
+      if (d !== null && d.config.ice !== undefined && performance.now() - d.consentAt > CONSENT_MS) return;
       const buf = new Uint8Array(data.length + SRTP_ROOM);
       buf.set(data);
       let n: number;
@@ -888,6 +1028,10 @@ async function release(leg: Leg): Promise<void> {
     closeSrtp(leg.srtp);
     leg.srtp = null;
   }
+  if (leg.dtls !== null) {
+    leg.dtls.ep.close();
+    leg.dtls = null;
+  }
   await Promise.all([closeSocket(leg.rtpSocket), closeSocket(leg.rtcpSocket)]);
   freePorts.add(leg.rtpPort);
 }
@@ -936,6 +1080,20 @@ const EPOCH0 = performance.timeOrigin;
 function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   const st = leg.stats;
   const h = rtpIn;
+  // RFC 7983 demultiplexing on a DTLS-SRTP leg: STUN, DTLS, RTCP (rtcp-mux), then SRTP.
+  const dt = leg.dtls;
+  if (dt !== null) {
+    const b = msg[0]!;
+    if (b < 4) return onStun(leg, dt, msg, rinfo);
+    if (b >= 20 && b < 64) return onDtls(leg, dt, msg, rinfo);
+    if (dt.config.rtcpMux === true && msg.length >= 8 && msg[1]! >= 192 && msg[1]! <= 223) {
+      return onRtcp(leg, msg, rinfo);
+    }
+    if (leg.srtp === null) {
+      st.dropped.srtp++; // media before the handshake keyed the leg
+      return;
+    }
+  }
   // SRTP first: a packet that does not authenticate never latches, counts or reaches the peer.
   if (leg.srtp !== null) {
     const n = unprotect(leg, leg.srtp, msg, false);

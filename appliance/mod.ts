@@ -202,6 +202,10 @@ export async function startAppliance(
     const mediaLog = log.child("media");
     media.on((ev) => {
       // A leg whose SRTP does not authenticate (wrong key, forged or plain packets): dropped.
+      if (ev.event === "dtls") {
+        if (ev.error !== undefined) mediaLog.warn("DTLS-SRTP failed", { leg: ev.legId, error: ev.error });
+        else mediaLog.info("DTLS-SRTP on", { leg: ev.legId, suite: ev.suite });
+      }
       if (ev.event === "srtpError") {
         mediaLog.warn("SRTP packets dropped", {
           leg: ev.legId,
@@ -464,6 +468,10 @@ export async function startAppliance(
       hostnames: boxHostnames(config),
       log: log.child("tls"),
     });
+    // DTLS-SRTP (WebRTC, dtls_srtp phones) presents the box's certificate, else a self-signed one.
+    await media.setDtlsIdentity(tls === null ? null : { certPem: tls.certPem, keyPem: tls.keyPem }).catch((
+      e,
+    ) => log.child("media").warn("DTLS-SRTP is off: no certificate could be loaded", { error: e as Error }));
     if (config.sipTlsPort !== null && tls === null) {
       sipLog.warn("SIP over TLS is off: the box has no certificate");
     }

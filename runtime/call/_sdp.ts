@@ -5,6 +5,7 @@
  * and resume work end to end; the legacy c=0.0.0.0 hold becomes an explicit a=sendonly.
  */
 import {
+  type Attribute,
   type Codec,
   directionOf,
   type MediaDescription,
@@ -32,6 +33,11 @@ export interface SdpInfo {
   audioIndex: number;
   /** Where that side wants its RTP; undefined when on hold the legacy way (0.0.0.0). */
   remote?: { address: string; port: number; rtcpPort?: number };
+  /**
+   * The audio stream uses ICE (a=ice-ufrag): its address comes from the connectivity checks, so a
+   * c=0.0.0.0 (WebRTC) is not a hold.
+   */
+  ice?: boolean;
 }
 
 /** Parse an SDP body; throws SyntaxError on bad SDP. */
@@ -43,6 +49,7 @@ export function describeSdp(text: string): SdpInfo {
   if (m) {
     const address = (m.connection ?? sd.connection)?.address;
     if (address === undefined) throw new SyntaxError("SDP has no connection address for its audio stream");
+    if (m.attributes.some((a) => a.name === "ice-ufrag")) info.ice = true;
     if (address !== "0.0.0.0" && address !== "::") {
       const rtcp = m.attributes.find((a) => a.name === "rtcp")?.value;
       const rtcpPort = rtcp !== undefined ? Number.parseInt(rtcp, 10) : undefined;
@@ -131,10 +138,28 @@ export interface SdpSecurity {
   policy: SrtpPolicy;
   /** The side's signalling is TLS or WSS: only then may SDES keys travel in its SDP. */
   secure: boolean;
+  /** The box's DTLS certificate fingerprint (SHA-256) for DTLS-SRTP answers; null: no DTLS-SRTP. */
+  dtlsFingerprint?: () => string | null;
 }
 
-/** RTP/SAVP -> RTP/AVP, RTP/SAVPF -> RTP/AVPF; other profiles unchanged. */
+/** DTLS-SRTP of one media leg, as the media plane takes it (LegConfig.dtls). */
+export interface DtlsLegKeys {
+  role: "client" | "server";
+  peerFingerprint: string;
+  ice?: { localUfrag: string; localPwd: string };
+  rtcpMux?: boolean;
+}
+
+const DTLS_PROTOCOL = /^UDP\/TLS\/RTP\/SAVPF?$/i;
+
+function randomToken(n: number): string {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => abc[b & 63]).join("");
+}
+
+/** RTP/SAVP -> RTP/AVP, RTP/SAVPF -> RTP/AVPF, UDP/TLS/RTP/SAVP(F) (WebRTC) -> RTP/AVP. */
 function plainProtocol(p: string): string {
+  if (DTLS_PROTOCOL.test(p)) return "RTP/AVP";
   return p.replace(/^RTP\/SAVP(F?)$/i, "RTP/AVP$1");
 }
 
@@ -157,6 +182,9 @@ export class SdpSession {
   #negotiated: SdesNegotiated | null = null;
   #apply: ((keys: SrtpLegKeys | null) => void) | undefined;
   #applied = false;
+  /** DTLS-SRTP with this side (it offered UDP/TLS/RTP/SAVP(F)): the leg config and our answer's lines. */
+  #dtls: { leg: DtlsLegKeys; media: Attribute[]; session: Attribute[] } | undefined;
+  #applyDtls: ((dtls: DtlsLegKeys | null) => void) | undefined;
 
   constructor(address: string, security: SdpSecurity = { policy: "off", secure: false }) {
     this.#address = address;
@@ -177,6 +205,66 @@ export class SdpSession {
     if (this.#negotiated !== null) this.#push();
   }
 
+  /** Where this side's DTLS-SRTP set-up goes (its media leg); null when it stops using DTLS. */
+  bindDtls(apply: (dtls: DtlsLegKeys | null) => void): void {
+    this.#applyDtls = apply;
+    if (this.#dtls !== undefined) apply(this.#dtls.leg);
+  }
+
+  /** True when this side uses DTLS-SRTP (WebRTC, baresip dtls_srtp). */
+  get dtls(): boolean {
+    return this.#dtls !== undefined;
+  }
+
+  /**
+   * An offer over UDP/TLS/RTP/SAVP(F) (RFC 5763/5764): the box answers as DTLS server (client when
+   * the offer is a=setup:passive), ICE-lite when the offer uses ICE, rtcp-mux and BUNDLE when
+   * offered. Returns a 488 reason, or undefined.
+   */
+  #takeDtlsOffer(info: SdpInfo, m: MediaDescription): string | undefined {
+    const box = this.#security.dtlsFingerprint?.() ?? null;
+    if (box === null) return "DTLS-SRTP is not available";
+    const find = (name: string) =>
+      m.attributes.find((a) => a.name === name)?.value ??
+        info.sd.attributes.find((a) => a.name === name)?.value;
+    const fp = find("fingerprint");
+    const fm = fp === undefined
+      ? null
+      : /^sha-256\s+((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/i.exec(fp.trim());
+    if (fm === null) return "DTLS-SRTP offer needs an a=fingerprint:sha-256";
+    const setup = (find("setup") ?? "actpass").trim().toLowerCase();
+    const role = setup === "passive" ? "client" : "server";
+    const prev = this.#dtls;
+    const ufrag = m.attributes.some((a) => a.name === "ice-ufrag");
+    const rtcpMux = m.attributes.some((a) => a.name === "rtcp-mux");
+    const mid = m.attributes.find((a) => a.name === "mid")?.value;
+    const leg: DtlsLegKeys = { role, peerFingerprint: fm[1]!.toUpperCase(), rtcpMux };
+    if (ufrag) leg.ice = prev?.leg.ice ?? { localUfrag: randomToken(8), localPwd: randomToken(24) };
+    const media: Attribute[] = [
+      { name: "fingerprint", value: `sha-256 ${box}` },
+      { name: "setup", value: role === "server" ? "passive" : "active" },
+    ] as Attribute[];
+    if (leg.ice !== undefined) {
+      media.push(
+        { name: "ice-ufrag", value: leg.ice.localUfrag } as Attribute,
+        { name: "ice-pwd", value: leg.ice.localPwd } as Attribute,
+      );
+    }
+    if (rtcpMux) media.push({ name: "rtcp-mux" } as Attribute);
+    if (mid !== undefined) media.push({ name: "mid", value: mid } as Attribute);
+    const session: Attribute[] = [];
+    if (leg.ice !== undefined) session.push({ name: "ice-lite" } as Attribute);
+    const bundle = info.sd.attributes.find((a) => a.name === "group" && /^BUNDLE\b/.test(a.value ?? ""));
+    if (bundle !== undefined && mid !== undefined) {
+      session.push({ name: "group", value: `BUNDLE ${mid}` } as Attribute);
+    }
+    this.#dtls = { leg, media, session };
+    this.#answering = { protocol: m.protocol };
+    this.#setNegotiated(null);
+    this.#applyDtls?.(leg);
+    return undefined;
+  }
+
   /**
    * Why no offer can be made to this side (its policy requires SRTP but its signalling is not
    * secure), undefined when one can.
@@ -194,6 +282,11 @@ export class SdpSession {
   takeOffer(info: SdpInfo): string | undefined {
     const m = info.sd.media[info.audioIndex];
     if (m === undefined) return undefined;
+    if (DTLS_PROTOCOL.test(m.protocol)) return this.#takeDtlsOffer(info, m);
+    if (this.#dtls !== undefined) {
+      this.#dtls = undefined;
+      this.#applyDtls?.(null);
+    }
     const verdict = judgeCryptoOffer(this.#security.policy, m, { secureSignalling: this.#security.secure });
     if ("status" in verdict) return verdict.reason;
     if (!verdict.srtp) {
@@ -289,6 +382,7 @@ export class SdpSession {
     return this.#build(other, port, rewrite, {
       protocol: a?.protocol ?? "",
       lines: a?.line !== undefined ? [a.line] : [],
+      ...(this.#dtls !== undefined ? { dtls: this.#dtls } : {}),
     });
   }
 
@@ -335,7 +429,7 @@ export class SdpSession {
     other: SdpInfo,
     port: number,
     rewrite: CodecRewrite,
-    srtp: { protocol: string; lines: SdesCrypto[] },
+    srtp: { protocol: string; lines: SdesCrypto[]; dtls?: { media: Attribute[]; session: Attribute[] } },
   ): string {
     const addrType = this.#address.includes(":") ? "IP6" : "IP4";
     const connection = { netType: "IN", addrType, address: this.#address } as NonNullable<
@@ -348,7 +442,7 @@ export class SdpSession {
         return { ...m, port: 0, connection: undefined, attributes: [] } as unknown as MediaDescription;
       }
       let direction = directionOf(m, other.sd);
-      if (other.remote === undefined && direction === "sendrecv") direction = "sendonly";
+      if (other.remote === undefined && !other.ice && direction === "sendrecv") direction = "sendonly";
       // Topology hiding: only what offer/answer needs crosses (no a=ssrc, a=tool, a=label, ...).
       let attributes = m.attributes.filter((a) => PASSED.has(a.name) && !DROPPED.has(a.name));
       let formats = m.formats;
@@ -364,6 +458,17 @@ export class SdpSession {
       attributes.push({ name: direction } as (typeof attributes)[number]);
       // This side's own SRTP: the other side's a=crypto (its keys) never crosses (not in PASSED).
       for (const c of srtp.lines) attributes.push(cryptoAttribute(c) as (typeof attributes)[number]);
+      if (srtp.dtls !== undefined) {
+        attributes.push(...srtp.dtls.media as (typeof attributes)[number][]);
+        // ICE-lite: the box's one host candidate is the leg's port (RTP and, with rtcp-mux, RTCP).
+        if (srtp.dtls.media.some((a) => a.name === "ice-ufrag")) {
+          const cand = `1 1 udp 2130706431 ${this.#address} ${port} typ host`;
+          attributes.push(
+            { name: "candidate", value: cand } as (typeof attributes)[number],
+            { name: "end-of-candidates" } as (typeof attributes)[number],
+          );
+        }
+      }
       const out: MediaDescription = {
         type: m.type,
         port,
@@ -384,7 +489,8 @@ export class SdpSession {
       connection,
       bandwidths: [],
       timing: [{ start: 0, stop: 0, repeats: [] }],
-      attributes: [],
+      // Only the box's own session attributes (ICE-lite, BUNDLE of a DTLS-SRTP answer).
+      attributes: [...(srtp.dtls?.session ?? [])] as SessionDescription["attributes"],
       media,
     };
     let text = serializeSdp(sd);

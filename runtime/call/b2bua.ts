@@ -566,11 +566,19 @@ export class B2bua {
     return new SdpSession(this.#o.publicAddress, {
       policy,
       secure: transport === "tls" || transport === "wss",
+      dtlsFingerprint: () => this.#o.media.dtlsFingerprint?.() ?? null,
     });
   }
 
   /** Negotiated SRTP keys of a side go to its media leg (queued before any later configure/bridge). */
   #bindKeys(call: Call, sdp: SdpSession, legId: string): void {
+    sdp.bindDtls((dtls) => {
+      this.#o.media.configureLeg(legId, { dtls }).catch((e) => {
+        if (call.state !== "ended") {
+          this.#o.log.error("DTLS-SRTP set-up failed", { call: call.id, error: e as Error });
+        }
+      });
+    });
     sdp.bindKeys((srtp) => {
       if (srtp !== null) this.#o.log.info("SRTP on", { call: call.id, leg: legId, suite: srtp.suite });
       this.#o.media.configureLeg(legId, { srtp }).catch((e) => {
@@ -1311,7 +1319,7 @@ export class B2bua {
     const hold = this.#o.hold;
     if (hold === undefined || call.state !== "answered") return;
     const m = offer.sd.media[offer.audioIndex];
-    const holding = m === undefined || offer.remote === undefined || isHold(m, offer.sd);
+    const holding = m === undefined || (offer.remote === undefined && !offer.ice) || isHold(m, offer.sd);
     const heldLeg = side === "a" ? call.bLeg : call.aLeg;
     const info = {
       callId: call.id,

@@ -294,3 +294,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "baresip with DTLS-SRTP (dtls_srtp, over TLS) calls a plain RTP phone through the box: " +
+    "the box answers as DTLS server with its fingerprint, audio both ways",
+  ignore: !hasBinary("baresip"),
+  async fn() {
+    const pbx = await startPbx();
+    try {
+      await withLogs(pbx, async () => {
+        await using b = await startBaresip({
+          user: "202",
+          password: EXT["202"],
+          sipPort: pbx.app.sipPort,
+          codecs: ["PCMU"],
+        });
+        await using a = await startBaresip({
+          user: "201",
+          password: EXT["201"],
+          sipPort: pbx.app.sipTlsPort!,
+          transport: "tls",
+          caFile: `${pbx.app.dataDir}/tls/ca/rootCA.pem`,
+          mediaenc: "dtls_srtp",
+          codecs: ["PCMU"],
+        });
+        await a.registered(15_000);
+        await b.registered();
+        await a.dial(`sip:202@127.0.0.1:${pbx.app.sipTlsPort};transport=tls`);
+        await b.waitForEvent("CALL_ESTABLISHED", 15_000);
+        await pbx.app.waitForLog(/DTLS-SRTP on leg=\S+ suite=\S+/, 10_000);
+        await new Promise((r) => setTimeout(r, 3000));
+        await a.hangup();
+        await b.waitForEvent("CALL_CLOSED", 10_000);
+        await a.stop();
+        await b.stop();
+        const aSent = toMono(await readWav((await a.recordings()).sent[0]!));
+        const aHeard = toMono(await readWav((await a.recordings()).received[0]!));
+        const bSent = toMono(await readWav((await b.recordings()).sent[0]!));
+        const bHeard = toMono(await readWav((await b.recordings()).received[0]!));
+        const aToB = correlate(aSent.subarray(8000, 16000), bHeard).maxCorr;
+        const bToA = correlate(bSent.subarray(8000, 16000), aHeard).maxCorr;
+        ok(aToB > 0.9, `202 hears 201: correlation ${aToB.toFixed(3)}`);
+        ok(bToA > 0.9, `201 hears 202: correlation ${bToA.toFixed(3)}`);
+      })();
+    } finally {
+      await pbx.app.stop();
+    }
+  },
+});

@@ -140,6 +140,11 @@ export interface SdpSecurity {
   secure: boolean;
   /** The box's DTLS certificate fingerprint (SHA-256) for DTLS-SRTP answers; null: no DTLS-SRTP. */
   dtlsFingerprint?: () => string | null;
+  /**
+   * The side is a WebRTC client (registered over WebSocket): offers to it are DTLS-SRTP with ICE-lite,
+   * rtcp-mux and BUNDLE (a browser takes nothing else).
+   */
+  webrtc?: boolean;
 }
 
 /** DTLS-SRTP of one media leg, as the media plane takes it (LegConfig.dtls). */
@@ -185,6 +190,8 @@ export class SdpSession {
   /** DTLS-SRTP with this side (it offered UDP/TLS/RTP/SAVP(F)): the leg config and our answer's lines. */
   #dtls: { leg: DtlsLegKeys; media: Attribute[]; session: Attribute[] } | undefined;
   #applyDtls: ((dtls: DtlsLegKeys | null) => void) | undefined;
+  /** Our ICE credentials in a WebRTC offer to this side, until its answer sets up #dtls. */
+  #dtlsOffer: { ice: { localUfrag: string; localPwd: string } } | undefined;
 
   constructor(address: string, security: SdpSecurity = { policy: "off", secure: false }) {
     this.#address = address;
@@ -265,6 +272,35 @@ export class SdpSession {
     return undefined;
   }
 
+  /** The WebRTC side's answer to our DTLS-SRTP offer: its fingerprint and DTLS role. */
+  #takeDtlsAnswer(
+    info: SdpInfo,
+    m: MediaDescription,
+    ice: { localUfrag: string; localPwd: string },
+  ): string | undefined {
+    if (!DTLS_PROTOCOL.test(m.protocol)) return `a DTLS-SRTP offer was answered with ${m.protocol}`;
+    const find = (name: string) =>
+      m.attributes.find((a) => a.name === name)?.value ??
+        info.sd.attributes.find((a) => a.name === name)?.value;
+    const fm = /^sha-256\s+((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/i.exec(
+      (find("fingerprint") ?? "").trim(),
+    );
+    if (fm === null) return "DTLS-SRTP answer needs an a=fingerprint:sha-256";
+    const setup = (find("setup") ?? "active").trim().toLowerCase();
+    const leg: DtlsLegKeys = {
+      role: setup === "passive" ? "client" : "server",
+      peerFingerprint: fm[1]!.toUpperCase(),
+      rtcpMux: m.attributes.some((a) => a.name === "rtcp-mux"),
+      ice,
+    };
+    const same = this.#dtls !== undefined && this.#dtls.leg.role === leg.role &&
+      this.#dtls.leg.peerFingerprint === leg.peerFingerprint;
+    this.#dtls = { leg, media: [], session: [] };
+    this.#dtlsOffer = undefined;
+    if (!same) this.#applyDtls?.(leg);
+    return undefined;
+  }
+
   /**
    * Why no offer can be made to this side (its policy requires SRTP but its signalling is not
    * secure), undefined when one can.
@@ -314,6 +350,9 @@ export class SdpSession {
    */
   takeAnswer(info: SdpInfo): string | undefined {
     const m = info.sd.media[info.audioIndex];
+    if (m !== undefined && this.#dtlsOffer !== undefined) {
+      return this.#takeDtlsAnswer(info, m, this.#dtlsOffer.ice);
+    }
     const offered = this.#offered;
     if (m === undefined || offered === undefined) return undefined;
     const { crypto } = cryptoOf(m.attributes);
@@ -354,7 +393,35 @@ export class SdpSession {
   }
 
   /** The protocol and a=crypto lines of an offer to this side (fresh keys, or the negotiated ones). */
-  #cryptoForOffer(): { protocol: string; lines: SdesCrypto[] } {
+  #cryptoForOffer(): {
+    protocol: string;
+    lines: SdesCrypto[];
+    dtls?: { media: Attribute[]; session: Attribute[] };
+  } {
+    const box = this.#security.webrtc === true ? this.#security.dtlsFingerprint?.() ?? null : null;
+    if (box !== null) {
+      // WebRTC offer (RFC 8829 shape, box as ICE-lite): the peer picks the DTLS role (actpass).
+      this.#offered = undefined;
+      this.#answering = undefined;
+      const ice = this.#dtls?.leg.ice ?? this.#dtlsOffer?.ice ??
+        { localUfrag: randomToken(8), localPwd: randomToken(24) };
+      this.#dtlsOffer = { ice };
+      const setup = this.#dtls === undefined
+        ? "actpass"
+        : this.#dtls.leg.role === "server"
+        ? "passive"
+        : "active";
+      const media = [
+        { name: "fingerprint", value: `sha-256 ${box}` },
+        { name: "setup", value: setup },
+        { name: "ice-ufrag", value: ice.localUfrag },
+        { name: "ice-pwd", value: ice.localPwd },
+        { name: "rtcp-mux" },
+        { name: "mid", value: "0" },
+      ] as Attribute[];
+      const session = [{ name: "ice-lite" }, { name: "group", value: "BUNDLE 0" }] as Attribute[];
+      return { protocol: "UDP/TLS/RTP/SAVPF", lines: [], dtls: { media, session } };
+    }
     const plan = planCryptoOffer(this.#security.policy, { secureSignalling: this.#security.secure });
     if (!plan.crypto) {
       this.#offered = undefined;
@@ -373,7 +440,9 @@ export class SdpSession {
 
   /** Build the SDP this side gets, from the other side's SDP, anchored at the box on `port`. */
   offerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
-    return this.#build(other, port, rewrite, this.#cryptoForOffer());
+    const c = this.#cryptoForOffer();
+    if (c.dtls !== undefined && this.#dtls !== undefined) this.#dtlsOffer = { ice: this.#dtls.leg.ice! };
+    return this.#build(other, port, rewrite, c);
   }
 
   /** Same transformation for an answer (the m-line layout follows the other side's SDP). */

@@ -297,6 +297,17 @@ export function peerOfBinding(b: Binding): Peer {
   return { transport, address: uri.host, port: uri.port ?? 5060 };
 }
 
+/**
+ * How a callee's bindings are reached, for its SDP: "wss" when all are WebSockets (browsers: WebRTC
+ * offers), "tls" when all are TLS or WSS (SDES may be offered), else "udp".
+ */
+function bTransport(bindings: Binding[]): Peer["transport"] {
+  if (bindings.length === 0) return "udp";
+  const ts = bindings.map((b) => peerOfBinding(b).transport);
+  if (ts.every((t) => t === "ws" || t === "wss")) return "wss";
+  return bindings.every(securedBinding) ? "tls" : "udp";
+}
+
 /** A binding whose requests travel over TLS or WSS (SDES keys may be offered to it). */
 function securedBinding(b: Binding): boolean {
   const t = peerOfBinding(b).transport;
@@ -521,7 +532,7 @@ export class B2bua {
       bCallId: newCallId(o.publicAddress),
       bFromTag: newTag(),
       forks: [],
-      bSdp: this.#sdpFor(callee, bindings.length > 0 && bindings.every(securedBinding) ? "tls" : "udp"),
+      bSdp: this.#sdpFor(callee, bTransport(bindings)),
       bLeg,
       earlyMedia: false,
       delayedOffer: offer === undefined,
@@ -567,6 +578,7 @@ export class B2bua {
       policy,
       secure: transport === "tls" || transport === "wss",
       dtlsFingerprint: () => this.#o.media.dtlsFingerprint?.() ?? null,
+      webrtc: transport === "wss" || transport === "ws",
     });
   }
 

@@ -47,7 +47,7 @@ for (
   Deno.test({
     name:
       `browser phone (Chromium, WebRTC) calls a baresip phone through the box, ${c.label}: audio both ways, ` +
-      "hold and DTMF from the page",
+      "hold and DTMF from the page (narrowband: also a call to the browser, answered on the page)",
     ignore: !hasChromium() || !hasBinary("baresip"),
     sanitizeResources: false,
     sanitizeOps: false,
@@ -182,6 +182,20 @@ for (
           await pbx.app.waitForLog(/call resumed/, 10_000);
           await page.getByRole("button", { name: "Hang up" }).click();
           await b.waitForEvent("CALL_CLOSED", 10_000);
+          const incoming = c.label.startsWith("narrowband");
+          if (incoming) {
+            // A call to the browser: the box offers WebRTC (DTLS-SRTP, ICE-lite) to the WSS binding.
+            await b.dial(`sip:201@127.0.0.1:${pbx.app.sipPort}`);
+            await page.getByText("Incoming call from").waitFor();
+            await page.getByRole("button", { name: "Answer" }).click();
+            await page.getByText("In call with 202").waitFor();
+            await pbx.app.waitForLog(/DTLS-SRTP on leg=\S+ suite[\s\S]*DTLS-SRTP on leg=\S+ suite/, 10_000);
+            await new Promise((r) => setTimeout(r, 3000));
+            await page.getByRole("button", { name: "Hang up" }).click();
+            for (let i = 0; i < 100 && b.events().filter((e) => e.type === "CALL_CLOSED").length < 2; i++) {
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          }
           await b.stop();
 
           const bHeard = toMono(await readWav((await b.recordings()).received[0]!));
@@ -222,6 +236,17 @@ for (
               toBrowser.toFixed(3)
             } (${browserHeard.length} samples)`,
           );
+          if (incoming) {
+            const second = toMono(await readWav((await b.recordings()).received[1]!));
+            let best = 0;
+            for (let at = 0; at + 2000 <= second.length && at < 64000; at += 2000) {
+              best = Math.max(best, correlate(second.subarray(at, at + 2000), mic8k).maxCorr);
+            }
+            assert.ok(
+              best > 0.8,
+              `on the call to the browser the phone hears it: correlation ${best.toFixed(3)}`,
+            );
+          }
           assert.deepEqual(errors.filter((e) => !e.startsWith("Failed to load resource")), []);
           await context.close();
         })();

@@ -7,6 +7,7 @@
 import {
   type Attribute,
   type Codec,
+  type Direction,
   directionOf,
   type MediaDescription,
   parseSdp,
@@ -38,6 +39,28 @@ export interface SdpInfo {
    * c=0.0.0.0 (WebRTC) is not a hold.
    */
   ice?: boolean;
+}
+
+const DIRECTIONS = new Set(["sendrecv", "sendonly", "recvonly", "inactive"]);
+
+/**
+ * The direction of a side's audio stream. With ICE the connection address means nothing (WebRTC
+ * writes c=0.0.0.0), so only the direction attributes count; otherwise RFC 3264's rules, where
+ * c=0.0.0.0 is the legacy hold.
+ */
+export function audioDirection(info: SdpInfo): Direction {
+  const m = info.sd.media[info.audioIndex];
+  if (m === undefined) return "inactive";
+  if (!info.ice) return directionOf(m, info.sd);
+  const attr = m.attributes.find((a) => DIRECTIONS.has(a.name)) ??
+    info.sd.attributes.find((a) => DIRECTIONS.has(a.name));
+  return (attr?.name ?? "sendrecv") as Direction;
+}
+
+/** The side holds the call: sendonly/inactive, or the legacy c=0.0.0.0 (not with ICE). */
+export function holdsCall(info: SdpInfo): boolean {
+  const d = audioDirection(info);
+  return d === "sendonly" || d === "inactive";
 }
 
 /** Parse an SDP body; throws SyntaxError on bad SDP. */
@@ -510,7 +533,7 @@ export class SdpSession {
         // Only one audio stream is anchored; others are declined in place so m-lines stay aligned.
         return { ...m, port: 0, connection: undefined, attributes: [] } as unknown as MediaDescription;
       }
-      let direction = directionOf(m, other.sd);
+      let direction = i === other.audioIndex ? audioDirection(other) : directionOf(m, other.sd);
       if (other.remote === undefined && !other.ice && direction === "sendrecv") direction = "sendonly";
       // Topology hiding: only what offer/answer needs crosses (no a=ssrc, a=tool, a=label, ...).
       let attributes = m.attributes.filter((a) => PASSED.has(a.name) && !DROPPED.has(a.name));

@@ -164,3 +164,105 @@ Deno.test("SDES: policy refusals name the reason without key material", () => {
   const ans = plain.answerFrom(describeSdp(PHONE_SDP("RTP/AVP")), 20000);
   assert(!ans.includes("a=crypto") && ans.includes("RTP/AVP 0"), ans);
 });
+
+// ---- DTLS-SRTP (WebRTC) ----
+
+const FP = Array.from({ length: 32 }, (_, i) => (i * 7 % 256).toString(16).padStart(2, "0").toUpperCase())
+  .join(":");
+const BOX_FP = Array.from({ length: 32 }, () => "AB").join(":");
+
+const WEBRTC_OFFER = [
+  "v=0",
+  "o=- 1 2 IN IP4 127.0.0.1",
+  "s=-",
+  "t=0 0",
+  "a=group:BUNDLE 0",
+  `a=fingerprint:sha-256 ${FP}`,
+  "m=audio 9 UDP/TLS/RTP/SAVPF 111 0",
+  "c=IN IP4 0.0.0.0",
+  "a=rtcp:9 IN IP4 0.0.0.0",
+  "a=ice-ufrag:abcd",
+  "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+  "a=setup:actpass",
+  "a=mid:0",
+  "a=sendrecv",
+  "a=rtcp-mux",
+  "a=rtpmap:111 opus/48000/2",
+  "a=rtpmap:0 PCMU/8000",
+  "",
+].join("\r\n");
+
+Deno.test("WebRTC offer: answered with the box's fingerprint, setup passive, ICE-lite, rtcp-mux and BUNDLE; not a hold", () => {
+  const s = new SdpSession("192.0.2.10", { policy: "off", secure: true, dtlsFingerprint: () => BOX_FP });
+  const offer = describeSdp(WEBRTC_OFFER);
+  assert(offer.ice === true && offer.remote === undefined);
+  const legs: unknown[] = [];
+  s.bindDtls((d) => legs.push(d));
+  assertEquals(s.takeOffer(offer), undefined);
+  const leg = legs[0] as {
+    role: string;
+    peerFingerprint: string;
+    ice: { localUfrag: string; localPwd: string };
+  };
+  assertEquals([leg.role, leg.peerFingerprint], ["server", FP]);
+  const ans = s.answerFrom(describeSdp(PHONE_SDP("RTP/AVP")), 20000);
+  for (
+    const want of [
+      "m=audio 20000 UDP/TLS/RTP/SAVPF 0",
+      `a=fingerprint:sha-256 ${BOX_FP}`,
+      "a=setup:passive",
+      `a=ice-ufrag:${leg.ice.localUfrag}`,
+      `a=ice-pwd:${leg.ice.localPwd}`,
+      "a=candidate:1 1 udp 2130706431 192.0.2.10 20000 typ host",
+      "a=rtcp-mux",
+      "a=mid:0",
+      "a=ice-lite",
+      "a=group:BUNDLE 0",
+    ]
+  ) assert(ans.includes(want), `${want} missing:\n${ans}`);
+  // The other side gets plain RTP, and the browser's c=0.0.0.0 with ICE is no hold.
+  const toB = new SdpSession("192.0.2.10").offerFrom(offer, 20002);
+  assert(
+    toB.includes("m=audio 20002 RTP/AVP 111 0") && toB.includes("a=sendrecv") && !toB.includes("ice"),
+    toB,
+  );
+  // Without a box certificate, or without a SHA-256 fingerprint: 488 reasons.
+  const none = new SdpSession("192.0.2.10", { policy: "off", secure: true });
+  assertEquals(none.takeOffer(offer), "DTLS-SRTP is not available");
+  const sha1 = describeSdp(WEBRTC_OFFER.replace(`sha-256 ${FP}`, "sha-1 AA:BB"));
+  assert(
+    /sha-256/.test(
+      new SdpSession("x", {
+        policy: "off",
+        secure: true,
+        dtlsFingerprint: () => BOX_FP,
+      }).takeOffer(sha1)!,
+    ),
+  );
+});
+
+Deno.test("a WebRTC callee gets a DTLS-SRTP offer (actpass); its active answer makes the box the DTLS server", () => {
+  const s = new SdpSession("192.0.2.10", {
+    policy: "offered",
+    secure: true,
+    webrtc: true,
+    dtlsFingerprint: () => BOX_FP,
+  });
+  const offer = s.offerFrom(describeSdp(PHONE_SDP("RTP/AVP")), 20004);
+  for (
+    const want of ["UDP/TLS/RTP/SAVPF 0", "a=setup:actpass", "a=ice-lite", "a=rtcp-mux", "a=group:BUNDLE 0"]
+  ) {
+    assert(offer.includes(want), `${want} missing:\n${offer}`);
+  }
+  assert(!offer.includes("a=crypto"), "no SDES keys in a WebRTC offer");
+  const legs: { role: string; peerFingerprint: string }[] = [];
+  s.bindDtls((d) => void (d !== null && legs.push(d)));
+  const answer = WEBRTC_OFFER.replace("a=setup:actpass", "a=setup:active");
+  assertEquals(s.takeAnswer(describeSdp(answer)), undefined);
+  assertEquals([legs[0]?.role, legs[0]?.peerFingerprint], ["server", FP]);
+  // A re-offer keeps the roles (the box stays passive) and the ICE credentials.
+  const ufrag = /a=ice-ufrag:(\S+)/.exec(offer)![1];
+  const re = s.offerFrom(describeSdp(PHONE_SDP("RTP/AVP")), 20004);
+  assert(re.includes("a=setup:passive") && re.includes(`a=ice-ufrag:${ufrag}`), re);
+  assert(/RTP\/AVP/.test(s.takeAnswer(describeSdp(PHONE_SDP("RTP/AVP"))) ?? ""), "a plain answer is refused");
+});

@@ -40,7 +40,7 @@ import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
+import { describeSdp, holdsCall, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
 import type { SrtpPolicy } from "../sdp/crypto.ts";
 import { type Codec, isHold } from "../sdp/mod.ts";
 import {
@@ -1331,7 +1331,8 @@ export class B2bua {
     const hold = this.#o.hold;
     if (hold === undefined || call.state !== "answered") return;
     const m = offer.sd.media[offer.audioIndex];
-    const holding = m === undefined || (offer.remote === undefined && !offer.ice) || isHold(m, offer.sd);
+    const holding = m === undefined || (offer.remote === undefined && !offer.ice) ||
+      (offer.ice ? holdsCall(offer) : isHold(m, offer.sd));
     const heldLeg = side === "a" ? call.bLeg : call.aLeg;
     const info = {
       callId: call.id,

@@ -29,6 +29,8 @@ RUNTIME_PACKAGES="libopus0 libspandsp2 libbcg729-0 libspeexdsp1 libasound2 opens
 # libsrtp2 (drivers/srtp): SRTP for encrypted calls; its tests (drivers/srtp/mod_test.ts) need it too
 RUNTIME_PACKAGES="$RUNTIME_PACKAGES libsrtp2-1"
 TEST_PACKAGES="$TEST_PACKAGES libsrtp2-1"
+# tcpdump: the SRTP end-to-end test shows no plain RTP crosses the loopback (tests/sip/srtp_e2e_test.ts)
+TEST_PACKAGES="$TEST_PACKAGES tcpdump"
 # Prompts: text-to-speech through FFI (drivers/tts, flite's kal16 voice).
 RUNTIME_PACKAGES="$RUNTIME_PACKAGES libflite1"
 # Prompts: the TTS library for the tests, and the offline recognizer that checks prompts are intelligible.

@@ -59,6 +59,12 @@ import { commandRunner, helperRunner, HostControl, type NetworkConfig, type Time
 import { installProcessGuard, prepareFdLimit } from "./_net_guard.ts";
 import { serveWeb } from "./_web_listener.ts";
 import { sipWebSocket } from "./_sip_ws.ts";
+import { isSrtpPolicy, type SrtpPolicy } from "../runtime/sdp/crypto.ts";
+
+/** An extension's SRTP policy from its options (absent or unknown: "offered", SDES only over TLS). */
+function srtpPolicyOf(v: unknown): SrtpPolicy {
+  return typeof v === "string" && isSrtpPolicy(v) ? v : "offered";
+}
 
 /** Numbers that are never shed under overload (emergency services). */
 const EMERGENCY_NUMBERS = new Set(["911", "112", "999", "000"]);
@@ -235,6 +241,22 @@ export async function startAppliance(
     });
     cleanups.push(() => media.close());
     listeners.rtp = true;
+    const mediaLog = log.child("media");
+    media.on((ev) => {
+      // A leg whose SRTP does not authenticate (wrong key, forged or plain packets): dropped.
+      if (ev.event === "dtls") {
+        if (ev.error !== undefined) mediaLog.warn("DTLS-SRTP failed", { leg: ev.legId, error: ev.error });
+        else mediaLog.info("DTLS-SRTP on", { leg: ev.legId, suite: ev.suite });
+      }
+      if (ev.event === "srtpError") {
+        mediaLog.warn("SRTP packets dropped", {
+          leg: ev.legId,
+          status: ev.status,
+          rtcp: ev.rtcp,
+          dropped: ev.dropped,
+        });
+      }
+    });
 
     // Call records go through the group commit: one fsync for every call that ended in the same
     // few milliseconds, off the per-call path.
@@ -334,6 +356,8 @@ export async function startAppliance(
         return (party) => local.adopt({ ...party, handler: target.handler });
       },
       displayName: (ext) => storage.extensions.get(ext)?.name,
+      // SDES SRTP per extension (options.srtp); keys only ever travel over TLS/WSS signalling.
+      srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
       noAnswerMs: config.noAnswerSeconds * 1000,
       ...(config.sessionExpiresSec > 0
         ? { sessionTimers: { expiresSec: config.sessionExpiresSec, minSeSec: config.sessionMinSeSec } }
@@ -762,6 +786,10 @@ export async function startAppliance(
       hostnames: boxHostnames(config),
       log: log.child("tls"),
     });
+    // DTLS-SRTP (WebRTC, dtls_srtp phones) presents the box's certificate, else a self-signed one.
+    await media.setDtlsIdentity(tls === null ? null : { certPem: tls.certPem, keyPem: tls.keyPem }).catch((
+      e,
+    ) => log.child("media").warn("DTLS-SRTP is off: no certificate could be loaded", { error: e as Error }));
     if (config.sipTlsPort !== null && tls === null) {
       sipLog.warn("SIP over TLS is off: the box has no certificate");
     }

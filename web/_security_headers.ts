@@ -36,7 +36,9 @@ export function securityHeaders(): MiddlewareHandler {
     h.set("Referrer-Policy", "no-referrer");
     h.set("Cross-Origin-Opener-Policy", "same-origin");
     h.set("Cross-Origin-Resource-Policy", "same-origin");
-    h.set("Permissions-Policy", "camera=(), geolocation=(), microphone=()");
+    // The browser phone (/phone) is the one page that may use the microphone, and only for itself.
+    const mic = c.req.path === "/phone" ? "(self)" : "()";
+    h.set("Permissions-Policy", `camera=(), geolocation=(), microphone=${mic}`);
     if (c.req.path.startsWith("/api/")) h.set("Cache-Control", "no-store");
     if (isHttps(c)) h.set("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
   };

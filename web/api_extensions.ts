@@ -17,9 +17,16 @@ const Password = v.pipe(
   v.minLength(8, "must be at least 8 characters"),
   v.maxLength(64, "must be at most 64 characters"),
 );
-const Options = v.custom<Record<string, unknown>>(
-  (x) => typeof x === "object" && x !== null && !Array.isArray(x),
-  "must be an object",
+const Options = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (x) => typeof x === "object" && x !== null && !Array.isArray(x),
+    "must be an object",
+  ),
+  // The SRTP policy (runtime/sdp/crypto.ts SrtpPolicy); absent means "offered".
+  v.check(
+    (o) => o.srtp === undefined || o.srtp === "off" || o.srtp === "offered" || o.srtp === "required",
+    'srtp must be "off", "offered" or "required"',
+  ),
 );
 
 const CreateBody = v.object({

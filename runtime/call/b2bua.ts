@@ -41,7 +41,8 @@ import type { Logger } from "../log/mod.ts";
 import type { Binding } from "../registrar/mod.ts";
 import type { CallRecord, CallRecordSink, Disposition, LiveCall, MediaLeg, MediaPort } from "./types.ts";
 import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
-import { describeSdp, localOfferInfo, type SdpInfo, SdpSession, srtpRefusal } from "./_sdp.ts";
+import { describeSdp, holdsCall, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
+import type { SrtpPolicy } from "../sdp/crypto.ts";
 import { type Codec, isHold } from "../sdp/mod.ts";
 import {
   type AnswerPlan,
@@ -145,6 +146,11 @@ export interface B2buaOptions {
    * are released when the call ends, which ends any recording of them.
    */
   onBridged?(call: BridgedCall): void;
+  /**
+   * An extension's SRTP policy (SDES keys, only over TLS/WSS signalling; see runtime/sdp/crypto.ts);
+   * default "off": SRTP offers get 488, offers with optional a=crypto are answered plain.
+   */
+  srtpPolicy?(extension: string): SrtpPolicy;
 }
 
 /** A party the B2BUA hands to an application (see `B2buaOptions.applicationFor`). */
@@ -440,6 +446,23 @@ export function peerOfBinding(b: Binding): Peer {
   return { transport, address: uri.host, port: uri.port ?? 5060 };
 }
 
+/**
+ * How a callee's bindings are reached, for its SDP: "wss" when all are WebSockets (browsers: WebRTC
+ * offers), "tls" when all are TLS or WSS (SDES may be offered), else "udp".
+ */
+function bTransport(bindings: Binding[]): Peer["transport"] {
+  if (bindings.length === 0) return "udp";
+  const ts = bindings.map((b) => peerOfBinding(b).transport);
+  if (ts.every((t) => t === "ws" || t === "wss")) return "wss";
+  return bindings.every(securedBinding) ? "tls" : "udp";
+}
+
+/** A binding whose requests travel over TLS or WSS (SDES keys may be offered to it). */
+function securedBinding(b: Binding): boolean {
+  const t = peerOfBinding(b).transport;
+  return t === "tls" || t === "wss";
+}
+
 /** The headers `Dialog.fromUacResponse` reads from the request; the rest of a fork's INVITE can go. */
 const DIALOG_HEADERS = new Set(["From", "To", "Call-ID", "CSeq", "Contact"]);
 
@@ -628,10 +651,12 @@ export class B2bua {
         return;
       }
     }
-    const srtp = offer !== undefined ? srtpRefusal(offer.sd, this.#o.publicAddress) : undefined;
+    const aSdp = this.#sdpFor(caller, source.transport);
+    const srtp = offer !== undefined && offer.audioIndex >= 0 ? aSdp.takeOffer(offer) : undefined;
     if (srtp !== undefined) {
-      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
-      addHeader(res, "Warning", srtp);
+      o.log.info("call refused: SRTP policy", { caller, callee, reason: srtp });
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP)" });
+      addHeader(res, "Warning", `302 ${o.publicAddress} "${srtp.replaceAll('"', "'")}"`);
       tx.respond(res);
       return;
     }
@@ -688,18 +713,20 @@ export class B2bua {
       aInvite: invite,
       aPeer: source,
       aTag: newTag(),
-      aSdp: new SdpSession(o.publicAddress),
+      aSdp,
       aLeg,
       bCallId: newCallId(o.publicAddress),
       bFromTag: newTag(),
       forks: [],
-      bSdp: new SdpSession(o.publicAddress),
+      bSdp: this.#sdpFor(callee, bTransport(bindings)),
       bLeg,
       earlyMedia: false,
       delayedOffer: offer === undefined,
       keys: { a: ["", ""], b: ["", ""] },
     };
     call.keys = { a: [call.id, call.aTag], b: [call.bCallId, call.bFromTag] };
+    this.#bindKeys(call, call.aSdp, aLeg.legId);
+    this.#bindKeys(call, call.bSdp, bLeg.legId);
     if (callerName !== undefined) call.callerName = detachString(callerName);
     if (options.ringMs !== undefined) call.ringMs = options.ringMs;
     if (options.onFailure !== undefined) call.onFailure = options.onFailure;
@@ -739,6 +766,36 @@ export class B2bua {
     }
   }
 
+  /** A side's SDP session under its extension's SRTP policy and signalling transport. */
+  #sdpFor(extension: string, transport: Peer["transport"]): SdpSession {
+    const policy = this.#o.srtpPolicy?.(extension) ?? "off";
+    return new SdpSession(this.#o.publicAddress, {
+      policy,
+      secure: transport === "tls" || transport === "wss",
+      dtlsFingerprint: () => this.#o.media.dtlsFingerprint?.() ?? null,
+      webrtc: transport === "wss" || transport === "ws",
+    });
+  }
+
+  /** Negotiated SRTP keys of a side go to its media leg (queued before any later configure/bridge). */
+  #bindKeys(call: Call, sdp: SdpSession, legId: string): void {
+    sdp.bindDtls((dtls) => {
+      this.#o.media.configureLeg(legId, { dtls }).catch((e) => {
+        if (call.state !== "ended") {
+          this.#o.log.error("DTLS-SRTP set-up failed", { call: call.id, error: e as Error });
+        }
+      });
+    });
+    sdp.bindKeys((srtp) => {
+      if (srtp !== null) this.#o.log.info("SRTP on", { call: call.id, leg: legId, suite: srtp.suite });
+      this.#o.media.configureLeg(legId, { srtp }).catch((e) => {
+        if (call.state !== "ended") {
+          this.#o.log.error("SRTP set-up failed", { call: call.id, error: e as Error });
+        }
+      });
+    });
+  }
+
   #register(call: Call, side: Side, callId: string, tag: string): void {
     const usage: DialogUsage = {
       kind: "invite",
@@ -753,6 +810,16 @@ export class B2bua {
     const { caller, callee, callerName, aLeg, bLeg } = call;
 
     const box = o.media.codecs?.() ?? [];
+    const srtpError = call.bSdp.offerError();
+    if (srtpError !== undefined) {
+      o.log.info("call refused: SRTP policy", { call: call.id, callee, reason: srtpError });
+      call.disposition = "failed";
+      call.hangupBy = "system";
+      call.finalCode = 488;
+      this.#respondA(call, 488, { reason: "Not Acceptable Here (callee requires SRTP over TLS)" });
+      await this.#end(call);
+      return;
+    }
     let bOffer: string;
     if (offer !== undefined) {
       await o.media.configureLeg(aLeg.legId, { remote: offer.remote });
@@ -860,6 +927,8 @@ export class B2bua {
       if (res.body.length > 0 && !call.earlyMedia && !call.delayedOffer) {
         try {
           const answer = describeSdp(DECODE.decode(res.body));
+          const bad = call.bSdp.takeAnswer(answer);
+          if (bad !== undefined) throw new RangeError(bad);
           body = this.#answerForA(call, answer);
           if (body !== undefined) {
             call.earlyMedia = true;
@@ -976,7 +1045,10 @@ export class B2bua {
     let answer: SdpInfo | undefined;
     try {
       answer = describeSdp(DECODE.decode(res.body));
+      const bad = call.bSdp.takeAnswer(answer);
+      if (bad !== undefined) throw new RangeError(bad);
     } catch (e) {
+      answer = undefined;
       o.log.warn("callee answered with unusable SDP; ending the call", { call: call.id, error: e as Error });
     }
     call.bDialog = dialog;
@@ -1087,6 +1159,11 @@ export class B2bua {
     }
     if (answer.audioIndex < 0) {
       this.#failDelayedOffer(call, "the caller's answer accepts no audio stream");
+      return;
+    }
+    const badSrtp = call.aSdp.takeAnswer(answer);
+    if (badSrtp !== undefined) {
+      this.#failDelayedOffer(call, badSrtp);
       return;
     }
     const plan = planDelayedAnswer(audioCodecs(answer), audioCodecs(bAnswer), this.#o.media.codecs?.() ?? []);
@@ -1497,6 +1574,11 @@ export class B2bua {
       );
       return;
     }
+    const badSrtp = offer.audioIndex >= 0 ? mine.takeOffer(offer) : undefined;
+    if (badSrtp !== undefined) {
+      tx.respond(createResponse(req, 488, { reason: `Not Acceptable Here (${badSrtp})`.slice(0, 100) }));
+      return;
+    }
     void this.#o.media.configureLeg(myLeg.legId, { remote: offer.remote });
     const other = this.#otherSide(call, side);
     if (!other.dialog || !other.peer) {
@@ -1528,6 +1610,10 @@ export class B2bua {
         const cseq = parseCSeq(getHeader(out, "CSeq") ?? "1 INVITE").seq;
         this.#o.sendRaw(otherDialog.createAck(cseq, { via: this.#via(otherPeer.transport) }), otherPeer);
         const answer = this.#applyRemoteSdp(call, side === "a" ? "b" : "a", res.body);
+        const badAnswer = answer === undefined ? undefined : theirs.takeAnswer(answer);
+        if (badAnswer !== undefined) {
+          this.#o.log.warn("re-INVITE answer: SRTP", { call: call.id, reason: badAnswer });
+        }
         const ok = createResponse(req, 200, { toTag: to });
         addHeader(ok, "Contact", this.#contact(side === "a" ? call.aPeer.transport : call.bPeer!.transport));
         if (answer) {
@@ -1558,7 +1644,8 @@ export class B2bua {
     const hold = this.#o.hold;
     if (hold === undefined || call.state !== "answered") return;
     const m = offer.sd.media[offer.audioIndex];
-    const holding = m === undefined || offer.remote === undefined || isHold(m, offer.sd);
+    const holding = m === undefined || (offer.remote === undefined && !offer.ice) ||
+      (offer.ice ? holdsCall(offer) : isHold(m, offer.sd));
     const heldLeg = side === "a" ? call.bLeg : call.aLeg;
     const info = {
       callId: call.id,

@@ -43,8 +43,19 @@ export interface MediaPort {
       payloadMap?: Record<number, string>;
       /** a=ptime of this leg's peer. */
       ptime?: number;
+      /** SRTP keys of this leg (SDES), null for plain RTP; omitted: unchanged. */
+      srtp?: { suite: string; sendKey: Uint8Array; recvKey: Uint8Array; replayWindow?: number } | null;
+      /** DTLS-SRTP (and ICE-lite) on this leg, null to stop; omitted: unchanged. */
+      dtls?: {
+        role: "client" | "server";
+        peerFingerprint: string;
+        ice?: { localUfrag: string; localPwd: string };
+        rtcpMux?: boolean;
+      } | null;
     },
   ): Promise<void>;
+  /** The box's DTLS certificate fingerprint (SHA-256), null or absent: no DTLS-SRTP. */
+  dtlsFingerprint?(): string | null;
   bridge(
     legA: string,
     legB: string,

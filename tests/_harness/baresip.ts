@@ -43,6 +43,18 @@ export interface BaresipOptions {
   contacts?: string[];
   /** Extra account parameters, e.g. ";ptime=20". */
   extraAccountParams?: string;
+  /**
+   * Signalling transport of the account (default "udp"). With "tls", `sipPort` is the box's SIP TLS
+   * port and `caFile` the CA that signed its certificate (sip_cafile).
+   */
+  transport?: "udp" | "tls";
+  /** CA certificate (PEM) baresip verifies the TLS server with. */
+  caFile?: string;
+  /**
+   * Media encryption (baresip's mediaenc account parameter, loads the module): "srtp" (best effort,
+   * RTP/AVP with a=crypto), "srtp-mand" (RTP/SAVP), "srtp-mandf" (RTP/SAVPF), "dtls_srtp".
+   */
+  mediaenc?: "srtp" | "srtp-mand" | "srtp-mandf" | "dtls_srtp";
 }
 
 /** One ctrl_tcp event, e.g. {type: "CALL_ESTABLISHED", peeruri, id, ...}. */
@@ -200,6 +212,10 @@ async function startBaresipOnce(options: BaresipOptions): Promise<Baresip> {
     "module_app menu.so",
     "module_app ctrl_tcp.so",
     `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+    ...(options.caFile !== undefined ? [`sip_cafile ${options.caFile}`] : []),
+    ...(options.mediaenc === undefined
+      ? []
+      : [`module ${options.mediaenc.startsWith("srtp") ? "srtp" : "dtls_srtp"}.so`]),
     ...(options.extraConfig ?? []),
     "",
   ].join("\n");
@@ -210,9 +226,14 @@ async function startBaresipOnce(options: BaresipOptions): Promise<Baresip> {
     options.sipPort === undefined ? ";regint=0" : ";regint=60",
     `;answermode=${options.autoAnswer === false ? "manual" : "auto"}`,
     `;audio_codecs=${options.codecs.join(",")}`,
+    options.mediaenc !== undefined ? `;mediaenc=${options.mediaenc}` : "",
     options.extraAccountParams ?? "",
   ].join("");
-  await Deno.writeTextFile(`${configDir}/accounts`, `<sip:${options.user}@${host};transport=udp>${params}\n`);
+  const transport = options.transport ?? "udp";
+  await Deno.writeTextFile(
+    `${configDir}/accounts`,
+    `<sip:${options.user}@${host};transport=${transport}>${params}\n`,
+  );
   await Deno.writeTextFile(`${configDir}/contacts`, (options.contacts ?? []).map((c) => `${c}\n`).join(""));
 
   // stdbuf: baresip's stdout is block-buffered into a pipe otherwise, and waitForLog would stall.

@@ -6,12 +6,18 @@
  * stdin, one JSON per line: {"op":"setup","calls":N,"a":{"address","port"},"b":{"address","port"}}
  * -> stdout {"ports":[[portA,portB],...]} (portA: where the caller sends, portB: the callee);
  * {"op":"teardown"} -> {"ok":true}; {"op":"quit"} exits. Arguments: PORT_MIN PORT_MAX.
+ *
+ * With `"srtp": SUITE` in setup each call is RTP -> SRTP -> RTP inside the box: four legs, the
+ * caller's plain leg bridged to an SRTP leg that sends to a second SRTP leg (keys crossed), bridged
+ * to the callee's plain leg. Every packet is protected once and unprotected once (what an SRTP<->RTP
+ * call costs at both ends), the same chain rtpengine is given in relay_density.ts.
  */
+import { SRTP_SUITES, type SrtpSuite } from "../../drivers/srtp/mod.ts";
 import { MediaPlane } from "../../runtime/media/relay/mod.ts";
 
 type Endpoint = { address: string; port: number };
 type Cmd =
-  | { op: "setup"; calls: number; a: Endpoint; b: Endpoint }
+  | { op: "setup"; calls: number; a: Endpoint; b: Endpoint; srtp?: SrtpSuite }
   | { op: "teardown" }
   | { op: "quit" };
 
@@ -31,6 +37,39 @@ async function handle(cmd: Cmd): Promise<boolean> {
   switch (cmd.op) {
     case "setup": {
       const ports: [number, number][] = [];
+      if (cmd.srtp !== undefined) {
+        const info = SRTP_SUITES[cmd.srtp];
+        const key = () => crypto.getRandomValues(new Uint8Array(info.keyLength + info.saltLength));
+        for (let i = 0; i < cmd.calls; i++) {
+          const [a, s1, s2, b] = [
+            await plane.allocateLeg(),
+            await plane.allocateLeg(),
+            await plane.allocateLeg(),
+            await plane.allocateLeg(),
+          ];
+          const k1 = key();
+          const k2 = key();
+          const here = (p: number) => ({ address: "127.0.0.1", port: p });
+          await plane.configureLeg(a.legId, { remote: cmd.a, payloadMap: PAYLOADS });
+          await plane.configureLeg(s1.legId, {
+            remote: here(s2.rtpPort),
+            payloadMap: PAYLOADS,
+            srtp: { suite: cmd.srtp, sendKey: k1.slice(), recvKey: k2.slice() },
+          });
+          await plane.configureLeg(s2.legId, {
+            remote: here(s1.rtpPort),
+            payloadMap: PAYLOADS,
+            srtp: { suite: cmd.srtp, sendKey: k2.slice(), recvKey: k1.slice() },
+          });
+          await plane.configureLeg(b.legId, { remote: cmd.b, payloadMap: PAYLOADS });
+          await plane.bridge(a.legId, s1.legId);
+          await plane.bridge(s2.legId, b.legId);
+          legs.push(a.legId, s1.legId, s2.legId, b.legId);
+          ports.push([a.rtpPort, b.rtpPort]);
+        }
+        out({ ports });
+        return true;
+      }
       for (let i = 0; i < cmd.calls; i++) {
         const a = await plane.allocateLeg();
         const b = await plane.allocateLeg();

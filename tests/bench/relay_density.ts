@@ -7,7 +7,7 @@
  * Reports loss, added jitter (transit minus the stream's fastest transit) and relay CPU per call.
  *
  * Run: deno run --allow-all tests/bench/relay_density.ts [--quick]
- * Env: BENCH_CALLS=250,500 (call counts), BENCH_PIN=1, BENCH_MEDIA_POLL=sync,thread,sync:100 (run the
+ * Env: BENCH_SRTP=SUITE (srtp_relay.ts: RTP->SRTP->RTP in each relay), BENCH_CALLS=250,500 (call counts), BENCH_PIN=1, BENCH_MEDIA_POLL=sync,thread,sync:100 (run the
  * box once per media worker wait mode, ":N" = PBX_MEDIA_POLL_US; see runtime/media/relay/_udp.ts;
  * default: the box's default),
  * BENCH_SKIP_RTPENGINE=1, BENCH_NICE=-10 (all measured processes at that nice level; needs root),
@@ -31,9 +31,15 @@ import {
   writeResult,
 } from "./_lib.ts";
 import { NgClient, sdpAudioPort } from "./_bencode.ts";
+import type { SrtpSuite } from "../../drivers/srtp/mod.ts";
 
 const quick = Deno.args.includes("--quick");
-const CALLS = Deno.env.get("BENCH_CALLS")?.split(",").map(Number) ?? (quick ? [50] : [250, 500, 1000]);
+// BENCH_SRTP=SUITE (tests/bench/srtp_relay.ts sets it): every call is RTP -> SRTP -> RTP inside the
+// relay (one protect and one unprotect per packet), for the box and for rtpengine alike.
+const SRTP = Deno.env.get("BENCH_SRTP") as SrtpSuite | undefined;
+const RESULT = SRTP === undefined ? "relay_density" : "srtp_relay";
+const CALLS = Deno.env.get("BENCH_CALLS")?.split(",").map(Number) ??
+  (quick ? [50] : SRTP === undefined ? [250, 500, 1000] : [250, 500]);
 const SECONDS = quick ? 3 : 8;
 const DENO = Deno.execPath();
 const HERE = new URL(".", import.meta.url).pathname;
@@ -296,7 +302,7 @@ function row(
 
 /** The box: MediaPlane in _relay_host.ts, pinned to CPU 1. */
 async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
-  const [lo, hi] = await freeUdpPortRange(4 * calls + 200);
+  const [lo, hi] = await freeUdpPortRange((SRTP === undefined ? 4 : 8) * calls + 200);
   const v8 = BOX_V8_FLAGS === "" ? [] : [`--v8-flags=${BOX_V8_FLAGS.split(/\s+/).join(",")}`];
   // V8 prints its traces with stdio, fully buffered on a pipe: line-buffer it so lines arrive on time.
   const stdbuf = TRACE_GC && hasBinary("stdbuf") ? ["stdbuf", "-oL"] : [];
@@ -342,6 +348,7 @@ async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
       calls,
       a: { address: "127.0.0.1", port: gen.a },
       b: { address: "127.0.0.1", port: gen.b },
+      ...(SRTP !== undefined ? { srtp: SRTP } : {}),
     });
     const reply = JSON.parse(await next()) as { ports?: [number, number][]; error?: string };
     if (reply.ports === undefined) throw new Error(`relay host setup failed: ${reply.error}`);
@@ -373,7 +380,7 @@ async function runBox(bin: string, calls: number, poll: string): Promise<Row> {
 
 /** rtpengine in userspace, one worker thread, pinned to CPU 1. */
 async function runRtpengine(bin: string, calls: number): Promise<Row> {
-  const [lo, hi] = await freeUdpPortRange(4 * calls + 200);
+  const [lo, hi] = await freeUdpPortRange((SRTP === undefined ? 4 : 8) * calls + 200);
   const ngPort = (await freeUdpPortRange(2))[0];
   const { proc, stop } = spawnTracked(pin(1, ["rtpengine"])[0]!, {
     args: [
@@ -399,7 +406,35 @@ async function runRtpengine(bin: string, calls: number): Promise<Row> {
       `v=0\r\no=- ${id} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
       `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n`;
     const ports: [number, number][] = [];
-    for (let i = 0; i < calls; i++) {
+    for (let i = 0; SRTP !== undefined && i < calls; i++) {
+      // Two chained calls: A (RTP) -> [call 1] -> SRTP -> [call 2] -> B (RTP), keys by SDES.
+      const c1 = { "call-id": `bench-${i}-1`, "from-tag": `a${i}` };
+      const c2 = { "call-id": `bench-${i}-2`, "from-tag": `c${i}` };
+      // SDES only (no DTLS-SRTP), and only the suite the box uses (rtpengine 10.5 has no "only-").
+      const others = RTPENGINE_SUITES.filter((x) => x !== SRTP).map((x) => `no-${x}`);
+      const toSrtp = { "transport-protocol": "RTP/SAVP", DTLS: "off", SDES: others };
+      const toRtp = { "transport-protocol": "RTP/AVP", DTLS: "off", SDES: others };
+      const offer1 = await ng.command({ command: "offer", ...c1, ...toSrtp, sdp: sdp(gen.a, `${i}`) });
+      const offer2 = await ng.command({ command: "offer", ...c2, ...toRtp, sdp: String(offer1.sdp) });
+      const answer2 = await ng.command({
+        command: "answer",
+        ...c2,
+        "to-tag": `d${i}`,
+        sdp: sdp(gen.b, `${i}`),
+      });
+      const answer1 = await ng.command({
+        command: "answer",
+        ...c1,
+        "to-tag": `b${i}`,
+        sdp: String(answer2.sdp),
+      });
+      if (i === 0) {
+        srtpSeen = /a=crypto:\d+ (\S+)/.exec(String(answer2.sdp))?.[1];
+        log(`  rtpengine SRTP: ${/m=audio \d+ (\S+)/.exec(String(offer1.sdp))?.[1]} ${srtpSeen}`);
+      }
+      ports.push([sdpAudioPort(String(answer1.sdp)), sdpAudioPort(String(offer2.sdp))]);
+    }
+    for (let i = 0; SRTP === undefined && i < calls; i++) {
       const base = { "call-id": `bench-${i}`, "from-tag": `a${i}` };
       const offer = await ng.command({ command: "offer", ...base, sdp: sdp(gen.a, `${i}`) });
       const answer = await ng.command({
@@ -433,6 +468,25 @@ async function runDirect(bin: string, calls: number): Promise<Row> {
   const g = await gen.run(ports, SECONDS);
   return row("direct (no relay)", g, 0, SECONDS + 0.35, load);
 }
+
+/** The SDES suites rtpengine 10.5 offers. */
+const RTPENGINE_SUITES = [
+  "AEAD_AES_256_GCM",
+  "AEAD_AES_128_GCM",
+  "AES_256_CM_HMAC_SHA1_80",
+  "AES_256_CM_HMAC_SHA1_32",
+  "AES_192_CM_HMAC_SHA1_80",
+  "AES_192_CM_HMAC_SHA1_32",
+  "AES_CM_128_HMAC_SHA1_80",
+  "AES_CM_128_HMAC_SHA1_32",
+  "F8_128_HMAC_SHA1_80",
+  "F8_128_HMAC_SHA1_32",
+  "NULL_HMAC_SHA1_80",
+  "NULL_HMAC_SHA1_32",
+];
+
+/** The suite rtpengine's chained calls negotiated (SRTP mode). */
+let srtpSeen: string | undefined;
 
 hookSignals();
 const rows: Row[] = [];
@@ -470,9 +524,11 @@ try {
 }
 
 printTable(
-  `relay_density (${SECONDS} s per run, G.711 20 ms both directions; ${
-    PIN ? "relays pinned to CPU 1" : "not pinned"
-  }${NICE !== 0 ? `, nice ${NICE}` : ""}${RT ? ", SCHED_FIFO" : ""})`,
+  `${RESULT} (${SECONDS} s per run, G.711 20 ms both directions${
+    SRTP === undefined ? "" : `, RTP->SRTP->RTP ${SRTP}`
+  }; ${PIN ? "relays pinned to CPU 1" : "not pinned"}${NICE !== 0 ? `, nice ${NICE}` : ""}${
+    RT ? ", SCHED_FIFO" : ""
+  })`,
   rows.map((r) => ({ ...r })),
 );
 if (rtpengineNote !== undefined) console.log(rtpengineNote);
@@ -483,7 +539,7 @@ const box = at("box");
 const ref = at("rtpengine");
 const summary: SummaryRow[] = [
   {
-    metric: `relay ${top} calls: loss %`,
+    metric: `${SRTP === undefined ? "relay" : "SRTP relay"} ${top} calls: loss %`,
     box: fmt(box?.lossPct, 4),
     reference: ref === undefined ? "n/a" : `${fmt(ref.lossPct, 4)} (rtpengine)`,
     ratio: "n/a",
@@ -491,7 +547,7 @@ const summary: SummaryRow[] = [
     met: box === undefined ? "no" : box.lossPct <= 0.01 ? "yes" : "no",
   },
   {
-    metric: `relay ${top} calls: added jitter p99 ms`,
+    metric: `${SRTP === undefined ? "relay" : "SRTP relay"} ${top} calls: added jitter p99 ms`,
     box: fmt(box === undefined ? undefined : box.jitterP99us / 1000, 3),
     reference: ref === undefined ? "n/a" : `${fmt(ref.jitterP99us / 1000, 3)} (rtpengine)`,
     ratio: box !== undefined && ref !== undefined ? (box.jitterP99us / ref.jitterP99us).toFixed(2) : "n/a",
@@ -499,7 +555,7 @@ const summary: SummaryRow[] = [
     met: box === undefined ? "no" : box.jitterP99us <= 1000 ? "yes" : "no",
   },
   {
-    metric: `relay ${top} calls: CPU % of one core`,
+    metric: `${SRTP === undefined ? "relay" : "SRTP relay"} ${top} calls: CPU % of one core`,
     box: fmt(box?.relayCpuPct, 0),
     reference: ref === undefined ? "n/a" : `${fmt(ref.relayCpuPct, 0)} (rtpengine)`,
     ratio: box !== undefined && ref !== undefined ? (box.relayCpuPct / ref.relayCpuPct).toFixed(2) : "n/a",
@@ -507,9 +563,12 @@ const summary: SummaryRow[] = [
     met: box === undefined ? "no" : box.relayCpuPct <= 100 && box.lossPct <= 0.01 ? "yes" : "no",
   },
 ];
-printTable("relay_density summary", summary.map((s) => ({ ...s })));
-await writeResult("relay_density", {
-  command: "deno run --allow-all tests/bench/relay_density.ts",
+printTable(`${RESULT} summary`, summary.map((s) => ({ ...s })));
+await writeResult(RESULT, {
+  command: SRTP === undefined
+    ? "deno run --allow-all tests/bench/relay_density.ts"
+    : "deno run --allow-all tests/bench/srtp_relay.ts",
+  srtp: SRTP === undefined ? undefined : { box: SRTP, rtpengine: srtpSeen },
   settings: {
     calls: CALLS,
     seconds: SECONDS,

@@ -19,6 +19,7 @@ const BENCHES: { name: string; cap: number; args: string[]; json?: string }[] = 
   { name: "sip_cps", cap: 330, args: [] },
   { name: "sip_register", cap: 270, args: [] },
   { name: "relay_density", cap: 180, args: [] },
+  { name: "srtp_relay", cap: 150, args: [] },
   { name: "memory", cap: 180, args: [] },
   { name: "sip_overload", cap: 300, args: [] },
   { name: "idle_rss", cap: 120, args: [] },

@@ -73,6 +73,17 @@ Deno.test({
         await add.getByLabel("SIP password (8-64 characters)").fill(PW_201);
         await page.getByRole("button", { name: "Add extension" }).click();
         await page.getByText("Extension 201 (Reception) added.").waitFor();
+        // The SRTP policy is set in the edit panel and kept in the extension's options.
+        await page.locator('#ext-table tr[data-number="201"] button', { hasText: "Edit" }).click();
+        await page.getByLabel("Encrypted media (SRTP; keys only over TLS)").selectOption("required");
+        await page.getByRole("button", { name: "Save" }).click();
+        await page.getByText("Extension 201 saved.").waitFor();
+        const ext = await (await app.adminApi()).get<{ options: { srtp?: string } }>("/api/extensions/201");
+        assert.equal(ext.options.srtp, "required");
+        // Back to the default: the later steps call from 201 over plain UDP.
+        await (await app.adminApi()).put("/api/extensions/201", {
+          options: { ...ext.options, srtp: "offered" },
+        });
       });
 
       await step("a sipp phone registers and appears on the dashboard without a reload", async () => {

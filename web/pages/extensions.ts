@@ -41,6 +41,12 @@ export const extensionsPage: PageDef = {
             <label for="edit-password">New SIP password (leave empty to keep)</label>
             <input id="edit-password" name="password" type="password" autocomplete="new-password" minlength="8"
               maxlength="64">
+            <label for="edit-srtp">Encrypted media (SRTP; keys only over TLS)</label>
+            <select id="edit-srtp" name="srtp">
+              <option value="offered">Offered (default)</option>
+              <option value="required">Required (plain calls get 488)</option>
+              <option value="off">Off</option>
+            </select>
             <div
               class="buttons"><button type="submit">Save</button> <button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
           </form>

@@ -7,6 +7,7 @@
 import type { PageDef } from "./_kit.ts";
 import { dashboardPage } from "./dashboard.ts";
 import { mePage } from "./me.ts";
+import { phonePage } from "./phone.ts";
 import { extensionsPage } from "./extensions.ts";
 import { phonesPage } from "./phones.ts";
 import { pagingPage } from "./paging.ts";
@@ -26,6 +27,7 @@ export { loginPage } from "./login.ts";
 export const PAGES: readonly PageDef[] = [
   dashboardPage,
   mePage,
+  phonePage,
   extensionsPage,
   phonesPage,
   pagingPage,

@@ -67,6 +67,40 @@ export interface LegConfig {
    * another source (not even a NAT rebind with the same SSRC) until the signalling resets it.
    */
   strictSource?: boolean;
+  /**
+   * SRTP/SRTCP (SDES or DTLS-SRTP keys) on this leg: what it receives is unprotected with
+   * `recvKey`, what the box sends it is protected with `sendKey` (each the master key followed by
+   * the master salt). null turns it off. A direction whose suite and key did not change keeps its
+   * session (its rollover counter). Keys are never logged.
+   */
+  srtp?: SrtpLegConfig | null;
+  /**
+   * DTLS-SRTP (RFC 5763/5764) on this leg: the box runs a DTLS `role` ("server" when it answered
+   * a=setup:passive) with its certificate (MediaPlane.setDtlsIdentity) on the RTP port, checks the
+   * peer's certificate against `peerFingerprint` (SHA-256, "AB:CD:...", from the peer's SDP) and
+   * keys SRTP from the handshake. With `ice`, the leg is an ICE-lite agent: it answers STUN Binding
+   * requests with those credentials and stops sending 30 s after the last one (consent freshness,
+   * RFC 7675). `rtcpMux`: RTCP shares the RTP port. null turns it off.
+   */
+  dtls?: DtlsLegConfig | null;
+}
+
+/** DTLS-SRTP and ICE-lite of one leg (see LegConfig.dtls). */
+export interface DtlsLegConfig {
+  role: "client" | "server";
+  peerFingerprint: string;
+  ice?: { localUfrag: string; localPwd: string };
+  rtcpMux?: boolean;
+}
+
+/** SRTP keys of one leg (see LegConfig.srtp). */
+export interface SrtpLegConfig {
+  /** drivers/srtp suite name, e.g. "AES_CM_128_HMAC_SHA1_80", "AEAD_AES_256_GCM". */
+  suite: string;
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  /** Replay window in packets (default libsrtp's 128). */
+  replayWindow?: number;
 }
 
 /** One side of a transcoding step: codec name (as in PayloadMap) and its payload type. */
@@ -108,7 +142,16 @@ export interface LegStats {
   rtcpIn: number;
   rtcpOut: number;
   /** Packets dropped: malformed, from a non-latched source, with no route or no destination. */
-  dropped: { invalid: number; rejectedSource: number; noRoute: number; noDestination: number };
+  dropped: {
+    invalid: number;
+    rejectedSource: number;
+    noRoute: number;
+    noDestination: number;
+    /** SRTP/SRTCP packets that failed to unprotect (wrong key, forged, replayed), or plain ones on an SRTP leg. */
+    srtp: number;
+  };
+  /** The SRTP suite of the leg, null when it is plain RTP. */
+  srtp: string | null;
   /** Where this leg currently sends RTP (latched source), null before the first packet. */
   latched: { address: string; port: number } | null;
   latchedSsrc: number | null;
@@ -197,6 +240,7 @@ export type Command =
   | { op: "removeFromMix"; mixId: string; legId: string }
   | { op: "endMix"; mixId: string }
   | { op: "resources" }
+  | { op: "dtlsIdentity"; certPem?: string; keyPem?: string }
   | { op: "close" };
 
 /**
@@ -229,6 +273,10 @@ export type MediaEvent =
   }
   | { event: "latched"; legId: string; address: string; port: number }
   | { event: "inactive"; legId: string; silentMs: number }
+  /** A leg's DTLS-SRTP handshake finished (`suite` keyed) or failed (`error`, e.g. a fingerprint mismatch). */
+  | { event: "dtls"; legId: string; suite?: string; error?: string }
+  /** Packets on an SRTP leg failed to unprotect: posted for the first and then every 1000th. */
+  | { event: "srtpError"; legId: string; status: string; rtcp: boolean; dropped: number }
   | { event: "played"; legId: string; reason: "done" | "stopped" | "replaced" | "released"; frames: number }
   | ({ event: "recorded"; legId: string } & RecordResult)
   /**

@@ -37,12 +37,16 @@ import {
   Resampler,
 } from "../codec/mod.ts";
 import { Latch, type LatchOptions } from "./_latch.ts";
+import { isSrtpSuite, SrtpSession, srtpStatusName } from "../../../drivers/srtp/mod.ts";
+import { DtlsCertificate, DtlsEndpoint } from "../../../drivers/dtls/mod.ts";
+import { bindingSuccess, checkBindingRequest } from "./_stun.ts";
 import type {
   AllocatedLeg,
   BridgeOptions,
   CodecInfo,
   CodecRef,
   Command,
+  DtlsLegConfig,
   DtmfDelivery,
   LegConfig,
   LegStats,
@@ -56,6 +60,7 @@ import type {
   RemoteEndpoint,
   Reply,
   Request,
+  SrtpLegConfig,
   TranscodeSpec,
 } from "./_protocol.ts";
 
@@ -136,11 +141,42 @@ interface Player {
   marker: boolean;
 }
 
+/** A leg's SRTP state: one libsrtp session per direction (see configureSrtp). */
+interface LegSrtp {
+  suite: string;
+  /** Protects what the box sends to the leg. */
+  out: SrtpSession;
+  /** Unprotects what the leg sends. */
+  in: SrtpSession;
+  /** Copies of the keys, to tell a re-keying from a repeated configuration (never logged). */
+  sendKey: Uint8Array;
+  recvKey: Uint8Array;
+  replayWindow: number | undefined;
+  /** Packets that failed to unprotect. */
+  failures: number;
+}
+
+/** A leg's DTLS-SRTP association and ICE-lite state (see configureDtls). */
+interface LegDtls {
+  config: DtlsLegConfig;
+  ep: DtlsEndpoint;
+  /** Keys taken from the finished handshake (or it failed): later DTLS records are only answered. */
+  done: boolean;
+  /** performance.now() of the last valid STUN check (consent), or of the configuration. */
+  consentAt: number;
+}
+
 interface Leg {
   id: string;
   rtpPort: number;
+  /** Where RTP to this leg goes out: the socket itself, or an SRTP-protecting wrapper of it. */
   rtp: RelaySocket;
   rtcp: RelaySocket;
+  /** The bound sockets (rtp/rtcp wrap them while SRTP is on). */
+  rtpSocket: RelaySocket;
+  rtcpSocket: RelaySocket;
+  srtp: LegSrtp | null;
+  dtls: LegDtls | null;
   remote: RemoteEndpoint | null;
   payloadMap: Map<number, string> | null; // PT -> normalised "NAME/RATE"
   latching: boolean;
@@ -153,7 +189,15 @@ interface Leg {
   stats:
     & Omit<
       LegStats,
-      "legId" | "rtpPort" | "rtcpPort" | "latched" | "latchedSsrc" | "remote" | "bridgedTo" | "lastPacketAt"
+      | "legId"
+      | "rtpPort"
+      | "rtcpPort"
+      | "latched"
+      | "latchedSsrc"
+      | "remote"
+      | "bridgedTo"
+      | "lastPacketAt"
+      | "srtp"
     >
     & {
       /** Epoch ms of the last RTP packet, 0 = none (a number field: written per packet, never boxed). */
@@ -297,6 +341,8 @@ function handle(req: Request): Promise<unknown> | unknown {
       return endMix(getMix(cmd.mixId));
     case "resources":
       return resources();
+    case "dtlsIdentity":
+      return dtlsIdentity(cmd.certPem, cmd.keyPem);
     case "close":
       return closeAll();
   }
@@ -369,6 +415,10 @@ async function allocate(): Promise<AllocatedLeg> {
       rtpPort: p,
       rtp,
       rtcp,
+      rtpSocket: rtp,
+      rtcpSocket: rtcp,
+      srtp: null,
+      dtls: null,
       remote: null,
       payloadMap: null,
       latching: true,
@@ -384,7 +434,7 @@ async function allocate(): Promise<AllocatedLeg> {
         bytesOut: 0,
         rtcpIn: 0,
         rtcpOut: 0,
-        dropped: { invalid: 0, rejectedSource: 0, noRoute: 0, noDestination: 0 },
+        dropped: { invalid: 0, rejectedSource: 0, noRoute: 0, noDestination: 0, srtp: 0 },
         lastPacketAt: 0,
       },
       player: null,
@@ -474,6 +524,8 @@ function configure(leg: Leg, config: LegConfig): void {
     }
     leg.ptime = config.ptime;
   }
+  if (config.dtls !== undefined) configureDtls(leg, config.dtls);
+  if (config.srtp !== undefined) configureSrtp(leg, config.srtp);
   if (config.payloadMap !== undefined) leg.payloadMap = toPayloadMap(config.payloadMap);
   if (config.latching !== undefined) leg.latching = config.latching;
   if (config.detectInband !== undefined) leg.detectInband = config.detectInband;
@@ -482,6 +534,242 @@ function configure(leg: Leg, config: LegConfig): void {
     leg.routes = buildRoutes(leg, leg.peer, leg.transcode, leg.dirIn);
     leg.peer.routes = buildRoutes(leg.peer, leg, leg.peer.transcode, leg.peer.dirIn);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+/**
+ * Turn SRTP on, re-key or off for a leg. A direction whose suite and key are unchanged keeps its
+ * libsrtp session (and so its rollover counter and replay window); the other is created afresh.
+ * Sessions are created before anything is replaced, so a bad key leaves the leg as it was.
+ */
+function configureSrtp(leg: Leg, c: SrtpLegConfig | null): void {
+  const old = leg.srtp;
+  if (c === null) {
+    if (old === null) return;
+    leg.srtp = null;
+    leg.rtp = leg.rtpSocket;
+    leg.rtcp = leg.rtcpSocket;
+    closeSrtp(old);
+    return;
+  }
+  if (!isSrtpSuite(c.suite)) throw new RangeError(`SRTP suite ${String(c.suite)} not supported`);
+  if (!(c.sendKey instanceof Uint8Array) || !(c.recvKey instanceof Uint8Array)) {
+    throw new TypeError("SRTP keys must be Uint8Arrays");
+  }
+  const same = old !== null && old.suite === c.suite && old.replayWindow === c.replayWindow;
+  const keepOut = same && sameBytes(old.sendKey, c.sendKey);
+  const keepIn = same && sameBytes(old.recvKey, c.recvKey);
+  if (keepOut && keepIn) return;
+  const w = c.replayWindow !== undefined ? { replayWindow: c.replayWindow } : {};
+  const out = keepOut ? old.out : new SrtpSession("outbound", { suite: c.suite, keySalt: c.sendKey, ...w });
+  let inbound: SrtpSession;
+  try {
+    inbound = keepIn ? old.in : new SrtpSession("inbound", { suite: c.suite, keySalt: c.recvKey, ...w });
+  } catch (e) {
+    if (!keepOut) out.close();
+    throw e;
+  }
+  if (old !== null) {
+    if (!keepOut) old.out.close();
+    if (!keepIn) old.in.close();
+    old.sendKey.fill(0);
+    old.recvKey.fill(0);
+  }
+  leg.srtp = {
+    suite: c.suite,
+    out,
+    in: inbound,
+    sendKey: c.sendKey.slice(),
+    recvKey: c.recvKey.slice(),
+    replayWindow: c.replayWindow,
+    failures: old?.failures ?? 0,
+  };
+  // Structured clones of the keys arrived with the command: nothing else keeps them.
+  c.sendKey.fill(0);
+  c.recvKey.fill(0);
+  if (old === null) {
+    leg.rtp = protectingSocket(leg.rtpSocket, leg, false);
+    // rtcp-mux: RTCP leaves from the RTP port too (the peer's ICE pair is that port).
+    leg.rtcp = protectingSocket(
+      leg.dtls?.config.rtcpMux === true ? leg.rtpSocket : leg.rtcpSocket,
+      leg,
+      true,
+    );
+  }
+}
+
+function closeSrtp(s: LegSrtp): void {
+  s.out.close();
+  s.in.close();
+  s.sendKey.fill(0);
+  s.recvKey.fill(0);
+}
+
+/** The box's DTLS certificate (dtlsIdentity command), made on first use when none was given. */
+let dtlsCert: DtlsCertificate | null = null;
+
+function dtlsIdentity(certPem?: string, keyPem?: string): { fingerprint: string } {
+  const next = certPem !== undefined && keyPem !== undefined
+    ? DtlsCertificate.fromPem(certPem, keyPem)
+    : DtlsCertificate.generate({ commonName: "pbx" });
+  dtlsCert?.close();
+  dtlsCert = next;
+  return { fingerprint: next.fingerprint };
+}
+
+const CONSENT_MS = 30_000;
+
+/**
+ * DTLS-SRTP on a leg: a DTLS endpoint in `role` over the leg's RTP port (RFC 5764 demultiplexing
+ * in onRtp), keyed into SRTP when the handshake ends and the peer's certificate matches the
+ * fingerprint its SDP gave. A client starts its handshake toward the SDP address at once.
+ */
+function configureDtls(leg: Leg, c: DtlsLegConfig | null): void {
+  const old = leg.dtls;
+  if (c === null) {
+    if (old !== null) old.ep.close();
+    leg.dtls = null;
+    return;
+  }
+  if (
+    typeof c.peerFingerprint !== "string" || !/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(c.peerFingerprint)
+  ) {
+    throw new RangeError("DTLS peer fingerprint must be a SHA-256 fingerprint (32 hex pairs)");
+  }
+  if (
+    old !== null && old.config.role === c.role &&
+    sameFingerprint(old.config.peerFingerprint, c.peerFingerprint)
+  ) {
+    old.config = c; // a re-INVITE with the same association: keep it (and its keys)
+    return;
+  }
+  dtlsCert ??= DtlsCertificate.generate({ commonName: "pbx" });
+  const ep = new DtlsEndpoint(c.role, { certificate: dtlsCert });
+  if (old !== null) old.ep.close();
+  leg.dtls = { config: c, ep, done: false, consentAt: performance.now() };
+  if (c.role === "client") {
+    ep.start();
+    if (leg.remote !== null) sendDtls(leg, leg.remote);
+  }
+}
+
+function sameFingerprint(a: string, b: string): boolean {
+  return a.toUpperCase() === b.toUpperCase();
+}
+
+function sendDtls(leg: Leg, to: { address: string; port: number }): void {
+  for (const d of leg.dtls!.ep.drain()) leg.rtpSocket.send(d, to.port, to.address);
+}
+
+/** A DTLS record on the RTP port (first byte 20-63, RFC 7983). */
+function onDtls(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void {
+  try {
+    d.ep.feed(msg.slice());
+  } catch (e) {
+    leg.stats.dropped.invalid++;
+    if (!d.done) {
+      d.done = true;
+      post({ event: "dtls", legId: leg.id, error: `DTLS handshake failed: ${(e as Error).message}` });
+    }
+    return;
+  }
+  const from = { address: rinfo.address, port: rinfo.port };
+  sendDtls(leg, from);
+  if (d.done || !d.ep.connected) return;
+  d.done = true;
+  const fp = d.ep.peerFingerprint();
+  if (fp === null || !sameFingerprint(fp, d.config.peerFingerprint)) {
+    post({ event: "dtls", legId: leg.id, error: "DTLS peer certificate does not match the SDP fingerprint" });
+    return;
+  }
+  let keys;
+  try {
+    keys = d.ep.srtpKeys();
+  } catch (e) {
+    post({ event: "dtls", legId: leg.id, error: (e as Error).message });
+    return;
+  }
+  if (leg.remote === null) {
+    leg.remote = { ...from, rtcpPort: d.config.rtcpMux === true ? from.port : from.port + 1 };
+    resetLatches(leg);
+  }
+  configureSrtp(leg, { suite: keys.suite, sendKey: keys.local, recvKey: keys.remote });
+  post({ event: "dtls", legId: leg.id, suite: keys.suite });
+}
+
+/** A STUN message on the RTP port: an ICE-lite leg answers valid Binding requests (and notes consent). */
+function onStun(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void {
+  const ice = d.config.ice;
+  const req = ice === undefined ? null : checkBindingRequest(msg, ice.localUfrag, ice.localPwd);
+  if (req === null || ice === undefined || rinfo.address.includes(":")) {
+    leg.stats.dropped.invalid++;
+    return;
+  }
+  leg.rtpSocket.send(bindingSuccess(req.transactionId, rinfo, ice.localPwd), rinfo.port, rinfo.address);
+  d.consentAt = performance.now();
+  const r = leg.remote;
+  if (r === null || (req.useCandidate && (r.address !== rinfo.address || r.port !== rinfo.port))) {
+    // The checked (nominated) pair is where media goes: ICE replaces the SDP address.
+    leg.remote = {
+      address: rinfo.address,
+      port: rinfo.port,
+      rtcpPort: d.config.rtcpMux === true ? rinfo.port : rinfo.port + 1,
+    };
+    resetLatches(leg);
+  }
+}
+
+/** Room for the largest SRTP/SRTCP overhead (AEAD tag 16 plus SRTCP index 4). */
+const SRTP_ROOM = 32;
+
+/**
+ * A socket whose sends protect each packet with the leg's outbound SRTP session. Each packet gets
+ * its own buffer: the dgram path holds a sent buffer until it is on the wire. A packet that cannot
+ * be protected is dropped (never sent in clear).
+ */
+function protectingSocket(sock: RelaySocket, leg: Leg, rtcp: boolean): RelaySocket {
+  return {
+    port: sock.port,
+    send(data, p, a) {
+      const s = leg.srtp;
+      if (s === null) return; // cannot happen: the plain socket is restored when SRTP goes off
+      // ICE consent (RFC 7675): no valid check for 30 s means the peer no longer wants our media.
+      const d = leg.dtls;
+      if (d !== null && d.config.ice !== undefined && performance.now() - d.consentAt > CONSENT_MS) return;
+      const buf = new Uint8Array(data.length + SRTP_ROOM);
+      buf.set(data);
+      let n: number;
+      try {
+        n = rtcp ? s.out.protectRtcp(buf, data.length) : s.out.protectRtp(buf, data.length);
+      } catch {
+        leg.stats.dropped.srtp++;
+        return;
+      }
+      sock.send(buf.subarray(0, n), p, a);
+    },
+    onMessage: (cb) => sock.onMessage(cb),
+    close: () => sock.close(),
+  };
+}
+
+/**
+ * Unprotect an SRTP/SRTCP packet in place: the plain length, or -1 when it must be dropped (the
+ * failure is counted and reported for the first and every 1000th packet, with the libsrtp reason).
+ */
+function unprotect(leg: Leg, s: LegSrtp, msg: Uint8Array, rtcp: boolean): number {
+  const n = rtcp ? s.in.tryUnprotectRtcp(msg, msg.length) : s.in.tryUnprotectRtp(msg, msg.length);
+  if (n >= 0) return n;
+  leg.stats.dropped.srtp++;
+  if (s.failures++ % 1000 === 0) {
+    post({ event: "srtpError", legId: leg.id, status: srtpStatusName(-n), rtcp, dropped: s.failures });
+  }
+  return -1;
 }
 
 /** Open a relatch window on both latches, preferring the signalled addresses. */
@@ -767,7 +1055,15 @@ async function release(leg: Leg): Promise<void> {
   leg.dtmfQueue = [];
   stopPlay(leg, "released");
   legs.delete(leg.id);
-  await Promise.all([closeSocket(leg.rtp), closeSocket(leg.rtcp)]);
+  if (leg.srtp !== null) {
+    closeSrtp(leg.srtp);
+    leg.srtp = null;
+  }
+  if (leg.dtls !== null) {
+    leg.dtls.ep.close();
+    leg.dtls = null;
+  }
+  await Promise.all([closeSocket(leg.rtpSocket), closeSocket(leg.rtcpSocket)]);
   freePorts.add(leg.rtpPort);
 }
 
@@ -784,6 +1080,7 @@ function stats(leg: Leg): LegStats {
     latchedSsrc: l.ssrc,
     remote: leg.remote === null ? null : { ...leg.remote },
     bridgedTo: leg.peer?.id ?? null,
+    srtp: leg.srtp?.suite ?? null,
   };
 }
 
@@ -814,6 +1111,26 @@ const EPOCH0 = performance.timeOrigin;
 function onRtp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
   const st = leg.stats;
   const h = rtpIn;
+  // RFC 7983 demultiplexing on a DTLS-SRTP leg: STUN, DTLS, RTCP (rtcp-mux), then SRTP.
+  const dt = leg.dtls;
+  if (dt !== null) {
+    const b = msg[0]!;
+    if (b < 4) return onStun(leg, dt, msg, rinfo);
+    if (b >= 20 && b < 64) return onDtls(leg, dt, msg, rinfo);
+    if (dt.config.rtcpMux === true && msg.length >= 8 && msg[1]! >= 192 && msg[1]! <= 223) {
+      return onRtcp(leg, msg, rinfo);
+    }
+    if (leg.srtp === null) {
+      st.dropped.srtp++; // media before the handshake keyed the leg
+      return;
+    }
+  }
+  // SRTP first: a packet that does not authenticate never latches, counts or reaches the peer.
+  if (leg.srtp !== null) {
+    const n = unprotect(leg, leg.srtp, msg, false);
+    if (n < 0) return;
+    msg = msg.subarray(0, n);
+  }
   if (!readRtpHeaderInto(msg, h)) {
     st.dropped.invalid++;
     return;
@@ -1489,6 +1806,11 @@ function silenceFrame(t: TapState): number {
 }
 
 function onRtcp(leg: Leg, msg: Uint8Array, rinfo: RelayRemote): void {
+  if (leg.srtp !== null) {
+    const n = unprotect(leg, leg.srtp, msg, true);
+    if (n < 0) return;
+    msg = msg.subarray(0, n);
+  }
   const pkts = parseRtcp(msg);
   if (pkts === null) {
     leg.stats.dropped.invalid++;

@@ -46,6 +46,7 @@ export class MediaPlane {
   #codecs: CodecInfo[] = [];
   /** The worker's poll-loop eventfd when it blocks in epoll_wait ("sync" mode), else null. */
   #wakeFd: number | null = null;
+  #fingerprint: string | null = null;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -267,6 +268,22 @@ export class MediaPlane {
    */
   sendDtmf(legId: string, digit: string, durationMs: number): Promise<DtmfDelivery> {
     return this.#call({ op: "dtmf", legId, digit, durationMs }) as Promise<DtmfDelivery>;
+  }
+
+  /**
+   * The certificate DTLS-SRTP legs present (PEM certificate and key, e.g. the box's own), or a fresh
+   * self-signed one when none is given. Resolves with its SHA-256 fingerprint, which
+   * {@linkcode dtlsFingerprint} returns from then on.
+   */
+  async setDtlsIdentity(identity: { certPem: string; keyPem: string } | null = null): Promise<string> {
+    const r = await this.#call({ op: "dtlsIdentity", ...(identity ?? {}) }) as { fingerprint: string };
+    this.#fingerprint = r.fingerprint;
+    return r.fingerprint;
+  }
+
+  /** The DTLS certificate's fingerprint for a=fingerprint, null before setDtlsIdentity. */
+  dtlsFingerprint(): string | null {
+    return this.#fingerprint;
   }
 
   /** Native handles, directions and timers the worker holds (for leak checks). */

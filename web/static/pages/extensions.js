@@ -12,6 +12,7 @@ startPage(() => {
   const panel = editPanel($("#ext-edit-card"));
   const enc = encodeURIComponent;
 
+  let options = {};
   const edit = async (number) => {
     panel.remember();
     const ext = await api("GET", `/api/extensions/${enc(number)}`);
@@ -19,6 +20,8 @@ startPage(() => {
     $("#edit-number-input").value = ext.number;
     $("#edit-name").value = ext.name;
     $("#edit-password").value = "";
+    options = ext.options ?? {};
+    $("#edit-srtp").value = ["off", "offered", "required"].includes(options.srtp) ? options.srtp : "offered";
     const regs = await api("GET", `/api/registrations?extension=${enc(number)}`);
     $("#edit-regs").replaceChildren(
       ...(regs.items.length
@@ -75,6 +78,8 @@ startPage(() => {
   onSubmit($("#ext-edit"), async (v) => {
     const body = { name: v.name };
     if (v.password) body.password = v.password;
+    // Options are stored whole: keep the others, set the SRTP policy.
+    if (v.srtp) body.options = { ...options, srtp: v.srtp };
     await api("PUT", `/api/extensions/${enc(v.number)}`, body);
     panel.hide();
     await load();

@@ -607,8 +607,7 @@ export async function startAppliance(
         log: log.child("conference"),
         numberInUse: (n) => numberHolder(n, "conference"),
       }),
-      // Call queues (/api/queues, /queues wallboard); agents are not rung until the engine can
-      // originate/bridge from an application (the connect seam, docs/queues.md).
+      // Call queues (/api/queues, /queues wallboard); agents are rung with the calls API (docs/queues.md).
       queueFeature({
         db: storage.db,
         clock,
@@ -625,6 +624,7 @@ export async function startAppliance(
           await app.run(leg, args);
         },
         isBusy: (ext) => b2bua!.calls().some((c) => c.caller === ext || c.callee === ext),
+        isDnd: (ext) => callFeatures.store.get(ext).dnd,
         numberInUse: (n) => numberHolder(n, "queue"),
       }),
       // Call recording: /api/recordings, the Recordings page (the recorder is started below).

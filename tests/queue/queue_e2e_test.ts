@@ -2,8 +2,8 @@
  * Queues end to end with baresip phones: an agent logs in to a queue and pauses by feature code
  * (`*45600`, `*46`), seen on the wallboard; a caller waits (music, position), overflows at max
  * wait to another dialplan destination (here a conference room, an application); another caller
- * leaves by the exit digit; the day's statistics (JSON and CSV) count both. Ringing the agent needs
- * the engine's originate/bridge and is not shown here (docs/queues.md).
+ * leaves by the exit digit; the day's statistics (JSON and CSV) count both. An agent answering is
+ * queue_agent_e2e_test.ts.
  */
 import { ok as assert } from "node:assert";
 import { hasBinary, startAppliance, startBaresip } from "../_harness/mod.ts";

@@ -4,9 +4,9 @@
  * press the exit digit, and overflows on max wait or when no agents are left) and `queue-agent`
  * (agents log in/out and pause by feature code).
  *
- * Ringing an agent and bridging the caller needs the call engine's originate + bridge from an
- * application leg, which `CallLeg` does not offer yet: that step is the `connect` seam. Without it
- * callers wait (logged once per call) until the exit digit, max wait or leave-when-empty moves
+ * Ringing an agent and bridging the caller is the `connect` step: the feature module fills it with
+ * the call engine's `calls.originate` + `calls.bridge` (mod.ts). Without it (a test, or no calls
+ * API) callers wait (logged once per call) until the exit digit, max wait or leave-when-empty moves
  * them on. With it the head of the queue rings agents in strategy order.
  * @module
  */
@@ -19,7 +19,11 @@ import type { QueueConfig, QueueOutcome, QueueStore, QueueTarget } from "./store
 
 /** How an attempt to reach an agent ended (the `connect` seam). */
 export type ConnectResult =
-  | { outcome: "answered"; ended: Promise<void> }
+  /**
+   * The agent answered: `join` bridges the caller to it once the caller's music has stopped; `ended`
+   * settles when either side has hung up (the other is hung up then).
+   */
+  | { outcome: "answered"; ended: Promise<void>; join?(): Promise<void> }
   | { outcome: "no-answer" | "busy" | "failed" };
 
 /** What the queue needs from the rest of the box. */
@@ -37,8 +41,8 @@ export interface QueueDeps {
   /** Whether an extension is on do-not-disturb (never rung). */
   isDnd?(extension: string): boolean;
   /**
-   * Ring `agent` for `ringMs` and bridge the caller's leg to it when it answers. Needs the call
-   * engine's originate/bridge (TODO(engine)); absent: agents are not rung.
+   * Ring `agent` for `ringMs`; when it answers, the result's `join` bridges the caller's leg to it
+   * (the feature module does this with the calls API); absent: agents are not rung.
    */
   connect?(agent: string, leg: CallLeg, options: { ringMs: number; queue: string }): Promise<ConnectResult>;
 }
@@ -354,11 +358,12 @@ export function queueApplications(rt: QueueRuntime) {
           }
         }
       })();
-      // Ringing agents (needs the engine's originate/bridge: the connect seam).
+      // Ringing agents (the connect step: originate + bridge).
+      let join: (() => Promise<void>) | undefined;
       const ringing = (async () => {
         if (rt.deps.connect === undefined) {
           log.warn(
-            "queue: agents cannot be rung yet (needs the call engine's originate/bridge); the caller waits",
+            "queue: agents cannot be rung (no call-control API); the caller waits",
             {
               queue: q.number,
               caller: leg.info.caller,
@@ -378,6 +383,7 @@ export function queueApplications(rt: QueueRuntime) {
               const r = await rt.deps.connect(a, leg, { ringMs: q.ringMs, queue: q.number });
               if (r.outcome === "answered" && outcome === undefined) {
                 agent = a;
+                join = r.join;
                 talk = r.ended.then(() => rt.agentDone(q, a));
                 finish("answered"); // the music stops; the caller now talks to the agent
                 return;
@@ -394,6 +400,18 @@ export function queueApplications(rt: QueueRuntime) {
       offLeg();
       rt.leave(q.number, me);
       await music;
+      if (join !== undefined) {
+        try {
+          await join(); // the music has stopped: now the caller talks to the agent
+        } catch (e) {
+          log.warn("queue: bridging the caller to the agent failed", {
+            queue: q.number,
+            agent,
+            error: e as Error,
+          });
+          leg.hangup("queue bridge failed");
+        }
+      }
       const waitMs = waitedUntil - joinedAt;
       if (talk !== undefined) await talk;
       store.ended(rowId, {

@@ -2,16 +2,16 @@
  * Call queues (ACD) as a feature module: queues by number (migration 067), strategies
  * (strategy.ts), the caller's and agents' applications (app.ts), agent feature codes (`*45` log
  * in/out, `*46` pause; `*45NNN` / `*46NNN` for one queue), the admin REST API, daily statistics
- * (JSON and CSV) and a live wallboard page over SSE. Ringing agents needs the call engine's
- * originate/bridge (the `connect` seam in app.ts). See docs/queues.md.
+ * (JSON and CSV) and a live wallboard page over SSE. Agents are rung with the call engine's
+ * `calls.originate` and bridged to the caller with `calls.bridge` (`useCalls`). See docs/queues.md.
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Context, Hono } from "hono";
-import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type { CallLeg, Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import * as m067 from "../../storage/migrations/067_queues.ts";
-import { queueApplications, type QueueDeps, QueueRuntime } from "./app.ts";
+import { type ConnectResult, queueApplications, type QueueDeps, QueueRuntime } from "./app.ts";
 import { checkQueue, createQueueStore, type QueueConfig, type QueueStore } from "./store.ts";
 
 export * from "./strategy.ts";
@@ -34,7 +34,51 @@ export function queueFeature(
 ): FeatureModule & { store: QueueStore; runtime: QueueRuntime } {
   const { db, numberInUse, ...deps } = options;
   const store = createQueueStore(db, () => deps.clock.wallNow());
-  const runtime = new QueueRuntime({ ...deps, store });
+  let calls: Calls | undefined;
+  // Ring an agent with an originated leg; on answer the caller is bridged to it (after its music).
+  const connect = async (
+    agent: string,
+    leg: CallLeg,
+    o: { ringMs: number; queue: string },
+  ): Promise<ConnectResult> => {
+    if (calls === undefined) return { outcome: "failed" };
+    const api = calls;
+    let out;
+    try {
+      out = await api.originate({
+        to: agent,
+        callerId: leg.info.caller,
+        timeoutMs: o.ringMs,
+        reason: `queue ${o.queue}`,
+      });
+    } catch (e) {
+      deps.log.warn("queue: ringing an agent failed", { queue: o.queue, agent, error: e as Error });
+      return { outcome: "failed" };
+    }
+    const first = await Promise.race([out.answered, leg.ended.then(() => ({ outcome: "gone" as const }))]);
+    if (first.outcome === "gone") {
+      out.hangup("caller left the queue");
+      return { outcome: "failed" };
+    }
+    if (first.outcome !== "answered") {
+      return {
+        outcome: first.outcome === "busy" ? "busy" : first.outcome === "noAnswer" ? "no-answer" : "failed",
+      };
+    }
+    const agentLeg = out;
+    const ended = Promise.race([leg.ended, agentLeg.ended]).then(() => {
+      agentLeg.hangup("queue call over");
+    });
+    return {
+      outcome: "answered",
+      ended,
+      join: async () => {
+        await leg.stopPlay().catch(() => {});
+        await api.bridge(leg, agentLeg);
+      },
+    };
+  };
+  const runtime = new QueueRuntime({ connect, ...deps, store });
   const codes: Claim[] = [
     {
       pattern: LOGIN,
@@ -82,6 +126,9 @@ export function queueFeature(
 
   return {
     name: "queue",
+    useCalls(c) {
+      calls = c;
+    },
     store,
     runtime,
     migrations: [m067],

@@ -578,6 +578,9 @@ export async function startAppliance(
         db: storage.db,
         prompts,
         log: log.child("ivr"),
+        // Dial by name: every extension with a name.
+        directory: () =>
+          sourcesFrom(storage).extensions.map((e) => ({ number: e.number, name: e.name ?? "" })),
         runApplication: async (name, leg, args) => {
           const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
           if (app === undefined) throw new Error(`no application ${name}`);

@@ -18,6 +18,7 @@ import type { CallLeg, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../..
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import * as m061 from "../../storage/migrations/061_ivr.ts";
+import { type DirectoryBy, type DirectoryEntry, directoryMatches } from "./directory.ts";
 
 /** Where a choice, a timeout or an invalid digit leads. */
 export type IvrTarget =
@@ -26,6 +27,8 @@ export type IvrTarget =
   | { kind: "dial"; number: string }
   /** The caller enters an extension (digits then #, or a pause) and is dialled there. */
   | { kind: "extension" }
+  /** Dial by name: the caller spells the first letters of a last (or first) name on the keypad. */
+  | { kind: "directory"; by?: DirectoryBy }
   | { kind: "hangup" };
 
 /** One menu. */
@@ -90,7 +93,13 @@ export function checkMenu(input: unknown): IvrMenu {
     }
     if (t.kind === "hangup") return { kind: "hangup" };
     if (t.kind === "extension") return { kind: "extension" };
-    throw new RangeError(`${where}.kind must be menu, application, dial, extension or hangup`);
+    if (t.kind === "directory") {
+      if (t.by !== undefined && t.by !== "first" && t.by !== "last") {
+        throw new RangeError(`${where}.by must be "first" or "last"`);
+      }
+      return t.by === undefined ? { kind: "directory" } : { kind: "directory", by: t.by };
+    }
+    throw new RangeError(`${where}.kind must be menu, application, dial, extension, directory or hangup`);
   };
   const rawOptions = m.options ?? {};
   if (typeof rawOptions !== "object" || rawOptions === null || Array.isArray(rawOptions)) {
@@ -152,7 +161,12 @@ export interface IvrDeps {
   log: Logger;
   /** Run another application on the same leg (voicemail, ...); absent: such choices hang up. */
   runApplication?(name: string, leg: CallLeg, args: Record<string, unknown>): Promise<void>;
+  /** The people dial-by-name can find (extensions and their names); absent: nobody. */
+  directory?(): readonly DirectoryEntry[];
 }
+
+/** At most this many matches are read out (keys 1-8); more: the caller is asked for more letters. */
+const MAX_LISTED = 8;
 
 /** Answer and wait until the call is up (see voicemail's `answerAndWait`: no "started" signal yet). */
 async function answerAndWait(leg: CallLeg): Promise<boolean> {
@@ -178,6 +192,77 @@ export function ivrApplication(deps: IvrDeps) {
   const speak = async (leg: CallLeg, what: { id: string } | { text: string }) => {
     const a = "id" in what ? await prompts.get(what.id) : await prompts.say(what.text);
     await leg.play({ pcm: a.rate16, sampleRate: 16000 });
+  };
+
+  /**
+   * Dial by name: collect three letter keys, read out the matches ("For Alice Smith, press 1"), take
+   * the choice. The extension number, undefined when nothing matched or nothing was chosen (the
+   * caller was told), "hangup" when the caller left.
+   */
+  const pickByName = async (
+    leg: CallLeg,
+    menu: IvrMenu,
+    by: DirectoryBy,
+  ): Promise<string | "hangup" | undefined> => {
+    // Keys pressed during the prompt count (it stops at the first one).
+    let typed = "";
+    const offTyped = leg.on((ev) => {
+      if (ev.type !== "dtmf" || typed.length >= 3 || typed.endsWith("#")) return;
+      if (typed === "") void leg.stopPlay();
+      typed += ev.digit;
+    });
+    try {
+      await speak(leg, { text: `Please enter the first three letters of the person's ${by} name.` });
+    } finally {
+      offTyped();
+    }
+    let keys = typed.replace(/#.*$/, "");
+    if (typed.length < 3 && !typed.endsWith("#")) {
+      const more = await leg.collect({
+        maxDigits: 3 - typed.length,
+        timeoutMs: menu.timeoutMs ?? 5000,
+        terminators: "#",
+      });
+      if (more.reason === "hangup") return "hangup";
+      keys += more.digits;
+    }
+    const found = directoryMatches(deps.directory?.() ?? [], keys, by);
+    log.info("ivr directory", { menu: menu.number, keys, by, matches: found.length });
+    if (found.length === 0) {
+      await speak(leg, { text: "No name matches those letters." });
+      return undefined;
+    }
+    if (found.length === 1) {
+      await speak(leg, { text: `Connecting you to ${found[0]!.name}.` });
+      return found[0]!.number;
+    }
+    const listed = found.slice(0, MAX_LISTED);
+    let pressed: string | undefined;
+    const off = leg.on((ev) => {
+      if (ev.type === "dtmf" && pressed === undefined) {
+        pressed = ev.digit;
+        void leg.stopPlay();
+      }
+    });
+    try {
+      const lines = listed.map((e, i) => `For ${e.name}, press ${i + 1}.`).join(" ");
+      const more = found.length > MAX_LISTED ? " For others, hang up and try more letters." : "";
+      await speak(leg, { text: lines + more });
+    } finally {
+      off();
+    }
+    let digit = pressed;
+    if (digit === undefined) {
+      const r = await leg.collect({ maxDigits: 1, timeoutMs: menu.timeoutMs ?? 5000 });
+      if (r.reason === "hangup") return "hangup";
+      digit = r.digits || undefined;
+    }
+    const choice = digit === undefined ? undefined : listed[Number(digit) - 1];
+    if (choice === undefined) {
+      await speak(leg, { id: digit === undefined ? "menu-timeout" : "menu-invalid" });
+      return undefined;
+    }
+    return choice.number;
   };
 
   /** Play the greeting (a digit stops it), wait for one digit; repeats on timeout and invalid. */
@@ -241,8 +326,14 @@ export function ivrApplication(deps: IvrDeps) {
             await deps.runApplication(next.name, leg, next.args ?? {});
             return;
           }
-          if (next.kind === "dial" || next.kind === "extension") {
+          if (next.kind === "dial" || next.kind === "extension" || next.kind === "directory") {
             let number = next.kind === "dial" ? next.number : "";
+            if (next.kind === "directory") {
+              const picked = await pickByName(leg, menu, next.by ?? "last");
+              if (picked === "hangup") return;
+              if (picked === undefined) continue; // nothing found or chosen: the menu again
+              number = picked;
+            }
             if (next.kind === "extension") {
               await speak(leg, { id: "menu-enter-extension" });
               const r = await leg.collect({
@@ -286,6 +377,7 @@ export interface IvrFeatureOptions {
   prompts: IvrPrompts;
   log: Logger;
   runApplication?: IvrDeps["runApplication"];
+  directory?: IvrDeps["directory"];
 }
 
 /** The IVR as a feature module; `store` is exposed for the appliance and tests. */
@@ -300,6 +392,7 @@ export function ivrFeature(options: IvrFeatureOptions): FeatureModule & { store:
     }));
   const deps: IvrDeps = { store, prompts: options.prompts, log: options.log };
   if (options.runApplication) deps.runApplication = options.runApplication;
+  if (options.directory) deps.directory = options.directory;
   return {
     name: "ivr",
     store,

@@ -578,6 +578,7 @@ export async function startAppliance(
         db: storage.db,
         prompts,
         log: log.child("ivr"),
+        greetingsDir: `${config.dataDir}/prompts/ivr`, // uploaded menu greetings (in backups)
         // Dial by name: every extension with a name.
         directory: () =>
           sourcesFrom(storage).extensions.map((e) => ({ number: e.number, name: e.name ?? "" })),

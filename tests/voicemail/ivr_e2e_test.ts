@@ -2,7 +2,7 @@
  * An IVR call through the real appliance: menu 500 (made through /api/ivr/menus) answers, sipp
  * presses 1 as RFC 4733 during the greeting, the choice runs voicemail deposit for 203 on the same
  * call, and the pcap the caller plays after the tone is stored in 203's mailbox; a second call sends
- * SIP INFO digits: 2 leads to menu 501, 5 there to voicemail for 201; a third caller offers no
+ * SIP INFO digits: 2 leads to menu 501 (its greeting an uploaded WAV), 5 there to voicemail for 201; a third caller offers no
  * telephone-event and dials 2 then 5 as in-band tones (a pcap of G.711 DTMF made by the test), which
  * the box finds in its audio and follows to 201's mailbox the same way.
  */
@@ -37,6 +37,27 @@ Deno.test("ivr: RFC 4733 digit 1 leads to voicemail for 203; SIP INFO and in-ban
         greeting: "Sales. Press five to leave a message.",
         options: { "5": { kind: "application", name: "voicemail-deposit", args: { mailbox: "201" } } },
       });
+      // Menu 501's greeting is an uploaded recording; a broken one and a wrong type are refused.
+      const putGreeting = (menu: string, body: BodyInit, type = "audio/wav") =>
+        pbx.app.adminToken().then((token) =>
+          fetch(`${pbx.app.baseUrl}/api/ivr/menus/${menu}/greeting`, {
+            method: "PUT",
+            headers: { authorization: `Bearer ${token}`, "content-type": type },
+            body,
+          })
+        );
+      const broken = await putGreeting("501", "RIFF....WAVEjunk");
+      eq(broken.status, 400);
+      ok(/not a usable WAV/.test((await broken.json()).error));
+      const text = await putGreeting("501", "hello", "text/plain");
+      eq(text.status, 415);
+      await text.body?.cancel();
+      const none = await putGreeting("599", greetingWav());
+      eq(none.status, 404);
+      await none.body?.cancel();
+      const good = await putGreeting("501", greetingWav());
+      eq(good.status, 200);
+      ok((await good.json()).durationMs > 0);
       for (const m of ["201", "203"]) {
         const r = await fetch(`${pbx.app.baseUrl}/api/voicemail/mailboxes/${m}/greetings/unavailable`, {
           method: "PUT",

@@ -19,6 +19,8 @@ import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import * as m061 from "../../storage/migrations/061_ivr.ts";
 import { type DirectoryBy, type DirectoryEntry, directoryMatches } from "./directory.ts";
+import { readWav, writeWav } from "../../media/wav/mod.ts";
+import { resampleMono } from "../../media/prompts/mod.ts";
 
 /** Where a choice, a timeout or an invalid digit leads. */
 export type IvrTarget =
@@ -163,6 +165,8 @@ export interface IvrDeps {
   runApplication?(name: string, leg: CallLeg, args: Record<string, unknown>): Promise<void>;
   /** The people dial-by-name can find (extensions and their names); absent: nobody. */
   directory?(): readonly DirectoryEntry[];
+  /** The uploaded greeting of a menu (16 kHz mono), undefined: the greeting text is spoken. */
+  greeting?(menu: string): Promise<Int16Array | undefined>;
 }
 
 /** At most this many matches are read out (keys 1-8); more: the caller is asked for more letters. */
@@ -276,7 +280,10 @@ export function ivrApplication(deps: IvrDeps) {
           void leg.stopPlay();
         }
       });
-      await speak(leg, { text: menu.greeting }).finally(off);
+      const recorded = await deps.greeting?.(menu.number);
+      await (recorded !== undefined
+        ? leg.play({ pcm: recorded, sampleRate: 16000 })
+        : speak(leg, { text: menu.greeting })).finally(off);
       let digit = pressed;
       if (digit === undefined) {
         const r = await leg.collect({ maxDigits: 1, timeoutMs: menu.timeoutMs ?? 5000 });
@@ -378,6 +385,47 @@ export interface IvrFeatureOptions {
   log: Logger;
   runApplication?: IvrDeps["runApplication"];
   directory?: IvrDeps["directory"];
+  /** Where uploaded menu greetings are kept (`<dir>/<menu>.wav`, 16 kHz mono); absent: no uploads. */
+  greetingsDir?: string;
+}
+
+/** Largest greeting upload. */
+export const MAX_IVR_GREETING_BYTES = 20 * 1024 * 1024;
+/** Longest greeting. */
+export const MAX_IVR_GREETING_MS = 5 * 60_000;
+
+/**
+ * Check an uploaded WAV (any rate 4-192 kHz, PCM16/mu-law/A-law, mono or stereo) and make it 16 kHz
+ * mono. RangeError/SyntaxError say what is wrong.
+ */
+export function greetingFromWav(
+  bytes: Uint8Array,
+): { samples: Int16Array; sampleRate: number; channels: number; durationMs: number } {
+  if (bytes.length > MAX_IVR_GREETING_BYTES) {
+    throw new RangeError(`greeting is ${bytes.length} bytes, the limit is ${MAX_IVR_GREETING_BYTES}`);
+  }
+  const wav = readWav(bytes);
+  if (wav.sampleRate < 4000 || wav.sampleRate > 192000) {
+    throw new RangeError(`WAV sample rate ${wav.sampleRate} Hz not in 4000..192000`);
+  }
+  const frames = Math.floor(wav.samples.length / wav.channels);
+  if (frames === 0) throw new RangeError("WAV has no audio samples");
+  const mono = new Int16Array(frames);
+  for (let f = 0; f < frames; f++) {
+    let sum = 0;
+    for (let c = 0; c < wav.channels; c++) sum += wav.samples[f * wav.channels + c]!;
+    mono[f] = Math.round(sum / wav.channels);
+  }
+  const durationMs = Math.round(frames * 1000 / wav.sampleRate);
+  if (durationMs > MAX_IVR_GREETING_MS) {
+    throw new RangeError(`greeting is ${durationMs} ms long, the limit is ${MAX_IVR_GREETING_MS} ms`);
+  }
+  return {
+    samples: resampleMono(mono, wav.sampleRate, 16000),
+    sampleRate: wav.sampleRate,
+    channels: wav.channels,
+    durationMs,
+  };
 }
 
 /** The IVR as a feature module; `store` is exposed for the appliance and tests. */
@@ -393,6 +441,18 @@ export function ivrFeature(options: IvrFeatureOptions): FeatureModule & { store:
   const deps: IvrDeps = { store, prompts: options.prompts, log: options.log };
   if (options.runApplication) deps.runApplication = options.runApplication;
   if (options.directory) deps.directory = options.directory;
+  const greetingsDir = options.greetingsDir;
+  const greetingPath = (menu: string) => `${greetingsDir}/${menu}.wav`;
+  if (greetingsDir !== undefined) {
+    deps.greeting = async (menu) => {
+      try {
+        const wav = readWav(await Deno.readFile(greetingPath(menu)));
+        return wav.samples;
+      } catch {
+        return undefined; // none uploaded (or unreadable: the text is spoken)
+      }
+    };
+  }
   return {
     name: "ivr",
     store,
@@ -430,7 +490,27 @@ export function ivrFeature(options: IvrFeatureOptions): FeatureModule & { store:
             responses: { 204: { description: "deleted" }, 404: { description: "none" } },
           },
         },
+        "/api/ivr/menus/{number}/greeting": {
+          parameters: [{ name: "number", in: "path", required: true, schema: { type: "string" } }],
+          put: {
+            summary:
+              "Upload the menu's greeting (WAV of any rate, mono or stereo; played instead of the text)",
+            responses: {
+              200: { description: "{menu, sampleRate, channels, durationMs}" },
+              400: { description: "not a usable WAV (what is wrong)" },
+              404: { description: "no such menu" },
+              413: { description: "too large" },
+              415: { description: "not audio/wav" },
+            },
+          },
+          delete: {
+            summary: "Remove the uploaded greeting (the text is spoken again)",
+            responses: { 204: { description: "removed" }, 404: { description: "none" } },
+          },
+        },
       },
+      // Greeting uploads (up to MAX_IVR_GREETING_BYTES) are bounded by the route itself.
+      uploads: ["/api/ivr/menus/"],
       routes(api: Hono<FeatureWebEnv>, kit: FeatureWebKit) {
         api.get("/ivr/menus", kit.requireAdmin, (c) => c.json({ menus: store.list() }));
         api.get("/ivr/menus/:number", kit.requireAdmin, (c) => {
@@ -453,6 +533,52 @@ export function ivrFeature(options: IvrFeatureOptions): FeatureModule & { store:
           claims = undefined;
           kit.audit(c, "ivr.menu", menu.number);
           return c.json(menu);
+        });
+        api.put("/ivr/menus/:number/greeting", kit.requireAdmin, async (c) => {
+          const number = c.req.param("number");
+          if (store.get(number) === undefined) kit.fail(404, "no such menu");
+          if (greetingsDir === undefined) kit.fail(503, "greeting uploads are not available in this build");
+          const type = c.req.header("content-type") ?? "";
+          if (!/^(audio\/(wav|x-wav|wave|vnd\.wave)|application\/octet-stream)\s*(;|$)/.test(type)) {
+            kit.fail(
+              415,
+              `a greeting is a WAV file (audio/wav), got ${JSON.stringify(type.slice(0, 60) || "nothing")}`,
+            );
+          }
+          const bytes = await kit.readBody(c, MAX_IVR_GREETING_BYTES);
+          let g;
+          try {
+            g = greetingFromWav(bytes);
+          } catch (e) {
+            kit.fail(400, `not a usable WAV file: ${(e as Error).message}`);
+          }
+          await Deno.mkdir(greetingsDir, { recursive: true });
+          const tmp = `${greetingPath(number)}.part`;
+          await Deno.writeFile(tmp, writeWav({ sampleRate: 16000, channels: 1 }, g.samples));
+          await Deno.rename(tmp, greetingPath(number));
+          kit.audit(c, "ivr.greeting", number);
+          options.log.info("ivr greeting uploaded", {
+            menu: number,
+            sampleRate: g.sampleRate,
+            durationMs: g.durationMs,
+          });
+          return c.json({
+            menu: number,
+            sampleRate: g.sampleRate,
+            channels: g.channels,
+            durationMs: g.durationMs,
+          });
+        });
+        api.delete("/ivr/menus/:number/greeting", kit.requireAdmin, async (c) => {
+          const number = c.req.param("number");
+          if (greetingsDir === undefined) kit.fail(404, "no uploaded greeting");
+          try {
+            await Deno.remove(greetingPath(number));
+          } catch {
+            kit.fail(404, "no uploaded greeting");
+          }
+          kit.audit(c, "ivr.greeting.delete", number);
+          return c.body(null, 204);
         });
         api.delete("/ivr/menus/:number", kit.requireAdmin, (c) => {
           if (!store.delete(c.req.param("number"))) kit.fail(404, "no such menu");

@@ -2,7 +2,8 @@ import { deepStrictEqual as eq, ok, throws } from "node:assert";
 import { createLogger } from "../../log/mod.ts";
 import { tempStorage } from "../../storage/_testing.ts";
 import { fakeLeg } from "../../../tests/voicemail/_fake_leg.ts";
-import { checkMenu, ivrFeature } from "./mod.ts";
+import { checkMenu, greetingFromWav, ivrFeature } from "./mod.ts";
+import { writeWav } from "../../media/wav/mod.ts";
 
 const log = createLogger("test", { level: "error", sink: () => {} });
 
@@ -131,5 +132,42 @@ Deno.test("ivr: menus are checked, claim their numbers and route to the ivr appl
     });
   } finally {
     t.dispose();
+  }
+});
+
+Deno.test("ivr: an uploaded greeting plays instead of the text; bad WAVs are refused with the reason", async () => {
+  const storage = tempStorage();
+  const dir = Deno.makeTempDirSync({ prefix: "pbx-ivr-greeting-" });
+  try {
+    const said: string[] = [];
+    const prompts = {
+      get: (id: string) => (said.push(id), Promise.resolve({ rate16: new Int16Array(160) })),
+      say: (text: string) => (said.push(text), Promise.resolve({ rate16: new Int16Array(160) })),
+    };
+    const ivr = ivrFeature({ db: storage.db, prompts, log, greetingsDir: dir });
+    ivr.store.put(checkMenu({
+      number: "500",
+      name: "Main",
+      greeting: "Spoken text.",
+      options: { "1": { kind: "hangup" } },
+    }));
+    // 22.05 kHz stereo in, 16 kHz mono stored.
+    const g = greetingFromWav(
+      writeWav({ sampleRate: 22050, channels: 2 }, new Int16Array(22050 * 2).fill(900)),
+    );
+    eq([g.sampleRate, g.channels, g.durationMs, g.samples.length], [22050, 2, 1000, 16000]);
+    Deno.writeFileSync(`${dir}/500.wav`, writeWav({ sampleRate: 16000, channels: 1 }, g.samples));
+    const f = fakeLeg({ digits: ["1"] });
+    await ivr.applications![0]!.run(f.leg, { menu: "500" });
+    ok(!said.includes("Spoken text."), `the text was not spoken: ${said.join(" | ")}`);
+    ok(f.played.includes("pcm"));
+    throws(() => greetingFromWav(new TextEncoder().encode("ID3 an mp3, not a wav")), /RIFF|WAV/);
+    throws(
+      () => greetingFromWav(writeWav({ sampleRate: 16000, channels: 1 }, new Int16Array(0))),
+      /no audio/,
+    );
+  } finally {
+    storage.dispose();
+    Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -561,6 +561,7 @@ export async function startAppliance(
       }),
       // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
       voicemailFeature({
+        settings: storage.settings, // the operator number (0 during a greeting)
         db: storage.db,
         dataDir: config.dataDir,
         clock,

@@ -56,6 +56,8 @@ export interface VoicemailAppDeps {
   timeZone?: string;
   /** Digit wait in the menus (default 8000 ms). */
   digitTimeoutMs?: number;
+  /** Where `0` during the greeting goes (the operator: an extension, group, IVR menu); undefined: nowhere. */
+  operator?: () => string | undefined;
 }
 
 /** Longest greeting recorded from the phone. */
@@ -319,14 +321,22 @@ export function depositApplication(deps: VoicemailAppDeps): Application<DepositA
         log.debug("voicemail deposit: greeting ended", { mailbox, error: e as Error });
       }
       if (pressed === "0") {
-        // TODO(engine): route the caller onward (operator) once CallLeg can continue the route.
-        log.warn("voicemail deposit: caller asked for the operator; onward routing is not available yet", {
+        const operator = deps.operator?.();
+        if (operator !== undefined && operator !== "") {
+          // The caller leaves voicemail for the operator's route (no message is left).
+          log.info("voicemail deposit: caller went to the operator", {
+            mailbox,
+            caller: leg.info.caller,
+            operator,
+          });
+          await leg.continueTo(operator);
+          return;
+        }
+        // No operator: 0 does what # does (on to the tone), as on boxes without an operator set.
+        log.info("voicemail deposit: caller asked for the operator; none is set", {
           mailbox,
           caller: leg.info.caller,
         });
-        await speak(leg, prompts, "operator").catch(() => {});
-        leg.hangup("operator requested");
-        return;
       }
       await Deno.mkdir(store.dir(mailbox), { recursive: true });
       const path = `${store.dir(mailbox)}/msg-${crypto.randomUUID()}.wav`;

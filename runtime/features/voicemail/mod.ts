@@ -57,7 +57,15 @@ export interface VoicemailFeatureOptions {
   minMessageMs?: number;
   digitTimeoutMs?: number;
   timeZone?: string;
+  /**
+   * Box settings (the `voicemail.operator` number: where `0` during a greeting leads, set with
+   * `PUT /api/voicemail/settings`); absent: no operator.
+   */
+  settings?: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void };
 }
+
+/** The settings key of the operator number. */
+export const OPERATOR_SETTING = "voicemail.operator";
 
 /** Largest greeting upload. */
 export const MAX_GREETING_BYTES = 10 * 1024 * 1024;
@@ -138,6 +146,9 @@ export function voicemailFeature(
     ...(options.minMessageMs !== undefined ? { minMessageMs: options.minMessageMs } : {}),
     ...(options.digitTimeoutMs !== undefined ? { digitTimeoutMs: options.digitTimeoutMs } : {}),
     ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
+    ...(options.settings !== undefined
+      ? { operator: () => options.settings!.get<string>(OPERATOR_SETTING) ?? undefined }
+      : {}),
   };
   const prefix = options.depositPrefix === undefined ? "*99" : options.depositPrefix;
   const claims: Claim[] = prefix === null ? [] : [{
@@ -261,6 +272,24 @@ export function voicemailFeature(
         };
         const view = (mailbox: string) => ({ ...store.mailbox(mailbox)!, ...store.counts(mailbox) });
 
+        api.get(
+          "/voicemail/settings",
+          kit.requireAdmin,
+          (c) => c.json({ operator: options.settings?.get<string>(OPERATOR_SETTING) ?? null }),
+        );
+        api.put("/voicemail/settings", kit.requireAdmin, async (c) => {
+          if (options.settings === undefined) {
+            kit.fail(503, "voicemail settings are not available in this build");
+          }
+          const body = await json(c);
+          const op = body.operator;
+          if (op !== null && (typeof op !== "string" || !/^[0-9*#]{1,16}$/.test(op))) {
+            kit.fail(400, "operator must be a number (0-9 * #, 1-16) or null");
+          }
+          options.settings.set(OPERATOR_SETTING, op);
+          kit.audit(c, "voicemail.settings", `operator=${op ?? "none"}`);
+          return c.json({ operator: op });
+        });
         api.get("/voicemail/mailboxes", (c) => {
           const user = c.get("user");
           if (user.role === "admin") return c.json({ mailboxes: store.list().map((b) => view(b.mailbox)) });

@@ -18,6 +18,17 @@ const body = (properties: Record<string, unknown>) => ({
 
 /** The entries, keyed by path. */
 export const openapi: Readonly<Record<string, unknown>> = {
+  "/api/voicemail/settings": {
+    get: {
+      summary: "Voicemail settings (admin): {operator}",
+      responses: { 200: json("{operator}"), ...err(401, 403) },
+    },
+    put: {
+      summary: "Set where 0 during a greeting leads (an extension, group, IVR menu; null: nowhere)",
+      requestBody: body({ operator: { type: ["string", "null"] } }),
+      responses: { 200: json("{operator}"), ...err(400, 401, 403) },
+    },
+  },
   "/api/voicemail/mailboxes": {
     get: {
       summary: "Voicemail mailboxes with their counts (admins: all; users: their own)",

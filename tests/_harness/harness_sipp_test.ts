@@ -34,6 +34,7 @@ Deno.test({
           expires: "60",
           refer_to: "sip:203@127.0.0.1",
           moh_port: "4000",
+          se: "90",
         },
       });
       ok(/timed out/.test(r.errors), `${name} did not load:\n${describeSipp(r)}`);

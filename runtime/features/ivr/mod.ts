@@ -470,6 +470,49 @@ export function ivrFeature(options: IvrFeatureOptions): FeatureModule & { store:
     },
     applications: [ivrApplication(deps)],
     web: {
+      // The auto attendant page (/ivr): menus listed, created, edited, deleted; greeting upload.
+      pages: [{
+        path: "/ivr",
+        title: "Auto attendant",
+        script: new URL("./web/ivr.js", import.meta.url),
+        render: ({ html, dataTable }) =>
+          html`
+            <p>IVR menus: a greeting the box says (or a recording), then what each key does. Give a menu a
+              number the dialplan does not use yet; call it, or point a time condition or a DID at it.</p>
+            ${dataTable("ivr-table", ["Number", "Name", "Keys", ""])}
+            <p id="ivr-none" hidden>No menu yet.</p>
+            <form id="ivr-form" class="stack card">
+              <h3>Create or edit a menu</h3>
+              <label for="ivr-number">Number</label>
+              <input id="ivr-number" name="number" required pattern="[0-9*#]{1,16}" inputmode="numeric"
+                autocomplete="off">
+              <label for="ivr-name">Name</label>
+              <input id="ivr-name" name="name" required maxlength="80" autocomplete="off">
+              <label for="ivr-greeting">Greeting (spoken by the box's voice)</label>
+              <textarea id="ivr-greeting" name="greeting" required maxlength="1000" rows="3"></textarea>
+              <label for="ivr-greeting-file">Or a recorded greeting (WAV; replaces the spoken text)</label>
+              <input id="ivr-greeting-file" name="greetingFile" type="file" accept=".wav,audio/wav,audio/x-wav">
+              <table class="data">
+                <caption>What each key does</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Key</th>
+                    <th scope="col">Goes to</th>
+                    <th scope="col">Number</th>
+                  </tr>
+                </thead>
+                <tbody id="ivr-keys"></tbody>
+              </table>
+              <label for="ivr-timeout">Seconds to wait for a key</label>
+              <input id="ivr-timeout" name="timeout" type="number" min="1" max="60" step="1" value="5">
+              <label for="ivr-repeats">Repeats after no key or a wrong one</label>
+              <input id="ivr-repeats" name="repeats" type="number" min="0" max="10" step="1" value="2">
+              <p>After the last repeat: <span id="ivr-final"></span></p>
+              <div
+                class="buttons"><button type="submit">Save</button><button type="button" id="ivr-new" class="secondary">New menu</button></div>
+            </form>
+          `,
+      }],
       openapi: {
         "/api/ivr/menus": {
           get: { summary: "IVR menus (admin)", responses: { 200: { description: "{menus}" } } },

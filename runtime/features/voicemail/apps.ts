@@ -442,10 +442,10 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
         const envelope = `Message from ${digitWords(m.caller)}, received ${
           dateTimeWords(m.receivedAt, { timeZone })
         }, ${durationWords(Math.max(1, Math.round(m.durationMs / 1000)))}.`;
-        let pressed = await speakInterruptible(leg, prompts, [`say:${envelope}`], "1234#");
+        let pressed = await speakInterruptible(leg, prompts, [`say:${envelope}`], "12345#");
         if (pressed === undefined) {
           const off = leg.on((ev) => {
-            if (ev.type === "dtmf" && pressed === undefined && "1234#".includes(ev.digit)) {
+            if (ev.type === "dtmf" && pressed === undefined && "12345#".includes(ev.digit)) {
               pressed = ev.digit;
               void leg.stopPlay();
             }
@@ -458,7 +458,7 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
           refreshMwi(deps, mailbox);
         }
         if (pressed === undefined) {
-          pressed = await speakInterruptible(leg, prompts, ["vm-message-menu"], "1234#");
+          pressed = await speakInterruptible(leg, prompts, ["vm-message-menu"], "12345#");
           if (pressed === undefined) {
             const r = await leg.collect({ maxDigits: 1, timeoutMs: wait });
             if (r.reason === "hangup") return false;
@@ -488,6 +488,18 @@ export function retrieveApplication(deps: VoicemailAppDeps): Application<Retriev
             copy ? "say:Message forwarded." : "say:That mailbox cannot take the message.",
           );
           replay = false;
+        } else if (pressed === "5") {
+          // Call back the caller through the dialplan; afterwards the next message (if the
+          // listener is still here).
+          log.info("voicemail call back", { mailbox, id: m.id, to: m.caller });
+          await speak(leg, prompts, "transfer-hold");
+          const r = await leg.dial(m.caller);
+          log.info("voicemail call back ended", { mailbox, to: m.caller, outcome: r.outcome });
+          if (r.outcome === "cancelled" || r.outcome === "handedOver") return false;
+          if (r.outcome === "answered" && r.by === "caller") return false;
+          if (r.outcome !== "answered") {
+            await speak(leg, prompts, r.outcome === "busy" ? "vm-busy" : "vm-unavailable");
+          }
         }
       }
     }

@@ -233,6 +233,35 @@ Deno.test("retrieve: 4 forwards a message to another mailbox (MWI there); a miss
   }
 });
 
+Deno.test("retrieve: 5 calls the caller back through the dialplan; a busy caller is said so", async () => {
+  const t = setup();
+  try {
+    await t.vm.store.setPin("202", "4321");
+    await t.app("voicemail-deposit").run(fakeLeg({ caller: "201", recording: tone(1500) }).leg, {
+      mailbox: "202",
+    });
+    // PIN, 1 listen, 5 call back (busy), then # next (none left), * exit.
+    const busy = fakeLeg({
+      caller: "202",
+      digits: ["4321", "1", "5", "*"],
+      dials: [{ outcome: "busy", status: 486 }],
+    });
+    await t.app("voicemail-retrieve").run(busy.leg, { mode: "own" });
+    eq(busy.dialled, ["201"]);
+    ok(t.said.includes("vm-busy"), String(t.said));
+    // Answered, and the listener hangs up in the call: retrieval ends there.
+    const talk = fakeLeg({
+      caller: "202",
+      digits: ["4321", "1", "5"],
+      dials: [{ outcome: "answered", number: "201", by: "caller" }],
+    });
+    await t.app("voicemail-retrieve").run(talk.leg, { mode: "own" });
+    eq(talk.dialled, ["201"]);
+  } finally {
+    t.dispose();
+  }
+});
+
 Deno.test("retrieve: another mailbox by number; wrong PINs lock it out after the limit", async () => {
   const t = setup({ maxPinFailures: 2 });
   try {

@@ -2232,32 +2232,25 @@ async function startRecord(
 const recLeft = new Int16Array(960);
 const recRight = new Int16Array(960);
 
-/**
- * Frames a recording's feed may hold before its oldest samples are dropped: 300 ms, so audio that
- * arrives in bursts (a loaded network or host) is recorded whole, not chopped; a recording has no
- * latency to keep low (a mix keeps a shorter queue).
- */
-const RECORD_KEEP_FRAMES = 15;
-
 function tickRecorder(r: Recorder, now: number): void {
   let steps = 0;
   while (now >= r.nextDue && steps++ < 10) {
     const l = recLeft.subarray(0, r.frame);
     const rt = recRight.subarray(0, r.frame);
-    pullFeed(r.feeds[0]!.feed, l, RECORD_KEEP_FRAMES * r.frame);
+    pullFeed(r.feeds[0]!.feed, l, r.frame * 3);
     const out = new Int16Array(r.frame * r.channels);
     const other = r.feeds[1];
     if (r.channels === 1 && other === undefined) out.set(l);
     else if (r.channels === 1) {
       // Mixed: both directions in one channel.
-      pullFeed(other!.feed, rt, RECORD_KEEP_FRAMES * r.frame);
+      pullFeed(other!.feed, rt, r.frame * 3);
       for (let i = 0; i < r.frame; i++) {
         const v = l[i]! + rt[i]!;
         out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
       }
     } else {
       const right = r.feeds[1];
-      if (right !== undefined) pullFeed(right.feed, rt, RECORD_KEEP_FRAMES * r.frame);
+      if (right !== undefined) pullFeed(right.feed, rt, r.frame * 3);
       else rt.fill(0);
       for (let i = 0; i < r.frame; i++) {
         out[2 * i] = l[i]!;

@@ -287,6 +287,8 @@ export async function startAppliance(
     // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let prov: Awaited<ReturnType<typeof startProvisioning>> | undefined;
     let httpPort = config.httpPort;
+    /** The web UI address for links in mails (the listeners set it once they are up). */
+    let webUrl: string | undefined;
     // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let b2bua: B2bua | undefined;
     const callStates = new Map<string, string>();
@@ -562,6 +564,7 @@ export async function startAppliance(
       // Voicemail: mailboxes, deposit/retrieval applications, *97/*98/*99NNN, /api/voicemail.
       voicemailFeature({
         settings: storage.settings, // the operator number (0 during a greeting)
+        webUrl: () => webUrl, // the link in new-message mails (set once the web listeners are up)
         db: storage.db,
         dataDir: config.dataDir,
         clock,
@@ -1016,6 +1019,7 @@ export async function startAppliance(
     // A trial of new firmware is kept once every listener has stayed up for updateConfirmSec.
     cleanups.push(updater.startConfirmTimer(() => Object.values(listeners).every(Boolean)));
     const host = config.publicAddress.includes(":") ? `[${config.publicAddress}]` : config.publicAddress;
+    webUrl = httpsPort !== null ? `https://${host}:${httpsPort}` : `http://${host}:${httpPort}`;
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
       sipUdp: transports.udpKind,

@@ -124,6 +124,11 @@ Deno.test({
         match(mail.subject, /New voicemail from 202/);
         match(mail.text, /Caller: 202/);
         match(mail.text, /Duration: 0:0\d/);
+        // The link opens the message in the visual voicemail page (listen, mark, delete there).
+        match(
+          mail.text,
+          /Listen, mark or delete it in the web UI: https?:\/\/[^ ]+\/voicemail\?mailbox=201&message=\d+/,
+        );
         eq(mail.attachments.length, 1);
         eq(mail.attachments[0]!.contentType, "audio/wav");
         const attached = Uint8Array.from(atob(mail.attachments[0]!.base64), (c) => c.charCodeAt(0));

@@ -61,6 +61,9 @@ Deno.test({
       await page.getByLabel("Password").fill(PASSWORD);
       await page.getByRole("button", { name: "Log in" }).click();
       await page.waitForURL(`${server.url}/`);
+      // The link of a new-message mail opens the mailbox with that message marked.
+      await page.goto(`${server.url}/voicemail?mailbox=201&message=${m.id}`);
+      await page.locator(`#vm-table tr.linked[data-message="${m.id}"]`).waitFor();
       await page.getByRole("link", { name: "Voicemail" }).click();
       const tr = page.locator(`#vm-table tr[data-message="${m.id}"]`);
       await tr.waitFor();

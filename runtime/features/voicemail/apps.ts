@@ -58,6 +58,8 @@ export interface VoicemailAppDeps {
   digitTimeoutMs?: number;
   /** Where `0` during the greeting goes (the operator: an extension, group, IVR menu); undefined: nowhere. */
   operator?: () => string | undefined;
+  /** The box's web UI address (`https://192.168.1.20:8443`) for the link in the mail; undefined: none. */
+  webUrl?: () => string | undefined;
 }
 
 /** Longest greeting recorded from the phone. */
@@ -189,6 +191,14 @@ export function mailMessage(deps: VoicemailAppDeps, m: VoicemailMessage): number
         "",
         ...(m.transcript ? [`Transcript (automatic, may be wrong): ${m.transcript}`, ""] : []),
         "The recording is attached.",
+        ...(deps.webUrl?.() !== undefined
+          ? [
+            "",
+            `Listen, mark or delete it in the web UI: ${
+              deps.webUrl!()
+            }/voicemail?mailbox=${m.mailbox}&message=${m.id}`,
+          ]
+          : []),
       ].join("\n"),
       attachments: [{ filename: `voicemail-${m.id}.wav`, path: m.path, contentType: "audio/wav" }],
     });

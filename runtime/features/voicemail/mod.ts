@@ -62,6 +62,8 @@ export interface VoicemailFeatureOptions {
    * `PUT /api/voicemail/settings`); absent: no operator.
    */
   settings?: { get<T>(key: string): T | undefined; set(key: string, value: unknown): void };
+  /** The box's web UI address for the link in new-message mails (read when mailing). */
+  webUrl?: () => string | undefined;
 }
 
 /** The settings key of the operator number. */
@@ -146,6 +148,7 @@ export function voicemailFeature(
     ...(options.minMessageMs !== undefined ? { minMessageMs: options.minMessageMs } : {}),
     ...(options.digitTimeoutMs !== undefined ? { digitTimeoutMs: options.digitTimeoutMs } : {}),
     ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
+    ...(options.webUrl !== undefined ? { webUrl: options.webUrl } : {}),
     ...(options.settings !== undefined
       ? { operator: () => options.settings!.get<string>(OPERATOR_SETTING) ?? undefined }
       : {}),

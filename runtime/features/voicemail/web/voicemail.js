@@ -17,6 +17,9 @@ startPage(async () => {
   $("#vm-none").hidden = mailboxes.length > 0;
   $("#vm-main").hidden = mailboxes.length === 0;
   if (mailboxes.length === 0) return;
+  // A link from a new-message mail: /voicemail?mailbox=201&message=7 opens that mailbox, message marked.
+  const wanted = new URLSearchParams(location.search);
+  if (mailboxes.some((b) => b.mailbox === wanted.get("mailbox"))) pick.value = wanted.get("mailbox");
   const mailbox = () => pick.value;
 
   const load = async () => {
@@ -90,4 +93,10 @@ startPage(async () => {
     return `The ${g.kind} greeting is saved (${(g.durationMs / 1000).toFixed(1)} s).`;
   });
   await load();
+  const linked = wanted.get("message");
+  const target = linked && document.querySelector(`#vm-table tr[data-message="${CSS.escape(linked)}"]`);
+  if (target) {
+    target.classList.add("linked");
+    target.scrollIntoView({ block: "center" });
+  }
 });

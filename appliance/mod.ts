@@ -287,7 +287,8 @@ export async function startAppliance(
     // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let prov: Awaited<ReturnType<typeof startProvisioning>> | undefined;
     let httpPort = config.httpPort;
-    /** The web UI address for links in mails (the listeners set it once they are up). */
+    // The web UI address for links in mails (the listeners set it once they are up).
+    // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let webUrl: string | undefined;
     // deno-lint-ignore prefer-const -- assigned below; closures created first refer to it
     let b2bua: B2bua | undefined;

@@ -725,6 +725,9 @@ export async function startAppliance(
       route: (n) => route(n),
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       players: applicationDeps.media,
+      // The parties of phone-to-phone calls as legs (calls.legsOf: conference merge).
+      b2bua,
+      adopt: (party) => local.adopt(party),
     });
     for (const f of features) f.useCalls?.(calls);
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });

@@ -2921,6 +2921,82 @@ export class B2bua {
     return false;
   }
 
+  /**
+   * Hand both parties of an answered call to the box as legs (calls.ts `legsOf`): each side's
+   * dialog, media leg and last SDP go to `adopt` (LocalCalls.adopt running an application, as a
+   * blind transfer to park or voicemail hands over one party), the media worker's bridge between
+   * the two legs is left as it is (they go on talking, relayed), and this call writes its record
+   * (reason "handed over as legs"); each leg then writes its own, linked to this call's id. A held
+   * call is resumed first. Refused with a RangeError unless the call is answered and confirmed
+   * (ACK in) with nothing in progress (re-INVITE, transfer). A side `adopt` does not take gets BYE.
+   */
+  async handOver(
+    callId: string,
+    adopt: (party: AdoptedParty, side: "a" | "b") => Promise<boolean>,
+  ): Promise<{ a: boolean; b: boolean }> {
+    const o = this.#o;
+    const call = [...this.#calls.values()].find((c) => c.id === callId && c.state === "answered");
+    if (call === undefined) throw new RangeError(`no answered call ${callId}`);
+    if (
+      call.aDialog === undefined || call.bDialog === undefined || call.bPeer === undefined ||
+      call.okRetransmit !== undefined || call.awaitingAckAnswer !== undefined
+    ) {
+      throw new RangeError(`call ${callId} is not confirmed yet`);
+    }
+    if (call.pending !== undefined || call.transfer !== undefined || call.joinInto !== undefined) {
+      throw new RangeError(`call ${callId} is busy (re-INVITE or transfer in progress)`);
+    }
+    if (call.heldBy !== undefined && o.hold !== undefined) {
+      const hold = o.hold;
+      const held: Side = call.heldBy === "a" ? "b" : "a";
+      call.heldBy = undefined;
+      this.#safe(() =>
+        hold.resumed({ callId: call.id, legId: held === "a" ? call.aLeg.legId : call.bLeg.legId })
+      );
+      this.#unhold(call, held);
+    }
+    const partyOf = (side: Side): AdoptedParty => {
+      const leg = side === "a" ? call.aLeg : call.bLeg;
+      const sdp = side === "a" ? call.aSdp : call.bSdp;
+      const codec = this.#sideCodec(call, side) ?? { name: "PCMU", clockRate: 8000, payloadType: 0 };
+      const p = call.plan;
+      const map = p !== undefined && p.kind !== "reject" ? (side === "a" ? p.aMap : p.bMap) : {};
+      const te = Object.entries(map).find(([, enc]) => /^telephone-event\//i.test(enc))?.[0];
+      return {
+        dialog: side === "a" ? call.aDialog! : call.bDialog!,
+        peer: side === "a" ? call.aPeer : call.bPeer!,
+        leg,
+        sdp: sdp.repeatLast(leg.rtpPort),
+        codec: { ...codec, ...(te !== undefined ? { telephoneEvent: Number(te) } : {}) },
+        caller: side === "a" ? call.caller : call.callee,
+        dialled: side === "a" ? call.callee : call.caller,
+        linkedId: call.id,
+      };
+    };
+    const parties = { a: partyOf("a"), b: partyOf("b") };
+    o.log.info("call handed over as legs", { call: call.id, caller: call.caller, callee: call.callee });
+    const take = (side: Side) =>
+      adopt(parties[side], side).catch((e) => {
+        o.log.error("handing a party over as a leg failed", { call: call.id, side, error: e as Error });
+        return false;
+      });
+    const [a, b] = await Promise.all([take("a"), take("b")]);
+    // What was taken belongs to its leg now: this call lets go of the dialog and the media leg.
+    for (const [side, taken] of [["a", a], ["b", b]] as const) {
+      if (!taken) continue;
+      (call.released ??= new Set()).add(parties[side].leg.legId);
+      call.keys[side] = ["", ""];
+      if (side === "a") delete call.aDialog;
+      else delete call.bDialog;
+    }
+    if (call.state === "ended") return { a, b };
+    call.disposition = "answered";
+    call.finalCode = 200;
+    if (!a || !b) await this.#hangup(call, "system");
+    else await this.#end(call, "handed over as legs");
+    return { a, b };
+  }
+
   // ------------------------------------------------------------------ session timers (RFC 4028)
 
   /** The caller's 2xx accepts its session timer (Session-Expires, Require) and starts the A timer. */

@@ -8,6 +8,22 @@
  * there (the far end answers). Each originated leg writes one call record, linked (`linkedId`) to
  * the call it serves, and releases its port however it ends.
  *
+ * The two parties of a phone-to-phone call (the B2BUA's) become legs on demand: `find` lists the
+ * answered calls (of an extension), `legsOf(callId)` hands both parties over (B2bua.handOver) as
+ * `CallLeg`s of the box, still bridged to each other in the media worker as they were (the relay
+ * does not change), so a feature can then play to them, record them, bridge or replace one, or
+ * join both to a conference room. While the two are still bridged to each other, one hanging up
+ * hangs up the other (as the call did); once a leg leaves that pair (`bridge`, `replace`,
+ * `joinMix`) each lives on its own.
+ *
+ * ```ts
+ * // merge 201's call into conference room 800: both parties join it
+ * const [call] = calls.find({ extension: "201" });
+ * const [caller, callee] = await calls.legsOf(call.id);
+ * await caller.joinMix!("conference:800");
+ * await callee.joinMix!("conference:800");
+ * ```
+ *
  * ```ts
  * // a wake-up call: ring 201, play a prompt, hang up
  * const leg = await calls.originate({ to: "201", callerId: "*411" });
@@ -27,10 +43,11 @@ import {
   controlOf,
 } from "./application.ts";
 import type { RouteTarget } from "./dispatcher.ts";
-import type { LocalCallControl, LocalSession } from "./local.ts";
+import type { LocalCallControl, LocalCallHandler, LocalSession } from "./local.ts";
 import { originate, type OriginateResult, type OutboundDeps } from "./outbound.ts";
 import { bridgeOptions, type OnwardDeps, runOnward } from "./onward.ts";
-import type { MediaPort } from "./types.ts";
+import type { LiveCall, MediaPort } from "./types.ts";
+import type { AdoptedParty } from "./b2bua.ts";
 
 /** What `originate` is asked. */
 export interface OriginateOptions {
@@ -65,6 +82,13 @@ export interface Calls {
   replace(oldLeg: CallLeg, newLeg: CallLeg): Promise<void>;
   /** The leg bridged to `leg` by this API, if any. */
   partnerOf(leg: CallLeg): CallLeg | undefined;
+  /** The answered phone-to-phone calls (all, or those with `extension` as caller or callee). */
+  find(query?: { extension?: string }): LiveCall[];
+  /**
+   * Both parties of an answered phone-to-phone call as legs: [caller's, callee's], bridged to each
+   * other. Rejects (RangeError) for an unknown call, one not confirmed yet or in a transfer.
+   */
+  legsOf(callId: string): Promise<[CallLeg, CallLeg]>;
 }
 
 /** What `createCalls` needs. */
@@ -74,6 +98,16 @@ export interface CallsDeps extends OutboundDeps {
   media: OnwardDeps["media"] & Pick<MediaPort, "bridge" | "codecs" | "on" | "sendDtmf">;
   /** Players for originated legs (the same as applications get). */
   players: ApplicationDeps["media"];
+  /** The phone-to-phone calls (`find`, `legsOf`); absent: none. */
+  b2bua?: {
+    calls(): LiveCall[];
+    handOver(
+      callId: string,
+      adopt: (party: AdoptedParty, side: "a" | "b") => Promise<boolean>,
+    ): Promise<{ a: boolean; b: boolean }>;
+  };
+  /** Takes a party over as a local call run by an application (LocalCalls.adopt). */
+  adopt?(options: AdoptedParty & { handler: LocalCallHandler }): Promise<boolean>;
 }
 
 /** The codecs an originated leg offers: the media plane's (wideband first) and telephone-event. */
@@ -229,6 +263,60 @@ export function createCalls(deps: CallsDeps): Calls {
 
   const aliases = new WeakMap<CallLeg, CallLeg>();
   const real = (leg: CallLeg) => aliases.get(leg) ?? leg;
+  /** The handle a feature holds for a leg (the wrapper `legsOf` returned), for `partnerOf`. */
+  const faces = new WeakMap<CallLeg, CallLeg>();
+
+  const legsOf = async (callId: string): Promise<[CallLeg, CallLeg]> => {
+    const { b2bua, adopt } = deps;
+    if (b2bua === undefined || adopt === undefined) {
+      throw new RangeError("legsOf: no phone-to-phone calls here");
+    }
+    const legs: { a?: CallLeg; b?: CallLeg } = {};
+    const taken = await b2bua.handOver(callId, (party, side) => {
+      const app: Application<null> = {
+        name: "call-party",
+        run(l) {
+          legs[side] = l;
+          l.answer();
+        },
+      };
+      return adopt({ ...party, handler: applicationHandler(app, null, appDeps) });
+    });
+    const a = legs.a;
+    const b = legs.b;
+    if (!taken.a || !taken.b || a === undefined || b === undefined || !controlOf(a) || !controlOf(b)) {
+      a?.hangup("the other party could not be taken over");
+      b?.hangup("the other party could not be taken over");
+      throw new Error(`legsOf: the parties of call ${callId} could not be taken over`);
+    }
+    // Still bridged in the media worker (the call's own bridge): only the pairing is recorded here.
+    partners.set(a, b);
+    partners.set(b, a);
+    const together = (x: CallLeg, y: CallLeg) =>
+      void x.ended.then(() => {
+        const p = partners.get(x);
+        forget(x);
+        if (p === y && controlOf(y) !== undefined) y.hangup("the other party hung up");
+      });
+    together(a, b);
+    together(b, a);
+    const face = (l: CallLeg): CallLeg => {
+      const f: CallLeg = {
+        ...l,
+        // Joining a room leaves the pair: the other party no longer goes down with this one.
+        joinMix: async (room, options) => {
+          if (l.joinMix === undefined) throw new Error("joinMix: no mixer in the media plane");
+          forget(l);
+          await l.joinMix(room, options);
+        },
+      };
+      aliases.set(f, l);
+      faces.set(l, f);
+      return f;
+    };
+    deps.log.info("call parties taken as legs", { call: callId });
+    return [face(a), face(b)];
+  };
 
   return {
     originate: originateLeg,
@@ -240,6 +328,15 @@ export function createCalls(deps: CallsDeps): Calls {
       await bridge(partner, real(newLeg));
       old.hangup("replaced");
     },
-    partnerOf: (leg) => partners.get(real(leg)),
+    partnerOf: (leg) => {
+      const p = partners.get(real(leg));
+      return p === undefined ? undefined : faces.get(p) ?? p;
+    },
+    find: (query = {}) =>
+      (deps.b2bua?.calls() ?? []).filter((c) =>
+        c.state === "answered" &&
+        (query.extension === undefined || c.caller === query.extension || c.callee === query.extension)
+      ),
+    legsOf,
   };
 }

@@ -974,8 +974,9 @@ export class LocalCalls {
     // Forget the dialog after Timer J so a retransmitted BYE still gets its 200.
     this.#registry.linger(call.dialog.callId, call.tag);
     o.clock.setTimeout(() => this.#calls.delete(call.id), DIALOG_LINGER_MS);
+    // Untapping may fail (the tap never started): the leg's ports are released all the same.
+    await o.media.tap(call.leg.legId, false).catch(() => {});
     try {
-      await o.media.tap(call.leg.legId, false);
       await o.media.releaseLeg(call.leg.legId);
     } catch (e) {
       o.log.error("releasing a media leg failed", { error: e as Error });

@@ -8,7 +8,7 @@
  * a moderator's `5` locks or unlocks the room. The web UI mutes, kicks and locks through `Rooms`.
  * @module
  */
-import type { CallLeg } from "../../call/mod.ts";
+import type { CallLeg, Calls } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { countWords } from "../../media/prompts/mod.ts";
 import type { ConferenceRoom, ConferenceStore } from "./store.ts";
@@ -200,6 +200,11 @@ export interface ConferenceDeps {
 export const JOIN_TONE = "!660/120,!990/160";
 export const LEAVE_TONE = "!990/120,!660/160";
 
+/** Play a short tone to each of `legs` (join and leave tones). */
+function tone(legs: CallLeg[], spec: string): void {
+  for (const l of legs) void l.play({ tone: spec, durationMs: 280 }).catch(() => {});
+}
+
 /** Answer and wait until the call is up (as voicemail's `answerAndWait`). */
 async function answerAndWait(leg: CallLeg): Promise<boolean> {
   leg.answer();
@@ -215,6 +220,127 @@ async function answerAndWait(leg: CallLeg): Promise<boolean> {
   return false;
 }
 
+/**
+ * A leg in a room until it ends: listed in `rooms`, joined to the room's mix (voice activity
+ * reported), a join tone to the others, `*` toggles its own mute and a moderator's `5` the lock;
+ * when the leg ends it leaves the mix and the others hear a leave tone. `onJoined` is told once the
+ * leg is in the mix. Used by the application and by merging a call into a room (`mergeCall`).
+ */
+export async function participate(
+  deps: Pick<ConferenceDeps, "rooms" | "log">,
+  leg: CallLeg,
+  room: ConferenceRoom,
+  role: "moderator" | "participant",
+  onJoined?: () => void,
+): Promise<void> {
+  const { rooms, log } = deps;
+  if (leg.joinMix === undefined) throw new Error("conference: the media plane has no mixer");
+  let id: string | undefined;
+  let ended = false;
+  void leg.ended.then(() => (ended = true));
+  try {
+    if (ended) return;
+    id = rooms.add(room.number, {
+      leg,
+      caller: leg.info.caller,
+      codec: leg.info.codec,
+      joinedAt: Date.now(),
+      muted: false,
+      talking: false,
+      moderator: role === "moderator",
+    });
+    const me = id;
+    await leg.joinMix(mixIdOf(room.number), {
+      sampleRate: 16000,
+      onTalking: (talking) => rooms.setTalking(room.number, me, talking),
+    });
+    onJoined?.();
+    log.info("conference joined", {
+      room: room.number,
+      caller: leg.info.caller,
+      participant: me,
+      moderator: role === "moderator",
+      count: rooms.count(room.number),
+    });
+    if (room.tones) tone(rooms.othersOf(room.number, me), JOIN_TONE);
+    const off = leg.on((ev) => {
+      if (ev.type !== "dtmf") return;
+      if (ev.digit === "*") {
+        const muted = !rooms.isMuted(room.number, me);
+        void rooms.setMuted(room.number, me, muted)
+          .then(() => leg.play({ tone: muted ? "!440/150" : "!880/150", durationMs: 150 }))
+          .catch(() => {});
+      } else if (ev.digit === "5" && rooms.isModerator(room.number, me)) {
+        rooms.setLocked(room.number, !rooms.isLocked(room.number));
+        void leg.play({ tone: "!523/120,!0/60,!523/120", durationMs: 300 }).catch(() => {});
+      }
+    });
+    await leg.ended;
+    off();
+  } catch (e) {
+    log.warn("conference: participant ended", {
+      room: room.number,
+      caller: leg.info.caller,
+      error: e as Error,
+    });
+    leg.hangup("conference failed");
+  } finally {
+    if (id !== undefined) {
+      await leg.leaveMix?.().catch(() => {});
+      rooms.remove(room.number, id);
+      log.info("conference left", { room: room.number, caller: leg.info.caller, participant: id });
+      if (room.tones) tone(rooms.othersOf(room.number, id), LEAVE_TONE);
+    }
+  }
+}
+
+/** Why merging a call into a room was refused: the HTTP status and what is wrong. */
+export class MergeRefused extends Error {
+  constructor(readonly status: 404 | 409, message: string) {
+    super(message);
+    this.name = "MergeRefused";
+  }
+}
+
+/**
+ * Merge an answered phone-to-phone call into a room (three-way calling): both parties become legs
+ * of the box (`calls.legsOf`) and join the room as participants (no PIN asked: an admin's action),
+ * each then staying until it hangs up. Resolves once both are in the mix, with their extensions.
+ * `MergeRefused` 404 for an unknown call, 409 for a locked room, one too full for two more, or a
+ * call that cannot be taken now (not confirmed yet, a transfer in progress).
+ */
+export async function mergeCall(
+  deps: Pick<ConferenceDeps, "rooms" | "log">,
+  calls: Pick<Calls, "find" | "legsOf">,
+  callId: string,
+  room: ConferenceRoom,
+): Promise<string[]> {
+  const { rooms, log } = deps;
+  const refuse = (status: 404 | 409, message: string): never => {
+    log.warn("conference: merge refused", { room: room.number, call: callId, why: message });
+    throw new MergeRefused(status, message);
+  };
+  if (!calls.find().some((c) => c.id === callId)) refuse(404, `no answered call ${callId}`);
+  if (rooms.isLocked(room.number)) refuse(409, `conference room ${room.number} is locked`);
+  if (rooms.count(room.number) + 2 > room.maxParticipants) {
+    refuse(409, `conference room ${room.number} has no room for two more (limit ${room.maxParticipants})`);
+  }
+  let legs: CallLeg[] = [];
+  try {
+    legs = await calls.legsOf(callId);
+  } catch (e) {
+    refuse(409, (e as Error).message);
+  }
+  await Promise.all(legs.map((leg) =>
+    new Promise<void>((joined) => {
+      void participate(deps, leg, room, "participant", joined).finally(joined);
+    })
+  ));
+  const parties = legs.map((l) => l.info.caller);
+  log.info("call merged into conference", { room: room.number, call: callId, parties });
+  return parties;
+}
+
 /** The `conference` application: args `{room}` (the room number). */
 export function conferenceApplication(deps: ConferenceDeps) {
   const { store, rooms, prompts, log } = deps;
@@ -227,9 +353,6 @@ export function conferenceApplication(deps: ConferenceDeps) {
       log.debug("conference prompt not played", { text, error: e as Error });
       await leg.play({ tone: "!440/200", durationMs: 200 }).catch(() => {});
     }
-  };
-  const tone = (legs: CallLeg[], spec: string) => {
-    for (const l of legs) void l.play({ tone: spec, durationMs: 280 }).catch(() => {});
   };
 
   /** Ask for the PIN: "moderator", "participant", or null when every attempt failed or the call ended. */
@@ -325,62 +448,7 @@ export function conferenceApplication(deps: ConferenceDeps) {
             : `There ${n === 1 ? "is" : "are"} ${countWords(n, "other participant")} in this conference.`,
         );
       }
-      let id: string | undefined;
-      let ended = false;
-      void leg.ended.then(() => (ended = true));
-      try {
-        if (ended) return;
-        id = rooms.add(room.number, {
-          leg,
-          caller: leg.info.caller,
-          codec: leg.info.codec,
-          joinedAt: Date.now(),
-          muted: false,
-          talking: false,
-          moderator: role === "moderator",
-        });
-        const me = id;
-        await leg.joinMix(mixIdOf(room.number), {
-          sampleRate: 16000,
-          onTalking: (talking) => rooms.setTalking(room.number, me, talking),
-        });
-        log.info("conference joined", {
-          room: room.number,
-          caller: leg.info.caller,
-          participant: me,
-          moderator: role === "moderator",
-          count: rooms.count(room.number),
-        });
-        if (room.tones) tone(rooms.othersOf(room.number, me), JOIN_TONE);
-        const off = leg.on((ev) => {
-          if (ev.type !== "dtmf") return;
-          if (ev.digit === "*") {
-            const muted = !rooms.isMuted(room.number, me);
-            void rooms.setMuted(room.number, me, muted)
-              .then(() => leg.play({ tone: muted ? "!440/150" : "!880/150", durationMs: 150 }))
-              .catch(() => {});
-          } else if (ev.digit === "5" && rooms.isModerator(room.number, me)) {
-            rooms.setLocked(room.number, !rooms.isLocked(room.number));
-            void leg.play({ tone: "!523/120,!0/60,!523/120", durationMs: 300 }).catch(() => {});
-          }
-        });
-        await leg.ended;
-        off();
-      } catch (e) {
-        log.warn("conference: participant ended", {
-          room: room.number,
-          caller: leg.info.caller,
-          error: e as Error,
-        });
-        leg.hangup("conference failed");
-      } finally {
-        if (id !== undefined) {
-          await leg.leaveMix?.().catch(() => {});
-          rooms.remove(room.number, id);
-          log.info("conference left", { room: room.number, caller: leg.info.caller, participant: id });
-          if (room.tones) tone(rooms.othersOf(room.number, id), LEAVE_TONE);
-        }
-      }
+      await participate(deps, leg, room, role);
     },
   };
 }

@@ -13,11 +13,18 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Context, Hono } from "hono";
-import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type { Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import * as m065 from "../../storage/migrations/065_conference.ts";
-import { conferenceApplication, type ConferenceDeps, type ConferencePrompts, Rooms } from "./app.ts";
+import {
+  conferenceApplication,
+  type ConferenceDeps,
+  type ConferencePrompts,
+  mergeCall,
+  MergeRefused,
+  Rooms,
+} from "./app.ts";
 import { checkRoom, type ConferenceRoom, type ConferenceStore, createConferenceStore } from "./store.ts";
 import { openapi } from "./openapi.ts";
 
@@ -45,6 +52,8 @@ export function conferenceFeature(
   const { log } = options;
   const store = createConferenceStore(options.db);
   const rooms = new Rooms(log);
+  /** The call-control API (merging a phone-to-phone call into a room). */
+  let calls: Calls | undefined;
   let claims: Claim[] | undefined;
   const numbers = () =>
     claims ??= store.list().map((r) => ({
@@ -84,6 +93,9 @@ export function conferenceFeature(
       },
     },
     applications: [conferenceApplication(deps)],
+    useCalls(c) {
+      calls = c;
+    },
     web: {
       openapi,
       pages: [{
@@ -139,6 +151,26 @@ export function conferenceFeature(
           return v;
         };
         api.use("/conference/*", kit.requireAdmin);
+        // Three-way calling: both parties of an answered phone-to-phone call join a room.
+        api.post("/calls/:id/merge", kit.requireAdmin, async (c) => {
+          const body = await json(c);
+          if (typeof body.room !== "string" || body.room === "") kit.fail(400, "room must be a room number");
+          const room = store.get(body.room);
+          if (room === undefined) {
+            kit.fail(404, `no conference room ${JSON.stringify(body.room.slice(0, 20))}`);
+          }
+          if (calls === undefined) kit.fail(503, "the call engine is not running");
+          const callId = c.req.param("id");
+          let parties: string[];
+          try {
+            parties = await mergeCall(deps, calls, callId, room);
+          } catch (e) {
+            if (e instanceof MergeRefused) kit.fail(e.status, e.message);
+            throw e;
+          }
+          kit.audit(c, "conference.merge", `${callId} ${room.number}`);
+          return c.json({ merged: parties, ...rooms.state(room.number) });
+        });
         api.get("/conference/rooms", (c) => c.json({ rooms: store.list().map(view) }));
         api.get("/conference/rooms/:number", (c) => c.json(view(roomOf(c))));
         api.put("/conference/rooms/:number", async (c) => {

@@ -60,6 +60,19 @@ export const openapi: Readonly<Record<string, unknown>> = {
       responses: { 200: { description: "{kicked}" }, 404: { description: "no such participant" } },
     },
   },
+  "/api/calls/{id}/merge": {
+    parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+    post: {
+      summary:
+        "Merge an answered phone-to-phone call (its id from GET /api/calls) into a conference room: {room}; both parties join it",
+      responses: {
+        200: { description: "{merged: [the two extensions], number, locked, participants}" },
+        400: { description: "no room in the body" },
+        404: { description: "no such room or no such answered call" },
+        409: { description: "room locked or full, or the call cannot be taken now" },
+      },
+    },
+  },
   "/api/conference/events": {
     get: {
       summary: "Server-sent events: `rooms` with every active room's live state on each change",

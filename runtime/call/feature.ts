@@ -9,9 +9,9 @@
  * - `applications`: call-control applications by name (application.ts),
  * - `eventPackages`: SIP event packages it serves (announced in Allow-Events, methods.ts),
  * - `hold`: a hold handler (music on hold),
- * - `useCalls`: receives the call-control API (`Calls`, calls.ts: originate, bridge, replace)
- *   once the engine is wired, for features that start or join calls themselves (park recall,
- *   wake-up calls, queues),
+ * - `useCalls`: receives the call-control API (`Calls`, calls.ts: originate, bridge, replace, and
+ *   find/legsOf for the parties of phone-to-phone calls) once the engine is wired, for features that
+ *   start or join calls themselves (park recall, wake-up calls, queues, conference merge),
  * - `web`: routes (a function the appliance hands the web app to; runtime never imports web),
  *   pages for the navigation, and OpenAPI path entries.
  *

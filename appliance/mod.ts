@@ -608,7 +608,22 @@ export async function startAppliance(
       }),
       trunks.feature,
       // Call park: 700 parks (by blind transfer or dialling it), 701-708 retrieve, recall after PBX_PARK_SECONDS.
-      parkFeature({ prompts, clock, log: log.child("park"), timeoutMs: config.parkSeconds * 1000 }),
+      // *85 parks too; a transfer to a free slot parks there; a lot setting pages the slot on a zone.
+      parkFeature({
+        prompts,
+        clock,
+        log: log.child("park"),
+        timeoutMs: config.parkSeconds * 1000,
+        settings: storage.settings,
+        lookup: (n) => featurePlan.lookup(n),
+        numberInUse: (n) => numberHolder(n, "park"),
+        // Park and page: the paging application, by name, hears the announcement.
+        runApplication: async (name, leg, args) => {
+          const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
+          if (app === undefined) throw new Error(`no application ${name}`);
+          await app.run(leg, args);
+        },
+      }),
       // Conference rooms (/api/conference, /conference): mixing in the media worker's mix rooms.
       conferenceFeature({
         db: storage.db,

@@ -140,7 +140,11 @@ export interface B2buaOptions {
    * A number the box answers itself (park, IVR, voicemail): how to hand a party over to it (a blind
    * transfer to that number). Undefined for numbers that ring phones. `LocalCalls.adopt` fits.
    */
-  applicationFor?(number: string): ((party: AdoptedParty) => Promise<boolean>) | undefined;
+  applicationFor?(
+    number: string,
+  ):
+    | ((party: AdoptedParty) => Promise<boolean | { status: number; reason?: string | undefined }>)
+    | undefined;
   /**
    * Told when a call's two media legs are bridged (answer): call recording starts here. The legs
    * are released when the call ends, which ends any recording of them.
@@ -2270,7 +2274,12 @@ export class B2bua {
    * NOTIFY 100 then 200 and BYE, this call ends with a record "transferred to N". A held party is
    * resumed first (re-INVITE to sendrecv) so it hears the application and its digits arrive.
    */
-  #toApplication(call: Call, side: Side, number: string, adopt: (p: AdoptedParty) => Promise<boolean>): void {
+  #toApplication(
+    call: Call,
+    side: Side,
+    number: string,
+    adopt: (p: AdoptedParty) => Promise<boolean | { status: number; reason?: string | undefined }>,
+  ): void {
     const o = this.#o;
     const stays: Side = side === "a" ? "b" : "a";
     call.transfer = {
@@ -2321,8 +2330,12 @@ export class B2bua {
         return false;
       });
       if (call.state === "ended") return;
-      if (!taken) {
-        this.#notifyRefer(call, "SIP/2.0 480 Temporarily Unavailable", true);
+      if (taken !== true) {
+        // The application's own refusal (park: "486 Busy Here (park slot 702 is taken)"), else 480.
+        const frag = taken === false
+          ? "SIP/2.0 480 Temporarily Unavailable"
+          : `SIP/2.0 ${taken.status} ${(taken.reason ?? "Refused").replace(/[\r\n]/g, " ")}`;
+        this.#notifyRefer(call, frag, true);
         call.transfer = undefined;
         if (t.transferorGone) void this.#hangup(call, "system", side);
         return;

@@ -2,7 +2,10 @@
  * Call park through the real appliance, sipp on every side: 201 blind-transfers 202 to the park
  * number 700 (REFER), 202 is parked in slot 701 and hears the slot; 203 dials 701 and is bridged to
  * 202; an empty slot answers 404; a call nobody retrieves rings the parker (201) back after
- * PBX_PARK_SECONDS and is bridged to it.
+ * PBX_PARK_SECONDS and is bridged to it. The park feature code *85 parks like 700; a blind
+ * transfer to a free slot (702) parks there (directed park), one to a taken slot is refused with a
+ * NOTIFY "486 Busy Here (park slot 702 is taken)" and the call stays with the transferor; a slot
+ * range that would take an extension's number is refused (409).
  */
 import { ok } from "node:assert";
 import { runSipp } from "../_harness/mod.ts";
@@ -12,14 +15,14 @@ import { pickerScenario } from "./_attended.ts";
 Deno.test("park: blind transfer to 700, retrieve from 701, empty slot 404, timeout recall", async (t) => {
   const tmp = Deno.makeTempDirSync({ prefix: "pbx-park-e2e-" });
   const pbx = await startPbx({ PBX_PARK_SECONDS: "6" });
-  const transfer = () =>
+  const transfer = (referTo = "700", service = "202", scenario = "uac_refer_blind.xml") =>
     runSipp({
-      scenario: "uac_refer_blind.xml",
+      scenario,
       target: pbx.target,
       user: "201",
       password: EXT["201"],
-      service: "202",
-      keys: { refer_to: "700" },
+      service,
+      keys: { refer_to: referTo },
       timeoutSec: 40,
     });
   const dial = (name: string, number: string, status: number) => {
@@ -60,6 +63,37 @@ Deno.test("park: blind transfer to 700, retrieve from 701, empty slot 404, timeo
         assertOk(await parked.done, "202 got BYE after the recall ended");
         ok(/park timeout: ringing the parker slot=701 parker=201/.test(pbx.app.logs()));
         ok(/park recall slot=701 parker=201 outcome=answered/.test(pbx.app.logs()));
+      }),
+    );
+
+    await t.step(
+      "*85 parks in 701; a transfer to 702 parks there; a second one to 702 is refused (486); both retrieved",
+      withLogs(pbx, async () => {
+        // No recall during this step, however slow the machine.
+        await pbx.api.put("/api/park/settings", { timeoutSec: 300 });
+        const clash = await pbx.api.request("PUT", "/api/park/settings", { firstSlot: "201", slots: 3 });
+        ok(
+          clash.status === 409 && /taken by extension 201/.test(JSON.stringify(clash.body)),
+          JSON.stringify(clash),
+        );
+        await using p202 = await phone(pbx, "202", "uas_answer.xml");
+        await using p203 = await phone(pbx, "203", "uas_answer.xml", { calls: 2 });
+        assertOk(await transfer("*85"), "201 transfers 202 to *85");
+        await pbx.app.waitForLog(/call parked slot=701 caller=202 parker=201/, 10_000);
+        assertOk(await transfer("702", "203"), "201 transfers 203 to the free slot 702");
+        await pbx.app.waitForLog(/call parked slot=702 caller=203 parker=201/, 10_000);
+        const refused = await transfer("702", "203", "uac_refer_refused.xml");
+        assertOk(refused, "the transfer to the taken slot 702 is refused in the NOTIFY");
+        ok(
+          /refused sipfrag: SIP\/2.0 486 Busy Here \(park slot 702 is taken\)/.test(refused.logs),
+          refused.logs,
+        );
+        ok(/directed park refused: slot taken slot=702 caller=203 by=201/.test(pbx.app.logs()));
+        assertOk(await dial("get701", "701", 200), "701 retrieved");
+        assertOk(await p202.done, "202 got BYE after the retriever hung up");
+        assertOk(await dial("get702", "702", 200), "702 retrieved");
+        assertOk(await p203.done, "203's two calls ended");
+        await pbx.api.put("/api/park/settings", { timeoutSec: 6 });
       }),
     );
   } finally {

@@ -1,7 +1,7 @@
 /**
  * The Call park page (runtime/features/park) in chromium against the real appliance: the settings
  * form refuses a recall destination that is not in the number plan (the server's reason shown) and
- * saves a timeout; a sipp call parked by blind transfer (201 transfers 202 to 700) appears in slot
+ * saves a timeout and park keys per slot; a sipp call parked by blind transfer (201 transfers 202 to 700) appears in slot
  * 701 without a reload (SSE: slot, parked caller, who parked it, since when) and disappears when 203
  * retrieves it by dialling 701.
  */
@@ -41,9 +41,11 @@ Deno.test({
       await page.getByText("recallTo: 999 is not in the number plan").waitFor();
       await page.getByLabel(/^Recall destination/).fill("");
       await page.getByLabel("Seconds before a parked call rings back").fill("240");
+      await page.getByLabel("Park keys on phones").selectOption("slots");
       await page.getByRole("button", { name: "Save park settings" }).click();
       await page.getByText("Park settings saved.").waitFor();
       await page.getByText(/Recall after 240 s to the extension that parked/).waitFor();
+      eq((await pbx.api.get<{ settings: { phoneKeys: string } }>("/api/park")).settings.phoneKeys, "slots");
 
       await using parked = await phone(pbx, "202", "uas_answer.xml");
       assertOk(

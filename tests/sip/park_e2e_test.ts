@@ -5,7 +5,8 @@
  * PBX_PARK_SECONDS and is bridged to it. The park feature code *85 parks like 700; a blind
  * transfer to a free slot (702) parks there (directed park), one to a taken slot is refused with a
  * NOTIFY "486 Busy Here (park slot 702 is taken)" and the call stays with the transferor; a slot
- * range that would take an extension's number is refused (409).
+ * range that would take an extension's number is refused (409). A BLF key on a slot (SUBSCRIBE
+ * dialog to 701) sees it confirmed while a call is parked there and terminated once retrieved.
  */
 import { ok } from "node:assert";
 import { runSipp } from "../_harness/mod.ts";
@@ -93,7 +94,29 @@ Deno.test("park: blind transfer to 700, retrieve from 701, empty slot 404, timeo
         assertOk(await p202.done, "202 got BYE after the retriever hung up");
         assertOk(await dial("get702", "702", 200), "702 retrieved");
         assertOk(await p203.done, "203's two calls ended");
-        await pbx.api.put("/api/park/settings", { timeoutSec: 6 });
+      }),
+    );
+
+    await t.step(
+      "BLF on slot 701: confirmed while 202 is parked there (remote 202), terminated once retrieved",
+      withLogs(pbx, async () => {
+        await using _p202 = await phone(pbx, "202", "uas_answer.xml");
+        const watcher = runSipp({
+          scenario: "subscribe_dialog_park.xml",
+          target: pbx.target,
+          user: "203",
+          password: EXT["203"],
+          service: "701",
+          keys: { event: "dialog", accept: "application/dialog-info+xml", expires: "300" },
+          timeoutSec: 60,
+        });
+        await pbx.app.waitForLog(/subscription event=dialog resource=701 subscriber=203 expires=300/, 10_000);
+        assertOk(await transfer("700"), "201 parks 202");
+        await pbx.app.waitForLog(/call parked slot=701 caller=202 parker=201/, 10_000);
+        assertOk(await dial("get701b", "701", 200), "701 retrieved");
+        const w = await watcher;
+        assertOk(w, "the slot's watcher");
+        ok(/<state>confirmed<\/state>.*<identity>sip:202@/s.test(w.messages), w.messages.slice(-3000));
       }),
     );
   } finally {

@@ -46,6 +46,19 @@ export interface ParkSettings {
   recallTo: string | null;
   /** A paging zone or group number the slot is announced on; null: no announcement. */
   pageZone: string | null;
+  /**
+   * Keys provisioning adds to every assigned phone: "slots" one key per slot (BLF on the slot:
+   * lit while a call is parked there; pressed, it retrieves, or parks the call in progress),
+   * "code" one park key dialling the park number, "none" (the default) nothing.
+   */
+  phoneKeys: "none" | "code" | "slots";
+}
+
+/** A key provisioning puts on phones for park ("parkslot": BLF on a slot; "park": the park number). */
+export interface ParkPhoneKey {
+  type: "park" | "parkslot";
+  value: string;
+  label: string;
 }
 
 /** Options of `parkFeature`. */
@@ -102,7 +115,17 @@ const DIGITS = /^[0-9]{1,12}$/;
 /** The park feature; `parked()` lists the occupied slots (for tests and the API). */
 export function parkFeature(
   options: ParkOptions,
-): FeatureModule & { parked(): string[]; calls(): ParkedCall[]; settings(): ParkSettings } {
+): FeatureModule & {
+  parked(): string[];
+  calls(): ParkedCall[];
+  settings(): ParkSettings;
+  /** Whether `n` is one of the lot's slot numbers now (BLF on a slot). */
+  isSlot(n: string): boolean;
+  /** The keys provisioning adds to phones (the `phoneKeys` setting). */
+  phoneKeys(): ParkPhoneKey[];
+  /** Called on every change of the slots or the settings; returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
+} {
   const base = options.number ?? "700";
   const defaults: ParkSettings = {
     firstSlot: String(Number(base) + 1),
@@ -110,6 +133,7 @@ export function parkFeature(
     timeoutSec: Math.round((options.timeoutMs ?? 60_000) / 1000),
     recallTo: null,
     pageZone: null,
+    phoneKeys: "none",
   };
   const stored = options.settings?.get<Partial<ParkSettings>>("park.lot");
   let lot: ParkSettings = { ...defaults, ...(stored ?? {}) };
@@ -342,6 +366,12 @@ export function parkFeature(
       next[k] = v;
     };
     int("slots", 1, 50);
+    if (body.phoneKeys !== undefined) {
+      if (body.phoneKeys !== "none" && body.phoneKeys !== "code" && body.phoneKeys !== "slots") {
+        throw new RangeError('phoneKeys: "none", "code" or "slots"');
+      }
+      next.phoneKeys = body.phoneKeys;
+    }
     int("timeoutSec", 5, 3600);
     for (const k of ["recallTo", "pageZone"] as const) {
       const v = body[k];
@@ -409,6 +439,7 @@ export function parkFeature(
         timeoutSec: lot.timeoutSec,
         recallTo: lot.recallTo ?? "parker",
         pageZone: lot.pageZone ?? "none",
+        phoneKeys: lot.phoneKeys,
       });
       kit.audit(c, "park.settings", JSON.stringify(lot));
       changed();
@@ -505,6 +536,12 @@ export function parkFeature(
                 <input id="park-recall" name="recallTo" inputmode="tel" autocomplete="off">
                 <label for="park-zone">Announce the slot on paging zone or group (empty: no announcement)</label>
                 <input id="park-zone" name="pageZone" inputmode="tel" autocomplete="off">
+                <label for="park-keys">Park keys on phones</label>
+                <select id="park-keys" name="phoneKeys">
+                  <option value="none">None</option>
+                  <option value="code">One key: park (dials the park number)</option>
+                  <option value="slots">One key per slot (lit while a call is parked there)</option>
+                </select>
                 <div class="buttons"><button type="submit">Save park settings</button></div>
               </form>
             </section>
@@ -514,6 +551,17 @@ export function parkFeature(
     parked: () => [...slots.keys()],
     calls: list,
     settings: () => lot,
+    isSlot: (n) => slotNumbers.includes(n),
+    phoneKeys: () =>
+      lot.phoneKeys === "slots"
+        ? slotNumbers.map((n) => ({ type: "parkslot", value: n, label: `Park ${n}` }))
+        : lot.phoneKeys === "code"
+        ? [{ type: "park", value: base, label: "Park" }]
+        : [],
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }
 
@@ -528,7 +576,7 @@ const PARK_OPENAPI: Readonly<Record<string, unknown>> = {
   "/api/park/settings": {
     put: {
       summary:
-        "Change the park lot: firstSlot, slots (1-50), timeoutSec (5-3600), recallTo (a dialplan number or null: the parker), pageZone (a paging zone or group or null); 400 bad value, 404 unknown number, 409 a slot number taken",
+        "Change the park lot: firstSlot, slots (1-50), timeoutSec (5-3600), recallTo (a dialplan number or null: the parker), pageZone (a paging zone or group or null), phoneKeys (none, code: one key dialling the park number, slots: a BLF key per slot, on every assigned phone); 400 bad value, 404 unknown number, 409 a slot number taken",
       requestBody: {
         required: true,
         content: {
@@ -541,6 +589,7 @@ const PARK_OPENAPI: Readonly<Record<string, unknown>> = {
                 timeoutSec: { type: "integer", minimum: 5, maximum: 3600 },
                 recallTo: { type: ["string", "null"] },
                 pageZone: { type: ["string", "null"] },
+                phoneKeys: { type: "string", enum: ["none", "code", "slots"] },
               },
             },
           },

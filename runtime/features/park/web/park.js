@@ -12,6 +12,7 @@ const fillForm = (s) => {
   $("#park-timeout").value = String(s.timeoutSec);
   $("#park-recall").value = s.recallTo ?? "";
   $("#park-zone").value = s.pageZone ?? "";
+  $("#park-keys").value = s.phoneKeys ?? "none";
 };
 
 const show = ({ settings, slots, parked }) => {
@@ -49,6 +50,7 @@ startPage(async () => {
       timeoutSec: Number(v.timeoutSec),
       recallTo: v.recallTo.trim() || null,
       pageZone: v.pageZone.trim() || null,
+      phoneKeys: v.phoneKeys,
     });
     fillForm(saved);
     return "Park settings saved.";

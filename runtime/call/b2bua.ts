@@ -1997,13 +1997,20 @@ export class B2bua {
   async pickup(
     invite: SipRequest,
     tx: ServerTransaction,
-    options: { caller: string; source: Peer; extension?: string | undefined },
+    options: {
+      caller: string;
+      source: Peer;
+      extension?: string | undefined;
+      /** Group pickup: only calls ringing at a callee this allows (the picker's pickup groups). */
+      allowed?: ((callee: string) => boolean) | undefined;
+    },
   ): Promise<boolean> {
     const ringing = [...this.#calls.values()]
       .filter((c) =>
         (c.state === "ringing" || c.state === "trying") && c.aTx !== undefined && !c.delayedOffer &&
         c.aOffer !== undefined && c.joinInto === undefined && c.caller !== options.caller &&
-        c.callee !== options.caller && (options.extension === undefined || c.callee === options.extension)
+        c.callee !== options.caller && (options.extension === undefined || c.callee === options.extension) &&
+        (options.allowed === undefined || options.allowed(c.callee))
       )
       .sort((x, y) => x.startedAt - y.startedAt);
     const z = ringing[0];

@@ -6,7 +6,8 @@
  * transfer to a free slot (702) parks there (directed park), one to a taken slot is refused with a
  * NOTIFY "486 Busy Here (park slot 702 is taken)" and the call stays with the transferor; a slot
  * range that would take an extension's number is refused (409). A BLF key on a slot (SUBSCRIBE
- * dialog to 701) sees it confirmed while a call is parked there and terminated once retrieved.
+ * dialog to 701) sees it confirmed while a call is parked there and terminated once retrieved. With
+ * a recall destination set (203), a timed-out call rings 203 instead of the parker.
  */
 import { ok } from "node:assert";
 import { runSipp } from "../_harness/mod.ts";
@@ -117,6 +118,21 @@ Deno.test("park: blind transfer to 700, retrieve from 701, empty slot 404, timeo
         const w = await watcher;
         assertOk(w, "the slot's watcher");
         ok(/<state>confirmed<\/state>.*<identity>sip:202@/s.test(w.messages), w.messages.slice(-3000));
+      }),
+    );
+
+    await t.step(
+      "recall destination 203: a call nobody retrieves rings 203, not the parker",
+      withLogs(pbx, async () => {
+        await pbx.api.put("/api/park/settings", { timeoutSec: 5, recallTo: "203" });
+        await using p202 = await phone(pbx, "202", "uas_answer.xml");
+        await using p203 = await phone(pbx, "203", "uas_answer_hangup.xml");
+        assertOk(await transfer("700"), "201 parks 202");
+        await pbx.app.waitForLog(/call parked slot=701 caller=202 parker=201/, 10_000);
+        assertOk(await p203.done, "203 was rung, answered and hung up");
+        assertOk(await p202.done, "202 got BYE after the recall ended");
+        ok(/park timeout: ringing the parker slot=701 parker=203/.test(pbx.app.logs()));
+        ok(/park recall slot=701 parker=203 outcome=answered/.test(pbx.app.logs()));
       }),
     );
   } finally {

@@ -251,6 +251,7 @@ export function parkFeature(
         leg.hangup("park timeout");
         return;
       }
+      // "parker" is who is rung back: the recall destination when one is set.
       log.info("park timeout: ringing the parker", { slot, parker: to });
       const back = lot.recallTo !== null
         ? await leg.dial(lot.recallTo)

@@ -40,6 +40,28 @@ import type { FailureKind } from "../runtime/call/route/mod.ts";
 import type { Storage } from "../runtime/storage/mod.ts";
 import type { Logger } from "../runtime/log/mod.ts";
 
+/** The default call and pickup group of an extension that names none (FreePBX's default 1). */
+export const DEFAULT_PICKUP_GROUP = "1";
+
+/** An extension's groups from its options (`callGroups`/`pickupGroups`); absent: the default group. */
+export function groupsOf(
+  options: Record<string, unknown> | undefined,
+  key: "callGroups" | "pickupGroups",
+): string[] {
+  const v = options?.[key];
+  return Array.isArray(v) ? v.filter((g): g is string => typeof g === "string") : [DEFAULT_PICKUP_GROUP];
+}
+
+/**
+ * Group pickup (Asterisk callgroup/pickupgroup): `picker` may answer a call ringing at `callee`
+ * when one of the callee's call groups is one of the picker's pickup groups.
+ */
+export function mayPickUp(storage: Pick<Storage, "extensions">, picker: string, callee: string): boolean {
+  const mine = new Set(groupsOf(storage.extensions.get(picker)?.options, "pickupGroups"));
+  if (mine.size === 0) return false;
+  return groupsOf(storage.extensions.get(callee)?.options, "callGroups").some((g) => mine.has(g));
+}
+
 /** The route of a number's owner, as configured today (features' routes come from `routeWith`). */
 export function routeFor(match: PlanMatch): Route | undefined {
   const { owner } = match.claim;
@@ -142,7 +164,9 @@ export function createRouter(options: {
     }
     if (d.kind === "application" && d.name === "pickup") {
       const extension = d.args?.extension;
-      return { kind: "pickup", extension: typeof extension === "string" ? extension : undefined };
+      if (typeof extension === "string") return { kind: "pickup", extension };
+      // *8: only calls ringing at an extension in one of the picker's pickup groups.
+      return { kind: "pickup", allowed: (picker, callee) => mayPickUp(options.storage, picker, callee) };
     }
     if (d.kind === "application" && d.name === "paging") {
       const handler = options.paging(dialled);

@@ -3,7 +3,7 @@ import { tempStorage } from "../runtime/storage/_testing.ts";
 import type { Application, FeatureModule, LocalCallHandler } from "../runtime/call/mod.ts";
 import { VirtualClock } from "../runtime/clock/mod.ts";
 import { nullLogger } from "../runtime/log/mod.ts";
-import { createRouter } from "./_dialplan.ts";
+import { createRouter, groupsOf, mayPickUp } from "./_dialplan.ts";
 
 const handler: LocalCallHandler = { accept: () => ({ status: 486, reason: "test" }) };
 
@@ -139,4 +139,22 @@ Deno.test("a ringing target's next follows the route's continuations: busy -> ap
   } finally {
     storage.dispose();
   }
+});
+
+Deno.test("group pickup: a callee's call groups against the picker's pickup groups (absent: group 1)", () => {
+  const opts: Record<string, Record<string, unknown>> = {
+    "201": { callGroups: ["sales"] },
+    "202": {},
+    "203": { pickupGroups: ["support", "sales"] },
+    "204": { pickupGroups: [] },
+  };
+  const storage = {
+    extensions: { get: (n: string) => (n in opts ? { options: opts[n] } : undefined) },
+  } as unknown as Parameters<typeof mayPickUp>[0];
+  eq(mayPickUp(storage, "203", "201"), true, "sales in both");
+  eq(mayPickUp(storage, "203", "202"), false, "202 is in call group 1 only");
+  eq(mayPickUp(storage, "202", "202"), true, "the defaults share group 1");
+  eq(mayPickUp(storage, "202", "201"), false);
+  eq(mayPickUp(storage, "204", "202"), false, "in no pickup group: nothing");
+  eq(groupsOf(undefined, "callGroups"), ["1"]);
 });

@@ -60,6 +60,8 @@ export function startEvents(options: {
    */
   bindings?: (extension: string) => readonly Binding[];
   sweepMs?: number;
+  /** Numbers besides extensions a phone may watch with the dialog package (park slots' BLF keys). */
+  watchable?: (resource: string) => boolean;
 }): EventsService {
   const { storage, publicAddress: domain } = options;
   const core = new EventCore({
@@ -76,7 +78,8 @@ export function startEvents(options: {
   const hub = new ExtensionStateHub({ domain });
   const mwi = new MessageSummaryState();
   const exists = (n: string) => storage.extensions.get(n) !== undefined;
-  core.register(dialogPackage({ source: hub, domain, exists }));
+  const watchable = (n: string) => exists(n) || (options.watchable?.(n) ?? false);
+  core.register(dialogPackage({ source: hub, domain, exists: watchable }));
   core.register(presencePackage({ source: hub, domain, exists }));
   core.register(messageSummaryPackage({ state: mwi, domain, exists }));
   // Unsolicited MWI: to the mailbox's own phones that hold no message-summary subscription for it.

@@ -10,13 +10,19 @@ import type { Hono } from "hono";
 import type { BootConfig } from "./config.ts";
 import type { Logger } from "../runtime/log/mod.ts";
 import { type Clock, realClock } from "../runtime/clock/mod.ts";
-import { readProvisioningSecurity, type Storage } from "../runtime/storage/mod.ts";
+import {
+  type DeviceVendor,
+  phoneKeyCapacity,
+  readProvisioningSecurity,
+  type Storage,
+} from "../runtime/storage/mod.ts";
 import { FEATURE_CODES_SETTING, featureCodes, parsePattern } from "../runtime/call/route/mod.ts";
 import { parseMessage, type Peer, type SipMessage } from "../runtime/sip/mod.ts";
 import {
   type Contact,
   FetchGuard,
   type FetchGuardOptions,
+  type LineKey,
   type PagingGroup,
   previewTemplate,
   type ProvisioningData,
@@ -62,6 +68,8 @@ export interface StartProvisioningOptions {
   guard?: Omit<FetchGuardOptions, "now" | "log"> | undefined;
   /** Paging groups to put into phone files (the paging feature provides them). Default none. */
   pagingGroups?: (() => PagingGroup[]) | undefined;
+  /** Keys every assigned phone gets after its own (createProvisioningData's `extraKeys`). */
+  extraKeys?: (() => readonly LineKey[]) | undefined;
 }
 
 /** A running provisioning service. */
@@ -92,6 +100,25 @@ export interface ProvisioningDataOptions {
   httpPort?: number | (() => number) | undefined;
   pagingGroups?: (() => PagingGroup[]) | undefined;
   log?: Logger | undefined;
+  /**
+   * Keys every assigned phone gets after its own (park slot keys from the park lot's settings): a
+   * key whose value the phone's own keys already have is left out, and so are those past the
+   * model's key count or of a kind its file cannot carry.
+   */
+  extraKeys?: (() => readonly LineKey[]) | undefined;
+}
+
+/** A device's own keys, then the extra ones that fit (see `extraKeys`). */
+function withExtraKeys(
+  d: { vendor: DeviceVendor | null; model: string | null; extension: string | null; lineKeys: LineKey[] },
+  extra: readonly LineKey[],
+): LineKey[] {
+  if (extra.length === 0 || d.extension === null) return d.lineKeys;
+  const cap = phoneKeyCapacity(d.vendor, d.model);
+  if (!cap.types.includes("park")) return d.lineKeys;
+  const have = new Set(d.lineKeys.map((k) => k.value));
+  const add = extra.filter((k) => !have.has(k.value)).slice(0, Math.max(0, cap.max - d.lineKeys.length));
+  return [...d.lineKeys, ...add];
 }
 
 /**
@@ -113,7 +140,7 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
         vendor: d.vendor ?? undefined,
         model: d.model ?? undefined,
         extension: d.extension,
-        lineKeys: d.lineKeys,
+        lineKeys: withExtraKeys(d, options.extraKeys?.() ?? []),
         provisioningOpenUntil: d.provisioningOpenUntil,
         httpUser: d.httpUser,
         httpPassword: d.hasHttpPassword ? storage.devices.httpPassword(d.mac) ?? null : null,
@@ -307,6 +334,7 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     sipPort: options.sipPort,
     httpPort: options.httpPort,
     pagingGroups: options.pagingGroups,
+    extraKeys: options.extraKeys,
     log,
   });
   const requireOpenWindow = options.requireOpenWindow;

@@ -137,3 +137,30 @@ Deno.test(
     }
   }),
 );
+
+Deno.test(
+  "extra keys (park slots) follow an assigned phone's own keys: no duplicate value, no more than the model has, none for Zultys or an unassigned phone",
+  withStorage((s, dir) => {
+    const slots = Array.from({ length: 20 }, (_, i) => ({
+      type: "parkslot" as const,
+      value: String(701 + i),
+      label: `Park ${701 + i}`,
+    }));
+    const data = createProvisioningData(s, { config: config(dir), extraKeys: () => slots });
+    s.devices.create({
+      mac: "c074ad000001",
+      vendor: "grandstream",
+      model: "GRP2612",
+      extension: "201",
+      lineKeys: [{ type: "park", value: "701", label: "Mine" }],
+    });
+    const keys = data.device("c074ad000001")!.lineKeys!;
+    assert.equal(keys.length, 16, "GRP2612 has 16 keys");
+    assert.deepEqual(keys[0], { type: "park", value: "701", label: "Mine" });
+    assert.deepEqual(keys.slice(1, 3).map((k) => k.value), ["702", "703"]);
+    s.devices.create({ mac: "000bea000001", vendor: "zultys", extension: "201" });
+    assert.deepEqual(data.device("000bea000001")!.lineKeys, []);
+    s.devices.create({ mac: "001565aabbcc", vendor: "yealink", extension: null });
+    assert.deepEqual(data.device("001565aabbcc")!.lineKeys, []);
+  }),
+);

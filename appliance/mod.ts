@@ -48,6 +48,7 @@ import { EMERGENCY_PREFIX, startPaging } from "./_paging.ts";
 import { createRouter } from "./_dialplan.ts";
 import { claimsOf, NumberPlan, sourcesFrom, storeLookup } from "../runtime/call/route/mod.ts";
 import { startEvents, uaProfilePackage } from "./_events.ts";
+import type { ExtensionDialog } from "../runtime/call/events/mod.ts";
 import { listPcms } from "../drivers/alsa/mod.ts";
 import { openInput } from "../drivers/gpio/mod.ts";
 import { ResetButton } from "./_reset_button.ts";
@@ -308,6 +309,7 @@ export async function startAppliance(
     // One owner of every dialog (calls, local calls, subscriptions).
     const callRegistry = new CallRegistry({ clock });
     // SUBSCRIBE/NOTIFY (runtime/call/events): dialog, presence, message-summary, ua-profile.
+    let isParkSlot: (n: string) => boolean = () => false;
     const events = startEvents({
       registry: callRegistry,
       transactions,
@@ -325,6 +327,8 @@ export async function startAppliance(
       },
       registered: () => new Set(storage.locations.listAll(clock.wallNow()).map((b) => b.extension)),
       bindings: (ext) => storage.locations.getBindings(ext, clock.wallNow()),
+      // Park slots' BLF keys (set once the park feature exists, below).
+      watchable: (n) => isParkSlot(n),
     });
     cleanups.push(() => events.close());
     // deno-lint-ignore prefer-const -- assigned below from the feature list; the B2BUA refers to it first
@@ -547,6 +551,49 @@ export async function startAppliance(
       return claim === undefined ? undefined : (claim.owner.label ?? `${claim.owner.kind} ${claim.owner.id}`);
     };
     const mohClasses = new MohClasses(`${config.dataDir}/moh`, storage.settings);
+    // *85 parks too; a transfer to a free slot parks there; a lot setting pages the slot on a zone.
+    const park = parkFeature({
+      prompts,
+      clock,
+      log: log.child("park"),
+      timeoutMs: config.parkSeconds * 1000,
+      settings: storage.settings,
+      lookup: (n) => featurePlan.lookup(n),
+      numberInUse: (n) => numberHolder(n, "park"),
+      // Park and page: the paging application, by name, hears the announcement.
+      runApplication: async (name, leg, args) => {
+        const app = features.flatMap((f) => f.applications ?? []).find((a) => a.name === name);
+        if (app === undefined) throw new Error(`no application ${name}`);
+        await app.run(leg, args);
+      },
+    });
+    // BLF on park slots: a parked call is a confirmed dialog of its slot (dialog package, RFC 4235).
+    isParkSlot = (n) => park.isSlot(n);
+    const litSlots = new Map<string, ExtensionDialog & { since: number }>();
+    cleanups.push(park.onChange(() => {
+      const now = new Map(park.calls().map((c) => [c.slot, c]));
+      for (const [slot, d] of litSlots) {
+        if (now.get(slot)?.since === d.since) continue;
+        const { since: _, ...dialog } = d;
+        events.hub.updateDialog(slot, { ...dialog, state: "terminated" });
+        litSlots.delete(slot);
+      }
+      for (const [slot, c] of now) {
+        if (litSlots.has(slot)) continue;
+        const d = {
+          since: c.since,
+          id: `park-${slot}-${c.since}`,
+          callId: `park-${slot}-${c.since}`,
+          direction: "recipient" as const,
+          state: "confirmed" as const,
+          remote: { identity: `sip:${c.caller}@${config.publicAddress}` },
+          local: { identity: `sip:${slot}@${config.publicAddress}` },
+        };
+        litSlots.set(slot, d);
+        const { since: _, ...dialog } = d;
+        events.hub.updateDialog(slot, dialog);
+      }
+    }));
     // Every feature module the box runs, registered in one place (runtime/call/feature.ts).
     const features: FeatureModule[] = [
       paging.feature,
@@ -608,7 +655,7 @@ export async function startAppliance(
       }),
       trunks.feature,
       // Call park: 700 parks (by blind transfer or dialling it), 701-708 retrieve, recall after PBX_PARK_SECONDS.
-      parkFeature({ prompts, clock, log: log.child("park"), timeoutMs: config.parkSeconds * 1000 }),
+      park,
       // Conference rooms (/api/conference, /conference): mixing in the media worker's mix rooms.
       conferenceFeature({
         db: storage.db,
@@ -869,6 +916,8 @@ export async function startAppliance(
       sipPort: () => transports!.port,
       httpPort: () => httpPort,
       pnpMulticast: config.pnp,
+      // Park keys (the park lot's phoneKeys setting) after each phone's own keys.
+      extraKeys: () => park.phoneKeys(),
     });
     const provisioning = prov;
     cleanups.push(() => provisioning.stop());

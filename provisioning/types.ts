@@ -13,9 +13,11 @@ export const VENDORS: readonly Vendor[] = ["yealink", "polycom", "cisco", "grand
 export interface LineKey {
   /**
    * "blf": busy lamp + speed dial to an extension (the phone subscribes to its `dialog` event);
-   * "speeddial": plain speed dial; "park": a key that dials a park slot or park code.
+   * "speeddial": plain speed dial; "park": a key that dials a park slot or park code;
+   * "parkslot": a park slot watched like a BLF key (lit while a call is parked there), which the
+   * appliance adds from the park lot's settings (never stored on a device).
    */
-  type: "blf" | "speeddial" | "park";
+  type: "blf" | "speeddial" | "park" | "parkslot";
   /** Extension or number the key watches / dials. */
   value: string;
   label: string;

@@ -27,7 +27,22 @@ const Options = v.pipe(
     (o) => o.srtp === undefined || o.srtp === "off" || o.srtp === "offered" || o.srtp === "required",
     'srtp must be "off", "offered" or "required"',
   ),
+  // Call and pickup groups (*8 group pickup, like Asterisk callgroup/pickupgroup); absent: group "1".
+  v.check(
+    (o) => groupList(o.callGroups),
+    "callGroups must be a list of at most 32 group names (1-32 of A-Z a-z 0-9 _ -)",
+  ),
+  v.check(
+    (o) => groupList(o.pickupGroups),
+    "pickupGroups must be a list of at most 32 group names (1-32 of A-Z a-z 0-9 _ -)",
+  ),
 );
+
+function groupList(x: unknown): boolean {
+  return x === undefined ||
+    (Array.isArray(x) && x.length <= 32 &&
+      x.every((g) => typeof g === "string" && /^[A-Za-z0-9_-]{1,32}$/.test(g)));
+}
 
 const CreateBody = v.object({
   number: Number_,

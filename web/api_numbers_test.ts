@@ -22,6 +22,7 @@ Deno.test("the feature-code table lists the defaults; an edit claims the new num
       "*79",
       "*8",
       "_**XX!",
+      "*85",
       "_*80XX!",
       "*97",
       "*98",

@@ -487,7 +487,8 @@ export const OPENAPI: Json = {
         responses: { 200: ok("Extension", ref("Extension")), ...errors(400, 401, 403, 404) },
       },
       put: {
-        summary: "Update name, SIP password (reset) or options (admin)",
+        summary:
+          "Update name, SIP password (reset) or options (admin): options.srtp (off/offered/required), options.callGroups and options.pickupGroups (group names; *8 picks up calls ringing at extensions whose call groups meet the picker's pickup groups; absent: group 1)",
         requestBody: jsonBody({
           type: "object",
           properties: { name: { type: "string" }, password: { type: "string" }, options: { type: "object" } },

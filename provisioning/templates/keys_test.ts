@@ -181,3 +181,73 @@ Deno.test("Zultys ZIP2x2: no key, voicemail or MWI lines (no verified syntax)", 
   });
   for (const v of ["202", "701", "*97", "**"]) assertNotIncludes(out, v);
 });
+
+const SLOTS: LineKey[] = [
+  { type: "parkslot", value: "701", label: "Park 701" },
+  { type: "parkslot", value: "702", label: "Park 702" },
+];
+
+Deno.test("park slot keys: Yealink BLF 16 on each slot, the park code key 10", () => {
+  const out = render("001565aabbcc.cfg", {
+    mac: "001565aabbcc",
+    vendor: "yealink",
+    model: "T46U",
+    extension: "201",
+    lineKeys: [...SLOTS, { type: "park", value: "700", label: "Park" }],
+  });
+  assertEquals(lines(out, "linekey.").filter((l) => /\.(type|value) =/.test(l)), [
+    "linekey.2.type = 16",
+    "linekey.2.value = 701",
+    "linekey.3.type = 16",
+    "linekey.3.value = 702",
+    "linekey.4.type = 10",
+    "linekey.4.value = 700",
+  ]);
+});
+
+Deno.test("park slot keys: Polycom automata, Cisco fnc=prk, Grandstream MPK 9, Zultys none", () => {
+  const poly = render("0004f2aabbcc-pbx.cfg", {
+    mac: "0004f2aabbcc",
+    vendor: "polycom",
+    extension: "201",
+    lineKeys: SLOTS,
+  });
+  assertEquals(lines(poly, "attendant.resourceList.").filter((l) => l.includes(".type=")), [
+    'attendant.resourceList.1.type="automata"',
+    'attendant.resourceList.2.type="automata"',
+  ]);
+  assertIncludes(poly, 'attendant.resourceList.2.address="702"');
+  const cisco = render("spac0ffee000001.xml", {
+    mac: "c0ffee000001",
+    vendor: "cisco",
+    extension: "201",
+    lineKeys: SLOTS,
+  });
+  assertEquals(lines(cisco, "<Extended_Function_"), [
+    "<Extended_Function_2_>fnc=prk;sub=701@192.0.2.10;nme=Park 701</Extended_Function_2_>",
+    "<Extended_Function_3_>fnc=prk;sub=702@192.0.2.10;nme=Park 702</Extended_Function_3_>",
+  ]);
+  const gs = render("cfgc074ad000001.xml", {
+    mac: "c074ad000001",
+    vendor: "grandstream",
+    model: "GRP2614",
+    extension: "201",
+    lineKeys: SLOTS,
+  });
+  assertEquals(
+    lines(gs, "<P23000>").concat(lines(gs, "<P23003>"), lines(gs, "<P23005>"), lines(gs, "<P23008>")),
+    [
+      "<P23000>9</P23000>",
+      "<P23003>701</P23003>",
+      "<P23005>9</P23005>",
+      "<P23008>702</P23008>",
+    ],
+  );
+  const zultys = render("000BEA000001.cfg", {
+    mac: "000bea000001",
+    vendor: "zultys",
+    extension: "201",
+    lineKeys: SLOTS,
+  });
+  assertNotIncludes(zultys, "701");
+});

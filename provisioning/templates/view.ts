@@ -77,17 +77,21 @@ export const DEFAULT_PICKUP_PREFIX = "**";
 
 /**
  * Each vendor's code for a key type. Yealink `linekey.N.type` (16 BLF, 13 speed dial, 10 call
- * park) and Grandstream MPK mode (1 BLF, 0 speed dial, 9 call park): see SOURCES.md.
+ * park) and Grandstream MPK mode (1 BLF, 0 speed dial, 9 call park): see SOURCES.md. A park slot
+ * key is a BLF key on the slot on Yealink (16: lit while a call is parked there, pressed it
+ * retrieves the call or parks the one in progress) and Grandstream's call park mode (9, a parking
+ * position with its lamp, as wazo maps a parking position).
  */
-const YEALINK_TYPE = { blf: 16, speeddial: 13, park: 10 } as const;
-const GS_MODE = { blf: 1, speeddial: 0, park: 9 } as const;
+const YEALINK_TYPE = { blf: 16, speeddial: 13, park: 10, parkslot: 16 } as const;
+const GS_MODE = { blf: 1, speeddial: 0, park: 9, parkslot: 9 } as const;
 
 /**
  * Cisco SPA/MPP `Extended_Function_N_` for a key: BLF with speed dial and call pickup
- * (`fnc=blf+sd+cp;sub=`), speed dial (`fnc=sd;ext=`), call park (`fnc=prk;sub=`).
+ * (`fnc=blf+sd+cp;sub=`), speed dial (`fnc=sd;ext=`), call park (`fnc=prk;sub=`; a park slot
+ * key too: the call park function watches the slot).
  */
 function ciscoFunction(
-  type: "blf" | "speeddial" | "park",
+  type: "blf" | "speeddial" | "park" | "parkslot",
   value: string,
   host: string,
   label: string,
@@ -199,7 +203,7 @@ export function buildView(args: {
       key: i + 2,
       isBlf: k.type === "blf",
       isSpeedDial: k.type === "speeddial",
-      isPark: k.type === "park",
+      isPark: k.type === "park" || k.type === "parkslot",
       yealinkType: YEALINK_TYPE[k.type],
       ciscoFunction: ciscoFunction(k.type, k.value, server.sipHost, k.label),
       gsMode: GS_MODE[k.type],
@@ -212,7 +216,7 @@ export function buildView(args: {
     polycomKeys: keys.filter((k) => k.type !== "speeddial").map((k) => ({
       value: k.value,
       label: k.label,
-      polycomType: k.type === "park" ? "automata" : "normal",
+      polycomType: k.type === "park" || k.type === "parkslot" ? "automata" : "normal",
     })),
     hasKeys: keys.length > 0,
     voicemailNumber: server.voicemailNumber || DEFAULT_VOICEMAIL_NUMBER,

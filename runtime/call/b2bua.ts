@@ -140,7 +140,11 @@ export interface B2buaOptions {
    * A number the box answers itself (park, IVR, voicemail): how to hand a party over to it (a blind
    * transfer to that number). Undefined for numbers that ring phones. `LocalCalls.adopt` fits.
    */
-  applicationFor?(number: string): ((party: AdoptedParty) => Promise<boolean>) | undefined;
+  applicationFor?(
+    number: string,
+  ):
+    | ((party: AdoptedParty) => Promise<boolean | { status: number; reason?: string | undefined }>)
+    | undefined;
   /**
    * Told when a call's two media legs are bridged (answer): call recording starts here. The legs
    * are released when the call ends, which ends any recording of them.
@@ -1993,13 +1997,20 @@ export class B2bua {
   async pickup(
     invite: SipRequest,
     tx: ServerTransaction,
-    options: { caller: string; source: Peer; extension?: string | undefined },
+    options: {
+      caller: string;
+      source: Peer;
+      extension?: string | undefined;
+      /** Group pickup: only calls ringing at a callee this allows (the picker's pickup groups). */
+      allowed?: ((callee: string) => boolean) | undefined;
+    },
   ): Promise<boolean> {
     const ringing = [...this.#calls.values()]
       .filter((c) =>
         (c.state === "ringing" || c.state === "trying") && c.aTx !== undefined && !c.delayedOffer &&
         c.aOffer !== undefined && c.joinInto === undefined && c.caller !== options.caller &&
-        c.callee !== options.caller && (options.extension === undefined || c.callee === options.extension)
+        c.callee !== options.caller && (options.extension === undefined || c.callee === options.extension) &&
+        (options.allowed === undefined || options.allowed(c.callee))
       )
       .sort((x, y) => x.startedAt - y.startedAt);
     const z = ringing[0];
@@ -2270,7 +2281,12 @@ export class B2bua {
    * NOTIFY 100 then 200 and BYE, this call ends with a record "transferred to N". A held party is
    * resumed first (re-INVITE to sendrecv) so it hears the application and its digits arrive.
    */
-  #toApplication(call: Call, side: Side, number: string, adopt: (p: AdoptedParty) => Promise<boolean>): void {
+  #toApplication(
+    call: Call,
+    side: Side,
+    number: string,
+    adopt: (p: AdoptedParty) => Promise<boolean | { status: number; reason?: string | undefined }>,
+  ): void {
     const o = this.#o;
     const stays: Side = side === "a" ? "b" : "a";
     call.transfer = {
@@ -2321,8 +2337,12 @@ export class B2bua {
         return false;
       });
       if (call.state === "ended") return;
-      if (!taken) {
-        this.#notifyRefer(call, "SIP/2.0 480 Temporarily Unavailable", true);
+      if (taken !== true) {
+        // The application's own refusal (park: "486 Busy Here (park slot 702 is taken)"), else 480.
+        const frag = taken === false
+          ? "SIP/2.0 480 Temporarily Unavailable"
+          : `SIP/2.0 ${taken.status} ${(taken.reason ?? "Refused").replace(/[\r\n]/g, " ")}`;
+        this.#notifyRefer(call, frag, true);
         call.transfer = undefined;
         if (t.transferorGone) void this.#hangup(call, "system", side);
         return;

@@ -74,8 +74,15 @@ export type RouteTarget =
     ringSeconds?: number;
     next?: Continue;
   }
-  /** Call pickup: answer the call ringing at `extension` (any ringing extension without one). */
-  | { kind: "pickup"; extension?: string | undefined }
+  /**
+   * Call pickup: answer the call ringing at `extension`; without one (group pickup), a call
+   * ringing at any extension `allowed` says the picker may take (its pickup groups), or any.
+   */
+  | {
+    kind: "pickup";
+    extension?: string | undefined;
+    allowed?: ((picker: string, callee: string) => boolean) | undefined;
+  }
   | { kind: "none"; status?: number; reason?: string };
 
 /** A route being run on one INVITE: cancelled by the caller; a ringing step sent 100 already. */
@@ -308,9 +315,19 @@ export function createDispatcher(
         return;
       }
       if (target.kind === "pickup") {
-        const picked = await b2bua.pickup(req, tx, { caller, source, extension: target.extension });
+        const allowed = target.allowed;
+        const picked = await b2bua.pickup(req, tx, {
+          caller,
+          source,
+          extension: target.extension,
+          ...(allowed !== undefined ? { allowed: (callee: string) => allowed(caller, callee) } : {}),
+        });
         if (!picked) {
-          log.info("no call to pick up", { caller, extension: target.extension ?? "any" });
+          log.info("no call to pick up", {
+            caller,
+            extension: target.extension ?? "any",
+            ...(allowed !== undefined ? { within: "pickup-groups" } : {}),
+          });
           tx.respond(createResponse(req, 480, { reason: "Temporarily Unavailable (no call to pick up)" }));
         }
         return;

@@ -689,7 +689,7 @@ export class LocalCalls {
     linkedId: string;
     referredBy?: string;
     handler: LocalCallHandler;
-  }): Promise<boolean> {
+  }): Promise<boolean | { status: number; reason?: string | undefined }> {
     const o = this.#o;
     let verdict;
     try {
@@ -704,7 +704,8 @@ export class LocalCalls {
       o.log.error("feature failed to decide on a call", { error: e as Error });
       return false;
     }
-    if ("status" in verdict) return false;
+    // Refused: the status goes back to the transferor's NOTIFY.
+    if ("status" in verdict) return { status: verdict.status, reason: verdict.reason };
     const { dialog, leg } = options;
     let resolveOver: () => void = () => {};
     const over = new Promise<void>((r) => (resolveOver = r));

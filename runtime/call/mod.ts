@@ -19,3 +19,4 @@ export * from "./trunk.ts";
 export * from "./outbound.ts";
 export * from "./onward.ts";
 export * from "./calls.ts";
+export * from "./announce.ts";

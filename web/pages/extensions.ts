@@ -47,6 +47,13 @@ export const extensionsPage: PageDef = {
               <option value="required">Required (plain calls get 488)</option>
               <option value="off">Off</option>
             </select>
+            <label for="edit-callgroups">Call groups (comma separated; empty: none; default 1)</label>
+            <input id="edit-callgroups" name="callGroups" autocomplete="off" aria-describedby="edit-groups-help">
+            <label for="edit-pickupgroups">Pickup groups (*8 picks up calls ringing in these call groups)</label>
+            <input id="edit-pickupgroups" name="pickupGroups" autocomplete="off"
+              aria-describedby="edit-groups-help">
+            <p id="edit-groups-help" class="note">Group names: letters, digits, - or _. A new extension is in call
+              group 1 and pickup group 1.</p>
             <div
               class="buttons"><button type="submit">Save</button> <button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
           </form>

@@ -20,6 +20,7 @@ export type FeatureCodeName =
   | "dnd.off"
   | "pickup.group"
   | "pickup.directed"
+  | "park"
   | "intercom"
   | "voicemail.own"
   | "voicemail.any"
@@ -83,6 +84,12 @@ export const DEFAULT_FEATURE_CODES: readonly FeatureCode[] = [
     pattern: "_**XX!",
     description: "pick up the call ringing at extension NNN (**NNN)",
     takesNumber: true,
+  },
+  {
+    name: "park",
+    pattern: "*85",
+    description: "park the call: blind-transfer it to *85 (or the park number); the slot is announced",
+    takesNumber: false,
   },
   {
     name: "intercom",

@@ -16,6 +16,12 @@ export const LATENCY_PROBE_EVERY = 5;
 export interface PageArgs {
   target: string;
   emergency: boolean;
+  /**
+   * A page the box starts itself (park's slot announcement through another feature's
+   * `runApplication`): named by this label, not checked against extension permissions. Never
+   * set from a dialled number (the paging route passes only target and emergency).
+   */
+  origin?: string;
 }
 
 function round(ms: number): number {
@@ -26,17 +32,22 @@ function round(ms: number): number {
 export function pagingApplication(service: PagingService, log: Logger): Application<PageArgs> {
   return {
     name: "paging",
-    run(leg, { target, emergency }) {
+    run(leg, { target, emergency, origin }) {
       const { caller, receivedAt, codec } = leg.info;
-      if (!service.canPage(caller, target)) {
+      if (origin === undefined && !service.canPage(caller, target)) {
         log.warn("page refused: extension may not page this target", { caller, target });
         leg.reject(403, "Forbidden (not allowed to page this zone)");
+        return;
+      }
+      if (origin !== undefined && !service.resolveTarget(target)?.length) {
+        log.warn("page refused: no such zone or group, or no zone enabled", { origin, target });
+        leg.reject(404, "Not Found (no paging zone or group)");
         return;
       }
       const handle = service.startPage({
         target,
         priority: emergency ? "emergency" : "page",
-        origin: { extension: caller },
+        origin: origin === undefined ? { extension: caller } : { label: origin },
         // A higher-priority page took the zones: end this caller's page.
         onPreempted: () => leg.hangup("pre-empted"),
         // The zones' maximum page duration passed: the box ends the call, the zones are free.

@@ -33,6 +33,7 @@ const BASE: Record<string, string> = {
   "transfer-hold": "Please hold while we transfer your call.",
   "operator": "Connecting you to the operator.",
   "goodbye": "Thank you for calling. Goodbye.",
+  "park-parked-on": "Call parked on",
   "digit-star": "star",
   "digit-pound": "pound",
   "num-hundred": "hundred",

@@ -22,6 +22,9 @@ startPage(() => {
     $("#edit-password").value = "";
     options = ext.options ?? {};
     $("#edit-srtp").value = ["off", "offered", "required"].includes(options.srtp) ? options.srtp : "offered";
+    // Absent groups mean the default group 1 (FreePBX's default callgroup/pickupgroup).
+    $("#edit-callgroups").value = (options.callGroups ?? ["1"]).join(", ");
+    $("#edit-pickupgroups").value = (options.pickupGroups ?? ["1"]).join(", ");
     const regs = await api("GET", `/api/registrations?extension=${enc(number)}`);
     $("#edit-regs").replaceChildren(
       ...(regs.items.length
@@ -78,8 +81,14 @@ startPage(() => {
   onSubmit($("#ext-edit"), async (v) => {
     const body = { name: v.name };
     if (v.password) body.password = v.password;
-    // Options are stored whole: keep the others, set the SRTP policy.
-    if (v.srtp) body.options = { ...options, srtp: v.srtp };
+    // Options are stored whole: keep the others, set the SRTP policy and the pickup groups.
+    const groups = (s) => String(s ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+    body.options = {
+      ...options,
+      ...(v.srtp ? { srtp: v.srtp } : {}),
+      callGroups: groups(v.callGroups),
+      pickupGroups: groups(v.pickupGroups),
+    };
     await api("PUT", `/api/extensions/${enc(v.number)}`, body);
     panel.hide();
     await load();

@@ -107,7 +107,9 @@ export interface CallsDeps extends OutboundDeps {
     ): Promise<{ a: boolean; b: boolean }>;
   };
   /** Takes a party over as a local call run by an application (LocalCalls.adopt). */
-  adopt?(options: AdoptedParty & { handler: LocalCallHandler }): Promise<boolean>;
+  adopt?(
+    options: AdoptedParty & { handler: LocalCallHandler },
+  ): Promise<boolean | { status: number; reason?: string | undefined }>;
 }
 
 /** The codecs an originated leg offers: the media plane's (wideband first) and telephone-event. */
@@ -280,7 +282,7 @@ export function createCalls(deps: CallsDeps): Calls {
           l.answer();
         },
       };
-      return adopt({ ...party, handler: applicationHandler(app, null, appDeps) });
+      return adopt({ ...party, handler: applicationHandler(app, null, appDeps) }).then((r) => r === true);
     });
     const a = legs.a;
     const b = legs.b;

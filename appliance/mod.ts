@@ -530,7 +530,8 @@ export async function startAppliance(
       onChange: () => emit("calls"),
       timeZone: () => storage.settings.get<{ timezone?: string }>("system.time")?.timezone || undefined,
       // Intercom: a phone in a call is never auto-answered; the header follows the provisioned vendor.
-      inCall: (ext) => b2bua!.busyExtensions().has(ext),
+      // Local calls count: a phone in voicemail, an IVR, a conference or a queue is in a call too.
+      inCall: (ext) => b2bua!.busyExtensions().has(ext) || local.busyExtensions().has(ext),
       vendorOf: (ext) => storage.devices.byExtension(ext)[0]?.vendor,
       extensionState: (ext) => ({
         ...events.hub.presence(ext),

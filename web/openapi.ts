@@ -224,6 +224,18 @@ export const OPENAPI: Json = {
           state: { type: "string" },
           startedAt: { type: "integer" },
           answeredAt: { type: "integer" },
+          trunk: { type: "string" },
+          callerDialog: ref("SideDialog"),
+          calleeDialog: ref("SideDialog"),
+        },
+      },
+      SideDialog: {
+        type: "object",
+        description: "A side's SIP dialog with the box (what the dialog event package shows for BLF pickup)",
+        properties: {
+          callId: { type: "string" },
+          boxTag: { type: "string" },
+          phoneTag: { type: "string", description: "absent until the phone sent a tag" },
         },
       },
       User: {

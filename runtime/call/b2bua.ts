@@ -212,6 +212,8 @@ interface Fork {
   finalStatus?: number;
   /** A trunk leg's INVITE was sent again with credentials (one challenge is answered, not a loop). */
   authed?: boolean;
+  /** The phone's To tag from its provisional response (the early dialog BLF watchers see). */
+  earlyTag?: string | undefined;
 }
 
 /** A blind transfer (RFC 3515) in progress: side `from` referred the other side to `target`. */
@@ -550,6 +552,16 @@ export class B2bua {
     };
     if (c.answeredAt !== undefined) l.answeredAt = c.answeredAt;
     if (c.trunk !== undefined) l.trunk = c.trunk;
+    // The dialogs (Call-ID and tags) for RFC 4235 watchers: a BLF key builds its Replaces from them.
+    const side = (key: [string, string], phoneTag: string | undefined) =>
+      key[0] === "" ? undefined : { callId: key[0], boxTag: key[1], ...(phoneTag ? { phoneTag } : {}) };
+    const callerDialog = side(
+      c.keys.a,
+      c.aDialog?.remoteTag ?? (c.aInvite !== undefined ? tagOf(getHeader(c.aInvite, "From")) : undefined),
+    );
+    const calleeDialog = side(c.keys.b, c.bDialog?.remoteTag ?? c.forks.find((f) => f.earlyTag)?.earlyTag);
+    if (callerDialog !== undefined) l.callerDialog = callerDialog;
+    if (calleeDialog !== undefined) l.calleeDialog = calleeDialog;
     return l;
   }
 
@@ -925,6 +937,7 @@ export class B2bua {
     if (res.status < 200) {
       if (res.status === 100 || call.state === "ended") return;
       fork.state = "proceeding";
+      fork.earlyTag ??= tagOf(getHeader(res, "To"));
       if (call.state === "answered") return;
       let body: string | undefined;
       // A delayed-offer caller has had no offer yet: SDP in an unreliable 18x cannot reach it.

@@ -279,6 +279,16 @@ export class LocalCalls {
     return this.#calls.size;
   }
 
+  /**
+   * Callers of the local calls in progress (voicemail, IVR, conference, queue and other application
+   * legs): with the B2BUA's busyExtensions, who is on a call (intercom never auto-answers them).
+   */
+  busyExtensions(): Set<string> {
+    const s = new Set<string>();
+    for (const c of this.#calls.values()) if (!c.ended) s.add(c.caller);
+    return s;
+  }
+
   #contact(peer: Peer): string {
     return contactFor(this.#o, peer.transport);
   }

@@ -96,4 +96,18 @@ export interface LiveCall {
   answeredAt?: number;
   /** The trunk the call came in from or goes out of. */
   trunk?: string;
+  /**
+   * The SIP dialogs of the two sides as the box holds them (RFC 4235 dialog-info call-id and tags, so
+   * a watcher can build a Replaces for BLF pickup): the caller's and, once the box rings it, the
+   * callee's. `phoneTag` is the phone's own tag (absent until it sent one).
+   */
+  callerDialog?: SideDialog;
+  calleeDialog?: SideDialog;
+}
+
+/** One side's SIP dialog: its Call-ID, the box's tag and the phone's. */
+export interface SideDialog {
+  callId: string;
+  boxTag: string;
+  phoneTag?: string;
 }

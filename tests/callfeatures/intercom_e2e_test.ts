@@ -1,7 +1,7 @@
 /**
  * Intercom through the real appliance with sipp: *80202 rings 202 with the auto-answer header (the
  * sipp callee fails without `Call-Info: <sip:...>;answer-after=0`), a phone already in a call is
- * not auto-answered (486), an intercom to a number that is no extension is 404, each with a log line.
+ * not auto-answered (486), nor is one in a local call (its voicemail), an intercom to a number that is no extension is 404, each with a log line.
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
 import { runSipp } from "../_harness/mod.ts";
@@ -52,6 +52,28 @@ Deno.test("intercom *80NNN: auto-answer header, never into a call, 404 for no ex
         ok(/intercom refused target=202 status=486/.test(pbx.app.logs()));
         assertOk(await talking, "203's call went on undisturbed");
         assertOk(await bob.done, "202 had only the one call");
+      }),
+    );
+
+    await t.step(
+      "202 in its voicemail (a local call, no B2BUA call): *80202 is answered 486",
+      withLogs(pbx, async () => {
+        // 202 listens to its own voicemail (*97: the PIN prompt plays; sipp sends 7 s of audio, then BYE).
+        const inVoicemail = runSipp({
+          scenario: "uac_call_pcap.xml",
+          target: pbx.target,
+          user: "202",
+          password: EXT["202"],
+          service: "*97",
+        });
+        await pbx.app.waitForLog(/feature call answered .*caller=202/, 15_000);
+        assertOk(await call(pbx, "201", "*80202", "uac_busy.xml"), "486 for a phone in its voicemail");
+        ok(
+          /intercom refused target=202 status=486 reason="Busy Here \(intercom: 202 is on a call\)"/.test(
+            pbx.app.logs(),
+          ),
+        );
+        assertOk(await inVoicemail, "202's voicemail call went on undisturbed");
       }),
     );
 

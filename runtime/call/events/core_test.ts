@@ -9,6 +9,7 @@ import { tempStorage } from "../../storage/_testing.ts";
 import {
   createMemorySubscriptionStore,
   createSqliteSubscriptionStore,
+  dialogElement,
   dialogPackage,
   EventCore,
   ExtensionStateHub,
@@ -160,6 +161,40 @@ Deno.test("dialog: initial full NOTIFY, partial early/confirmed/terminated chang
   assertMatch(text(answer().body), /version="3".*<state>terminated<\/state>/s);
   const cseqs = [first].map((r) => getHeader(r, "CSeq"));
   assertMatch(cseqs[0]!, /^\d+ NOTIFY$/);
+});
+
+Deno.test("BLF pickup data: each side's dialog has its own call-id, local-tag (the phone's) and remote-tag (the box's)", () => {
+  const { core, hub, answer } = setup();
+  send(core, subscribe("dialog"));
+  answer();
+  const call = {
+    id: "c1",
+    caller: "203",
+    callee: "201",
+    startedAt: 0,
+    callerDialog: { callId: "a-call", boxTag: "box-a", phoneTag: "tag-203" },
+    calleeDialog: { callId: "b-call", boxTag: "box-b" },
+  };
+  // Rung, no provisional response yet: no dialog at 201 (RFC 4235 early needs the phone's tag).
+  hub.fromLiveCall({ ...call, state: "dialing" }, false);
+  assertEquals(hub.dialogs("201"), []);
+  hub.fromLiveCall(
+    { ...call, state: "ringing", calleeDialog: { ...call.calleeDialog, phoneTag: "tag-201" } },
+    false,
+  );
+  assertMatch(
+    text(answer().body),
+    /<dialog id="c1" call-id="b-call" local-tag="tag-201" remote-tag="box-b" direction="recipient"><state>early<\/state>/,
+  );
+  assertMatch(
+    dialogElement(hub.dialogs("203")[0]!),
+    /call-id="a-call" local-tag="tag-203" remote-tag="box-a" direction="initiator"/,
+  );
+  // Picked up by 204 (INVITE with Replaces): 201's early dialog ends, 204 has the call.
+  hub.fromLiveCall({ ...call, callee: "204", state: "answered" }, false);
+  assertMatch(text(answer().body), /<state>terminated<\/state>/);
+  assertEquals(hub.dialogs("201"), []);
+  assertEquals(hub.dialogs("204").map((d) => d.state), ["confirmed"]);
 });
 
 Deno.test("changes while a NOTIFY is unanswered are coalesced into one full-state NOTIFY", () => {

@@ -1,8 +1,10 @@
 /**
  * The `dialog` event package (RFC 4235) for BLF: application/dialog-info+xml with a version
  * counter per subscription, full state on the initial NOTIFY and refreshes, partial state (the one
- * dialog that changed) on changes. Early dialogs carry direction and the remote identity so a phone
- * can offer pickup.
+ * dialog that changed) on changes. Each dialog carries the watched extension's own SIP dialog with
+ * the box (call-id, local-tag: the extension's tag, remote-tag: the box's), its direction and the
+ * remote identity, so a phone's BLF key can pick an early (ringing) one up with an INVITE carrying
+ * `Replaces: call-id;to-tag=..;from-tag=..` (the box matches its own tag in either position).
  */
 import type { EventPackage, SubscriptionView } from "./types.ts";
 import type { ExtensionDialog, ExtensionStateSource } from "./state.ts";
@@ -16,7 +18,11 @@ export function dialogElement(d: ExtensionDialog): string {
   const remote = d.remote.display
     ? `<identity display="${xmlEscape(d.remote.display)}">${xmlEscape(d.remote.identity)}</identity>`
     : `<identity>${xmlEscape(d.remote.identity)}</identity>`;
-  return `<dialog id="${xmlEscape(d.id)}" call-id="${xmlEscape(d.callId)}" direction="${d.direction}">` +
+  const tags = (d.localTag !== undefined ? ` local-tag="${xmlEscape(d.localTag)}"` : "") +
+    (d.remoteTag !== undefined ? ` remote-tag="${xmlEscape(d.remoteTag)}"` : "");
+  return `<dialog id="${xmlEscape(d.id)}" call-id="${
+    xmlEscape(d.callId)
+  }"${tags} direction="${d.direction}">` +
     `<state>${d.state}</state>` +
     `<local><identity>${xmlEscape(d.local.identity)}</identity></local>` +
     `<remote>${remote}<target uri="${xmlEscape(d.remote.identity)}"/></remote>` +

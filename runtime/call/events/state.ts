@@ -9,7 +9,12 @@ import type { LiveCall } from "../types.ts";
 export interface ExtensionDialog {
   /** Stable id of the dialog within the extension (the call id). */
   id: string;
+  /** The SIP Call-ID of the extension's own dialog with the box (the call id when not known). */
   callId: string;
+  /** The extension's own tag in that dialog (RFC 4235 local-tag), once it sent one. */
+  localTag?: string;
+  /** The box's tag in that dialog (RFC 4235 remote-tag). */
+  remoteTag?: string;
   /** initiator: the extension called; recipient: it is being called. */
   direction: "initiator" | "recipient";
   state: "trying" | "proceeding" | "early" | "confirmed" | "terminated";
@@ -44,6 +49,8 @@ export interface ExtensionStateSource {
 export class ExtensionStateHub implements ExtensionStateSource {
   #dialogs = new Map<string, Map<string, ExtensionDialog>>();
   #presence = new Map<string, ExtensionPresence>();
+  /** The extensions each live call has dialogs at (fromLiveCall). */
+  #parties = new Map<string, Set<string>>();
   #listeners = new Set<(change: ExtensionChange) => void>();
   #domain: string;
 
@@ -69,7 +76,7 @@ export class ExtensionStateHub implements ExtensionStateSource {
   updateDialog(extension: string, dialog: ExtensionDialog): void {
     let m = this.#dialogs.get(extension);
     const before = m?.get(dialog.id);
-    if (before && before.state === dialog.state) return;
+    if (before && before.state === dialog.state && before.localTag === dialog.localTag) return;
     if (dialog.state === "terminated") {
       if (!before) return;
       m!.delete(dialog.id);
@@ -94,6 +101,15 @@ export class ExtensionStateHub implements ExtensionStateSource {
 
   /** Map a B2BUA live-call change to both extensions' dialogs (the tiny hook on today's B2BUA). */
   fromLiveCall(call: LiveCall, ended: boolean): void {
+    // A party the call no longer has (a ringing phone whose call was picked up elsewhere, a replaced
+    // or transferred one): its dialog of this call ends.
+    const parties = ended ? new Set<string>() : new Set([call.caller, call.callee]);
+    for (const ext of this.#parties.get(call.id) ?? []) {
+      const d = this.#dialogs.get(ext)?.get(call.id);
+      if (!parties.has(ext) && d !== undefined) this.updateDialog(ext, { ...d, state: "terminated" });
+    }
+    if (ended) this.#parties.delete(call.id);
+    else this.#parties.set(call.id, parties);
     const state: ExtensionDialog["state"] = ended
       ? "terminated"
       : call.state === "answered"
@@ -102,20 +118,29 @@ export class ExtensionStateHub implements ExtensionStateSource {
       ? "early"
       : "trying";
     const uri = (n: string) => `sip:${n}@${this.#domain}`;
+    // Each extension sees its own SIP dialog with the box: its tag is local, the box's remote.
+    const sip = (d: LiveCall["callerDialog"]) =>
+      d === undefined ? { callId: call.id } : {
+        callId: d.callId,
+        ...(d.phoneTag !== undefined ? { localTag: d.phoneTag } : {}),
+        remoteTag: d.boxTag,
+      };
     this.updateDialog(call.caller, {
       id: call.id,
-      callId: call.id,
+      ...sip(call.callerDialog),
       direction: "initiator",
       state: state === "early" ? "early" : state,
       remote: { identity: uri(call.callee) },
       local: { identity: uri(call.caller) },
     });
+    // The callee's dialog shows once its phone answers the INVITE with a provisional response (early,
+    // with its tag: what a BLF key needs to pick the call up); before that it is not there yet.
+    if (state === "trying") return;
     this.updateDialog(call.callee, {
       id: call.id,
-      callId: call.id,
+      ...sip(call.calleeDialog),
       direction: "recipient",
-      // The callee's leg only exists once the box rings it.
-      state: state === "trying" ? "early" : state,
+      state,
       remote: { identity: uri(call.caller) },
       local: { identity: uri(call.callee) },
     });

@@ -414,6 +414,8 @@ export async function startAppliance(
     };
     const local = new LocalCalls({
       registry: callRegistry,
+      // SRTP for calls the box answers (voicemail, IVR, conferences, queues, park), as for B2BUA legs.
+      srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
       transactions,
       media,
       cdr: cdrSink,
@@ -718,6 +720,8 @@ export async function startAppliance(
       cdr: cdrSink,
       clock,
       log: log.child("calls"),
+      // Legs the box rings (queues, originate) get SRTP by the callee's policy, as B2BUA callees.
+      srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
       noAnswerMs: config.noAnswerSeconds * 1000,

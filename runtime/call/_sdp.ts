@@ -478,6 +478,29 @@ export class SdpSession {
     });
   }
 
+  /**
+   * The transport part of an answer to this side's last offer when the answer's SDP is built
+   * elsewhere (calls the box answers itself, runtime/call/local.ts): the protocol ("" keeps the
+   * offer's), the audio stream's attributes (a=crypto, or DTLS-SRTP's fingerprint, setup, ICE-lite
+   * credentials and the box's host candidate on `port`) and the session's (a=ice-lite, BUNDLE).
+   */
+  answerParts(port: number): { protocol: string; media: Attribute[]; session: Attribute[] } {
+    const a = this.#answering;
+    const media: Attribute[] = [];
+    if (a?.line !== undefined) media.push(cryptoAttribute(a.line) as Attribute);
+    const dtls = this.#dtls;
+    if (dtls !== undefined) {
+      media.push(...dtls.media);
+      if (dtls.media.some((x) => x.name === "ice-ufrag")) {
+        media.push(
+          { name: "candidate", value: `1 1 udp 2130706431 ${this.#address} ${port} typ host` } as Attribute,
+          { name: "end-of-candidates" } as Attribute,
+        );
+      }
+    }
+    return { protocol: a?.protocol ?? "", media, session: [...(dtls?.session ?? [])] };
+  }
+
   /** The SDP this side got last (for a re-INVITE without an offer). */
   repeatLast(port: number): string {
     if (this.#last !== undefined) return this.#last;

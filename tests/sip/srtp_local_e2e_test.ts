@@ -214,3 +214,120 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "baresip with DTLS-SRTP (dtls_srtp over TLS) calls an SDES phone (srtp-mand) through the box: " +
+    "audio both ways, no plain RTP; then leaves a voicemail over DTLS-SRTP",
+  ignore: !ready,
+  async fn() {
+    const pbx = await startPbx();
+    try {
+      await withLogs(pbx, async () => {
+        await pbx.api.put("/api/extensions/202", { options: { srtp: "required" } });
+        const up = await fetch(`${pbx.app.baseUrl}/api/voicemail/mailboxes/202/greetings/unavailable`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${await pbx.app.adminToken()}`, "content-type": "audio/wav" },
+          body: greetingWav(),
+        });
+        ok(up.status === 200, await up.text());
+        const tls = {
+          transport: "tls" as const,
+          caFile: `${pbx.app.dataDir}/tls/ca/rootCA.pem`,
+          sipPort: pbx.app.sipTlsPort!,
+          codecs: ["PCMU"],
+        };
+        const phones: Baresip[] = [];
+        try {
+          const packets = await captured(pbx.app, async () => {
+            const b = await startBaresip({
+              user: "202",
+              password: EXT["202"],
+              ...tls,
+              mediaenc: "srtp-mand",
+            });
+            phones.push(b);
+            const a = await startBaresip({
+              user: "201",
+              password: EXT["201"],
+              ...tls,
+              mediaenc: "dtls_srtp",
+            });
+            phones.push(a);
+            await a.registered(15_000);
+            await b.registered(15_000);
+            await dialUntil(
+              a,
+              `sip:202@127.0.0.1:${pbx.app.sipTlsPort};transport=tls`,
+              () => b.waitForEvent("CALL_ESTABLISHED", 15_000),
+            );
+            await pbx.app.waitForLog(/DTLS-SRTP on leg=\S+ suite=\S+/, 10_000);
+            ok(/SRTP on.*suite=/.test(pbx.app.logs()), "the SDES callee's leg is keyed");
+            await new Promise((r) => setTimeout(r, 3000));
+            await a.hangup();
+            await b.waitForEvent("CALL_CLOSED", 10_000);
+          });
+          assertAllSrtp(packets, 200);
+          const [b, a] = phones as [Baresip, Baresip];
+          const aSent = toMono(await readWav((await a.recordings()).sent[0]!));
+          const aHeard = toMono(await readWav((await a.recordings()).received[0]!));
+          const bSent = toMono(await readWav((await b.recordings()).sent[0]!));
+          const bHeard = toMono(await readWav((await b.recordings()).received[0]!));
+          const aToB = correlate(aSent.subarray(8000, 16000), bHeard).maxCorr;
+          const bToA = correlate(bSent.subarray(8000, 16000), aHeard).maxCorr;
+          ok(aToB > 0.9, `202 (SDES) hears 201 (DTLS-SRTP): correlation ${aToB.toFixed(3)}`);
+          ok(bToA > 0.9, `201 (DTLS-SRTP) hears 202 (SDES): correlation ${bToA.toFixed(3)}`);
+
+          // The same DTLS-SRTP phone leaves a voicemail: the feature call's leg is DTLS-SRTP too.
+          const dtlsLines = (pbx.app.logs().match(/DTLS-SRTP on leg=/g) ?? []).length;
+          await dialUntil(
+            a,
+            `sip:*99202@127.0.0.1:${pbx.app.sipTlsPort};transport=tls`,
+            () => pbx.app.waitForLog(/feature call answered/, 15_000),
+          );
+          for (
+            let i = 0;
+            i < 100 && (pbx.app.logs().match(/DTLS-SRTP on leg=/g) ?? []).length <= dtlsLines;
+            i++
+          ) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          ok(
+            (pbx.app.logs().match(/DTLS-SRTP on leg=/g) ?? []).length > dtlsLines,
+            "feature leg keyed by DTLS",
+          );
+          await new Promise((r) => setTimeout(r, 7000));
+          await a.hangup();
+          await pbx.app.waitForLog(/voicemail message stored/, 15_000);
+          const list = await pbx.api.get<{ messages: { id: string }[] }>(
+            "/api/voicemail/mailboxes/202/messages",
+          );
+          const audio = await fetch(
+            `${pbx.app.baseUrl}/api/voicemail/messages/${list.messages[0]!.id}/audio`,
+            {
+              headers: { authorization: `Bearer ${await pbx.app.adminToken()}` },
+            },
+          );
+          const stored = toMono(parseWav(new Uint8Array(await audio.arrayBuffer())));
+          const signal = toMono(await readWav(a.playWav));
+          const corr = Math.max(
+            ...[8000, 16000, 24000].map((at) =>
+              correlate(signal.subarray(at, at + 8000), stored, {
+                maxLagSamples: stored.length,
+                minOverlap: 8000,
+              })
+                .maxCorr
+            ),
+          );
+          ok(
+            corr > 0.9,
+            `the DTLS-SRTP phone's signal is in the stored message: correlation ${corr.toFixed(3)}`,
+          );
+        } finally {
+          for (const p of phones) await p.remove();
+        }
+      })();
+    } finally {
+      await pbx.app.stop();
+    }
+  },
+});

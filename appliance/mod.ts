@@ -869,6 +869,9 @@ export async function startAppliance(
       receiveSip: (m, src) => transactions.receive(m, src),
       sipPort: () => transports!.port,
       httpPort: () => httpPort,
+      // Phones set to TLS (options.sipTransport) get the SIP-TLS port and the box's CA.
+      sipTlsPort: () => transports!.tlsPort,
+      caCertPem: () => tls?.caPem,
       pnpMulticast: config.pnp,
     });
     const provisioning = prov;

@@ -27,6 +27,11 @@ const Options = v.pipe(
     (o) => o.srtp === undefined || o.srtp === "off" || o.srtp === "offered" || o.srtp === "required",
     'srtp must be "off", "offered" or "required"',
   ),
+  // How provisioning points the phone at the box (provisioning/templates): absent means "udp".
+  v.check(
+    (o) => o.sipTransport === undefined || o.sipTransport === "udp" || o.sipTransport === "tls",
+    'sipTransport must be "udp" or "tls"',
+  ),
 );
 
 const CreateBody = v.object({

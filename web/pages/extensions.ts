@@ -47,6 +47,11 @@ export const extensionsPage: PageDef = {
               <option value="required">Required (plain calls get 488)</option>
               <option value="off">Off</option>
             </select>
+            <label for="edit-transport">Provisioned phones connect over</label>
+            <select id="edit-transport" name="sipTransport">
+              <option value="udp">UDP (default)</option>
+              <option value="tls">TLS (SIP-TLS port, the box's CA, SRTP as above)</option>
+            </select>
             <div
               class="buttons"><button type="submit">Save</button> <button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
           </form>

@@ -22,6 +22,7 @@ startPage(() => {
     $("#edit-password").value = "";
     options = ext.options ?? {};
     $("#edit-srtp").value = ["off", "offered", "required"].includes(options.srtp) ? options.srtp : "offered";
+    $("#edit-transport").value = options.sipTransport === "tls" ? "tls" : "udp";
     const regs = await api("GET", `/api/registrations?extension=${enc(number)}`);
     $("#edit-regs").replaceChildren(
       ...(regs.items.length
@@ -78,8 +79,9 @@ startPage(() => {
   onSubmit($("#ext-edit"), async (v) => {
     const body = { name: v.name };
     if (v.password) body.password = v.password;
-    // Options are stored whole: keep the others, set the SRTP policy.
+    // Options are stored whole: keep the others, set the SRTP policy and the provisioned transport.
     if (v.srtp) body.options = { ...options, srtp: v.srtp };
+    if (v.sipTransport) body.options = { ...(body.options ?? options), sipTransport: v.sipTransport };
     await api("PUT", `/api/extensions/${enc(v.number)}`, body);
     panel.hide();
     await load();

@@ -361,6 +361,8 @@ export async function startAppliance(
       displayName: (ext) => storage.extensions.get(ext)?.name,
       // SDES SRTP per extension (options.srtp); keys only ever travel over TLS/WSS signalling.
       srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
+      // SRTP keyed by DTLS toward phones that take no SDES (options.srtpKeying "dtls").
+      srtpKeying: (ext) => storage.extensions.get(ext)?.options.srtpKeying === "dtls" ? "dtls" : "sdes",
       noAnswerMs: config.noAnswerSeconds * 1000,
       ...(config.sessionExpiresSec > 0
         ? { sessionTimers: { expiresSec: config.sessionExpiresSec, minSeSec: config.sessionMinSeSec } }
@@ -416,6 +418,7 @@ export async function startAppliance(
       registry: callRegistry,
       // SRTP for calls the box answers (voicemail, IVR, conferences, queues, park), as for B2BUA legs.
       srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
+      srtpKeying: (ext) => storage.extensions.get(ext)?.options.srtpKeying === "dtls" ? "dtls" : "sdes",
       transactions,
       media,
       cdr: cdrSink,
@@ -722,6 +725,7 @@ export async function startAppliance(
       log: log.child("calls"),
       // Legs the box rings (queues, originate) get SRTP by the callee's policy, as B2BUA callees.
       srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
+      srtpKeying: (ext) => storage.extensions.get(ext)?.options.srtpKeying === "dtls" ? "dtls" : "sdes",
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
       noAnswerMs: config.noAnswerSeconds * 1000,

@@ -32,6 +32,11 @@ const Options = v.pipe(
     (o) => o.sipTransport === undefined || o.sipTransport === "udp" || o.sipTransport === "tls",
     'sipTransport must be "udp" or "tls"',
   ),
+  // How SRTP toward the extension's phones is keyed when the box offers (runtime/call/_sdp.ts).
+  v.check(
+    (o) => o.srtpKeying === undefined || o.srtpKeying === "sdes" || o.srtpKeying === "dtls",
+    'srtpKeying must be "sdes" or "dtls"',
+  ),
 );
 
 const CreateBody = v.object({

@@ -168,6 +168,12 @@ export interface SdpSecurity {
    * rtcp-mux and BUNDLE (a browser takes nothing else).
    */
   webrtc?: boolean;
+  /**
+   * Offers to this SIP phone key SRTP by DTLS (RFC 5763/5764: `UDP/TLS/RTP/SAVP`, the box's
+   * fingerprint, `a=setup:actpass`, no ICE) instead of SDES: a phone such as baresip `dtls_srtp`
+   * that takes no a=crypto. Only with secure signalling and a policy other than "off".
+   */
+  dtlsOffer?: boolean;
 }
 
 /** DTLS-SRTP of one media leg, as the media plane takes it (LegConfig.dtls). */
@@ -214,7 +220,7 @@ export class SdpSession {
   #dtls: { leg: DtlsLegKeys; media: Attribute[]; session: Attribute[] } | undefined;
   #applyDtls: ((dtls: DtlsLegKeys | null) => void) | undefined;
   /** Our ICE credentials in a WebRTC offer to this side, until its answer sets up #dtls. */
-  #dtlsOffer: { ice: { localUfrag: string; localPwd: string } } | undefined;
+  #dtlsOffer: { ice: { localUfrag: string; localPwd: string } | undefined } | undefined;
 
   constructor(address: string, security: SdpSecurity = { policy: "off", secure: false }) {
     this.#address = address;
@@ -299,7 +305,7 @@ export class SdpSession {
   #takeDtlsAnswer(
     info: SdpInfo,
     m: MediaDescription,
-    ice: { localUfrag: string; localPwd: string },
+    ice: { localUfrag: string; localPwd: string } | undefined,
   ): string | undefined {
     if (!DTLS_PROTOCOL.test(m.protocol)) return `a DTLS-SRTP offer was answered with ${m.protocol}`;
     const find = (name: string) =>
@@ -314,7 +320,7 @@ export class SdpSession {
       role: setup === "passive" ? "client" : "server",
       peerFingerprint: fm[1]!.toUpperCase(),
       rtcpMux: m.attributes.some((a) => a.name === "rtcp-mux"),
-      ice,
+      ...(ice !== undefined ? { ice } : {}),
     };
     const same = this.#dtls !== undefined && this.#dtls.leg.role === leg.role &&
       this.#dtls.leg.peerFingerprint === leg.peerFingerprint;
@@ -445,6 +451,22 @@ export class SdpSession {
       const session = [{ name: "ice-lite" }, { name: "group", value: "BUNDLE 0" }] as Attribute[];
       return { protocol: "UDP/TLS/RTP/SAVPF", lines: [], dtls: { media, session } };
     }
+    const sip = this.#security.dtlsOffer === true && this.#security.secure && this.#security.policy !== "off"
+      ? this.#security.dtlsFingerprint?.() ?? null
+      : null;
+    if (sip !== null) {
+      // DTLS-SRTP offer to a SIP phone (RFC 5763 5): no ICE, no BUNDLE; the answer's a=setup decides.
+      this.#offered = undefined;
+      this.#answering = undefined;
+      this.#dtlsOffer = { ice: undefined };
+      const setup = this.#dtls === undefined
+        ? "actpass"
+        : this.#dtls.leg.role === "server"
+        ? "passive"
+        : "active";
+      const media = [{ name: "fingerprint", value: `sha-256 ${sip}` }, { name: "setup", value: setup }];
+      return { protocol: "UDP/TLS/RTP/SAVP", lines: [], dtls: { media: media as Attribute[], session: [] } };
+    }
     const plan = planCryptoOffer(this.#security.policy, { secureSignalling: this.#security.secure });
     if (!plan.crypto) {
       this.#offered = undefined;
@@ -464,7 +486,7 @@ export class SdpSession {
   /** Build the SDP this side gets, from the other side's SDP, anchored at the box on `port`. */
   offerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
     const c = this.#cryptoForOffer();
-    if (c.dtls !== undefined && this.#dtls !== undefined) this.#dtlsOffer = { ice: this.#dtls.leg.ice! };
+    if (c.dtls !== undefined && this.#dtls !== undefined) this.#dtlsOffer = { ice: this.#dtls.leg.ice };
     return this.#build(other, port, rewrite, c);
   }
 

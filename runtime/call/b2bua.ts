@@ -151,6 +151,11 @@ export interface B2buaOptions {
    * default "off": SRTP offers get 488, offers with optional a=crypto are answered plain.
    */
   srtpPolicy?(extension: string): SrtpPolicy;
+  /**
+   * How SRTP toward an extension's phones is keyed when the box offers: "sdes" (a=crypto, the
+   * default) or "dtls" (DTLS-SRTP, for phones such as baresip `dtls_srtp`); over TLS only.
+   */
+  srtpKeying?(extension: string): "sdes" | "dtls";
 }
 
 /** A party the B2BUA hands to an application (see `B2buaOptions.applicationFor`). */
@@ -776,6 +781,7 @@ export class B2bua {
       secure: transport === "tls" || transport === "wss",
       dtlsFingerprint: () => this.#o.media.dtlsFingerprint?.() ?? null,
       webrtc: transport === "wss" || transport === "ws",
+      dtlsOffer: this.#o.srtpKeying?.(extension) === "dtls",
     });
   }
 

@@ -190,6 +190,8 @@ export interface LocalCallsOptions {
    * taken whatever it says); default "off": RTP/SAVP offers get 488, a=crypto is answered plain.
    */
   srtpPolicy?(extension: string): SrtpPolicy;
+  /** How SRTP is keyed toward extensions the box rings onward (B2buaOptions.srtpKeying). */
+  srtpKeying?(extension: string): "sdes" | "dtls";
   /**
    * Onward routing from an answered call (`dial`, `continueTo`, REFER on the call): the dialplan,
    * contacts, raw sends and the bridge. Without it those answer "not available" (REFER 501).
@@ -717,6 +719,7 @@ export class LocalCalls {
         },
         registry: this.#registry,
         ...(o.srtpPolicy !== undefined ? { srtpPolicy: o.srtpPolicy } : {}),
+        ...(o.srtpKeying !== undefined ? { srtpKeying: o.srtpKeying } : {}),
         cdr: o.cdr,
         clock: o.clock,
         log: o.log,

@@ -42,6 +42,8 @@ export interface OutboundDeps {
    * browsers), as for B2BUA callees; default "off" (plain RTP, except DTLS-SRTP to browsers).
    */
   srtpPolicy?(extension: string): SrtpPolicy;
+  /** How SRTP toward the callee is keyed (see B2buaOptions.srtpKeying); default "sdes". */
+  srtpKeying?(extension: string): "sdes" | "dtls";
   cdr: CallRecordSink;
   clock: Clock;
   log: Logger;
@@ -133,6 +135,7 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
     secure: transport === "tls" || transport === "wss",
     dtlsFingerprint: () => o.media.dtlsFingerprint?.() ?? null,
     webrtc: transport === "wss",
+    dtlsOffer: o.srtpKeying?.(request.to) === "dtls",
   });
   const srtpError = sdp.offerError();
   if (srtpError !== undefined) throw new Error(`originate: ${request.to}: ${srtpError}`);

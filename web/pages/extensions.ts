@@ -47,6 +47,11 @@ export const extensionsPage: PageDef = {
               <option value="required">Required (plain calls get 488)</option>
               <option value="off">Off</option>
             </select>
+            <label for="edit-keying">SRTP keys toward its phones</label>
+            <select id="edit-keying" name="srtpKeying">
+              <option value="sdes">SDES (a=crypto, default)</option>
+              <option value="dtls">DTLS-SRTP (phones without SDES)</option>
+            </select>
             <label for="edit-transport">Provisioned phones connect over</label>
             <select id="edit-transport" name="sipTransport">
               <option value="udp">UDP (default)</option>

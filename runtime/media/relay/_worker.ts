@@ -557,8 +557,9 @@ function configureSrtp(leg: Leg, c: SrtpLegConfig | null): void {
   if (c === null) {
     if (old === null) return;
     leg.srtp = null;
-    leg.rtp = leg.rtpSocket;
-    leg.rtcp = leg.rtcpSocket;
+    // A DTLS-SRTP leg without keys sends nothing (never plain); a plain leg gets its sockets back.
+    leg.rtp = leg.dtls !== null ? withheldSocket(leg.rtpSocket) : leg.rtpSocket;
+    leg.rtcp = leg.dtls !== null ? withheldSocket(leg.rtcpSocket) : leg.rtcpSocket;
     closeSrtp(old);
     return;
   }
@@ -639,6 +640,10 @@ function configureDtls(leg: Leg, c: DtlsLegConfig | null): void {
   if (c === null) {
     if (old !== null) closeDtls(old);
     leg.dtls = null;
+    if (old !== null && leg.srtp === null) {
+      leg.rtp = leg.rtpSocket; // back to plain RTP (the side's new offer had no DTLS)
+      leg.rtcp = leg.rtcpSocket;
+    }
     return;
   }
   if (
@@ -658,6 +663,14 @@ function configureDtls(leg: Leg, c: DtlsLegConfig | null): void {
   if (old !== null) closeDtls(old);
   const d: LegDtls = { config: c, ep, done: false, consentAt: performance.now() };
   leg.dtls = d;
+  if (leg.srtp !== null) {
+    // A new association replaces the old one's keys: nothing leaves until the handshake gives new ones.
+    closeSrtp(leg.srtp);
+    leg.srtp = null;
+  }
+  // Until the handshake gives keys, media to this leg is withheld: never sent in clear.
+  leg.rtp = withheldSocket(leg.rtpSocket);
+  leg.rtcp = withheldSocket(leg.rtcpSocket);
   if (c.role === "client") {
     ep.start();
     if (leg.remote !== null) sendDtls(leg, leg.remote);
@@ -769,6 +782,16 @@ function onStun(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void
     };
     resetLatches(leg);
   }
+}
+
+/** A socket that drops what is sent (a DTLS-SRTP leg before its keys) and receives as usual. */
+function withheldSocket(sock: RelaySocket): RelaySocket {
+  return {
+    port: sock.port,
+    send() {},
+    onMessage: (cb) => sock.onMessage(cb),
+    close: () => sock.close(),
+  };
 }
 
 /** Room for the largest SRTP/SRTCP overhead (AEAD tag 16 plus SRTCP index 4). */

@@ -23,6 +23,7 @@ startPage(() => {
     options = ext.options ?? {};
     $("#edit-srtp").value = ["off", "offered", "required"].includes(options.srtp) ? options.srtp : "offered";
     $("#edit-transport").value = options.sipTransport === "tls" ? "tls" : "udp";
+    $("#edit-keying").value = options.srtpKeying === "dtls" ? "dtls" : "sdes";
     const regs = await api("GET", `/api/registrations?extension=${enc(number)}`);
     $("#edit-regs").replaceChildren(
       ...(regs.items.length
@@ -82,6 +83,7 @@ startPage(() => {
     // Options are stored whole: keep the others, set the SRTP policy and the provisioned transport.
     if (v.srtp) body.options = { ...options, srtp: v.srtp };
     if (v.sipTransport) body.options = { ...(body.options ?? options), sipTransport: v.sipTransport };
+    if (v.srtpKeying) body.options = { ...(body.options ?? options), srtpKeying: v.srtpKeying };
     await api("PUT", `/api/extensions/${enc(v.number)}`, body);
     panel.hide();
     await load();

@@ -83,18 +83,6 @@ export function describeSdp(text: string): SdpInfo {
   return info;
 }
 
-/**
- * The Warning value (RFC 3261 20.43, code 302 "Incompatible transport protocol") for an offer whose
- * audio streams all require SRTP (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF): the box does not do SRTP
- * yet. Undefined when some audio stream is plain RTP (or there is none: that is another 488).
- */
-export function srtpRefusal(sd: SessionDescription, host: string): string | undefined {
-  const audio = sd.media.filter((m) => m.type === "audio" && m.port !== 0);
-  if (audio.length === 0 || !audio.every((m) => /SAVP/i.test(m.protocol))) return undefined;
-  const protos = [...new Set(audio.map((m) => m.protocol))].join(", ");
-  return `302 ${host} "SRTP is not supported here: offered ${protos}, offer RTP/AVP"`;
-}
-
 /** Media-level attributes that cross the bridge: codecs, packetization (the direction is re-added). */
 const PASSED = new Set(["rtpmap", "fmtp", "ptime", "maxptime"]);
 

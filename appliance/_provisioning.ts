@@ -59,6 +59,9 @@ export interface StartProvisioningOptions {
   /** Actual ports when config asked for 0 (tests); read lazily. */
   sipPort?: number | (() => number) | undefined;
   httpPort?: number | (() => number) | undefined;
+  /** The SIP-TLS port (null: off) and the box's CA certificate, for phones set to TLS. */
+  sipTlsPort?: (() => number | null) | undefined;
+  caCertPem?: (() => string | undefined) | undefined;
   /**
    * Override of the `provisioning.security` setting's `requireWindow` (default on): SIP
    * passwords go out only during a device's window or over HTTPS with its own credentials.
@@ -98,6 +101,9 @@ export interface ProvisioningDataOptions {
   clock?: Clock | undefined;
   sipPort?: number | (() => number) | undefined;
   httpPort?: number | (() => number) | undefined;
+  /** The SIP-TLS port (null: off) and the box's CA (PEM), for phones set to TLS. */
+  sipTlsPort?: (() => number | null) | undefined;
+  caCertPem?: (() => string | undefined) | undefined;
   pagingGroups?: (() => PagingGroup[]) | undefined;
   log?: Logger | undefined;
   /**
@@ -149,9 +155,16 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
     extension(number) {
       const e = storage.extensions.get(number);
       const pw = e === undefined ? undefined : storage.extensions.getSipPassword(number);
-      return e === undefined || pw === undefined
-        ? undefined
-        : { number: e.number, name: e.name, sipPassword: pw };
+      if (e === undefined || pw === undefined) return undefined;
+      const t = e.options.sipTransport;
+      const s = e.options.srtp;
+      return {
+        number: e.number,
+        name: e.name,
+        sipPassword: pw,
+        sipTransport: t === "tls" ? "tls" : "udp",
+        srtp: s === "off" || s === "required" ? s : "offered",
+      };
     },
     server() {
       const time = storage.settings.get<{ timezone?: unknown; ntpServers?: unknown }>("system.time");
@@ -169,6 +182,9 @@ export function createProvisioningData(storage: Storage, options: ProvisioningDa
         timeZone: tz,
         pagingGroups: options.pagingGroups?.() ?? [],
         ...phoneFeatureCodes(storage),
+        // Only when SIP over TLS is wired (the appliance passes both).
+        ...(options.sipTlsPort !== undefined ? { sipTlsPort: options.sipTlsPort() } : {}),
+        ...(options.caCertPem?.() !== undefined ? { caCertPem: options.caCertPem!()! } : {}),
       };
     },
     phonebook() {
@@ -333,6 +349,8 @@ export async function startProvisioning(options: StartProvisioningOptions): Prom
     clock,
     sipPort: options.sipPort,
     httpPort: options.httpPort,
+    sipTlsPort: options.sipTlsPort,
+    caCertPem: options.caCertPem,
     pagingGroups: options.pagingGroups,
     extraKeys: options.extraKeys,
     log,

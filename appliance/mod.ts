@@ -365,6 +365,8 @@ export async function startAppliance(
       displayName: (ext) => storage.extensions.get(ext)?.name,
       // SDES SRTP per extension (options.srtp); keys only ever travel over TLS/WSS signalling.
       srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
+      // SRTP keyed by DTLS toward phones that take no SDES (options.srtpKeying "dtls").
+      srtpKeying: (ext) => storage.extensions.get(ext)?.options.srtpKeying === "dtls" ? "dtls" : "sdes",
       noAnswerMs: config.noAnswerSeconds * 1000,
       ...(config.sessionExpiresSec > 0
         ? { sessionTimers: { expiresSec: config.sessionExpiresSec, minSeSec: config.sessionMinSeSec } }
@@ -418,6 +420,9 @@ export async function startAppliance(
     };
     const local = new LocalCalls({
       registry: callRegistry,
+      // SRTP for calls the box answers (voicemail, IVR, conferences, queues, park), as for B2BUA legs.
+      srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
+      srtpKeying: (ext) => storage.extensions.get(ext)?.options.srtpKeying === "dtls" ? "dtls" : "sdes",
       transactions,
       media,
       cdr: cdrSink,
@@ -766,6 +771,9 @@ export async function startAppliance(
       cdr: cdrSink,
       clock,
       log: log.child("calls"),
+      // Legs the box rings (queues, originate) get SRTP by the callee's policy, as B2BUA callees.
+      srtpPolicy: (ext) => srtpPolicyOf(storage.extensions.get(ext)?.options.srtp),
+      srtpKeying: (ext) => storage.extensions.get(ext)?.options.srtpKeying === "dtls" ? "dtls" : "sdes",
       publicAddress: config.publicAddress,
       sipPort: config.sipPort,
       noAnswerMs: config.noAnswerSeconds * 1000,
@@ -916,6 +924,9 @@ export async function startAppliance(
       receiveSip: (m, src) => transactions.receive(m, src),
       sipPort: () => transports!.port,
       httpPort: () => httpPort,
+      // Phones set to TLS (options.sipTransport) get the SIP-TLS port and the box's CA.
+      sipTlsPort: () => transports!.tlsPort,
+      caCertPem: () => tls?.caPem,
       pnpMulticast: config.pnp,
       // Park keys (the park lot's phoneKeys setting) after each phone's own keys.
       extraKeys: () => park.phoneKeys(),

@@ -9,7 +9,9 @@ import type {
 } from "./types.ts";
 
 /** A fake data source that remembers what was recorded. */
-export function fakeData(over: { devices?: Device[]; server?: Partial<ServerSettings> } = {}) {
+export function fakeData(
+  over: { devices?: Device[]; server?: Partial<ServerSettings>; account201?: Partial<ExtensionAccount> } = {},
+) {
   const devices = new Map((over.devices ?? [
     {
       mac: "001565aabbcc",
@@ -47,7 +49,7 @@ export function fakeData(over: { devices?: Device[]; server?: Partial<ServerSett
     { mac: "001565000009", vendor: "yealink", model: "T46S", extension: null },
   ] as Device[]).map((d) => [d.mac, d]));
   const extensions = new Map<string, ExtensionAccount>([
-    ["201", { number: "201", name: 'Alice "A" <Boss>', sipPassword: "s3cr3t&pw" }],
+    ["201", { number: "201", name: 'Alice "A" <Boss>', sipPassword: "s3cr3t&pw", ...over.account201 }],
     ["202", { number: "202", name: "Bob", sipPassword: "bobpw" }],
   ]);
   const server: ServerSettings = {

@@ -43,6 +43,13 @@ export interface ExtensionAccount {
   number: string;
   name: string;
   sipPassword: string;
+  /**
+   * How the phone should reach the box (the extension's `options.sipTransport`): "tls" sends it to
+   * the SIP-TLS port with the box's CA; default "udp".
+   */
+  sipTransport?: "udp" | "tls" | undefined;
+  /** The extension's SRTP policy (`options.srtp`, default "offered"); handed to phones only with TLS. */
+  srtp?: "off" | "offered" | "required" | undefined;
 }
 
 /** A multicast paging group the phones should listen to. */
@@ -69,6 +76,10 @@ export interface ServerSettings {
   voicemailNumber?: string | undefined;
   /** Directed pickup prefix (the `pickup.directed` feature code before the number); default `**`. */
   directedPickupPrefix?: string | undefined;
+  /** The SIP-over-TLS port; absent or null when SIP over TLS is off (phones then stay on UDP). */
+  sipTlsPort?: number | null | undefined;
+  /** The box's CA certificate (PEM) that signed its TLS certificate; served at `/prov/ca.crt`. */
+  caCertPem?: string | undefined;
 }
 
 /** A phone book entry. */

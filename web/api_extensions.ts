@@ -36,6 +36,16 @@ const Options = v.pipe(
     (o) => groupList(o.pickupGroups),
     "pickupGroups must be a list of at most 32 group names (1-32 of A-Z a-z 0-9 _ -)",
   ),
+  // How provisioning points the phone at the box (provisioning/templates): absent means "udp".
+  v.check(
+    (o) => o.sipTransport === undefined || o.sipTransport === "udp" || o.sipTransport === "tls",
+    'sipTransport must be "udp" or "tls"',
+  ),
+  // How SRTP toward the extension's phones is keyed when the box offers (runtime/call/_sdp.ts).
+  v.check(
+    (o) => o.srtpKeying === undefined || o.srtpKeying === "sdes" || o.srtpKeying === "dtls",
+    'srtpKeying must be "sdes" or "dtls"',
+  ),
 );
 
 function groupList(x: unknown): boolean {

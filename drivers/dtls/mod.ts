@@ -282,6 +282,7 @@ const SSL_VERIFY_PEER = 1;
 const SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 2;
 const SSL_OP_NO_QUERY_MTU = 0x1000n;
 const SSL_CTRL_SET_MTU = 17;
+const DTLS_CTRL_GET_TIMEOUT = 73;
 const DTLS_CTRL_HANDLE_TIMEOUT = 74;
 const BIO_CTRL_PENDING = 10;
 const BIO_C_SET_BUF_MEM_EOF_RETURN = 130;
@@ -387,9 +388,37 @@ export class DtlsEndpoint {
     this.#step();
   }
 
-  /** Retransmit after a lost flight (call when no reply came within about a second). */
-  handleTimeout(): void {
-    this.#ssl.SSL_ctrl(this.#h.ptr, DTLS_CTRL_HANDLE_TIMEOUT, 0n, null);
+  /** struct timeval for DTLSv1_get_timeout (tv_sec, tv_usec: two 64-bit fields on LP64). */
+  readonly #tv = new BigInt64Array(2);
+
+  /**
+   * Milliseconds until the DTLS retransmission timer (RFC 6347 4.2.4) expires: 0 when it has,
+   * null when no timer runs (no flight awaits a reply: before start, or after the handshake).
+   * This is `DTLSv1_get_timeout`; OpenSSL starts the timer at 1 s and doubles it per retransmission.
+   */
+  timeoutMs(): number | null {
+    if (this.#failed !== null) return null;
+    const tv = this.#tv;
+    tv.fill(0n);
+    const rc = Number(this.#ssl.SSL_ctrl(this.#h.ptr, DTLS_CTRL_GET_TIMEOUT, 0n, Deno.UnsafePointer.of(tv)));
+    if (rc !== 1) return null;
+    return Number(tv[0]!) * 1000 + Math.ceil(Number(tv[1]!) / 1000);
+  }
+
+  /**
+   * Let OpenSSL retransmit its last flight when the timer has expired (`DTLSv1_handle_timeout`):
+   * true when it did (the flight is then in {@linkcode DtlsEndpoint.drain}), false when the timer
+   * had not expired or none runs. Throws Error when OpenSSL gives up (too many retransmissions):
+   * the handshake has failed.
+   */
+  handleTimeout(): boolean {
+    if (this.#failed !== null) throw this.#failed;
+    const rc = Number(this.#ssl.SSL_ctrl(this.#h.ptr, DTLS_CTRL_HANDLE_TIMEOUT, 0n, null));
+    if (rc < 0) {
+      this.#failed = opensslError(this.#c, `DTLS handshake (${this.role}): retransmissions exhausted`);
+      throw this.#failed;
+    }
+    return rc > 0;
   }
 
   /**

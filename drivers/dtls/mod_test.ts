@@ -370,3 +370,58 @@ Deno.test("dtls: a missing libssl gives the apt hint, not a crash", () => {
     sslLibrary.setPath(undefined);
   }
 });
+
+/** Wait until `ep`'s retransmission timer expires (polling, no fixed sleep), then let it retransmit. */
+async function retransmit(ep: DtlsEndpoint): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const ms = ep.timeoutMs();
+    assert(ms !== null, "a flight awaits its reply: the timer runs");
+    if (ms === 0 && ep.handleTimeout()) return;
+    await new Promise((r) => setTimeout(r, Math.min(Math.max(ms, 5), 50)));
+  }
+  throw new Error("the DTLS timer never expired");
+}
+
+Deno.test(
+  "dtls: a lost flight is sent again by the retransmission timer (RFC 6347 4.2.4)",
+  opts,
+  async () => {
+    const cc = DtlsCertificate.generate();
+    const sc = DtlsCertificate.generate();
+    const client = new DtlsEndpoint("client", { certificate: cc });
+    const server = new DtlsEndpoint("server", { certificate: sc });
+    try {
+      assertEquals(client.timeoutMs(), null, "no timer before the first flight");
+      assertEquals(client.handleTimeout(), false);
+      client.start();
+      const hello = client.drain();
+      assert(hello.length > 0);
+      // The ClientHello is lost. The timer runs (OpenSSL starts it at 1 s) and nothing is sent early.
+      const first = client.timeoutMs();
+      assert(first !== null && first > 0 && first <= 1000, `timer ${first} ms`);
+      assertEquals(client.handleTimeout(), false, "not expired yet: no retransmission");
+      assertEquals(client.drain().length, 0);
+      await retransmit(client);
+      const again = client.drain();
+      assert(again.length > 0, "the ClientHello again");
+      for (const d of again) server.feed(d);
+      // The server's first flight (HelloVerify or ServerHello..Done) is lost too: its timer resends it.
+      const lost = server.drain();
+      assert(lost.length > 0);
+      await retransmit(server);
+      for (const d of server.drain()) client.feed(d);
+      for (let round = 0; round < 10 && !(client.connected && server.connected); round++) {
+        for (const d of client.drain()) server.feed(d);
+        for (const d of server.drain()) client.feed(d);
+      }
+      assert(client.connected && server.connected, "the handshake completes after the losses");
+      assertEquals(client.srtpKeys().local, server.srtpKeys().remote);
+      assertEquals(client.timeoutMs(), null, "no timer once connected");
+    } finally {
+      client.close();
+      server.close();
+      cc.close();
+      sc.close();
+    }
+  },
+);

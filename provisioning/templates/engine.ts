@@ -59,11 +59,26 @@ export interface Template {
 
 /** Escape a value for XML text and attribute content. */
 export function escapeXml(s: string): string {
-  // Control characters other than tab/newline are not allowed in XML 1.0 at all.
+  // Control characters other than tab/newline are not allowed in XML 1.0 at all. Line breaks become
+  // character references: an attribute value keeps them (a PEM certificate in a Polycom attribute),
+  // where a literal one would be normalized to a space (XML 1.0 3.3.3).
   // deno-lint-ignore no-control-regex
   return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "").replace(
-    /[&<>"']/g,
-    (c) => c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&apos;",
+    /[&<>"'\r\n]/g,
+    (c) =>
+      c === "&"
+        ? "&amp;"
+        : c === "<"
+        ? "&lt;"
+        : c === ">"
+        ? "&gt;"
+        : c === '"'
+        ? "&quot;"
+        : c === "'"
+        ? "&apos;"
+        : c === "\n"
+        ? "&#10;"
+        : "&#13;",
   );
 }
 

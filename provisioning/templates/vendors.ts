@@ -22,6 +22,9 @@ export interface TemplateSpec {
 // 10 call park (fusionpbx app/devices/resources/classes/yealink.php key function table);
 // account.N.subscribe_mwi / subscribe_mwi_to_vm, voice_mail.number.N, features.pickup.
 // direct_pickup_enable / direct_pickup_code (public Yealink templates, see SOURCES.md).
+// TLS and SRTP: account.N.sip_server.1.transport_type (0 UDP, 2 TLS: wazo-yealink v86 base.tpl and
+// common.py _SIP_TRANSPORT), account.N.srtp_encryption (0 disabled, 1 optional, 2 compulsory),
+// static.trusted_certificates.url and static.security.trust_certificates (Yealink common template).
 const YEALINK_COMMON = `#!version:1.0.0.1
 ## Common file for all Yealink phones (no credentials here).
 local_time.ntp_server1 = {{ server.ntpServer }}
@@ -46,7 +49,15 @@ account.1.auth_name = {{ account.authName }}
 account.1.user_name = {{ account.number }}
 account.1.password = {{ account.password }}
 account.1.sip_server.1.address = {{ server.host }}
-account.1.sip_server.1.port = {{ server.sipPort }}
+account.1.sip_server.1.port = {{ account.port }}
+account.1.sip_server.1.transport_type = {{ account.yealinkTransport }}
+account.1.srtp_encryption = {{ account.yealinkSrtp }}
+{{#if account.tls}}
+{{#if server.caUrl}}
+static.trusted_certificates.url = {{ server.caUrl }}
+static.security.trust_certificates = 1
+{{/if}}
+{{/if}}
 account.1.subscribe_mwi = 1
 account.1.subscribe_mwi_to_vm = 1
 voice_mail.number.1 = {{ voicemailNumber }}
@@ -81,6 +92,9 @@ multicast.listen_address.{{ slot }}.channel = {{ channel }}
 // Keys and MWI: wazo-polycom base.tpl (msg.mwi.N.subscribe/callBackMode/callBack,
 // call.directedCallPickupString, attendant.reg); attendant.resourceList.N.type normal|automata
 // and call.directedCallPickupMethod="legacy" (public Polycom configs, see SOURCES.md).
+// TLS and SRTP: reg.N.server.1.transport TLS | UDPOnly (wazo-polycom base.tpl; public Poly
+// configs), sec.srtp.enable/offer/require (wazo-polycom base.tpl), the CA inline as
+// device.sec.TLS.customCaCert1 with device.sec.TLS.customCaCert1.set (public Poly configs).
 const POLYCOM_MASTER = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <APPLICATION APP_FILE_PATH="sip.ld" CONFIG_FILES="{{ deviceFiles }}" MISC_FILES="" LOG_FILE_DIRECTORY="" OVERRIDES_DIRECTORY="" CONTACTS_DIRECTORY="" />
 `;
@@ -116,7 +130,17 @@ const POLYCOM_DEVICE = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
  reg.1.auth.userId="{{ account.authName }}"
  reg.1.auth.password="{{ account.password }}"
  reg.1.server.1.address="{{ server.host }}"
- reg.1.server.1.port="{{ server.sipPort }}"
+ reg.1.server.1.port="{{ account.port }}"
+ reg.1.server.1.transport="{{ account.polycomTransport }}"
+ sec.srtp.enable="{{ account.polycomSrtpOffer }}"
+ sec.srtp.offer="{{ account.polycomSrtpOffer }}"
+ sec.srtp.require="{{ account.polycomSrtpRequire }}"
+{{#if account.tls}}
+{{#if server.caPem}}
+ device.sec.TLS.customCaCert1.set="1"
+ device.sec.TLS.customCaCert1="{{ server.caPem }}"
+{{/if}}
+{{/if}}
  msg.mwi.1.subscribe="{{ account.number }}"
  msg.mwi.1.callBackMode="contact"
  msg.mwi.1.callBack="{{ voicemailNumber }}"
@@ -142,18 +166,31 @@ const POLYCOM_DEVICE = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 // Keys: Cisco MPP admin guides (fnc=sd;ext=..., fnc=prk;sub=...; Voice_Mail_Number,
 // Voice_Mail_Server_1_, Voice_Mail_Enable_1_ in the voicemail chapter); Call_Pickup_Code:
 // wazo-provd-plugins wazo-cisco-spa templates.
+// TLS and SRTP: SIP_Transport_N_ UDP | TLS ("Encrypt Signaling with SIP Over TLS"), Secure_Call_Serv
+// and Secure_Call_Option_N_ Optional | Required | Strict ("Set up a Secure Extension"),
+// Custom_CA_Rule (the CA's URL): Cisco MPP administration guides, see SOURCES.md.
 const CISCO_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 <flat-profile>
 {{#if hasAccount}}
   <Line_Enable_1_>Yes</Line_Enable_1_>
   <Proxy_1_>{{ server.host }}</Proxy_1_>
-  <SIP_Port_1_>{{ server.sipPort }}</SIP_Port_1_>
+  <SIP_Port_1_>{{ account.port }}</SIP_Port_1_>
+  <SIP_Transport_1_>{{ account.ciscoTransport }}</SIP_Transport_1_>
+{{#if account.srtp}}
+  <Secure_Call_Serv>Yes</Secure_Call_Serv>
+  <Secure_Call_Option_1_>{{ account.ciscoSecureCall }}</Secure_Call_Option_1_>
+{{/if}}
+{{#if account.tls}}
+{{#if server.caUrl}}
+  <Custom_CA_Rule>{{ server.caUrl }}</Custom_CA_Rule>
+{{/if}}
+{{/if}}
   <Display_Name_1_>{{ account.name }}</Display_Name_1_>
   <User_ID_1_>{{ account.number }}</User_ID_1_>
   <Password_1_>{{ account.password }}</Password_1_>
   <Use_Auth_ID_1_>Yes</Use_Auth_ID_1_>
   <Auth_ID_1_>{{ account.authName }}</Auth_ID_1_>
-  <Voice_Mail_Server_1_>{{ server.host }}:{{ server.sipPort }}</Voice_Mail_Server_1_>
+  <Voice_Mail_Server_1_>{{ server.host }}:{{ account.port }}</Voice_Mail_Server_1_>
   <Voice_Mail_Enable_1_>Yes</Voice_Mail_Enable_1_>
 {{else}}
   <Line_Enable_1_>No</Line_Enable_1_>
@@ -179,6 +216,8 @@ const CISCO_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 // P331 path without scheme, P332 interval (several public GS templates). MPK modes 0 speed dial,
 // 1 BLF, 9 call park (wazo common.py FUNCKEY_TYPES); P33 voicemail number, P1347 BLF call-pickup
 // prefix (wazo base.tpl); P99 = 1 subscribe for MWI (public GS template, see SOURCES.md).
+// TLS and SRTP: P130 SIP transport (0 UDP, 2 TLS) and P183 SRTP mode (0 off, 1 enabled not forced,
+// 2 forced): public GS templates (code search "<P183>"). Unverified: P8433 for the CA certificate.
 const GRANDSTREAM_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 <gs_provision version="1">
 {{#if mac}}
@@ -188,7 +227,14 @@ const GRANDSTREAM_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 {{#if hasAccount}}
     <P271>1</P271>
     <P270>{{ account.number }}</P270>
-    <P47>{{ server.host }}:{{ server.sipPort }}</P47>
+    <P47>{{ server.host }}:{{ account.port }}</P47>
+    <P130>{{ account.gsTransport }}</P130>
+    <P183>{{ account.gsSrtp }}</P183>
+{{#if account.tls}}
+{{#if server.caPem}}
+    <P8433>{{ server.caPem }}</P8433>
+{{/if}}
+{{/if}}
     <P35>{{ account.number }}</P35>
     <P36>{{ account.authName }}</P36>
     <P34>{{ account.password }}</P34>
@@ -218,7 +264,8 @@ const GRANDSTREAM_DEVICE = `<?xml version="1.0" encoding="UTF-8"?>
 // PrincipalFileZultys: ntp_server_addr, tftp_server_addr, register_w_proxy, proxy_addr,
 // proxy_port, device_id, display_name, auth_password, greeting_message).
 // No verified keys for a directory URL, BLF/speed-dial/park keys, voicemail number, MWI or paging
-// on ZIP2x2: not emitted (the web API refuses keys for Zultys phones).
+// on ZIP2x2: not emitted (the web API refuses keys for Zultys phones). No verified keys for SIP
+// over TLS, SRTP or a CA certificate either: a Zultys phone stays on UDP/RTP (see SOURCES.md).
 const ZULTYS_COMMON = `[NET_CONFIG]
 ntp_server_addr={{ server.ntpServer }}
 tftp_server_addr={{ server.host }}

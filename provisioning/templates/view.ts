@@ -12,7 +12,25 @@ export const VIEW_SCHEMA: Schema = {
   macUpper: "scalar",
   model: "scalar",
   hasAccount: "scalar",
-  account: { number: "scalar", name: "scalar", authName: "scalar", password: "scalar" },
+  account: {
+    number: "scalar",
+    name: "scalar",
+    authName: "scalar",
+    password: "scalar",
+    // Transport and SRTP of the account (see secureAccount below), in each vendor's codes.
+    port: "scalar",
+    tls: "scalar",
+    srtp: "scalar",
+    yealinkTransport: "scalar",
+    yealinkSrtp: "scalar",
+    polycomTransport: "scalar",
+    polycomSrtpOffer: "scalar",
+    polycomSrtpRequire: "scalar",
+    ciscoTransport: "scalar",
+    ciscoSecureCall: "scalar",
+    gsTransport: "scalar",
+    gsSrtp: "scalar",
+  },
   server: {
     host: "scalar",
     sipPort: "scalar",
@@ -24,6 +42,8 @@ export const VIEW_SCHEMA: Schema = {
     utcOffsetSeconds: "scalar",
     ciscoTimeZone: "scalar",
     posixTimeZone: "scalar",
+    caUrl: "scalar",
+    caPem: "scalar",
   },
   phonebookUrl: "scalar",
   phonebookPath: "scalar",
@@ -139,6 +159,35 @@ export function timeZoneFormats(timeZone: string, at = Date.now()) {
   };
 }
 
+/**
+ * The account's transport and SRTP in each vendor's codes. TLS only when the extension asks for it
+ * (`sipTransport: "tls"`) and the box has SIP over TLS; SRTP follows the extension's policy only
+ * over TLS (the box never offers SDES keys over UDP), otherwise off. See SOURCES.md for the codes.
+ */
+export function secureAccount(account: ExtensionAccount, server: ServerSettings) {
+  const tlsPort = server.sipTlsPort ?? null;
+  const tls = account.sipTransport === "tls" && tlsPort !== null;
+  const srtp = tls ? account.srtp ?? "offered" : "off";
+  return {
+    port: tls ? tlsPort : server.sipPort,
+    tls,
+    srtp: srtp !== "off",
+    // Yealink account.N.sip_server.1.transport_type 0 UDP / 2 TLS; srtp_encryption 0 / 1 optional / 2 compulsory.
+    yealinkTransport: tls ? 2 : 0,
+    yealinkSrtp: srtp === "required" ? 2 : srtp === "offered" ? 1 : 0,
+    // Polycom reg.N.server.1.transport; sec.srtp.offer / sec.srtp.require.
+    polycomTransport: tls ? "TLS" : "UDPOnly",
+    polycomSrtpOffer: srtp !== "off" ? 1 : 0,
+    polycomSrtpRequire: srtp === "required" ? 1 : 0,
+    // Cisco MPP SIP_Transport_N_; Secure_Call_Option_N_ Optional | Required.
+    ciscoTransport: tls ? "TLS" : "UDP",
+    ciscoSecureCall: srtp === "required" ? "Required" : "Optional",
+    // Grandstream P130 0 UDP / 2 TLS; P183 0 off / 1 enabled, not forced / 2 forced.
+    gsTransport: tls ? 2 : 0,
+    gsSrtp: srtp === "required" ? 2 : srtp === "offered" ? 1 : 0,
+  };
+}
+
 /** Build the render data for one device (or the common file when `device` is undefined). */
 export function buildView(args: {
   server: ServerSettings;
@@ -167,6 +216,7 @@ export function buildView(args: {
         name: account.name,
         authName: account.number,
         password: account.sipPassword,
+        ...secureAccount(account, server),
       }
       : {},
     server: {
@@ -177,6 +227,8 @@ export function buildView(args: {
       ntpServer: server.ntpServer,
       timeZone: server.timeZone,
       ...tz,
+      caUrl: server.caCertPem !== undefined ? `${server.httpBase}/prov/ca.crt` : "",
+      caPem: server.caCertPem?.trim() ?? "",
     },
     phonebookUrl,
     phonebookPath: phonebookUrl.replace(/^https?:\/\//, ""),

@@ -83,18 +83,6 @@ export function describeSdp(text: string): SdpInfo {
   return info;
 }
 
-/**
- * The Warning value (RFC 3261 20.43, code 302 "Incompatible transport protocol") for an offer whose
- * audio streams all require SRTP (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVPF): the box does not do SRTP
- * yet. Undefined when some audio stream is plain RTP (or there is none: that is another 488).
- */
-export function srtpRefusal(sd: SessionDescription, host: string): string | undefined {
-  const audio = sd.media.filter((m) => m.type === "audio" && m.port !== 0);
-  if (audio.length === 0 || !audio.every((m) => /SAVP/i.test(m.protocol))) return undefined;
-  const protos = [...new Set(audio.map((m) => m.protocol))].join(", ");
-  return `302 ${host} "SRTP is not supported here: offered ${protos}, offer RTP/AVP"`;
-}
-
 /** Media-level attributes that cross the bridge: codecs, packetization (the direction is re-added). */
 const PASSED = new Set(["rtpmap", "fmtp", "ptime", "maxptime"]);
 
@@ -168,6 +156,12 @@ export interface SdpSecurity {
    * rtcp-mux and BUNDLE (a browser takes nothing else).
    */
   webrtc?: boolean;
+  /**
+   * Offers to this SIP phone key SRTP by DTLS (RFC 5763/5764: `UDP/TLS/RTP/SAVP`, the box's
+   * fingerprint, `a=setup:actpass`, no ICE) instead of SDES: a phone such as baresip `dtls_srtp`
+   * that takes no a=crypto. Only with secure signalling and a policy other than "off".
+   */
+  dtlsOffer?: boolean;
 }
 
 /** DTLS-SRTP of one media leg, as the media plane takes it (LegConfig.dtls). */
@@ -214,7 +208,7 @@ export class SdpSession {
   #dtls: { leg: DtlsLegKeys; media: Attribute[]; session: Attribute[] } | undefined;
   #applyDtls: ((dtls: DtlsLegKeys | null) => void) | undefined;
   /** Our ICE credentials in a WebRTC offer to this side, until its answer sets up #dtls. */
-  #dtlsOffer: { ice: { localUfrag: string; localPwd: string } } | undefined;
+  #dtlsOffer: { ice: { localUfrag: string; localPwd: string } | undefined } | undefined;
 
   constructor(address: string, security: SdpSecurity = { policy: "off", secure: false }) {
     this.#address = address;
@@ -299,7 +293,7 @@ export class SdpSession {
   #takeDtlsAnswer(
     info: SdpInfo,
     m: MediaDescription,
-    ice: { localUfrag: string; localPwd: string },
+    ice: { localUfrag: string; localPwd: string } | undefined,
   ): string | undefined {
     if (!DTLS_PROTOCOL.test(m.protocol)) return `a DTLS-SRTP offer was answered with ${m.protocol}`;
     const find = (name: string) =>
@@ -314,7 +308,7 @@ export class SdpSession {
       role: setup === "passive" ? "client" : "server",
       peerFingerprint: fm[1]!.toUpperCase(),
       rtcpMux: m.attributes.some((a) => a.name === "rtcp-mux"),
-      ice,
+      ...(ice !== undefined ? { ice } : {}),
     };
     const same = this.#dtls !== undefined && this.#dtls.leg.role === leg.role &&
       this.#dtls.leg.peerFingerprint === leg.peerFingerprint;
@@ -445,6 +439,22 @@ export class SdpSession {
       const session = [{ name: "ice-lite" }, { name: "group", value: "BUNDLE 0" }] as Attribute[];
       return { protocol: "UDP/TLS/RTP/SAVPF", lines: [], dtls: { media, session } };
     }
+    const sip = this.#security.dtlsOffer === true && this.#security.secure && this.#security.policy !== "off"
+      ? this.#security.dtlsFingerprint?.() ?? null
+      : null;
+    if (sip !== null) {
+      // DTLS-SRTP offer to a SIP phone (RFC 5763 5): no ICE, no BUNDLE; the answer's a=setup decides.
+      this.#offered = undefined;
+      this.#answering = undefined;
+      this.#dtlsOffer = { ice: undefined };
+      const setup = this.#dtls === undefined
+        ? "actpass"
+        : this.#dtls.leg.role === "server"
+        ? "passive"
+        : "active";
+      const media = [{ name: "fingerprint", value: `sha-256 ${sip}` }, { name: "setup", value: setup }];
+      return { protocol: "UDP/TLS/RTP/SAVP", lines: [], dtls: { media: media as Attribute[], session: [] } };
+    }
     const plan = planCryptoOffer(this.#security.policy, { secureSignalling: this.#security.secure });
     if (!plan.crypto) {
       this.#offered = undefined;
@@ -464,7 +474,7 @@ export class SdpSession {
   /** Build the SDP this side gets, from the other side's SDP, anchored at the box on `port`. */
   offerFrom(other: SdpInfo, port: number, rewrite: CodecRewrite = {}): string {
     const c = this.#cryptoForOffer();
-    if (c.dtls !== undefined && this.#dtls !== undefined) this.#dtlsOffer = { ice: this.#dtls.leg.ice! };
+    if (c.dtls !== undefined && this.#dtls !== undefined) this.#dtlsOffer = { ice: this.#dtls.leg.ice };
     return this.#build(other, port, rewrite, c);
   }
 
@@ -476,6 +486,29 @@ export class SdpSession {
       lines: a?.line !== undefined ? [a.line] : [],
       ...(this.#dtls !== undefined ? { dtls: this.#dtls } : {}),
     });
+  }
+
+  /**
+   * The transport part of an answer to this side's last offer when the answer's SDP is built
+   * elsewhere (calls the box answers itself, runtime/call/local.ts): the protocol ("" keeps the
+   * offer's), the audio stream's attributes (a=crypto, or DTLS-SRTP's fingerprint, setup, ICE-lite
+   * credentials and the box's host candidate on `port`) and the session's (a=ice-lite, BUNDLE).
+   */
+  answerParts(port: number): { protocol: string; media: Attribute[]; session: Attribute[] } {
+    const a = this.#answering;
+    const media: Attribute[] = [];
+    if (a?.line !== undefined) media.push(cryptoAttribute(a.line) as Attribute);
+    const dtls = this.#dtls;
+    if (dtls !== undefined) {
+      media.push(...dtls.media);
+      if (dtls.media.some((x) => x.name === "ice-ufrag")) {
+        media.push(
+          { name: "candidate", value: `1 1 udp 2130706431 ${this.#address} ${port} typ host` } as Attribute,
+          { name: "end-of-candidates" } as Attribute,
+        );
+      }
+    }
+    return { protocol: a?.protocol ?? "", media, session: [...(dtls?.session ?? [])] };
   }
 
   /** The SDP this side got last (for a re-INVITE without an offer). */

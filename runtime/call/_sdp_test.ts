@@ -266,3 +266,55 @@ Deno.test("a WebRTC callee gets a DTLS-SRTP offer (actpass); its active answer m
   assert(re.includes("a=setup:passive") && re.includes(`a=ice-ufrag:${ufrag}`), re);
   assert(/RTP\/AVP/.test(s.takeAnswer(describeSdp(PHONE_SDP("RTP/AVP"))) ?? ""), "a plain answer is refused");
 });
+
+Deno.test("DTLS-SRTP offer to a SIP phone (dtlsOffer): UDP/TLS/RTP/SAVP, fingerprint, actpass, no ICE; its answer keys the leg", () => {
+  const FP = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(":");
+  const PEER = FP.replaceAll("1", "A");
+  const legs: unknown[] = [];
+  const sdp = new SdpSession("192.0.2.10", {
+    policy: "required",
+    secure: true,
+    dtlsOffer: true,
+    dtlsFingerprint: () => FP,
+  });
+  sdp.bindDtls((d) => legs.push(d));
+  const offer = sdp.offerFrom(localOfferInfo("192.0.2.10", CODECS), 20000);
+  assert(offer.includes("m=audio 20000 UDP/TLS/RTP/SAVP 0 96\r\n"), offer);
+  assert(offer.includes(`a=fingerprint:sha-256 ${FP}\r\n`) && offer.includes("a=setup:actpass\r\n"), offer);
+  assert(!/a=crypto|a=ice-|a=candidate|BUNDLE/.test(offer), offer);
+  const answer = describeSdp([
+    "v=0",
+    "o=- 1 1 IN IP4 192.0.2.77",
+    "s=-",
+    "c=IN IP4 192.0.2.77",
+    "t=0 0",
+    "m=audio 4000 UDP/TLS/RTP/SAVP 0",
+    "a=rtpmap:0 PCMU/8000",
+    `a=fingerprint:sha-256 ${PEER}`,
+    "a=setup:active",
+    "",
+  ].join("\r\n"));
+  assertEquals(sdp.takeAnswer(answer), undefined);
+  assertEquals(legs, [{ role: "server", peerFingerprint: PEER, rtcpMux: false }]);
+  // A re-offer keeps the roles: the box stays passive.
+  assert(sdp.offerFrom(localOfferInfo("192.0.2.10", CODECS), 20000).includes("a=setup:passive"));
+  // Over plain signalling, or with policy off, the box offers no DTLS (and no keys).
+  for (
+    const s of [{ policy: "required" as const, secure: false }, { policy: "off" as const, secure: true }]
+  ) {
+    const o = new SdpSession("192.0.2.10", { ...s, dtlsOffer: true, dtlsFingerprint: () => FP });
+    assert(!o.offerFrom(localOfferInfo("192.0.2.10", CODECS), 20000).includes("UDP/TLS"));
+  }
+  // A phone answering plain RTP/AVP to the DTLS offer is refused.
+  const plain = new SdpSession("192.0.2.10", {
+    policy: "offered",
+    secure: true,
+    dtlsOffer: true,
+    dtlsFingerprint: () => FP,
+  });
+  plain.offerFrom(localOfferInfo("192.0.2.10", CODECS), 20000);
+  const avp = describeSdp(
+    "v=0\r\no=- 1 1 IN IP4 192.0.2.77\r\ns=-\r\nc=IN IP4 192.0.2.77\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+  );
+  assert(/answered with RTP\/AVP/.test(plain.takeAnswer(avp) ?? ""));
+});

@@ -155,6 +155,11 @@ export interface B2buaOptions {
    * default "off": SRTP offers get 488, offers with optional a=crypto are answered plain.
    */
   srtpPolicy?(extension: string): SrtpPolicy;
+  /**
+   * How SRTP toward an extension's phones is keyed when the box offers: "sdes" (a=crypto, the
+   * default) or "dtls" (DTLS-SRTP, for phones such as baresip `dtls_srtp`); over TLS only.
+   */
+  srtpKeying?(extension: string): "sdes" | "dtls";
 }
 
 /** A party the B2BUA hands to an application (see `B2buaOptions.applicationFor`). */
@@ -169,6 +174,8 @@ export interface AdoptedParty {
   linkedId: string;
   /** Who transferred the party there (a park recall rings it). */
   referredBy?: string;
+  /** The party's SDP session (its SRTP keys): the application judges its re-offers with it. */
+  session?: SdpSession;
 }
 
 /** A call whose media legs were just bridged (B2buaOptions.onBridged). */
@@ -456,7 +463,7 @@ export function peerOfBinding(b: Binding): Peer {
  * How a callee's bindings are reached, for its SDP: "wss" when all are WebSockets (browsers: WebRTC
  * offers), "tls" when all are TLS or WSS (SDES may be offered), else "udp".
  */
-function bTransport(bindings: Binding[]): Peer["transport"] {
+export function bTransport(bindings: readonly Binding[]): Peer["transport"] {
   if (bindings.length === 0) return "udp";
   const ts = bindings.map((b) => peerOfBinding(b).transport);
   if (ts.every((t) => t === "ws" || t === "wss")) return "wss";
@@ -790,6 +797,7 @@ export class B2bua {
       secure: transport === "tls" || transport === "wss",
       dtlsFingerprint: () => this.#o.media.dtlsFingerprint?.() ?? null,
       webrtc: transport === "wss" || transport === "ws",
+      dtlsOffer: this.#o.srtpKeying?.(extension) === "dtls",
     });
   }
 
@@ -2054,8 +2062,15 @@ export class B2bua {
     }
     const offered = offer.audioIndex >= 0 ? audioCodecs(offer) : [];
     const audio = offered.filter((c) => !/^(telephone-event|CN)$/i.test(c.name));
-    if (audio.length === 0 || offer.remote === undefined) {
+    if (audio.length === 0 || (offer.remote === undefined && !offer.ice)) {
       return refuse(488, "Not Acceptable Here (no audio)");
+    }
+    // The new party's SRTP under its own policy, as for any caller (SDES over TLS/WSS, DTLS-SRTP).
+    const sdp = this.#sdpFor(options.caller, options.source.transport);
+    const srtpRefused = sdp.takeOffer(offer);
+    if (srtpRefused !== undefined) {
+      o.log.info("call refused: SRTP policy", { caller: options.caller, reason: srtpRefused });
+      return refuse(488, `Not Acceptable Here (${srtpRefused})`);
     }
     let leg: MediaLeg;
     try {
@@ -2078,7 +2093,7 @@ export class B2bua {
         : undefined) ?? audio[0]!;
     const te = offered.find((c) => /^telephone-event$/i.test(c.name) && c.clockRate === chosen.clockRate);
     const answerCodecs = te !== undefined ? [chosen, te] : [chosen];
-    const sdp = new SdpSession(o.publicAddress);
+    this.#bindKeys(z, sdp, leg.legId);
     const tag = newTag();
     const callId = detachString(getHeader(invite, "Call-ID") ?? newCallId());
     const contact = this.#contact(options.source.transport);
@@ -2086,7 +2101,10 @@ export class B2bua {
     const payloadMap: Record<number, string> = {};
     for (const c of answerCodecs) payloadMap[c.payloadType] = `${c.name}/${c.clockRate}`;
     try {
-      await o.media.configureLeg(leg.legId, { remote: offer.remote, payloadMap });
+      await o.media.configureLeg(leg.legId, {
+        ...(offer.remote !== undefined ? { remote: offer.remote } : {}),
+        payloadMap,
+      });
     } catch (e) {
       await o.media.releaseLeg(leg.legId).catch(() => {});
       o.log.error("configuring the replacing leg failed", { error: e as Error });
@@ -2335,6 +2353,7 @@ export class B2bua {
       peer,
       leg,
       sdp: sdp.repeatLast(leg.rtpPort),
+      session: sdp,
       codec: { ...codec, ...(te !== undefined ? { telephoneEvent: Number(te) } : {}) },
       caller: stays === "a" ? call.caller : call.callee,
       dialled: number,
@@ -2475,11 +2494,19 @@ export class B2bua {
       callId: newCallId(o.publicAddress),
       fromTag: newTag(),
       leg,
-      sdp: new SdpSession(o.publicAddress),
+      // The target's SRTP under its own policy and transport, as any callee's (issue 16).
+      sdp: this.#sdpFor(number, bTransport(bindings)),
       forks: [],
       done: false,
     };
     t.out = out;
+    const srtpError = out.sdp.offerError();
+    if (srtpError !== undefined) {
+      o.log.info("transfer refused: SRTP policy", { call: call.id, target: number, reason: srtpError });
+      this.#outFailed(call, out, 488);
+      return;
+    }
+    this.#bindKeys(call, out.sdp, leg.legId);
     const who = stays === "a" ? call.caller : call.callee;
     const offer = out.sdp.offerFrom(
       localOfferInfo(o.publicAddress, this.#transfereeCodecs(call, stays)),
@@ -2546,6 +2573,19 @@ export class B2bua {
       answer = describeSdp(DECODE.decode(res.body));
     } catch {
       answer = undefined;
+    }
+    const srtpError = answer === undefined ? undefined : out.sdp.takeAnswer(answer);
+    if (srtpError !== undefined) {
+      // The target answered without the SRTP its policy requires (or with keys we did not offer).
+      o.log.info("transfer target refused: SRTP policy", { call: call.id, reason: srtpError });
+      o.transactions.sendRequest(
+        dialog.createRequest("BYE", { via: this.#via(fork.peer.transport) }),
+        fork.peer,
+        { onResponse: () => {} },
+      );
+      out.done = false;
+      this.#outFailed(call, out, 488);
+      return;
     }
     this.#replaceSide(call, out, dialog, fork.peer, answer);
   }

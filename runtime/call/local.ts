@@ -30,7 +30,8 @@ import { type OkRetransmit, retransmitOk } from "./_ok_retransmit.ts";
 import type { CallRecordSink, MediaLeg, MediaPort } from "./types.ts";
 import { CallRegistry, DIALOG_LINGER_MS, tagOf } from "./registry.ts";
 import { contactFor, viaFor } from "./request.ts";
-import { srtpRefusal } from "./_sdp.ts";
+import { describeSdp, type DtlsLegKeys, SdpSession, type SrtpLegKeys } from "./_sdp.ts";
+import type { SrtpPolicy } from "../sdp/crypto.ts";
 import { parseInfoDtmf } from "./_call_media.ts";
 import type { RouteTarget } from "./dispatcher.ts";
 import type { Binding } from "../registrar/mod.ts";
@@ -156,7 +157,8 @@ export interface LocalCodec {
  * The media the local path needs: the call layer's media port (legs), plus decoded audio from a
  * leg (`tap`) and its events.
  */
-export interface LocalMediaPort extends Pick<MediaPort, "allocateLeg" | "configureLeg" | "releaseLeg"> {
+export interface LocalMediaPort
+  extends Pick<MediaPort, "allocateLeg" | "configureLeg" | "releaseLeg" | "dtlsFingerprint"> {
   tap(legId: string, on: boolean): Promise<void>;
   on(
     listener: (
@@ -184,6 +186,13 @@ export interface LocalCallsOptions {
   /** The registry owning the dialogs (shared with the B2BUA); default: its own. */
   registry?: CallRegistry;
   /**
+   * A caller's SRTP policy (SDES keys only over TLS/WSS, as for B2BUA legs; DTLS-SRTP offers are
+   * taken whatever it says); default "off": RTP/SAVP offers get 488, a=crypto is answered plain.
+   */
+  srtpPolicy?(extension: string): SrtpPolicy;
+  /** How SRTP is keyed toward extensions the box rings onward (B2buaOptions.srtpKeying). */
+  srtpKeying?(extension: string): "sdes" | "dtls";
+  /**
    * Onward routing from an answered call (`dial`, `continueTo`, REFER on the call): the dialplan,
    * contacts, raw sends and the bridge. Without it those answer "not available" (REFER 501).
    */
@@ -197,6 +206,9 @@ export interface LocalCallsOptions {
     allow?(): string;
   };
 }
+
+/** Audio profiles a local call takes (SRTP ones only after the caller's SDP session accepted them). */
+const PROTOCOLS = ["RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF"];
 
 /** What the local path accepts when the media plane does not list its codecs: G.711. */
 const G711_ONLY: LocalCodec[] = [
@@ -259,6 +271,8 @@ interface LocalCall {
   onward: boolean;
   /** Subscription state of a REFER's implied subscription while its transfer runs. */
   refer?: { done: boolean } | undefined;
+  /** The caller's SDP session (SRTP keys, DTLS-SRTP): re-offers are judged by it. */
+  sdp?: SdpSession | undefined;
 }
 
 /** Answers and runs calls to feature numbers. */
@@ -366,9 +380,10 @@ export class LocalCalls {
         ...(reason !== undefined ? { reason } : {}),
       });
     };
-    let offer;
+    let offer, info;
     try {
       offer = parseSdp(DECODE.decode(invite.body));
+      info = describeSdp(DECODE.decode(invite.body));
     } catch (e) {
       tx.respond(createResponse(invite, invite.body.length ? 400 : 488, {
         reason: invite.body.length
@@ -377,16 +392,19 @@ export class LocalCalls {
       }));
       return;
     }
-    const srtp = srtpRefusal(offer, o.publicAddress);
+    // SRTP as on B2BUA legs: SDES under the caller's policy (keys only over TLS/WSS), DTLS-SRTP offers.
+    const sdp = this.#sdpFor(caller, source.transport);
+    const srtp = info.audioIndex >= 0 ? sdp.takeOffer(info) : undefined;
     if (srtp !== undefined) {
-      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP not supported)" });
-      addHeader(res, "Warning", srtp);
+      o.log.info("call refused: SRTP policy", { caller, dialled, reason: srtp });
+      const res = createResponse(invite, 488, { reason: "Not Acceptable Here (SRTP)" });
+      addHeader(res, "Warning", `302 ${o.publicAddress} "${srtp.replaceAll('"', "'")}"`);
       tx.respond(res);
       return;
     }
     const prefs = localCodecPreferences(o.media.codecs?.() ?? []);
     // Our order, not the caller's: wideband wins when the phone offers it at all.
-    const chosen = negotiateAudio(offer, prefs, { preferOfferOrder: false });
+    const chosen = negotiateAudio(offer, prefs, { preferOfferOrder: false, protocols: PROTOCOLS });
     const first = chosen?.negotiated.codecs.find((c) => c.name.toLowerCase() !== "cn");
     if (chosen === null || first === undefined) {
       const names = prefs.filter((p) => p.name !== "telephone-event").map((p) => p.name).join(", ");
@@ -432,12 +450,18 @@ export class LocalCalls {
     }
     const m = offer.media[chosen.mediaIndex]!;
     const address = (m.connection ?? offer.connection)?.address;
+    // The negotiated keys go with the leg's first configuration; later changes (a re-offer) on their own.
+    const keys: { srtp?: SrtpLegKeys | null; dtls?: DtlsLegKeys | null } = {};
+    let configured = false;
+    this.#bindKeys(sdp, leg.legId, callId, keys, () => configured);
     try {
       await o.media.configureLeg(leg.legId, {
         ...(address !== undefined && address !== "0.0.0.0" ? { remote: { address, port: m.port } } : {}),
         payloadMap,
         ...(ptime !== undefined && Number.isInteger(ptime) && ptime >= 10 && ptime <= 120 ? { ptime } : {}),
+        ...keys,
       });
+      configured = true;
     } catch (e) {
       o.log.error("configuring a media leg failed", { error: e as Error });
       await o.media.releaseLeg(leg.legId).catch(() => {});
@@ -446,13 +470,18 @@ export class LocalCalls {
       return;
     }
     const tag = newTag();
-    const answerSdp = serializeSdp(createAnswer(offer, {
+    const secured = sdp.answerParts(leg.rtpPort);
+    const answerSd = createAnswer(offer, {
       address: o.publicAddress,
       port: leg.rtpPort,
       negotiated: chosen.negotiated,
       mediaIndex: chosen.mediaIndex,
       username: "pbx",
-    }));
+      attributes: secured.media,
+    });
+    if (secured.protocol !== "") answerSd.media[chosen.mediaIndex]!.protocol = secured.protocol;
+    answerSd.attributes.push(...secured.session);
+    const answerSdp = serializeSdp(answerSd);
     let resolveOver: () => void = () => {};
     const over = new Promise<void>((r) => (resolveOver = r));
     const call: LocalCall = {
@@ -483,6 +512,7 @@ export class LocalCalls {
       unsubscribe: () => {},
       ended: false,
       held: false,
+      sdp,
     };
     this.#calls.set(call.id, call);
     this.#registry.register(callId, tag, {
@@ -544,6 +574,76 @@ export class LocalCalls {
       codec: payloadMap[first.payloadType],
     });
     session.onStart?.(this.#control(call));
+  }
+
+  /** The caller's SDP session under its extension's SRTP policy and its signalling transport. */
+  #sdpFor(caller: string, transport: Peer["transport"]): SdpSession {
+    return new SdpSession(this.#o.publicAddress, {
+      policy: this.#o.srtpPolicy?.(caller) ?? "off",
+      secure: transport === "tls" || transport === "wss",
+      dtlsFingerprint: () => this.#o.media.dtlsFingerprint?.() ?? null,
+      webrtc: transport === "wss" || transport === "ws",
+    });
+  }
+
+  /**
+   * Negotiated SRTP / DTLS-SRTP of the caller go to its media leg: into `initial` until the leg's
+   * first configuration is sent (`configured()`), then as configurations of their own.
+   */
+  #bindKeys(
+    sdp: SdpSession,
+    legId: string,
+    callId: string,
+    initial: { srtp?: SrtpLegKeys | null; dtls?: DtlsLegKeys | null },
+    configured: () => boolean,
+  ): void {
+    const o = this.#o;
+    const apply = (cfg: { srtp?: SrtpLegKeys | null; dtls?: DtlsLegKeys | null }, what: string) => {
+      if (!configured()) return void Object.assign(initial, cfg);
+      o.media.configureLeg(legId, cfg).catch((e) => {
+        o.log.error(`${what} set-up failed`, { call: callId, error: e as Error });
+      });
+    };
+    sdp.bindDtls((dtls) => apply({ dtls }, "DTLS-SRTP"));
+    sdp.bindKeys((srtp) => {
+      if (srtp !== null) o.log.info("SRTP on", { call: callId, leg: legId, suite: srtp.suite });
+      apply({ srtp }, "SRTP");
+    });
+  }
+
+  /**
+   * A re-offer from the caller on an SRTP call: judged by its SDP session (new keys re-key the leg's
+   * inbound direction); our answer's a=crypto follows. Returns a 488 reason, or undefined.
+   */
+  #reoffer(call: LocalCall, body: Uint8Array): string | undefined {
+    const sdp = call.sdp;
+    if (sdp === undefined || body.length === 0 || (sdp.srtpSuite === null && !sdp.dtls)) return undefined;
+    let info;
+    try {
+      info = describeSdp(DECODE.decode(body));
+    } catch {
+      return undefined; // answered with our last SDP, as before
+    }
+    if (info.audioIndex < 0) return undefined;
+    const why = sdp.takeOffer(info);
+    if (why !== undefined) return why;
+    const crypto = sdp.answerParts(call.leg.rtpPort).media.filter((a) => a.name === "crypto");
+    if (crypto.length === 0) return undefined;
+    const lines = call.answer.split("\r\n");
+    const fresh = crypto.map((a) => `a=crypto:${a.value}`);
+    const old = lines.filter((l) => l.startsWith("a=crypto:"));
+    if (old.join("\n") === fresh.join("\n")) return undefined;
+    const out: string[] = [];
+    for (const l of lines) {
+      if (l.startsWith("a=crypto:")) {
+        if (l === old[0]) out.push(...fresh);
+        continue;
+      }
+      const v = /^(o=\S+ \S+ )(\d+)( .*)$/.exec(l);
+      out.push(v ? `${v[1]}${BigInt(v[2]!) + 1n}${v[3]}` : l);
+    }
+    call.answer = out.join("\r\n");
+    return undefined;
   }
 
   /** What a session may do with its call (a handed-over session gets its own). */
@@ -621,12 +721,15 @@ export class LocalCalls {
           allocateLeg: () => o.media.allocateLeg(),
           configureLeg: (id, c) => o.media.configureLeg(id, c),
           releaseLeg: (id) => o.media.releaseLeg(id),
+          dtlsFingerprint: () => o.media.dtlsFingerprint?.() ?? null,
           bridge: (a, b, opt) => w.media.bridge(a, b, opt),
           unbridge: (id) => w.media.unbridge?.(id) ?? Promise.resolve(),
           playTone: (id, spec, op) => w.media.playTone?.(id, spec, op) ?? Promise.resolve(),
           stopPlay: (id) => w.media.stopPlay?.(id) ?? Promise.resolve(),
         },
         registry: this.#registry,
+        ...(o.srtpPolicy !== undefined ? { srtpPolicy: o.srtpPolicy } : {}),
+        ...(o.srtpKeying !== undefined ? { srtpKeying: o.srtpKeying } : {}),
         cdr: o.cdr,
         clock: o.clock,
         log: o.log,
@@ -698,6 +801,8 @@ export class LocalCalls {
     /** The call it came from: the records' link id. */
     linkedId: string;
     referredBy?: string;
+    /** The party's SDP session (SRTP keys already on its leg). */
+    session?: SdpSession;
     handler: LocalCallHandler;
   }): Promise<boolean | { status: number; reason?: string | undefined }> {
     const o = this.#o;
@@ -741,6 +846,7 @@ export class LocalCalls {
       unsubscribe: () => {},
       ended: false,
       held: false,
+      sdp: options.session,
     };
     this.#calls.set(call.id, call);
     this.#registry.register(dialog.callId, dialog.localTag, {
@@ -825,6 +931,14 @@ export class LocalCalls {
     } else if (req.method === "INVITE") {
       // A re-INVITE (hold, resume or a session refresh): keep the same media, answer with our SDP in
       // the direction the offer allows (sendonly -> recvonly, inactive -> inactive).
+      const refused = this.#reoffer(call, req.body);
+      if (refused !== undefined) {
+        this.#o.log.info("re-INVITE refused: SRTP policy", { caller: call.caller, reason: refused });
+        const res = createResponse(req, 488, { reason: "Not Acceptable Here (SRTP)", toTag: call.tag });
+        addHeader(res, "Warning", `302 ${this.#o.publicAddress} "${refused.replaceAll('"', "'")}"`);
+        tx.respond(res);
+        return true;
+      }
       const hold = holdOf(req.body);
       const ok = createResponse(req, 200, { toTag: call.tag });
       addHeader(ok, "Contact", this.#contact(source));

@@ -203,3 +203,154 @@ Deno.test("a CANCEL while the feature decides gets 487; the feature's late accep
   assert.equal(local.cancel(tx), false, "not pending any more");
   assert.equal(local.active, 0);
 });
+
+// --- SRTP on calls the box answers (issue 16): SDES under the caller's policy, DTLS-SRTP offers. ---
+
+const TLS: Peer = { transport: "tls", address: "127.0.0.1", port: 5071 };
+const KEY = "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz";
+
+function savpOffer(protocol: string, crypto: boolean): string {
+  return offer("0 101", ["0 PCMU/8000", "101 telephone-event/8000"]).replace("RTP/AVP", protocol)
+    .replace("a=sendrecv", crypto ? `a=crypto:1 AES_CM_128_HMAC_SHA1_80 ${KEY}\r\na=sendrecv` : "a=sendrecv");
+}
+
+async function srtpCall(
+  body: string,
+  options: { policy: "off" | "offered" | "required"; peer?: Peer; fingerprint?: string },
+) {
+  const configs: Record<string, unknown>[] = [];
+  const media: LocalMediaPort = {
+    allocateLeg: () => Promise.resolve({ legId: "leg1", address: "127.0.0.1", rtpPort: 20000, rtcpPort: 0 }),
+    configureLeg: (_id, c) => (configs.push(c as Record<string, unknown>), Promise.resolve()),
+    releaseLeg: () => Promise.resolve(),
+    tap: () => Promise.resolve(),
+    on: () => () => {},
+    dtlsFingerprint: () => options.fingerprint ?? null,
+  };
+  const local = new LocalCalls({
+    transactions: { sendRequest: () => ({ cancel() {} }) } as unknown as TransactionLayer,
+    media,
+    cdr: { insert: () => {} },
+    clock: new VirtualClock(),
+    log: nullLogger,
+    publicAddress: "127.0.0.1",
+    sipPort: 5060,
+    srtpPolicy: () => options.policy,
+  });
+  const responses: SipResponse[] = [];
+  const tx = { respond: (r: SipResponse) => responses.push(r) } as unknown as ServerTransaction;
+  const head = (method: string, seq: number, toTag?: string) => [
+    `${method} sip:*97@127.0.0.1 SIP/2.0`,
+    `Via: SIP/2.0/TLS 127.0.0.1:5071;branch=z9hG4bKs${seq}`,
+    "From: <sip:201@127.0.0.1>;tag=a",
+    `To: <sip:*97@127.0.0.1>${toTag ? `;tag=${toTag}` : ""}`,
+    "Call-ID: srtp-local-1",
+    `CSeq: ${seq} ${method}`,
+    "Contact: <sip:201@127.0.0.1:5071;transport=tls>",
+    "Content-Type: application/sdp",
+  ];
+  await local.answer(req(head("INVITE", 1), body), tx, {
+    caller: "201",
+    dialled: "*97",
+    source: options.peer ?? TLS,
+    handler: { accept: () => ({}) },
+  });
+  const reinvite = (sdp: string) => {
+    const ok = responses.find((r) => r.status === 200)!;
+    const tag = /tag=([^;>\s]+)/.exec(getHeader(ok, "To")!)![1]!;
+    const out: SipResponse[] = [];
+    local.handleInDialog(
+      req(head("INVITE", 2, tag), sdp),
+      { respond: (x: SipResponse) => out.push(x) } as unknown as ServerTransaction,
+      options.peer ?? TLS,
+    );
+    return out[0]!;
+  };
+  return { responses, configs, local, reinvite };
+}
+
+Deno.test("local call over TLS: an RTP/SAVP offer under 'required' is answered RTP/SAVP with a fresh key; the leg is keyed", async () => {
+  const { responses, configs, local, reinvite } = await srtpCall(savpOffer("RTP/SAVP", true), {
+    policy: "required",
+  });
+  const ok = responses.at(-1)!;
+  assert.equal(ok.status, 200);
+  const answer = new TextDecoder().decode(ok.body);
+  assert.match(answer, /^m=audio 20000 RTP\/SAVP 0 101$/m);
+  const line = /^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:(\S+)$/m.exec(answer);
+  assert.ok(line !== null, answer);
+  assert.ok(!answer.includes(KEY), "the box answers with its own key");
+  const keyed = configs[0]!.srtp as { suite: string; sendKey: Uint8Array; recvKey: Uint8Array };
+  assert.equal(keyed.suite, "AES_CM_128_HMAC_SHA1_80");
+  assert.equal(keyed.sendKey.length, 30);
+  assert.ok(configs[0]!.payloadMap !== undefined, "keys go with the leg's first configuration");
+  // A re-offer with a new key from the phone re-keys the leg; the box keeps its key and answer line.
+  const rekey = savpOffer("RTP/SAVP", true).replace(KEY, "inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk");
+  const r2 = reinvite(rekey);
+  assert.equal(r2.status, 200);
+  assert.ok(new TextDecoder().decode(r2.body).includes(line[0]), "same a=crypto answered");
+  assert.equal(configs.length, 2);
+  assert.equal((configs[1]!.srtp as { suite: string }).suite, "AES_CM_128_HMAC_SHA1_80");
+  // A re-offer dropping SRTP under 'required' is refused.
+  assert.equal(reinvite(savpOffer("RTP/AVP", false)).status, 488);
+  await local.close();
+});
+
+Deno.test("local call SRTP policy: required without crypto, SRTP over UDP and RTP/SAVP to 'off' get 488 with a Warning", async () => {
+  for (
+    const [body, policy, peer, why] of [
+      [savpOffer("RTP/AVP", false), "required", TLS, /SRTP required/],
+      [savpOffer("RTP/SAVP", true), "required", PEER, /SRTP needs TLS/],
+      [savpOffer("RTP/SAVP", true), "off", TLS, /not enabled/],
+    ] as const
+  ) {
+    const { responses, configs } = await srtpCall(body, { policy, peer });
+    assert.equal(responses.at(-1)!.status, 488);
+    assert.match(getHeader(responses.at(-1)!, "Warning")!, why);
+    assert.ok(!getHeader(responses.at(-1)!, "Warning")!.includes("inline:"));
+    assert.equal(configs.length, 0, "no leg configured");
+  }
+  // 'offered' over UDP: a=crypto offered on RTP/AVP is answered plain (no keys over UDP).
+  const plain = await srtpCall(savpOffer("RTP/AVP", true), { policy: "offered", peer: PEER });
+  const answer = new TextDecoder().decode(plain.responses.at(-1)!.body);
+  assert.ok(answer.includes("RTP/AVP") && !answer.includes("a=crypto"), answer);
+  assert.equal(plain.configs[0]!.srtp, undefined);
+  await plain.local.close();
+});
+
+Deno.test("local call: a DTLS-SRTP offer is answered with the box's fingerprint, setup and ICE-lite; the leg gets DTLS", async () => {
+  const fp = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, "0").toUpperCase()).join(":");
+  const peerFp = fp.replaceAll("0", "A");
+  const body = offer("0", ["0 PCMU/8000"]).replace("RTP/AVP", "UDP/TLS/RTP/SAVPF").replace(
+    "a=sendrecv",
+    [
+      `a=fingerprint:sha-256 ${peerFp}`,
+      "a=setup:actpass",
+      "a=ice-ufrag:abcd",
+      "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+      "a=rtcp-mux",
+      "a=mid:0",
+      "a=sendrecv",
+    ].join("\r\n"),
+  ).replace("t=0 0", "t=0 0\r\na=group:BUNDLE 0");
+  const { responses, configs, local } = await srtpCall(body, { policy: "off", fingerprint: fp });
+  const ok = responses.at(-1)!;
+  assert.equal(ok.status, 200);
+  const answer = new TextDecoder().decode(ok.body);
+  for (
+    const want of [
+      /^m=audio 20000 UDP\/TLS\/RTP\/SAVPF 0$/m,
+      new RegExp(`^a=fingerprint:sha-256 ${fp}$`, "m"),
+      /^a=setup:passive$/m,
+      /^a=ice-lite$/m,
+      /^a=ice-ufrag:\S+$/m,
+      /^a=candidate:1 1 udp 2130706431 127\.0\.0\.1 20000 typ host$/m,
+      /^a=rtcp-mux$/m,
+      /^a=group:BUNDLE 0$/m,
+    ]
+  ) assert.match(answer, want);
+  const dtls = configs[0]!.dtls as { role: string; peerFingerprint: string };
+  assert.equal(dtls.role, "server");
+  assert.equal(dtls.peerFingerprint, peerFp);
+  await local.close();
+});

@@ -24,7 +24,8 @@ import type { CallRegistry } from "./registry.ts";
 import { buildRequest, contactFor, viaFor } from "./request.ts";
 import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts";
 import { audioCodecs, parseInfoDtmf } from "./_call_media.ts";
-import { CANCEL_REASON_ELSEWHERE, failureOf, peerOfBinding, type StepFailure } from "./b2bua.ts";
+import { bTransport, CANCEL_REASON_ELSEWHERE, failureOf, peerOfBinding, type StepFailure } from "./b2bua.ts";
+import type { SrtpPolicy } from "../sdp/crypto.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -34,8 +35,15 @@ export interface OutboundDeps {
   transactions: TransactionLayer;
   /** Sends a request outside any transaction (ACK for 2xx). */
   sendRaw(req: SipRequest, target: Peer): void;
-  media: Pick<MediaPort, "allocateLeg" | "configureLeg" | "releaseLeg">;
+  media: Pick<MediaPort, "allocateLeg" | "configureLeg" | "releaseLeg" | "dtlsFingerprint">;
   registry: CallRegistry;
+  /**
+   * The callee's SRTP policy (SDES keys only when every contact rung is TLS/WSS; DTLS-SRTP toward
+   * browsers), as for B2BUA callees; default "off" (plain RTP, except DTLS-SRTP to browsers).
+   */
+  srtpPolicy?(extension: string): SrtpPolicy;
+  /** How SRTP toward the callee is keyed (see B2buaOptions.srtpKeying); default "sdes". */
+  srtpKeying?(extension: string): "sdes" | "dtls";
   cdr: CallRecordSink;
   clock: Clock;
   log: Logger;
@@ -121,12 +129,33 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
   if (request.bindings.length === 0) throw new RangeError(`originate: ${request.to} has no contacts`);
   if (request.codecs.length === 0) throw new RangeError("originate: no codecs to offer");
   const o = deps;
+  const transport = bTransport(request.bindings);
+  const sdp = new SdpSession(o.publicAddress, {
+    policy: o.srtpPolicy?.(request.to) ?? "off",
+    secure: transport === "tls" || transport === "wss",
+    dtlsFingerprint: () => o.media.dtlsFingerprint?.() ?? null,
+    webrtc: transport === "wss",
+    dtlsOffer: o.srtpKeying?.(request.to) === "dtls",
+  });
+  const srtpError = sdp.offerError();
+  if (srtpError !== undefined) throw new Error(`originate: ${request.to}: ${srtpError}`);
   const leg = await o.media.allocateLeg();
   const callId = newCallId(o.publicAddress);
   const fromTag = newTag();
   const linkedId = request.linkedId ?? callId;
   const startedAt = o.clock.wallNow();
-  const sdp = new SdpSession(o.publicAddress);
+  // Keys negotiated by the answer go to the leg before its remote and payload map (queued in order).
+  sdp.bindKeys((srtp) => {
+    if (srtp !== null) o.log.info("SRTP on", { call: callId, leg: leg.legId, suite: srtp.suite });
+    o.media.configureLeg(leg.legId, { srtp }).catch((e) =>
+      o.log.error("SRTP set-up failed", { call: callId, error: e as Error })
+    );
+  });
+  sdp.bindDtls((dtls) => {
+    o.media.configureLeg(leg.legId, { dtls }).catch((e) =>
+      o.log.error("DTLS-SRTP set-up failed", { call: callId, error: e as Error })
+    );
+  });
   const offer = sdp.offerFrom(localOfferInfo(o.publicAddress, request.codecs), leg.rtpPort);
   const listeners = new Set<(ev: OutboundEvent) => void>();
   let state: OutboundCall["state"] = "ringing";
@@ -267,6 +296,13 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
       o.log.warn("outbound leg answered with unusable SDP", { call: callId, to: request.to });
       bye(d, fork.peer);
       fail(488, "Not Acceptable Here (unusable SDP)");
+      return;
+    }
+    const srtpRefused = sdp.takeAnswer(info);
+    if (srtpRefused !== undefined) {
+      o.log.info("outbound leg refused: SRTP policy", { call: callId, to: request.to, reason: srtpRefused });
+      bye(d, fork.peer);
+      fail(488, "Not Acceptable Here (SRTP)");
       return;
     }
     dialog = d;

@@ -76,10 +76,19 @@ Deno.test({
         // The SRTP policy is set in the edit panel and kept in the extension's options.
         await page.locator('#ext-table tr[data-number="201"] button', { hasText: "Edit" }).click();
         await page.getByLabel("Encrypted media (SRTP; keys only over TLS)").selectOption("required");
+        await page.getByLabel("Provisioned phones connect over").selectOption("tls");
         await page.getByRole("button", { name: "Save" }).click();
         await page.getByText("Extension 201 saved.").waitFor();
-        const ext = await (await app.adminApi()).get<{ options: { srtp?: string } }>("/api/extensions/201");
+        const ext = await (await app.adminApi()).get<{ options: { srtp?: string; sipTransport?: string } }>(
+          "/api/extensions/201",
+        );
         assert.equal(ext.options.srtp, "required");
+        assert.equal(ext.options.sipTransport, "tls");
+        const bad = await (await app.adminApi()).request("PUT", "/api/extensions/201", {
+          options: { sipTransport: "sctp" },
+        });
+        assert.equal(bad.status, 400);
+        assert.match(String((bad.body as { error?: string }).error), /sipTransport must be/);
         // Back to the default: the later steps call from 201 over plain UDP.
         await (await app.adminApi()).put("/api/extensions/201", {
           options: { ...ext.options, srtp: "offered" },

@@ -54,6 +54,16 @@ export const extensionsPage: PageDef = {
               aria-describedby="edit-groups-help">
             <p id="edit-groups-help" class="note">Group names: letters, digits, - or _. A new extension is in call
               group 1 and pickup group 1.</p>
+            <label for="edit-keying">SRTP keys toward its phones</label>
+            <select id="edit-keying" name="srtpKeying">
+              <option value="sdes">SDES (a=crypto, default)</option>
+              <option value="dtls">DTLS-SRTP (phones without SDES)</option>
+            </select>
+            <label for="edit-transport">Provisioned phones connect over</label>
+            <select id="edit-transport" name="sipTransport">
+              <option value="udp">UDP (default)</option>
+              <option value="tls">TLS (SIP-TLS port, the box's CA, SRTP as above)</option>
+            </select>
             <div
               class="buttons"><button type="submit">Save</button> <button type="button" id="edit-cancel" class="secondary">Cancel</button></div>
           </form>

@@ -164,6 +164,10 @@ interface LegDtls {
   done: boolean;
   /** performance.now() of the last valid STUN check (consent), or of the configuration. */
   consentAt: number;
+  /** Where the handshake's flights go: the address DTLS last came from, else the leg's remote. */
+  to?: { address: string; port: number };
+  /** The retransmission check (RFC 6347 4.2.4) while a flight of ours awaits its reply. */
+  timer?: PollTimer | undefined;
 }
 
 interface Leg {
@@ -553,8 +557,9 @@ function configureSrtp(leg: Leg, c: SrtpLegConfig | null): void {
   if (c === null) {
     if (old === null) return;
     leg.srtp = null;
-    leg.rtp = leg.rtpSocket;
-    leg.rtcp = leg.rtcpSocket;
+    // A DTLS-SRTP leg without keys sends nothing (never plain); a plain leg gets its sockets back.
+    leg.rtp = leg.dtls !== null ? withheldSocket(leg.rtpSocket) : leg.rtpSocket;
+    leg.rtcp = leg.dtls !== null ? withheldSocket(leg.rtcpSocket) : leg.rtcpSocket;
     closeSrtp(old);
     return;
   }
@@ -633,8 +638,12 @@ const CONSENT_MS = 30_000;
 function configureDtls(leg: Leg, c: DtlsLegConfig | null): void {
   const old = leg.dtls;
   if (c === null) {
-    if (old !== null) old.ep.close();
+    if (old !== null) closeDtls(old);
     leg.dtls = null;
+    if (old !== null && leg.srtp === null) {
+      leg.rtp = leg.rtpSocket; // back to plain RTP (the side's new offer had no DTLS)
+      leg.rtcp = leg.rtcpSocket;
+    }
     return;
   }
   if (
@@ -651,12 +660,59 @@ function configureDtls(leg: Leg, c: DtlsLegConfig | null): void {
   }
   dtlsCert ??= DtlsCertificate.generate({ commonName: "pbx" });
   const ep = new DtlsEndpoint(c.role, { certificate: dtlsCert });
-  if (old !== null) old.ep.close();
-  leg.dtls = { config: c, ep, done: false, consentAt: performance.now() };
+  if (old !== null) closeDtls(old);
+  const d: LegDtls = { config: c, ep, done: false, consentAt: performance.now() };
+  leg.dtls = d;
+  if (leg.srtp !== null) {
+    // A new association replaces the old one's keys: nothing leaves until the handshake gives new ones.
+    closeSrtp(leg.srtp);
+    leg.srtp = null;
+  }
+  // Until the handshake gives keys, media to this leg is withheld: never sent in clear.
+  leg.rtp = withheldSocket(leg.rtpSocket);
+  leg.rtcp = withheldSocket(leg.rtcpSocket);
   if (c.role === "client") {
     ep.start();
     if (leg.remote !== null) sendDtls(leg, leg.remote);
+    armDtlsTimer(leg, d);
   }
+}
+
+function closeDtls(d: LegDtls): void {
+  d.timer?.clear();
+  d.timer = undefined;
+  d.ep.close();
+}
+
+/**
+ * DTLS retransmission (RFC 6347 4.2.4): while a flight of ours awaits its reply, OpenSSL's timer
+ * (1 s, doubling up to 60 s) runs; when it expires the flight is sent again, so a lost datagram
+ * does not stall the handshake until the peer retransmits. The check runs every 50 ms from the
+ * media loop's own timers (a "sync" poll loop fires plain setTimeout only when it yields) and stops
+ * when no flight is outstanding.
+ */
+function armDtlsTimer(leg: Leg, d: LegDtls): void {
+  if (d.timer !== undefined || d.done || leg.dtls !== d || d.ep.timeoutMs() === null) return;
+  d.timer = mediaInterval(() => {
+    const ms = d.done || leg.dtls !== d ? null : d.ep.timeoutMs();
+    if (ms === null) {
+      d.timer?.clear();
+      d.timer = undefined;
+      return;
+    }
+    if (ms > 0) return;
+    try {
+      if (d.ep.handleTimeout()) {
+        const to = d.to ?? leg.remote;
+        if (to !== null) sendDtls(leg, to);
+      }
+    } catch (e) {
+      d.done = true;
+      d.timer?.clear();
+      d.timer = undefined;
+      post({ event: "dtls", legId: leg.id, error: `DTLS handshake failed: ${(e as Error).message}` });
+    }
+  }, 50);
 }
 
 function sameFingerprint(a: string, b: string): boolean {
@@ -680,9 +736,12 @@ function onDtls(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void
     return;
   }
   const from = { address: rinfo.address, port: rinfo.port };
+  d.to = from;
   sendDtls(leg, from);
-  if (d.done || !d.ep.connected) return;
+  if (d.done || !d.ep.connected) return armDtlsTimer(leg, d);
   d.done = true;
+  d.timer?.clear();
+  d.timer = undefined;
   const fp = d.ep.peerFingerprint();
   if (fp === null || !sameFingerprint(fp, d.config.peerFingerprint)) {
     post({ event: "dtls", legId: leg.id, error: "DTLS peer certificate does not match the SDP fingerprint" });
@@ -723,6 +782,16 @@ function onStun(leg: Leg, d: LegDtls, msg: Uint8Array, rinfo: RelayRemote): void
     };
     resetLatches(leg);
   }
+}
+
+/** A socket that drops what is sent (a DTLS-SRTP leg before its keys) and receives as usual. */
+function withheldSocket(sock: RelaySocket): RelaySocket {
+  return {
+    port: sock.port,
+    send() {},
+    onMessage: (cb) => sock.onMessage(cb),
+    close: () => sock.close(),
+  };
 }
 
 /** Room for the largest SRTP/SRTCP overhead (AEAD tag 16 plus SRTCP index 4). */
@@ -1060,7 +1129,7 @@ async function release(leg: Leg): Promise<void> {
     leg.srtp = null;
   }
   if (leg.dtls !== null) {
-    leg.dtls.ep.close();
+    closeDtls(leg.dtls);
     leg.dtls = null;
   }
   await Promise.all([closeSocket(leg.rtpSocket), closeSocket(leg.rtcpSocket)]);

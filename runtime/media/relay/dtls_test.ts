@@ -179,3 +179,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "DTLS retransmission: the box's first flight is lost, its timer sends it again and the handshake completes",
+  ...opts,
+  async fn() {
+    const portMin = 20000 + 2 * Math.floor(Math.random() * 15000);
+    const plane = await MediaPlane.start({ bind: "127.0.0.1", portMin, portMax: portMin + 9 });
+    const phone = await udp();
+    const cert = DtlsCertificate.generate({ commonName: "phone" });
+    const events: MediaEvent[] = [];
+    plane.on((e) => void events.push(e));
+    try {
+      const a = await plane.allocateLeg();
+      await plane.configureLeg(a.legId, { dtls: { role: "server", peerFingerprint: cert.fingerprint } });
+      // The phone's client never retransmits here (handleTimeout is not called): only the box's timer
+      // can recover the flight the phone drops.
+      const client = new DtlsEndpoint("client", { certificate: cert });
+      client.start();
+      for (const d of client.drain()) await send(phone.s, d, a.rtpPort);
+      const first = await phone.next();
+      while (phone.q.length > 0) phone.q.shift(); // the box's first flight: lost
+      assert(first.length > 0 && first[0]! >= 20 && first[0]! <= 63, "a DTLS record");
+      // The retransmission comes by the box's timer (OpenSSL: 1 s); wait for it without a deadline of ours.
+      let again: Uint8Array | undefined;
+      for (let i = 0; i < 5 && again === undefined; i++) again = await phone.next().catch(() => undefined);
+      assert(again !== undefined, "the box sent its flight again");
+      client.feed(again);
+      while (phone.q.length > 0) client.feed(phone.q.shift()!);
+      for (let round = 0; round < 10 && !client.connected; round++) {
+        for (const d of client.drain()) await send(phone.s, d, a.rtpPort);
+        client.feed(await phone.next());
+        while (phone.q.length > 0) client.feed(phone.q.shift()!);
+      }
+      for (const d of client.drain()) await send(phone.s, d, a.rtpPort);
+      assert(client.connected, "handshake finished after the lost flight");
+      for (let i = 0; i < 200 && !events.some((e) => e.event === "dtls"); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const ev = events.find((e) => e.event === "dtls");
+      assert(
+        ev !== undefined && ev.event === "dtls" && ev.suite === client.srtpKeys().suite,
+        JSON.stringify(events),
+      );
+      client.close();
+    } finally {
+      phone.s.close();
+      cert.close();
+      await plane.close();
+    }
+  },
+});

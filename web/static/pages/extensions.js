@@ -25,6 +25,8 @@ startPage(() => {
     // Absent groups mean the default group 1 (FreePBX's default callgroup/pickupgroup).
     $("#edit-callgroups").value = (options.callGroups ?? ["1"]).join(", ");
     $("#edit-pickupgroups").value = (options.pickupGroups ?? ["1"]).join(", ");
+    $("#edit-transport").value = options.sipTransport === "tls" ? "tls" : "udp";
+    $("#edit-keying").value = options.srtpKeying === "dtls" ? "dtls" : "sdes";
     const regs = await api("GET", `/api/registrations?extension=${enc(number)}`);
     $("#edit-regs").replaceChildren(
       ...(regs.items.length
@@ -81,11 +83,14 @@ startPage(() => {
   onSubmit($("#ext-edit"), async (v) => {
     const body = { name: v.name };
     if (v.password) body.password = v.password;
-    // Options are stored whole: keep the others, set the SRTP policy and the pickup groups.
+    // Options are stored whole: keep the others, set the SRTP policy, the pickup groups and the
+    // provisioned transport.
     const groups = (s) => String(s ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
     body.options = {
       ...options,
       ...(v.srtp ? { srtp: v.srtp } : {}),
+      ...(v.sipTransport ? { sipTransport: v.sipTransport } : {}),
+      ...(v.srtpKeying ? { srtpKeying: v.srtpKeying } : {}),
       callGroups: groups(v.callGroups),
       pickupGroups: groups(v.pickupGroups),
     };

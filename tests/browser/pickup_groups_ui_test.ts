@@ -52,6 +52,8 @@ Deno.test({
       await page.getByText("Extension 201 saved.").waitFor();
       eq(server.storage.extensions.get("201")?.options, {
         srtp: "required",
+        sipTransport: "udp",
+        srtpKeying: "sdes",
         callGroups: ["sales", "night"],
         pickupGroups: ["sales"],
       });

@@ -11,7 +11,13 @@ import type { Context, Hono } from "hono";
 import type { CallLeg, Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import * as m067 from "../../storage/migrations/067_queues.ts";
-import { type ConnectResult, queueApplications, type QueueDeps, QueueRuntime } from "./app.ts";
+import {
+  type CallbackResult,
+  type ConnectResult,
+  queueApplications,
+  type QueueDeps,
+  QueueRuntime,
+} from "./app.ts";
 import { checkQueue, createQueueStore, type QueueConfig, type QueueStore } from "./store.ts";
 
 export * from "./strategy.ts";
@@ -78,7 +84,78 @@ export function queueFeature(
       },
     };
   };
-  const runtime = new QueueRuntime({ connect, ...deps, store });
+  // A callback: ring the agent first; once it answers, call the caller back and bridge them.
+  const callBack = async (
+    agent: string,
+    caller: string,
+    o: { ringMs: number; queue: string },
+  ): Promise<CallbackResult> => {
+    if (calls === undefined) return { outcome: "failed" };
+    const api = calls;
+    let agentLeg;
+    try {
+      agentLeg = await api.originate({
+        to: agent,
+        callerId: caller,
+        timeoutMs: o.ringMs,
+        reason: `queue ${o.queue} callback`,
+      });
+    } catch (e) {
+      deps.log.warn("queue: ringing an agent failed", { queue: o.queue, agent, error: e as Error });
+      return { outcome: "failed" };
+    }
+    const first = await agentLeg.answered;
+    if (first.outcome !== "answered") {
+      return {
+        outcome: first.outcome === "busy" ? "busy" : first.outcome === "noAnswer" ? "no-answer" : "failed",
+      };
+    }
+    // The agent hears ringback while the caller is rung.
+    void agentLeg.play({ tone: "440+480/2000,0/4000", durationMs: o.ringMs + 5000 }).catch(() => {});
+    let callerLeg;
+    try {
+      callerLeg = await api.originate({
+        to: caller,
+        callerId: o.queue,
+        callerName: `Queue ${o.queue}`,
+        timeoutMs: o.ringMs,
+        linkedId: agentLeg.callId,
+        reason: `queue ${o.queue} callback`,
+      });
+    } catch (e) {
+      deps.log.warn("queue: the caller cannot be called back", { queue: o.queue, caller, error: e as Error });
+      agentLeg.hangup("queue callback: caller unreachable");
+      return { outcome: "caller-no-answer" };
+    }
+    const got = await Promise.race([
+      callerLeg.answered,
+      agentLeg.ended.then(() => ({ outcome: "agent-gone" as const })),
+    ]);
+    if (got.outcome === "agent-gone") {
+      callerLeg.hangup("queue callback: the agent hung up");
+      return { outcome: "failed" };
+    }
+    if (got.outcome !== "answered") {
+      agentLeg.hangup("queue callback not answered");
+      return { outcome: "caller-no-answer" };
+    }
+    await agentLeg.stopPlay().catch(() => {});
+    try {
+      await api.bridge(callerLeg, agentLeg);
+    } catch (e) {
+      deps.log.warn("queue: bridging the callback failed", { queue: o.queue, error: e as Error });
+      agentLeg.hangup("queue bridge failed");
+      callerLeg.hangup("queue bridge failed");
+      return { outcome: "failed" };
+    }
+    const c = callerLeg;
+    const ended = Promise.race([c.ended, agentLeg.ended]).then(() => {
+      c.hangup("queue call over");
+      agentLeg.hangup("queue call over");
+    });
+    return { outcome: "answered", ended };
+  };
+  const runtime = new QueueRuntime({ connect, callBack, ...deps, store });
   const codes: Claim[] = [
     {
       pattern: LOGIN,

@@ -42,7 +42,7 @@ function board(q) {
       "tr",
       {},
       h("td", {}, String(c.position)),
-      h("td", {}, c.caller),
+      h("td", {}, c.callback ? `${c.caller} (callback)` : c.caller),
       h("td", {}, secs(c.waitMs)),
     )
   );

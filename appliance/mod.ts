@@ -683,6 +683,7 @@ export async function startAppliance(
           await media.tap(leg, true).catch(() => {});
         },
         muteInMix: (leg, room, muted) => media.muteInMix(room, leg, muted),
+        hearInMix: (leg, room, hears) => media.hearInMix(room, leg, hears),
       },
       clock,
       log: log.child("app"),

@@ -282,7 +282,7 @@ export class QueueRuntime {
 }
 
 /** Answer and wait until the call is up (as voicemail's `answerAndWait`). */
-async function answerAndWait(leg: CallLeg): Promise<boolean> {
+export async function answerAndWait(leg: CallLeg): Promise<boolean> {
   leg.answer();
   for (let i = 0; i < 250; i++) {
     try {

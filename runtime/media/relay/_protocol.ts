@@ -237,6 +237,7 @@ export type Command =
   | { op: "mix"; mixId: string; legIds: string[]; options?: MixOptions }
   | { op: "addToMix"; mixId: string; legId: string; create?: MixOptions }
   | { op: "muteInMix"; mixId: string; legId: string; muted: boolean }
+  | { op: "hearInMix"; mixId: string; legId: string; hears: string[] | null }
   | { op: "removeFromMix"; mixId: string; legId: string }
   | { op: "endMix"; mixId: string }
   | { op: "resources" }

@@ -330,6 +330,18 @@ function handle(req: Request): Promise<unknown> | unknown {
       p.muted = cmd.muted === true;
       return p.muted;
     }
+    case "hearInMix": {
+      const m = getMix(cmd.mixId);
+      const p = m.parts.get(getLeg(cmd.legId));
+      if (p === undefined) throw new RangeError(`leg "${cmd.legId}" is not in mix "${cmd.mixId}"`);
+      if (
+        cmd.hears !== null && (!Array.isArray(cmd.hears) || !cmd.hears.every((h) => typeof h === "string"))
+      ) {
+        throw new TypeError("hears must be a list of leg ids or null");
+      }
+      p.hears = cmd.hears === null ? null : new Set(cmd.hears);
+      return true;
+    }
     case "removeFromMix": {
       const m = getMix(cmd.mixId);
       const leg = getLeg(cmd.legId);
@@ -2321,6 +2333,8 @@ interface MixPart {
   ticks: number;
   /** Muted: heard by nobody (still hears the others). */
   muted: boolean;
+  /** The legs (ids) this participant hears; null: everyone but itself. */
+  hears: Set<string> | null;
   /** Voice activity (talkEvents): the state last posted. */
   talking: boolean;
   /** Frames the level has been on the other side of the threshold (hysteresis). */
@@ -2407,6 +2421,7 @@ function addToMix(m: MixBridge, leg: Leg): boolean {
     encFrame: new Int16Array(enc.rate / 50),
     ticks: Math.round(enc.rate / 50 * enc.tickRatio),
     muted: false,
+    hears: null,
     talking: false,
     flip: 0,
   });
@@ -2461,6 +2476,13 @@ function voiceActivity(m: MixBridge, leg: Leg, p: MixPart): void {
   post({ event: "talking", legId: leg.id, mixId: m.id, talking: loud });
 }
 
+/** The participants of `m` whose ids are in `ids` (a restricted listener's sources). */
+function hearable(m: MixBridge, ids: Set<string>): Leg[] {
+  const out: Leg[] = [];
+  for (const leg of m.parts.keys()) if (ids.has(leg.id)) out.push(leg);
+  return out;
+}
+
 function tickMix(m: MixBridge, now: number): void {
   let steps = 0;
   while (now >= m.nextDue && steps++ < 5) {
@@ -2471,7 +2493,7 @@ function tickMix(m: MixBridge, now: number): void {
       if (!p.muted) m.mixer.put(leg, p.in);
     }
     for (const [leg, p] of m.parts) {
-      let pcm = m.mixer.mixFor(leg, m.out);
+      let pcm = p.hears === null ? m.mixer.mixFor(leg, m.out) : m.mixer.mixOf(hearable(m, p.hears), m.out);
       if (p.rs !== null) {
         const got = p.rs.process(pcm, p.resampled);
         const n = Math.min(got, p.encFrame.length);

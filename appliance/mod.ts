@@ -635,6 +635,9 @@ export async function startAppliance(
         isBusy: (ext) => b2bua!.calls().some((c) => c.caller === ext || c.callee === ext),
         isDnd: (ext) => callFeatures.store.get(ext).dnd,
         numberInUse: (n) => numberHolder(n, "queue"),
+        // Queue calls are recorded like B2BUA calls (the policy's extensions, or the queue's `record`).
+        onBridged: (call) => recorder?.onBridged(call),
+        onCallEnded: (id) => recorder?.callEnded(id),
       }),
       // Call recording: /api/recordings, the Recordings page (the recorder is started below).
       recordingFeature({ recorder: () => recorder }),

@@ -8,7 +8,14 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Context, Hono } from "hono";
-import type { CallLeg, Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type {
+  CallLeg,
+  Calls,
+  FeatureModule,
+  FeatureWebEnv,
+  FeatureWebKit,
+  OriginatedLeg,
+} from "../../call/mod.ts";
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import * as m067 from "../../storage/migrations/067_queues.ts";
 import {
@@ -32,6 +39,24 @@ export interface QueueFeatureOptions extends Omit<QueueDeps, "store"> {
   db: DatabaseSync;
   /** Who else holds a number, for refusing a queue on it (409). */
   numberInUse?(number: string): string | undefined;
+  /**
+   * A queue call's caller and agent were bridged (the recorder's seam, wired by the appliance):
+   * `aLegId` is the caller's media leg, `bLegId` the agent's; `always` is the queue's `record`.
+   */
+  onBridged?(call: QueueBridgedCall): void;
+  /** The queue call `callId` ended. */
+  onCallEnded?(callId: string): void;
+}
+
+/** A bridged queue call, as the recorder is told of it. */
+export interface QueueBridgedCall {
+  callId: string;
+  caller: string;
+  callee: string;
+  aLegId: string;
+  bLegId: string;
+  queue: string;
+  always: boolean;
 }
 
 const LOGIN = "*45";
@@ -43,7 +68,7 @@ const SUPERVISE_CODES: Record<SuperviseMode, string> = { listen: "*222", whisper
 export function queueFeature(
   options: QueueFeatureOptions,
 ): FeatureModule & { store: QueueStore; runtime: QueueRuntime; supervision: Supervision } {
-  const { db, numberInUse, ...deps } = options;
+  const { db, numberInUse, onBridged, onCallEnded, ...deps } = options;
   const store = createQueueStore(db, () => deps.clock.wallNow());
   let calls: Calls | undefined;
   const supervision = new Supervision({
@@ -51,6 +76,26 @@ export function queueFeature(
     calls: () => calls,
     supervisorsOf: (q) => store.get(q)?.supervisors,
   });
+  /** Tell the recorder of a bridged queue call; returns what tells it of the end. */
+  const bridged = (queue: string, callerLeg: CallLeg, agent: string, agentLeg: OriginatedLeg): () => void => {
+    const a = calls?.mediaLegOf(callerLeg);
+    const b = calls?.mediaLegOf(agentLeg);
+    if (onBridged === undefined || a === undefined || b === undefined) return () => {};
+    try {
+      onBridged({
+        callId: agentLeg.callId,
+        caller: callerLeg.info.caller,
+        callee: agent,
+        aLegId: a,
+        bLegId: b,
+        queue,
+        always: store.get(queue)?.record ?? false,
+      });
+    } catch (e) {
+      deps.log.warn("queue: the recorder was not told of a call", { queue, error: e as Error });
+    }
+    return () => onCallEnded?.(agentLeg.callId);
+  };
   // Ring an agent with an originated leg; on answer the caller is bridged to it (after its music).
   const connect = async (
     agent: string,
@@ -83,8 +128,10 @@ export function queueFeature(
     }
     const agentLeg = out;
     let forget = () => {};
+    let unrecord = () => {};
     const ended = Promise.race([leg.ended, agentLeg.ended]).then(() => {
       forget();
+      unrecord();
       agentLeg.hangup("queue call over");
     });
     return {
@@ -94,6 +141,7 @@ export function queueFeature(
         await leg.stopPlay().catch(() => {});
         await api.bridge(leg, agentLeg);
         forget = supervision.register(o.queue, agent, leg, agentLeg);
+        unrecord = bridged(o.queue, leg, agent, agentLeg);
       },
     };
   };
@@ -163,8 +211,10 @@ export function queueFeature(
     }
     const c = callerLeg;
     const forget = supervision.register(o.queue, agent, c, agentLeg);
+    const unrecord = bridged(o.queue, c, agent, agentLeg);
     const ended = Promise.race([c.ended, agentLeg.ended]).then(() => {
       forget();
+      unrecord();
       c.hangup("queue call over");
       agentLeg.hangup("queue call over");
     });

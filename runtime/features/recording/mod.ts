@@ -10,6 +10,7 @@
 import type { Context, Hono } from "hono";
 import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
 import * as m066 from "../../storage/migrations/066_recordings.ts";
+import * as m068 from "../../storage/migrations/068_recording_queue.ts";
 import { checkPolicy, type Recorder, type Recording } from "./service.ts";
 
 export * from "./service.ts";
@@ -23,7 +24,7 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
   };
   return {
     name: "recording",
-    migrations: [m066],
+    migrations: [m066, m068],
     web: {
       openapi: {
         "/api/recordings": {

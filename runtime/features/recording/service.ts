@@ -84,6 +84,8 @@ export interface Recording {
   durationMs: number | null;
   bytes: number | null;
   status: "recording" | "done" | "failed";
+  /** The queue whose call this is (its always-on `record` setting, or any queue call recorded). */
+  queue: string | null;
 }
 
 /** A bridged call (B2buaOptions.onBridged's argument). */
@@ -93,6 +95,10 @@ export interface RecordedCall {
   callee: string;
   aLegId: string;
   bLegId: string;
+  /** A queue call (the queue's number): the recording names it. */
+  queue?: string;
+  /** Record it from the start whatever the policy says (a queue's `record` setting). */
+  always?: boolean;
 }
 
 /** The media the recorder needs (MediaPlane fits). */
@@ -143,6 +149,7 @@ type Row = {
   duration_ms: number | null;
   bytes: number | null;
   status: Recording["status"];
+  queue: string | null;
 };
 
 const toRecording = (r: Row): Recording => ({
@@ -156,6 +163,7 @@ const toRecording = (r: Row): Recording => ({
   durationMs: r.duration_ms,
   bytes: r.bytes,
   status: r.status,
+  queue: r.queue ?? null,
 });
 
 /** The recorder and the recordings' store. */
@@ -244,7 +252,9 @@ export class Recorder {
     this.#calls.set(call.bLegId, live);
     this.#byCall.set(call.callId, live);
     const always = this.policy().alwaysExtensions;
-    if (always.includes(call.caller) || always.includes(call.callee)) void this.#start(live, "always");
+    if (call.always === true || always.includes(call.caller) || always.includes(call.callee)) {
+      void this.#start(live, "always");
+    }
   }
 
   /** A call ended: forget it (its legs' release ends the recording, reported as "recorded"). */
@@ -368,8 +378,8 @@ export class Recorder {
     }_${crypto.randomUUID().slice(0, 8)}.wav`;
     const id = Number(
       this.#o.db.prepare(
-        "INSERT INTO recordings (call_id, caller, callee, mode, file, started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'recording')",
-      ).run(call.callId, call.caller, call.callee, mode, file, startedAt).lastInsertRowid,
+        "INSERT INTO recordings (call_id, caller, callee, mode, file, started_at, status, queue) VALUES (?, ?, ?, ?, ?, ?, 'recording', ?)",
+      ).run(call.callId, call.caller, call.callee, mode, file, startedAt, call.queue ?? null).lastInsertRowid,
     );
     live.recordingId = id;
     try {
@@ -393,6 +403,7 @@ export class Recorder {
       mode,
       caller: call.caller,
       callee: call.callee,
+      ...(call.queue !== undefined ? { queue: call.queue } : {}),
     });
     if (p.notice && this.#o.media.playTone) {
       for (const leg of [call.aLegId, call.bLegId]) {

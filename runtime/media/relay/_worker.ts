@@ -1060,8 +1060,10 @@ function resources(): MediaResources {
 
 async function release(leg: Leg): Promise<void> {
   if (leg.mix !== null) removeFromMix(leg.mix, leg);
-  // Its failure is reported as the "recorded" event (reason "error"); nothing awaits it here.
-  if (leg.recorder !== null) stopRecord(leg, "released").catch(() => {});
+  // Its failure is reported as the "recorded" event (reason "error"); nothing awaits it here, but
+  // a "sync" poll loop must not block in epoll_wait before the file is closed and renamed (with no
+  // other leg left nothing else would wake it, and the "recorded" event would wait for the next call).
+  if (leg.recorder !== null) commandArrived(stopRecord(leg, "released").catch(() => {}), false);
   unbridge(leg);
   setTap(leg, false);
   leg.dtmfQueue = [];

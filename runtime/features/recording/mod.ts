@@ -35,9 +35,10 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
         },
         "/api/recordings/{id}/audio": {
           get: {
-            summary: "The WAV (stereo: caller left, callee right); ?download=1 as an attachment. Audited.",
+            summary:
+              "The WAV or Ogg Opus file (stereo: caller left, callee right); ?download=1 as an attachment. Audited.",
             responses: {
-              200: { description: "audio/wav" },
+              200: { description: "audio/wav or audio/ogg (Opus)" },
               403: { description: "not yours" },
               404: { description: "none" },
             },
@@ -49,7 +50,8 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
         "/api/recordings/policy": {
           get: { summary: "The recording policy (admin)", responses: { 200: { description: "policy" } } },
           put: {
-            summary: "Change it: {alwaysExtensions, featureCode, notice, channels, retentionDays, maxBytes}",
+            summary:
+              "Change it: {alwaysExtensions, featureCode, notice, channels, format: wav|opus, retentionDays, maxBytes}",
             responses: { 200: { description: "policy" }, 400: { description: "what is wrong" } },
           },
         },
@@ -116,13 +118,34 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
             );
           }
           const download = c.req.query("download") === "1";
+          const type = r.file.endsWith(".opus") ? "audio/ogg; codecs=opus" : "audio/wav";
+          // Byte ranges: a browser finds an Ogg file's duration by reading its last page.
+          const range = /^bytes=(\d*)-(\d*)$/.exec(c.req.header("range") ?? "");
+          if (range !== null && (range[1] !== "" || range[2] !== "")) {
+            const size = data.length;
+            let start = range[1] === "" ? Math.max(0, size - Number(range[2])) : Number(range[1]);
+            let end = range[1] === "" || range[2] === "" ? size - 1 : Math.min(size - 1, Number(range[2]));
+            if (start >= size || start > end) {
+              return c.body(null, 416, { "Content-Range": `bytes */${size}` });
+            }
+            if (start === 0) kit.audit(c, "recording.play", `${r.id} ${r.caller}->${r.callee}`);
+            start = Math.max(0, start);
+            end = Math.max(start, end);
+            return c.body(data.slice(start, end + 1), 206, {
+              "Content-Type": type,
+              "Content-Range": `bytes ${start}-${end}/${size}`,
+              "Accept-Ranges": "bytes",
+              "Cache-Control": "no-store",
+            });
+          }
           kit.audit(
             c,
             download ? "recording.download" : "recording.play",
             `${r.id} ${r.caller}->${r.callee}`,
           );
           return c.body(data, 200, {
-            "Content-Type": "audio/wav",
+            "Content-Type": type,
+            "Accept-Ranges": "bytes",
             "Cache-Control": "no-store",
             ...(download ? { "Content-Disposition": `attachment; filename="${r.file}"` } : {}),
           });

@@ -20,6 +20,8 @@ export interface RecordingPolicy {
   notice: boolean;
   /** `stereo`: caller left, callee right (default); `mixed`: both in one channel. */
   channels: "stereo" | "mixed";
+  /** `wav` (PCM16, default) or `opus` (Ogg Opus, RFC 7845: about a tenth of the size). */
+  format: "wav" | "opus";
   /** Recordings older than this many days are deleted (0: kept). */
   retentionDays: number;
   /** Most bytes all recordings may take; the oldest are deleted past it (0: no limit). */
@@ -32,6 +34,7 @@ export const DEFAULT_POLICY: RecordingPolicy = {
   featureCode: "*1",
   notice: true,
   channels: "stereo",
+  format: "wav",
   retentionDays: 90,
   maxBytes: 2 * 1024 ** 3,
 };
@@ -56,6 +59,7 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
   if (p.channels !== "stereo" && p.channels !== "mixed") {
     throw new RangeError('channels must be "stereo" or "mixed"');
   }
+  if (p.format !== "wav" && p.format !== "opus") throw new RangeError('format must be "wav" or "opus"');
   for (const k of ["retentionDays", "maxBytes"] as const) {
     if (typeof p[k] !== "number" || !Number.isSafeInteger(p[k]) || p[k] < 0) {
       throw new RangeError(`${k} must be an integer >= 0`);
@@ -66,6 +70,7 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
     featureCode: p.featureCode,
     notice: p.notice,
     channels: p.channels,
+    format: p.format,
     retentionDays: p.retentionDays,
     maxBytes: p.maxBytes,
   };
@@ -103,7 +108,11 @@ export interface RecordedCall {
 
 /** The media the recorder needs (MediaPlane fits). */
 export interface RecordingMedia {
-  record(legId: string, path: string, options: { stereo: true } | { mixed: true }): Promise<unknown>;
+  record(
+    legId: string,
+    path: string,
+    options: ({ stereo: true } | { mixed: true }) & { format?: "wav" | "opus" },
+  ): Promise<unknown>;
   stopRecord(legId: string): Promise<{ durationMs: number; reason: string } | null>;
   playTone?(legId: string, spec: string, options: { durationMs: number }): Promise<unknown>;
   /** DTMF digits and finished recordings from the media worker. */
@@ -375,7 +384,7 @@ export class Recorder {
     const safe = (s: string) => s.replace(/[^0-9A-Za-z*#+-]/g, "_").slice(0, 32);
     const file = `${new Date(startedAt).toISOString().replace(/[:.]/g, "-")}_${safe(call.caller)}_${
       safe(call.callee)
-    }_${crypto.randomUUID().slice(0, 8)}.wav`;
+    }_${crypto.randomUUID().slice(0, 8)}.${p.format === "opus" ? "opus" : "wav"}`;
     const id = Number(
       this.#o.db.prepare(
         "INSERT INTO recordings (call_id, caller, callee, mode, file, started_at, status, queue) VALUES (?, ?, ?, ?, ?, ?, 'recording', ?)",
@@ -386,7 +395,10 @@ export class Recorder {
       await this.#o.media.record(
         call.aLegId,
         `${this.dir}/${file}`,
-        p.channels === "mixed" ? { mixed: true } : { stereo: true },
+        {
+          ...(p.channels === "mixed" ? { mixed: true as const } : { stereo: true as const }),
+          ...(p.format === "opus" ? { format: "opus" as const } : {}),
+        },
       );
     } catch (e) {
       live.recordingId = undefined;
@@ -457,7 +469,8 @@ export class Recorder {
     this.#o.db.prepare("UPDATE recordings SET status = ?, bytes = ?, duration_ms = ? WHERE id = ?").run(
       status ?? (bytes === null ? "failed" : "done"),
       bytes,
-      durationMs ?? (bytes === null ? null : Math.round(Math.max(0, bytes - 44) / 32)),
+      durationMs ??
+        (bytes === null || !r.file.endsWith(".wav") ? null : Math.round(Math.max(0, bytes - 44) / 32)),
       id,
     );
   }

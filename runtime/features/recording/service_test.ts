@@ -149,3 +149,21 @@ Deno.test("a queue's always-on setting records its calls whatever the policy say
   eq(t.rec.get(rows[0]!.id)?.status, "done");
   t.rec.close();
 });
+
+Deno.test("format opus: the file is .opus and the media worker is asked for Opus; a bad format is named", async () => {
+  const t = setup();
+  const asked: unknown[] = [];
+  const record = t.media.record.bind(t.media);
+  t.media.record = (legId, path, options) => {
+    asked.push(options);
+    return record(legId, path, options);
+  };
+  t.rec.setPolicy(checkPolicy({ alwaysExtensions: ["202"], format: "opus" }));
+  t.rec.onBridged(t.call(1));
+  await tick();
+  ok(t.rec.list()[0]!.file.endsWith(".opus"), t.rec.list()[0]!.file);
+  eq(asked, [{ stereo: true, format: "opus" }]);
+  throws(() => checkPolicy({ format: "mp3" }), /format must be "wav" or "opus"/);
+  eq(checkPolicy({}).format, "wav");
+  t.rec.close();
+});

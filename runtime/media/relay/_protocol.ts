@@ -195,6 +195,8 @@ export interface RecordOptions {
   mixed?: boolean;
   /** WAV sample rate; default 16000 when the leg's codec is wideband, else 8000. */
   sampleRate?: number;
+  /** `wav` (default, PCM16) or `opus`: an Ogg Opus file (RFC 7845; 8, 16 or 48 kHz). */
+  format?: "wav" | "opus";
 }
 
 /** How a recording ended. */

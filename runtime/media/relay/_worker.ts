@@ -26,6 +26,7 @@ import {
 import { alawToUlaw, decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ulawToAlaw } from "../g711/g711.ts";
 import { ToneGenerator } from "../tone/tone.ts";
 import { readWav, WavWriter } from "../wav/wav.ts";
+import { OggOpusWriter } from "../ogg/mod.ts";
 import { Mixer } from "../mix/mixer.ts";
 import { digitToEvent, DtmfDetector, eventToDigit, generateDtmf } from "../dtmf/dtmf.ts";
 import { JitterBuffer, type JitterPacket } from "../jitter/jitter.ts";
@@ -2187,7 +2188,7 @@ interface Recorder {
   leg: Leg;
   path: string;
   tmp: string;
-  writer: WavWriter;
+  writer: WavWriter | OggOpusWriter;
   rate: number;
   channels: number;
   /** Feeds and the legs they hang on (left, then right). */
@@ -2205,7 +2206,7 @@ const recorders = new Set<Recorder>();
 async function startRecord(
   leg: Leg,
   path: string,
-  o: { stereo?: boolean; mixed?: boolean; sampleRate?: number },
+  o: { stereo?: boolean; mixed?: boolean; sampleRate?: number; format?: "wav" | "opus" },
 ): Promise<{ path: string; sampleRate: number; channels: number }> {
   if (typeof path !== "string" || path === "") throw new TypeError("record needs a file path");
   if (leg.recorder !== null) throw new RangeError(`leg "${leg.id}" is already recording`);
@@ -2213,7 +2214,12 @@ async function startRecord(
   if (![8000, 16000, 32000, 48000].includes(rate)) throw new RangeError(`bad recording sample rate: ${rate}`);
   const channels = o.stereo === true ? 2 : 1;
   const tmp = `${path}.part`;
-  const writer = await WavWriter.create(tmp, { sampleRate: rate, channels });
+  const format = o.format ?? "wav";
+  if (format !== "wav" && format !== "opus") throw new RangeError(`recording format must be wav or opus`);
+  if (format === "opus" && rate === 32000) throw new RangeError("an Opus recording is 8, 16 or 48 kHz");
+  const writer = format === "opus"
+    ? await OggOpusWriter.create(tmp, { sampleRate: rate, channels })
+    : await WavWriter.create(tmp, { sampleRate: rate, channels });
   if (!legs.has(leg.id) || leg.recorder !== null) {
     await writer.close();
     await Deno.remove(tmp).catch(() => {});

@@ -75,6 +75,7 @@ export function queueFeature(
     log: deps.log,
     calls: () => calls,
     supervisorsOf: (q) => store.get(q)?.supervisors,
+    changed: () => runtime.changed(),
   });
   /** Tell the recorder of a bridged queue call; returns what tells it of the end. */
   const bridged = (queue: string, callerLeg: CallLeg, agent: string, agentLeg: OriginatedLeg): () => void => {
@@ -281,6 +282,23 @@ export function queueFeature(
       }
     },
   };
+  /** The wallboard plus who may supervise, and each agent's live queue call and its supervisor. */
+  const board = (q: QueueConfig) => {
+    const b = runtime.wallboard(q);
+    return {
+      ...b,
+      supervisors: q.supervisors,
+      agents: b.agents.map((a) => {
+        const live = supervision.callOf(a.extension);
+        if (live === undefined || live.queue !== q.number) return { ...a, onQueueCall: false };
+        return {
+          ...a,
+          onQueueCall: true,
+          ...(live.supervisor !== undefined ? { supervisedBy: live.supervisor, supervision: live.mode } : {}),
+        };
+      }),
+    };
+  };
   let claims: Claim[] | undefined;
   const numbers = () =>
     claims ??= [
@@ -432,7 +450,7 @@ export function queueFeature(
             start(ctl) {
               const send = () => {
                 try {
-                  const boards = store.list().map((q) => runtime.wallboard(q));
+                  const boards = store.list().map(board);
                   ctl.enqueue(
                     enc.encode(`event: wallboard\ndata: ${JSON.stringify({ queues: boards })}\n\n`),
                   );
@@ -492,7 +510,7 @@ export function queueFeature(
           kit.audit(c, "queue.delete", q.number);
           return c.body(null, 204);
         });
-        api.get("/queues/:number/wallboard", (c) => c.json(runtime.wallboard(queueOf(c))));
+        api.get("/queues/:number/wallboard", (c) => c.json(board(queueOf(c))));
         api.post("/queues/:number/agents/:extension", async (c) => {
           const q = queueOf(c);
           const body = await json(c);

@@ -54,6 +54,8 @@ export class Supervision {
       log: Logger;
       calls: () => Calls | undefined;
       supervisorsOf: (queue: string) => readonly string[] | undefined;
+      /** Something the wallboard shows changed (a call, a supervisor, a mode). */
+      changed?: () => void;
     },
   ) {}
 
@@ -61,9 +63,11 @@ export class Supervision {
   register(queue: string, agent: string, caller: CallLeg, agentLeg: CallLeg): () => void {
     const live: LiveCall = { queue, agent, caller, agentLeg };
     this.#live.set(agent, live);
+    this.o.changed?.();
     return () => {
       if (this.#live.get(agent) === live) this.#live.delete(agent);
       live.session?.stop();
+      this.o.changed?.();
     };
   }
 
@@ -120,6 +124,7 @@ export class Supervision {
       throw e;
     }
     log.info("queue: supervisor joined", { queue: l.queue, agent, supervisor, mode });
+    this.o.changed?.();
     const offDtmf = leg.on((ev) => {
       if (ev.type !== "dtmf") return;
       const next = ({ "1": "listen", "2": "whisper", "3": "barge" } as const)[ev.digit as "1" | "2" | "3"];
@@ -134,6 +139,7 @@ export class Supervision {
     offDtmf();
     l.session = undefined;
     log.info("queue: supervisor left", { queue: l.queue, agent, supervisor, why });
+    this.o.changed?.();
     if (why !== "supervisor") leg.hangup(why === "call" ? "the supervised call ended" : "supervision ended");
     if (why !== "call") await this.#restore(l);
   }
@@ -143,6 +149,7 @@ export class Supervision {
     const l = this.#live.get(agent);
     if (l?.session === undefined) throw new SuperviseRefused(404, `agent ${agent}'s call is not supervised`);
     await this.#apply(l, l.session, mode);
+    this.o.changed?.();
     this.o.log.info("queue: supervision mode", {
       queue: l.queue,
       agent,

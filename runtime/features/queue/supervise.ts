@@ -26,6 +26,8 @@ interface LiveCall {
   caller: CallLeg;
   agentLeg: CallLeg;
   session?: Session | undefined;
+  /** The call is over (unregistered): nothing to bridge again. */
+  over?: boolean;
 }
 
 interface Session {
@@ -66,6 +68,7 @@ export class Supervision {
     this.o.changed?.();
     return () => {
       if (this.#live.get(agent) === live) this.#live.delete(agent);
+      live.over = true;
       live.session?.stop();
       this.o.changed?.();
     };
@@ -141,7 +144,7 @@ export class Supervision {
     log.info("queue: supervisor left", { queue: l.queue, agent, supervisor, why });
     this.o.changed?.();
     if (why !== "supervisor") leg.hangup(why === "call" ? "the supervised call ended" : "supervision ended");
-    if (why !== "call") await this.#restore(l);
+    if (why !== "call" && l.over !== true) await this.#restore(l);
   }
 
   /** Switch the running supervision of `agent`'s call to `mode`. */

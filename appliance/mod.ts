@@ -688,6 +688,9 @@ export async function startAppliance(
         isBusy: (ext) => b2bua!.calls().some((c) => c.caller === ext || c.callee === ext),
         isDnd: (ext) => callFeatures.store.get(ext).dnd,
         numberInUse: (n) => numberHolder(n, "queue"),
+        // Queue calls are recorded like B2BUA calls (the policy's extensions, or the queue's `record`).
+        onBridged: (call) => recorder?.onBridged(call),
+        onCallEnded: (id) => recorder?.callEnded(id),
       }),
       // Call recording: /api/recordings, the Recordings page (the recorder is started below).
       recordingFeature({ recorder: () => recorder }),
@@ -736,6 +739,7 @@ export async function startAppliance(
           await media.tap(leg, true).catch(() => {});
         },
         muteInMix: (leg, room, muted) => media.muteInMix(room, leg, muted),
+        hearInMix: (leg, room, hears) => media.hearInMix(room, leg, hears),
       },
       clock,
       log: log.child("app"),

@@ -159,6 +159,8 @@ export interface LegMedia {
   ): Promise<unknown>;
   leaveMix?(legId: string, room: string): Promise<unknown>;
   muteInMix?(legId: string, room: string, muted: boolean): Promise<unknown>;
+  /** Whom a leg hears in its room: `hears` the media leg ids, null everyone else (media plane hearInMix). */
+  hearInMix?(legId: string, room: string, hears: string[] | null): Promise<unknown>;
 }
 
 /** What `applicationHandler` needs. */

@@ -89,6 +89,14 @@ export interface Calls {
    * other. Rejects (RangeError) for an unknown call, one not confirmed yet or in a transfer.
    */
   legsOf(callId: string): Promise<[CallLeg, CallLeg]>;
+  /**
+   * Whom `leg` hears in the mixing room `room` it joined (CallLeg.joinMix): only `others` (legs
+   * of the same room), or everyone but itself with null (the default). Supervisor whisper: the
+   * caller hears only the agent while the agent hears the caller and the supervisor.
+   */
+  hearOnly(room: string, leg: CallLeg, others: readonly CallLeg[] | null): Promise<void>;
+  /** The media leg id of an answered leg (a recording names its legs by it); undefined otherwise. */
+  mediaLegOf(leg: CallLeg): string | undefined;
 }
 
 /** What `createCalls` needs. */
@@ -340,5 +348,12 @@ export function createCalls(deps: CallsDeps): Calls {
         (query.extension === undefined || c.caller === query.extension || c.callee === query.extension)
       ),
     legsOf,
+    async hearOnly(room, leg, others) {
+      const id = legOf(real(leg), "hearOnly").legId;
+      const ids = others === null ? null : others.map((o) => legOf(real(o), "hearOnly").legId);
+      if (deps.players.hearInMix === undefined) throw new Error("hearOnly: no mixer in the media plane");
+      await deps.players.hearInMix(id, room, ids);
+    },
+    mediaLegOf: (leg) => controlOf(real(leg))?.legId,
   };
 }

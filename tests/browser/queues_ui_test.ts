@@ -6,6 +6,7 @@
  */
 import { deepStrictEqual as eq, ok } from "node:assert";
 import type { Browser } from "playwright-core";
+import type { CallLeg, Calls } from "../../runtime/call/mod.ts";
 import { realClock } from "../../runtime/clock/mod.ts";
 import { checkQueue, queueFeature } from "../../runtime/features/queue/mod.ts";
 import { nullLogger } from "../../runtime/log/mod.ts";
@@ -66,6 +67,69 @@ Deno.test({
       eq(q!.store.agents("600").map((a) => [a.extension, a.paused]), [["201", true]]);
       eq(consoleErrors, []);
       ok(server.storage.audit.list({ actionPrefix: "queue." }).length >= 2, "agent changes audited");
+    } finally {
+      await browser?.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Queue wallboard: an agent on a queue call gets Listen/Whisper/Barge; Listen rings the chosen supervisor",
+  ignore: !hasChromium(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    let q: ReturnType<typeof queueFeature> | undefined;
+    const rung: { to: string; callerId: string }[] = [];
+    const server = startUiServer((storage) => {
+      q = queueFeature({
+        db: storage.db,
+        clock: realClock,
+        log: nullLogger,
+        prompts: { say: () => Promise.reject(new Error("no speech here")) },
+      });
+      // A call-control stand-in: originate records whom it rings; the phone never answers.
+      q.useCalls!({
+        originate: (o: { to: string; callerId: string }) => {
+          rung.push({ to: o.to, callerId: o.callerId });
+          return Promise.resolve({ answered: new Promise(() => {}), hangup() {} });
+        },
+      } as unknown as Calls);
+      return { features: [q] };
+    });
+    let browser: Browser | undefined;
+    try {
+      q!.store.put(
+        checkQueue({ number: "600", name: "Support", members: ["201"], supervisors: ["1003", "1004"] }),
+      );
+      const leg = { ended: new Promise(() => {}) } as unknown as CallLeg;
+      q!.supervision.register("600", "201", leg, leg);
+      browser = await launchChromium();
+      const { page, consoleErrors } = await openPage(browser);
+      const r = await fetch(`${server.url}/api/setup`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+      await r.body?.cancel();
+      await page.goto(`${server.url}/login`);
+      await page.getByLabel("User name").fill("admin");
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.waitForURL(`${server.url}/`);
+      await page.getByRole("link", { name: "Queues" }).click();
+      await page.getByText("Live.").waitFor();
+      const board = page.locator('section[data-queue="600"]');
+      await board.locator('tr[data-agent="201"]').getByText(/queue call/).waitFor();
+      await board.getByLabel("Supervisor for 600").selectOption("1004");
+      await page.getByRole("button", { name: "Listen to 201's call" }).click();
+      await page.getByText("Ringing 1004 to listen 201's call.").waitFor();
+      eq(rung, [{ to: "1004", callerId: "201" }]);
+      await shoot(page, "queues-supervise");
+      eq(consoleErrors, []);
+      ok(server.storage.audit.list({ actionPrefix: "queue.supervise" }).length === 1, "audited");
     } finally {
       await browser?.close();
       await server.close();

@@ -26,6 +26,15 @@ export type ConnectResult =
   | { outcome: "answered"; ended: Promise<void>; join?(): Promise<void> }
   | { outcome: "no-answer" | "busy" | "failed" };
 
+/** How a callback attempt ended (the `callBack` seam). */
+export type CallbackResult =
+  /** Agent and caller answered and talk; `ended` settles when the call is over. */
+  | { outcome: "answered"; ended: Promise<void> }
+  /** The agent did not take it: the next agent is tried. */
+  | { outcome: "no-answer" | "busy" | "failed" }
+  /** The agent answered but the caller did not: an attempt used up. */
+  | { outcome: "caller-no-answer" };
+
 /** What the queue needs from the rest of the box. */
 export interface QueueDeps {
   store: QueueStore;
@@ -45,6 +54,15 @@ export interface QueueDeps {
    * (the feature module does this with the calls API); absent: agents are not rung.
    */
   connect?(agent: string, leg: CallLeg, options: { ringMs: number; queue: string }): Promise<ConnectResult>;
+  /**
+   * A callback: ring `agent` first; when it answers, call `caller` back (calls.originate) and
+   * bridge the two. Absent: callbacks are not offered (the digit is ignored, logged).
+   */
+  callBack?(
+    agent: string,
+    caller: string,
+    options: { ringMs: number; queue: string },
+  ): Promise<CallbackResult>;
 }
 
 /** An agent on the wallboard. */
@@ -62,7 +80,8 @@ export interface Wallboard {
   strategy: string;
   waiting: number;
   longestWaitMs: number;
-  callers: { caller: string; position: number; waitMs: number }[];
+  /** Waiting callers in order; `callback`: left the call, to be called back (place kept). */
+  callers: { caller: string; position: number; waitMs: number; callback: boolean }[];
   agents: AgentView[];
   answeredToday: number;
   abandonedToday: number;
@@ -72,6 +91,8 @@ interface Waiter {
   id: number;
   caller: string;
   joinedAt: number;
+  /** A callback waiter: not on the line; `notBefore` holds it back after an unanswered attempt. */
+  callback?: { notBefore: number };
 }
 
 const DAY = 86_400_000;
@@ -85,6 +106,7 @@ export class QueueRuntime {
   #lastEnded = new Map<string, number>();
   #listeners = new Set<() => void>();
   #next = 1;
+  #background = new Set<Promise<void>>();
 
   constructor(deps: QueueDeps) {
     this.deps = deps;
@@ -141,6 +163,29 @@ export class QueueRuntime {
     const i = list.indexOf(w);
     if (i >= 0) list.splice(i, 1);
     this.changed();
+  }
+
+  /**
+   * Whether `w` is the caller to serve next: the first in the queue's order that is ready (a
+   * callback waiting out its retry pause is passed over meanwhile, and keeps its place).
+   */
+  isNext(queue: string, w: Waiter): boolean {
+    const now = this.deps.clock.wallNow();
+    const first = (this.#waiting.get(queue) ?? []).find((x) =>
+      x.callback === undefined || x.callback.notBefore <= now
+    );
+    return first === w;
+  }
+
+  /** Keep a background task (a callback) until it settles; `settled()` waits for them all. */
+  track(p: Promise<void>): void {
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p));
+  }
+
+  /** Resolves when every background task (callbacks) has ended. */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
 
   /** 1-based position, 0 when not waiting. */
@@ -203,6 +248,7 @@ export class QueueRuntime {
       caller: w.caller,
       position: i + 1,
       waitMs: now - w.joinedAt,
+      callback: w.callback !== undefined,
     }));
     const today = this.deps.store.stats(q.number, now - (now % DAY), now + 1)[0];
     const rows = this.deps.store.agents(q.number);
@@ -236,7 +282,7 @@ export class QueueRuntime {
 }
 
 /** Answer and wait until the call is up (as voicemail's `answerAndWait`). */
-async function answerAndWait(leg: CallLeg): Promise<boolean> {
+export async function answerAndWait(leg: CallLeg): Promise<boolean> {
   leg.answer();
   for (let i = 0; i < 250; i++) {
     try {
@@ -271,6 +317,90 @@ export function queueApplications(rt: QueueRuntime) {
     leg.hangup(`queue ${why}`);
   };
 
+  /**
+   * A callback waiter's turn: when it is next and an agent is free, ring the agents in strategy
+   * order (the callBack seam rings the agent, then the caller); an attempt the caller does not
+   * answer waits `callbackRetryMs` (others go first meanwhile) and is tried again, up to
+   * `callbackRetries` times, then given up (logged, counted as abandoned).
+   */
+  const callbackLoop = async (q: QueueConfig, me: Waiter, rowId: number): Promise<void> => {
+    const callBack = rt.deps.callBack!;
+    let attempts = 0;
+    try {
+      for (;;) {
+        const cur = store.get(q.number);
+        if (cur === undefined) {
+          log.warn("queue: callback dropped, the queue was deleted", { queue: q.number, caller: me.caller });
+          return;
+        }
+        if (rt.isNext(q.number, me)) {
+          const order = chooseAgents(cur.strategy, rt.agentStates(q.number), {
+            now: clock.wallNow(),
+            lastRung: rt.lastRung(q.number),
+          });
+          let callerMissed = false;
+          for (const a of order) {
+            rt.rang(q.number, a);
+            log.info("queue: callback, ringing the agent first", {
+              queue: q.number,
+              caller: me.caller,
+              agent: a,
+              attempt: attempts + 1,
+            });
+            const r = await callBack(a, me.caller, { ringMs: cur.ringMs, queue: q.number });
+            if (r.outcome === "answered") {
+              const waitMs = clock.wallNow() - me.joinedAt;
+              rt.leave(q.number, me);
+              log.info("queue: callback answered", { queue: q.number, caller: me.caller, agent: a, waitMs });
+              await r.ended;
+              rt.agentDone(cur, a);
+              store.ended(rowId, { at: clock.wallNow(), outcome: "answered", agent: a, waitMs });
+              log.info("queue: caller left", {
+                queue: q.number,
+                caller: me.caller,
+                outcome: "answered",
+                waitMs,
+              });
+              rt.changed();
+              return;
+            }
+            if (r.outcome === "caller-no-answer") {
+              callerMissed = true;
+              break;
+            }
+          }
+          if (callerMissed) {
+            attempts++;
+            if (attempts > cur.callbackRetries) {
+              rt.leave(q.number, me);
+              const waitMs = clock.wallNow() - me.joinedAt;
+              store.ended(rowId, { at: clock.wallNow(), outcome: "callback-failed", waitMs });
+              log.warn("queue: callback not answered, given up", {
+                queue: q.number,
+                caller: me.caller,
+                attempts,
+              });
+              rt.changed();
+              return;
+            }
+            me.callback = { notBefore: clock.wallNow() + cur.callbackRetryMs };
+            log.info("queue: callback not answered, will try again", {
+              queue: q.number,
+              caller: me.caller,
+              attempt: attempts,
+              inMs: cur.callbackRetryMs,
+            });
+            rt.changed();
+          }
+        }
+        await new Promise<void>((r) => clock.setTimeout(r, 1000));
+      }
+    } catch (e) {
+      rt.leave(q.number, me);
+      log.error("queue: callback failed", { queue: q.number, caller: me.caller, error: e as Error });
+    }
+  };
+
   const queueApp = {
     name: "queue",
     async run(leg: CallLeg, args: { queue?: string }) {
@@ -297,7 +427,7 @@ export function queueApplications(rt: QueueRuntime) {
         caller: leg.info.caller,
         position: rt.position(q.number, me),
       });
-      let outcome: QueueOutcome | undefined;
+      let outcome: QueueOutcome | "callback" | undefined;
       let agent: string | undefined;
       let resolveDone: () => void = () => {};
       const done = new Promise<void>((r) => (resolveDone = r));
@@ -305,7 +435,7 @@ export function queueApplications(rt: QueueRuntime) {
       let waitedUntil = joinedAt;
       /** The call with the agent, once one answered; wrap-up starts when it ends. */
       let talk: Promise<void> | undefined;
-      const finish = (o: QueueOutcome) => {
+      const finish = (o: QueueOutcome | "callback") => {
         if (outcome !== undefined) return;
         outcome = o;
         waitedUntil = clock.wallNow();
@@ -316,6 +446,14 @@ export function queueApplications(rt: QueueRuntime) {
       const offLeg = leg.on((ev) => {
         if (ev.type === "hangup") finish("abandoned");
         else if (ev.type === "dtmf" && q.exitDigit !== undefined && ev.digit === q.exitDigit) finish("exit");
+        else if (ev.type === "dtmf" && q.callbackDigit !== undefined && ev.digit === q.callbackDigit) {
+          if (rt.deps.callBack === undefined) {
+            log.warn("queue: callback asked for but agents cannot be rung; the caller waits", {
+              queue: q.number,
+              caller: leg.info.caller,
+            });
+          } else finish("callback");
+        }
       });
       const maxTimer = clock.setTimeout(() => finish("timeout"), q.maxWaitMs);
       let announceTimer: number | undefined;
@@ -372,7 +510,7 @@ export function queueApplications(rt: QueueRuntime) {
           return;
         }
         while (outcome === undefined) {
-          if (rt.position(q.number, me) === 1) {
+          if (rt.isNext(q.number, me)) {
             const order = chooseAgents(q.strategy, rt.agentStates(q.number), {
               now: clock.wallNow(),
               lastRung: rt.lastRung(q.number),
@@ -398,6 +536,21 @@ export function queueApplications(rt: QueueRuntime) {
       if (announceTimer !== undefined) clock.clearTimeout(announceTimer);
       offRt();
       offLeg();
+      if (outcome === "callback") {
+        // The caller keeps their place; the call ends and the box calls back when it is their turn.
+        me.callback = { notBefore: 0 };
+        rt.changed();
+        await music;
+        log.info("queue: caller asked for a callback", {
+          queue: q.number,
+          caller: leg.info.caller,
+          position: rt.position(q.number, me),
+        });
+        rt.track(callbackLoop(q, me, rowId));
+        await say(leg, "Thank you. You keep your place in the queue and will be called back. Goodbye.");
+        leg.hangup("queue callback requested");
+        return;
+      }
       rt.leave(q.number, me);
       await music;
       if (join !== undefined) {
@@ -414,9 +567,10 @@ export function queueApplications(rt: QueueRuntime) {
       }
       const waitMs = waitedUntil - joinedAt;
       if (talk !== undefined) await talk;
+      const final: QueueOutcome = outcome ?? "abandoned";
       store.ended(rowId, {
         at: clock.wallNow(),
-        outcome: outcome ?? "abandoned",
+        outcome: final,
         waitMs,
         ...(agent ? { agent } : {}),
       });

@@ -8,33 +8,95 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { Context, Hono } from "hono";
-import type { CallLeg, Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type {
+  CallLeg,
+  Calls,
+  FeatureModule,
+  FeatureWebEnv,
+  FeatureWebKit,
+  OriginatedLeg,
+} from "../../call/mod.ts";
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import * as m067 from "../../storage/migrations/067_queues.ts";
-import { type ConnectResult, queueApplications, type QueueDeps, QueueRuntime } from "./app.ts";
+import {
+  answerAndWait,
+  type CallbackResult,
+  type ConnectResult,
+  queueApplications,
+  type QueueDeps,
+  QueueRuntime,
+} from "./app.ts";
 import { checkQueue, createQueueStore, type QueueConfig, type QueueStore } from "./store.ts";
+import { SUPERVISE_MODES, type SuperviseMode, SuperviseRefused, Supervision } from "./supervise.ts";
 
 export * from "./strategy.ts";
 export * from "./store.ts";
 export * from "./app.ts";
+export * from "./supervise.ts";
 
 /** Options of `queueFeature`. */
 export interface QueueFeatureOptions extends Omit<QueueDeps, "store"> {
   db: DatabaseSync;
   /** Who else holds a number, for refusing a queue on it (409). */
   numberInUse?(number: string): string | undefined;
+  /**
+   * A queue call's caller and agent were bridged (the recorder's seam, wired by the appliance):
+   * `aLegId` is the caller's media leg, `bLegId` the agent's; `always` is the queue's `record`.
+   */
+  onBridged?(call: QueueBridgedCall): void;
+  /** The queue call `callId` ended. */
+  onCallEnded?(callId: string): void;
+}
+
+/** A bridged queue call, as the recorder is told of it. */
+export interface QueueBridgedCall {
+  callId: string;
+  caller: string;
+  callee: string;
+  aLegId: string;
+  bLegId: string;
+  queue: string;
+  always: boolean;
 }
 
 const LOGIN = "*45";
 const PAUSE = "*46";
+/** Supervisor feature codes, followed by the agent's extension. */
+const SUPERVISE_CODES: Record<SuperviseMode, string> = { listen: "*222", whisper: "*223", barge: "*224" };
 
 /** The queue feature; `store` and `runtime` are exposed for the appliance and tests. */
 export function queueFeature(
   options: QueueFeatureOptions,
-): FeatureModule & { store: QueueStore; runtime: QueueRuntime } {
-  const { db, numberInUse, ...deps } = options;
+): FeatureModule & { store: QueueStore; runtime: QueueRuntime; supervision: Supervision } {
+  const { db, numberInUse, onBridged, onCallEnded, ...deps } = options;
   const store = createQueueStore(db, () => deps.clock.wallNow());
   let calls: Calls | undefined;
+  const supervision = new Supervision({
+    log: deps.log,
+    calls: () => calls,
+    supervisorsOf: (q) => store.get(q)?.supervisors,
+    changed: () => runtime.changed(),
+  });
+  /** Tell the recorder of a bridged queue call; returns what tells it of the end. */
+  const bridged = (queue: string, callerLeg: CallLeg, agent: string, agentLeg: OriginatedLeg): () => void => {
+    const a = calls?.mediaLegOf(callerLeg);
+    const b = calls?.mediaLegOf(agentLeg);
+    if (onBridged === undefined || a === undefined || b === undefined) return () => {};
+    try {
+      onBridged({
+        callId: agentLeg.callId,
+        caller: callerLeg.info.caller,
+        callee: agent,
+        aLegId: a,
+        bLegId: b,
+        queue,
+        always: store.get(queue)?.record ?? false,
+      });
+    } catch (e) {
+      deps.log.warn("queue: the recorder was not told of a call", { queue, error: e as Error });
+    }
+    return () => onCallEnded?.(agentLeg.callId);
+  };
   // Ring an agent with an originated leg; on answer the caller is bridged to it (after its music).
   const connect = async (
     agent: string,
@@ -66,7 +128,11 @@ export function queueFeature(
       };
     }
     const agentLeg = out;
+    let forget = () => {};
+    let unrecord = () => {};
     const ended = Promise.race([leg.ended, agentLeg.ended]).then(() => {
+      forget();
+      unrecord();
       agentLeg.hangup("queue call over");
     });
     return {
@@ -75,10 +141,87 @@ export function queueFeature(
       join: async () => {
         await leg.stopPlay().catch(() => {});
         await api.bridge(leg, agentLeg);
+        forget = supervision.register(o.queue, agent, leg, agentLeg);
+        unrecord = bridged(o.queue, leg, agent, agentLeg);
       },
     };
   };
-  const runtime = new QueueRuntime({ connect, ...deps, store });
+  // A callback: ring the agent first; once it answers, call the caller back and bridge them.
+  const callBack = async (
+    agent: string,
+    caller: string,
+    o: { ringMs: number; queue: string },
+  ): Promise<CallbackResult> => {
+    if (calls === undefined) return { outcome: "failed" };
+    const api = calls;
+    let agentLeg;
+    try {
+      agentLeg = await api.originate({
+        to: agent,
+        callerId: caller,
+        timeoutMs: o.ringMs,
+        reason: `queue ${o.queue} callback`,
+      });
+    } catch (e) {
+      deps.log.warn("queue: ringing an agent failed", { queue: o.queue, agent, error: e as Error });
+      return { outcome: "failed" };
+    }
+    const first = await agentLeg.answered;
+    if (first.outcome !== "answered") {
+      return {
+        outcome: first.outcome === "busy" ? "busy" : first.outcome === "noAnswer" ? "no-answer" : "failed",
+      };
+    }
+    // The agent hears ringback while the caller is rung.
+    void agentLeg.play({ tone: "440+480/2000,0/4000", durationMs: o.ringMs + 5000 }).catch(() => {});
+    let callerLeg;
+    try {
+      callerLeg = await api.originate({
+        to: caller,
+        callerId: o.queue,
+        callerName: `Queue ${o.queue}`,
+        timeoutMs: o.ringMs,
+        linkedId: agentLeg.callId,
+        reason: `queue ${o.queue} callback`,
+      });
+    } catch (e) {
+      deps.log.warn("queue: the caller cannot be called back", { queue: o.queue, caller, error: e as Error });
+      agentLeg.hangup("queue callback: caller unreachable");
+      return { outcome: "caller-no-answer" };
+    }
+    const got = await Promise.race([
+      callerLeg.answered,
+      agentLeg.ended.then(() => ({ outcome: "agent-gone" as const })),
+    ]);
+    if (got.outcome === "agent-gone") {
+      callerLeg.hangup("queue callback: the agent hung up");
+      return { outcome: "failed" };
+    }
+    if (got.outcome !== "answered") {
+      agentLeg.hangup("queue callback not answered");
+      return { outcome: "caller-no-answer" };
+    }
+    await agentLeg.stopPlay().catch(() => {});
+    try {
+      await api.bridge(callerLeg, agentLeg);
+    } catch (e) {
+      deps.log.warn("queue: bridging the callback failed", { queue: o.queue, error: e as Error });
+      agentLeg.hangup("queue bridge failed");
+      callerLeg.hangup("queue bridge failed");
+      return { outcome: "failed" };
+    }
+    const c = callerLeg;
+    const forget = supervision.register(o.queue, agent, c, agentLeg);
+    const unrecord = bridged(o.queue, c, agent, agentLeg);
+    const ended = Promise.race([c.ended, agentLeg.ended]).then(() => {
+      forget();
+      unrecord();
+      c.hangup("queue call over");
+      agentLeg.hangup("queue call over");
+    });
+    return { outcome: "answered", ended };
+  };
+  const runtime = new QueueRuntime({ connect, callBack, ...deps, store });
   const codes: Claim[] = [
     {
       pattern: LOGIN,
@@ -101,6 +244,61 @@ export function queueFeature(
       purpose: "pause/unpause in queue NNN (*46NNN)",
     },
   ];
+  for (const mode of SUPERVISE_MODES) {
+    codes.push({
+      pattern: `_${SUPERVISE_CODES[mode]}XX!`,
+      owner: { kind: "queue", id: `supervise-${mode}`, label: `queue supervisor ${mode}` },
+      purpose: `${mode} to agent NNN's queue call (${SUPERVISE_CODES[mode]}NNN)`,
+    });
+  }
+  /** The supervisor feature code's application (args `{mode, agent}`). */
+  const superviseApp = {
+    name: "queue-supervise",
+    async run(leg: CallLeg, args: { mode?: SuperviseMode; agent?: string }) {
+      const mode = args.mode ?? "listen";
+      const agent = args.agent ?? "";
+      try {
+        supervision.check(leg.info.caller, agent);
+      } catch (e) {
+        const r = e instanceof SuperviseRefused ? e : new SuperviseRefused(404, String(e));
+        deps.log.warn("queue: supervision refused", {
+          supervisor: leg.info.caller,
+          agent,
+          mode,
+          why: r.message,
+        });
+        leg.reject(
+          r.status === 409 ? 486 : r.status,
+          r.status === 403 ? "Forbidden (not a supervisor)" : r.message,
+        );
+        return;
+      }
+      if (!await answerAndWait(leg)) return;
+      try {
+        await supervision.supervise(leg, leg.info.caller, agent, mode);
+      } catch (e) {
+        deps.log.warn("queue: supervision failed", { supervisor: leg.info.caller, agent, error: e as Error });
+        leg.hangup("supervision failed");
+      }
+    },
+  };
+  /** The wallboard plus who may supervise, and each agent's live queue call and its supervisor. */
+  const board = (q: QueueConfig) => {
+    const b = runtime.wallboard(q);
+    return {
+      ...b,
+      supervisors: q.supervisors,
+      agents: b.agents.map((a) => {
+        const live = supervision.callOf(a.extension);
+        if (live === undefined || live.queue !== q.number) return { ...a, onQueueCall: false };
+        return {
+          ...a,
+          onQueueCall: true,
+          ...(live.supervisor !== undefined ? { supervisedBy: live.supervisor, supervision: live.mode } : {}),
+        };
+      }),
+    };
+  };
   let claims: Claim[] | undefined;
   const numbers = () =>
     claims ??= [
@@ -131,6 +329,7 @@ export function queueFeature(
     },
     store,
     runtime,
+    supervision,
     migrations: [m067],
     numbers,
     routing: {
@@ -138,11 +337,14 @@ export function queueFeature(
         const { owner } = match.claim;
         if (owner.kind !== "queue") return undefined;
         if (owner.id.startsWith("q:")) return app("queue", { queue: owner.id.slice(2) });
+        if (owner.id.startsWith("supervise-")) {
+          return app("queue-supervise", { mode: owner.id.slice("supervise-".length), agent: match.suffix });
+        }
         const action = owner.id.startsWith("agent-pause") ? "pause" : "login";
         return app("queue-agent", { action, ...(match.suffix ? { queue: match.suffix } : {}) });
       },
     },
-    applications: queueApplications(runtime),
+    applications: [...queueApplications(runtime), superviseApp],
     web: {
       openapi: {
         "/api/queues": {
@@ -177,6 +379,29 @@ export function queueFeature(
           get: {
             summary: "Statistics per day: ?from=YYYY-MM-DD&to=YYYY-MM-DD (to exclusive)&format=csv",
             responses: { 200: { description: "{days} or text/csv" } },
+          },
+        },
+        "/api/queues/{number}/supervise": {
+          post: {
+            summary:
+              "Ring a supervisor's phone and join it to an agent's queue call: {agent, supervisor, mode: listen|whisper|barge}",
+            responses: {
+              202: { description: "ringing the supervisor" },
+              400: { description: "what is wrong" },
+              403: { description: "not a supervisor of the queue" },
+              404: { description: "the agent is not on a call of the queue" },
+              409: { description: "already supervised" },
+            },
+          },
+        },
+        "/api/queues/{number}/supervise/{agent}": {
+          post: {
+            summary: "Switch the supervision of the agent's call: {mode}",
+            responses: { 200: { description: "{mode}" }, 404: { description: "not supervised" } },
+          },
+          delete: {
+            summary: "Take the supervisor out (hung up; caller and agent bridged again)",
+            responses: { 204: { description: "done" }, 404: { description: "not supervised" } },
           },
         },
         "/api/queues/events": {
@@ -225,7 +450,7 @@ export function queueFeature(
             start(ctl) {
               const send = () => {
                 try {
-                  const boards = store.list().map((q) => runtime.wallboard(q));
+                  const boards = store.list().map(board);
                   ctl.enqueue(
                     enc.encode(`event: wallboard\ndata: ${JSON.stringify({ queues: boards })}\n\n`),
                   );
@@ -285,7 +510,7 @@ export function queueFeature(
           kit.audit(c, "queue.delete", q.number);
           return c.body(null, 204);
         });
-        api.get("/queues/:number/wallboard", (c) => c.json(runtime.wallboard(queueOf(c))));
+        api.get("/queues/:number/wallboard", (c) => c.json(board(queueOf(c))));
         api.post("/queues/:number/agents/:extension", async (c) => {
           const q = queueOf(c);
           const body = await json(c);
@@ -304,6 +529,78 @@ export function queueFeature(
           } catch (e) {
             kit.fail(400, (e as Error).message);
           }
+        });
+        const modeOf = (v: unknown): SuperviseMode => {
+          if (!SUPERVISE_MODES.includes(v as SuperviseMode)) {
+            kit.fail(400, `mode must be one of ${SUPERVISE_MODES.join(", ")}`);
+          }
+          return v as SuperviseMode;
+        };
+        const refused = (e: unknown): never => {
+          if (e instanceof SuperviseRefused) kit.fail(e.status, e.message);
+          throw e;
+        };
+        api.post("/queues/:number/supervise", async (c) => {
+          const q = queueOf(c);
+          const body = await json(c);
+          const mode = modeOf(body.mode ?? "listen");
+          const agent = String(body.agent ?? "");
+          const supervisor = String(body.supervisor ?? "");
+          if (!/^[0-9]{1,16}$/.test(agent) || !/^[0-9]{1,16}$/.test(supervisor)) {
+            kit.fail(400, "agent and supervisor must be extension numbers");
+          }
+          try {
+            supervision.check(supervisor, agent, q.number);
+          } catch (e) {
+            deps.log.warn("queue: supervision refused", {
+              supervisor,
+              agent,
+              mode,
+              why: (e as Error).message,
+            });
+            refused(e);
+          }
+          if (calls === undefined) kit.fail(503, "the call engine is not ready");
+          let leg;
+          try {
+            leg = await calls.originate({
+              to: supervisor,
+              callerId: agent,
+              callerName: `${mode} ${agent}`,
+              reason: `queue ${q.number} supervisor ${mode}`,
+            });
+          } catch (e) {
+            kit.fail(409, `cannot ring ${supervisor}: ${(e as Error).message}`);
+          }
+          const sup = leg;
+          void sup.answered.then(async (r) => {
+            if (r.outcome !== "answered") return;
+            try {
+              await supervision.supervise(sup, supervisor, agent, mode);
+            } catch (e) {
+              deps.log.warn("queue: supervision failed", { supervisor, agent, error: e as Error });
+              sup.hangup("supervision failed");
+            }
+          });
+          kit.audit(c, "queue.supervise", `${q.number} ${supervisor} ${mode} ${agent}`);
+          return c.json({ ringing: supervisor, agent, mode }, 202);
+        });
+        api.post("/queues/:number/supervise/:agent", async (c) => {
+          queueOf(c);
+          const mode = modeOf((await json(c)).mode);
+          try {
+            await supervision.setMode(c.req.param("agent"), mode);
+          } catch (e) {
+            refused(e);
+          }
+          kit.audit(c, "queue.supervise.mode", `${c.req.param("agent")} ${mode}`);
+          return c.json({ mode });
+        });
+        api.delete("/queues/:number/supervise/:agent", (c) => {
+          queueOf(c);
+          if (!supervision.stop(c.req.param("agent"))) kit.fail(404, "the agent's call is not supervised");
+          kit.audit(c, "queue.supervise.stop", c.req.param("agent"));
+          return c.body(null, 204);
         });
         api.get("/queues/:number/stats", (c) => {
           const q = queueOf(c);

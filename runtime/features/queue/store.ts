@@ -34,6 +34,19 @@ export interface QueueConfig {
   exitTarget?: QueueTarget;
   /** Where callers go on max wait or no agents (default hang up). */
   overflow: QueueTarget;
+  /**
+   * A digit that takes the caller out of the queue to be called back when an agent is free,
+   * keeping their place in the queue's order.
+   */
+  callbackDigit?: string;
+  /** How often an unanswered callback is tried again (default 2) before it is given up (logged). */
+  callbackRetries: number;
+  /** The pause before a callback is tried again (default 60 s; other callers go first meanwhile). */
+  callbackRetryMs: number;
+  /** Extensions that may listen to, whisper to or barge into this queue's agents' calls. */
+  supervisors: string[];
+  /** Record every answered call of this queue (caller left, agent right), whatever the policy says. */
+  record: boolean;
 }
 
 const NUMBER_RE = /^[0-9*#]{1,16}$/;
@@ -101,6 +114,22 @@ export function checkQueue(input: unknown): QueueConfig {
     }
     exitDigit = q.exitDigit;
   }
+  let callbackDigit: string | undefined;
+  if (q.callbackDigit !== undefined && q.callbackDigit !== "") {
+    if (typeof q.callbackDigit !== "string" || !/^[0-9*#]$/.test(q.callbackDigit)) {
+      throw new RangeError("callbackDigit must be one digit");
+    }
+    if (q.callbackDigit === exitDigit) throw new RangeError("callbackDigit and exitDigit must differ");
+    callbackDigit = q.callbackDigit;
+  }
+  const supervisors = q.supervisors ?? [];
+  if (!Array.isArray(supervisors) || !supervisors.every((m) => typeof m === "string" && EXT_RE.test(m))) {
+    throw new RangeError("supervisors must be a list of extension numbers");
+  }
+  const retries = q.callbackRetries ?? 2;
+  if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 0 || retries > 10) {
+    throw new RangeError(`callbackRetries must be an integer 0-10, got ${JSON.stringify(retries)}`);
+  }
   return {
     number: q.number,
     name,
@@ -115,6 +144,11 @@ export function checkQueue(input: unknown): QueueConfig {
     ...(exitDigit !== undefined ? { exitDigit } : {}),
     ...(q.exitTarget !== undefined ? { exitTarget: checkTarget(q.exitTarget, "exitTarget") } : {}),
     overflow: q.overflow === undefined ? { kind: "hangup" } : checkTarget(q.overflow, "overflow"),
+    ...(callbackDigit !== undefined ? { callbackDigit } : {}),
+    callbackRetries: retries,
+    callbackRetryMs: ms("callbackRetryMs", 60_000, 1000, 3_600_000),
+    supervisors: [...new Set(supervisors as string[])],
+    record: flag("record", false),
   };
 }
 
@@ -129,7 +163,14 @@ export interface AgentRow {
 }
 
 /** How a queue call ended. */
-export type QueueOutcome = "answered" | "abandoned" | "timeout" | "exit" | "empty";
+export type QueueOutcome =
+  | "answered"
+  | "abandoned"
+  | "timeout"
+  | "exit"
+  | "empty"
+  /** The caller asked for a callback that was never answered (tried 1 + callbackRetries times). */
+  | "callback-failed";
 
 /** One day's statistics of a queue. */
 export interface QueueDayStats {
@@ -166,6 +207,11 @@ export interface QueueStore {
   stats(queue: string, from: number, to: number): QueueDayStats[];
 }
 
+/** A queue stored before a setting existed gets its default. */
+function withDefaults(q: Partial<QueueConfig>): QueueConfig {
+  return { callbackRetries: 2, callbackRetryMs: 60_000, supervisors: [], record: false, ...q } as QueueConfig;
+}
+
 /** Open the store (migration 067 applied). */
 export function createQueueStore(db: DatabaseSync, now: () => number = Date.now): QueueStore {
   const syncStatic = (q: QueueConfig) => {
@@ -195,12 +241,12 @@ export function createQueueStore(db: DatabaseSync, now: () => number = Date.now)
   return {
     list: () =>
       (db.prepare("SELECT config FROM queues ORDER BY number").all() as { config: string }[])
-        .map((r) => JSON.parse(r.config) as QueueConfig),
+        .map((r) => withDefaults(JSON.parse(r.config))),
     get(number) {
       const r = db.prepare("SELECT config FROM queues WHERE number = ?").get(number) as
         | { config: string }
         | undefined;
-      return r === undefined ? undefined : JSON.parse(r.config) as QueueConfig;
+      return r === undefined ? undefined : withDefaults(JSON.parse(r.config));
     },
     put(q) {
       db.prepare(
@@ -256,7 +302,7 @@ export function createQueueStore(db: DatabaseSync, now: () => number = Date.now)
     stats(queue, from, to) {
       const rows = db.prepare(
         `SELECT strftime('%Y-%m-%d', joined_at / 1000, 'unixepoch') AS day, COUNT(*) AS calls,
-           SUM(outcome = 'answered') AS answered, SUM(outcome = 'abandoned') AS abandoned,
+           SUM(outcome = 'answered') AS answered, SUM(outcome IN ('abandoned', 'callback-failed')) AS abandoned,
            SUM(outcome IN ('timeout', 'empty')) AS overflowed, SUM(outcome = 'exit') AS exited,
            COALESCE(AVG(wait_ms), 0) AS avg_wait, COALESCE(MAX(wait_ms), 0) AS max_wait
          FROM queue_calls WHERE queue = ? AND joined_at >= ? AND joined_at < ? AND outcome IS NOT NULL

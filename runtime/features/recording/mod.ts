@@ -10,6 +10,7 @@
 import type { Context, Hono } from "hono";
 import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
 import * as m066 from "../../storage/migrations/066_recordings.ts";
+import * as m068 from "../../storage/migrations/068_recording_queue.ts";
 import { checkPolicy, type Recorder, type Recording } from "./service.ts";
 
 export * from "./service.ts";
@@ -23,7 +24,7 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
   };
   return {
     name: "recording",
-    migrations: [m066],
+    migrations: [m066, m068],
     web: {
       openapi: {
         "/api/recordings": {
@@ -34,9 +35,10 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
         },
         "/api/recordings/{id}/audio": {
           get: {
-            summary: "The WAV (stereo: caller left, callee right); ?download=1 as an attachment. Audited.",
+            summary:
+              "The WAV or Ogg Opus file (stereo: caller left, callee right); ?download=1 as an attachment. Audited.",
             responses: {
-              200: { description: "audio/wav" },
+              200: { description: "audio/wav or audio/ogg (Opus)" },
               403: { description: "not yours" },
               404: { description: "none" },
             },
@@ -48,7 +50,8 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
         "/api/recordings/policy": {
           get: { summary: "The recording policy (admin)", responses: { 200: { description: "policy" } } },
           put: {
-            summary: "Change it: {alwaysExtensions, featureCode, notice, channels, retentionDays, maxBytes}",
+            summary:
+              "Change it: {alwaysExtensions, featureCode, notice, channels, format: wav|opus, retentionDays, maxBytes}",
             responses: { 200: { description: "policy" }, 400: { description: "what is wrong" } },
           },
         },
@@ -115,13 +118,34 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
             );
           }
           const download = c.req.query("download") === "1";
+          const type = r.file.endsWith(".opus") ? "audio/ogg; codecs=opus" : "audio/wav";
+          // Byte ranges: a browser finds an Ogg file's duration by reading its last page.
+          const range = /^bytes=(\d*)-(\d*)$/.exec(c.req.header("range") ?? "");
+          if (range !== null && (range[1] !== "" || range[2] !== "")) {
+            const size = data.length;
+            let start = range[1] === "" ? Math.max(0, size - Number(range[2])) : Number(range[1]);
+            let end = range[1] === "" || range[2] === "" ? size - 1 : Math.min(size - 1, Number(range[2]));
+            if (start >= size || start > end) {
+              return c.body(null, 416, { "Content-Range": `bytes */${size}` });
+            }
+            if (start === 0) kit.audit(c, "recording.play", `${r.id} ${r.caller}->${r.callee}`);
+            start = Math.max(0, start);
+            end = Math.max(start, end);
+            return c.body(data.slice(start, end + 1), 206, {
+              "Content-Type": type,
+              "Content-Range": `bytes ${start}-${end}/${size}`,
+              "Accept-Ranges": "bytes",
+              "Cache-Control": "no-store",
+            });
+          }
           kit.audit(
             c,
             download ? "recording.download" : "recording.play",
             `${r.id} ${r.caller}->${r.callee}`,
           );
           return c.body(data, 200, {
-            "Content-Type": "audio/wav",
+            "Content-Type": type,
+            "Accept-Ranges": "bytes",
             "Cache-Control": "no-store",
             ...(download ? { "Content-Disposition": `attachment; filename="${r.file}"` } : {}),
           });

@@ -20,6 +20,8 @@ export interface RecordingPolicy {
   notice: boolean;
   /** `stereo`: caller left, callee right (default); `mixed`: both in one channel. */
   channels: "stereo" | "mixed";
+  /** `wav` (PCM16, default) or `opus` (Ogg Opus, RFC 7845: about a tenth of the size). */
+  format: "wav" | "opus";
   /** Recordings older than this many days are deleted (0: kept). */
   retentionDays: number;
   /** Most bytes all recordings may take; the oldest are deleted past it (0: no limit). */
@@ -32,6 +34,7 @@ export const DEFAULT_POLICY: RecordingPolicy = {
   featureCode: "*1",
   notice: true,
   channels: "stereo",
+  format: "wav",
   retentionDays: 90,
   maxBytes: 2 * 1024 ** 3,
 };
@@ -56,6 +59,7 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
   if (p.channels !== "stereo" && p.channels !== "mixed") {
     throw new RangeError('channels must be "stereo" or "mixed"');
   }
+  if (p.format !== "wav" && p.format !== "opus") throw new RangeError('format must be "wav" or "opus"');
   for (const k of ["retentionDays", "maxBytes"] as const) {
     if (typeof p[k] !== "number" || !Number.isSafeInteger(p[k]) || p[k] < 0) {
       throw new RangeError(`${k} must be an integer >= 0`);
@@ -66,6 +70,7 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
     featureCode: p.featureCode,
     notice: p.notice,
     channels: p.channels,
+    format: p.format,
     retentionDays: p.retentionDays,
     maxBytes: p.maxBytes,
   };
@@ -84,6 +89,8 @@ export interface Recording {
   durationMs: number | null;
   bytes: number | null;
   status: "recording" | "done" | "failed";
+  /** The queue whose call this is (its always-on `record` setting, or any queue call recorded). */
+  queue: string | null;
 }
 
 /** A bridged call (B2buaOptions.onBridged's argument). */
@@ -93,11 +100,19 @@ export interface RecordedCall {
   callee: string;
   aLegId: string;
   bLegId: string;
+  /** A queue call (the queue's number): the recording names it. */
+  queue?: string;
+  /** Record it from the start whatever the policy says (a queue's `record` setting). */
+  always?: boolean;
 }
 
 /** The media the recorder needs (MediaPlane fits). */
 export interface RecordingMedia {
-  record(legId: string, path: string, options: { stereo: true } | { mixed: true }): Promise<unknown>;
+  record(
+    legId: string,
+    path: string,
+    options: ({ stereo: true } | { mixed: true }) & { format?: "wav" | "opus" },
+  ): Promise<unknown>;
   stopRecord(legId: string): Promise<{ durationMs: number; reason: string } | null>;
   playTone?(legId: string, spec: string, options: { durationMs: number }): Promise<unknown>;
   /** DTMF digits and finished recordings from the media worker. */
@@ -143,6 +158,7 @@ type Row = {
   duration_ms: number | null;
   bytes: number | null;
   status: Recording["status"];
+  queue: string | null;
 };
 
 const toRecording = (r: Row): Recording => ({
@@ -156,6 +172,7 @@ const toRecording = (r: Row): Recording => ({
   durationMs: r.duration_ms,
   bytes: r.bytes,
   status: r.status,
+  queue: r.queue ?? null,
 });
 
 /** The recorder and the recordings' store. */
@@ -244,7 +261,9 @@ export class Recorder {
     this.#calls.set(call.bLegId, live);
     this.#byCall.set(call.callId, live);
     const always = this.policy().alwaysExtensions;
-    if (always.includes(call.caller) || always.includes(call.callee)) void this.#start(live, "always");
+    if (call.always === true || always.includes(call.caller) || always.includes(call.callee)) {
+      void this.#start(live, "always");
+    }
   }
 
   /** A call ended: forget it (its legs' release ends the recording, reported as "recorded"). */
@@ -365,18 +384,21 @@ export class Recorder {
     const safe = (s: string) => s.replace(/[^0-9A-Za-z*#+-]/g, "_").slice(0, 32);
     const file = `${new Date(startedAt).toISOString().replace(/[:.]/g, "-")}_${safe(call.caller)}_${
       safe(call.callee)
-    }_${crypto.randomUUID().slice(0, 8)}.wav`;
+    }_${crypto.randomUUID().slice(0, 8)}.${p.format === "opus" ? "opus" : "wav"}`;
     const id = Number(
       this.#o.db.prepare(
-        "INSERT INTO recordings (call_id, caller, callee, mode, file, started_at, status) VALUES (?, ?, ?, ?, ?, ?, 'recording')",
-      ).run(call.callId, call.caller, call.callee, mode, file, startedAt).lastInsertRowid,
+        "INSERT INTO recordings (call_id, caller, callee, mode, file, started_at, status, queue) VALUES (?, ?, ?, ?, ?, ?, 'recording', ?)",
+      ).run(call.callId, call.caller, call.callee, mode, file, startedAt, call.queue ?? null).lastInsertRowid,
     );
     live.recordingId = id;
     try {
       await this.#o.media.record(
         call.aLegId,
         `${this.dir}/${file}`,
-        p.channels === "mixed" ? { mixed: true } : { stereo: true },
+        {
+          ...(p.channels === "mixed" ? { mixed: true as const } : { stereo: true as const }),
+          ...(p.format === "opus" ? { format: "opus" as const } : {}),
+        },
       );
     } catch (e) {
       live.recordingId = undefined;
@@ -393,6 +415,7 @@ export class Recorder {
       mode,
       caller: call.caller,
       callee: call.callee,
+      ...(call.queue !== undefined ? { queue: call.queue } : {}),
     });
     if (p.notice && this.#o.media.playTone) {
       for (const leg of [call.aLegId, call.bLegId]) {
@@ -446,7 +469,8 @@ export class Recorder {
     this.#o.db.prepare("UPDATE recordings SET status = ?, bytes = ?, duration_ms = ? WHERE id = ?").run(
       status ?? (bytes === null ? "failed" : "done"),
       bytes,
-      durationMs ?? (bytes === null ? null : Math.round(Math.max(0, bytes - 44) / 32)),
+      durationMs ??
+        (bytes === null || !r.file.endsWith(".wav") ? null : Math.round(Math.max(0, bytes - 44) / 32)),
       id,
     );
   }

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { VirtualClock } from "../../clock/mod.ts";
 import { createLogger } from "../../log/mod.ts";
 import * as m066 from "../../storage/migrations/066_recordings.ts";
+import * as m068 from "../../storage/migrations/068_recording_queue.ts";
 import { checkPolicy, Recorder, type RecordingMedia } from "./service.ts";
 
 type Ev = Parameters<Parameters<RecordingMedia["on"]>[0]>[0];
@@ -45,6 +46,7 @@ function fakeMedia(fail = false) {
 function setup(fail = false) {
   const db = new DatabaseSync(":memory:");
   db.exec(m066.sql);
+  db.exec(m068.sql);
   const dataDir = Deno.makeTempDirSync();
   const clock = new VirtualClock();
   const lines: string[] = [];
@@ -133,4 +135,35 @@ Deno.test("retention in virtual time: old recordings go by age, then the oldest 
   eq(await rec.toggle("c9"), "started"); // c8 (done, 32 KB) is deleted first
   eq(await rec.toggle("c10"), "started"); // c9 is still recording and has no size yet: nothing to count
   rec.close();
+});
+
+Deno.test("a queue's always-on setting records its calls whatever the policy says; the row names the queue", async () => {
+  const t = setup();
+  t.rec.onBridged({ ...t.call(1), queue: "600", always: true });
+  t.rec.onBridged({ ...t.call(2), queue: "601", always: false });
+  await tick();
+  const rows = t.rec.list();
+  eq(rows.map((r) => [r.callId, r.queue, r.mode, r.status]), [["c1", "600", "always", "recording"]]);
+  ok(t.lines.some((l) => /recording started .*queue=600/.test(l)));
+  await t.media.stopRecord("a1");
+  eq(t.rec.get(rows[0]!.id)?.status, "done");
+  t.rec.close();
+});
+
+Deno.test("format opus: the file is .opus and the media worker is asked for Opus; a bad format is named", async () => {
+  const t = setup();
+  const asked: unknown[] = [];
+  const record = t.media.record.bind(t.media);
+  t.media.record = (legId, path, options) => {
+    asked.push(options);
+    return record(legId, path, options);
+  };
+  t.rec.setPolicy(checkPolicy({ alwaysExtensions: ["202"], format: "opus" }));
+  t.rec.onBridged(t.call(1));
+  await tick();
+  ok(t.rec.list()[0]!.file.endsWith(".opus"), t.rec.list()[0]!.file);
+  eq(asked, [{ stereo: true, format: "opus" }]);
+  throws(() => checkPolicy({ format: "mp3" }), /format must be "wav" or "opus"/);
+  eq(checkPolicy({}).format, "wav");
+  t.rec.close();
 });

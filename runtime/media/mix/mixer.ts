@@ -73,6 +73,27 @@ export class Mixer<Id = string> {
     return out;
   }
 
+  /**
+   * What a listener with a restricted set hears this round: the frames of `ids` only (summed and
+   * saturated; ids not in the mixer or silent this round add nothing). `out` is reused if given.
+   */
+  mixOf(ids: Iterable<Id>, out: Int16Array = new Int16Array(this.frameSize)): Int16Array {
+    if (out.length < this.frameSize) {
+      throw new RangeError(`output buffer of ${out.length} samples is too small`);
+    }
+    const acc = new Int32Array(this.frameSize);
+    for (const id of ids) {
+      const f = this.#frames.get(id);
+      if (f === undefined || f === null) continue;
+      for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + f[i]!;
+    }
+    for (let i = 0; i < this.frameSize; i++) {
+      const v = acc[i]!;
+      out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    }
+    return out;
+  }
+
   /** The sum of every participant (for a listener who is not a participant, e.g. a recorder). */
   mixAll(out: Int16Array = new Int16Array(this.frameSize)): Int16Array {
     const total = this.#sum();

@@ -76,3 +76,16 @@ Deno.test("unknown participants and oversize frames are rejected", () => {
   assertThrows(() => m.put("a", frame(1, 2, 3)), RangeError);
   assertThrows(() => new Mixer({ frameSize: 0 }), RangeError);
 });
+
+Deno.test("mixOf: a restricted listener hears only the participants named (supervisor whisper)", () => {
+  const m = new Mixer<string>({ frameSize: 2 });
+  for (const id of ["caller", "agent", "sup"]) m.add(id);
+  m.put("caller", frame(1, 1));
+  m.put("agent", frame(10, 10));
+  m.put("sup", frame(100, 100));
+  assertEquals(m.mixOf(["agent"]), frame(10, 10));
+  assertEquals(m.mixOf(["caller", "sup", "nobody"]), frame(101, 101));
+  assertEquals(m.mixFor("agent"), frame(101, 101));
+  m.put("sup", frame(32760, -32760));
+  assertEquals(m.mixOf(["sup", "agent"]), frame(32767, -32750));
+});

@@ -195,6 +195,8 @@ export interface RecordOptions {
   mixed?: boolean;
   /** WAV sample rate; default 16000 when the leg's codec is wideband, else 8000. */
   sampleRate?: number;
+  /** `wav` (default, PCM16) or `opus`: an Ogg Opus file (RFC 7845; 8, 16 or 48 kHz). */
+  format?: "wav" | "opus";
 }
 
 /** How a recording ended. */
@@ -237,6 +239,7 @@ export type Command =
   | { op: "mix"; mixId: string; legIds: string[]; options?: MixOptions }
   | { op: "addToMix"; mixId: string; legId: string; create?: MixOptions }
   | { op: "muteInMix"; mixId: string; legId: string; muted: boolean }
+  | { op: "hearInMix"; mixId: string; legId: string; hears: string[] | null }
   | { op: "removeFromMix"; mixId: string; legId: string }
   | { op: "endMix"; mixId: string }
   | { op: "resources" }

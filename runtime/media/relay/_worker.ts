@@ -26,6 +26,7 @@ import {
 import { alawToUlaw, decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, ulawToAlaw } from "../g711/g711.ts";
 import { ToneGenerator } from "../tone/tone.ts";
 import { readWav, WavWriter } from "../wav/wav.ts";
+import { OggOpusWriter } from "../ogg/mod.ts";
 import { Mixer } from "../mix/mixer.ts";
 import { digitToEvent, DtmfDetector, eventToDigit, generateDtmf } from "../dtmf/dtmf.ts";
 import { JitterBuffer, type JitterPacket } from "../jitter/jitter.ts";
@@ -333,6 +334,18 @@ function handle(req: Request): Promise<unknown> | unknown {
       if (p === undefined) throw new RangeError(`leg "${cmd.legId}" is not in mix "${cmd.mixId}"`);
       p.muted = cmd.muted === true;
       return p.muted;
+    }
+    case "hearInMix": {
+      const m = getMix(cmd.mixId);
+      const p = m.parts.get(getLeg(cmd.legId));
+      if (p === undefined) throw new RangeError(`leg "${cmd.legId}" is not in mix "${cmd.mixId}"`);
+      if (
+        cmd.hears !== null && (!Array.isArray(cmd.hears) || !cmd.hears.every((h) => typeof h === "string"))
+      ) {
+        throw new TypeError("hears must be a list of leg ids or null");
+      }
+      p.hears = cmd.hears === null ? null : new Set(cmd.hears);
+      return true;
     }
     case "removeFromMix": {
       const m = getMix(cmd.mixId);
@@ -1117,8 +1130,10 @@ function resources(): MediaResources {
 
 async function release(leg: Leg): Promise<void> {
   if (leg.mix !== null) removeFromMix(leg.mix, leg);
-  // Its failure is reported as the "recorded" event (reason "error"); nothing awaits it here.
-  if (leg.recorder !== null) stopRecord(leg, "released").catch(() => {});
+  // Its failure is reported as the "recorded" event (reason "error"); nothing awaits it here, but
+  // a "sync" poll loop must not block in epoll_wait before the file is closed and renamed (with no
+  // other leg left nothing else would wake it, and the "recorded" event would wait for the next call).
+  if (leg.recorder !== null) commandArrived(stopRecord(leg, "released").catch(() => {}), false);
   unbridge(leg);
   setTap(leg, false);
   leg.dtmfQueue = [];
@@ -2242,7 +2257,7 @@ interface Recorder {
   leg: Leg;
   path: string;
   tmp: string;
-  writer: WavWriter;
+  writer: WavWriter | OggOpusWriter;
   rate: number;
   channels: number;
   /** Feeds and the legs they hang on (left, then right). */
@@ -2260,7 +2275,7 @@ const recorders = new Set<Recorder>();
 async function startRecord(
   leg: Leg,
   path: string,
-  o: { stereo?: boolean; mixed?: boolean; sampleRate?: number },
+  o: { stereo?: boolean; mixed?: boolean; sampleRate?: number; format?: "wav" | "opus" },
 ): Promise<{ path: string; sampleRate: number; channels: number }> {
   if (typeof path !== "string" || path === "") throw new TypeError("record needs a file path");
   if (leg.recorder !== null) throw new RangeError(`leg "${leg.id}" is already recording`);
@@ -2268,7 +2283,12 @@ async function startRecord(
   if (![8000, 16000, 32000, 48000].includes(rate)) throw new RangeError(`bad recording sample rate: ${rate}`);
   const channels = o.stereo === true ? 2 : 1;
   const tmp = `${path}.part`;
-  const writer = await WavWriter.create(tmp, { sampleRate: rate, channels });
+  const format = o.format ?? "wav";
+  if (format !== "wav" && format !== "opus") throw new RangeError(`recording format must be wav or opus`);
+  if (format === "opus" && rate === 32000) throw new RangeError("an Opus recording is 8, 16 or 48 kHz");
+  const writer = format === "opus"
+    ? await OggOpusWriter.create(tmp, { sampleRate: rate, channels })
+    : await WavWriter.create(tmp, { sampleRate: rate, channels });
   if (!legs.has(leg.id) || leg.recorder !== null) {
     await writer.close();
     await Deno.remove(tmp).catch(() => {});
@@ -2390,6 +2410,8 @@ interface MixPart {
   ticks: number;
   /** Muted: heard by nobody (still hears the others). */
   muted: boolean;
+  /** The legs (ids) this participant hears; null: everyone but itself. */
+  hears: Set<string> | null;
   /** Voice activity (talkEvents): the state last posted. */
   talking: boolean;
   /** Frames the level has been on the other side of the threshold (hysteresis). */
@@ -2476,6 +2498,7 @@ function addToMix(m: MixBridge, leg: Leg): boolean {
     encFrame: new Int16Array(enc.rate / 50),
     ticks: Math.round(enc.rate / 50 * enc.tickRatio),
     muted: false,
+    hears: null,
     talking: false,
     flip: 0,
   });
@@ -2530,6 +2553,13 @@ function voiceActivity(m: MixBridge, leg: Leg, p: MixPart): void {
   post({ event: "talking", legId: leg.id, mixId: m.id, talking: loud });
 }
 
+/** The participants of `m` whose ids are in `ids` (a restricted listener's sources). */
+function hearable(m: MixBridge, ids: Set<string>): Leg[] {
+  const out: Leg[] = [];
+  for (const leg of m.parts.keys()) if (ids.has(leg.id)) out.push(leg);
+  return out;
+}
+
 function tickMix(m: MixBridge, now: number): void {
   let steps = 0;
   while (now >= m.nextDue && steps++ < 5) {
@@ -2540,7 +2570,7 @@ function tickMix(m: MixBridge, now: number): void {
       if (!p.muted) m.mixer.put(leg, p.in);
     }
     for (const [leg, p] of m.parts) {
-      let pcm = m.mixer.mixFor(leg, m.out);
+      let pcm = p.hears === null ? m.mixer.mixFor(leg, m.out) : m.mixer.mixOf(hearable(m, p.hears), m.out);
       if (p.rs !== null) {
         const got = p.rs.process(pcm, p.resampled);
         const n = Math.min(got, p.encFrame.length);

@@ -228,6 +228,16 @@ export class MediaPlane {
     return this.#call({ op: "muteInMix", mixId, legId, muted }) as Promise<boolean>;
   }
 
+  /**
+   * What a participant hears: `hears` lists the legs it hears (the others of the mix are left out
+   * of its mix; legs not in the mix yet count once they join), `null` everyone but itself (the
+   * default). Supervisor whisper: the caller hears only the agent. RangeError when the leg is not
+   * in that mix.
+   */
+  hearInMix(mixId: string, legId: string, hears: string[] | null): Promise<boolean> {
+    return this.#call({ op: "hearInMix", mixId, legId, hears }) as Promise<boolean>;
+  }
+
   /** Take a leg out of a mix (it is then unbridged and silent); resolves false if it was not in. */
   removeFromMix(mixId: string, legId: string): Promise<boolean> {
     return this.#call({ op: "removeFromMix", mixId, legId }) as Promise<boolean>;

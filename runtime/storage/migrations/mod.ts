@@ -25,6 +25,7 @@ import * as m075 from "./075_paging_max_page.ts";
 import * as m065 from "./065_conference.ts";
 import * as m066 from "./066_recordings.ts";
 import * as m067 from "./067_queues.ts";
+import * as m068 from "./068_recording_queue.ts";
 
 /** One schema step: either plain SQL or a function run inside the migration's transaction. */
 export interface Migration {
@@ -58,4 +59,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m065,
   m066,
   m067,
+  m068,
 ];

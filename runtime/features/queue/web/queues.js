@@ -1,5 +1,6 @@
 // Queue wallboard: waiting callers, longest wait, agents' states, answered/abandoned today, live
-// over SSE (/api/queues/events); agents can be paused and logged in/out from here.
+// over SSE (/api/queues/events); agents can be paused and logged in/out from here, and a queue's
+// supervisors rung into an agent's call (listen, whisper, barge).
 import { api } from "/static/lib/api.js";
 import { $, h } from "/static/lib/dom.js";
 import { actionButton } from "/static/lib/crud.js";
@@ -7,6 +8,42 @@ import { startPage } from "/static/lib/page.js";
 
 const secs = (ms) => `${Math.round(ms / 1000)} s`;
 const enc = encodeURIComponent;
+/** The supervisor chosen per queue (the board is redrawn on every event). */
+const chosen = new Map();
+const MODES = ["listen", "whisper", "barge"];
+const cap = (m) => m[0].toUpperCase() + m.slice(1);
+
+/** Supervise buttons of an agent on a queue call. */
+function superviseActions(q, a) {
+  if (!a.onQueueCall || q.supervisors.length === 0) return [];
+  const base = `/api/queues/${enc(q.queue)}/supervise`;
+  if (a.supervisedBy !== undefined) {
+    return [
+      ...MODES.filter((m) => m !== a.supervision).map((m) =>
+        actionButton(cap(m), {
+          label: `${cap(m)}: ${a.supervisedBy} on ${a.extension}'s call`,
+          run: () => api("POST", `${base}/${enc(a.extension)}`, { mode: m }),
+          done: `${a.supervisedBy} now ${m}s (${a.extension}).`,
+        })
+      ),
+      actionButton("Stop", {
+        label: `Stop supervising ${a.extension}`,
+        run: () => api("DELETE", `${base}/${enc(a.extension)}`),
+        done: `${a.supervisedBy} left ${a.extension}'s call.`,
+      }),
+    ];
+  }
+  return MODES.map((m) =>
+    actionButton(cap(m), {
+      label: `${cap(m)} to ${a.extension}'s call`,
+      run: () => {
+        const supervisor = chosen.get(q.queue) ?? q.supervisors[0];
+        return api("POST", base, { agent: a.extension, supervisor, mode: m });
+      },
+      done: (r) => `Ringing ${r.ringing} to ${r.mode} ${r.agent}'s call.`,
+    })
+  );
+}
 
 function board(q) {
   const agentRows = q.agents.map((a) => {
@@ -32,9 +69,14 @@ function board(q) {
       "tr",
       { "data-agent": a.extension },
       h("td", { "data-label": "Agent" }, a.extension + (a.static ? " (static)" : "")),
-      h("td", { "data-label": "State" }, a.state),
+      h(
+        "td",
+        { "data-label": "State" },
+        a.state + (a.onQueueCall ? " (queue call)" : "") +
+          (a.supervisedBy !== undefined ? `, ${a.supervisedBy} ${a.supervision}s` : ""),
+      ),
       h("td", { "data-label": "Calls today" }, String(a.callsToday)),
-      h("td", { class: "actions" }, ...actions),
+      h("td", { class: "actions" }, ...actions, ...superviseActions(q, a)),
     );
   });
   const callerRows = q.callers.map((c) =>
@@ -42,7 +84,7 @@ function board(q) {
       "tr",
       {},
       h("td", {}, String(c.position)),
-      h("td", {}, c.caller),
+      h("td", {}, c.callback ? `${c.caller} (callback)` : c.caller),
       h("td", {}, secs(c.waitMs)),
     )
   );
@@ -57,6 +99,26 @@ function board(q) {
         secs(q.longestWaitMs)
       } · Answered today: ${q.answeredToday} · Abandoned today: ${q.abandonedToday}`,
     ),
+    ...(q.supervisors.length > 0
+      ? [h(
+        "label",
+        {},
+        "Supervisor ",
+        h(
+          "select",
+          {
+            "aria-label": `Supervisor for ${q.queue}`,
+            onchange: (e) => chosen.set(q.queue, e.currentTarget.value),
+          },
+          ...q.supervisors.map((s) =>
+            h("option", {
+              value: s,
+              ...((chosen.get(q.queue) ?? q.supervisors[0]) === s ? { selected: "" } : {}),
+            }, s)
+          ),
+        ),
+      )]
+      : []),
     h(
       "table",
       { class: "stack-sm", "aria-label": `Agents of ${q.queue}` },

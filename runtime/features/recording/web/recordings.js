@@ -21,7 +21,10 @@ startPage(async () => {
           { label: "Caller", value: r.caller },
           { label: "Callee", value: r.callee },
           { label: "Length", value: r.durationMs === null ? r.status : duration(r.durationMs) },
-          { label: "How", value: r.mode === "always" ? "always on" : "on demand" },
+          {
+            label: "How",
+            value: (r.mode === "always" ? "always on" : "on demand") + (r.queue ? ` (queue ${r.queue})` : ""),
+          },
           {
             label: "Play",
             value: done

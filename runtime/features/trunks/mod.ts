@@ -18,13 +18,14 @@ import * as m071 from "../../storage/migrations/071_outbound_routes.ts";
 import * as m072 from "../../storage/migrations/072_e911_locations.ts";
 import * as m073 from "../../storage/migrations/073_e911_seen.ts";
 import * as m074 from "../../storage/migrations/074_cdr_trunk.ts";
+import * as m078 from "../../storage/migrations/078_fraud_calls.ts";
 import { checkClasses, checkDid, checkId, checkLocation, checkRoute, checkTrunk } from "./config.ts";
 import { TrunkStore } from "./store.ts";
 import { TrunkService, type TrunkServiceDeps } from "./service.ts";
 import { checkE911 } from "./e911.ts";
 import { trunksOpenapi } from "./openapi.ts";
 import { checkStir, Stir, stirView } from "./stir.ts";
-import { checkFraud } from "./fraud.ts";
+import { checkFraud, sqliteFraudCounters } from "./fraud.ts";
 
 export * from "./config.ts";
 export * from "./e911.ts";
@@ -34,9 +35,11 @@ export {
   checkFraud,
   DEFAULT_FRAUD,
   FRAUD_SETTING,
+  type FraudCounterStore,
   FraudGuard,
   type FraudSettings,
   isNight,
+  sqliteFraudCounters,
 } from "./fraud.ts";
 export { checkStir, DEFAULT_STIR, Stir, STIR_SETTING, type StirSettings, stirView } from "./stir.ts";
 
@@ -56,10 +59,16 @@ export function trunksFeature(
   const store = new TrunkStore(deps.db, { clock: deps.clock, secrets: deps.secrets });
   const stir = new Stir({ settings: deps.settings, secrets: deps.secrets, clock: deps.clock, log: deps.log });
   void stir.reload();
-  const service = new TrunkService({ ...deps, store, settings: deps.settings, stir });
+  const service = new TrunkService({
+    ...deps,
+    store,
+    settings: deps.settings,
+    stir,
+    fraudCounters: deps.fraudCounters ?? sqliteFraudCounters(deps.db),
+  });
   const feature: FeatureModule = {
     name: "trunks",
-    migrations: [m070, m071, m072, m073, m074],
+    migrations: [m070, m071, m072, m073, m074, m078],
     numbers: () => service.claims(),
     routing: { routeFor: (m) => service.routeFor(m) },
     web: {

@@ -30,7 +30,13 @@ import {
   pidfLo,
 } from "./e911.ts";
 import type { Stir } from "./stir.ts";
-import { DEFAULT_FRAUD, FRAUD_SETTING, FraudGuard, type FraudSettings } from "./fraud.ts";
+import {
+  DEFAULT_FRAUD,
+  FRAUD_SETTING,
+  type FraudCounterStore,
+  FraudGuard,
+  type FraudSettings,
+} from "./fraud.ts";
 
 /** A trunk's live state (dashboard, API). */
 export interface TrunkState {
@@ -76,6 +82,8 @@ export interface TrunkServiceDeps {
   onFraud?(alert: { caller: string; reason: string; email: string[] }): void;
   /** STIR/SHAKEN signing of outbound calls (when configured). */
   stir?: Stir;
+  /** Where the fraud guard's counters live (default memory only). */
+  fraudCounters?: FraudCounterStore;
   /** Told at once on an emergency call (front desk ringing, page, email, audit: the appliance wires them). */
   onEmergency?(
     call: { caller: string; number: string; location: string; callback: string; test: boolean },
@@ -95,7 +103,7 @@ export class TrunkService {
 
   constructor(deps: TrunkServiceDeps) {
     this.#d = deps;
-    this.#fraud = new FraudGuard(deps.clock);
+    this.#fraud = new FraudGuard(deps.clock, deps.fraudCounters);
   }
 
   /** The fraud guard settings in force. */

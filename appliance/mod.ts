@@ -472,6 +472,13 @@ export async function startAppliance(
           }
         }
       },
+      // What the front desk hears when it answers an emergency call's notification (docs/trunks.md).
+      frontDesk: {
+        speak: (text) => prompts.say(text).then((a) => ({ samples: a.rate16, sampleRate: 16000 })),
+        prompt: (id) => prompts.get(id).then((a) => ({ samples: a.rate16, sampleRate: 16000 })),
+        onOutcome: (o) =>
+          storage.audit.record({ actor: "system", action: "e911.frontdesk", detail: { ...o } }),
+      },
       onEmergency: (call) => {
         const what = `${call.test ? "TEST " : ""}Emergency call ${call.number} from extension ${call.caller}`;
         storage.audit.record({ actor: "system", action: "e911.call", detail: { ...call } });

@@ -12,7 +12,8 @@
 import type { Hono } from "hono";
 import type { DatabaseSync } from "node:sqlite";
 import type { SecretBox, SettingsStore } from "../../storage/mod.ts";
-import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type { Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import { type FrontDeskDeps, ringFrontDesk } from "./frontdesk.ts";
 import * as m070 from "../../storage/migrations/070_trunks.ts";
 import * as m071 from "../../storage/migrations/071_outbound_routes.ts";
 import * as m072 from "../../storage/migrations/072_e911_locations.ts";
@@ -29,6 +30,13 @@ import { checkFraud, sqliteFraudCounters } from "./fraud.ts";
 
 export * from "./config.ts";
 export * from "./e911.ts";
+export {
+  type EmergencyCall,
+  FRONT_DESK_ALERT_TONE,
+  type FrontDeskDeps,
+  frontDeskSentence,
+  ringFrontDesk,
+} from "./frontdesk.ts";
 export { TrunkService, type TrunkServiceDeps, type TrunkState } from "./service.ts";
 export { TrunkStore, type TrunkView } from "./store.ts";
 export {
@@ -50,6 +58,8 @@ export interface TrunksFeatureDeps extends Omit<TrunkServiceDeps, "store" | "set
   settings: SettingsStore;
   /** Whether an internal number routes somewhere (a DID's destination must). */
   numberExists?(number: string): boolean;
+  /** What the front desk hears on an emergency call (speech, prompts, location recordings). */
+  frontDesk?: Omit<FrontDeskDeps, "calls" | "log">;
 }
 
 /** The feature and its service (the appliance wires the service into ingress and the router). */
@@ -59,8 +69,16 @@ export function trunksFeature(
   const store = new TrunkStore(deps.db, { clock: deps.clock, secrets: deps.secrets });
   const stir = new Stir({ settings: deps.settings, secrets: deps.secrets, clock: deps.clock, log: deps.log });
   void stir.reload();
-  const service = new TrunkService({
+  let calls: Calls | undefined;
+  const frontDesk: FrontDeskDeps = { ...deps.frontDesk, calls: () => calls, log: deps.log };
+  const service: TrunkService = new TrunkService({
     ...deps,
+    // Kari's Law: the front desk is rung at once; the emergency call does not wait for it.
+    onEmergency: (call) => {
+      deps.onEmergency?.(call);
+      const desk = service.e911().frontDesk;
+      if (desk !== undefined) void ringFrontDesk(frontDesk, desk, call);
+    },
     store,
     settings: deps.settings,
     stir,
@@ -68,6 +86,9 @@ export function trunksFeature(
   });
   const feature: FeatureModule = {
     name: "trunks",
+    useCalls(c) {
+      calls = c;
+    },
     migrations: [m070, m071, m072, m073, m074, m078],
     numbers: () => service.claims(),
     routing: { routeFor: (m) => service.routeFor(m) },

@@ -51,6 +51,12 @@ export interface OutboundRequest {
   route?: string | undefined;
   /** The calling extension (or the number a trunk delivered, for a call forwarded out). */
   caller: string;
+  /**
+   * The extension the call goes out for when that is not the caller: the one whose forwarding or
+   * follow-me sent it out, or the one an application places the call for. Permissions and the fraud
+   * guard are checked against it (default `caller`).
+   */
+  onBehalfOf?: string | undefined;
   /** The caller's Call-ID (one call, however many trunks it tries). */
   callId: string;
   /** The number as dialled. */

@@ -350,20 +350,25 @@ export class TrunkService {
     const route = req.route === "emergency" ? undefined : d.store.routes().find((r) => r.id === req.route);
     const cls = route?.class ?? (req.route === "emergency" ? "emergency" : "national");
     const emergency = cls === "emergency";
+    // The extension the call is placed for: the caller, or the one whose forwarding sent it out.
+    const account = req.onBehalfOf !== undefined && d.isExtension(req.onBehalfOf)
+      ? req.onBehalfOf
+      : req.caller;
     if (cls !== "emergency") {
-      if (!d.isExtension(req.caller)) {
+      if (!d.isExtension(account)) {
         return { ok: false, status: 403, reason: "Forbidden (only extensions call out)" };
       }
-      if (!d.store.classes(req.caller).includes(cls)) {
+      if (!d.store.classes(account).includes(cls)) {
         d.log.info("outside call refused: no permission", {
           caller: req.caller,
+          ...(account !== req.caller ? { for: account } : {}),
           class: cls,
           dialled: req.dialled,
         });
         return {
           ok: false,
           status: 403,
-          reason: `Forbidden (extension ${req.caller} may not make ${cls} calls)`,
+          reason: `Forbidden (extension ${account} may not make ${cls} calls)`,
         };
       }
       if (trunk.maxChannels > 0 && d.activeCalls(trunk.id) >= trunk.maxChannels) {
@@ -377,16 +382,16 @@ export class TrunkService {
       // Once per call (the first trunk tried): failover to the next trunk is the same call.
       if (!this.#guarded.has(req.callId)) {
         const f = this.fraud();
-        const verdict = this.#fraud.check(req.caller, cls, d.outsideCallers?.() ?? [], f);
+        const verdict = this.#fraud.check(account, cls, d.outsideCallers?.() ?? [], f);
         if (!verdict.ok) {
           d.log.warn("SECURITY fraud guard refused an outside call", {
-            caller: req.caller,
+            caller: account,
             reason: verdict.reason,
           });
           if (verdict.alert) {
-            this.alert({ kind: "fraud", caller: req.caller, message: verdict.reason });
+            this.alert({ kind: "fraud", caller: account, message: verdict.reason });
             try {
-              d.onFraud?.({ caller: req.caller, reason: verdict.reason, email: f.email });
+              d.onFraud?.({ caller: account, reason: verdict.reason, email: f.email });
             } catch (e) {
               d.log.error("fraud alert failed", { error: e as Error });
             }

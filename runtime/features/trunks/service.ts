@@ -19,7 +19,7 @@ import {
   type TrunkIngress,
 } from "../../call/route/mod.ts";
 import type { InboundDecision, OutboundDecision, OutboundLeg, OutboundRequest } from "../../call/mod.ts";
-import { type OutboundRoute, parseHostPort, planPattern, type Trunk } from "./config.ts";
+import { type OutboundRoute, planPattern, type Trunk, trunkHop, trunkHostPart } from "./config.ts";
 import type { TrunkStore } from "./store.ts";
 import {
   DEFAULT_E911,
@@ -94,7 +94,7 @@ export interface TrunkServiceDeps {
 export class TrunkService {
   #d: TrunkServiceDeps;
   #states = new Map<string, TrunkState>();
-  #resolved = new Map<string, string>();
+  #resolved = new Map<string, { address: string; port?: number | undefined }>();
   #listeners = new Set<() => void>();
   #alerts: TrunkAlert[] = [];
   #notified = new Set<string>();
@@ -157,11 +157,17 @@ export class TrunkService {
   /** A host name's address, once resolved (IP literals are their own). */
   address(host: string): string | undefined {
     const h = host.replace(/^\[|\]$/g, "");
-    return parseIp(h) !== undefined ? h : this.#resolved.get(host.toLowerCase());
+    return parseIp(h) !== undefined ? h : this.#resolved.get(host.toLowerCase())?.address;
   }
 
-  setResolved(host: string, address: string): void {
-    this.#resolved.set(host.toLowerCase(), address);
+  /** The port DNS SRV gave for a host name, if it did (RFC 3263). */
+  resolvedPort(host: string): number | undefined {
+    return this.#resolved.get(host.toLowerCase())?.port;
+  }
+
+  /** Record what a host name resolved to (`port`: from SRV). */
+  setResolved(host: string, address: string, port?: number): void {
+    this.#resolved.set(host.toLowerCase(), { address, port });
   }
 
   /** A phone of `extension` registered from `address` (moved-phone detection, Ray Baum's Act). */
@@ -274,7 +280,7 @@ export class TrunkService {
       if (t.addresses.length > 0) return [{ id: t.id, addresses: t.addresses }];
       const a = this.address(t.host);
       // A registration trunk's calls come from its registrar (its address and port).
-      return a === undefined ? [] : [{ id: t.id, addresses: [a], port: t.port }];
+      return a === undefined ? [] : [{ id: t.id, addresses: [a], port: this.resolvedPort(t.host) ?? t.port }];
     });
   }
 
@@ -406,10 +412,7 @@ export class TrunkService {
         if (this.#guarded.size > 1000) this.#guarded.clear();
       }
     }
-    const hop = trunk.outboundProxy !== undefined ? parseHostPort(trunk.outboundProxy, "outboundProxy") : {
-      host: trunk.host,
-      port: trunk.port,
-    };
+    const hop = trunkHop(trunk);
     const address = this.address(hop.host);
     if (address === undefined) {
       return {
@@ -424,7 +427,7 @@ export class TrunkService {
       ? this.#emergencyCallerId(trunk, req.caller, e)
       : route?.callerId ?? trunk.callerId ?? req.caller;
     const domain = trunk.fromDomain ?? trunk.host;
-    const hostPart = trunk.port === 5060 ? trunk.host : `${trunk.host}:${trunk.port}`;
+    const hostPart = trunkHostPart(trunk);
     const name = d.displayName?.(req.caller);
     const display = name !== undefined && name !== "" ? `"${name.replace(/["\\\r\n]/g, "")}" ` : "";
     const identity = `sip:${callback}@${domain}`;
@@ -447,7 +450,11 @@ export class TrunkService {
         : {}),
       trunk: trunk.id,
       uri: `sip:${req.number}@${hostPart}`,
-      target: { transport: trunk.transport, address, port: hop.port },
+      target: {
+        transport: trunk.transport,
+        address,
+        port: (hop.srv ? this.resolvedPort(hop.host) : undefined) ?? hop.port,
+      },
       from: anonymous
         ? `"Anonymous" <sip:anonymous@anonymous.invalid>`
         : `${display}<sip:${trunk.fromUser ?? callback}@${domain}>`,

@@ -27,7 +27,12 @@ export interface OutboundLeg {
   parts?: readonly BodyPart[];
   /** Digest credentials for a carrier that challenges INVITEs (401/407): answered once per fork. */
   auth?: { username: string; password: string };
+  /** How digits go to the trunk: RFC 4733 (default), SIP INFO (dtmf-relay), or tones in the audio. */
+  dtmf?: TrunkDtmf;
 }
+
+/** A trunk's DTMF mode. */
+export type TrunkDtmf = "rfc4733" | "info" | "inband";
 
 /** A body part of a multipart/mixed body. */
 export interface BodyPart {
@@ -73,6 +78,8 @@ export type InboundDecision =
     dialled: string;
     /** URI parameters for the caller's From toward phones (RFC 8588 `verstat=...`). */
     callerParams?: string;
+    /** The trunk's DTMF mode (digits from the phone go back to it so). */
+    dtmf?: TrunkDtmf;
   }
   | { kind: "refuse"; status: number; reason: string };
 

@@ -231,6 +231,7 @@ Deno.test("inbound: accepted only from a trunk's address, its DID routed, no DID
       trunk: "carrier",
       caller: "15557654321",
       dialled: "5551000",
+      dtmf: "rfc4733",
     });
     const none = from("127.0.0.1", 5070, "5559999");
     ok(none?.kind === "refuse" && none.status === 404);

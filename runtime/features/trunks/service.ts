@@ -315,6 +315,7 @@ export class TrunkService {
       trunk: trunk.id,
       caller: request.fromUser ?? "anonymous",
       dialled: did.number,
+      dtmf: trunk.dtmf,
       ...(request.callerParams === undefined ? {} : { callerParams: request.callerParams }),
     };
   }
@@ -460,6 +461,7 @@ export class TrunkService {
         : `${display}<sip:${trunk.fromUser ?? callback}@${domain}>`,
       to: `<sip:${req.number}@${hostPart}>`,
       headers,
+      dtmf: trunk.dtmf,
       ...(trunk.codecs.length > 0
         ? { codecs: trunk.dtmf === "rfc4733" ? [...trunk.codecs, "TELEPHONE-EVENT"] : trunk.codecs }
         : trunk.dtmf !== "rfc4733"

@@ -472,6 +472,7 @@ export async function startAppliance(
           }
         }
       },
+      announcementsDir: `${config.dataDir}/prompts/e911`, // uploaded location recordings (in backups)
       // What the front desk hears when it answers an emergency call's notification (docs/trunks.md).
       frontDesk: {
         speak: (text) => prompts.say(text).then((a) => ({ samples: a.rate16, sampleRate: 16000 })),

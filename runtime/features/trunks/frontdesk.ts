@@ -18,6 +18,40 @@
  */
 import type { Calls, OriginatedLeg } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
+import { readWav } from "../../media/wav/mod.ts";
+import { resampleMono } from "../../media/prompts/mod.ts";
+
+/** Largest announcement upload. */
+export const MAX_ANNOUNCEMENT_BYTES = 10 * 1024 * 1024;
+/** Longest announcement. */
+export const MAX_ANNOUNCEMENT_MS = 60_000;
+
+/**
+ * Check an uploaded location announcement (a WAV of any rate 4-192 kHz, PCM16/mu-law/A-law, mono
+ * or stereo, at most a minute) and make it 16 kHz mono. RangeError/SyntaxError say what is wrong.
+ */
+export function announcementFromWav(bytes: Uint8Array): { samples: Int16Array; durationMs: number } {
+  if (bytes.length > MAX_ANNOUNCEMENT_BYTES) {
+    throw new RangeError(`announcement is ${bytes.length} bytes, the limit is ${MAX_ANNOUNCEMENT_BYTES}`);
+  }
+  const wav = readWav(bytes);
+  if (wav.sampleRate < 4000 || wav.sampleRate > 192000) {
+    throw new RangeError(`WAV sample rate ${wav.sampleRate} Hz not in 4000..192000`);
+  }
+  const frames = Math.floor(wav.samples.length / wav.channels);
+  if (frames === 0) throw new RangeError("WAV has no audio samples");
+  const mono = new Int16Array(frames);
+  for (let f = 0; f < frames; f++) {
+    let sum = 0;
+    for (let c = 0; c < wav.channels; c++) sum += wav.samples[f * wav.channels + c]!;
+    mono[f] = Math.round(sum / wav.channels);
+  }
+  const durationMs = Math.round(frames * 1000 / wav.sampleRate);
+  if (durationMs > MAX_ANNOUNCEMENT_MS) {
+    throw new RangeError(`announcement is ${durationMs} ms long, the limit is ${MAX_ANNOUNCEMENT_MS} ms`);
+  }
+  return { samples: resampleMono(mono, wav.sampleRate, 16000), durationMs };
+}
 
 /** Mono PCM. */
 export interface Pcm {

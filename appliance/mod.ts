@@ -412,6 +412,17 @@ export async function startAppliance(
         }
       },
     };
+    // Legs applications send out of trunks (leg.dial, calls.originate): counted with the B2BUA's trunk calls.
+    const appTrunkLegs = new Map<symbol, { trunk: string; caller: string }>();
+    const trunkLegStarted = (trunk: string, caller: string) => {
+      const key = Symbol(trunk);
+      appTrunkLegs.set(key, { trunk, caller });
+      emit("calls");
+      return () => {
+        appTrunkLegs.delete(key);
+        emit("calls");
+      };
+    };
     const local = new LocalCalls({
       registry: callRegistry,
       transactions,
@@ -430,6 +441,7 @@ export async function startAppliance(
         media,
         noAnswerMs: config.noAnswerSeconds * 1000,
         allow: () => methods.allow(),
+        trunkLegStarted,
       },
     });
     cleanups.push(() => local.close());
@@ -443,7 +455,9 @@ export async function startAppliance(
       settings: storage.settings,
       clock,
       log: log.child("trunks"),
-      activeCalls: (id) => b2bua!.calls().filter((c) => c.trunk === id).length,
+      activeCalls: (id) =>
+        b2bua!.calls().filter((c) => c.trunk === id).length +
+        [...appTrunkLegs.values()].filter((l) => l.trunk === id).length,
       isExtension: (n) => storage.extensions.get(n) !== undefined,
       displayName: (n) => storage.extensions.get(n)?.name,
       boxAddress: config.publicAddress,
@@ -453,7 +467,10 @@ export async function startAppliance(
       },
       currentAddress: (ext) => storage.locations.getBindings(ext, clock.wallNow())[0]?.sourceAddress,
       numberExists: (n) => numberExists(n),
-      outsideCallers: () => b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
+      outsideCallers: () => [
+        ...b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
+        ...[...appTrunkLegs.values()].map((l) => l.caller),
+      ],
       onFraud: (a) => {
         storage.audit.record({
           actor: "system",
@@ -733,6 +750,7 @@ export async function startAppliance(
       route: (n) => route(n),
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       players: applicationDeps.media,
+      trunkLegStarted,
     });
     for (const f of features) f.useCalls?.(calls);
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });

@@ -1053,7 +1053,9 @@ export class B2bua {
   #onForkAnswered(call: Call, fork: Fork, res: SipResponse): void {
     const o = this.#o;
     const dialog = Dialog.fromUacResponse(fork.request, res);
-    const ack = dialog.createAck(1, { via: this.#via(fork.peer.transport) });
+    // The INVITE's own CSeq: 2 when a trunk's challenge was answered (RFC 3261 13.2.2.4).
+    const inviteSeq = parseCSeq(getHeader(fork.request, "CSeq") ?? "1 INVITE").seq;
+    const ack = dialog.createAck(inviteSeq, { via: this.#via(fork.peer.transport) });
     o.sendRaw(ack, fork.peer);
     if (call.state === "answered" || call.state === "ended") {
       // Another contact answered first (or the caller gave up): this one gets ACK then BYE.

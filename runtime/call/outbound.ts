@@ -47,6 +47,11 @@ export interface OutboundDeps {
   noAnswerMs?: number;
   /** The Allow header value for the INVITEs. */
   allow?(): string;
+  /**
+   * Told when a leg to a trunk starts (its trunk and caller); the function it returns when the leg
+   * has ended. The box counts these with the B2BUA's trunk calls (channel limits, fraud guard).
+   */
+  trunkLegStarted?(trunk: string, caller: string): () => void;
 }
 
 /** What to ring. */
@@ -178,6 +183,7 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
   let timer: TimerId | undefined;
   let held = false;
   const forks: Fork[] = [];
+  const trunkLegEnded = trunk !== undefined ? o.trunkLegStarted?.(trunk.trunk, request.callerId) : undefined;
   const emit = (ev: OutboundEvent) => {
     for (const l of [...listeners]) {
       try {
@@ -222,6 +228,11 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
     if (timer !== undefined) o.clock.clearTimeout(timer);
     timer = undefined;
     record(fields);
+    try {
+      trunkLegEnded?.();
+    } catch (e) {
+      o.log.warn("trunk leg listener failed", { call: callId, error: e as Error });
+    }
     o.registry.linger(callId, fromTag);
     void o.media.releaseLeg(leg.legId).catch((e) =>
       o.log.error("releasing a media leg failed", { call: callId, error: e as Error })

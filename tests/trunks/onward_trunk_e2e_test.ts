@@ -5,11 +5,12 @@
  * - 202 calls 201, which forwards always to 95552345678: the call goes out for 201 (202 has no
  *   outside permission), 9 stripped and 1 prepended at the far end;
  * - an IVR (an application leg) dials 201: its forwarding goes out the same way through
- *   runtime/call/onward.ts (the outbound leg answers the carrier's 407 itself);
+ *   runtime/call/onward.ts (the outbound leg answers the carrier's 407 itself), and the trunk
+ *   counts it as a live call;
  * - the IVR dials 95552345678 for 202, which may not call out: refused with 403, the caller stays in
  *   the menu.
  */
-import { ok } from "node:assert";
+import { deepStrictEqual as eq, ok } from "node:assert";
 import { describeSipp, hasBinary, runSipp, startSipp } from "../_harness/mod.ts";
 import { assertOk, call, EXT, startPbx, withLogs } from "../sip/_setup.ts";
 import { callerScenario } from "../voicemail/_scenarios.ts";
@@ -102,7 +103,13 @@ Deno.test({
         };
 
         await t.step("an IVR dials 201: the application leg goes out of the trunk for 201", async () => {
-          const r = await ivrCall("dial0", [{ pauseMs: 1000 }, { digits: "0" }, { pauseMs: 4000 }]);
+          const running = ivrCall("dial0", [{ pauseMs: 1000 }, { digits: "0" }, { pauseMs: 4000 }]);
+          // While it is up the trunk counts it (channel limits and the fraud guard see it).
+          await until("the trunk's live call", async () => {
+            const v = await pbx.api.get<{ calls: number }>("/api/trunks/carrier");
+            return v.calls === 1 ? true : undefined;
+          });
+          const r = await running;
           assertOk(r, "ivr caller");
           await until("the second carrier INVITE", () => Promise.resolve(invites() >= 2 ? true : undefined));
           await pbx.app.waitForLog(/onward call bridged.*caller=202 to=15552345678/, 15_000);
@@ -111,6 +118,9 @@ Deno.test({
             (saw.messages.match(/INVITE sip:15552345678@127\.0\.0\.1:\d+ SIP\/2\.0/g)?.length ?? 0) >= 2,
             describeSipp(saw),
           );
+          // The ACKs of both challenged INVITEs (CSeq 2) carry the INVITE's CSeq (RFC 3261 13.2.2.4).
+          eq(saw.messages.match(/^CSeq: 2 ACK/gm)?.length, 2, describeSipp(saw));
+          assertOk(saw, "the far end saw both calls through");
           // kamailio logs "CARRIER from box" only once the 407 was answered with the right credentials.
           ok(
             /outbound leg answered a trunk challenge.*status=407/.test(pbx.app.logs()),

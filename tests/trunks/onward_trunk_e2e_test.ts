@@ -7,6 +7,8 @@
  * - an IVR (an application leg) dials 201: its forwarding goes out the same way through
  *   runtime/call/onward.ts (the outbound leg answers the carrier's 407 itself), and the trunk
  *   counts it as a live call;
+ * - a ring group whose final destination is 95552345678 (follow-me outside): 201 calls it, out
+ *   for 201;
  * - the IVR dials 95552345678 for 202, which may not call out: refused with 403, the caller stays in
  *   the menu.
  */
@@ -34,7 +36,7 @@ Deno.test({
   async fn(t) {
     const tmp = Deno.makeTempDirSync({ prefix: "pbx-onward-trunk-" });
     const pbx = await startPbx();
-    const far = await startSipp({ scenario: "uas_answer.xml", calls: 2, timeoutSec: 120 });
+    const far = await startSipp({ scenario: "uas_answer.xml", calls: 3, timeoutSec: 120 });
     const carrier = await startCarrier({
       boxPort: pbx.app.sipPort,
       uasPort: far.localPort,
@@ -113,27 +115,42 @@ Deno.test({
           assertOk(r, "ivr caller");
           await until("the second carrier INVITE", () => Promise.resolve(invites() >= 2 ? true : undefined));
           await pbx.app.waitForLog(/onward call bridged.*caller=202 to=15552345678/, 15_000);
-          const saw = await far.done;
-          ok(
-            (saw.messages.match(/INVITE sip:15552345678@127\.0\.0\.1:\d+ SIP\/2\.0/g)?.length ?? 0) >= 2,
-            describeSipp(saw),
-          );
-          // The ACKs of both challenged INVITEs (CSeq 2) carry the INVITE's CSeq (RFC 3261 13.2.2.4).
-          eq(saw.messages.match(/^CSeq: 2 ACK/gm)?.length, 2, describeSipp(saw));
-          assertOk(saw, "the far end saw both calls through");
-          // kamailio logs "CARRIER from box" only once the 407 was answered with the right credentials.
-          ok(
-            /outbound leg answered a trunk challenge.*status=407/.test(pbx.app.logs()),
-            "the 407 was answered",
-          );
         });
+
+        await t.step(
+          "a ring group whose final destination is outside: 201 calls it, out for 201",
+          async () => {
+            await pbx.api.put("/api/ringgroups/600", {
+              name: "Sales",
+              strategy: "ringAll",
+              ringSeconds: 5,
+              members: [{ number: "203" }], // not registered: the group is unavailable at once
+              finalDestination: "95552345678",
+            });
+            assertOk(await call(pbx, "201", "600", "uac_short_call.xml"), "group call");
+            await until("the third carrier INVITE", () => Promise.resolve(invites() >= 3 ? true : undefined));
+            const saw = await far.done;
+            ok(
+              (saw.messages.match(/INVITE sip:15552345678@127\.0\.0\.1:\d+ SIP\/2\.0/g)?.length ?? 0) === 3,
+              describeSipp(saw),
+            );
+            // The ACKs of the challenged INVITEs (CSeq 2) carry the INVITE's CSeq (RFC 3261 13.2.2.4).
+            eq(saw.messages.match(/^CSeq: 2 ACK/gm)?.length, 3, describeSipp(saw));
+            assertOk(saw, "the far end saw the three calls through");
+            // kamailio logs "CARRIER from box" only once the 407 was answered with the right credentials.
+            ok(
+              /outbound leg answered a trunk challenge.*status=407/.test(pbx.app.logs()),
+              "the 407 was answered",
+            );
+          },
+        );
 
         await t.step("the IVR dials out for 202, who may not call out: 403, back in the menu", async () => {
           const r = await ivrCall("dial1", [{ pauseMs: 1000 }, { digits: "1" }, { pauseMs: 2000 }]);
           assertOk(r, "ivr caller");
           await pbx.app.waitForLog(/onward trunk step refused.*caller=202.*status=403/, 10_000);
           ok(/ivr dialled menu=500 target=95552345678 outcome=failed/.test(pbx.app.logs()), "outcome logged");
-          ok(invites() === 2, "nothing more reached the carrier");
+          ok(invites() === 3, "nothing more reached the carrier");
         });
       })();
     } finally {

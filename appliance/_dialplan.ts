@@ -201,11 +201,18 @@ export function createRouter(options: {
         ? { ...f, kind: "unavailable" as const }
         : f;
     const route = d.route;
+    // Forwarding or follow-me sent the call out: it goes out for the last extension it passed.
+    const onBehalfOf = [...cursor.visited].reverse().find((n) =>
+      options.storage.extensions.get(n) !== undefined
+    );
     return {
       kind: "trunk",
       trunk: d.trunk,
       number: d.number,
-      prepare: (r) => trunks.prepare({ ...r, route }),
+      prepare: (r) => {
+        const account = onBehalfOf ?? r.onBehalfOf;
+        return trunks.prepare({ ...r, route, ...(account !== undefined ? { onBehalfOf: account } : {}) });
+      },
       ...ring,
       next: (f) => goOn.next(classify(f)),
     };

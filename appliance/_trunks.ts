@@ -8,9 +8,21 @@ import type { Logger } from "../runtime/log/mod.ts";
 import type { Peer, SipRequest } from "../runtime/sip/message/mod.ts";
 import { getHeader, parseNameAddr, parseUri } from "../runtime/sip/message/mod.ts";
 import type { TransactionLayer } from "../runtime/sip/mod.ts";
-import { OptionsPinger, RegistrationClient } from "../runtime/sip/uac/mod.ts";
+import {
+  type DnsResolver,
+  locateSipServers,
+  nodeDnsResolver,
+  OptionsPinger,
+  RegistrationClient,
+} from "../runtime/sip/uac/mod.ts";
 import type { InboundDecision } from "../runtime/call/mod.ts";
-import { parseHostPort, type Stir, type TrunkService } from "../runtime/features/trunks/mod.ts";
+import {
+  type Stir,
+  type Trunk,
+  trunkHop,
+  trunkHostPart,
+  type TrunkService,
+} from "../runtime/features/trunks/mod.ts";
 
 /** Start the registrations and keepalives; returns the stop function (unregisters). */
 export function startTrunkClients(options: {
@@ -22,19 +34,32 @@ export function startTrunkClients(options: {
   sipPort: () => number;
   /** First retry after a failed registration (ms); default the client's 30 s. */
   retryMinMs?: number;
+  /** DNS for trunk host names (RFC 3263 NAPTR/SRV/A); default node:dns. */
+  resolver?: DnsResolver;
 }): () => Promise<void> {
   const { service, log } = options;
+  const dns = options.resolver ?? nodeDnsResolver();
   let regs: RegistrationClient[] = [];
   let pings: OptionsPinger[] = [];
   let generation = 0;
 
-  const resolve = async (host: string): Promise<string | undefined> => {
-    const known = service.address(host);
-    if (known !== undefined) return known;
+  // Each (re)start looks the names up again (RFC 3263: SRV then A for `lookup: srv`, else A).
+  const resolve = async (
+    host: string,
+    how: { srv: boolean; port: number; transport: "udp" | "tcp" },
+  ): Promise<{ address: string; port: number } | undefined> => {
+    const ip = service.address(host);
+    if (ip !== undefined && host.replace(/^\[|\]$/g, "") === ip) return { address: ip, port: how.port };
     try {
-      const [a] = await Deno.resolveDns(host, "A");
-      if (a !== undefined) service.setResolved(host, a);
-      return a;
+      const [first] = await locateSipServers(host, {
+        transport: how.transport,
+        ...(how.srv ? {} : { port: how.port }),
+        resolver: dns,
+      });
+      if (first === undefined) throw new Error(`${host} does not resolve`);
+      service.setResolved(host, first.address, how.srv ? first.port : undefined);
+      log.info("trunk host located", { host, address: first.address, port: first.port, via: first.via });
+      return { address: first.address, port: first.port };
     } catch (e) {
       log.warn("trunk host does not resolve", { host, error: (e as Error).message });
       return undefined;
@@ -54,13 +79,14 @@ export function startTrunkClients(options: {
     await stopAll();
     for (const t of service.store.trunks()) {
       if (!t.enabled) continue;
-      const hop = t.outboundProxy !== undefined
-        ? parseHostPort(t.outboundProxy, "outboundProxy")
-        : { host: t.host, port: t.port };
-      const address = await resolve(hop.host);
-      await resolve(t.host);
+      const hop = trunkHop(t);
+      const located = await resolve(hop.host, { ...hop, transport: t.transport });
+      if (t.outboundProxy !== undefined) {
+        const { outboundProxy: _proxy, ...direct } = t;
+        await resolve(t.host, { ...trunkHop(direct as Trunk), transport: t.transport });
+      }
       if (mine !== generation) return; // trunks changed again meanwhile
-      if (address === undefined) {
+      if (located === undefined) {
         service.setState(t.id, {
           ...(t.kind === "register"
             ? { registration: { status: "failed", detail: `cannot resolve ${hop.host}` } }
@@ -68,9 +94,9 @@ export function startTrunkClients(options: {
         });
         continue;
       }
-      const peer: Peer = { transport: t.transport, address, port: hop.port };
+      const peer: Peer = { transport: t.transport, address: located.address, port: located.port };
       const via = { transport: t.transport, host: options.publicAddress, port: options.sipPort() };
-      const hostPart = t.port === 5060 ? t.host : `${t.host}:${t.port}`;
+      const hostPart = trunkHostPart(t);
       const domain = t.fromDomain ?? t.host;
       if (t.kind === "register" && t.username !== undefined) {
         let password: string | undefined;

@@ -418,6 +418,17 @@ export async function startAppliance(
         }
       },
     };
+    // Legs applications send out of trunks (leg.dial, calls.originate): counted with the B2BUA's trunk calls.
+    const appTrunkLegs = new Map<symbol, { trunk: string; caller: string }>();
+    const trunkLegStarted = (trunk: string, caller: string) => {
+      const key = Symbol(trunk);
+      appTrunkLegs.set(key, { trunk, caller });
+      emit("calls");
+      return () => {
+        appTrunkLegs.delete(key);
+        emit("calls");
+      };
+    };
     const local = new LocalCalls({
       registry: callRegistry,
       // SRTP for calls the box answers (voicemail, IVR, conferences, queues, park), as for B2BUA legs.
@@ -439,6 +450,7 @@ export async function startAppliance(
         media,
         noAnswerMs: config.noAnswerSeconds * 1000,
         allow: () => methods.allow(),
+        trunkLegStarted,
       },
     });
     cleanups.push(() => local.close());
@@ -452,7 +464,9 @@ export async function startAppliance(
       settings: storage.settings,
       clock,
       log: log.child("trunks"),
-      activeCalls: (id) => b2bua!.calls().filter((c) => c.trunk === id).length,
+      activeCalls: (id) =>
+        b2bua!.calls().filter((c) => c.trunk === id).length +
+        [...appTrunkLegs.values()].filter((l) => l.trunk === id).length,
       isExtension: (n) => storage.extensions.get(n) !== undefined,
       displayName: (n) => storage.extensions.get(n)?.name,
       boxAddress: config.publicAddress,
@@ -462,7 +476,10 @@ export async function startAppliance(
       },
       currentAddress: (ext) => storage.locations.getBindings(ext, clock.wallNow())[0]?.sourceAddress,
       numberExists: (n) => numberExists(n),
-      outsideCallers: () => b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
+      outsideCallers: () => [
+        ...b2bua!.calls().filter((c) => c.trunk !== undefined).map((c) => c.caller),
+        ...[...appTrunkLegs.values()].map((l) => l.caller),
+      ],
       onFraud: (a) => {
         storage.audit.record({
           actor: "system",
@@ -480,6 +497,14 @@ export async function startAppliance(
             log.error("fraud alert email not queued", { error: err as Error });
           }
         }
+      },
+      announcementsDir: `${config.dataDir}/prompts/e911`, // uploaded location recordings (in backups)
+      // What the front desk hears when it answers an emergency call's notification (docs/trunks.md).
+      frontDesk: {
+        speak: (text) => prompts.say(text).then((a) => ({ samples: a.rate16, sampleRate: 16000 })),
+        prompt: (id) => prompts.get(id).then((a) => ({ samples: a.rate16, sampleRate: 16000 })),
+        onOutcome: (o) =>
+          storage.audit.record({ actor: "system", action: "e911.frontdesk", detail: { ...o } }),
       },
       onEmergency: (call) => {
         const what = `${call.test ? "TEST " : ""}Emergency call ${call.number} from extension ${call.caller}`;
@@ -788,6 +813,7 @@ export async function startAppliance(
       // The parties of phone-to-phone calls as legs (calls.legsOf: conference merge).
       b2bua,
       adopt: (party) => local.adopt(party),
+      trunkLegStarted,
     });
     for (const f of features) f.useCalls?.(calls);
     const stopExpiry = startExpiryTimer({ locations: registrar.locations, clock });

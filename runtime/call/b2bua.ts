@@ -338,6 +338,8 @@ interface Call {
   outbound?: OutboundLeg | undefined;
   /** The trunk the call came in from or goes out of (live calls and channel counts). */
   trunk?: string | undefined;
+  /** The side that is a SIP INFO DTMF trunk: the other side's digits go to it as INFO. */
+  infoSide?: Side;
   /** URI parameters for the caller's From toward the callee (`verstat=TN-Validation-Passed`). */
   callerParams?: string | undefined;
   /** Why the box ended the call, for its record ("rtp-timeout", "session-timer", "connection-lost"). */
@@ -526,6 +528,10 @@ export class B2bua {
         const side = c.aLeg.legId === ev.legId ? "a" : c.bLeg.legId === ev.legId ? "b" : undefined;
         if (side === undefined || c.state === "ended") continue;
         options.log.info("dtmf", { call: c.id, side, digit: ev.digit, source: ev.source ?? "rfc4733" });
+        // Toward a SIP INFO trunk: the phone's RFC 4733 digits go as INFO (tones in audio pass as they are).
+        if (c.infoSide !== undefined && side !== c.infoSide && (ev.source ?? "rfc4733") === "rfc4733") {
+          this.#sendInfoDtmf(c, ev.digit, ev.durationMs);
+        }
       }
     });
     this.#noAnswerMs = options.noAnswerMs ?? 30_000;
@@ -655,6 +661,8 @@ export class B2bua {
       outbound?: OutboundLeg;
       /** The trunk an inbound call came from (live calls and channel counts). */
       trunk?: string;
+      /** The DTMF mode of the trunk an inbound call came from. */
+      trunkDtmf?: "rfc4733" | "info" | "inband";
       /** URI parameters for the caller's From toward the callee (RFC 8588 verstat). */
       callerParams?: string;
     },
@@ -758,6 +766,18 @@ export class B2bua {
     if (options.outbound !== undefined) call.outbound = options.outbound;
     const trunk = options.outbound?.trunk ?? options.trunk;
     if (trunk !== undefined) call.trunk = trunk;
+    // A SIP INFO trunk gets the other side's digits as INFO, not as tones in its audio.
+    const infoSide: Side | undefined = options.outbound?.dtmf === "info"
+      ? "b"
+      : options.outbound === undefined && options.trunkDtmf === "info"
+      ? "a"
+      : undefined;
+    if (infoSide !== undefined) {
+      call.infoSide = infoSide;
+      void o.media.configureLeg((infoSide === "a" ? aLeg : bLeg).legId, { injectDtmf: false }).catch(
+        () => {},
+      );
+    }
     if (options.callerParams !== undefined) call.callerParams = options.callerParams;
     if (o.sessionTimers !== undefined) {
       call.timers = { aAllowsUpdate: allows(invite, "UPDATE") };
@@ -1058,7 +1078,9 @@ export class B2bua {
   #onForkAnswered(call: Call, fork: Fork, res: SipResponse): void {
     const o = this.#o;
     const dialog = Dialog.fromUacResponse(fork.request, res);
-    const ack = dialog.createAck(1, { via: this.#via(fork.peer.transport) });
+    // The INVITE's own CSeq: 2 when a trunk's challenge was answered (RFC 3261 13.2.2.4).
+    const inviteSeq = parseCSeq(getHeader(fork.request, "CSeq") ?? "1 INVITE").seq;
+    const ack = dialog.createAck(inviteSeq, { via: this.#via(fork.peer.transport) });
     o.sendRaw(ack, fork.peer);
     if (call.state === "answered" || call.state === "ended") {
       // Another contact answered first (or the caller gave up): this one gets ACK then BYE.
@@ -2771,7 +2793,14 @@ export class B2bua {
       tx.respond(createResponse(req, 400, { reason: `Bad Request (${(e as Error).message})`.slice(0, 100) }));
       return true;
     }
-    if (dtmf === null || this.#o.media.sendDtmf === undefined) return false;
+    if (dtmf === null) return false;
+    if (call.infoSide !== undefined && side !== call.infoSide) {
+      tx.respond(createResponse(req, 200));
+      this.#o.log.info("dtmf", { call: call.id, side, digit: dtmf.digit, source: "info" });
+      this.#sendInfoDtmf(call, dtmf.digit, dtmf.durationMs);
+      return true;
+    }
+    if (this.#o.media.sendDtmf === undefined) return false;
     tx.respond(createResponse(req, 200));
     const toLeg = side === "a" ? call.bLeg : call.aLeg;
     this.#o.media.sendDtmf(toLeg.legId, dtmf.digit, dtmf.durationMs).then(
@@ -2780,6 +2809,34 @@ export class B2bua {
       (e) => this.#o.log.warn("INFO DTMF not delivered", { call: call.id, error: e as Error }),
     );
     return true;
+  }
+
+  /** A digit to the SIP INFO trunk side (application/dtmf-relay), on an answered call. */
+  #sendInfoDtmf(call: Call, digit: string, durationMs: number | undefined): void {
+    const side = call.infoSide;
+    if (side === undefined || call.state !== "answered") return;
+    const dialog = side === "a" ? call.aDialog : call.bDialog;
+    const peer = side === "a" ? call.aPeer : call.bPeer;
+    if (dialog === undefined || peer === undefined) return;
+    const duration = Math.max(40, Math.min(durationMs ?? 160, 5000));
+    try {
+      const info = dialog.createRequest("INFO", {
+        via: this.#via(peer.transport),
+        body: TEXT.encode(`Signal=${digit}\r\nDuration=${duration}\r\n`),
+        headers: [{ name: "Content-Type", value: "application/dtmf-relay" }],
+      });
+      this.#o.transactions.sendRequest(info, peer, {
+        onResponse: (res) => {
+          if (res.status >= 300) {
+            this.#o.log.warn("INFO DTMF refused by the trunk", { call: call.id, status: res.status });
+          }
+        },
+        onTimeout: () => this.#o.log.warn("INFO DTMF unanswered by the trunk", { call: call.id }),
+      });
+      this.#o.log.info("dtmf sent as INFO", { call: call.id, to: side, digit, durationMs: duration });
+    } catch (e) {
+      this.#o.log.warn("INFO DTMF not sent", { call: call.id, error: (e as Error).message });
+    }
   }
 
   /** While transcoding, each side keeps seeing its own negotiated codecs (hold/resume re-INVITEs). */

@@ -48,6 +48,7 @@ import { originate, type OriginateResult, type OutboundDeps } from "./outbound.t
 import { bridgeOptions, type OnwardDeps, runOnward } from "./onward.ts";
 import type { LiveCall, MediaPort } from "./types.ts";
 import type { AdoptedParty } from "./b2bua.ts";
+import type { OutboundLeg } from "./trunk.ts";
 
 /** What `originate` is asked. */
 export interface OriginateOptions {
@@ -64,6 +65,11 @@ export interface OriginateOptions {
   linkedId?: string;
   /** A reason on its call record ("park recall", "wake-up call"). */
   reason?: string;
+  /**
+   * For an outside number (the dialplan gives a trunk): the extension the call is placed for, whose
+   * permissions and fraud-guard counters apply (default `callerId`).
+   */
+  onBehalfOf?: string;
 }
 
 /** An originated leg: a `CallLeg` plus how its ringing ended. */
@@ -185,15 +191,49 @@ export function createCalls(deps: CallsDeps): Calls {
     deps.log.info("legs bridged", { a: ca.callId, b: cb.callId, transcode: options.transcode !== undefined });
   };
 
+  /**
+   * The first trunk of an outside number's route that takes the call (a refusal that allows it
+   * fails over); a refusal (403 permissions or fraud guard, ...) is a RangeError with its status.
+   * Failover after the INVITE left (5xx from the carrier) is `dial`'s, not originate's.
+   */
+  const trunkLeg = async (first: RouteTarget, options: OriginateOptions): Promise<OutboundLeg> => {
+    let t = first;
+    for (let i = 0; i < 16; i++) {
+      if (t.kind !== "trunk") break;
+      const d = await t.prepare({
+        trunk: t.trunk,
+        number: t.number,
+        caller: options.callerId,
+        ...(options.onBehalfOf !== undefined ? { onBehalfOf: options.onBehalfOf } : {}),
+        callId: options.linkedId ?? crypto.randomUUID(),
+        dialled: options.to,
+      });
+      if (d.ok) return d.leg;
+      if (d.failover !== true || t.next === undefined) {
+        throw new RangeError(`originate: ${options.to} refused: ${d.status} ${d.reason}`);
+      }
+      t = t.next({ kind: "failed", status: d.status, reason: d.reason });
+    }
+    const why = t.kind === "none"
+      ? `${t.status ?? 404} ${t.reason ?? "Not Found"}`
+      : `the route goes on to ${t.kind}`;
+    throw new RangeError(`originate: ${options.to} refused: ${why}`);
+  };
+
   const originateLeg = async (options: OriginateOptions): Promise<OriginatedLeg> => {
     const target = deps.route(options.to);
-    let numbers: string[];
+    let numbers: string[] = [];
+    let trunk: OutboundLeg | undefined;
     if (target.kind === "extension") numbers = [target.number];
     else if (target.kind === "group") numbers = target.members.map((m) => m.number);
-    else throw new RangeError(`originate: ${options.to} is not an extension or a group`);
+    else if (target.kind === "trunk") trunk = await trunkLeg(target, options);
+    else throw new RangeError(`originate: ${options.to} is not an extension, a group or an outside number`);
     const bindings = numbers.flatMap((n) => deps.bindings(n));
-    if (bindings.length === 0) throw new RangeError(`originate: ${options.to} is not registered`);
+    if (bindings.length === 0 && trunk === undefined) {
+      throw new RangeError(`originate: ${options.to} is not registered`);
+    }
     const out = await originate(deps, {
+      ...(trunk !== undefined ? { trunk } : {}),
       to: options.to,
       bindings,
       callerId: options.callerId,
@@ -248,6 +288,7 @@ export function createCalls(deps: CallsDeps): Calls {
               legId: out.leg.legId,
               linkedId: options.linkedId ?? out.callId,
               caller: options.callerId,
+              ...(options.onBehalfOf !== undefined ? { onBehalfOf: options.onBehalfOf } : {}),
               codec,
               ended: out.ended,
               isEnded: () => out.state === "ended",

@@ -92,6 +92,8 @@ interface Run {
   /** A call from a trunk: its id, and URI parameters for the caller's From (verstat). */
   trunk?: string;
   callerParams?: string;
+  /** The trunk's DTMF mode (info: the B2BUA sends the phone's digits to it as SIP INFO). */
+  trunkDtmf?: "rfc4733" | "info" | "inband";
 }
 
 type FailureKindSeen = "noAnswer" | "busy" | "unavailable";
@@ -255,6 +257,7 @@ export function createDispatcher(
       return await runRoute(req, tx, source, inbound.caller, inbound.dialled, first, {
         trunk: inbound.trunk,
         ...(inbound.callerParams === undefined ? {} : { callerParams: inbound.callerParams }),
+        ...(inbound.dtmf === undefined ? {} : { trunkDtmf: inbound.dtmf }),
       });
     }
     const auth = authorizer.authorize(req, source);
@@ -293,7 +296,7 @@ export function createDispatcher(
     caller: string,
     dialled: string,
     first: RouteTarget,
-    from: { trunk?: string; callerParams?: string } = {},
+    from: { trunk?: string; callerParams?: string; trunkDtmf?: "rfc4733" | "info" | "inband" } = {},
   ): Promise<void> => {
     const run: Run = { cancelled: false, trying: false, ...from };
     runs.set(tx, run);
@@ -484,6 +487,7 @@ export function createDispatcher(
         ...(more !== undefined ? { more } : {}),
         ...(headers !== undefined ? { headers } : {}),
         ...(run.trunk !== undefined ? { trunk: run.trunk } : {}),
+        ...(run.trunkDtmf !== undefined ? { trunkDtmf: run.trunkDtmf } : {}),
         ...(run.callerParams !== undefined ? { callerParams: run.callerParams } : {}),
       });
       if (!goesOn) started.then(() => resolve(undefined), () => resolve(undefined));

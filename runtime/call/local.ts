@@ -204,6 +204,8 @@ export interface LocalCallsOptions {
     media: OnwardDeps["media"];
     noAnswerMs?: number;
     allow?(): string;
+    /** Told about legs sent out of trunks (see OutboundDeps.trunkLegStarted). */
+    trunkLegStarted?: OnwardDeps["trunkLegStarted"];
   };
 }
 
@@ -740,6 +742,7 @@ export class LocalCalls {
         ...(w.busy !== undefined ? { busy: w.busy } : {}),
         ...(w.noAnswerMs !== undefined ? { noAnswerMs: w.noAnswerMs } : {}),
         ...(w.allow !== undefined ? { allow: w.allow } : {}),
+        ...(w.trunkLegStarted !== undefined ? { trunkLegStarted: w.trunkLegStarted } : {}),
       }, {
         dialled,
         ...(options.ringMs !== undefined ? { ringMs: options.ringMs } : {}),

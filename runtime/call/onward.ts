@@ -21,6 +21,7 @@ import {
 } from "./outbound.ts";
 import type { MediaPort, MediaTranscode } from "./types.ts";
 import type { StepFailure } from "./b2bua.ts";
+import type { OutboundLeg } from "./trunk.ts";
 
 /** How `dial` (or `continueTo`) ended. */
 export type DialResult =
@@ -59,6 +60,8 @@ export interface OnwardLeg {
   callerName?: string | undefined;
   /** The codec the leg speaks, offered to whoever is rung (so the bridge can relay). */
   codec: AnsweredCodec & { channels?: number; telephoneEventRate?: number };
+  /** The extension an outside call is placed for, when not `caller` (permissions, fraud guard). */
+  onBehalfOf?: string;
   /** Settles when the leg ends. */
   ended: Promise<unknown>;
   isEnded(): boolean;
@@ -141,12 +144,42 @@ export async function runOnward(
     if (target.kind === "pickup") {
       return { outcome: "failed", status: 403, reason: "Forbidden (pickup from an application leg)" };
     }
-    if (target.kind === "trunk") {
-      // Outside lines ring through the B2BUA's trunk legs; an application's caller cannot dial out yet.
-      return { outcome: "failed", status: 501, reason: "Not Implemented (outside line from an application)" };
-    }
     let result: DialResult | StepFailure;
-    if (target.kind === "extension") {
+    if (target.kind === "trunk") {
+      // An outside line: the trunk feature decides (permissions for the leg's caller or the
+      // extension it is placed for, fraud guard, caller ID, E911); a refusal that allows it fails
+      // over to the route's next trunk.
+      const decision = await target.prepare({
+        trunk: target.trunk,
+        number: target.number,
+        caller: leg.caller,
+        ...(leg.onBehalfOf !== undefined ? { onBehalfOf: leg.onBehalfOf } : {}),
+        callId: leg.linkedId,
+        dialled: options.dialled,
+      });
+      if (!decision.ok) {
+        deps.log.info("onward trunk step refused", {
+          caller: leg.caller,
+          trunk: target.trunk,
+          status: decision.status,
+        });
+        if (decision.failover !== true || target.next === undefined) {
+          return { outcome: "failed", status: decision.status, reason: decision.reason };
+        }
+        last = { kind: "failed", status: decision.status, reason: decision.reason };
+        target = target.next(last);
+        continue;
+      }
+      result = await ringNumbers(
+        leg,
+        target.number,
+        [],
+        target.ringSeconds ?? 180,
+        deps,
+        options,
+        decision.leg,
+      );
+    } else if (target.kind === "extension") {
       result = await ringNumbers(leg, target.number, [target.number], target.ringSeconds, deps, options);
     } else if (target.strategy === "ringAll") {
       result = await ringNumbers(
@@ -211,9 +244,10 @@ async function ringNumbers(
   ringSeconds: number | undefined,
   deps: OnwardDeps,
   options: OnwardOptions,
+  trunk?: OutboundLeg,
 ): Promise<DialResult | StepFailure> {
   const bindings = numbers.flatMap((n) => deps.bindings(n));
-  if (bindings.length === 0) {
+  if (bindings.length === 0 && trunk === undefined) {
     return { kind: "unavailable", status: 480, reason: "Temporarily Unavailable (not registered)" };
   }
   let out: OutboundCall;
@@ -232,6 +266,7 @@ async function ringNumbers(
         : {}),
       ...(options.headers !== undefined ? { headers: options.headers } : {}),
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      ...(trunk !== undefined ? { trunk } : {}),
     });
   } catch (e) {
     deps.log.error("onward leg could not start", { to: callee, error: e as Error });

@@ -538,3 +538,115 @@ Deno.test("1,000 onward calls from applications with failures injected at every 
 function registryBye(r: ReturnType<typeof rig>, f: ReturnType<ReturnType<typeof rig>["invites"]>[number]) {
   r.byeFromCallee(f);
 }
+
+/** An outside number's route: trunk "full" refuses (failover), trunk "carrier" takes the call. */
+function trunkRoute(asked: unknown[], refuse?: number): (n: string) => RouteTarget {
+  const carrier: RouteTarget = {
+    kind: "trunk",
+    trunk: "carrier",
+    number: "15551234",
+    prepare: (r) => {
+      asked.push(r);
+      if (refuse !== undefined) return { ok: false, status: refuse, reason: "Forbidden (no permission)" };
+      return {
+        ok: true,
+        leg: {
+          trunk: "carrier",
+          uri: "sip:15551234@carrier.test",
+          target: { transport: "udp", address: "127.0.0.9", port: 5099 },
+          from: "<sip:15550001000@carrier.test>",
+          to: "<sip:15551234@carrier.test>",
+          headers: [{ name: "P-Asserted-Identity", value: "<sip:15550001000@carrier.test>" }],
+          codecs: ["PCMU"],
+          parts: [{ contentType: "application/pidf+xml", contentId: "loc@box", body: "<presence/>" }],
+          auth: { username: "box1", password: "pw-1" },
+        },
+      };
+    },
+    next: () => ({ kind: "none", status: 503, reason: "no more trunks" }),
+  };
+  return (n) =>
+    n === "95551234"
+      ? {
+        kind: "trunk",
+        trunk: "full",
+        number: "15551234",
+        prepare: (r) => {
+          asked.push(r);
+          return {
+            ok: false,
+            status: 503,
+            reason: "Service Unavailable (trunk full channels busy)",
+            failover: true,
+          };
+        },
+        next: () => carrier,
+      }
+      : { kind: "extension", number: n };
+}
+
+Deno.test("leg.dial to an outside number: prepare per trunk (failover on a refusal), the trunk's leg, one 407 answered", async () => {
+  const asked: { trunk: string; caller: string; callId: string }[] = [];
+  const r = rig(trunkRoute(asked));
+  let result: DialResult | undefined;
+  const { tag } = await r.callApp({
+    name: "dialer",
+    async run(leg) {
+      leg.answer();
+      result = await leg.dial("95551234");
+      leg.hangup();
+    },
+  }, "trunk-1");
+  r.fromCaller("ACK", "trunk-1", tag, 1);
+  await settle();
+  eq(asked.map((a) => [a.trunk, a.caller, a.callId]), [["full", "201", "trunk-1"], [
+    "carrier",
+    "201",
+    "trunk-1",
+  ]]);
+  const [inv] = r.invites();
+  ok(inv !== undefined, "an INVITE went to the trunk");
+  eq(inv.req.uri, "sip:15551234@carrier.test");
+  ok(getHeader(inv.req, "From")!.startsWith("<sip:15550001000@carrier.test>;tag="));
+  eq(getHeader(inv.req, "To"), "<sip:15551234@carrier.test>");
+  eq(getHeader(inv.req, "P-Asserted-Identity"), "<sip:15550001000@carrier.test>");
+  const body = new TextDecoder().decode(inv.req.body);
+  ok(/^multipart\/mixed;boundary=/.test(getHeader(inv.req, "Content-Type")!), "SDP and PIDF-LO");
+  ok(body.includes("Content-ID: <loc@box>") && body.includes("m=audio"), body);
+  ok(!/a=rtpmap:\d+ (PCMA|G722)/.test(body), "the offer is narrowed to the trunk's codecs");
+  // The carrier challenges: the INVITE goes again with the credentials and the next CSeq.
+  const challenge = createResponse(inv.req, 407, { toTag: "c1" });
+  addHeader(challenge, "Proxy-Authenticate", 'Digest realm="carrier.test", nonce="abc", qop="auth"');
+  inv.handlers.onResponse(challenge);
+  const again = r.sent.filter((s) => s.req.method === "INVITE").at(-1)!;
+  ok(again !== inv, "sent again");
+  ok(/^Digest username="box1"/.test(getHeader(again.req, "Proxy-Authorization") ?? ""));
+  eq(getHeader(again.req, "CSeq"), "2 INVITE");
+  ok(getHeader(again.req, "Via") !== getHeader(inv.req, "Via"), "a new branch");
+  r.reply(again, 200, "c2");
+  await settle();
+  eq(getHeader(r.raw.at(-1)!, "CSeq"), "2 ACK", "the ACK carries the INVITE's CSeq");
+  eq(r.bridges.length, 1, "bridged");
+  const rec = () => r.records.find((c) => c.callee === "15551234");
+  r.byeFromCallee(again, "c2");
+  await settle();
+  eq(result?.outcome, "answered");
+  eq(rec()?.trunk, "carrier", "the record names the trunk");
+});
+
+Deno.test("calls.originate to an outside number: the trunk's leg; a refusal rejects with its status", async () => {
+  const asked: { caller: string; onBehalfOf?: string }[] = [];
+  const r = rig(trunkRoute(asked));
+  const leg = await r.calls.originate({ to: "95551234", callerId: "*411", onBehalfOf: "201" });
+  const [inv] = r.invites();
+  eq(inv?.req.uri, "sip:15551234@carrier.test");
+  eq(asked.map((a) => [a.caller, a.onBehalfOf]), [["*411", "201"], ["*411", "201"]]);
+  leg.hangup();
+  const refused = rig(trunkRoute([], 403));
+  let error: Error | undefined;
+  await refused.calls.originate({ to: "95551234", callerId: "201" }).catch((e) => (error = e));
+  ok(
+    error instanceof RangeError && /refused: 403 Forbidden \(no permission\)/.test(error.message),
+    String(error),
+  );
+});

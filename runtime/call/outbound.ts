@@ -13,7 +13,7 @@
  */
 import type { Peer, SipRequest, SipResponse } from "../sip/message/types.ts";
 import { createResponse, getHeader } from "../sip/message/mod.ts";
-import { Dialog, newCallId, newTag } from "../sip/mod.ts";
+import { Dialog, newBranch, newCallId, newTag } from "../sip/mod.ts";
 import type { ClientTransaction, ServerTransaction, TransactionLayer } from "../sip/mod.ts";
 import type { Clock, TimerId } from "../clock/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -26,6 +26,8 @@ import { describeSdp, localOfferInfo, type SdpInfo, SdpSession } from "./_sdp.ts
 import { audioCodecs, parseInfoDtmf } from "./_call_media.ts";
 import { bTransport, CANCEL_REASON_ELSEWHERE, failureOf, peerOfBinding, type StepFailure } from "./b2bua.ts";
 import type { SrtpPolicy } from "../sdp/crypto.ts";
+import { multipartBody, type OutboundLeg } from "./trunk.ts";
+import { computeAuthorization } from "../sip/auth/mod.ts";
 
 const TEXT = new TextEncoder();
 const DECODE = new TextDecoder();
@@ -53,6 +55,11 @@ export interface OutboundDeps {
   noAnswerMs?: number;
   /** The Allow header value for the INVITEs. */
   allow?(): string;
+  /**
+   * Told when a leg to a trunk starts (its trunk and caller); the function it returns when the leg
+   * has ended. The box counts these with the B2BUA's trunk calls (channel limits, fraud guard).
+   */
+  trunkLegStarted?(trunk: string, caller: string): () => void;
 }
 
 /** What to ring. */
@@ -74,6 +81,12 @@ export interface OriginateRequest {
   linkedId?: string;
   /** A reason on the call record (e.g. "transfer target", "dialled by ivr"). */
   reason?: string;
+  /**
+   * Out of a trunk instead (runtime/call/trunk.ts): one INVITE to its Request-URI and next hop, with
+   * its From/To, caller-ID and E911 headers and body parts, the offer narrowed to its codecs, and one
+   * 401/407 challenge answered with its credentials. `bindings` is then ignored.
+   */
+  trunk?: OutboundLeg;
 }
 
 /** How ringing ended. */
@@ -119,6 +132,30 @@ interface Fork {
   peer: Peer;
   state: "calling" | "proceeding" | "answered" | "failed" | "cancelled";
   status?: number;
+  /** A trunk fork answered its carrier's challenge already. */
+  authed?: boolean;
+}
+
+/** The contact a trunk leg is sent to (its Request-URI and next hop). */
+function trunkBinding(t: OutboundLeg): Binding {
+  return {
+    extension: t.trunk,
+    contactUri: t.uri,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    callId: "",
+    cseq: 0,
+    sourceTransport: t.target.transport,
+    sourceAddress: t.target.address,
+    sourcePort: t.target.port,
+  };
+}
+
+/** The offer for a trunk: narrowed to its codecs (TELEPHONE-EVENT in the list keeps RFC 4733). */
+function trunkCodecs(codecs: readonly Codec[], t: OutboundLeg | undefined): readonly Codec[] {
+  const only = t?.codecs;
+  if (only === undefined || only.length === 0) return codecs;
+  const narrowed = codecs.filter((c) => only.includes(c.name.toUpperCase()));
+  return narrowed.some((c) => !/^(telephone-event|CN)$/i.test(c.name)) ? narrowed : codecs;
 }
 
 /**
@@ -126,12 +163,15 @@ interface Fork {
  * took) when no media port is free or no INVITE could be sent.
  */
 export async function originate(deps: OutboundDeps, request: OriginateRequest): Promise<OutboundCall> {
-  if (request.bindings.length === 0) throw new RangeError(`originate: ${request.to} has no contacts`);
+  const trunk = request.trunk;
+  const targets = trunk !== undefined ? [trunkBinding(trunk)] : request.bindings;
+  if (targets.length === 0) throw new RangeError(`originate: ${request.to} has no contacts`);
   if (request.codecs.length === 0) throw new RangeError("originate: no codecs to offer");
   const o = deps;
-  const transport = bTransport(request.bindings);
+  const transport = bTransport(targets);
   const sdp = new SdpSession(o.publicAddress, {
-    policy: o.srtpPolicy?.(request.to) ?? "off",
+    // Toward a carrier: plain RTP (SRTP to trunks is not built; docs/trunks.md).
+    policy: trunk !== undefined ? "off" : o.srtpPolicy?.(request.to) ?? "off",
     secure: transport === "tls" || transport === "wss",
     dtlsFingerprint: () => o.media.dtlsFingerprint?.() ?? null,
     webrtc: transport === "wss",
@@ -156,7 +196,10 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
       o.log.error("DTLS-SRTP set-up failed", { call: callId, error: e as Error })
     );
   });
-  const offer = sdp.offerFrom(localOfferInfo(o.publicAddress, request.codecs), leg.rtpPort);
+  const offer = sdp.offerFrom(
+    localOfferInfo(o.publicAddress, trunkCodecs(request.codecs, trunk)),
+    leg.rtpPort,
+  );
   const listeners = new Set<(ev: OutboundEvent) => void>();
   let state: OutboundCall["state"] = "ringing";
   let resolveResult: (r: OriginateResult) => void = () => {};
@@ -170,6 +213,7 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
   let timer: TimerId | undefined;
   let held = false;
   const forks: Fork[] = [];
+  const trunkLegEnded = trunk !== undefined ? o.trunkLegStarted?.(trunk.trunk, request.callerId) : undefined;
   const emit = (ev: OutboundEvent) => {
     for (const l of [...listeners]) {
       try {
@@ -200,6 +244,7 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
         billsecMs: answeredAt !== undefined ? endedAt - answeredAt : 0,
         ...fields,
         ...(request.reason !== undefined ? { reason: request.reason } : {}),
+        ...(trunk !== undefined ? { trunk: trunk.trunk } : {}),
       });
     } catch (e) {
       o.log.error("writing call record failed", { call: callId, error: e as Error });
@@ -213,6 +258,11 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
     if (timer !== undefined) o.clock.clearTimeout(timer);
     timer = undefined;
     record(fields);
+    try {
+      trunkLegEnded?.();
+    } catch (e) {
+      o.log.warn("trunk leg listener failed", { call: callId, error: e as Error });
+    }
     o.registry.linger(callId, fromTag);
     void o.media.releaseLeg(leg.legId).catch((e) =>
       o.log.error("releasing a media leg failed", { call: callId, error: e as Error })
@@ -277,7 +327,9 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
       }
       return;
     }
-    o.sendRaw(d.createAck(1, { via: via(fork.peer) }), fork.peer);
+    // The INVITE's CSeq: 2 after a challenge was answered.
+    const cseq = Number(/^\s*(\d+)/.exec(getHeader(fork.request, "CSeq") ?? "1")?.[1] ?? 1);
+    o.sendRaw(d.createAck(cseq, { via: via(fork.peer) }), fork.peer);
     if (state !== "ringing") {
       bye(d, fork.peer); // another contact answered first, or the leg was hung up meanwhile
       return;
@@ -391,10 +443,73 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
     }
   };
   o.registry.register(callId, fromTag, { kind: "invite", handle: inDialog });
-  const from = `${
-    request.callerName ? `"${request.callerName.replace(/["\\]/g, "")}" ` : ""
-  }<sip:${request.callerId}@${o.publicAddress}>`;
-  for (const b of request.bindings) {
+  const from = trunk?.from ??
+    `${
+      request.callerName ? `"${request.callerName.replace(/["\\]/g, "")}" ` : ""
+    }<sip:${request.callerId}@${o.publicAddress}>`;
+  // A trunk leg's body: the SDP alone, or multipart/mixed with its parts (PIDF-LO, RFC 6442).
+  const body = trunk?.parts !== undefined && trunk.parts.length > 0
+    ? multipartBody(offer, trunk.parts)
+    : { body: offer, contentType: "application/sdp" };
+  const send = (fork: Fork) => {
+    fork.tx = o.transactions.sendRequest(fork.request, fork.peer, {
+      onResponse: (res) => {
+        if (res.status < 200) {
+          if (res.status > 100 && fork.state === "calling") fork.state = "proceeding";
+          return;
+        }
+        if (res.status < 300) onAnswered(fork, res);
+        else if ((res.status === 401 || res.status === 407) && answerChallenge(fork, res)) return;
+        else onFailed(fork, res.status, res.reason);
+      },
+      onTimeout: () => onFailed(fork, 408),
+      onTransportError: () => onFailed(fork, 503),
+    });
+  };
+  /** RFC 3261 22.2: the same INVITE again (next CSeq, new branch) with the trunk's credentials; once. */
+  const answerChallenge = (fork: Fork, res: SipResponse): boolean => {
+    const auth = trunk?.auth;
+    if (auth === undefined || fork.authed === true || state !== "ringing" || fork.state === "cancelled") {
+      return false;
+    }
+    const challenge = getHeader(res, res.status === 407 ? "Proxy-Authenticate" : "WWW-Authenticate");
+    if (challenge === undefined) return false;
+    let value: string;
+    try {
+      value = computeAuthorization({
+        method: "INVITE",
+        uri: fork.request.uri,
+        username: auth.username,
+        password: auth.password,
+        challenge,
+      });
+    } catch (e) {
+      o.log.warn("trunk challenge cannot be answered", { call: callId, error: (e as Error).message });
+      return false;
+    }
+    const req: SipRequest = { ...fork.request, headers: fork.request.headers.map((h) => ({ ...h })) };
+    const v = req.headers.find((h) => /^(via|v)$/i.test(h.name));
+    if (v !== undefined) v.value = v.value.replace(/;branch=[^;,\s]+/i, `;branch=${newBranch()}`);
+    const c = req.headers.find((h) => h.name.toLowerCase() === "cseq");
+    if (c !== undefined) c.value = c.value.replace(/^\s*(\d+)/, (_m, n) => String(Number(n) + 1));
+    req.headers.push({ name: res.status === 407 ? "Proxy-Authorization" : "Authorization", value });
+    fork.authed = true;
+    fork.request = req;
+    fork.state = "calling";
+    try {
+      send(fork);
+    } catch (e) {
+      o.log.warn("resending a challenged trunk INVITE failed", { call: callId, error: (e as Error).message });
+      return false;
+    }
+    o.log.info("outbound leg answered a trunk challenge", {
+      call: callId,
+      trunk: trunk!.trunk,
+      status: res.status,
+    });
+    return true;
+  };
+  for (const b of targets) {
     const p = peerOfBinding(b);
     const req = buildRequest({
       method: "INVITE",
@@ -403,32 +518,22 @@ export async function originate(deps: OutboundDeps, request: OriginateRequest): 
       route: b.path ?? [],
       from,
       fromTag,
-      to: `<sip:${request.to}@${o.publicAddress}>`,
+      to: trunk?.to ?? `<sip:${request.to}@${o.publicAddress}>`,
       callId,
       contact: contactFor(o, p.transport),
       headers: [
         ...(o.allow !== undefined ? [{ name: "Allow", value: o.allow() }] : []),
         { name: "User-Agent", value: "pbx-appliance" },
+        ...(trunk?.headers ?? []),
         ...(request.headers ?? []),
       ],
-      body: offer,
-      contentType: "application/sdp",
+      body: body.body,
+      contentType: body.contentType,
     });
     const fork: Fork = { tx: undefined, request: req, peer: p, state: "calling" };
     forks.push(fork);
     try {
-      fork.tx = o.transactions.sendRequest(req, p, {
-        onResponse: (res) => {
-          if (res.status < 200) {
-            if (res.status > 100 && fork.state === "calling") fork.state = "proceeding";
-            return;
-          }
-          if (res.status < 300) onAnswered(fork, res);
-          else onFailed(fork, res.status, res.reason);
-        },
-        onTimeout: () => onFailed(fork, 408),
-        onTransportError: () => onFailed(fork, 503),
-      });
+      send(fork);
     } catch (e) {
       o.log.warn("sending an outbound INVITE failed", { call: callId, error: e as Error });
       fork.state = "failed";

@@ -27,7 +27,12 @@ export interface OutboundLeg {
   parts?: readonly BodyPart[];
   /** Digest credentials for a carrier that challenges INVITEs (401/407): answered once per fork. */
   auth?: { username: string; password: string };
+  /** How digits go to the trunk: RFC 4733 (default), SIP INFO (dtmf-relay), or tones in the audio. */
+  dtmf?: TrunkDtmf;
 }
+
+/** A trunk's DTMF mode. */
+export type TrunkDtmf = "rfc4733" | "info" | "inband";
 
 /** A body part of a multipart/mixed body. */
 export interface BodyPart {
@@ -51,6 +56,12 @@ export interface OutboundRequest {
   route?: string | undefined;
   /** The calling extension (or the number a trunk delivered, for a call forwarded out). */
   caller: string;
+  /**
+   * The extension the call goes out for when that is not the caller: the one whose forwarding or
+   * follow-me sent it out, or the one an application places the call for. Permissions and the fraud
+   * guard are checked against it (default `caller`).
+   */
+  onBehalfOf?: string | undefined;
   /** The caller's Call-ID (one call, however many trunks it tries). */
   callId: string;
   /** The number as dialled. */
@@ -67,6 +78,8 @@ export type InboundDecision =
     dialled: string;
     /** URI parameters for the caller's From toward phones (RFC 8588 `verstat=...`). */
     callerParams?: string;
+    /** The trunk's DTMF mode (digits from the phone go back to it so). */
+    dtmf?: TrunkDtmf;
   }
   | { kind: "refuse"; status: number; reason: string };
 

@@ -43,6 +43,8 @@ export interface MediaPort {
       payloadMap?: Record<number, string>;
       /** a=ptime of this leg's peer. */
       ptime?: number;
+      /** false: the bridged peer's RFC 4733 digits are not written into this leg's audio (SIP INFO trunks). */
+      injectDtmf?: boolean;
       /** SRTP keys of this leg (SDES), null for plain RTP; omitted: unchanged. */
       srtp?: { suite: string; sendKey: Uint8Array; recvKey: Uint8Array; replayWindow?: number } | null;
       /** DTLS-SRTP (and ICE-lite) on this leg, null to stop; omitted: unchanged. */

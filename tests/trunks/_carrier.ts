@@ -50,7 +50,8 @@ request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+    // An ACK of a negative reply is absorbed by its transaction; the ACK of a 2xx goes on to the R-URI.
+    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); exit; } forward(); exit; }
     t_relay();
     exit;
   }

@@ -27,6 +27,12 @@ export interface Trunk {
   host: string;
   port: number;
   transport: "udp" | "tcp";
+  /**
+   * How a host name is looked up: `srv` (RFC 3263: SRV `_sip._<transport>.<host>`, then A on 5060;
+   * the port comes from DNS) or `a` (A records, `port`). Default `srv` for a name given without a
+   * port, else `a`. An IP address is used as it is.
+   */
+  lookup: "srv" | "a";
   /** Registration: username (the AOR's user), auth username (default username), expiry seconds. */
   username?: string;
   authUsername?: string;
@@ -193,6 +199,12 @@ export function checkTrunk(input: unknown, id: string): { trunk: Trunk; password
     host,
     port: int(b.port, "port", 1, 65535, 5060),
     transport: oneOf(b.transport, "transport", ["udp", "tcp"] as const, "udp"),
+    lookup: oneOf(
+      b.lookup,
+      "lookup",
+      ["srv", "a"] as const,
+      b.port === undefined || b.port === null ? "srv" : "a",
+    ),
     expires: int(b.expires, "expires", 60, 86400, 300),
     addresses,
     callerIdMode: oneOf(b.callerIdMode, "callerIdMode", ["from", "pai", "both"] as const, "both"),
@@ -234,6 +246,26 @@ export function checkTrunk(input: unknown, id: string): { trunk: Trunk; password
     throw new TypeError("a registration trunk needs a username");
   }
   return password === undefined ? { trunk } : { trunk, password };
+}
+
+const IP_LITERAL = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-fA-F:]+:[0-9a-fA-F:.]*\]?)$/;
+
+/**
+ * Where a trunk's requests go: its outbound proxy or its host, with the port, and whether the
+ * name is located by SRV (RFC 3263; `lookup: srv`, a name, and for a proxy no port in the text).
+ */
+export function trunkHop(t: Trunk): { host: string; port: number; srv: boolean } {
+  if (t.outboundProxy !== undefined) {
+    const p = parseHostPort(t.outboundProxy, "outboundProxy");
+    const explicit = /:\d+$/.test(t.outboundProxy) && !/^[^[]*:[^\]]*:/.test(t.outboundProxy);
+    return { ...p, srv: t.lookup === "srv" && !explicit && !IP_LITERAL.test(p.host) };
+  }
+  return { host: t.host, port: t.port, srv: t.lookup === "srv" && !IP_LITERAL.test(t.host) };
+}
+
+/** The host part of the trunk's Request-URIs and To: no port when SRV locates the server. */
+export function trunkHostPart(t: Trunk): string {
+  return t.port === 5060 || (t.lookup === "srv" && !IP_LITERAL.test(t.host)) ? t.host : `${t.host}:${t.port}`;
 }
 
 /** Parse `host[:port]` (`[v6]:port` too); RangeError naming `field` when malformed. */

@@ -3,10 +3,34 @@
  * extension and for the whole box; international calls at night only for extensions allowed them.
  * A call over a limit is refused (403) and raises an alert once per extension, limit and hour
  * (the appliance sends the event to the audit log and an email). Emergency calls are never
- * limited. Counting is in memory, on the injected clock (so tests run in virtual time).
+ * limited. Counting is on the injected clock (so tests run in virtual time); with a
+ * `FraudCounterStore` (the `fraud_calls` table, migration 78) the calls of the last hour survive a
+ * restart. The once-an-hour alert memory stays in memory.
  * @module
  */
+import type { DatabaseSync } from "node:sqlite";
 import type { Clock } from "../../clock/mod.ts";
+
+/** Where the guard keeps the calls it counted (the hourly limits read them back after a restart). */
+export interface FraudCounterStore {
+  /** Calls counted after `since` (wall-clock ms), oldest first. */
+  since(since: number): { caller: string; at: number }[];
+  add(caller: string, at: number): void;
+  /** Forget calls at or before `before`. */
+  prune(before: number): void;
+}
+
+/** The counters in SQLite (table `fraud_calls`). */
+export function sqliteFraudCounters(db: DatabaseSync): FraudCounterStore {
+  const since = db.prepare("SELECT caller, at FROM fraud_calls WHERE at > ? ORDER BY at");
+  const add = db.prepare("INSERT INTO fraud_calls (caller, at) VALUES (?, ?)");
+  const prune = db.prepare("DELETE FROM fraud_calls WHERE at <= ?");
+  return {
+    since: (t) => since.all(t) as { caller: string; at: number }[],
+    add: (caller, at) => void add.run(caller, at),
+    prune: (t) => void prune.run(t),
+  };
+}
 
 /** Settings key. */
 export const FRAUD_SETTING = "trunks.fraud";
@@ -127,9 +151,20 @@ export class FraudGuard {
   #starts: number[] = [];
   #byExt = new Map<string, number[]>();
   #alerted = new Map<string, number>();
+  #store: FraudCounterStore | undefined;
+  #pruned = 0;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, store?: FraudCounterStore) {
     this.#clock = clock;
+    this.#store = store;
+    if (store === undefined) return;
+    // The last hour's calls, as counted before a restart.
+    for (const r of store.since(clock.wallNow() - 3_600_000)) {
+      this.#starts.push(r.at);
+      const list = this.#byExt.get(r.caller) ?? [];
+      list.push(r.at);
+      this.#byExt.set(r.caller, list);
+    }
   }
 
   /**
@@ -184,6 +219,13 @@ export class FraudGuard {
     mine.push(now);
     this.#byExt.set(caller, mine);
     this.#starts.push(now);
+    if (this.#store !== undefined) {
+      this.#store.add(caller, now);
+      if (now - this.#pruned > 60_000) {
+        this.#pruned = now;
+        this.#store.prune(hourAgo);
+      }
+    }
     return { ok: true };
   }
 }

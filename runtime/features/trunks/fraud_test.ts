@@ -1,7 +1,7 @@
 import { deepStrictEqual as eq, ok, throws } from "node:assert";
 import { VirtualClock } from "../../clock/mod.ts";
 import { createLogger } from "../../log/mod.ts";
-import { createSecretBox } from "../../storage/mod.ts";
+import { createSecretBox, openStorage } from "../../storage/mod.ts";
 import { tempStorage } from "../../storage/_testing.ts";
 import { checkFraud, DEFAULT_FRAUD, FraudGuard, isNight } from "./fraud.ts";
 import { checkRoute, checkTrunk, trunksFeature } from "./mod.ts";
@@ -96,5 +96,61 @@ Deno.test("the service refuses the call over the limit with 403, alerts once, em
     eq(service.alerts().filter((a) => a.kind === "fraud").length, 1);
   } finally {
     storage.dispose();
+  }
+});
+
+Deno.test("the hourly counters persist in SQLite across a restart; the hour still ends on the clock", async () => {
+  const dataDir = Deno.makeTempDirSync({ prefix: "pbx-fraud-test-" });
+  const clock = new VirtualClock({ wallStart: noon });
+  const boot = () => {
+    const storage = openStorage({ dataDir, pbkdf2Iterations: 1000 });
+    const { service } = trunksFeature({
+      db: storage.db,
+      secrets: createSecretBox(dataDir),
+      settings: storage.settings,
+      clock,
+      log: createLogger("t", { level: "error", sink: () => {} }),
+      activeCalls: () => 0,
+      isExtension: (n) => n === "201" || n === "202",
+      boxAddress: "127.0.0.1",
+    });
+    return { storage, service };
+  };
+  const req = (callId: string, caller = "201") => ({
+    trunk: "c",
+    number: "5",
+    route: "r",
+    caller,
+    callId,
+    dialled: "95",
+  });
+  try {
+    let { storage, service } = boot();
+    service.store.putTrunk(
+      checkTrunk({ kind: "peer", host: "127.0.0.1", addresses: ["127.0.0.9"] }, "c").trunk,
+      undefined,
+    );
+    service.store.putRoute(checkRoute({ patterns: ["9N."], trunks: ["c"] }, "r"));
+    service.setFraud(checkFraud({ maxPerHourPerExtension: 2, maxPerHourBox: 3 }));
+    ok((await service.prepare(req("a"))).ok);
+    clock.advance(60_000);
+    ok((await service.prepare(req("b"))).ok);
+    storage.close();
+    // The box restarts: the two calls of 201 are still counted.
+    ({ storage, service } = boot());
+    const r = await service.prepare(req("c"));
+    ok(!r.ok && r.status === 403 && /made 2 outside calls this hour/.test(r.reason), JSON.stringify(r));
+    ok((await service.prepare(req("d", "202"))).ok, "the box limit counts the calls from before too");
+    const box = await service.prepare(req("e", "202"));
+    ok(!box.ok && /the box made 3 outside calls this hour/.test(box.reason), JSON.stringify(box));
+    storage.close();
+    clock.advance(60 * 60_000);
+    ({ storage, service } = boot());
+    ok((await service.prepare(req("f"))).ok, "an hour later the old calls no longer count");
+    const left = storage.db.prepare("SELECT COUNT(*) AS n FROM fraud_calls").get() as { n: number };
+    eq(left.n, 1, "rows older than an hour are pruned");
+    storage.close();
+  } finally {
+    Deno.removeSync(dataDir, { recursive: true });
   }
 });

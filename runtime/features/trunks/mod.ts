@@ -12,31 +12,48 @@
 import type { Hono } from "hono";
 import type { DatabaseSync } from "node:sqlite";
 import type { SecretBox, SettingsStore } from "../../storage/mod.ts";
-import type { FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import type { Calls, FeatureModule, FeatureWebEnv, FeatureWebKit } from "../../call/mod.ts";
+import {
+  announcementFromWav,
+  type FrontDeskDeps,
+  MAX_ANNOUNCEMENT_BYTES,
+  ringFrontDesk,
+} from "./frontdesk.ts";
+import { readWav, writeWav } from "../../media/wav/mod.ts";
 import * as m070 from "../../storage/migrations/070_trunks.ts";
 import * as m071 from "../../storage/migrations/071_outbound_routes.ts";
 import * as m072 from "../../storage/migrations/072_e911_locations.ts";
 import * as m073 from "../../storage/migrations/073_e911_seen.ts";
 import * as m074 from "../../storage/migrations/074_cdr_trunk.ts";
+import * as m078 from "../../storage/migrations/078_fraud_calls.ts";
 import { checkClasses, checkDid, checkId, checkLocation, checkRoute, checkTrunk } from "./config.ts";
 import { TrunkStore } from "./store.ts";
 import { TrunkService, type TrunkServiceDeps } from "./service.ts";
 import { checkE911 } from "./e911.ts";
 import { trunksOpenapi } from "./openapi.ts";
 import { checkStir, Stir, stirView } from "./stir.ts";
-import { checkFraud } from "./fraud.ts";
+import { checkFraud, sqliteFraudCounters } from "./fraud.ts";
 
 export * from "./config.ts";
 export * from "./e911.ts";
+export {
+  type EmergencyCall,
+  FRONT_DESK_ALERT_TONE,
+  type FrontDeskDeps,
+  frontDeskSentence,
+  ringFrontDesk,
+} from "./frontdesk.ts";
 export { TrunkService, type TrunkServiceDeps, type TrunkState } from "./service.ts";
 export { TrunkStore, type TrunkView } from "./store.ts";
 export {
   checkFraud,
   DEFAULT_FRAUD,
   FRAUD_SETTING,
+  type FraudCounterStore,
   FraudGuard,
   type FraudSettings,
   isNight,
+  sqliteFraudCounters,
 } from "./fraud.ts";
 export { checkStir, DEFAULT_STIR, Stir, STIR_SETTING, type StirSettings, stirView } from "./stir.ts";
 
@@ -47,6 +64,13 @@ export interface TrunksFeatureDeps extends Omit<TrunkServiceDeps, "store" | "set
   settings: SettingsStore;
   /** Whether an internal number routes somewhere (a DID's destination must). */
   numberExists?(number: string): boolean;
+  /** What the front desk hears on an emergency call (speech, prompts). */
+  frontDesk?: Omit<FrontDeskDeps, "calls" | "log" | "locationAnnouncement">;
+  /**
+   * Where uploaded location announcements are kept (`<dir>/<kind>-<id>.wav`, 16 kHz mono; played
+   * to the front desk when there is no text to speech); absent: no uploads.
+   */
+  announcementsDir?: string;
 }
 
 /** The feature and its service (the appliance wires the service into ingress and the router). */
@@ -56,10 +80,44 @@ export function trunksFeature(
   const store = new TrunkStore(deps.db, { clock: deps.clock, secrets: deps.secrets });
   const stir = new Stir({ settings: deps.settings, secrets: deps.secrets, clock: deps.clock, log: deps.log });
   void stir.reload();
-  const service = new TrunkService({ ...deps, store, settings: deps.settings, stir });
+  let calls: Calls | undefined;
+  const frontDesk: FrontDeskDeps = { ...deps.frontDesk, calls: () => calls, log: deps.log };
+  if (deps.announcementsDir !== undefined) {
+    const dir = deps.announcementsDir;
+    // The recording of the location the call uses: the device's for a moved phone, else the extension's.
+    frontDesk.locationAnnouncement = async (caller) => {
+      const moved = store.moved(caller);
+      const mac = deps.device?.(caller)?.mac;
+      const order = [`extension-${caller}`, ...(mac !== undefined ? [`device-${mac}`] : [])];
+      if (moved) order.reverse();
+      for (const name of order) {
+        try {
+          const wav = readWav(await Deno.readFile(`${dir}/${name}.wav`));
+          return { samples: wav.samples, sampleRate: wav.sampleRate };
+        } catch { /* none uploaded */ }
+      }
+      return undefined;
+    };
+  }
+  const service: TrunkService = new TrunkService({
+    ...deps,
+    // Kari's Law: the front desk is rung at once; the emergency call does not wait for it.
+    onEmergency: (call) => {
+      deps.onEmergency?.(call);
+      const desk = service.e911().frontDesk;
+      if (desk !== undefined) void ringFrontDesk(frontDesk, desk, call);
+    },
+    store,
+    settings: deps.settings,
+    stir,
+    fraudCounters: deps.fraudCounters ?? sqliteFraudCounters(deps.db),
+  });
   const feature: FeatureModule = {
     name: "trunks",
-    migrations: [m070, m071, m072, m073, m074],
+    useCalls(c) {
+      calls = c;
+    },
+    migrations: [m070, m071, m072, m073, m074, m078],
     numbers: () => service.claims(),
     routing: { routeFor: (m) => service.routeFor(m) },
     web: {
@@ -140,6 +198,8 @@ export function trunksFeature(
           `,
       }],
       routes: (api, kit) => routes(api, kit, service, deps, stir),
+      // Announcement uploads (up to MAX_ANNOUNCEMENT_BYTES) are bounded by the route itself.
+      uploads: ["/api/e911/locations/"],
     },
   };
   return { feature, service, stir };
@@ -308,6 +368,55 @@ function routes(
     if (here !== undefined) store.confirm(id, here);
     kit.audit(c, "e911.location", `${kind} ${id}`);
     return c.json({ kind, id, location });
+  });
+  // The front desk's recording of a location (played when there is no text to speech).
+  const announcementPath = (kind: string, id: string) => `${deps.announcementsDir}/${kind}-${id}.wav`;
+  const announcementTarget = (c: Parameters<FeatureWebKit["readBody"]>[0]) => {
+    const kind = c.req.param("kind") ?? "";
+    if (kind !== "extension" && kind !== "device") kit.fail(404, "locations are per extension or per device");
+    const id = kind === "device" ? (c.req.param("id") ?? "").toLowerCase() : c.req.param("id") ?? "";
+    if (!/^[0-9A-Za-z*#+._-]{1,32}$/.test(id)) {
+      kit.fail(400, `bad ${kind} ${JSON.stringify(id.slice(0, 40))}`);
+    }
+    if (store.location(kind, id) === undefined) kit.fail(404, `no location for ${kind} ${id}`);
+    if (deps.announcementsDir === undefined) {
+      kit.fail(503, "announcement uploads are not available in this build");
+    }
+    return { kind, id };
+  };
+  api.put("/e911/locations/:kind/:id/announcement", kit.requireAdmin, async (c) => {
+    const { kind, id } = announcementTarget(c);
+    const type = c.req.header("content-type") ?? "";
+    if (!/^(audio\/(wav|x-wav|wave|vnd\.wave)|application\/octet-stream)\s*(;|$)/.test(type)) {
+      kit.fail(
+        415,
+        `an announcement is a WAV file (audio/wav), got ${JSON.stringify(type.slice(0, 60) || "nothing")}`,
+      );
+    }
+    const bytes = await kit.readBody(c, MAX_ANNOUNCEMENT_BYTES);
+    let a;
+    try {
+      a = announcementFromWav(bytes);
+    } catch (e) {
+      kit.fail(400, `not a usable WAV file: ${(e as Error).message}`);
+    }
+    await Deno.mkdir(deps.announcementsDir!, { recursive: true });
+    const path = announcementPath(kind, id);
+    await Deno.writeFile(`${path}.part`, writeWav({ sampleRate: 16000, channels: 1 }, a.samples));
+    await Deno.rename(`${path}.part`, path);
+    kit.audit(c, "e911.announcement", `${kind} ${id}`);
+    deps.log.info("e911 location announcement uploaded", { kind, id, durationMs: a.durationMs });
+    return c.json({ kind, id, durationMs: a.durationMs });
+  });
+  api.delete("/e911/locations/:kind/:id/announcement", kit.requireAdmin, async (c) => {
+    const { kind, id } = announcementTarget(c);
+    try {
+      await Deno.remove(announcementPath(kind, id));
+    } catch {
+      kit.fail(404, "no uploaded announcement");
+    }
+    kit.audit(c, "e911.announcement.delete", `${kind} ${id}`);
+    return c.body(null, 204);
   });
   api.delete("/e911/locations/:kind/:id", kit.requireAdmin, (c) => {
     const kind = c.req.param("kind");

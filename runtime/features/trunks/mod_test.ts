@@ -231,6 +231,7 @@ Deno.test("inbound: accepted only from a trunk's address, its DID routed, no DID
       trunk: "carrier",
       caller: "15557654321",
       dialled: "5551000",
+      dtmf: "rfc4733",
     });
     const none = from("127.0.0.1", 5070, "5559999");
     ok(none?.kind === "refuse" && none.status === 404);
@@ -329,5 +330,29 @@ Deno.test("a phone registering from another network is flagged moved and uses it
     eq(service.locationOf("202").moved, false);
   } finally {
     storage.dispose();
+  }
+});
+
+Deno.test("a forwarded or application call goes out for the extension it is placed for (onBehalfOf)", async () => {
+  const t = setup();
+  try {
+    t.service.store.setClasses("202", ["internal"]);
+    const req = { trunk: "carrier", number: "15552345678", route: "us", callId: "x", dialled: "95552345678" };
+    const own = await t.service.prepare({ ...req, caller: "202" });
+    ok(!own.ok && own.status === 403 && /extension 202 may not make national/.test(own.reason));
+    ok((await t.service.prepare({ ...req, caller: "202", onBehalfOf: "201", callId: "y" })).ok, "201 may");
+    const outside = await t.service.prepare({
+      ...req,
+      caller: "15557654321",
+      onBehalfOf: "201",
+      callId: "z",
+    });
+    ok(outside.ok, "a trunk caller forwarded out by 201 goes out for 201");
+    const none = await t.service.prepare({ ...req, caller: "15557654321", callId: "w" });
+    ok(!none.ok && none.status === 403 && /only extensions/.test(none.reason));
+    const notExt = await t.service.prepare({ ...req, caller: "202", onBehalfOf: "999", callId: "v" });
+    ok(!notExt.ok && notExt.status === 403, "an onBehalfOf that is no extension falls back to the caller");
+  } finally {
+    t.dispose();
   }
 });

@@ -71,6 +71,16 @@ export const trunksOpenapi: Readonly<Record<string, unknown>> = {
     },
     delete: { summary: "Remove it", responses: { 204: { description: "deleted" } } },
   },
+  "/api/e911/locations/{kind}/{id}/announcement": {
+    parameters: [id("kind"), id("id")],
+    put: {
+      summary:
+        "Upload the location's recording for the front desk, played when there is no text to speech (body: a " +
+        "WAV of any rate, mono or stereo, at most 60 s, audio/wav; 415 another type, 400 a broken WAV)",
+      responses: ok("{kind, id, durationMs}"),
+    },
+    delete: { summary: "Remove the recording", responses: { 204: { description: "deleted" } } },
+  },
   "/api/fraud-guard": {
     get: { summary: "Fraud guard settings", responses: ok("FraudSettings") },
     put: {

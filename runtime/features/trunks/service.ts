@@ -19,7 +19,7 @@ import {
   type TrunkIngress,
 } from "../../call/route/mod.ts";
 import type { InboundDecision, OutboundDecision, OutboundLeg, OutboundRequest } from "../../call/mod.ts";
-import { type OutboundRoute, parseHostPort, planPattern, type Trunk } from "./config.ts";
+import { type OutboundRoute, planPattern, type Trunk, trunkHop, trunkHostPart } from "./config.ts";
 import type { TrunkStore } from "./store.ts";
 import {
   DEFAULT_E911,
@@ -30,7 +30,13 @@ import {
   pidfLo,
 } from "./e911.ts";
 import type { Stir } from "./stir.ts";
-import { DEFAULT_FRAUD, FRAUD_SETTING, FraudGuard, type FraudSettings } from "./fraud.ts";
+import {
+  DEFAULT_FRAUD,
+  FRAUD_SETTING,
+  type FraudCounterStore,
+  FraudGuard,
+  type FraudSettings,
+} from "./fraud.ts";
 
 /** A trunk's live state (dashboard, API). */
 export interface TrunkState {
@@ -76,6 +82,8 @@ export interface TrunkServiceDeps {
   onFraud?(alert: { caller: string; reason: string; email: string[] }): void;
   /** STIR/SHAKEN signing of outbound calls (when configured). */
   stir?: Stir;
+  /** Where the fraud guard's counters live (default memory only). */
+  fraudCounters?: FraudCounterStore;
   /** Told at once on an emergency call (front desk ringing, page, email, audit: the appliance wires them). */
   onEmergency?(
     call: { caller: string; number: string; location: string; callback: string; test: boolean },
@@ -86,7 +94,7 @@ export interface TrunkServiceDeps {
 export class TrunkService {
   #d: TrunkServiceDeps;
   #states = new Map<string, TrunkState>();
-  #resolved = new Map<string, string>();
+  #resolved = new Map<string, { address: string; port?: number | undefined }>();
   #listeners = new Set<() => void>();
   #alerts: TrunkAlert[] = [];
   #notified = new Set<string>();
@@ -95,7 +103,7 @@ export class TrunkService {
 
   constructor(deps: TrunkServiceDeps) {
     this.#d = deps;
-    this.#fraud = new FraudGuard(deps.clock);
+    this.#fraud = new FraudGuard(deps.clock, deps.fraudCounters);
   }
 
   /** The fraud guard settings in force. */
@@ -149,11 +157,17 @@ export class TrunkService {
   /** A host name's address, once resolved (IP literals are their own). */
   address(host: string): string | undefined {
     const h = host.replace(/^\[|\]$/g, "");
-    return parseIp(h) !== undefined ? h : this.#resolved.get(host.toLowerCase());
+    return parseIp(h) !== undefined ? h : this.#resolved.get(host.toLowerCase())?.address;
   }
 
-  setResolved(host: string, address: string): void {
-    this.#resolved.set(host.toLowerCase(), address);
+  /** The port DNS SRV gave for a host name, if it did (RFC 3263). */
+  resolvedPort(host: string): number | undefined {
+    return this.#resolved.get(host.toLowerCase())?.port;
+  }
+
+  /** Record what a host name resolved to (`port`: from SRV). */
+  setResolved(host: string, address: string, port?: number): void {
+    this.#resolved.set(host.toLowerCase(), { address, port });
   }
 
   /** A phone of `extension` registered from `address` (moved-phone detection, Ray Baum's Act). */
@@ -266,7 +280,7 @@ export class TrunkService {
       if (t.addresses.length > 0) return [{ id: t.id, addresses: t.addresses }];
       const a = this.address(t.host);
       // A registration trunk's calls come from its registrar (its address and port).
-      return a === undefined ? [] : [{ id: t.id, addresses: [a], port: t.port }];
+      return a === undefined ? [] : [{ id: t.id, addresses: [a], port: this.resolvedPort(t.host) ?? t.port }];
     });
   }
 
@@ -301,6 +315,7 @@ export class TrunkService {
       trunk: trunk.id,
       caller: request.fromUser ?? "anonymous",
       dialled: did.number,
+      dtmf: trunk.dtmf,
       ...(request.callerParams === undefined ? {} : { callerParams: request.callerParams }),
     };
   }
@@ -342,20 +357,25 @@ export class TrunkService {
     const route = req.route === "emergency" ? undefined : d.store.routes().find((r) => r.id === req.route);
     const cls = route?.class ?? (req.route === "emergency" ? "emergency" : "national");
     const emergency = cls === "emergency";
+    // The extension the call is placed for: the caller, or the one whose forwarding sent it out.
+    const account = req.onBehalfOf !== undefined && d.isExtension(req.onBehalfOf)
+      ? req.onBehalfOf
+      : req.caller;
     if (cls !== "emergency") {
-      if (!d.isExtension(req.caller)) {
+      if (!d.isExtension(account)) {
         return { ok: false, status: 403, reason: "Forbidden (only extensions call out)" };
       }
-      if (!d.store.classes(req.caller).includes(cls)) {
+      if (!d.store.classes(account).includes(cls)) {
         d.log.info("outside call refused: no permission", {
           caller: req.caller,
+          ...(account !== req.caller ? { for: account } : {}),
           class: cls,
           dialled: req.dialled,
         });
         return {
           ok: false,
           status: 403,
-          reason: `Forbidden (extension ${req.caller} may not make ${cls} calls)`,
+          reason: `Forbidden (extension ${account} may not make ${cls} calls)`,
         };
       }
       if (trunk.maxChannels > 0 && d.activeCalls(trunk.id) >= trunk.maxChannels) {
@@ -369,16 +389,16 @@ export class TrunkService {
       // Once per call (the first trunk tried): failover to the next trunk is the same call.
       if (!this.#guarded.has(req.callId)) {
         const f = this.fraud();
-        const verdict = this.#fraud.check(req.caller, cls, d.outsideCallers?.() ?? [], f);
+        const verdict = this.#fraud.check(account, cls, d.outsideCallers?.() ?? [], f);
         if (!verdict.ok) {
           d.log.warn("SECURITY fraud guard refused an outside call", {
-            caller: req.caller,
+            caller: account,
             reason: verdict.reason,
           });
           if (verdict.alert) {
-            this.alert({ kind: "fraud", caller: req.caller, message: verdict.reason });
+            this.alert({ kind: "fraud", caller: account, message: verdict.reason });
             try {
-              d.onFraud?.({ caller: req.caller, reason: verdict.reason, email: f.email });
+              d.onFraud?.({ caller: account, reason: verdict.reason, email: f.email });
             } catch (e) {
               d.log.error("fraud alert failed", { error: e as Error });
             }
@@ -393,10 +413,7 @@ export class TrunkService {
         if (this.#guarded.size > 1000) this.#guarded.clear();
       }
     }
-    const hop = trunk.outboundProxy !== undefined ? parseHostPort(trunk.outboundProxy, "outboundProxy") : {
-      host: trunk.host,
-      port: trunk.port,
-    };
+    const hop = trunkHop(trunk);
     const address = this.address(hop.host);
     if (address === undefined) {
       return {
@@ -411,7 +428,7 @@ export class TrunkService {
       ? this.#emergencyCallerId(trunk, req.caller, e)
       : route?.callerId ?? trunk.callerId ?? req.caller;
     const domain = trunk.fromDomain ?? trunk.host;
-    const hostPart = trunk.port === 5060 ? trunk.host : `${trunk.host}:${trunk.port}`;
+    const hostPart = trunkHostPart(trunk);
     const name = d.displayName?.(req.caller);
     const display = name !== undefined && name !== "" ? `"${name.replace(/["\\\r\n]/g, "")}" ` : "";
     const identity = `sip:${callback}@${domain}`;
@@ -434,12 +451,17 @@ export class TrunkService {
         : {}),
       trunk: trunk.id,
       uri: `sip:${req.number}@${hostPart}`,
-      target: { transport: trunk.transport, address, port: hop.port },
+      target: {
+        transport: trunk.transport,
+        address,
+        port: (hop.srv ? this.resolvedPort(hop.host) : undefined) ?? hop.port,
+      },
       from: anonymous
         ? `"Anonymous" <sip:anonymous@anonymous.invalid>`
         : `${display}<sip:${trunk.fromUser ?? callback}@${domain}>`,
       to: `<sip:${req.number}@${hostPart}>`,
       headers,
+      dtmf: trunk.dtmf,
       ...(trunk.codecs.length > 0
         ? { codecs: trunk.dtmf === "rfc4733" ? [...trunk.codecs, "TELEPHONE-EVENT"] : trunk.codecs }
         : trunk.dtmf !== "rfc4733"

@@ -58,6 +58,12 @@ export interface LegConfig {
    */
   detectInband?: boolean;
   /**
+   * Whether RFC 4733 digits from the bridged peer are written into this leg's audio as tones when
+   * this leg has no telephone-event (default true). false: the signalling carries them (a SIP INFO
+   * trunk). `sendDtmf` toward the leg still plays tones.
+   */
+  injectDtmf?: boolean;
+  /**
    * Open a relatch window even though the remote address did not change (e.g. on every re-INVITE).
    * A new remote address always opens one. See runtime/media/relay/_latch.ts.
    */

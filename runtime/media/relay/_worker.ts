@@ -217,6 +217,8 @@ interface Leg {
   lastDtmfTs: number | null;
   ptime: number;
   detectInband: boolean | undefined;
+  /** Whether the bridged peer's RFC 4733 digits become tones in this leg's audio (default true). */
+  injectDtmf: boolean;
   /** In-band detector for G.711 packets passed through (8 kHz). */
   detector8k: DtmfDetector | null;
   /** This leg's codec instance while a transcoding bridge uses it (decodes what it receives, encodes what it gets). */
@@ -461,6 +463,7 @@ async function allocate(): Promise<AllocatedLeg> {
       lastDtmfTs: null,
       ptime: 20,
       detectInband: undefined,
+      injectDtmf: true,
       detector8k: null,
       codec: null,
       dirIn: null,
@@ -546,6 +549,7 @@ function configure(leg: Leg, config: LegConfig): void {
   if (config.payloadMap !== undefined) leg.payloadMap = toPayloadMap(config.payloadMap);
   if (config.latching !== undefined) leg.latching = config.latching;
   if (config.detectInband !== undefined) leg.detectInband = config.detectInband;
+  if (config.injectDtmf !== undefined) leg.injectDtmf = config.injectDtmf;
   leg.detector8k = wantsInband(leg) ? (leg.detector8k ?? new DtmfDetector()) : null;
   if (leg.peer !== null) {
     leg.routes = buildRoutes(leg, leg.peer, leg.transcode, leg.dirIn);
@@ -1342,7 +1346,7 @@ function onTelephoneEvent(leg: Leg, msg: Uint8Array, h: RtpHeaderInfo, enc: stri
   const peer = leg.peer;
   if (peer === null) return;
   if (teOf(peer) === null) {
-    if (canInject(peer)) {
+    if (canInject(peer) && peer.injectDtmf) {
       queueDtmf(peer, { digit, durationMs: Math.max(80, Math.min(durationMs, 1000)), mode: "inband" });
     }
     return;

@@ -5,3 +5,4 @@
  */
 export * from "./registration.ts";
 export * from "./options_ping.ts";
+export * from "./locate.ts";

@@ -22,6 +22,7 @@ import * as m072 from "./072_e911_locations.ts";
 import * as m073 from "./073_e911_seen.ts";
 import * as m074 from "./074_cdr_trunk.ts";
 import * as m075 from "./075_paging_max_page.ts";
+import * as m078 from "./078_fraud_calls.ts";
 import * as m065 from "./065_conference.ts";
 import * as m066 from "./066_recordings.ts";
 import * as m067 from "./067_queues.ts";
@@ -56,6 +57,7 @@ export const MIGRATIONS: readonly Migration[] = [
   m073,
   m074,
   m075,
+  m078,
   m065,
   m066,
   m067,

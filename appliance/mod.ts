@@ -811,6 +811,7 @@ export async function startAppliance(
       // The plug-and-play multicast listener binds the SIP port too.
       reuseAddr: config.pnp,
       nativeUdp: config.sipUdpNative, // falls back to node:dgram (logged) with PnP or without FFI
+      udpReceiveBuffer: config.sipUdpRcvbufKb * 1024,
       logger: sipLog.child("transport"),
       maxConnections: sipTcpMax,
       maxConnectionsPerSource: config.sipTcpMaxPerSource,
@@ -1024,6 +1025,7 @@ export async function startAppliance(
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
       sipUdp: transports.udpKind,
+      sipUdpRcvbuf: transports.udpReceiveBuffer,
       sipTls: transports.tlsPort === null ? "off" : `${config.bind}:${transports.tlsPort}`,
       http: `http://${host}:${httpPort}/`,
       https: httpsPort === null ? "off" : `https://${host}:${httpsPort}/ (CA: /prov/ca.crt)`,

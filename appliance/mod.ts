@@ -737,6 +737,8 @@ export async function startAppliance(
       lagging: () => load.overloaded(),
       settingUp: () => callsSettingUp,
       maxSettingUp: config.maxCallsSettingUp,
+      // The last tenth of the RTP ports (at least 16) is kept for the per-source shares.
+      mediaLow: () => media.freePorts() < Math.max(16, (config.rtpPortMax - config.rtpPortMin + 1) / 10),
       perSourceShare: config.overloadSourceShare,
     });
     const isEmergency = (req: SipRequest): boolean => {

@@ -216,8 +216,9 @@ function serial(): string {
 
 /**
  * An RSA 2048 key with `openssl genrsa`, which prints no progress. `req -newkey` prints its dots
- * one write at a time, and `Deno.Command.output()` kept a ~64 KiB buffer per read of the pipe:
- * 25-50 MB of RSS per key, kept by the process for good (measured, tests/bench/idle_rss.ts).
+ * one write at a time, and `Deno.Command.output()` collecting them (~64 KiB per pipe read, by the
+ * numbers) cost 25 MB of RSS for one key, 50-120 MB over a first start, kept by the process for good
+ * (measured with tests/bench/idle_rss.ts).
  */
 async function genrsa(openssl: string, out: string): Promise<void> {
   await run(openssl, ["genrsa", "-out", out, "2048"]);

@@ -9,7 +9,7 @@ import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createMailStore, createSecretBox } from "../runtime/storage/mod.ts";
 import { MailService } from "../runtime/mail/mod.ts";
-import { createResponse, type SipRequest } from "../runtime/sip/message/mod.ts";
+import { createResponse, getHeader, type SipRequest } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
@@ -761,7 +761,11 @@ export async function startAppliance(
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
       overloaded: (req, source) => {
-        if (req === undefined || source === undefined || !admission.shed(source.address)) return false;
+        if (req === undefined || source === undefined) return false;
+        // An INVITE without credentials only gets a challenge: checked, not counted in the share.
+        const challenge = getHeader(req, "Authorization") === undefined &&
+          getHeader(req, "Proxy-Authorization") === undefined;
+        if (!admission.shed(source.address, challenge)) return false;
         if (isEmergency(req)) return false;
         if (clock.now() - lastShedLog > 10_000) {
           lastShedLog = clock.now();

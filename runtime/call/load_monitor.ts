@@ -64,7 +64,11 @@ export interface AdmissionOptions {
 /** Decides, per new INVITE, whether the box takes it or sheds it (503 + Retry-After). */
 export interface Admission {
   /** True when a new call from `sourceAddress` must be shed now. */
-  shed(sourceAddress: string): boolean;
+  /**
+   * `challenge`: the INVITE has no credentials and will only get a 401/407; it is shed like the
+   * others but not counted, so a phone's challenged first INVITE does not use half its share.
+   */
+  shed(sourceAddress: string, challenge?: boolean): boolean;
   /** Why the box is shedding right now, or null when it is not. */
   state(): "lagging" | "set-up backlog" | "media ports low" | null;
 }
@@ -124,9 +128,16 @@ export function createAdmission(options: AdmissionOptions): Admission {
     windowStart = t;
   };
   return {
-    shed(source) {
+    shed(source, challenge = false) {
       roll(now());
       const n = (counts.get(source) ?? 0) + 1;
+      if (challenge) {
+        // Checked against the share and the budget, counted nowhere (no call is started).
+        const why = state();
+        if (why === null && budget === Infinity) return false;
+        const hard = why === "set-up backlog" || why === "media ports low";
+        return !(n <= share || (!hard && admitted < budget));
+      }
       if (counts.size < 10_000 || counts.has(source)) counts.set(source, n);
       const why = state();
       if (why === "lagging" && budget === Infinity) {

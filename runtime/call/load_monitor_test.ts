@@ -99,3 +99,24 @@ Deno.test("admission: media ports nearly all taken shed the flood; another addre
   low = false;
   eq(a.shed("10.0.0.1"), false);
 });
+
+Deno.test("admission: an INVITE that will only be challenged is checked but not counted in the share", () => {
+  let low = true;
+  const a = createAdmission({
+    lagging: () => false,
+    settingUp: () => 0,
+    mediaLow: () => low,
+    perSourceShare: 2,
+  });
+  // A phone's calls: a challenged INVITE, then the one with credentials, twice: both calls go through.
+  eq([a.shed("10.0.0.2", true), a.shed("10.0.0.2"), a.shed("10.0.0.2", true), a.shed("10.0.0.2")], [
+    false,
+    false,
+    false,
+    false,
+  ]);
+  // Past the share, the challenged INVITE is shed too (the cheapest answer under overload).
+  eq(a.shed("10.0.0.2", true), true);
+  low = false;
+  eq(a.shed("10.0.0.2", true), false);
+});

@@ -214,15 +214,25 @@ function serial(): string {
   return `0x${[...b].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/**
+ * An RSA 2048 key with `openssl genrsa`, which prints no progress. `req -newkey` prints its dots
+ * one write at a time, and `Deno.Command.output()` collecting them (~64 KiB per pipe read, by the
+ * numbers) cost 25 MB of RSS for one key, 50-120 MB over a first start, kept by the process for good
+ * (measured with tests/bench/idle_rss.ts).
+ */
+async function genrsa(openssl: string, out: string): Promise<void> {
+  await run(openssl, ["genrsa", "-out", out, "2048"]);
+}
+
 /** Make the box's own CA with openssl. RSA 2048: older desk phones do not speak ECDSA. */
 async function opensslCa(openssl: string, caDir: string, cfg: string, label: string): Promise<void> {
+  await genrsa(openssl, `${caDir}/rootCA-key.pem`);
   await run(openssl, [
     "req",
     "-x509",
     "-new",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
+    "-key",
+    `${caDir}/rootCA-key.pem`,
     "-sha256",
     "-config",
     cfg,
@@ -234,8 +244,6 @@ async function opensslCa(openssl: string, caDir: string, cfg: string, label: str
     String(CA_DAYS),
     "-set_serial",
     serial(),
-    "-keyout",
-    `${caDir}/rootCA-key.pem`,
     "-out",
     `${caDir}/rootCA.pem`,
   ]); // deno-fmt-ignore
@@ -249,19 +257,17 @@ async function opensslServer(
 ): Promise<void> {
   const cfg = `${tmp}/openssl.cnf`;
   await Deno.writeTextFile(cfg, opensslConfig(hostnames));
+  await genrsa(openssl, `${tmp}/server.key`);
   await run(openssl, [
     "req",
     "-new",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
+    "-key",
+    `${tmp}/server.key`,
     "-sha256",
     "-config",
     cfg,
     "-subj",
     `/O=PBX appliance/CN=${hostnames[0] ?? "localhost"}`,
-    "-keyout",
-    `${tmp}/server.key`,
     "-out",
     `${tmp}/server.csr`,
   ]); // deno-fmt-ignore

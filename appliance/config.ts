@@ -94,8 +94,10 @@ export interface BootConfig {
   httpIdleSec: number;
   /** Concurrent TFTP transfers from one IP address. */
   tftpMaxPerSource: number;
-  /** SIP UDP on the batched native socket (drivers/udp) instead of node:dgram; off by default. */
+  /** SIP UDP on the batched native socket (drivers/udp) instead of node:dgram; on by default. */
   sipUdpNative: boolean;
+  /** Kernel receive buffer asked for the SIP UDP socket, KiB (bursts wait there for the signalling thread). */
+  sipUdpRcvbufKb: number;
   /**
    * Seconds an answered call's leg may receive neither RTP nor RTCP before the call is ended (the
    * far end died); held calls are left alone. 0 = off.
@@ -292,7 +294,13 @@ export const SETTINGS: readonly Setting[] = [
     key: "sipUdpNative",
     env: "PBX_SIP_UDP_NATIVE",
     flag: "--sip-udp-native",
-    help: "1 = SIP UDP on the batched native socket (recvmmsg/sendmmsg), 0 = node:dgram (default)",
+    help: "1 = SIP UDP on the batched native socket (recvmmsg/sendmmsg, default), 0 = node:dgram",
+  },
+  {
+    key: "sipUdpRcvbufKb",
+    env: "PBX_SIP_UDP_RCVBUF_KB",
+    flag: "--sip-udp-rcvbuf-kb",
+    help: "SIP UDP socket receive buffer, KiB (default 2048; 64-65536)",
   },
   {
     key: "rtpTimeoutSec",
@@ -398,7 +406,8 @@ export const DEFAULTS: Omit<BootConfig, "publicAddress"> & { publicAddress: stri
   httpHeaderSec: 15,
   httpIdleSec: 60,
   tftpMaxPerSource: 8,
-  sipUdpNative: false,
+  sipUdpNative: true,
+  sipUdpRcvbufKb: 2048,
   rtpTimeoutSec: 60,
   sessionExpiresSec: 1800,
   sessionMinSeSec: 90,
@@ -457,6 +466,16 @@ function apply(config: BootConfig, key: keyof BootConfig, source: string, raw: u
         );
       }
       config.maxFirmwareBytes = n;
+      break;
+    }
+    case "sipUdpRcvbufKb": {
+      const n = Number(value);
+      if (!/^\d+$/.test(value.trim()) || n < 64 || n > 65536) {
+        throw new RangeError(
+          `${source} must be a whole number of KiB 64-65536, got ${JSON.stringify(value)}`,
+        );
+      }
+      config.sipUdpRcvbufKb = n;
       break;
     }
     case "sipTcpMaxConnections":

@@ -144,3 +144,18 @@ Deno.test("factory-reset button: none by default; a GPIO or file spec and a hold
   throws(() => loadConfig({ readFile: noFile, env: { PBX_FACTORY_RESET_HOLD_SEC: "1" } }), /2-60/);
   throws(() => loadConfig({ readFile: noFile, env: { PBX_FACTORY_RESET_HOLD_SEC: "ten" } }), /2-60/);
 });
+
+Deno.test("SIP UDP: the native batched socket and a 2 MiB receive buffer by default; both configurable", () => {
+  const d = loadConfig({ readFile: noFile, env: {} });
+  assertEquals(d.sipUdpNative, true);
+  assertEquals(d.sipUdpRcvbufKb, 2048);
+  const c = loadConfig({
+    readFile: noFile,
+    env: { PBX_SIP_UDP_NATIVE: "0", PBX_SIP_UDP_RCVBUF_KB: "8192", PBX_SIP_TCP_MAX_PER_SOURCE: "100000" },
+  });
+  assertEquals([c.sipUdpNative, c.sipUdpRcvbufKb, c.sipTcpMaxPerSource], [false, 8192, 100000]);
+  throws(
+    () => loadConfig({ readFile: noFile, env: { PBX_SIP_UDP_RCVBUF_KB: "1" } }),
+    (e: Error) => e instanceof RangeError && e.message.includes("PBX_SIP_UDP_RCVBUF_KB"),
+  );
+});

@@ -9,7 +9,7 @@ import { type Clock, realClock } from "../runtime/clock/mod.ts";
 import { applyStagedRestore, inspectDatabase, openStorage, type Storage } from "../runtime/storage/mod.ts";
 import { createMailStore, createSecretBox } from "../runtime/storage/mod.ts";
 import { MailService } from "../runtime/mail/mod.ts";
-import { createResponse, type SipRequest } from "../runtime/sip/message/mod.ts";
+import { createResponse, getHeader, type SipRequest } from "../runtime/sip/message/mod.ts";
 import { startTransports, TransactionLayer, type TransportLayer } from "../runtime/sip/mod.ts";
 import { DigestAuthenticator } from "../runtime/sip/auth/mod.ts";
 import { createAuthorizer, type RegistrarOptions, startExpiryTimer } from "../runtime/registrar/mod.ts";
@@ -826,6 +826,8 @@ export async function startAppliance(
       lagging: () => load.overloaded(),
       settingUp: () => callsSettingUp,
       maxSettingUp: config.maxCallsSettingUp,
+      // The last tenth of the RTP ports (at least 16) is kept for the per-source shares.
+      mediaLow: () => media.freePorts() < Math.max(16, (config.rtpPortMax - config.rtpPortMin + 1) / 10),
       perSourceShare: config.overloadSourceShare,
     });
     const isEmergency = (req: SipRequest): boolean => {
@@ -848,7 +850,11 @@ export async function startAppliance(
       bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
       findInviteForCancel: (c) => transactions.findInviteForCancel(c),
       overloaded: (req, source) => {
-        if (req === undefined || source === undefined || !admission.shed(source.address)) return false;
+        if (req === undefined || source === undefined) return false;
+        // An INVITE without credentials only gets a challenge: checked, not counted in the share.
+        const challenge = getHeader(req, "Authorization") === undefined &&
+          getHeader(req, "Proxy-Authorization") === undefined;
+        if (!admission.shed(source.address, challenge)) return false;
         if (isEmergency(req)) return false;
         if (clock.now() - lastShedLog > 10_000) {
           lastShedLog = clock.now();
@@ -900,6 +906,7 @@ export async function startAppliance(
       // The plug-and-play multicast listener binds the SIP port too.
       reuseAddr: config.pnp,
       nativeUdp: config.sipUdpNative, // falls back to node:dgram (logged) with PnP or without FFI
+      udpReceiveBuffer: config.sipUdpRcvbufKb * 1024,
       logger: sipLog.child("transport"),
       maxConnections: sipTcpMax,
       maxConnectionsPerSource: config.sipTcpMaxPerSource,
@@ -1118,6 +1125,7 @@ export async function startAppliance(
     log.info("appliance started", {
       sip: `${config.bind}:${transports.port}`,
       sipUdp: transports.udpKind,
+      sipUdpRcvbuf: transports.udpReceiveBuffer,
       sipTls: transports.tlsPort === null ? "off" : `${config.bind}:${transports.tlsPort}`,
       http: `http://${host}:${httpPort}/`,
       https: httpsPort === null ? "off" : `https://${host}:${httpsPort}/ (CA: /prov/ca.crt)`,

@@ -23,6 +23,7 @@ import { NativeLibrary } from "../loader.ts";
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
@@ -76,6 +77,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
 const IPPROTO_IP = 0;
 const IP_TOS = 1;
 const EPOLL_CLOEXEC = 0o2000000;
@@ -212,6 +214,20 @@ export class NativeUdpSocket {
    */
   send(data: Uint8Array, port: number, address: string): boolean {
     return this.#poller.send(this, data, port, address);
+  }
+
+  /**
+   * Ask for a kernel receive buffer of `bytes` (SO_RCVBUFFORCE when the process may, which passes
+   * net.core.rmem_max; else SO_RCVBUF, capped there) and return the size the kernel reports
+   * (SO_RCVBUF reads back twice what was granted: the kernel counts its bookkeeping too).
+   */
+  setReceiveBuffer(bytes: number): number {
+    return this.#poller.setReceiveBuffer(this, bytes);
+  }
+
+  /** The kernel receive buffer size (SO_RCVBUF as read back). */
+  receiveBuffer(): number {
+    return this.#poller.receiveBuffer(this);
   }
 
   /** Flush this socket's queued packets, then close it. Resolves once the poll loop let go of it. */
@@ -495,6 +511,39 @@ export class UdpPoller {
       lib.close(fd);
       throw err;
     }
+  }
+
+  /** @internal see NativeUdpSocket.setReceiveBuffer. */
+  setReceiveBuffer(sock: NativeUdpSocket, bytes: number): number {
+    if (!Number.isInteger(bytes) || bytes < 1024 || bytes > 0x3fffffff) {
+      throw new RangeError(`bad receive buffer size: ${bytes}`);
+    }
+    if (sock.fd < 0) throw new Error("socket closed");
+    this.#i32[0] = bytes;
+    const value = new Uint8Array(this.#i32.buffer);
+    if (this.#lib.setsockopt(sock.fd, SOL_SOCKET, SO_RCVBUFFORCE, value, 4) !== 0) {
+      this.#setInt(sock.fd, SOL_SOCKET, SO_RCVBUF, bytes);
+    }
+    return this.receiveBuffer(sock);
+  }
+
+  /** @internal see NativeUdpSocket.receiveBuffer. */
+  receiveBuffer(sock: NativeUdpSocket): number {
+    if (sock.fd < 0) throw new Error("socket closed");
+    const out = new Int32Array(1);
+    const len = new Uint32Array([4]);
+    if (
+      this.#lib.getsockopt(
+        sock.fd,
+        SOL_SOCKET,
+        SO_RCVBUF,
+        new Uint8Array(out.buffer),
+        new Uint8Array(len.buffer),
+      ) !== 0
+    ) {
+      throw new Error(`getsockopt(SO_RCVBUF) failed: errno ${this.#errnoValue()}`);
+    }
+    return out[0]!;
   }
 
   #setInt(fd: number, level: number, name: number, value: number): void {

@@ -315,3 +315,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "setReceiveBuffer grants at least what rmem_max allows and reads it back; bad sizes are refused",
+  ignore: skip,
+  fn: async () => {
+    const p = UdpPoller.open();
+    try {
+      const s = p.bind(0, "127.0.0.1");
+      const before = s.receiveBuffer();
+      const max = Number(Deno.readTextFileSync("/proc/sys/net/core/rmem_max").trim());
+      const granted = s.setReceiveBuffer(1 << 20);
+      // The kernel reports twice the granted size; past rmem_max only with SO_RCVBUFFORCE (root).
+      assert.ok(granted >= 2 * Math.min(1 << 20, max), `granted ${granted}`);
+      assert.equal(s.receiveBuffer(), granted);
+      assert.ok(granted >= before || before >= 2 * (1 << 20));
+      assert.throws(() => s.setReceiveBuffer(0), RangeError);
+      await s.close();
+      assert.throws(() => s.setReceiveBuffer(1 << 20), /closed/);
+    } finally {
+      await p.close();
+    }
+  },
+});

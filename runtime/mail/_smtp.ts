@@ -1,8 +1,9 @@
 /**
  * The SMTP client: npm `nodemailer` (STARTTLS, implicit TLS, AUTH and MIME are its job, not ours).
- * Only the small part of its API the mail service uses is typed here.
+ * Only the small part of its API the mail service uses is typed here. It is imported on the first
+ * send, not at start: nodemailer pulls in much of Deno's Node compatibility layer (~10-20 MB of RSS
+ * on a box that may never send a mail).
  */
-import nodemailer from "nodemailer";
 import type { SmtpSettings } from "../storage/mod.ts";
 
 /** One message handed to the SMTP client. */
@@ -30,9 +31,19 @@ interface NodemailerTransport {
   close(): void;
 }
 
+let nodemailerModule: Promise<{ createTransport(o: unknown): NodemailerTransport }> | null = null;
+
+/** nodemailer, loaded once on first use. */
+function loadNodemailer(): Promise<{ createTransport(o: unknown): NodemailerTransport }> {
+  nodemailerModule ??= import("nodemailer").then((m) =>
+    (m.default ?? m) as unknown as { createTransport(o: unknown): NodemailerTransport }
+  );
+  return nodemailerModule;
+}
+
 /** The nodemailer transport: one connection per send (messages are rare; no pool to go stale). */
 export const nodemailerTransport: SmtpTransportFactory = (s) => {
-  const transport = (nodemailer as { createTransport(o: unknown): NodemailerTransport }).createTransport({
+  const options = {
     host: s.host,
     port: s.port,
     secure: s.security === "tls",
@@ -45,9 +56,14 @@ export const nodemailerTransport: SmtpTransportFactory = (s) => {
     socketTimeout: 60_000,
     logger: false,
     debug: false,
-  });
+  };
+  let transport: NodemailerTransport | null = null;
+  let closed = false;
   return {
     async send(m) {
+      const mod = await loadNodemailer();
+      if (closed) throw new Error("SMTP transport closed");
+      transport ??= mod.createTransport(options);
       const info = await transport.sendMail({
         from: m.from,
         to: m.to,
@@ -61,7 +77,10 @@ export const nodemailerTransport: SmtpTransportFactory = (s) => {
       });
       return { response: String(info.response ?? ""), messageId: String(info.messageId ?? "") };
     },
-    close: () => transport.close(),
+    close: () => {
+      closed = true;
+      transport?.close();
+    },
   };
 };
 

@@ -187,7 +187,29 @@ export interface SippLoad {
   /** CPU seconds sipp itself used. */
   sippCpu: number;
   output: string;
+  /** The error log, head and tail when long. */
   errors: string;
+  /** Why calls failed, counted over the whole error log (see {@linkcode failureReasons}). */
+  reasons: Record<string, number>;
+}
+
+/**
+ * Failure reasons counted from a sipp -trace_err log: "unexpected 480 No Answer (expecting 180)" for an
+ * answer the scenario did not expect, "timeout", "max retransmissions", "aborted (other)".
+ */
+export function failureReasons(errors: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const add = (k: string) => out[k] = (out[k] ?? 0) + 1;
+  for (const line of errors.split("\n")) {
+    const unexpected = line.match(
+      /while expecting '([^']+)'.*?received '(?:SIP\/2\.0 )?(\d{3}[^\r\n']*|[A-Z]+)/,
+    );
+    if (unexpected !== null) add(`unexpected ${unexpected[2]!.trim()} (expecting ${unexpected[1]})`);
+    else if (/retrans/i.test(line)) add("max retransmissions");
+    else if (/timeout/i.test(line)) add("timeout");
+    else if (/Aborting call/i.test(line)) add("aborted (other)");
+  }
+  return out;
 }
 
 /** Options for {@linkcode sippLoad}. */
@@ -266,6 +288,7 @@ export async function startSippLoad(
         if (no?.trim() === "1" && ms !== undefined && ms.trim() !== "") rtt.push(Number(ms));
       }
     }
+    const errorLog = await read(`${dir}/errors.log`);
     const result: SippLoad = {
       code: status.code,
       successful: col("SuccessfulCall(C)"),
@@ -274,9 +297,8 @@ export async function startSippLoad(
       elapsed,
       sippCpu: lastCpu,
       output: proc.logs().slice(-3000),
-      errors: ((e) => e.length > 4000 ? e.slice(0, 2000) + "\n...\n" + e.slice(-2000) : e)(
-        await read(`${dir}/errors.log`),
-      ),
+      errors: errorLog.length > 4000 ? errorLog.slice(0, 2000) + "\n...\n" + errorLog.slice(-2000) : errorLog,
+      reasons: failureReasons(errorLog),
     };
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     return result;

@@ -30,7 +30,23 @@ export interface RampStep {
   targetCpuPct: number;
   /** CPU used by the load-generating sipp, % of one core (100% = sipp is the limit). */
   sippCpuPct: number;
+  /** UDP datagrams the kernel dropped for a full receive buffer during the step (whole machine). */
+  rcvbufErrors: number;
+  /** Why calls failed, from sipp's error log: "unexpected 480 (expecting 180)", "timeout", ... */
+  reasons: Record<string, number>;
   pass: boolean;
+}
+
+/** UDP RcvbufErrors from /proc/net/snmp (every socket of the machine); NaN when unreadable. */
+export function udpRcvbufErrors(): number {
+  try {
+    const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) => l.startsWith("Udp:"));
+    const head = lines[0]!.split(/\s+/);
+    const vals = lines[1]!.split(/\s+/);
+    return Number(vals[head.indexOf("RcvbufErrors")]);
+  } catch {
+    return NaN;
+  }
 }
 
 /** Ramp settings. */
@@ -59,8 +75,10 @@ export async function ramp(o: RampOptions): Promise<{ steps: RampStep[]; best: R
     if (o.budgetSec !== undefined && (performance.now() - start) / 1000 > o.budgetSec) break;
     const calls = Math.max(50, Math.round(rate * o.stepSeconds));
     const cpu0 = o.pids().reduce((a, p) => a + treeCpuSeconds(p), 0);
+    const drops0 = udpRcvbufErrors();
     const r: SippLoad = await sippLoad({ ...o.sipp(rate, calls), rate, calls });
     const cpu1 = o.pids().reduce((a, p) => a + treeCpuSeconds(p), 0);
+    const drops = udpRcvbufErrors() - drops0;
     const total = r.successful + r.failed;
     const failedPct = total > 0 ? (100 * r.failed) / total : 100;
     const ok = Number.isFinite(r.successful) && r.successful + r.failed >= calls;
@@ -75,6 +93,8 @@ export async function ramp(o: RampOptions): Promise<{ steps: RampStep[]; best: R
       p99ms: percentile(r.rtt, 0.99),
       targetCpuPct: (100 * (cpu1 - cpu0)) / r.elapsed,
       sippCpuPct: (100 * r.sippCpu) / r.elapsed,
+      rcvbufErrors: drops,
+      reasons: r.reasons,
       pass: false,
     };
     // sipp must also have kept up with the asked rate (else the step measured sipp, not the target).
@@ -84,8 +104,9 @@ export async function ramp(o: RampOptions): Promise<{ steps: RampStep[]; best: R
       `  r=${rate} ok=${r.successful} failed=${r.failed} achieved=${step.achieved.toFixed(0)}/s ` +
         `p99=${step.p99ms.toFixed(1)}ms cpu=${step.targetCpuPct.toFixed(0)}% sipp=${
           step.sippCpuPct.toFixed(0)
-        }% ${step.pass ? "pass" : "FAIL"}`,
+        }% udp-drops=${drops} ${step.pass ? "pass" : "FAIL"}`,
     );
+    if (Object.keys(step.reasons).length > 0) o.log?.(`  failures: ${JSON.stringify(step.reasons)}`);
     if (!step.pass && r.errors !== "") o.log?.(`  sipp errors (tail): ${r.errors.slice(-600)}`);
     if (step.pass) misses = 0;
     else if (++misses >= (o.patience ?? 1)) break;

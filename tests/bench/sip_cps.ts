@@ -132,7 +132,10 @@ const best = (k: string) => {
 for (const k of Object.keys(results)) {
   const r = results[k]!;
   if ("steps" in r) {
-    printTable(`sip_cps: ${k} (INVITE with digest, no RTP, BYE)`, r.steps.map((s) => ({ ...s })));
+    printTable(
+      `sip_cps: ${k} (INVITE with digest, no RTP, BYE)`,
+      r.steps.map((s) => ({ ...s, reasons: JSON.stringify(s.reasons) })),
+    );
   } else console.log(`\nsip_cps: ${k}: ${r.skipped}`);
 }
 const b = best("box");

@@ -69,7 +69,10 @@ try {
 for (const k of Object.keys(results)) {
   const r = results[k]!;
   if ("steps" in r) {
-    printTable(`sip_register: ${k} (REGISTER, 401, REGISTER+digest, 200)`, r.steps.map((s) => ({ ...s })));
+    printTable(
+      `sip_register: ${k} (REGISTER, 401, REGISTER+digest, 200)`,
+      r.steps.map((s) => ({ ...s, reasons: JSON.stringify(s.reasons) })),
+    );
   } else console.log(`\nsip_register: ${k}: ${r.skipped}`);
 }
 const best = (k: string) => {

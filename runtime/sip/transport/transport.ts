@@ -94,9 +94,17 @@ export interface TransportOptions {
    * The UDP socket for SIP on the batched native path (recvmmsg/sendmmsg through libc, the one
    * the media plane uses) instead of node:dgram. Falls back to node:dgram, with a log line, when
    * the native path is unavailable (no FFI, not Linux x86_64/aarch64), for IPv6 binds, and with
-   * `reuseAddr` (the native socket has no SO_REUSEADDR). Off by default.
+   * `reuseAddr` (the native socket has no SO_REUSEADDR). Off by default here; the appliance turns
+   * it on (`PBX_SIP_UDP_NATIVE`).
    */
   nativeUdp?: boolean;
+  /**
+   * Kernel receive buffer asked for the UDP socket, bytes (unset: the kernel default, ~208 KB,
+   * which a burst of a few hundred datagrams fills while the signalling thread is busy). The
+   * native socket uses SO_RCVBUFFORCE when allowed (past net.core.rmem_max), node:dgram is capped
+   * at rmem_max. The granted size is `udpReceiveBuffer`.
+   */
+  udpReceiveBuffer?: number;
   /**
    * Also listen for SIP over TLS (TLS 1.2 and 1.3 only: Deno's rustls speaks nothing older). TLS
    * connections share the TCP caps and deadlines (`maxConnections`, `maxConnectionsPerSource`,
@@ -119,6 +127,8 @@ export interface TransportLayer {
   readonly connectionCount: number;
   /** Which UDP implementation runs: node:dgram, or the native batched socket (`nativeUdp`). */
   readonly udpKind: "dgram" | "native";
+  /** The UDP socket's receive buffer as the kernel reports it (SO_RCVBUF: twice the granted size). */
+  readonly udpReceiveBuffer: number;
   /** Send raw bytes to a peer (UDP datagram, or over a reused/new TCP or TLS connection). */
   send(data: Uint8Array, peer: Peer): Promise<void>;
   /** Send a request (section 18.1.1); over TCP an open connection to the peer is reused, inbound ones too. */
@@ -186,6 +196,8 @@ interface UdpEndpoint {
   readonly address: string;
   readonly port: number;
   readonly kind: "dgram" | "native";
+  /** SO_RCVBUF as read back. */
+  readonly receiveBuffer: number;
   /** Every datagram; the view may be reused after the call returns. */
   onMessage(handler: (data: Uint8Array, source: Peer) => void): void;
   send(data: Uint8Array, port: number, address: string): Promise<void>;
@@ -196,14 +208,23 @@ async function dgramEndpoint(
   bind: string,
   port: number,
   reuseAddr: boolean,
+  receiveBuffer: number | undefined,
   logger?: TransportLogger,
 ): Promise<UdpEndpoint> {
   const socket = await bindUdp(bind, port, reuseAddr);
   socket.on("error", (e: Error) => logger?.warn?.("UDP socket error", { error: e.message }));
+  let granted = 0;
+  try {
+    if (receiveBuffer !== undefined) socket.setRecvBufferSize(receiveBuffer);
+    granted = socket.getRecvBufferSize();
+  } catch (e) {
+    logger?.warn?.("SIP UDP receive buffer not set", { asked: receiveBuffer, error: String(e) });
+  }
   return {
     address: socket.address().address,
     port: socket.address().port,
     kind: "dgram",
+    receiveBuffer: granted,
     onMessage(handler) {
       socket.on("message", (buf: Uint8Array, rinfo: dgram.RemoteInfo) => {
         handler(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), {
@@ -223,6 +244,7 @@ async function dgramEndpoint(
 async function nativeEndpoint(
   bind: string,
   port: number,
+  receiveBuffer: number | undefined,
   logger?: TransportLogger,
 ): Promise<UdpEndpoint | null> {
   let udp: typeof import("../../../drivers/udp/mod.ts");
@@ -241,8 +263,10 @@ async function nativeEndpoint(
   // Datagrams up to 64 KiB in the arena: a SIP message over UDP may be that large.
   const poller = udp.UdpPoller.open({ wait: "thread", slotBytes: 65536, recvBatch: 16, sendSlots: 64 });
   let sock: InstanceType<typeof udp.NativeUdpSocket>;
+  let granted: number;
   try {
     sock = poller.bind(port, bind);
+    granted = receiveBuffer === undefined ? sock.receiveBuffer() : sock.setReceiveBuffer(receiveBuffer);
   } catch (e) {
     await poller.close();
     throw e;
@@ -251,6 +275,7 @@ async function nativeEndpoint(
     address: bind,
     port: sock.port,
     kind: "native",
+    receiveBuffer: granted,
     onMessage(handler) {
       sock.onMessage((data, remote) => {
         handler(data, { transport: "udp", address: remote.address, port: remote.port });
@@ -305,8 +330,9 @@ export async function startTransports(options: TransportOptions): Promise<Transp
     native = false;
   }
   for (let attempt = 0;; attempt++) {
-    const udp = (native ? await nativeEndpoint(options.bind, options.port, options.logger) : null) ??
-      await dgramEndpoint(options.bind, options.port, options.reuseAddr ?? false, options.logger);
+    const rb = options.udpReceiveBuffer;
+    const udp = (native ? await nativeEndpoint(options.bind, options.port, rb, options.logger) : null) ??
+      await dgramEndpoint(options.bind, options.port, options.reuseAddr ?? false, rb, options.logger);
     const port = udp.port;
     let tcp: Deno.TcpListener;
     try {
@@ -343,6 +369,7 @@ class Transports implements TransportLayer {
   readonly port: number;
   /** Which UDP implementation runs. */
   readonly udpKind: "dgram" | "native";
+  readonly udpReceiveBuffer: number;
   readonly tlsPort: number | null;
   #options: TransportOptions;
   #max: number;
@@ -385,6 +412,7 @@ class Transports implements TransportLayer {
     this.address = udp.address;
     this.port = udp.port;
     this.udpKind = udp.kind;
+    this.udpReceiveBuffer = udp.receiveBuffer;
     // The native path reuses its receive arena: keep a copy of what may outlive the call.
     const copy = udp.kind === "native";
     udp.onMessage((data, source) => this.#onDatagram(copy ? data.slice() : data, source));

@@ -324,6 +324,18 @@ Deno.test("udp-native: the native path is used when asked, node:dgram otherwise"
   });
 });
 
+Deno.test("udp: the receive buffer asked for is granted, on both UDP paths", async () => {
+  for (const nativeUdp of [true, false]) {
+    await withServer({ nativeUdp, udpReceiveBuffer: 1 << 20 }, ({ server }) => {
+      // The kernel reports twice what it granted, at most net.core.rmem_max unless forced (root).
+      const max = Number(Deno.readTextFileSync("/proc/sys/net/core/rmem_max").trim());
+      const granted = server.udpReceiveBuffer;
+      assertStrictEquals(granted >= 2 * Math.min(1 << 20, max), true, `${server.udpKind}: ${granted}`);
+      return Promise.resolve();
+    });
+  }
+});
+
 // --- transport-specific cases -----------------------------------------------------------------------
 
 Deno.test("UDP and TCP listen on the same picked port", async () => {

@@ -445,7 +445,8 @@ export async function startAppliance(
       onward: {
         route: (n) => route(n),
         bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
-        busy: (n) => b2bua!.busyExtensions().has(n),
+        // In a call: a phone-to-phone call or one the box answers (voicemail, IVR, conference, queue).
+        busy: (n) => b2bua!.busyExtensions().has(n) || local.busyExtensions().has(n),
         sendRaw: (req, target) => void transports!.sendRequest(req, target),
         media,
         noAnswerMs: config.noAnswerSeconds * 1000,
@@ -710,7 +711,8 @@ export async function startAppliance(
           if (app === undefined) throw new Error(`no application ${name}`);
           await app.run(leg, args);
         },
-        isBusy: (ext) => b2bua!.calls().some((c) => c.caller === ext || c.callee === ext),
+        isBusy: (ext) =>
+          b2bua!.calls().some((c) => c.caller === ext || c.callee === ext) || local.busyExtensions().has(ext),
         isDnd: (ext) => callFeatures.store.get(ext).dnd,
         numberInUse: (n) => numberHolder(n, "queue"),
         // Queue calls are recorded like B2BUA calls (the policy's extensions, or the queue's `record`).

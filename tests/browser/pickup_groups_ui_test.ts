@@ -40,6 +40,10 @@ Deno.test({
       await page.locator('#ext-table tr[data-number="201"] button', { hasText: "Edit" }).click();
       const callGroups = page.getByLabel(/^Call groups/);
       const pickupGroups = page.getByLabel(/^Pickup groups/);
+      // The panel is filled once the extension's GET answers: wait for it, not for the click.
+      await page.waitForFunction(() =>
+        (document.querySelector("#edit-number-input") as HTMLInputElement | null)?.value === "201"
+      );
       eq(await callGroups.inputValue(), "1");
       eq(await pickupGroups.inputValue(), "1");
       await pickupGroups.fill("sales, bad group");

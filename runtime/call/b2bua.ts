@@ -187,6 +187,8 @@ export interface BridgedCall {
   aLegId: string;
   /** The callee's leg at the box. */
   bLegId: string;
+  /** The trunk the call came in from or goes out of. */
+  trunk?: string | undefined;
 }
 
 type Side = "a" | "b";
@@ -588,6 +590,7 @@ export class B2bua {
         callee: c.callee,
         aLegId: c.aLeg.legId,
         bLegId: c.bLeg.legId,
+        trunk: c.trunk,
       });
     } catch (e) {
       this.#o.log.warn("onBridged listener failed", { call: c.id, error: e as Error });

@@ -51,7 +51,7 @@ export function recordingFeature(options: { recorder: () => Recorder | undefined
           get: { summary: "The recording policy (admin)", responses: { 200: { description: "policy" } } },
           put: {
             summary:
-              "Change it: {alwaysExtensions, featureCode, notice, channels, format: wav|opus, retentionDays, maxBytes}",
+              "Change it: {alwaysExtensions, alwaysTrunks, featureCode, notice, channels, format: wav|opus, retentionDays, maxBytes}",
             responses: { 200: { description: "policy" }, 400: { description: "what is wrong" } },
           },
         },

@@ -14,6 +14,8 @@ import type { Logger } from "../../log/mod.ts";
 export interface RecordingPolicy {
   /** Extensions whose every answered call (as caller or callee) is recorded. */
   alwaysExtensions: string[];
+  /** Trunks (their ids) whose every answered call, in or out, is recorded. */
+  alwaysTrunks: string[];
   /** Digits either party presses during a call to start or stop recording (default `*1`). */
   featureCode: string;
   /** Play a short tone to both parties when a recording starts (the "call is recorded" notice). */
@@ -31,6 +33,7 @@ export interface RecordingPolicy {
 /** The default policy: nothing always-on, `*1` on demand, notice on, 90 days, 2 GiB. */
 export const DEFAULT_POLICY: RecordingPolicy = {
   alwaysExtensions: [],
+  alwaysTrunks: [],
   featureCode: "*1",
   notice: true,
   channels: "stereo",
@@ -50,6 +53,14 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
   ) {
     throw new RangeError("alwaysExtensions must be a list of extension numbers");
   }
+  // Policies stored before trunks could be named have no alwaysTrunks.
+  const trunks = (p as { alwaysTrunks?: unknown }).alwaysTrunks ?? [];
+  if (
+    !Array.isArray(trunks) ||
+    !trunks.every((t) => typeof t === "string" && /^[a-z0-9][a-z0-9_-]{0,31}$/.test(t))
+  ) {
+    throw new RangeError("alwaysTrunks must be a list of trunk ids");
+  }
   if (
     typeof p.featureCode !== "string" || !/^[*#0-9]{2,4}$/.test(p.featureCode) || !/^[*#]/.test(p.featureCode)
   ) {
@@ -67,6 +78,7 @@ export function checkPolicy(input: unknown, base: RecordingPolicy = DEFAULT_POLI
   }
   return {
     alwaysExtensions: [...new Set(p.alwaysExtensions.map(String))],
+    alwaysTrunks: [...new Set(trunks as string[])],
     featureCode: p.featureCode,
     notice: p.notice,
     channels: p.channels,
@@ -100,6 +112,8 @@ export interface RecordedCall {
   callee: string;
   aLegId: string;
   bLegId: string;
+  /** The trunk the call came in from or goes out of (the policy's `alwaysTrunks`). */
+  trunk?: string | undefined;
   /** A queue call (the queue's number): the recording names it. */
   queue?: string;
   /** Record it from the start whatever the policy says (a queue's `record` setting). */
@@ -260,8 +274,11 @@ export class Recorder {
     this.#calls.set(call.aLegId, live);
     this.#calls.set(call.bLegId, live);
     this.#byCall.set(call.callId, live);
-    const always = this.policy().alwaysExtensions;
-    if (call.always === true || always.includes(call.caller) || always.includes(call.callee)) {
+    const { alwaysExtensions: always, alwaysTrunks } = this.policy();
+    if (
+      call.always === true || always.includes(call.caller) || always.includes(call.callee) ||
+      (call.trunk !== undefined && alwaysTrunks.includes(call.trunk))
+    ) {
       void this.#start(live, "always");
     }
   }

@@ -72,6 +72,20 @@ Deno.test("checkPolicy merges over the current policy and names what is wrong", 
   throws(() => checkPolicy({ alwaysExtensions: "201" }), /alwaysExtensions/);
   throws(() => checkPolicy({ channels: "quad" }), /channels must be/);
   throws(() => checkPolicy(null), TypeError);
+  eq(checkPolicy({}).alwaysTrunks, []);
+  throws(() => checkPolicy({ alwaysTrunks: ["Bad Trunk"] }), /alwaysTrunks must be a list of trunk ids/);
+});
+
+Deno.test("always-on per trunk: a call of a listed trunk is recorded, another trunk's and a plain call are not", async () => {
+  const t = setup();
+  t.rec.setPolicy(checkPolicy({ alwaysTrunks: ["carrier"] }));
+  t.rec.onBridged({ ...t.call(1), trunk: "carrier" });
+  t.rec.onBridged({ ...t.call(2), trunk: "other" });
+  t.rec.onBridged(t.call(3));
+  await tick();
+  eq(t.rec.list().map((r) => [r.callId, r.mode]), [["c1", "always"]]);
+  t.rec.close();
+  Deno.removeSync(t.dataDir, { recursive: true });
 });
 
 Deno.test("feature code *1 from either leg starts and stops; the notice tone plays to both legs", async () => {

@@ -446,7 +446,7 @@ export async function startAppliance(
         route: (n) => route(n),
         bindings: (n) => storage.locations.getBindings(n, clock.wallNow()),
         // In a call: a phone-to-phone call or one the box answers (voicemail, IVR, conference, queue).
-        busy: (n) => b2bua!.busyExtensions().has(n) || local.busyExtensions().has(n),
+        busy: (n: string): boolean => b2bua!.busyExtensions().has(n) || local.busyExtensions().has(n),
         sendRaw: (req, target) => void transports!.sendRequest(req, target),
         media,
         noAnswerMs: config.noAnswerSeconds * 1000,

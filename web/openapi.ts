@@ -500,7 +500,7 @@ export const OPENAPI: Json = {
       },
       put: {
         summary:
-          "Update name, SIP password (reset) or options (admin): options.srtp (off/offered/required), options.callGroups and options.pickupGroups (group names; *8 picks up calls ringing at extensions whose call groups meet the picker's pickup groups; absent: group 1)",
+          "Update name, SIP password (reset) or options (admin): options.srtp (off/offered/required), options.callGroups and options.pickupGroups (group names; *8 picks up calls ringing at extensions whose call groups meet the picker's pickup groups; absent: group 1), options.sipTransport (udp/tls: how provisioned phones connect) and options.srtpKeying (sdes/dtls: how SRTP toward its phones is keyed)",
         requestBody: jsonBody({
           type: "object",
           properties: { name: { type: "string" }, password: { type: "string" }, options: { type: "object" } },

@@ -27,6 +27,7 @@ import {
 } from "../../call/mod.ts";
 import type { Claim, PlanMatch, Route } from "../../call/route/mod.ts";
 import type { Clock } from "../../clock/mod.ts";
+import { digitPromptIds } from "../../media/prompts/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 
 /** The prompts the announcement speaks (PromptLibrary fits: ids like "digit-7"). */
@@ -159,7 +160,6 @@ export function parkFeature(
     }
   };
 
-  const slotWords = (slot: string) => [...slot].map((d) => `digit-${d}`);
   const say = async (leg: CallLeg, ids: string[]) => {
     for (const id of ids) {
       if (options.prompts === undefined) return;
@@ -178,7 +178,7 @@ export function parkFeature(
     }
     try {
       const parts = await Promise.all(
-        ["park-parked-on", ...slotWords(slot)].map((id) => options.prompts!.get(id)),
+        ["park-parked-on", ...digitPromptIds(slot)].map((id) => options.prompts!.get(id)),
       );
       const gap = new Int16Array(16000 / 10); // 100 ms between the words
       const pcm = new Int16Array(parts.reduce((n, p) => n + p.rate16.length + gap.length, 0));
@@ -228,7 +228,7 @@ export function parkFeature(
       parked.wake();
     }, lot.timeoutSec * 1000);
     try {
-      await say(leg, slotWords(slot)).catch(() => {});
+      await say(leg, digitPromptIds(slot)).catch(() => {});
       // Wait: the tone loops until retrieved, timed out or the party hangs up.
       while (!timedOut && parked.taken === undefined) {
         const r = await Promise.race([

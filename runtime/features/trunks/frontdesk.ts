@@ -19,7 +19,7 @@
 import type { Calls, OriginatedLeg } from "../../call/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { readWav } from "../../media/wav/mod.ts";
-import { resampleMono } from "../../media/prompts/mod.ts";
+import { digitPromptIds, resampleMono } from "../../media/prompts/mod.ts";
 
 /** Largest announcement upload. */
 export const MAX_ANNOUNCEMENT_BYTES = 10 * 1024 * 1024;
@@ -125,9 +125,7 @@ async function announcement(
   const clips: Pcm[] = [];
   const parts: string[] = [];
   if (deps.prompt !== undefined) {
-    const ids = [...call.caller].map((c) =>
-      c === "*" ? "digit-star" : c === "#" ? "digit-pound" : `digit-${c}`
-    );
+    const ids = digitPromptIds(call.caller);
     try {
       for (const id of ids) clips.push(await deps.prompt(id));
       parts.push(`prompts ${ids.join(" ")}`);

@@ -41,6 +41,11 @@ const BASE: Record<string, string> = {
   "num-million": "million",
 };
 
+/** The catalogue prompts that say `digits` one by one (0-9, `*` star, `#` pound): "202" -> digit-2 digit-0 digit-2. */
+export function digitPromptIds(digits: string): string[] {
+  return [...digits].map((c) => c === "*" ? "digit-star" : c === "#" ? "digit-pound" : `digit-${c}`);
+}
+
 function build(): Record<string, string> {
   const out: Record<string, string> = { ...BASE };
   for (let d = 0; d <= 9; d++) out[`digit-${d}`] = numberWords(d);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-export { DEFAULT_PROMPTS, PROMPT_ID } from "./_catalogue.ts";
+export { DEFAULT_PROMPTS, digitPromptIds, PROMPT_ID } from "./_catalogue.ts";
 export {
   countWords,
   dateTimeWords,
